@@ -1,0 +1,65 @@
+// The subcommand table and top-level dispatch (ninja's kTools[] in spirit).
+#include <iostream>
+
+#include "cli/context.h"
+#include "cli/exit_codes.h"
+#include "engine/spell.h"
+
+#ifndef SFLOW_VERSION
+#define SFLOW_VERSION "0.0.0"
+#endif
+
+namespace sflow {
+
+int RunValidate(const std::vector<std::string>& args, Context& ctx);
+int RunEstimate(const std::vector<std::string>& args, Context& ctx);
+
+const std::vector<CommandSpec>& Commands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {"validate", "check plans offline; exit 0 valid, 2 invalid", RunValidate},
+      {"estimate", "capacity units per step and in total, against the budget", RunEstimate},
+  };
+  return kCommands;
+}
+
+namespace {
+
+void PrintUsage(std::ostream& out) {
+  out << "sogni-flow " SFLOW_VERSION ": run declarative creative-media workflows on the Sogni Supernet\n\n"
+         "usage: sogni-flow COMMAND [ARGS...]\n\ncommands:\n";
+  for (const CommandSpec& c : Commands()) {
+    std::string name = c.name;
+    name.resize(12, ' ');
+    out << "  " << name << c.summary << "\n";
+  }
+  out << "\n'sogni-flow COMMAND --help' explains a command. Plans are YAML files: see docs/plan-language.md.\n";
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, Context& ctx) {
+  if (args.empty()) {
+    PrintUsage(ctx.err);
+    return kExitInvalid;
+  }
+  const std::string& name = args[0];
+  if (name == "--help" || name == "-h" || name == "help") {
+    if (args.size() > 1) return RunCli({args[1], "--help"}, ctx);
+    PrintUsage(ctx.out);
+    return kExitOk;
+  }
+  if (name == "--version" || name == "version") {
+    ctx.out << "sogni-flow " SFLOW_VERSION "\n";
+    return kExitOk;
+  }
+  for (const CommandSpec& c : Commands())
+    if (name == c.name) return c.run(std::vector<std::string>(args.begin() + 1, args.end()), ctx);
+  std::vector<std::string> names;
+  for (const CommandSpec& c : Commands()) names.push_back(c.name);
+  std::string hint = DidYouMean(name, names);
+  ctx.err << "sogni-flow: unknown command '" << name << "'" << (hint.empty() ? "" : "; " + hint) << "\n"
+          << "run 'sogni-flow --help' for the list\n";
+  return kExitInvalid;
+}
+
+}  // namespace sflow

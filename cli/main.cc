@@ -1,0 +1,20 @@
+// sogni-flow's entry point: hands argv to the subcommand table. Deliberately thin.
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+#include "cli/exit_codes.h"
+
+int main(int argc, char** argv, char** envp) {
+  std::ios::sync_with_stdio(false);
+  sflow::Context ctx{std::cout, std::cerr, envp};
+  try {
+    return sflow::RunCli(std::vector<std::string>(argv + 1, argv + argc), ctx);
+  } catch (const std::exception& e) {
+    // The one top-level catch: anything here is a bug, not an expected failure.
+    std::cerr << "sogni-flow: internal error: " << e.what() << "\n";
+    return sflow::kExitRunFailed;
+  }
+}

@@ -1,0 +1,49 @@
+#include "cli/plan_check.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "plans/plan_loader.h"
+#include "schemas/protocol_catalog.h"
+
+namespace sflow {
+
+const ToolCatalog& DefaultCatalog() {
+  static const std::unique_ptr<ProtocolCatalog> catalog = [] {
+    Result<std::unique_ptr<ProtocolCatalog>> c = ProtocolCatalog::Load();
+    if (!c.ok()) {
+      std::cerr << "sogni-flow: " << c.status().ToString() << "\n";
+      std::abort();
+    }
+    return std::move(c).value();
+  }();
+  return *catalog;
+}
+
+CheckedPlan CheckPlan(const std::string& path, const ToolCatalog& catalog, const ParamOptions& params,
+                      char** environ, const ValidateOptions& options) {
+  CheckedPlan c;
+  c.diags = DiagnosticList(path);
+  Result<Plan> plan = LoadPlan(path, &c.diags);
+  if (!plan.ok()) return c;
+  c.loaded = true;
+  c.plan = std::move(plan).value();
+
+  ParamSources sources;
+  sources.environment = ParamsFromEnvironment(environ);
+  sources.assignments = params.assignments;
+  for (const std::string& f : params.files) {
+    DiagnosticList file_diags(f);
+    Result<Value> values = LoadParamFile(f, &file_diags);
+    c.diags.Append(file_diags);
+    if (values.ok()) sources.files.push_back(ParamFile{f, std::move(values).value()});
+  }
+  c.analysis = ValidatePlan(&c.plan, catalog, sources, options, &c.diags);
+  return c;
+}
+
+void PrintDiagnostics(const DiagnosticList& diags, std::ostream& err) {
+  for (const Diagnostic& d : diags.Sorted()) err << FormatDiagnostic(d) << "\n";
+}
+
+}  // namespace sflow

@@ -1,0 +1,42 @@
+// Loading and validating one plan for a command, with its params; shared by validate, estimate
+// and (later) run.
+#ifndef SFLOW_CLI_PLAN_CHECK_H_
+#define SFLOW_CLI_PLAN_CHECK_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "engine/diagnostics.h"
+#include "engine/plan.h"
+#include "engine/tool_catalog.h"
+#include "engine/validate.h"
+
+namespace sflow {
+
+struct ParamOptions {
+  std::vector<std::string> assignments;  // -p name=value
+  std::vector<std::string> files;        // --param-file
+};
+
+struct CheckedPlan {
+  bool loaded = false;  // the file parsed and has the plan's shape
+  Plan plan;
+  PlanAnalysis analysis;
+  DiagnosticList diags;
+  bool ok() const { return loaded && !diags.has_errors(); }
+};
+
+// The tool catalog of the pinned protocol package, loaded once per process. Never null: a
+// damaged embedded package is a build defect and aborts with a message.
+const ToolCatalog& DefaultCatalog();
+
+CheckedPlan CheckPlan(const std::string& path, const ToolCatalog& catalog, const ParamOptions& params,
+                      char** environ, const ValidateOptions& options);
+
+// Writes the diagnostics, sorted, one per line (hints on their own line).
+void PrintDiagnostics(const DiagnosticList& diags, std::ostream& err);
+
+}  // namespace sflow
+
+#endif  // SFLOW_CLI_PLAN_CHECK_H_

@@ -1,0 +1,45 @@
+// ${...} interpolation in plan values.
+//
+//   "Product render of ${params.subject}"  -> the param's value, as text, inside the string
+//   "${params.seconds}"                     -> the param's value itself, keeping its type (5, not "5")
+//   "${inputs.brief}"                       -> (templates) left for the server as "$inputs.brief"
+//   "$${params.x}"                          -> the literal text "${params.x}"
+//
+// A reference to a param that has no value (no default, none given) is left as written and
+// reported as unresolved, so `validate` can check a plan whose params are supplied only at run
+// time; `run` and `estimate` treat unresolved references as errors.
+#ifndef SFLOW_ENGINE_INTERPOLATE_H_
+#define SFLOW_ENGINE_INTERPOLATE_H_
+
+#include <set>
+#include <string>
+
+#include "engine/diagnostics.h"
+#include "engine/params.h"
+#include "engine/plan.h"
+#include "engine/value.h"
+
+namespace sflow {
+
+struct InterpolationScope {
+  const Plan* plan = nullptr;
+  const ParamValues* params = nullptr;
+};
+
+struct Interpolated {
+  Value value;
+  // Top-level keys of the interpolated object whose values still hold a reference (an unresolved
+  // param or a template input); for a scalar, "" when the scalar itself does.
+  std::set<std::string> unresolved;
+};
+
+// Interpolates every string in v (recursively). Unknown references and references to undeclared
+// params or inputs are errors in diags, at the string's position.
+Interpolated Interpolate(const Value& v, const InterpolationScope& scope, DiagnosticList* diags);
+
+// True when text contains a ${...} reference (not counting $${ escapes).
+bool HasReference(const std::string& text);
+
+}  // namespace sflow
+
+#endif  // SFLOW_ENGINE_INTERPOLATE_H_

@@ -1,0 +1,200 @@
+#include "engine/params.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+
+#include "engine/spell.h"
+
+namespace sflow {
+
+namespace {
+
+constexpr std::string_view kEnvPrefix = "SOGNI_FLOW_PARAM_";
+
+std::string FormatNumber(double d) {
+  std::string s = Value::Double(d).ToJson();
+  return s;
+}
+
+std::vector<std::string> ParamNames(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const ParamSpec& p : plan.params) names.push_back(p.name);
+  return names;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ParamsFromEnvironment(char** env) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (char** e = env; e && *e; ++e) {
+    std::string_view entry(*e);
+    if (entry.substr(0, kEnvPrefix.size()) != kEnvPrefix) continue;
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    out.emplace_back(std::string(entry.substr(kEnvPrefix.size(), eq - kEnvPrefix.size())),
+                     std::string(entry.substr(eq + 1)));
+  }
+  return out;
+}
+
+Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string* error) {
+  switch (spec.type) {
+    case ParamSpec::Type::kString:
+      return Value::String(text);
+    case ParamSpec::Type::kInteger: {
+      errno = 0;
+      char* end = nullptr;
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || errno == ERANGE) {
+        *error = "'" + text + "' is not an integer";
+        return Value();
+      }
+      return Value::Int(v);
+    }
+    case ParamSpec::Type::kNumber: {
+      errno = 0;
+      char* end = nullptr;
+      double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v)) {
+        *error = "'" + text + "' is not a number";
+        return Value();
+      }
+      return Value::Double(v);
+    }
+    case ParamSpec::Type::kBoolean:
+      if (text == "true" || text == "yes" || text == "1") return Value::Bool(true);
+      if (text == "false" || text == "no" || text == "0") return Value::Bool(false);
+      *error = "'" + text + "' is not a boolean (use true or false)";
+      return Value();
+    case ParamSpec::Type::kEnum:
+      // Enum values may be numbers in the plan; match the text against each value's rendering.
+      for (const Value& v : spec.values) {
+        if ((v.is_string() && v.as_string() == text) || (!v.is_string() && v.ToJson() == text))
+          return v;
+      }
+      *error = "'" + text + "' is not one of the allowed values";
+      return Value();
+  }
+  return Value();
+}
+
+std::string CheckParamValue(const ParamSpec& spec, const Value& value) {
+  switch (spec.type) {
+    case ParamSpec::Type::kString:
+      if (!value.is_string()) return std::string("must be a string, not ") + Value::KindName(value.kind());
+      if (spec.pattern) {
+        try {
+          if (!std::regex_match(value.as_string(), std::regex(*spec.pattern, std::regex::ECMAScript)))
+            return "'" + value.as_string() + "' does not match pattern '" + *spec.pattern + "'";
+        } catch (const std::regex_error&) {
+          return "";  // the bad pattern itself is reported once, at the pattern
+        }
+      }
+      return "";
+    case ParamSpec::Type::kInteger:
+    case ParamSpec::Type::kNumber: {
+      bool integer = spec.type == ParamSpec::Type::kInteger;
+      if (integer ? !value.is_int() : !value.is_number())
+        return std::string("must be ") + (integer ? "an integer" : "a number") + ", not " +
+               Value::KindName(value.kind());
+      double d = value.as_number();
+      if (spec.minimum && d < *spec.minimum)
+        return value.ToJson() + " is below the minimum " + FormatNumber(*spec.minimum);
+      if (spec.maximum && d > *spec.maximum)
+        return value.ToJson() + " is above the maximum " + FormatNumber(*spec.maximum);
+      return "";
+    }
+    case ParamSpec::Type::kBoolean:
+      return value.is_bool() ? "" : std::string("must be true or false, not ") + Value::KindName(value.kind());
+    case ParamSpec::Type::kEnum: {
+      for (const Value& v : spec.values)
+        if (v == value) return "";
+      std::string allowed;
+      for (size_t i = 0; i < spec.values.size(); ++i) allowed += (i ? ", " : "") + spec.values[i].ToJson();
+      return value.ToJson() + " is not one of " + allowed;
+    }
+  }
+  return "";
+}
+
+ParamValues ResolveParams(const Plan& plan, const ParamSources& sources, DiagnosticList* diags) {
+  ParamValues values;
+  // The specs.
+  for (const ParamSpec& p : plan.params) {
+    if (p.pattern) {
+      try {
+        std::regex re(*p.pattern, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        diags->Error(p.pattern_loc, "param", "param '" + p.name + "' has an invalid pattern: " + e.what());
+      }
+      if (p.type != ParamSpec::Type::kString)
+        diags->Error(p.pattern_loc, "param", "'pattern' applies only to string params");
+    }
+    bool numeric = p.type == ParamSpec::Type::kInteger || p.type == ParamSpec::Type::kNumber;
+    if ((p.minimum || p.maximum) && !numeric)
+      diags->Error(p.minimum ? p.minimum_loc : p.maximum_loc, "param",
+                   "'minimum' and 'maximum' apply only to integer and number params");
+    if (p.minimum && p.maximum && *p.minimum > *p.maximum)
+      diags->Error(p.maximum_loc, "param", "param '" + p.name + "' has maximum below its minimum");
+    if (p.default_value) {
+      std::string problem = CheckParamValue(p, *p.default_value);
+      if (!problem.empty())
+        diags->Error(p.default_loc, "param", "default of param '" + p.name + "' " + problem);
+      else
+        values[p.name] = *p.default_value;
+    }
+  }
+
+  const std::vector<std::string> names = ParamNames(plan);
+  auto assign_text = [&](const std::string& name, const std::string& text, const std::string& origin) {
+    const ParamSpec* spec = plan.FindParam(name);
+    if (!spec) {
+      diags->Error({}, "param", origin + ": the plan has no param '" + name + "'", DidYouMean(name, names));
+      return;
+    }
+    std::string error;
+    Value v = ParseParamText(*spec, text, &error);
+    if (error.empty()) error = CheckParamValue(*spec, v);
+    if (!error.empty()) {
+      diags->Error({}, "param", origin + ": param '" + name + "' " + error);
+      return;
+    }
+    values[name] = std::move(v);
+  };
+
+  for (const auto& [name, text] : sources.environment)
+    if (plan.FindParam(name)) assign_text(name, text, std::string(kEnvPrefix) + name);  // others: not ours
+
+  for (const ParamFile& file : sources.files) {
+    DiagnosticList file_diags(file.path);
+    for (const Value::Member& m : file.values.members()) {
+      const ParamSpec* spec = plan.FindParam(m.key);
+      if (!spec) {
+        file_diags.Error(m.key_loc, "param", "the plan has no param '" + m.key + "'", DidYouMean(m.key, names));
+        continue;
+      }
+      std::string problem = CheckParamValue(*spec, m.value);
+      if (!problem.empty()) {
+        file_diags.Error(m.value.loc(), "param", "param '" + m.key + "' " + problem);
+        continue;
+      }
+      values[m.key] = m.value;
+    }
+    diags->Append(file_diags);
+  }
+
+  for (const std::string& a : sources.assignments) {
+    size_t eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      diags->Error({}, "usage", "-p " + a + ": expected name=value");
+      continue;
+    }
+    assign_text(a.substr(0, eq), a.substr(eq + 1), "-p " + a.substr(0, eq));
+  }
+  return values;
+}
+
+}  // namespace sflow
