@@ -61,8 +61,10 @@ Status CommandLine::Parse(const std::vector<std::string>& args, std::vector<std:
   processor.setUnixStyle(true);
   bool only_positional = false;
   bool awaiting_value = false;  // the previous word was an option whose value is this word
+  std::string current;           // the word being processed, for messages
   try {
     for (const std::string& a : args) {
+      current = a.substr(0, a.find('='));
       if (!awaiting_value && (only_positional || a == "-" || a.empty() || a[0] != '-')) {
         // "--" ends options; a lone "-" is a positional too (stdin, where a command allows it).
         positional->push_back(a);
@@ -88,16 +90,15 @@ Status CommandLine::Parse(const std::vector<std::string>& args, std::vector<std:
     }
     if (awaiting_value) return Status::InvalidPlan("option '" + args.back() + "' needs a value");
     processor.checkRequired();
-  } catch (const Poco::Util::UnknownOptionException& e) {
-    std::string opt = e.message();
-    std::string hint = DidYouMean(opt.rfind("--", 0) == 0 ? opt : "--" + opt, names);
-    return Status::InvalidPlan("unknown option '" + opt + "'" + (hint.empty() ? "" : "; " + hint));
-  } catch (const Poco::Util::AmbiguousOptionException& e) {
-    return Status::InvalidPlan("ambiguous option '" + e.message() + "'");
-  } catch (const Poco::Util::MissingArgumentException& e) {
-    return Status::InvalidPlan("option '" + e.message() + "' needs a value");
-  } catch (const Poco::Util::UnexpectedArgumentException& e) {
-    return Status::InvalidPlan("option '" + e.message() + "' takes no value");
+  } catch (const Poco::Util::UnknownOptionException&) {
+    std::string hint = DidYouMean(current, names);
+    return Status::InvalidPlan("unknown option '" + current + "'" + (hint.empty() ? "" : "; " + hint));
+  } catch (const Poco::Util::AmbiguousOptionException&) {
+    return Status::InvalidPlan("ambiguous option '" + current + "'");
+  } catch (const Poco::Util::MissingArgumentException&) {
+    return Status::InvalidPlan("option '" + current + "' needs a value");
+  } catch (const Poco::Util::UnexpectedArgumentException&) {
+    return Status::InvalidPlan("option '" + current + "' takes no value");
   } catch (const Poco::Util::OptionException& e) {
     return Status::InvalidPlan(e.displayText());
   }

@@ -438,7 +438,8 @@ class Validator {
     for (const Dependency& d : step.depends_on) {
       MediaKind tkind = TransformKind(d.transform);
       MediaKind mkind = d.media_type ? *ParseMediaKind(*d.media_type) : MediaKind::kUnknown;
-      if (tkind != MediaKind::kUnknown && mkind != MediaKind::kUnknown && tkind != mkind)
+      const bool conflict = tkind != MediaKind::kUnknown && mkind != MediaKind::kUnknown && tkind != mkind;
+      if (conflict)
         diags_.Error(d.media_type_loc, "transform",
                      "transform " + Q(d.transform) + " does not fit mediaType " + Q(*d.media_type),
                      "use " + Q(std::string(MediaKindName(mkind)) + d.transform.substr(d.transform.find('_'))) +
@@ -447,7 +448,7 @@ class Validator {
       CheckTarget(step, analysis_.steps[i], d);
 
       if (d.source_step_id == "$input_media") {
-        CheckInputMedia(step, d, kind);
+        if (!conflict) CheckInputMedia(step, d, kind);
         continue;
       }
       if (d.source_step_id == step.id) {
@@ -463,6 +464,7 @@ class Validator {
                      hint.empty() ? "sourceStepId names an earlier step, or $input_media" : hint);
         continue;
       }
+      if (conflict) continue;  // what the source makes is moot until the kind is settled
       if (server() && static_cast<size_t>(src) > i) {
         diags_.Error(d.source_step_loc, "order",
                      "step " + Q(step.id) + " depends on " + Q(d.source_step_id) + " (line " +

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace sflow {
 
@@ -116,8 +117,14 @@ void AppendDouble(std::string* out, double d) {
     return;
   }
   char buf[32];
+  // Whole numbers print as integers, as JavaScript prints them below 1e21.
+  if (d == std::floor(d) && std::fabs(d) < 1e21) {
+    std::snprintf(buf, sizeof buf, "%.0f", d);
+    out->append(std::strcmp(buf, "-0") == 0 ? "0" : buf);
+    return;
+  }
   std::snprintf(buf, sizeof buf, "%.17g", d);
-  // Prefer the shortest form that round-trips.
+  // Otherwise the shortest form that round-trips.
   for (int prec = 1; prec <= 17; ++prec) {
     char shorter[32];
     std::snprintf(shorter, sizeof shorter, "%.*g", prec, d);

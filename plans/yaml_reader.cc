@@ -47,6 +47,19 @@ SourceLoc LocOfOffset(std::string_view text, size_t offset) {
   return loc;
 }
 
+// True when the 1-based line's leading whitespace contains a tab.
+bool LineIndentedWithTab(std::string_view text, int line) {
+  size_t pos = 0;
+  for (int l = 1; l < line && pos != std::string_view::npos; ++l) {
+    pos = text.find('\n', pos);
+    if (pos != std::string_view::npos) ++pos;
+  }
+  if (pos == std::string_view::npos) return false;
+  for (; pos < text.size() && (text[pos] == ' ' || text[pos] == '\t'); ++pos)
+    if (text[pos] == '\t') return true;
+  return false;
+}
+
 struct Refusal {
   SourceLoc loc;
   std::string code;
@@ -325,10 +338,15 @@ Result<std::string> ReadLimitedFile(const std::string& path, const YamlLimits& l
     return fail("not a regular file");
   }
   if (static_cast<uint64_t>(st.st_size) > limits.max_bytes) {
+    // Point at where the limit is crossed: that line is where the file stops being a plan.
+    std::string head(limits.max_bytes, '\0');
+    ssize_t n = ::pread(fd, head.data(), head.size(), 0);
     ::close(fd);
-    return fail("plan too large: " + std::to_string(st.st_size) + " bytes (the limit is " +
-                    std::to_string(limits.max_bytes) + ")",
-                "split the plan, or move data into media files");
+    head.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    std::string message = "plan too large: " + std::to_string(st.st_size) + " bytes (the limit is " +
+                          std::to_string(limits.max_bytes) + ")";
+    diags->Error(LocOfOffset(head, head.size()), "file", message, "split the plan, or move data into media files");
+    return Status::InvalidPlan(message);
   }
   std::string text;
   text.resize(static_cast<size_t>(st.st_size));
@@ -379,7 +397,17 @@ Result<Value> ParseYaml(std::string_view text, const YamlLimits& limits, Diagnos
     return Status::InvalidPlan("nesting too deep");
   } catch (const YAML::Exception& e) {
     std::string msg = e.msg.empty() ? "malformed YAML" : e.msg;
-    diags->Error(LocOf(e.mark), "yaml", "YAML syntax: " + msg, "");
+    SourceLoc loc = LocOf(e.mark);
+    std::string hint;
+    if (msg == "illegal tab when looking for indentation") {
+      // yaml-cpp points just past the tab; the tab itself opens the line.
+      msg = "tabs are not allowed for indentation";
+      hint = "indent with spaces";
+      loc.column = 1;
+    } else if (LineIndentedWithTab(text, loc.line)) {
+      hint = "this line is indented with a tab; YAML needs spaces";
+    }
+    diags->Error(loc, "yaml", "YAML syntax: " + msg, hint);
     return Status::InvalidPlan(msg);
   }
   return builder.TakeRoot();

@@ -192,7 +192,8 @@ ArgumentProblem Explain(const Object::Ptr& schema, const Value& args, std::vecto
                 TrimNumber(m[3]) + got;
   } else if (std::regex_match(description, m, kMissing)) {
     p.rule = "required";
-    p.message = "missing required argument '" + m[1].str() + "'";
+    p.path.push_back(m[1]);
+    p.message = "is required";
   } else if (std::regex_match(description, m, kExtra)) {
     p.rule = "additionalProperties";
     std::vector<std::string> known;

@@ -1,0 +1,42 @@
+# Runs the real binary the way a user would, from an empty working directory:
+#   - `validate samples/*.yaml` exits 0;
+#   - `validate` exits 2 on every plan in tests/data/invalid/ (their exact text is golden_test's job);
+#   - `estimate` works on every sample (exit 0, or 5 for a sample whose budget is meant to be short);
+#   - none of it creates a file (no .sogni-flow directory, nothing at all) in the working directory.
+file(GLOB samples ${SRC}/samples/*.yaml)
+file(GLOB invalid ${SRC}/tests/data/invalid/*.yaml)
+set(work ${CMAKE_CURRENT_BINARY_DIR}/validate-samples-cwd)
+file(REMOVE_RECURSE ${work})
+file(MAKE_DIRECTORY ${work})
+
+execute_process(COMMAND ${BIN} validate ${samples} WORKING_DIRECTORY ${work}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "validate samples exited ${rc}\n${out}\n${err}")
+endif()
+list(LENGTH samples n)
+if(n LESS 6)
+  message(FATAL_ERROR "expected at least 6 samples, found ${n}")
+endif()
+foreach(s IN LISTS samples)
+  execute_process(COMMAND ${BIN} estimate ${s} WORKING_DIRECTORY ${work}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT (rc EQUAL 0 OR rc EQUAL 5))
+    message(FATAL_ERROR "estimate ${s} exited ${rc}\n${out}\n${err}")
+  endif()
+  if(NOT out MATCHES "total: ")
+    message(FATAL_ERROR "estimate ${s} printed no total\n${out}")
+  endif()
+endforeach()
+foreach(p IN LISTS invalid)
+  execute_process(COMMAND ${BIN} validate ${p} WORKING_DIRECTORY ${work}
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "validate ${p} exited ${rc}, expected 2")
+  endif()
+endforeach()
+file(GLOB_RECURSE left LIST_DIRECTORIES true ${work}/*)
+if(left)
+  message(FATAL_ERROR "validate/estimate created files: ${left}")
+endif()
+message(STATUS "${n} samples valid and estimated; all invalid plans exit 2; no file created")

@@ -1,0 +1,121 @@
+// The catalog really comes from the pinned official package: these tests read the package's own
+// lists and check the catalog against them, not against copies kept here.
+#include "schemas/protocol_catalog.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
+#include "schemas/tool_traits.h"
+#include "tests/support/test_util.h"
+
+namespace sflow {
+namespace {
+
+const ProtocolCatalog& Catalog() {
+  static std::unique_ptr<ProtocolCatalog> c = std::move(ProtocolCatalog::Load()).value();
+  return *c;
+}
+
+std::vector<std::string> RunSchemaStepTools() {
+  Poco::JSON::Parser p;
+  auto run = p.parse(ProtocolCatalog::PackageFile("schemas/workflows/durable-workflow-run.schema.json"))
+                 .extract<Poco::JSON::Object::Ptr>();
+  auto list = run->getObject("properties")->getObject("steps")->getObject("items")->getObject("properties")
+                  ->getObject("toolName")->getArray("enum");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < list->size(); ++i) out.push_back(list->getElement<std::string>(i));
+  return out;
+}
+
+TEST(ProtocolCatalogTest, NamesThePinnedPackage) {
+  EXPECT_EQ(Catalog().Source(), "@sogni-ai/sogni-protocol 1.0.0-alpha.45 (protocol 7.4.0)");
+}
+
+TEST(ProtocolCatalogTest, EveryWorkflowStepToolHasASchemaAndTraits) {
+  std::vector<std::string> tools = RunSchemaStepTools();
+  EXPECT_EQ(tools.size(), 34u);
+  for (const std::string& name : tools) {
+    const ToolInfo* t = Catalog().Find(name);
+    ASSERT_NE(t, nullptr) << name;
+    EXPECT_TRUE(t->workflow_step) << name;
+    EXPECT_NE(FindToolTraits(name), nullptr) << name << " has no entry in schemas/tool_traits.cc";
+    // Every schema compiles and accepts its own minimal valid input: the required arguments
+    // filled with a value of their declared type is not always valid (enums), so only check that
+    // checking does not fail as a whole.
+    for (const ArgumentProblem& p : Catalog().CheckArguments(*t, Value::Object()))
+      EXPECT_NE(p.rule, "catalog") << name;
+  }
+}
+
+TEST(ProtocolCatalogTest, CompositionToolsAreKnownButAreNotSteps) {
+  const ToolInfo* t = Catalog().Find("compose_script");
+  ASSERT_NE(t, nullptr);
+  EXPECT_FALSE(t->workflow_step);
+  EXPECT_EQ(Catalog().Find("manage_memory"), nullptr);  // chat-local: not ours
+  EXPECT_EQ(Catalog().Find("nope"), nullptr);
+}
+
+TEST(ProtocolCatalogTest, DescribesArgumentsFromTheSchema) {
+  const ToolInfo* v = Catalog().Find("generate_video");
+  ASSERT_NE(v, nullptr);
+  const ArgumentInfo* refs = v->FindArgument("referenceImageIndices");
+  ASSERT_NE(refs, nullptr);
+  EXPECT_EQ(refs->types, std::vector<std::string>{"array"});
+  EXPECT_EQ(refs->item_type, "number");
+  EXPECT_TRUE(v->FindArgument("prompt")->required);
+  EXPECT_TRUE(v->counts_variations);
+  EXPECT_EQ(v->cost_class, "video.vendor.standard");
+  EXPECT_TRUE(v->Produces(MediaKind::kVideo));
+}
+
+TEST(ProtocolCatalogTest, ExplainsSchemaViolations) {
+  const ToolInfo* img = Catalog().Find("generate_image");
+  Value args = Value::Object();
+  args.Set("prompt", Value::String("p"));
+  args.Set("numberOfVariations", Value::Int(17));
+  args.Set("modle", Value::String("z-turbo"));
+  args.Set("gptImageQuality", Value::String("ultra"));
+  args.Set("seed", Value::String("x"));
+  std::vector<ArgumentProblem> problems = Catalog().CheckArguments(*img, args);
+  std::map<std::string, ArgumentProblem> by_arg;
+  for (const ArgumentProblem& p : problems) by_arg[p.path.empty() ? "" : p.path[0]] = p;
+  ASSERT_EQ(problems.size(), 4u);
+  EXPECT_EQ(by_arg["numberOfVariations"].message, "must be at most 16 (got 17)");
+  EXPECT_EQ(by_arg["numberOfVariations"].rule, "maximum");
+  EXPECT_EQ(by_arg["modle"].rule, "additionalProperties");
+  EXPECT_EQ(by_arg["modle"].hint, "did you mean 'model'?");
+  EXPECT_EQ(by_arg["gptImageQuality"].message,
+            "must be one of 'low', 'medium', 'high', 'xhigh', 'max' (got \"ultra\")");
+  EXPECT_EQ(by_arg["seed"].message, "must be an integer (got \"x\")");
+}
+
+TEST(ProtocolCatalogTest, ChecksNestedItems) {
+  const ToolInfo* ov = Catalog().Find("overlay_video");
+  Value overlay = Value::Object();
+  overlay.Set("kind", Value::String("text"));
+  overlay.Set("position", Value::String("middle"));
+  Value overlays = Value::Array();
+  overlays.Append(overlay);
+  Value args = Value::Object();
+  args.Set("overlays", overlays);
+  std::vector<ArgumentProblem> problems = Catalog().CheckArguments(*ov, args);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].path, (std::vector<std::string>{"overlays", "0", "position"}));
+  EXPECT_EQ(problems[0].rule, "enum");
+  Value empty = Value::Object();
+  empty.Set("overlays", Value::Array());
+  problems = Catalog().CheckArguments(*ov, empty);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].message, "must have at least 1 items");
+}
+
+TEST(ProtocolCatalogTest, EmbedsTheRecordSchemasForOtherComponents) {
+  EXPECT_NE(ProtocolCatalog::PackageFile("schemas/events/workflow-event.schema.json"), nullptr);
+  EXPECT_NE(ProtocolCatalog::PackageFile("schemas/errors/error.schema.json"), nullptr);
+  EXPECT_EQ(ProtocolCatalog::PackageFile("nope.json"), nullptr);
+}
+
+}  // namespace
+}  // namespace sflow
