@@ -139,6 +139,7 @@ std::string CheckMediaUrl(const std::string& url) {
     return "";
   }
   host = Lower(host.substr(0, host.find(':')));
+  while (!host.empty() && host.back() == '.') host.pop_back();  // "localhost." is localhost
   if (host.empty()) return "the URL has no host";
   if (host == "localhost" || (host.size() > 10 && host.substr(host.size() - 10) == ".localhost"))
     return "the host names this machine";

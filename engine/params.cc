@@ -84,7 +84,7 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
 std::string CheckParamValue(const ParamSpec& spec, const Value& value) {
   switch (spec.type) {
     case ParamSpec::Type::kString:
-      if (!value.is_string()) return std::string("must be a string, not ") + Value::KindName(value.kind());
+      if (!value.is_string()) return std::string("must be a string, not ") + Value::KindPhrase(value.kind());
       if (spec.pattern) {
         try {
           if (!std::regex_match(value.as_string(), std::regex(*spec.pattern, std::regex::ECMAScript)))
@@ -99,7 +99,7 @@ std::string CheckParamValue(const ParamSpec& spec, const Value& value) {
       bool integer = spec.type == ParamSpec::Type::kInteger;
       if (integer ? !value.is_int() : !value.is_number())
         return std::string("must be ") + (integer ? "an integer" : "a number") + ", not " +
-               Value::KindName(value.kind());
+               Value::KindPhrase(value.kind());
       double d = value.as_number();
       if (spec.minimum && d < *spec.minimum)
         return value.ToJson() + " is below the minimum " + FormatNumber(*spec.minimum);
@@ -108,7 +108,7 @@ std::string CheckParamValue(const ParamSpec& spec, const Value& value) {
       return "";
     }
     case ParamSpec::Type::kBoolean:
-      return value.is_bool() ? "" : std::string("must be true or false, not ") + Value::KindName(value.kind());
+      return value.is_bool() ? "" : std::string("must be true or false, not ") + Value::KindPhrase(value.kind());
     case ParamSpec::Type::kEnum: {
       for (const Value& v : spec.values)
         if (v == value) return "";

@@ -60,7 +60,8 @@ std::string PathText(const std::vector<std::string>& path) {
 
 // Where to point for a problem at path inside args: the value, or for a missing/unknown member
 // its key, else the nearest enclosing node that exists.
-SourceLoc LocateIn(const Value& args, const std::vector<std::string>& path, SourceLoc fallback) {
+SourceLoc LocateIn(const Value& args, const std::vector<std::string>& path, SourceLoc fallback,
+                   bool at_key = false) {
   SourceLoc loc = args.loc().known() ? args.loc() : fallback;
   const Value* v = &args;
   for (const std::string& part : path) {
@@ -78,7 +79,7 @@ SourceLoc LocateIn(const Value& args, const std::vector<std::string>& path, Sour
       return loc;
     }
   }
-  if (v->loc().known() && !v->is_object() && !v->is_array()) loc = v->loc();
+  if (!at_key && v->loc().known() && !v->is_object() && !v->is_array()) loc = v->loc();
   return loc;
 }
 
@@ -152,7 +153,7 @@ class Validator {
                                            "media URLs must be public https addresses");
         MediaKind from_url = MediaKindFromUrl(m.url);
         m.kind = m.declared_kind != MediaKind::kUnknown ? m.declared_kind : from_url;
-        if (m.kind == MediaKind::kUnknown)
+        if (m.kind == MediaKind::kUnknown && problem.empty())
           diags_.Error(m.value_loc, "media", "cannot tell what kind of media " + Q(m.name) + " is from its URL",
                        "add 'kind: image', 'kind: video' or 'kind: audio'");
       }
@@ -163,6 +164,13 @@ class Validator {
     int n = 0;
     for (const MediaEntry& m : plan_.media) n += m.kind == kind;
     return n;
+  }
+  // Counting media of a kind only makes sense when every entry's kind is known; an entry whose
+  // kind could not be told has its own error already.
+  bool MediaKindsKnown() const {
+    for (const MediaEntry& m : plan_.media)
+      if (m.kind == MediaKind::kUnknown) return false;
+    return true;
   }
 
   void CheckStepIds() {
@@ -205,6 +213,7 @@ class Validator {
       CheckProject(step, r);
       return;
     }
+    if (step.tool_name.empty()) return;  // the loader reported it
     const ToolInfo* tool = catalog_.Find(step.tool_name);
     if (!tool) {
       std::vector<std::string> names;
@@ -235,7 +244,7 @@ class Validator {
     for (const std::string& k : r.unresolved) known.Erase(k);
     for (const ArgumentProblem& p : catalog_.CheckArguments(tool, known)) {
       if (!p.path.empty() && later.count(p.path[0])) continue;
-      SourceLoc loc = LocateIn(r.arguments, p.path, step.loc);
+      SourceLoc loc = LocateIn(r.arguments, p.path, step.loc, p.rule == "additionalProperties");
       std::string where = "step " + Q(step.id) + ": ";
       if (p.rule == "required" && !p.path.empty())
         diags_.Error(loc, "schema", where + step.tool_name + " needs argument " + Q(PathText(p.path)), p.hint);
@@ -248,26 +257,38 @@ class Validator {
     }
   }
 
-  // Negative indexes in arguments name uploads: -1 is the first media of that kind.
+  // Negative indexes in arguments name uploads: -1 is the first media of that kind. Index
+  // arguments may sit at any depth (overlay items carry their own sourceImageIndex).
   void CheckNegativeIndexes(const Step& step, const ResolvedStep& r) {
-    for (const Value::Member& m : r.arguments.members()) {
+    if (MediaKindsKnown()) CheckNegativeIndexesIn(step, r.arguments, "");
+  }
+
+  // `path` names v inside the arguments ("overlays[0]"), for messages.
+  void CheckNegativeIndexesIn(const Step& step, const Value& v, const std::string& path) {
+    for (size_t i = 0; i < v.items().size(); ++i)
+      CheckNegativeIndexesIn(step, v.items()[i], path + "[" + std::to_string(i) + "]");
+    for (const Value::Member& m : v.members()) {
       const std::string& k = m.key;
+      const std::string name = path.empty() ? k : path + "." + k;
+      if (m.value.is_object() || (m.value.is_array() && !m.value.items().empty() && m.value.items()[0].is_object()))
+        CheckNegativeIndexesIn(step, m.value, name);
       if (k.find("Index") == std::string::npos) continue;
-      MediaKind kind = k.find("Image") != std::string::npos || k.find("image") != std::string::npos ? MediaKind::kImage
-                       : k.find("Video") != std::string::npos || k.find("video") != std::string::npos ? MediaKind::kVideo
-                       : k.find("Audio") != std::string::npos || k.find("audio") != std::string::npos ? MediaKind::kAudio
-                                                                                                      : MediaKind::kUnknown;
+      auto has = [&](const char* a, const char* b) { return k.find(a) != std::string::npos || k.find(b) != std::string::npos; };
+      MediaKind kind = has("Image", "image") ? MediaKind::kImage
+                       : has("Video", "video") ? MediaKind::kVideo
+                       : has("Audio", "audio") ? MediaKind::kAudio
+                                               : MediaKind::kUnknown;
       if (kind == MediaKind::kUnknown) continue;
       std::vector<const Value*> values;
       if (m.value.is_number()) values.push_back(&m.value);
       for (const Value& item : m.value.items()) values.push_back(&item);
-      for (const Value* v : values) {
-        if (!v->is_int() || v->as_int() >= 0) continue;
-        int64_t wanted = -v->as_int();
+      for (const Value* x : values) {
+        if (!x->is_int() || x->as_int() >= 0) continue;
+        int64_t wanted = -x->as_int();
         int have = MediaCount(kind);
         if (wanted > have)
-          diags_.Error(v->loc(), "media-index",
-                       "step " + Q(step.id) + ": " + k + " " + std::to_string(v->as_int()) + " refers to uploaded " +
+          diags_.Error(x->loc(), "media-index",
+                       "step " + Q(step.id) + ": " + name + " " + std::to_string(x->as_int()) + " refers to uploaded " +
                            MediaKindName(kind) + " #" + std::to_string(wanted) + ", but the plan's media has " +
                            Plural(have, MediaKindName(kind)),
                        "-1 is the first media entry of that kind, -2 the second");
@@ -337,7 +358,7 @@ class Validator {
     auto expect = [&](bool ok, const char* what) {
       if (!ok)
         diags_.Error(v.loc(), "type", "step " + Q(step.id) + ": project parameter " + Q(m.key) + " must be " + what +
-                                          ", not " + Value::KindName(v.kind()));
+                                          ", not " + Value::KindPhrase(v.kind()));
     };
     auto check_media = [&](const Value& name) {
       if (!name.is_string()) return expect(false, "the name of a media entry");
@@ -477,6 +498,7 @@ class Validator {
   }
 
   void CheckInputMedia(const Step& step, const Dependency& d, MediaKind kind) {
+    if (kind != MediaKind::kUnknown && !MediaKindsKnown()) return;
     if (kind == MediaKind::kUnknown) {
       diags_.Error(d.loc, "input-media", "a $input_media dependency of step " + Q(step.id) + " needs a media kind",
                    "add mediaType (image, video or audio), or use an image_/video_/audio_ transform");

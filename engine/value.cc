@@ -85,6 +85,19 @@ const char* Value::KindName(Kind kind) {
   return "?";
 }
 
+const char* Value::KindPhrase(Kind kind) {
+  switch (kind) {
+    case Kind::kNull: return "empty";
+    case Kind::kBool: return "a boolean";
+    case Kind::kInt: return "an integer";
+    case Kind::kDouble: return "a number";
+    case Kind::kString: return "a string";
+    case Kind::kArray: return "a list";
+    case Kind::kObject: return "a mapping";
+  }
+  return "?";
+}
+
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (unsigned char c : s) {

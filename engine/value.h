@@ -79,6 +79,8 @@ class Value {
   // A short rendering for messages: strings quoted, containers abbreviated.
   std::string Brief() const;
   static const char* KindName(Kind kind);
+  // For messages: "a mapping", "a list", "a string", "an integer", "a number", "a boolean", "empty".
+  static const char* KindPhrase(Kind kind);
 
   // Structural equality; positions are ignored, and 1 == 1.0 is false.
   friend bool operator==(const Value& a, const Value& b);

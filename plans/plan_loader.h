@@ -19,8 +19,10 @@
 
 namespace sflow {
 
-// Loads and shape-checks the plan at path. Returns the plan when it has no shape errors (it may
-// still have warnings in diags); otherwise kInvalidPlan with the errors in diags.
+// Loads and shape-checks the plan at path. Shape errors go to diags; the plan, as far as it could
+// be read, is returned whenever the file parsed into a mapping, so that validation can report
+// further problems in the same run. Fails (kInvalidPlan) only when the file cannot be read or
+// parsed, or is not a mapping; callers check diags->has_errors() for the rest.
 Result<Plan> LoadPlan(const std::string& path, DiagnosticList* diags,
                       const YamlLimits& limits = YamlLimits());
 

@@ -50,7 +50,7 @@ TEST(ParamsTest, ChecksBoundsAndPatterns) {
   EXPECT_EQ(CheckParamValue(n, Value::Int(5)), "");
   EXPECT_EQ(CheckParamValue(n, Value::Int(21)), "21 is above the maximum 20");
   EXPECT_EQ(CheckParamValue(n, Value::Int(1)), "1 is below the minimum 2");
-  EXPECT_EQ(CheckParamValue(n, Value::Double(5.0)), "must be an integer, not number");
+  EXPECT_EQ(CheckParamValue(n, Value::Double(5.0)), "must be an integer, not a number");
   ParamSpec s = Spec("slug", ParamSpec::Type::kString);
   s.pattern = "[a-z]+";
   EXPECT_EQ(CheckParamValue(s, Value::String("abc")), "");
@@ -96,7 +96,7 @@ TEST(ParamsTest, ReportsBadSourcesWithTheirOrigin) {
   for (const Diagnostic& d : diags.Sorted()) all += FormatDiagnostic(d) + "\n";
   EXPECT_EQ(all,
             "p.yaml:2:1: error: the plan has no param 'secnds'\n  hint: did you mean 'seconds'?\n"
-            "p.yaml:3:10: error: param 'seconds' must be an integer, not string\n"
+            "p.yaml:3:10: error: param 'seconds' must be an integer, not a string\n"
             "plan.yaml: error: -p seconds: param 'seconds' 50 is above the maximum 20\n"
             "plan.yaml: error: -p novalue: expected name=value\n"
             "plan.yaml: error: -p other: the plan has no param 'other'\n");

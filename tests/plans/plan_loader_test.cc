@@ -83,9 +83,9 @@ TEST(PlanLoaderTest, MissingKeysPointAtTheirMapping) {
 
 TEST(PlanLoaderTest, TypesAndEnumerations) {
   EXPECT_EQ(Errors("version: \"1\"\nname: x\nexecution: remote\nsteps: {}\n"),
-            "1:10: error: 'version' in plan must be an integer, not string\n"
+            "1:10: error: 'version' in plan must be an integer, not a string\n"
             "3:12: error: unknown execution 'remote' in plan\n  hint: expected one of 'server', 'local'\n"
-            "4:8: error: 'steps' in plan must be a list, not object\n");
+            "4:8: error: 'steps' in plan must be a list, not a mapping\n");
   EXPECT_EQ(Errors("version: 2\nname: 'bad name'\nsteps: []\n"),
             "1:10: error: unsupported plan version 2\n  hint: this sogni-flow reads version 1\n"
             "2:7: error: plan name 'bad name' is not a slug\n"
