@@ -60,8 +60,9 @@ int RunValidate(const std::vector<std::string>& args, Context& ctx) {
       ctx.err << path << ": " << (c.ok() ? "valid" : "invalid");
       if (c.loaded) ctx.err << " (" << c.plan.steps.size() << (c.plan.steps.size() == 1 ? " step" : " steps");
       else ctx.err << " (";
-      ctx.err << (c.loaded ? ", " : "") << c.diags.error_count() << " errors, " << c.diags.warning_count()
-              << " warnings)\n";
+      auto count = [](int n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); };
+      ctx.err << (c.loaded ? ", " : "") << count(c.diags.error_count(), "error") << ", "
+              << count(c.diags.warning_count(), "warning") << ")\n";
     }
   }
   if (json) {

@@ -14,9 +14,16 @@ std::string Num(double d) {
 
 bool StartsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
-double NumberArg(const ResolvedStep& r, const char* key, double fallback) {
+// A numeric argument; a template placeholder ("$inputs.NAME") counts as that input's default.
+double NumberArg(const Plan& plan, const ResolvedStep& r, const char* key, double fallback) {
   const Value* v = r.arguments.Find(key);
-  return v && v->is_number() ? v->as_number() : fallback;
+  if (v && v->is_number()) return v->as_number();
+  if (v && v->is_string() && v->as_string().rfind("$inputs.", 0) == 0) {
+    std::string name = v->as_string().substr(8);
+    for (const TemplateInput& in : plan.inputs)
+      if (in.name == name && in.default_value && in.default_value->is_number()) return in.default_value->as_number();
+  }
+  return fallback;
 }
 
 }  // namespace
@@ -59,16 +66,16 @@ PlanEstimate EstimatePlan(const Plan& plan, const PlanAnalysis& analysis) {
     const ToolInfo& tool = *r.tool;
     e.cost_class = tool.cost_class.empty() ? "unclassified" : tool.cost_class;
     e.weight = CostClassWeight(tool.cost_class);
-    double variations = tool.counts_variations ? std::max(1.0, std::floor(NumberArg(r, "numberOfVariations", 1))) : 1;
+    double variations = tool.counts_variations ? std::max(1.0, std::floor(NumberArg(plan, r, "numberOfVariations", 1))) : 1;
     std::string var_text = Num(variations) + (variations == 1 ? " variation" : " variations");
     if (StartsWith(tool.cost_class, "image.")) {
       e.unit = "image";
       e.quantity = variations;
       e.basis = Num(e.weight) + " x " + var_text;
     } else if (StartsWith(tool.cost_class, "video.")) {
-      double seconds = NumberArg(r, "duration", tool.default_seconds);
+      double seconds = NumberArg(plan, r, "duration", tool.default_seconds);
       if (tool.name == "replace_video_segment")
-        seconds = std::max(0.0, NumberArg(r, "endSeconds", 0) - NumberArg(r, "startSeconds", 0));
+        seconds = std::max(0.0, NumberArg(plan, r, "endSeconds", 0) - NumberArg(plan, r, "startSeconds", 0));
       e.unit = "second";
       e.quantity = seconds * variations;
       e.basis = Num(e.weight) + " x " + Num(seconds) + " s x " + var_text;

@@ -160,9 +160,12 @@ class Validator {
     }
   }
 
+  // Media of a kind the plan brings: its media entries, and in a template its inputs of that type
+  // (the caller supplies those when the template runs).
   int MediaCount(MediaKind kind) const {
     int n = 0;
     for (const MediaEntry& m : plan_.media) n += m.kind == kind;
+    for (const TemplateInput& in : plan_.inputs) n += ParseMediaKind(in.type) == std::optional<MediaKind>(kind);
     return n;
   }
   // Counting media of a kind only makes sense when every entry's kind is known; an entry whose

@@ -307,6 +307,7 @@ void ReadStep(const Value& v, size_t index, Plan* plan, DiagnosticList* diags) {
   if (auto id = f.String("id", true)) {
     step.id = *id;
     step.id_loc = f.ValueLoc("id");
+    if (id->empty()) diags->Error(step.id_loc, "bad-value", "step id is empty", "name the step, e.g. id: keyframe");
   }
   if (auto t = f.String("toolName")) {
     step.tool_name = *t;

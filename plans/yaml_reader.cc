@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 #include <vector>
@@ -176,6 +177,10 @@ class Builder : public YAML::EventHandler {
   explicit Builder(int max_depth) : max_depth_(max_depth) {}
 
   int documents() const { return documents_; }
+  // A mapping key that was a sequence or mapping. Reported only if the document otherwise parses:
+  // yaml-cpp also opens such a "complex key" for any unterminated '[' or '{', and then its own
+  // syntax error says far better what is wrong.
+  const std::optional<SourceLoc>& complex_key() const { return complex_key_; }
   SourceLoc second_document_loc() const { return second_document_loc_; }
   Value TakeRoot() { return std::move(root_); }
 
@@ -217,6 +222,7 @@ class Builder : public YAML::EventHandler {
     std::string key;
     SourceLoc key_loc;
     std::unordered_map<std::string, SourceLoc> seen;  // keys of a mapping, for duplicates
+    bool is_key = false;  // this container is a (refused) mapping key
   };
 
   bool ExpectingKey() const {
@@ -247,18 +253,30 @@ class Builder : public YAML::EventHandler {
     if (tag != "?" && tag != "!" && !tag.empty() && tag != "tag:yaml.org,2002:map" &&
         tag != "tag:yaml.org,2002:seq")
       throw Refusal{LocOf(mark), "yaml", "YAML tag '" + tag + "' is not supported", "remove the tag"};
-    if (ExpectingKey())
-      throw Refusal{LocOf(mark), "yaml", "mapping keys must be plain strings", ""};
-    if (static_cast<int>(stack_.size()) >= max_depth_)
+    const bool as_key = ExpectingKey();
+    if (as_key && !complex_key_) complex_key_ = LocOf(mark);
+    // Containers opened as keys do not count: yaml-cpp wraps every unterminated '[' in such a
+    // key, and the user wrote one level, not two.
+    const size_t depth = stack_.size() - key_frames_ + (as_key ? 0 : 1);  // of the new container
+    if (depth > static_cast<size_t>(max_depth_))
       throw Refusal{LocOf(mark), "yaml",
                     "nesting deeper than " + std::to_string(max_depth_) + " levels",
                     "plans are shallow; this looks like a generated or hostile file"};
-    stack_.push_back(Frame{std::move(v), false, "", {}, {}});
+    stack_.push_back(Frame{std::move(v), false, "", {}, {}, as_key});
+    key_frames_ += as_key;
   }
 
   void Close() {
     Frame f = std::move(stack_.back());
     stack_.pop_back();
+    key_frames_ -= f.is_key;
+    if (f.is_key) {  // stands in as a key; complex_key_ reports it when the parse ends
+      Frame& parent = stack_.back();
+      parent.has_key = true;
+      parent.key = "?";
+      parent.key_loc = f.container.loc();
+      return;
+    }
     Deliver(std::move(f.container));
   }
 
@@ -284,6 +302,8 @@ class Builder : public YAML::EventHandler {
   }
 
   int max_depth_;
+  std::optional<SourceLoc> complex_key_;
+  size_t key_frames_ = 0;
   int documents_ = 0;
   SourceLoc second_document_loc_;
   std::vector<Frame> stack_;
@@ -384,6 +404,8 @@ Result<Value> ParseYaml(std::string_view text, const YamlLimits& limits, Diagnos
       diags->Error({1, 1}, "empty", "empty plan", "a plan is a YAML mapping with at least 'version' and 'steps'");
       return Status::InvalidPlan("empty plan");
     }
+    if (builder.complex_key())
+      throw Refusal{*builder.complex_key(), "yaml", "mapping keys must be plain strings", ""};
     if (parser.HandleNextDocument(builder) || builder.documents() > 1) {
       diags->Error(builder.second_document_loc(), "yaml", "expected exactly one YAML document",
                    "remove the '---' separator and what follows it");

@@ -37,7 +37,7 @@ head -c 2097152 /dev/zero | tr '\0' 'a' > big.yaml
 expect two-mib big.yaml '^big\.yaml:1:1048577: error: plan too large: 2097152 bytes'
 
 printf 'version: 1\nname: a\nname: b\nsteps: []\n' > dup.yaml
-expect duplicate-key dup.yaml "^dup\.yaml:3:1: error: duplicate key 'name' \(first defined at line 1\)"
+expect duplicate-key dup.yaml "^dup\.yaml:3:1: error: duplicate key 'name' \(first defined at line 2\)"
 
 printf 'version: 1\nname: "caf\xe9"\n' > utf8.yaml
 expect invalid-utf8 utf8.yaml '^utf8\.yaml:2:11: error: invalid UTF-8 at byte offset 21'

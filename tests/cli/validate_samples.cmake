@@ -29,7 +29,14 @@ foreach(s IN LISTS samples)
   endif()
 endforeach()
 foreach(p IN LISTS invalid)
-  execute_process(COMMAND ${BIN} validate ${p} WORKING_DIRECTORY ${work}
+  # A case may need extra arguments ("# args: -p seconds=50"), as tests/cli/golden_test.cc reads them.
+  file(STRINGS ${p} argline REGEX "^# args: ")
+  set(extra "")
+  if(argline)
+    string(REGEX REPLACE "^# args: " "" argline "${argline}")
+    separate_arguments(extra UNIX_COMMAND "${argline}")
+  endif()
+  execute_process(COMMAND ${BIN} validate ${extra} ${p} WORKING_DIRECTORY ${work}
                   RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
   if(NOT rc EQUAL 2)
     message(FATAL_ERROR "validate ${p} exited ${rc}, expected 2")

@@ -90,5 +90,18 @@ steps:
   EXPECT_EQ(e.total_units, 1);
 }
 
+TEST(EstimateTest, TemplateInputsCountAtTheirDefaults) {
+  PlanEstimate e = Estimate(R"(version: 1
+kind: template
+name: t
+inputs:
+  seconds: {type: number, default: 6}
+  brief: {type: text}
+steps:
+  - {id: v, toolName: generate_video, arguments: {prompt: "${inputs.brief}", duration: "${inputs.seconds}"}}
+)");
+  EXPECT_EQ(e.steps[0].units, 36);  // 6 x 6 s
+}
+
 }  // namespace
 }  // namespace sflow

@@ -16,6 +16,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include "engine/project_params.h"
 #include "plans/plan_loader.h"
 #include "plans/yaml_reader.h"
 #include "schemas/protocol_catalog.h"
@@ -163,6 +164,32 @@ TEST(PlanSchemaTest, ToolNameEnumIsTheProtocolStepEnum) {
   for (size_t i = 0; i < have->size(); ++i) b.push_back(have->getElement<std::string>(i));
   EXPECT_EQ(a.size(), 34u);
   EXPECT_EQ(a, b);
+}
+
+TEST(PlanSchemaTest, ProjectKeysAreTheProjectParams) {
+  Object::Ptr project = ParseJsonText(ReadFile(SchemaPath())).extract<Object::Ptr>()->getObject("definitions")
+                            ->getObject("project");
+  ASSERT_TRUE(project);
+  Array::Ptr branches = project->getArray("allOf");
+  ASSERT_TRUE(branches);
+  int checked = 0;
+  for (size_t i = 0; i < branches->size(); ++i) {
+    Object::Ptr branch = branches->getObject(i);
+    std::string type =
+        branch->getObject("if")->getObject("properties")->getObject("type")->getValue<std::string>("const");
+    Array::Ptr names = branch->getObject("then")->getObject("propertyNames")->getArray("enum");
+    std::vector<std::string> have, want;
+    for (size_t k = 0; k < names->size(); ++k) have.push_back(names->getElement<std::string>(k));
+    for (const ProjectParam& p : ProjectParamsFor(type)) want.emplace_back(p.name);
+    std::sort(have.begin(), have.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(have, want) << "project type " << type
+                          << ": schemas/plan.schema.json and engine/project_params.cc differ";
+    for (const std::string& name : want)
+      EXPECT_TRUE(project->getObject("properties")->has(name)) << "no description of project parameter " << name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3);
 }
 
 TEST(PlanSchemaTest, RejectsUnknownTopLevelKey) {
