@@ -56,6 +56,8 @@ MediaSniff SniffMedia(std::string_view h) {
     // ISO media: the brand tells audio-only M4A from video.
     if (at(8, "M4A ") || at(8, "M4B ")) return {MediaKind::kAudio, "m4a", "audio/mp4"};
     if (at(8, "qt  ")) return {MediaKind::kVideo, "mov", "video/quicktime"};
+    // HEIF and AVIF stills share the container; they are images, and not ones the API takes.
+    if (at(8, "heic") || at(8, "heix") || at(8, "mif1") || at(8, "avif")) return {MediaKind::kUnknown, "heif", ""};
     return {MediaKind::kVideo, "mp4", "video/mp4"};
   }
   if (at(0, "\x1A\x45\xDF\xA3")) return {MediaKind::kVideo, "webm", "video/webm"};

@@ -58,7 +58,9 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
       errno = 0;
       char* end = nullptr;
       double v = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v)) {
+      // strtod also reads hex, "inf" and "nan"; a param takes plain decimal numbers only.
+      bool plain = text.find_first_not_of("0123456789+-.eE") == std::string::npos;
+      if (text.empty() || !plain || *end != '\0' || errno == ERANGE || !std::isfinite(v)) {
         *error = "'" + text + "' is not a number";
         return Value();
       }

@@ -275,7 +275,7 @@ class Validator {
       const std::string name = path.empty() ? k : path + "." + k;
       if (m.value.is_object() || (m.value.is_array() && !m.value.items().empty() && m.value.items()[0].is_object()))
         CheckNegativeIndexesIn(step, m.value, name);
-      if (k.find("Index") == std::string::npos) continue;
+      if (k.find("Index") == std::string::npos && k.find("Indices") == std::string::npos) continue;
       auto has = [&](const char* a, const char* b) { return k.find(a) != std::string::npos || k.find(b) != std::string::npos; };
       MediaKind kind = has("Image", "image") ? MediaKind::kImage
                        : has("Video", "video") ? MediaKind::kVideo
@@ -582,6 +582,7 @@ class Validator {
     if (v.is_string()) {
       const std::string& s = v.as_string();
       for (size_t at = s.find("${params."); at != std::string::npos; at = s.find("${params.", at + 1)) {
+        if (at > 0 && s[at - 1] == '$') continue;  // "$${params.x}" is literal text
         size_t end = s.find('}', at);
         if (end != std::string::npos) used->insert(s.substr(at + 9, end - at - 9));
       }

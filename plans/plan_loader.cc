@@ -153,7 +153,7 @@ void ReadParams(const Value& params, Plan* plan, DiagnosticList* diags) {
     p.loc = m.key_loc;
     if (!ValidName(m.key))
       diags->Error(m.key_loc, "bad-name", "param name " + Quote(m.key) + " is not an identifier",
-                   "use letters, digits and '_', starting with a letter");
+                   "use letters, digits and '_', not starting with a digit");
     if (!m.value.is_object()) {
       diags->Error(m.value.loc(), "type", "param " + Quote(m.key) + " must be a mapping",
                    "for example {type: string, default: hello}");
@@ -215,6 +215,17 @@ void ReadInputs(const Value& inputs, Plan* plan, DiagnosticList* diags) {
         else diags->Error(o.loc(), "type", "select options must be strings");
       }
     }
+    if (in.default_value && !in.type.empty()) {
+      const Value& d = *in.default_value;
+      bool fits = in.type == "number"    ? d.is_number()
+                  : in.type == "boolean" ? d.is_bool()
+                  : in.type == "select"  ? d.is_string() && (in.options.empty() ||
+                                            std::find(in.options.begin(), in.options.end(), d.as_string()) != in.options.end())
+                                         : d.is_string();
+      if (!fits)
+        diags->Error(d.loc(), "bad-value", "default of input " + Quote(m.key) + " does not fit its type '" + in.type + "'",
+                     in.type == "select" ? "use one of its options" : "");
+    }
     if (in.type == "select" && in.options.empty())
       diags->Error(m.value.loc(), "missing-key", "select input " + Quote(m.key) + " needs 'options'");
     plan->inputs.push_back(std::move(in));
@@ -235,8 +246,13 @@ void ReadMedia(const Value& media, Plan* plan, DiagnosticList* diags) {
       continue;
     }
     Fields f(m.value, "media " + Quote(m.key), kKeys, diags);
-    if (std::optional<std::string> p = f.String("path")) e.path = *p, e.value_loc = f.ValueLoc("path");
-    if (std::optional<std::string> u = f.String("url")) e.url = *u, e.value_loc = f.ValueLoc("url");
+    for (const char* key : {"path", "url"}) {
+      std::optional<std::string> s = f.String(key);
+      if (!s) continue;
+      (std::string(key) == "path" ? e.path : e.url) = *s;
+      e.value_loc = f.ValueLoc(key);
+      if (s->empty()) diags->Error(e.value_loc, "bad-value", "media " + Quote(m.key) + " has an empty " + key);
+    }
     if (f.Has("path") == f.Has("url"))
       diags->Error(m.value.loc(), "missing-key",
                    "media " + Quote(m.key) + " needs exactly one of 'path' and 'url'");
@@ -276,6 +292,9 @@ void ReadDependency(const Value& v, const std::string& step_id, Step* step, Diag
   if (auto s = f.String("sourceStepId", true)) d.source_step_id = *s, d.source_step_loc = f.ValueLoc("sourceStepId");
   if (auto s = f.String("targetArgument", true))
     d.target_argument = *s, d.target_argument_loc = f.ValueLoc("targetArgument");
+  for (const char* key : {"sourceStepId", "targetArgument"})
+    if (const Value* v = f.Get(key); v && v->is_string() && v->as_string().empty())
+      diags->Error(v->loc(), "bad-value", std::string(key) + " in dependsOn of step " + Quote(step_id) + " is empty");
   if (auto s = f.Enum("transform", kTransforms, true)) d.transform = *s;
   d.transform_loc = f.ValueLoc("transform");
   d.source_artifact_id = f.String("sourceArtifactId");

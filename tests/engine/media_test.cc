@@ -27,6 +27,8 @@ TEST(SniffMediaTest, RecognisesFormatsByTheirFirstBytes) {
   EXPECT_EQ(SniffMedia(std::string("\0\0\0\x18" "ftypqt  ", 12)).format, "mov");
   EXPECT_EQ(SniffMedia(std::string("\0\0\0\x18" "ftypM4A ", 12)).kind, MediaKind::kAudio);
   EXPECT_EQ(SniffMedia("\x1A\x45\xDF\xA3").format, "webm");
+  EXPECT_EQ(SniffMedia(std::string("\0\0\0\x18" "ftypheic", 12)).kind, MediaKind::kUnknown);  // a still, not video
+  EXPECT_EQ(SniffMedia(std::string("\0\0\0\x18" "ftypavif", 12)).kind, MediaKind::kUnknown);
   EXPECT_EQ(SniffMedia("hello world").kind, MediaKind::kUnknown);
   EXPECT_EQ(SniffMedia("").kind, MediaKind::kUnknown);
   EXPECT_EQ(SniffMedia("RIFF").kind, MediaKind::kUnknown);  // too short to tell

@@ -30,6 +30,12 @@ TEST(ParamsTest, ParsesTextByType) {
   err.clear();
   ParseParamText(Spec("n", ParamSpec::Type::kNumber), "inf", &err);
   EXPECT_EQ(err, "'inf' is not a number");
+  err.clear();
+  ParseParamText(Spec("n", ParamSpec::Type::kNumber), "0x10", &err);  // strtod would say 16
+  EXPECT_EQ(err, "'0x10' is not a number");
+  err.clear();
+  EXPECT_EQ(ParseParamText(Spec("n", ParamSpec::Type::kNumber), "-1.5e2", &err), Value::Double(-150));
+  EXPECT_TRUE(err.empty());
 }
 
 TEST(ParamsTest, EnumMatchesStringsAndNumbers) {
