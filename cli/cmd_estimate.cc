@@ -16,6 +16,24 @@ namespace {
 
 std::string Num(double d) { return Value::Double(d).ToJson(); }
 
+// Prints rows as left-aligned columns (right-aligned where right[i]), two spaces apart.
+void PrintColumns(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right,
+                  std::ostream& out) {
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      std::string pad(width[i] - r[i].size(), ' ');
+      bool last = i + 1 == r.size();
+      line += right[i] ? pad + r[i] : r[i] + (last ? "" : pad);
+      if (!last) line += "  ";
+    }
+    out << line << "\n";
+  }
+}
+
 void PrintTable(const CheckedPlan& c, const PlanEstimate& est, std::ostream& out) {
   const Plan& plan = c.plan;
   out << "plan " << plan.name << " (" << plan.path << "): "
@@ -25,19 +43,7 @@ void PrintTable(const CheckedPlan& c, const PlanEstimate& est, std::ostream& out
   for (const StepEstimate& e : est.steps)
     rows.push_back({e.step_id, e.tool, e.needs_quote ? "-" : e.cost_class, e.unit,
                     e.needs_quote ? "-" : Num(e.quantity), e.needs_quote ? "quote" : Num(e.units), e.basis});
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      bool right = i == 4 || i == 5;
-      std::string cell = r[i];
-      std::string pad(width[i] - cell.size(), ' ');
-      line += (right ? pad + cell : cell + (i + 1 < r.size() ? pad : "")) + (i + 1 < r.size() ? "  " : "");
-    }
-    out << line << "\n";
-  }
+  PrintColumns(rows, {false, false, false, false, true, true, false}, out);
   out << "\ntotal: " << Num(est.total_units) << " capacity units";
   if (est.quotes_needed) out << " + " << est.quotes_needed << " project step(s) priced at run time";
   out << "\n";
@@ -107,12 +113,15 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
   int exit = kExitOk;
   ValidateOptions options;
   options.require_all_params = true;
+  // With several plans, a closing summary: one line per plan.
+  std::vector<std::vector<std::string>> summary = {{"PLAN", "EXECUTION", "STEPS", "UNITS", "QUOTES", "BUDGET", "VERDICT"}};
   for (size_t i = 0; i < plans.size(); ++i) {
     CheckedPlan c = CheckPlan(plans[i], DefaultCatalog(), params, ctx.environ, options);
     PrintDiagnostics(c.diags, ctx.err);
     if (!c.ok()) {
       ctx.err << plans[i] << ": invalid; nothing estimated\n";
       exit = kExitInvalid;
+      summary.push_back({plans[i], "-", "-", "-", "-", "-", "invalid"});
       continue;
     }
     PlanEstimate est = EstimatePlan(c.plan, c.analysis);
@@ -122,11 +131,21 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
       if (i) ctx.out << "\n";
       PrintTable(c, est, ctx.out);
     }
+    const Plan& pl = c.plan;
+    summary.push_back({plans[i],
+                       pl.kind == PlanKind::kTemplate ? "template" : pl.execution == Execution::kServer ? "server" : "local",
+                       std::to_string(pl.steps.size()), Num(est.total_units), std::to_string(est.quotes_needed),
+                       est.max_units ? Num(*est.max_units) : "-",
+                       est.over_budget() ? "over budget" : pl.budget.approval_required ? "ok, needs approval" : "ok"});
     if (est.over_budget()) {
       ctx.err << plans[i] << ": estimate " << Num(est.total_units) << " is over budget.max_units "
               << Num(*est.max_units) << "\n";
       if (exit == kExitOk) exit = kExitCostGate;
     }
+  }
+  if (plans.size() > 1 && !json) {
+    ctx.out << "\nsummary\n";
+    PrintColumns(summary, {false, false, true, true, true, true, false}, ctx.out);
   }
   return exit;
 }

@@ -95,5 +95,18 @@ TEST(CliTest, EstimatePrintsATableAndGatesTheBudget) {
   EXPECT_NE(bad_param.err.find("param 'seconds' 50 is above the maximum 20"), std::string::npos);
 }
 
+TEST(CliTest, EstimateSummarisesSeveralPlans) {
+  TempDir dir;
+  std::string a = dir.Write("a.yaml", kValid);
+  std::string b = dir.Write("b.yaml", "version: 1\nname: b\nsteps: [{id: x, toolName: nope}]\n");
+  CliResult r = RunCliForTest({"estimate", a, b});
+  EXPECT_EQ(r.exit_code, 2);
+  size_t at = r.out.find("\nsummary\n");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::string table = r.out.substr(at);
+  EXPECT_NE(table.find(a + "  server         2     31       0      40  ok\n"), std::string::npos) << table;
+  EXPECT_NE(table.find(b + "  -              -      -       -       -  invalid\n"), std::string::npos) << table;
+}
+
 }  // namespace
 }  // namespace sflow
