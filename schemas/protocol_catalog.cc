@@ -20,6 +20,7 @@
 
 #include "engine/spell.h"
 #include "schemas/embedded.h"
+#include "schemas/poco_json.h"
 #include "schemas/tool_traits.h"
 
 namespace sflow {
@@ -86,27 +87,6 @@ ToolInfo DescribeTool(const std::string& name, const Object::Ptr& schema, bool w
     info.default_seconds = t->default_seconds;
   }
   return info;
-}
-
-Poco::Dynamic::Var ToVar(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull: return Poco::Dynamic::Var();
-    case Value::Kind::kBool: return v.as_bool();
-    case Value::Kind::kInt: return static_cast<Poco::Int64>(v.as_int());
-    case Value::Kind::kDouble: return v.as_number();
-    case Value::Kind::kString: return v.as_string();
-    case Value::Kind::kArray: {
-      Array::Ptr a = new Array;
-      for (const Value& item : v.items()) a->add(ToVar(item));
-      return a;
-    }
-    case Value::Kind::kObject: {
-      Object::Ptr o = new Object;
-      for (const Value::Member& m : v.members()) o->set(m.key, ToVar(m.value));
-      return o;
-    }
-  }
-  return Poco::Dynamic::Var();
 }
 
 // The subschema that governs `path` (object keys and array indices), following properties,
@@ -347,7 +327,7 @@ std::vector<ArgumentProblem> ProtocolCatalog::CheckArguments(const ToolInfo& too
       parser.populateSchema(schema_adapter, *compiled);
       entry->compiled = std::move(compiled);
     }
-    Poco::Dynamic::Var doc = ToVar(arguments);
+    Poco::Dynamic::Var doc = ToPocoVar(arguments);
     valijson::adapters::PocoJsonAdapter adapter(doc);
     valijson::Validator validator;
     valijson::ValidationResults results;

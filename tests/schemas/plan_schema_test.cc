@@ -20,6 +20,7 @@
 #include "plans/plan_loader.h"
 #include "plans/yaml_reader.h"
 #include "schemas/protocol_catalog.h"
+#include "schemas/poco_json.h"
 #include "tests/support/test_util.h"
 
 namespace sflow {
@@ -27,28 +28,6 @@ namespace {
 
 using Poco::JSON::Array;
 using Poco::JSON::Object;
-
-// The same conversion as schemas/protocol_catalog.cc: a Value to what the Poco adapter reads.
-Poco::Dynamic::Var ToVar(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::kNull: return Poco::Dynamic::Var();
-    case Value::Kind::kBool: return v.as_bool();
-    case Value::Kind::kInt: return static_cast<Poco::Int64>(v.as_int());
-    case Value::Kind::kDouble: return v.as_number();
-    case Value::Kind::kString: return v.as_string();
-    case Value::Kind::kArray: {
-      Array::Ptr a = new Array;
-      for (const Value& item : v.items()) a->add(ToVar(item));
-      return a;
-    }
-    case Value::Kind::kObject: {
-      Object::Ptr o = new Object;
-      for (const Value::Member& m : v.members()) o->set(m.key, ToVar(m.value));
-      return o;
-    }
-  }
-  return Poco::Dynamic::Var();
-}
 
 std::string SchemaPath() { return SourceDir() + "/schemas/plan.schema.json"; }
 
@@ -72,7 +51,7 @@ const valijson::Schema& PlanSchema() {
 
 // Every valijson finding as "path: description"; empty when the document is valid.
 std::vector<std::string> SchemaErrors(const Value& plan) {
-  Poco::Dynamic::Var doc = ToVar(plan);
+  Poco::Dynamic::Var doc = ToPocoVar(plan);
   valijson::adapters::PocoJsonAdapter adapter(doc);
   valijson::Validator validator;
   valijson::ValidationResults results;
