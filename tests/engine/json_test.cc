@@ -1,0 +1,55 @@
+#include "engine/json.h"
+
+#include <gtest/gtest.h>
+
+namespace sflow {
+namespace {
+
+std::string RoundTrip(std::string_view text) {
+  Result<Value> v = ParseJson(text);
+  return v.ok() ? v->ToJson() : v.status().message();
+}
+
+TEST(JsonTest, ParsesEveryKind) {
+  EXPECT_EQ(RoundTrip(R"( {"a":[1,-2,3.5,1e2,true,false,null],"b":{"c":"d"}} )"),
+            R"({"a":[1,-2,3.5,100,true,false,null],"b":{"c":"d"}})");
+  EXPECT_TRUE(ParseJson("12")->is_int());
+  EXPECT_TRUE(ParseJson("12.0")->kind() == Value::Kind::kDouble);
+  EXPECT_TRUE(ParseJson("99999999999999999999")->kind() == Value::Kind::kDouble);  // past int64
+}
+
+TEST(JsonTest, DecodesEscapesAndUtf8) {
+  EXPECT_EQ(ParseJson(R"("a\"b\\c\/\n\t\u00e9\ud83c\udfac")")->as_string(), "a\"b\\c/\n\t\xC3\xA9\xF0\x9F\x8E\xAC");
+  EXPECT_EQ(ParseJson("\"caf\xC3\xA9\"")->as_string(), "caf\xC3\xA9");
+}
+
+TEST(JsonTest, LastDuplicateKeyWins) { EXPECT_EQ(RoundTrip(R"({"a":1,"a":2})"), R"({"a":2})"); }
+
+TEST(JsonTest, RefusesMalformedInputWithAnOffset) {
+  EXPECT_EQ(RoundTrip("{\"a\":}"), "JSON: unexpected character at byte 5");
+  EXPECT_EQ(RoundTrip("[1,]"), "JSON: unexpected character at byte 3");
+  EXPECT_EQ(RoundTrip("[1 2]"), "JSON: expected ',' or ']' at byte 3");
+  EXPECT_EQ(RoundTrip("\"abc"), "JSON: unterminated string at byte 4");
+  EXPECT_EQ(RoundTrip("\"a\x01\""), "JSON: control character in string at byte 2");
+  EXPECT_EQ(RoundTrip("\"\\ud800\""), "JSON: lone surrogate at byte 7");
+  EXPECT_EQ(RoundTrip("\"\xC0\xAF\""), "JSON: invalid UTF-8 at byte 1");
+  EXPECT_EQ(RoundTrip("01"), "JSON: trailing characters at byte 1");
+  EXPECT_EQ(RoundTrip("1e999"), "JSON: number out of range at byte 5");
+  EXPECT_EQ(RoundTrip("nul"), "JSON: unexpected character at byte 0");
+  EXPECT_EQ(RoundTrip(""), "JSON: unexpected end at byte 0");
+  EXPECT_EQ(RoundTrip("{} x"), "JSON: trailing characters at byte 3");
+  EXPECT_EQ(RoundTrip(std::string(200, '[')), "JSON: nesting too deep at byte 129");
+}
+
+TEST(JsonTest, WriterOutputParsesBackToTheSameValue) {
+  Value v = Value::Object();
+  v.Set("s", Value::String(std::string("x\0y\x1f\"\\", 6)));
+  v.Set("d", Value::Double(0.1));
+  v.Set("i", Value::Int(-9007199254740993));
+  Result<Value> back = ParseJson(v.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, v);
+}
+
+}  // namespace
+}  // namespace sflow
