@@ -13,11 +13,13 @@ namespace sflow {
 
 int RunValidate(const std::vector<std::string>& args, Context& ctx);
 int RunEstimate(const std::vector<std::string>& args, Context& ctx);
+int RunSandbox(const std::vector<std::string>& args, Context& ctx);
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
       {"validate", "check plans offline; exit 0 valid, 2 invalid", RunValidate},
       {"estimate", "capacity units per step and in total, against the budget", RunEstimate},
+      {"sandbox", "run the local simulator of the Sogni API on loopback", RunSandbox},
   };
   return kCommands;
 }

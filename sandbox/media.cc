@@ -1,0 +1,121 @@
+// Implementation details: media objects are served like a presigned bucket: the URL's signature
+// and expiry are checked (403 in S3's words otherwise), Range requests get 206 so an interrupted
+// download can resume, and a completed full or final-range download is counted per object.
+// Uploads arrive as a presigned multipart POST (every `fields` entry, then `file` last: 204) or
+// a raw PUT (200).
+#include <Poco/Net/MessageHeader.h>
+#include <Poco/Net/MultipartReader.h>
+#include <Poco/StreamCopier.h>
+
+#include "sandbox/routes.h"
+
+namespace sflow {
+
+namespace {
+
+void SendXmlError(RouteContext& ctx, int status, const std::string& code, const std::string& message) {
+  ctx.status = status;
+  std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + message +
+                     "</Message></Error>";
+  ctx.resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  ctx.resp.setContentType("application/xml");
+  ctx.resp.setContentLength(static_cast<std::streamsize>(body.size()));
+  ctx.resp.sendBuffer(body.data(), body.size());
+}
+
+}  // namespace
+
+void ServeMedia(RouteContext& ctx, const std::string& object_id) {
+  auto q = [&](const char* k) { return ctx.query.count(k) ? ctx.query.at(k) : std::string(); };
+  if (!ctx.world.CheckSignature(object_id, q("X-Amz-Expires"), q("X-Amz-Signature")))
+    return SendXmlError(ctx, 403, "AccessDenied", "Request has expired or the signature does not match");
+  std::string bytes, type;
+  if (!ctx.world.MediaBytes(object_id, &bytes, &type)) return SendXmlError(ctx, 404, "NoSuchKey", "The specified key does not exist.");
+
+  size_t begin = 0, end = bytes.size();  // [begin, end)
+  bool partial = false;
+  if (ctx.req.has("Range")) {
+    std::string r = ctx.req.get("Range");
+    unsigned long long a = 0, b = 0;
+    int n = std::sscanf(r.c_str(), "bytes=%llu-%llu", &a, &b);
+    if (n >= 1 && a < bytes.size()) {
+      begin = static_cast<size_t>(a);
+      if (n == 2 && b + 1 < bytes.size()) end = static_cast<size_t>(b + 1);
+      partial = true;
+    } else if (n >= 1) {
+      ctx.status = 416;
+      ctx.resp.setStatus(Poco::Net::HTTPResponse::HTTP_REQUESTED_RANGE_NOT_SATISFIABLE);
+      ctx.resp.set("Content-Range", "bytes */" + std::to_string(bytes.size()));
+      ctx.resp.setContentLength(0);
+      ctx.resp.send();
+      return;
+    }
+  }
+  ctx.status = partial ? 206 : 200;
+  ctx.resp.setStatus(partial ? Poco::Net::HTTPResponse::HTTP_PARTIAL_CONTENT : Poco::Net::HTTPResponse::HTTP_OK);
+  ctx.resp.setContentType(type);
+  ctx.resp.set("Accept-Ranges", "bytes");
+  ctx.resp.set("ETag", "\"" + object_id + "-" + std::to_string(bytes.size()) + "\"");
+  if (partial)
+    ctx.resp.set("Content-Range", "bytes " + std::to_string(begin) + "-" + std::to_string(end - 1) + "/" + std::to_string(bytes.size()));
+  ctx.resp.setContentLength(static_cast<std::streamsize>(end - begin));
+  if (ctx.method == "HEAD") {
+    ctx.resp.send();
+    return;
+  }
+  std::ostream& out = ctx.resp.send();
+  if (end - begin > 1 && ctx.world.faults().Roll("media_short_body")) {
+    out.write(bytes.data() + begin, static_cast<std::streamsize>((end - begin) / 2));
+    out.flush();
+    ctx.resp.setKeepAlive(false);
+    throw Poco::IOException("media_short_body");  // drops the connection with the body short
+  }
+  out.write(bytes.data() + begin, static_cast<std::streamsize>(end - begin));
+  out.flush();
+  if (out.good() && end == bytes.size()) ctx.world.CountDownload(object_id);
+}
+
+void ReceiveUpload(RouteContext& ctx, const std::string& token) {
+  std::string type, bytes;
+  if (ctx.method == "PUT") {
+    type = ctx.req.getContentType();
+    Poco::StreamCopier::copyToString(ctx.req.stream(), bytes);
+  } else {
+    Poco::Net::MessageHeader h;
+    std::string boundary;
+    std::string ct = ctx.req.getContentType();
+    size_t at = ct.find("boundary=");
+    if (ct.rfind("multipart/form-data", 0) != 0 || at == std::string::npos)
+      return SendXmlError(ctx, 400, "InvalidRequest", "Expected multipart/form-data");
+    boundary = ct.substr(at + 9);
+    if (!boundary.empty() && boundary.front() == '"') boundary = boundary.substr(1, boundary.size() - 2);
+    Poco::Net::MultipartReader reader(ctx.req.stream(), boundary);
+    bool have_file = false;
+    while (reader.hasNextPart()) {
+      Poco::Net::MessageHeader part;
+      reader.nextPart(part);
+      std::string disposition = part.get("Content-Disposition", "");
+      std::string content;
+      Poco::StreamCopier::copyToString(reader.stream(), content);
+      if (have_file)
+        return SendXmlError(ctx, 400, "InvalidArgument", "POST requires exactly one file upload per request, as the last part");
+      if (disposition.find("name=\"file\"") != std::string::npos) {
+        have_file = true;
+        bytes = std::move(content);
+        type = part.get("Content-Type", "");
+      } else if (disposition.find("name=\"Content-Type\"") != std::string::npos) {
+        type = content;
+      }
+    }
+    if (!have_file) return SendXmlError(ctx, 400, "InvalidArgument", "POST requires a file part");
+  }
+  if (bytes.size() > 100000000u) return SendXmlError(ctx, 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size");
+  if (!ctx.world.FillUploadSlot(token, type, std::move(bytes)))
+    return SendXmlError(ctx, 403, "AccessDenied", "Invalid or used upload URL");
+  ctx.status = ctx.method == "PUT" ? 200 : 204;
+  ctx.resp.setStatus(ctx.method == "PUT" ? Poco::Net::HTTPResponse::HTTP_OK : Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+  ctx.resp.setContentLength(0);
+  ctx.resp.send();
+}
+
+}  // namespace sflow

@@ -1,0 +1,50 @@
+// The sandbox's routes: from a parsed request to the World and back to the wire.
+#ifndef SFLOW_SANDBOX_ROUTES_H_
+#define SFLOW_SANDBOX_ROUTES_H_
+
+#include <atomic>
+#include <map>
+#include <string>
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include "sandbox/world.h"
+
+namespace sflow {
+
+struct RouteContext {
+  RouteContext(World& w, Poco::Net::HTTPServerRequest& rq, Poco::Net::HTTPServerResponse& rs, std::atomic<bool>& stop)
+      : world(w), req(rq), resp(rs), stopping(stop) {}
+  World& world;
+  Poco::Net::HTTPServerRequest& req;
+  Poco::Net::HTTPServerResponse& resp;
+  std::atomic<bool>& stopping;
+  std::string method, path;
+  std::map<std::string, std::string> query;
+  class ProjectsHub* projects = nullptr;  // the projects socket and its REST reads (projects.h)
+  Caller caller;       // empty owner: no valid key
+  std::string route;   // the matched pattern, for the stats
+  int status = 0;      // what was answered, for the stats
+};
+
+// Routes the request and writes the answer (a JSON envelope, an event stream or media).
+void RouteRequest(RouteContext& ctx);
+
+// Routes a presigned upload or signed media URL: no API key, no whole-answer faults.
+bool IsPresignedRoute(const std::string& path);
+
+void SendJson(RouteContext& ctx, int status, const Value& body,
+              const std::map<std::string, std::string>& headers = {});
+void SendRateLimited(RouteContext& ctx, int retry_after);
+
+// sse.cc: GET /v1/creative-agent/workflows/{id}/events/stream.
+void StreamEvents(RouteContext& ctx, const std::string& workflow_id);
+// media.cc: GET /_sandbox/media/{id} (signed, expiring, Range-aware).
+void ServeMedia(RouteContext& ctx, const std::string& object_id);
+// media.cc: POST (multipart, fields then file) or PUT (raw) /_sandbox/upload/{token}.
+void ReceiveUpload(RouteContext& ctx, const std::string& token);
+
+}  // namespace sflow
+
+#endif  // SFLOW_SANDBOX_ROUTES_H_
