@@ -3,6 +3,8 @@
 // download can resume, and a completed full or final-range download is counted per object.
 // Uploads arrive as a presigned multipart POST (every `fields` entry, then `file` last: 204) or
 // a raw PUT (200).
+#include <limits>
+
 #include <Poco/Net/MessageHeader.h>
 #include <Poco/Net/MultipartReader.h>
 #include <Poco/StreamCopier.h>
@@ -14,6 +16,7 @@ namespace sflow {
 namespace {
 
 void SendXmlError(RouteContext& ctx, int status, const std::string& code, const std::string& message) {
+  ctx.req.stream().ignore(std::numeric_limits<std::streamsize>::max());
   ctx.status = status;
   std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + message +
                      "</Message></Error>";

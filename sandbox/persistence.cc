@@ -8,6 +8,7 @@
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>
 
+#include "engine/json.h"
 #include "sandbox/world.h"
 
 namespace sflow {
@@ -89,7 +90,7 @@ Value World::Snapshot() {
     x.Set("unitsBilled", D(w.units_billed));
     x.Set("current", I(static_cast<int64_t>(w.current)));
     Value events = Value::Array();
-    for (const Value& e : w.events) events.Append(e);
+    for (const LoggedEvent& e : w.events) events.Append(S(e.json));  // the served text, verbatim
     x.Set("events", events);
     Value arts = Value::Array();
     for (const std::string& a : w.artifact_ids) arts.Append(S(a));
@@ -202,7 +203,12 @@ void World::Restore(const Value& snap) {
     w->estimated_units = GetD(x, "estimatedUnits");
     w->units_billed = GetD(x, "unitsBilled");
     w->current = static_cast<size_t>(GetI(x, "current"));
-    for (const Value& e : GetV(x, "events").items()) w->events.push_back(e);
+    for (const Value& e : GetV(x, "events").items()) {
+      Result<Value> ev = ParseJson(e.as_string());
+      if (!ev.ok()) continue;
+      w->events.push_back(LoggedEvent{ev->Find("sequence")->as_int(), ev->Find("type")->as_string(),
+                                      ev->Find("status")->as_string(), e.as_string()});
+    }
     for (const Value& a : GetV(x, "artifactIds").items()) w->artifact_ids.push_back(a.as_string());
     w->cloned_from = GetS(x, "clonedFrom");
     w->error = GetV(x, "error");

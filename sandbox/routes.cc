@@ -4,11 +4,13 @@
 #include "sandbox/routes.h"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include <Poco/StreamCopier.h>
 
 #include "engine/json.h"
+#include "sandbox/projects.h"
 
 namespace sflow {
 
@@ -31,8 +33,8 @@ Value ErrorBody(int status, const std::string& message) {
 }
 
 void Send(RouteContext& ctx, const Reply& r) {
-  std::map<std::string, std::string> headers = r.headers;
-  SendJson(ctx, r.status, r.body, headers);
+  if (!r.raw_body.empty()) return SendJsonText(ctx, r.status, r.raw_body, r.headers);
+  SendJson(ctx, r.status, r.body, r.headers);
 }
 
 // The request body as JSON; an empty body is null. False (with a 400 sent) when malformed.
@@ -211,8 +213,15 @@ bool IsPresignedRoute(const std::string& path) {
 }
 
 void SendJson(RouteContext& ctx, int status, const Value& body, const std::map<std::string, std::string>& headers) {
+  SendJsonText(ctx, status, body.ToJson(), headers);
+}
+
+void SendJsonText(RouteContext& ctx, int status, const std::string& text,
+                  const std::map<std::string, std::string>& headers) {
+  // Read whatever of the request body is left (an early 401, a fault): answering before the
+  // client has sent it all makes it see a reset connection instead of the answer.
+  ctx.req.stream().ignore(std::numeric_limits<std::streamsize>::max());
   ctx.status = status;
-  std::string text = body.ToJson();
   ctx.resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   ctx.resp.setContentType("application/json");
   for (const auto& [k, v] : headers) ctx.resp.set(k, v);
@@ -227,6 +236,8 @@ void SendRateLimited(RouteContext& ctx, int retry_after) {
 }
 
 void RouteRequest(RouteContext& ctx) {
+  // The projects socket and its REST reads (projects.h) go first: the upgrade may be on any path.
+  if (ctx.projects && ctx.projects->Route(ctx)) return;
   const std::vector<std::string> seg = Segments(ctx.path);
   const std::string& m = ctx.method;
   auto is = [&](std::initializer_list<const char*> parts) {
@@ -242,18 +253,15 @@ void RouteRequest(RouteContext& ctx) {
 
   // Admin and presigned routes: no API key.
   if (is({"_sandbox", "stats"}) && m == "GET") {
+    // Admin answers are bare JSON, for tooling (no API envelope).
     ctx.route = "/_sandbox/stats";
-    Value b = Value::Object();
-    b.Set("status", Value::String("success"));
-    b.Set("data", ctx.world.Stats());
-    return SendJson(ctx, 200, b);
+    return SendJson(ctx, 200, ctx.world.Stats());
   }
   if (is({"_sandbox", "reset"}) && m == "POST") {
     ctx.route = "/_sandbox/reset";
     ctx.world.Reset();
     Value b = Value::Object();
-    b.Set("status", Value::String("success"));
-    b.Set("data", Value::Object());
+    b.Set("reset", Value::Bool(true));
     return SendJson(ctx, 200, b);
   }
   if (is({"_sandbox", "events", "*"}) && m == "GET") {

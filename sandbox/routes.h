@@ -36,6 +36,8 @@ bool IsPresignedRoute(const std::string& path);
 
 void SendJson(RouteContext& ctx, int status, const Value& body,
               const std::map<std::string, std::string>& headers = {});
+void SendJsonText(RouteContext& ctx, int status, const std::string& text,
+                  const std::map<std::string, std::string>& headers = {});
 void SendRateLimited(RouteContext& ctx, int retry_after);
 
 // sse.cc: GET /v1/creative-agent/workflows/{id}/events/stream.

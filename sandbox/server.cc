@@ -3,7 +3,7 @@
 // whole answer (http_5xx, http_429, slow_ms) are applied here, before routing; stream and media
 // faults where those bodies are written (sse.cc, below). Two background threads: the executor,
 // which advances workflows when their tick is due, and the saver, which writes the --data-dir
-// snapshot when something changed.
+// snapshot when something changed. The projects hub (projects.h) runs its own scheduler thread.
 #include "sandbox/sandbox.h"
 
 #include <fcntl.h>
@@ -32,6 +32,7 @@
 #include <Poco/URI.h>
 
 #include "engine/json.h"
+#include "sandbox/projects.h"
 #include "sandbox/routes.h"
 #include "schemas/protocol_catalog.h"
 
@@ -55,6 +56,7 @@ struct Sandbox::Impl {
   std::unique_ptr<ProtocolCatalog> catalog;
   std::unique_ptr<Faults> faults;
   std::unique_ptr<World> world;
+  std::unique_ptr<ProjectsHub> projects;  // after the World: it is destroyed first
   std::unique_ptr<Poco::ThreadPool> pool;
   std::unique_ptr<Poco::Net::HTTPServer> server;
   std::atomic<bool> stopping{false};
@@ -107,11 +109,12 @@ namespace {
 
 class Handler : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(World* world, const std::vector<std::string>* keys, std::atomic<bool>* stopping)
-      : world_(world), keys_(keys), stopping_(stopping) {}
+  Handler(World* world, ProjectsHub* projects, const std::vector<std::string>* keys, std::atomic<bool>* stopping)
+      : world_(world), projects_(projects), keys_(keys), stopping_(stopping) {}
 
   void handleRequest(HTTPServerRequest& req, HTTPServerResponse& resp) override {
     RouteContext ctx(*world_, req, resp, *stopping_);
+    ctx.projects = projects_;
     Poco::URI uri(req.getURI());
     ctx.path = uri.getPath();
     for (const auto& [k, v] : uri.getQueryParameters()) ctx.query[k] = v;
@@ -173,20 +176,22 @@ class Handler : public Poco::Net::HTTPRequestHandler {
   }
 
   World* world_;
+  ProjectsHub* projects_;
   const std::vector<std::string>* keys_;
   std::atomic<bool>* stopping_;
 };
 
 class Factory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(World* world, const std::vector<std::string>* keys, std::atomic<bool>* stopping)
-      : world_(world), keys_(keys), stopping_(stopping) {}
+  Factory(World* world, ProjectsHub* projects, const std::vector<std::string>* keys, std::atomic<bool>* stopping)
+      : world_(world), projects_(projects), keys_(keys), stopping_(stopping) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(world_, keys_, stopping_);
+    return new Handler(world_, projects_, keys_, stopping_);
   }
 
  private:
   World* world_;
+  ProjectsHub* projects_;
   const std::vector<std::string>* keys_;
   std::atomic<bool>* stopping_;
 };
@@ -219,7 +224,8 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Start(SandboxOptions options) {
     options.api_keys.push_back(key);
   }
   try {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(options.host, static_cast<Poco::UInt16>(options.port)));
+    // A deep backlog: hundreds of clients may connect at once (one per event stream).
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(options.host, static_cast<Poco::UInt16>(options.port)), 1024);
     impl->port = socket.address().port();
     std::string url = "http://" + options.host + ":" + std::to_string(impl->port);
     SandboxConfig config;
@@ -243,6 +249,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Start(SandboxOptions options) {
       }
     }
     impl->options = options;
+    impl->projects = std::make_unique<ProjectsHub>(impl->world.get());
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(options.max_threads);
     params->setMaxQueued(4096);
@@ -250,7 +257,8 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Start(SandboxOptions options) {
     params->setTimeout(Poco::Timespan(30, 0));
     impl->pool = std::make_unique<Poco::ThreadPool>(4, options.max_threads + 8, 60);
     impl->server = std::make_unique<Poco::Net::HTTPServer>(
-        new Factory(impl->world.get(), &impl->options.api_keys, &impl->stopping), *impl->pool, socket, params);
+        new Factory(impl->world.get(), impl->projects.get(), &impl->options.api_keys, &impl->stopping), *impl->pool,
+        socket, params);
     impl->server->start();
   } catch (const Poco::Exception& e) {
     return Status::Error(Status::Code::kUnavailable, "sandbox cannot listen on " + options.host + ":" +
@@ -272,7 +280,8 @@ void Sandbox::Stop() {
   impl_->stopping = true;
   impl_->world->changed().notify_all();
   impl_->server->stopAll(/*abortCurrent=*/true);
-  impl_->pool->joinAll();
+  impl_->pool->joinAll();  // open projects sockets end on `stopping` within their poll interval
+  impl_->projects->Stop();
   if (impl_->executor.joinable()) impl_->executor.join();
   if (impl_->saver.joinable()) impl_->saver.join();
   impl_->Save();

@@ -20,16 +20,15 @@ bool Ends(const std::string& status) {
          status == "waiting_for_user";
 }
 
-std::string Frame(const Value& e) {
-  std::string f = "id: " + e.Find("id")->as_string() + "\nevent: " + e.Find("type")->as_string() + "\ndata: " +
-                  e.ToJson() + "\n\n";
-  const std::string& type = e.Find("type")->as_string();
-  bool status_change = kStatusEvents.count(type) ||
-                       (type == "workflow_progress" && e.Find("status")->as_string() == "queued");
+std::string Frame(const std::string& workflow_id, const LoggedEvent& e) {
+  std::string f;
+  f.reserve(e.json.size() + 64);
+  f += "id: " + std::to_string(e.sequence) + "\nevent: " + e.type + "\ndata: " + e.json + "\n\n";
+  bool status_change = kStatusEvents.count(e.type) || (e.type == "workflow_progress" && e.status == "queued");
   if (status_change) {
     Value s = Value::Object();
-    s.Set("workflowId", *e.Find("workflowId"));
-    s.Set("status", *e.Find("status"));
+    s.Set("workflowId", Value::String(workflow_id));
+    s.Set("status", Value::String(e.status));
     f += "event: workflow_status\ndata: " + s.ToJson() + "\n\n";
   }
   return f;
@@ -79,7 +78,7 @@ void StreamEvents(RouteContext& ctx, const std::string& workflow_id) {
   std::string held;  // a frame held back by sse_reorder, sent after the next one
   auto keepalive = std::chrono::milliseconds(world.config().keepalive_ms);
   while (!ctx.stopping) {
-    std::vector<Value> batch;
+    std::vector<std::string> batch;  // frames, made under the lock (strings, no trees)
     bool ends = false;
     {
       std::unique_lock<std::mutex> lock(world.mu());
@@ -97,12 +96,13 @@ void StreamEvents(RouteContext& ctx, const std::string& workflow_id) {
           continue;
         }
       }
-      for (size_t i = static_cast<size_t>(cursor); i < w->events.size(); ++i) batch.push_back(w->events[i]);
-      ends = Ends(w->status);
+      // At most 2000 frames per round, so one long log does not hold the lock for long.
+      for (size_t i = static_cast<size_t>(cursor); i < w->events.size() && batch.size() < 2000; ++i)
+        batch.push_back(Frame(workflow_id, w->events[i]));
+      ends = Ends(w->status) && static_cast<size_t>(cursor) + batch.size() == w->events.size();
     }
-    for (const Value& e : batch) {
-      std::string frame = Frame(e);
-      cursor = e.Find("sequence")->as_int();
+    for (const std::string& frame : batch) {
+      ++cursor;
       ++frames;
       if (drop_after > 0 && frames > drop_after) {
         faults.Count("sse_drop_after");

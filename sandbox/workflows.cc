@@ -414,14 +414,15 @@ Reply World::GetEvents(const Caller& c, const std::string& id, int64_t after) {
   std::lock_guard<std::mutex> lock(mu_);
   WorkflowRun* w = Find(id);
   if (!w || w->owner != c.owner) return Error(404, "Workflow not found");
-  Value events = Value::Array();
-  for (size_t i = static_cast<size_t>(std::max<int64_t>(after, 0)); i < w->events.size(); ++i) events.Append(w->events[i]);
-  Value data = Value::Object();
-  data.Set("events", events);
   Reply r;
-  r.body = Value::Object();
-  r.body.Set("status", Value::String("success"));
-  r.body.Set("data", data);
+  r.raw_body = "{\"status\":\"success\",\"data\":{\"events\":[";
+  bool first = true;
+  for (size_t i = static_cast<size_t>(std::max<int64_t>(after, 0)); i < w->events.size(); ++i) {
+    if (!first) r.raw_body += ",";
+    first = false;
+    r.raw_body += w->events[i].json;
+  }
+  r.raw_body += "]}}";
   return r;
 }
 

@@ -20,12 +20,6 @@ class Sha256Engine : public Poco::SHA2Engine {
   Sha256Engine() : Poco::SHA2Engine(Poco::SHA2Engine::SHA_256) {}
 };
 
-Value Envelope(Value data) {
-  Value body = Value::Object();
-  body.Set("status", Value::String("success"));
-  body.Set("data", std::move(data));
-  return body;
-}
 
 }  // namespace
 
@@ -102,7 +96,7 @@ void World::Emit(WorkflowRun& w, const std::string& type, Value data, const std:
   e.Set("status", Value::String(w.status));
   if (!message.empty()) e.Set("message", Value::String(message));
   e.Set("data", data.is_null() ? Value::Object() : std::move(data));
-  w.events.push_back(std::move(e));
+  w.events.push_back(LoggedEvent{sequence, type, w.status, e.ToJson()});
   Touch(w);
   changed_.notify_all();
 }
@@ -329,14 +323,14 @@ Reply World::AuthoritativeEvents(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   WorkflowRun* w = Find(id);
   if (!w) return Error(404, "Workflow not found");
-  Value events = Value::Array();
-  for (const Value& e : w->events) events.Append(e);
-  Value data = Value::Object();
-  data.Set("workflowId", Value::String(id));
-  data.Set("status", Value::String(w->status));
-  data.Set("events", events);
   Reply r;
-  r.body = Envelope(data);
+  std::string head = "{\"workflowId\":";
+  AppendJsonString(&head, id);
+  head += ",\"status\":";
+  AppendJsonString(&head, w->status);
+  r.raw_body = head + ",\"events\":[";
+  for (size_t i = 0; i < w->events.size(); ++i) r.raw_body += (i ? "," : "") + w->events[i].json;
+  r.raw_body += "]}";
   return r;
 }
 

@@ -41,7 +41,17 @@ struct SandboxConfig {
 struct Reply {
   int status = 200;
   Value body;
+  std::string raw_body;  // when set, sent instead of body (JSON assembled from stored text)
   std::map<std::string, std::string> headers;
+};
+
+// A logged event, kept as the JSON text it is served as: streams send it as is, and a long log
+// costs its bytes, not a tree per event.
+struct LoggedEvent {
+  int64_t sequence = 0;
+  std::string type;
+  std::string status;  // the workflow's status when it was emitted
+  std::string json;
 };
 
 // What makes an artifact's bytes: generated on demand, deterministically.
@@ -94,7 +104,7 @@ struct WorkflowRun {
   double units_billed = 0;
   std::vector<StepRun> steps;
   size_t current = 0;
-  std::vector<Value> events;  // the authoritative log, sequence = index + 1
+  std::vector<LoggedEvent> events;  // the authoritative log, sequence = index + 1
   std::vector<std::string> artifact_ids;
   std::string cloned_from;
   Value error;

@@ -67,7 +67,7 @@ class SandboxTest : public testing::Test {
     ADD_FAILURE() << "workflow " << id << " never reached " << status << ": " << wf.ToJson();
     return wf;
   }
-  Value Stats() const { return *client().Get("/_sandbox/stats").json.Find("data"); }
+  Value Stats() const { return client().Get("/_sandbox/stats").json; }
 
   // The ids of the complete frames (those ended by a blank line), in order; a frame cut off by
   // the end of the stream is dropped, as an event-stream client drops it.

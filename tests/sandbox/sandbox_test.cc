@@ -320,7 +320,7 @@ TEST_F(SandboxTest, AdminRoutesReportAndReset) {
   std::string id = StartAndWait(TwoStepPlan());
   HttpResult log = client().Get("/_sandbox/events/" + id);
   HttpResult api = client().Get("/v1/creative-agent/workflows/" + id + "/events");
-  EXPECT_EQ(log.json.Find("data")->Find("events")->ToJson(), api.json.Find("data")->Find("events")->ToJson());
+  EXPECT_EQ(log.json.Find("events")->ToJson(), api.json.Find("data")->Find("events")->ToJson());
   Value stats = Stats();
   EXPECT_EQ(stats.Find("requests")->Find("POST /v1/creative-agent/workflows")->Find("201")->as_int(), 1);
   EXPECT_EQ(client().Post("/_sandbox/reset", "").status, 200);
