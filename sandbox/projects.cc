@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -51,9 +51,9 @@ constexpr int kSwitchConnectionClose = 4015;  // ErrorCode.SWITCH_CONNECTION
 constexpr int kGoingAwayClose = 1001;
 constexpr int kFin = WebSocket::FRAME_FLAG_FIN;
 constexpr int kMaxFrameBytes = 16 << 20;
-constexpr int kMaxMedia = 64;     // numberOfImages above this is refused
-constexpr int kMaxSteps = 500;    // steps above this are clamped (progress frames stay bounded)
-constexpr int kPollMs = 50;       // how often an idle socket looks at ctx.stopping
+constexpr int kMaxMedia = 64;   // numberOfImages above this is refused
+constexpr int kMaxSteps = 500;  // steps above this are clamped (progress frames stay bounded)
+constexpr int kPollMs = 50;     // how often an idle socket looks at ctx.stopping
 constexpr int64_t kUnclaimedHoldMs = 3600 * 1000;  // "held server-side for one hour"
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -120,23 +120,30 @@ std::string Base64Encode(std::string_view in) {
   return out;
 }
 
-// Standard or URL-safe alphabet, padding optional, whitespace ignored. False on anything else.
+// The value of a base64 digit (standard or URL-safe alphabet), or -1.
+int B64Digit(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+// Padding optional, whitespace ignored. False on anything else.
 bool Base64Decode(std::string_view in, std::string* out) {
   out->clear();
   uint32_t acc = 0;
   int bits = 0;
   bool padded = false;
   for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') { padded = true; continue; }
-    else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    else return false;
-    if (padded) return false;  // data after padding
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '=') {
+      padded = true;
+      continue;
+    }
+    int v = B64Digit(c);
+    if (v < 0 || padded) return false;  // not base64, or data after the padding
     acc = acc << 6 | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -205,7 +212,8 @@ const char kTiersJson[] = R"json({
     "modelFeeUSD": 0,
     "nickname": "Flux Schnell",
     "scheduler": {"allowed": ["Simple", "Normal", "Karras", "SGM Uniform", "Beta"], "default": "Simple"},
-    "sampler": {"allowed": ["Euler", "Euler a", "DPM++ 2M", "UniPC", "LCM (Latent Consistency Model)"], "default": "Euler"},
+    "sampler": {"allowed": ["Euler", "Euler a", "DPM++ 2M", "UniPC", "LCM (Latent Consistency Model)"],
+                "default": "Euler"},
     "steps": {"min": 1, "max": 8, "default": 4}
   },
   "z-turbo": {
@@ -616,7 +624,8 @@ struct ProjectsHub::Impl {
     if (p->kind == "image") {
       p->width = static_cast<int>(Num(kf->Find("width"), 0));
       p->height = static_cast<int>(Num(kf->Find("height"), 0));
-      if (p->width <= 0 || p->height <= 0) p->width = p->height = static_cast<int>(TierDefault(*model, "defaultSize", 1024));
+      if (p->width <= 0 || p->height <= 0)
+        p->width = p->height = static_cast<int>(TierDefault(*model, "defaultSize", 1024));
       p->size_preset = str(kf->Find("sizePreset"), "");
       bool jpeg = requested == "jpg" || requested == "jpeg";
       p->format = jpeg ? "jpg" : "png";  // webp is not encoded here: PNG instead
@@ -769,7 +778,8 @@ struct ProjectsHub::Impl {
         j.status = "jobStarted";
         j.update_ms = now;
         EmitLocked(p, "jobState",
-                   job_frame(j, {{"type", Str("jobStarted")}, {"workerName", Str(p.worker)}, {"jobIndex", Int(j.index)}}));
+                   job_frame(j, {{"type", Str("jobStarted")}, {"workerName", Str(p.worker)},
+                                 {"jobIndex", Int(j.index)}}));
       }
     } else if (phase <= 2 + s) {
       const int step = phase - 2;
@@ -827,7 +837,8 @@ struct ProjectsHub::Impl {
         p.reason = "genfailure";
         EmitLocked(p, "jobError",
                    Obj({{"jobID", Str(p.id)}, {"error", Str("genfailure")},
-                        {"error_message", Str("Every job of the project failed")}, {"isFromWorker", Value::Bool(true)}}));
+                        {"error_message", Str("Every job of the project failed")},
+                        {"isFromWorker", Value::Bool(true)}}));
       }
       if (!conns.count(p.key)) p.claimed = false;
       active.erase(p.id);

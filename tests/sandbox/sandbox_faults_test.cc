@@ -14,7 +14,8 @@ class SandboxFaultsTest : public SandboxTest {
     Start(o);
   }
   int64_t Fired(const std::string& name) {
-    const Value* n = Stats().Find("faults")->Find(name);
+    Value stats = Stats();  // kept alive: Find returns pointers into it
+    const Value* n = stats.Find("faults")->Find(name);
     return n ? n->as_int() : 0;
   }
   std::string StreamOf(const std::string& id, const std::map<std::string, std::string>& headers = {}) {

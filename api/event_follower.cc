@@ -1,0 +1,155 @@
+// Implementation notes: the common case (the next sequence, in order) never touches held_; only
+// out-of-order records pay for the ordered map. Reconcile sorts its batch first so that a long
+// reply in any order is taken lowest first and nothing deliverable is trimmed away.
+#include "api/event_follower.h"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+#include "engine/json.h"
+
+namespace sflow {
+
+namespace {
+
+// A non-negative decimal integer that fits in int64, or nullopt.
+std::optional<int64_t> ParseSequence(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+const std::string* StringAt(const Value& object, std::string_view key) {
+  const Value* v = object.Find(key);
+  return v && v->is_string() ? &v->as_string() : nullptr;
+}
+
+}  // namespace
+
+bool FollowOutcome::terminal() const { return status && EventFollower::IsTerminal(*status); }
+bool FollowOutcome::waiting_for_user() const { return status && *status == "waiting_for_user"; }
+
+EventFollower::EventFollower(Options options) : options_(std::move(options)), cursor_(options_.cursor) {}
+
+FollowOutcome EventFollower::Offer(const SseEvent& frame) {
+  FollowOutcome out;
+  Result<Value> parsed = ParseJson(frame.data);
+  if (!parsed.ok() || !parsed->is_object() || Foreign(*parsed)) {
+    ++out.ignored;
+  } else if (std::optional<int64_t> sequence = SequenceOf(*parsed, &frame)) {
+    after_duplicate_ = Take(*sequence, std::move(parsed).value(), &out) == Fate::kDuplicate;
+  } else if (after_duplicate_) {
+    ++out.duplicates;  // the status that went with a replayed event: stale
+  } else if (std::optional<std::string> status = StatusOf(*parsed)) {
+    out.status = std::move(status);
+  } else {
+    ++out.ignored;
+  }
+  NoteGap(&out);
+  return out;
+}
+
+FollowOutcome EventFollower::Reconcile(std::vector<Value> records) {
+  FollowOutcome out;
+  std::vector<std::pair<int64_t, size_t>> order;  // (sequence, index), taken lowest first
+  order.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Value& r = records[i];
+    std::optional<int64_t> sequence;
+    if (r.is_object() && !Foreign(r)) sequence = SequenceOf(r, nullptr);
+    if (sequence) order.emplace_back(*sequence, i);
+    else ++out.ignored;
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [sequence, index] : order) Take(sequence, std::move(records[index]), &out);
+  NoteGap(&out);
+  return out;
+}
+
+FollowOutcome EventFollower::SkipGap() {
+  FollowOutcome out;
+  if (!held_.empty()) {
+    cursor_ = held_.begin()->first - 1;
+    Drain(&out);
+  }
+  NoteGap(&out);
+  return out;
+}
+
+std::optional<SequenceRange> EventFollower::gap() const {
+  if (held_.empty()) return std::nullopt;
+  return SequenceRange{cursor_ + 1, held_.begin()->first - 1};
+}
+
+std::optional<std::string> EventFollower::StatusOf(const Value& data) {
+  if (!data.is_object()) return std::nullopt;
+  if (const std::string* s = StringAt(data, "status")) return *s;
+  for (std::string_view outer : {"workflow", "data"}) {
+    const Value* v = data.Find(outer);
+    if (v && v->is_object()) {
+      if (const std::string* s = StringAt(*v, "status")) return *s;
+    }
+  }
+  return std::nullopt;
+}
+
+bool EventFollower::IsTerminal(std::string_view status) {
+  return status == "completed" || status == "failed" || status == "cancelled" || status == "canceled" ||
+         status == "partial_failure";
+}
+
+std::optional<int64_t> EventFollower::SequenceOf(const Value& data, const SseEvent* frame) const {
+  if (const Value* s = data.Find("sequence")) {
+    if (s->is_int()) return s->as_int();
+    if (s->is_string()) return ParseSequence(s->as_string());
+    return std::nullopt;
+  }
+  if (frame && frame->own_id) return ParseSequence(frame->id);
+  return std::nullopt;
+}
+
+bool EventFollower::Foreign(const Value& data) const {
+  if (options_.workflow_id.empty()) return false;
+  const std::string* id = StringAt(data, "workflowId");
+  return id && *id != options_.workflow_id;
+}
+
+EventFollower::Fate EventFollower::Take(int64_t sequence, Value record, FollowOutcome* out) {
+  if (sequence <= cursor_ || held_.count(sequence)) {
+    ++out->duplicates;
+    return Fate::kDuplicate;
+  }
+  if (sequence == cursor_ + 1) {
+    Deliver(sequence, std::move(record), out);
+    Drain(out);
+    return Fate::kDelivered;
+  }
+  held_.emplace(sequence, std::move(record));
+  Trim();
+  return Fate::kHeld;
+}
+
+void EventFollower::Drain(FollowOutcome* out) {
+  while (!held_.empty() && held_.begin()->first == cursor_ + 1) {
+    auto node = held_.extract(held_.begin());
+    Deliver(node.key(), std::move(node.mapped()), out);
+  }
+}
+
+void EventFollower::Trim() {
+  while (held_.size() > options_.max_held) held_.erase(std::prev(held_.end()));
+}
+
+void EventFollower::Deliver(int64_t sequence, Value record, FollowOutcome* out) {
+  if (std::optional<std::string> status = StatusOf(record)) out->status = std::move(status);
+  cursor_ = sequence;
+  out->deliver.push_back(FollowedEvent{sequence, std::move(record)});
+}
+
+}  // namespace sflow
