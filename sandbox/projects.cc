@@ -77,14 +77,6 @@ std::string Upper(std::string s) {
   return s;
 }
 
-std::vector<std::string> Segments(const std::string& path) {
-  std::vector<std::string> out;
-  std::stringstream in(path);
-  for (std::string s; std::getline(in, s, '/');)
-    if (!s.empty()) out.push_back(s);
-  return out;
-}
-
 std::string Q(const RouteContext& ctx, const std::string& key) {
   auto it = ctx.query.find(key);
   return it == ctx.query.end() ? "" : it->second;
@@ -1128,17 +1120,10 @@ bool ProjectsHub::Route(RouteContext& ctx) {
     impl_->ServeSocket(ctx);
     return true;
   }
-  const std::vector<std::string> seg = Segments(ctx.path);
+  const PathMatch path(ctx.path);
+  const std::vector<std::string>& seg = path.seg;
   const std::string& m = ctx.method;
-  auto is = [&](std::initializer_list<const char*> parts) {
-    if (seg.size() != parts.size()) return false;
-    size_t i = 0;
-    for (const char* p : parts) {
-      if (std::string(p) != "*" && seg[i] != p) return false;
-      ++i;
-    }
-    return true;
-  };
+  auto is = [&](std::initializer_list<const char*> parts) { return path.Is(parts); };
   if (is({"_sandbox", "reset"}) && m == "POST") {
     impl_->Reset();
     return false;  // routes.cc answers it

@@ -16,14 +16,6 @@ namespace sflow {
 
 namespace {
 
-std::vector<std::string> Segments(const std::string& path) {
-  std::vector<std::string> out;
-  std::stringstream in(path);
-  for (std::string s; std::getline(in, s, '/');)
-    if (!s.empty()) out.push_back(s);
-  return out;
-}
-
 Value ErrorBody(int status, const std::string& message) {
   Value b = Value::Object();
   b.Set("status", Value::String("error"));
@@ -208,6 +200,22 @@ void MediaUrl(RouteContext& ctx, const std::vector<std::string>& seg) {
 
 }  // namespace
 
+PathMatch::PathMatch(const std::string& path) {
+  std::stringstream in(path);
+  for (std::string s; std::getline(in, s, '/');)
+    if (!s.empty()) seg.push_back(s);
+}
+
+bool PathMatch::Is(std::initializer_list<const char*> parts) const {
+  if (seg.size() != parts.size()) return false;
+  size_t i = 0;
+  for (const char* p : parts) {
+    if (std::string(p) != "*" && seg[i] != p) return false;
+    ++i;
+  }
+  return true;
+}
+
 bool IsPresignedRoute(const std::string& path) {
   return path.rfind("/_sandbox/upload/", 0) == 0 || path.rfind("/_sandbox/media/", 0) == 0;
 }
@@ -238,17 +246,10 @@ void SendRateLimited(RouteContext& ctx, int retry_after) {
 void RouteRequest(RouteContext& ctx) {
   // The projects socket and its REST reads (projects.h) go first: the upgrade may be on any path.
   if (ctx.projects && ctx.projects->Route(ctx)) return;
-  const std::vector<std::string> seg = Segments(ctx.path);
+  const PathMatch path(ctx.path);
+  const std::vector<std::string>& seg = path.seg;
   const std::string& m = ctx.method;
-  auto is = [&](std::initializer_list<const char*> parts) {
-    if (seg.size() != parts.size()) return false;
-    size_t i = 0;
-    for (const char* p : parts) {
-      if (std::string(p) != "*" && seg[i] != p) return false;
-      ++i;
-    }
-    return true;
-  };
+  auto is = [&](std::initializer_list<const char*> parts) { return path.Is(parts); };
   Value body;
 
   // Admin and presigned routes: no API key.

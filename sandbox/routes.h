@@ -3,7 +3,9 @@
 #define SFLOW_SANDBOX_ROUTES_H_
 
 #include <atomic>
+#include <initializer_list>
 #include <map>
+#include <vector>
 #include <string>
 
 #include <Poco/Net/HTTPServerRequest.h>
@@ -26,6 +28,13 @@ struct RouteContext {
   Caller caller;       // empty owner: no valid key
   std::string route;   // the matched pattern, for the stats
   int status = 0;      // what was answered, for the stats
+};
+
+// A request path split into its segments, matched against patterns where "*" is any segment.
+struct PathMatch {
+  explicit PathMatch(const std::string& path);
+  bool Is(std::initializer_list<const char*> parts) const;
+  std::vector<std::string> seg;
 };
 
 // Routes the request and writes the answer (a JSON envelope, an event stream or media).

@@ -29,13 +29,10 @@ std::string BumpPatch(const std::string& version) {
   return version.substr(0, dot + 1) + std::to_string(patch + 1);
 }
 
-Value Envelope(const char* key, Value v) {
+Reply Template(Value v) {
   Value data = Value::Object();
-  data.Set(key, std::move(v));
-  Value body = Value::Object();
-  body.Set("status", Value::String("success"));
-  body.Set("data", std::move(data));
-  return body;
+  data.Set("template", std::move(v));
+  return Ok(std::move(data));
 }
 
 // What callers see: the stored record without the owner's key fingerprint spelled as such.
@@ -70,20 +67,14 @@ Reply World::ListTemplates(const Caller& c, const std::string& visibility, int64
   Value data = Value::Object();
   data.Set("templates", list);
   data.Set("next", offset + limit < static_cast<int64_t>(match.size()) ? Value::Int(offset + limit) : Value());
-  Reply r;
-  r.body = Value::Object();
-  r.body.Set("status", Value::String("success"));
-  r.body.Set("data", data);
-  return r;
+  return Ok(std::move(data));
 }
 
 Reply World::GetTemplate(const Caller& c, const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = templates_.find(id);
   if (it == templates_.end() || !Visible(it->second, c.owner)) return Error(404, "Workflow template not found");
-  Reply r;
-  r.body = Envelope("template", Public(it->second));
-  return r;
+  return Template(Public(it->second));
 }
 
 Reply World::CreateTemplate(const Caller& c, const Value& body) {
@@ -118,9 +109,7 @@ Reply World::CreateTemplate(const Caller& c, const Value& body) {
   templates_[id] = t;
   template_order_.push_back(id);
   dirty_ = true;
-  Reply r;
-  r.body = Envelope("template", Public(t));
-  return r;
+  return Template(Public(t));
 }
 
 Reply World::UpdateTemplate(const Caller& c, const std::string& id, const Value& body) {
@@ -137,9 +126,7 @@ Reply World::UpdateTemplate(const Caller& c, const std::string& id, const Value&
   t.Set("version", Value::String(BumpPatch(t.Find("version")->as_string())));
   t.Set("updatedAt", Value::String(IsoNow()));
   dirty_ = true;
-  Reply r;
-  r.body = Envelope("template", Public(t));
-  return r;
+  return Template(Public(t));
 }
 
 Reply World::DeleteTemplate(const Caller& c, const std::string& id) {
@@ -150,14 +137,10 @@ Reply World::DeleteTemplate(const Caller& c, const std::string& id) {
   templates_.erase(it);
   template_order_.erase(std::remove(template_order_.begin(), template_order_.end(), id), template_order_.end());
   dirty_ = true;
-  Reply r;
   Value data = Value::Object();
   data.Set("deleted", Value::Bool(true));
   data.Set("id", Value::String(id));
-  r.body = Value::Object();
-  r.body.Set("status", Value::String("success"));
-  r.body.Set("data", data);
-  return r;
+  return Ok(std::move(data));
 }
 
 Reply World::ForkTemplate(const Caller& c, const std::string& id, const Value& body) {

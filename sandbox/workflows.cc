@@ -295,15 +295,9 @@ Reply World::StartWorkflow(const Caller& c, const Value& body, const std::string
     if (it != idempotency_.end()) {
       if (it->second.body != canonical)
         return Error(422, "Idempotency-Key was already used with a different request body");
-      WorkflowRun* w = Find(it->second.workflow_id);
-      Reply r;
-      r.status = 201;
-      r.body = Value::Object();
       Value data = Value::Object();
-      data.Set("workflow", WorkflowRecord(*w));
-      r.body.Set("status", Value::String("success"));
-      r.body.Set("data", data);
-      return r;
+      data.Set("workflow", WorkflowRecord(*Find(it->second.workflow_id)));
+      return Ok(std::move(data), 201);
     }
   }
   std::string id;
@@ -312,10 +306,7 @@ Reply World::StartWorkflow(const Caller& c, const Value& body, const std::string
   if (!key.empty()) idempotency_[slot] = Idempotent{canonical, id, Reply()};
   Value data = Value::Object();
   data.Set("workflow", WorkflowRecord(*Find(id)));
-  r.body = Value::Object();
-  r.body.Set("status", Value::String("success"));
-  r.body.Set("data", data);
-  return r;
+  return Ok(std::move(data), 201);
 }
 
 Reply World::ReseedWorkflow(const Caller& c, const std::string& id, const Value& body, const std::string& key) {
@@ -347,10 +338,7 @@ Reply World::ReseedWorkflow(const Caller& c, const std::string& id, const Value&
     data.Set("workflow", WorkflowRecord(nw));
     data.Set("reseed", reseed);
     if (idempotent) data.Set("idempotent", Value::Bool(true));
-    r.body = Value::Object();
-    r.body.Set("status", Value::String("success"));
-    r.body.Set("data", data);
-    return r;
+    return Ok(std::move(data));
   };
   if (!key.empty()) {
     auto it = idempotency_.find(slot);
@@ -390,11 +378,7 @@ Reply World::ListWorkflows(const Caller& c, int64_t limit, int64_t offset) {
   Value data = Value::Object();
   data.Set("workflows", list);
   data.Set("next", offset + limit < static_cast<int64_t>(mine.size()) ? Value::Int(offset + limit) : Value());
-  Reply r;
-  r.body = Value::Object();
-  r.body.Set("status", Value::String("success"));
-  r.body.Set("data", data);
-  return r;
+  return Ok(std::move(data));
 }
 
 Reply World::GetWorkflow(const Caller& c, const std::string& id) {
@@ -403,11 +387,7 @@ Reply World::GetWorkflow(const Caller& c, const std::string& id) {
   if (!w || w->owner != c.owner) return Error(404, "Workflow not found");
   Value data = Value::Object();
   data.Set("workflow", WorkflowRecord(*w));
-  Reply r;
-  r.body = Value::Object();
-  r.body.Set("status", Value::String("success"));
-  r.body.Set("data", data);
-  return r;
+  return Ok(std::move(data));
 }
 
 Reply World::GetEvents(const Caller& c, const std::string& id, int64_t after) {
@@ -453,11 +433,7 @@ Reply World::CancelWorkflow(const Caller& c, const std::string& id) {
   Value data = Value::Object();
   data.Set("workflow", WorkflowRecord(*w));
   data.Set("transitioned", Value::Bool(transitioned));
-  Reply r;
-  r.body = Value::Object();
-  r.body.Set("status", Value::String("success"));
-  r.body.Set("data", data);
-  return r;
+  return Ok(std::move(data));
 }
 
 Reply World::ConfirmCost(const Caller& c, const std::string& id, const Value& body, const std::string& key) {
@@ -496,10 +472,7 @@ Reply World::ConfirmCost(const Caller& c, const std::string& id, const Value& bo
   }
   Value data = Value::Object();
   data.Set("workflow", WorkflowRecord(*w));
-  Reply r;
-  r.body = Value::Object();
-  r.body.Set("status", Value::String("success"));
-  r.body.Set("data", data);
+  Reply r = Ok(std::move(data));
   if (!key.empty()) idempotency_[slot] = Idempotent{canonical, id, r};
   return r;
 }
@@ -525,11 +498,7 @@ Reply World::ResumeWorkflow(const Caller& c, const std::string& id, const Value&
   Value data = Value::Object();
   data.Set("workflow", WorkflowRecord(*w));
   data.Set("resumed", Value::Bool(resumed));
-  Reply r;
-  r.body = Value::Object();
-  r.body.Set("status", Value::String("success"));
-  r.body.Set("data", data);
-  return r;
+  return Ok(std::move(data));
 }
 
 // ---- the executor ---------------------------------------------------------------------------

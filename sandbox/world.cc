@@ -40,6 +40,15 @@ std::string IsoNow() {
   return out;
 }
 
+Reply Ok(Value data, int status) {
+  Reply r;
+  r.status = status;
+  r.body = Value::Object();
+  r.body.Set("status", Value::String("success"));
+  r.body.Set("data", std::move(data));
+  return r;
+}
+
 World::World(SandboxConfig config, Faults* faults, const ToolCatalog* catalog, std::string base_url)
     : config_(std::move(config)), faults_(faults), catalog_(catalog), base_url_(std::move(base_url)) {}
 

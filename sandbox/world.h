@@ -248,6 +248,9 @@ class World {
   bool dirty_ = false;
 };
 
+// A success answer: {"status":"success","data":data}, with `status` as the HTTP status.
+Reply Ok(Value data, int status = 200);
+
 // "2026-11-23T15:45:47.123Z" for the current time.
 std::string IsoNow();
 int64_t NowMs();
