@@ -1,0 +1,104 @@
+// ApiClient: the Sogni REST routes sogni-flow uses (sogni-api.md 2, 8, 9) over an HttpTransport.
+//
+// Contract:
+//  * Every call sends `Authorization: Bearer <key>` and `api-key: <key>` (the reference
+//    recommends both), `Accept: application/json`, and X-App-Source when configured.
+//  * Success is the envelope {"status":"success","data":{...}} with the key the route promises
+//    (data.workflow, data.workflows, data.events, data.template...); anything else is kInternal.
+//  * Failures keep the HTTP status in the message ("POST /v1/...: HTTP 409: <server message>")
+//    and, structured, in last_error(). Codes: 400/422 kInvalidPlan, 401/402/403 kPermission,
+//    404 kNotFound, 409 kConflict, 408/429/5xx and network trouble kUnavailable once the retry
+//    policy gave up, TLS and refused URLs kSecurity (see api_envelope.h, http_transport.h).
+//  * Retries follow retry_policy.h: reads, and the paid actions that carry an Idempotency-Key
+//    (start, reseed, confirm-cost), are retried; cancel, resume and template writes are sent once.
+//  * The API key never appears in a Status message or in last_error(): every text that leaves
+//    the client passes through Redact(), even what the server echoes back.
+// Ids in paths are encoded as encodeURIComponent does. Thread-safe if the transport is.
+#ifndef SFLOW_API_API_CLIENT_H_
+#define SFLOW_API_API_CLIENT_H_
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "api/api_envelope.h"
+#include "api/api_types.h"
+#include "api/http_transport.h"
+#include "api/retry_policy.h"
+#include "engine/status.h"
+#include "engine/value.h"
+
+namespace sflow {
+
+struct ApiClientOptions {
+  std::string base_url = "https://api.sogni.ai";  // a path prefix is kept; a trailing "/" is not
+  std::string api_key;                            // never logged, never in a message
+  std::string app_source;                         // X-App-Source, and the default body app_source
+  RetryOptions retry;
+};
+
+class ApiClient {
+ public:
+  // `transport` and `clock` must outlive the client.
+  ApiClient(HttpTransport* transport, ApiClientOptions options, RetryClock* clock = RetryClock::Real());
+
+  // --- Workflows (W1-W9). Paid actions require a non-empty idempotency key (1..255 visible
+  // ASCII characters), committed by the caller before the call so that a restart resends it.
+  Result<WorkflowReply> StartWorkflow(const StartWorkflowRequest& request, const std::string& idempotency_key);
+  Result<Value> GetWorkflow(const std::string& workflow_id);
+  Result<WorkflowPage> ListWorkflows(std::optional<int64_t> limit = {}, std::optional<int64_t> offset = {});
+  Result<std::vector<Value>> ListEvents(const std::string& workflow_id, std::optional<int64_t> after = {});
+  Result<WorkflowReply> CancelWorkflow(const std::string& workflow_id);  // data.transitioned
+  Result<WorkflowReply> ResumeWorkflow(const std::string& workflow_id, const ResumeRequest& request = {});
+  Result<WorkflowReply> ReseedWorkflow(const std::string& workflow_id, const ReseedRequest& request,
+                                       const std::string& idempotency_key);  // data.reseed, data.idempotent
+  // `body` is sent as it is (its shape is unverified upstream; the sandbox takes {"decision"}).
+  Result<WorkflowReply> ConfirmCost(const std::string& workflow_id, const Value& body,
+                                    const std::string& idempotency_key);
+
+  // The event-stream request (W5) with this client's headers, for an event follower: `after`
+  // becomes ?after=, `last_event_id` (when not empty) the Last-Event-ID header.
+  HttpRequest EventStreamRequest(const std::string& workflow_id, std::optional<int64_t> after,
+                                 const std::string& last_event_id) const;
+
+  // --- Templates (T1-T6).
+  Result<TemplatePage> ListTemplates(const std::string& visibility = "", std::optional<int64_t> limit = {},
+                                     std::optional<int64_t> offset = {});  // limit clamped to 1..200
+  Result<Value> GetTemplate(const std::string& template_id);
+  Result<Value> CreateTemplate(const Value& template_record);
+  Result<Value> UpdateTemplate(const std::string& template_id, const Value& patch);
+  Result<Value> DeleteTemplate(const std::string& template_id);  // the data object ({deleted?, id?})
+  Result<Value> ForkTemplate(const std::string& template_id, const std::string& new_name = "");
+
+  // --- Account and media.
+  Result<Value> Me();  // the account data object
+  // v2: data with `url` and `fields` (a presigned POST); v1: data with `uploadUrl` (a raw PUT).
+  Result<Value> GetUploadUrl(const MediaUrlQuery& query);
+  Result<std::string> GetDownloadUrl(const MediaUrlQuery& query);
+
+  // The structured error of the most recent failed call on this client.
+  ApiError last_error() const;
+  // `text` with every occurrence of the API key replaced by "***".
+  std::string Redact(std::string text) const;
+
+ private:
+  struct Call;
+  Result<Value> Run(const Call& call);
+  HttpRequest Build(const std::string& method, const std::string& path_and_query, const Value* body,
+                    const std::string& idempotency_key) const;
+  Status Fail(const Call& call, ApiError error, const Status& base);
+
+  HttpTransport* transport_;
+  ApiClientOptions options_;
+  RetryClock* clock_;
+  mutable std::mutex mu_;
+  std::mt19937_64 seeds_;  // guarded by mu_; seeds each call's RetryPolicy
+  ApiError last_error_;    // guarded by mu_
+};
+
+}  // namespace sflow
+
+#endif  // SFLOW_API_API_CLIENT_H_

@@ -1,0 +1,135 @@
+// HttpTransport: the one seam between sogni-flow and the network. Everything above it (the REST
+// client, the event follower, downloads) speaks HttpRequest/HttpResponse and Status; everything
+// below it is Poco and OpenSSL, which never cross this header.
+//
+// The implementation (NewHttpTransport) is strict by construction:
+//  * https:// uses an explicit TLS context made per transport: peer verification (VERIFY_STRICT),
+//    host-name verification, TLS 1.2 or newer, the system CA bundle or options.ca_file, and a
+//    certificate handler that rejects. No console prompt ever, inside Poco::Util::Application too.
+//  * http:// is allowed only to the loopback hosts of IsLoopbackHostName() (the local sandbox),
+//    and only when the name resolves to loopback; anything else is kSecurity before any
+//    connection is made.
+//  * Redirects are never followed: a 3xx is returned as it is.
+//  * No retries happen here (see retry_policy.h): one Send is at most one request on the wire.
+//
+// Failure codes (messages name the host and the reason, never a header value or a query string):
+//   kSecurity     refused URL, TLS handshake or certificate failure (untrusted issuer, wrong host
+//                 name, protocol), unreadable CA file. Never retried.
+//   kUnavailable  DNS, connect, send or receive failure or timeout. The request may or may not
+//                 have reached the server.
+//   kCancelled    Stream() was cancelled.
+//   kInternal     the answer broke the rules (body over options.max_body_bytes, bad framing).
+#ifndef SFLOW_API_HTTP_TRANSPORT_H_
+#define SFLOW_API_HTTP_TRANSPORT_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace sflow {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// Case-insensitive lookup of the first header called `name`; nullptr when absent.
+const std::string* FindHeader(const HttpHeaders& headers, std::string_view name);
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;  // absolute http(s) URL (http_url.h)
+  HttpHeaders headers;
+  std::string body;  // sent with Content-Length when non-empty or when the method is POST/PUT/PATCH
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string reason;
+  HttpHeaders headers;
+  std::string body;
+
+  // The first header called `name` (any case), or "" when absent.
+  std::string Header(std::string_view name) const;
+};
+
+struct HttpTransportOptions {
+  // PEM file of trusted CAs. Empty: the system bundle /etc/ssl/certs/ca-certificates.crt.
+  std::string ca_file;
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds send_timeout{30000};
+  std::chrono::milliseconds receive_timeout{30000};
+  // Stream(): the longest silence (not even a keepalive comment) before the stream fails
+  // kUnavailable. Keep it above twice the server's heartbeat interval.
+  std::chrono::milliseconds stream_idle_timeout{45000};
+  // Send(): bodies above this fail kInternal (Stream() bodies are not buffered).
+  size_t max_body_bytes = size_t{64} << 20;
+  std::string user_agent = "sogni-flow";
+};
+
+// Cancels a Stream() from any thread: it sets a flag and shuts the stream's socket down, so a
+// blocked read returns at once. Once cancelled it stays cancelled; one StreamCancel may be shared
+// by the successive connections of one event follower.
+class StreamCancel {
+ public:
+  void Cancel();
+  bool cancelled() const;
+
+  // For transports: the socket of the stream in progress (-1 for none). Attaching to a cancelled
+  // StreamCancel shuts the socket down at once. Detach before the socket is closed.
+  void Attach(int fd);
+  void Detach();
+
+ private:
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  int fd_ = -1;
+};
+
+// What Stream() calls while a 2xx answer arrives. Either may be empty.
+struct StreamHandlers {
+  // Once, with the status and headers, before any body byte. Return false to end there without
+  // reading the body (an event stream whose Content-Type is not text/event-stream, say).
+  std::function<bool(const HttpResponse& head)> on_head;
+  // Each piece of the body as it arrives. Return false to stop reading.
+  std::function<bool(std::string_view bytes)> on_chunk;
+};
+
+// Replaces Poco's process-wide TLS defaults, once: SSLManager's invalid-certificate handler
+// becomes one that rejects (never ConsoleCertificateHandler, whatever a Util::Application's
+// configuration says) and its default client context a strict one over the system CA bundle.
+// NewHttpTransport() calls it. Call it at startup as well when anything else might reach
+// SSLManager first (a WebSocket or HTTPS session made without an explicit Context).
+void InstallStrictTlsDefaults();
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+
+  // Sends one request and reads the whole answer, whatever its status. Thread-safe. Keep-alive
+  // connections are pooled per scheme/host/port (one idle session each), except for requests
+  // that are unsafe to repeat (a POST, PUT, PATCH or DELETE without an Idempotency-Key header),
+  // which go on a fresh connection so that a stale pooled one never makes their outcome unknown.
+  virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
+
+  // Sends one request on a connection of its own (never pooled) and streams the answer: for a
+  // 2xx, the head goes to handlers.on_head, the body to handlers.on_chunk piece by piece as it
+  // arrives, and the head is returned (its body empty); for any other status, the body (at most
+  // 64 KiB) is returned and no handler is called. Returns OK when the server ends the body or a
+  // handler returns false. An end of body is not proof of completeness (Poco 1.11 reports a
+  // truncated chunked body as a clean end), so callers decide "done" from the content. The
+  // receive timeout is options.stream_idle_timeout. `cancel` may be null.
+  virtual Result<HttpResponse> Stream(const HttpRequest& request, const StreamHandlers& handlers,
+                                      StreamCancel* cancel) = 0;
+};
+
+// The Poco implementation described above. Fails kSecurity when the CA file cannot be loaded.
+Result<std::unique_ptr<HttpTransport>> NewHttpTransport(const HttpTransportOptions& options);
+
+}  // namespace sflow
+
+#endif  // SFLOW_API_HTTP_TRANSPORT_H_

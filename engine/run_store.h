@@ -1,0 +1,213 @@
+// RunStore: the durable record of runs, their steps, events, paid-request intents, artifacts and
+// cost approvals. Everything the engine must not forget across a crash goes through it.
+//
+// Contract (every implementation):
+// - Each method is ONE transaction: it happens completely or not at all. Once a write returns OK
+//   it survives a process crash and a power loss (the SQLite store: WAL, synchronous=FULL).
+// - Errors: kNotFound (no such run, intent or artifact), kConflict (the write contradicts what is
+//   stored: a duplicate id, another workflow id, a reused idempotency key, leaving a final state;
+//   or the database is busy), kIOError (disk full, I/O error, corrupt file), kInternal (the caller
+//   passed something malformed: bad JSON, an account that is not a fingerprint). After an error
+//   nothing of the call is stored, with one exception: an I/O error while committing leaves the
+//   outcome unknown, and after a restart the call is then either wholly present or wholly absent.
+// - Times are milliseconds since the Unix epoch, stamped by the store; the *_at fields of the
+//   records passed in are ignored.
+// - Not thread-safe; one writer per state directory (store/state_dir.h enforces it).
+// Implementation: store/sqlite_run_store.h. Status names are the wire's where one exists.
+#ifndef SFLOW_ENGINE_RUN_STORE_H_
+#define SFLOW_ENGINE_RUN_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/plan.h"
+#include "engine/status.h"
+#include "engine/value.h"
+
+namespace sflow {
+
+// The status of a run and of each of its steps (one grammar for both; see store/migrations.cc).
+// planned: nothing sent. submitting: an intent is committed, its request may be in flight.
+// unknown: a request's outcome is not known; left only by reconciliation, never by resubmitting.
+enum class RunStatus { kPlanned, kSubmitting, kQueued, kRunning, kWaitingForUser, kCompleted,
+                       kPartialFailure, kFailed, kCancelled, kUnknown };
+enum class IntentKind { kStart, kReseed, kConfirmCost, kCancel };
+enum class IntentState { kPending, kSent, kDone, kUnknown };  // done is final
+enum class ArtifactState { kPlanned, kDownloading, kDone, kFailed };  // done is final
+
+inline constexpr const char* kRunStatusNames[] = {"planned", "submitting", "queued", "running",
+    "waiting_for_user", "completed", "partial_failure", "failed", "cancelled", "unknown"};
+inline constexpr const char* kIntentKindNames[] = {"start", "reseed", "confirm_cost", "cancel"};
+inline constexpr const char* kIntentStateNames[] = {"pending", "sent", "done", "unknown"};
+inline constexpr const char* kArtifactStateNames[] = {"planned", "downloading", "done", "failed"};
+
+inline const char* Name(RunStatus s) { return kRunStatusNames[static_cast<int>(s)]; }
+inline const char* Name(IntentKind k) { return kIntentKindNames[static_cast<int>(k)]; }
+inline const char* Name(IntentState s) { return kIntentStateNames[static_cast<int>(s)]; }
+inline const char* Name(ArtifactState s) { return kArtifactStateNames[static_cast<int>(s)]; }
+// ParseName<RunStatus>("running") == RunStatus::kRunning; nullopt for an unknown name.
+template <typename E, size_t N>
+std::optional<E> ParseName(const char* const (&names)[N], std::string_view name) {
+  for (size_t i = 0; i < N; ++i) {
+    if (name == names[i]) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+inline bool IsTerminal(RunStatus s) {
+  return s == RunStatus::kCompleted || s == RunStatus::kPartialFailure ||
+         s == RunStatus::kFailed || s == RunStatus::kCancelled;
+}
+
+// Every member has a default initializer, so a designated initializer names only what it sets:
+// store.UpdateRun(id, {.status = RunStatus::kRunning}).
+struct StepRecord {
+  std::string step_id{};           // the plan's step id
+  std::string tool{};              // toolName, or "project:<type>" for a direct project
+  RunStatus status = RunStatus::kPlanned;
+  std::optional<int64_t> seed{};   // the remote seed; a reseed resends the unchanged ones
+  int64_t artifact_count = 0;
+  std::string remote_id{};         // local execution: the project id
+  Value error{};                   // null, or the step's error object
+  int64_t updated_at = 0;
+};
+
+struct RunRecord {
+  std::string id{};                // the local run id, chosen by the engine
+  std::string plan_path{}, plan_name{}, plan_digest{};
+  Value params = Value::Object();  // the resolved params
+  Execution execution = Execution::kServer;
+  RunStatus status = RunStatus::kPlanned;
+  std::string waiting_reason{};    // why waiting_for_user; empty otherwise
+  std::string workflow_id{};       // remote id; empty until the start is answered
+  std::string account{};           // sha256 prefix of the API key (<= 16 hex): NEVER the key
+  std::string out_dir{};
+  Value error{};                   // null, or an error object
+  int64_t created_at = 0, updated_at = 0;
+  int64_t cursor = -1;             // read only: last committed event sequence; -1 before any
+  std::vector<StepRecord> steps{}; // in plan order
+};
+
+struct ArtifactRecord {
+  std::string step_id{};
+  int64_t index = 0;               // position among the step's artifacts
+  std::string remote_id{};         // unique within the run
+  std::string url{};               // where to fetch it (may be presigned: refreshed by upserts)
+  MediaKind kind = MediaKind::kUnknown;
+  ArtifactState state = ArtifactState::kPlanned;
+  std::string local_path{};        // final path, named by the runner; required for done
+  int64_t size = 0;                // bytes, when done
+  std::string sha256{};            // 64 lowercase hex digits; required for done
+  int64_t updated_at = 0;
+};
+
+// Changes to a run, applied in the same transaction as the call that carries them. Unset fields
+// are left alone. Steps are upserted by step_id (a new one goes last; a known seed is only replaced
+// by another seed, never forgotten). Artifacts are upserted by remote_id: a new one is stored as
+// planned; for a known one only step_id, index, url and kind change (never its download state).
+struct RunUpdate {
+  std::optional<RunStatus> status{};
+  std::optional<std::string> waiting_reason{};
+  std::optional<std::string> workflow_id{};  // set once: another value is kConflict
+  std::optional<Value> error{};              // a null Value clears
+  std::vector<StepRecord> steps{};
+  std::vector<ArtifactRecord> artifacts{};
+};
+
+struct EventRecord {
+  int64_t sequence = 0;            // the remote sequence (>= 0), unique within the run
+  std::string type{};              // "step_completed", ...
+  std::string status{};            // the event's status field, if any
+  std::string json{};              // the event as received (valid JSON), stored byte for byte
+  int64_t received_at = 0;
+};
+
+// Events and the cursor that covers them, committed together (one fsync for the whole batch).
+struct EventBatch {
+  std::vector<EventRecord> events{};
+  int64_t cursor = -1;             // must be >= every sequence in `events`
+  RunUpdate run{};                 // state derived from these events, in the same transaction
+};
+struct AppendResult {
+  int64_t inserted = 0, duplicates = 0;  // duplicates: sequences already stored, dropped
+  int64_t cursor = -1;                   // the stored cursor afterwards
+};
+
+struct IntentRecord {
+  std::string id{}, run_id{};
+  IntentKind kind = IntentKind::kStart;
+  std::string idempotency_key{};   // sent as Idempotency-Key; 1..255 characters
+  std::string request{};           // the exact JSON body, resent byte for byte after a crash
+  IntentState state = IntentState::kPending;
+  std::string response{};          // JSON; empty until answered
+  int64_t created_at = 0, updated_at = 0;
+};
+struct IntentUpdate {
+  IntentState state = IntentState::kSent;
+  std::string response{};          // JSON, or empty to keep the stored one
+  RunUpdate run{};                 // e.g. the workflow_id the response carried
+};
+
+struct ApprovalRecord {
+  std::string plan_digest{};
+  double ceiling = 0;              // capacity units approved
+  std::string approved_by{};
+  int64_t expires_at = 0;          // 0 = never
+  std::string file_path{};         // the PLAN.approval.json it came from
+  int64_t created_at = 0;
+};
+
+struct RunQuery {
+  std::vector<RunStatus> statuses{};  // empty = any
+  int64_t limit = 0;                  // 0 = no limit
+};
+
+class RunStore {
+ public:
+  virtual ~RunStore() = default;
+
+  // Stores a new run with its steps and an empty cursor. kConflict if the id is taken.
+  virtual Status CreateRun(const RunRecord& run) = 0;
+  // The run with its steps and cursor. kNotFound if absent.
+  virtual Result<RunRecord> GetRun(const std::string& run_id) = 0;
+  // Matching runs with their steps, newest first.
+  virtual Result<std::vector<RunRecord>> ListRuns(const RunQuery& query) = 0;
+  // Applies `update` (see RunUpdate). kNotFound if the run is absent.
+  virtual Status UpdateRun(const std::string& run_id, const RunUpdate& update) = 0;
+
+  // Commits a pending intent (and `run`, e.g. status submitting) BEFORE its request is sent.
+  // Recording the same intent again (same id, run, kind, key, request) is OK and changes nothing;
+  // anything else under a stored id or key is kConflict.
+  virtual Status RecordIntent(const IntentRecord& intent, const RunUpdate& run) = 0;
+  // Moves an intent on (see IntentState) and applies update.run with it. Marking a done intent
+  // done again is OK and changes nothing; leaving done or returning to pending is kConflict.
+  virtual Status MarkIntent(const std::string& intent_id, const IntentUpdate& update) = 0;
+  // Intents not done, oldest first: of one run, or of every run when run_id is empty.
+  virtual Result<std::vector<IntentRecord>> PendingIntents(const std::string& run_id) = 0;
+
+  // Stores new events, drops already stored sequences, advances the cursor (never backwards) and
+  // applies batch.run, all in one transaction. kInternal if the cursor does not cover the events.
+  virtual Result<AppendResult> AppendEvents(const std::string& run_id, const EventBatch& batch) = 0;
+  // Events with sequence > after, ascending; at most `limit` (0 = all).
+  virtual Result<std::vector<EventRecord>> ListEvents(const std::string& run_id, int64_t after,
+                                                      int64_t limit) = 0;
+
+  // The run's artifacts in the order they were first announced.
+  virtual Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run_id) = 0;
+  // Sets state, local_path, size and sha256 of the artifact `artifact.remote_id`. kConflict when
+  // it is done already (unless this is the same done again); kInternal for done without a path
+  // or a sha256.
+  virtual Status MarkArtifact(const std::string& run_id, const ArtifactRecord& artifact) = 0;
+
+  // Stores an approval, replacing an earlier one of the same digest and file.
+  virtual Status RecordApproval(const ApprovalRecord& approval) = 0;
+  // The newest unexpired approval of a plan digest. kNotFound if none.
+  virtual Result<ApprovalRecord> FindApproval(const std::string& plan_digest) = 0;
+};
+
+}  // namespace sflow
+
+#endif  // SFLOW_ENGINE_RUN_STORE_H_

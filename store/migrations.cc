@@ -1,0 +1,173 @@
+// Implementation details: the schema, as numbered SQL. Comments inside CREATE TABLE are kept by
+// SQLite in sqlite_master, so `sqlite3 state.db .schema` shows the grammar below to whoever opens
+// the file. All tables are STRICT (types enforced) and check their enumerations and JSON columns,
+// so a bug in the store cannot write a state the engine would not recognise on resume.
+//
+// Run and step status grammar (design.md section 6):
+//   planned -> submitting -> (queued | running) <-> waiting_for_user
+//           -> completed | partial_failure | failed | cancelled
+//   any non-terminal -> unknown   (a request's outcome is not known; left only by reconciliation)
+// Intent state:   pending -> sent -> done | unknown;  unknown -> sent | done   (done is final)
+// Artifact state: planned -> downloading -> done | failed;  failed -> downloading  (done is final)
+#include "store/migrations.h"
+
+#include <string>
+
+namespace sflow {
+
+namespace {
+
+constexpr const char* kV1 = R"sql(
+CREATE TABLE runs (
+  id             TEXT PRIMARY KEY NOT NULL,         -- the local run id
+  plan_path      TEXT NOT NULL,
+  plan_name      TEXT NOT NULL,
+  plan_digest    TEXT NOT NULL,
+  params         TEXT NOT NULL CHECK (json_valid(params)),
+  execution      TEXT NOT NULL CHECK (execution IN ('server', 'local')),
+  status         TEXT NOT NULL CHECK (status IN ('planned', 'submitting', 'queued', 'running',
+                   'waiting_for_user', 'completed', 'partial_failure', 'failed', 'cancelled',
+                   'unknown')),
+  waiting_reason TEXT NOT NULL DEFAULT '',
+  workflow_id    TEXT,                              -- remote id, NULL until the start is answered
+  -- sha256 prefix of the API key to notice an account change on resume; NEVER the key itself,
+  -- which the shape check below makes hard to store by mistake.
+  account        TEXT NOT NULL DEFAULT ''
+                   CHECK (length(account) <= 16 AND account NOT GLOB '*[^0-9a-f]*'),
+  out_dir        TEXT NOT NULL DEFAULT '',
+  error          TEXT CHECK (error IS NULL OR json_valid(error)),
+  created_at     INTEGER NOT NULL,                  -- ms since the Unix epoch
+  updated_at     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX runs_by_status ON runs (status, created_at);
+
+CREATE TABLE steps (
+  run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step_id        TEXT NOT NULL,
+  position       INTEGER NOT NULL,                  -- order in the plan
+  tool           TEXT NOT NULL DEFAULT '',
+  status         TEXT NOT NULL CHECK (status IN ('planned', 'submitting', 'queued', 'running',
+                   'waiting_for_user', 'completed', 'partial_failure', 'failed', 'cancelled',
+                   'unknown')),
+  seed           INTEGER,                           -- the remote seed, resent on reseed
+  artifact_count INTEGER NOT NULL DEFAULT 0 CHECK (artifact_count >= 0),
+  remote_id      TEXT NOT NULL DEFAULT '',          -- local execution: the project id
+  error          TEXT CHECK (error IS NULL OR json_valid(error)),
+  updated_at     INTEGER NOT NULL,
+  PRIMARY KEY (run_id, step_id)
+) STRICT, WITHOUT ROWID;
+
+-- The primary key is UNIQUE(run_id, sequence): a replayed event is dropped, never stored twice.
+CREATE TABLE events (
+  run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  sequence       INTEGER NOT NULL CHECK (sequence >= 0),
+  type           TEXT NOT NULL,
+  status         TEXT NOT NULL DEFAULT '',
+  json           TEXT NOT NULL CHECK (json_valid(json)),  -- the event as received, byte for byte
+  received_at    INTEGER NOT NULL,
+  PRIMARY KEY (run_id, sequence)
+) STRICT, WITHOUT ROWID;
+
+-- Committed in the same transaction as the events it covers; never moves backwards.
+CREATE TABLE cursors (
+  run_id         TEXT PRIMARY KEY NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  last_sequence  INTEGER NOT NULL DEFAULT -1 CHECK (last_sequence >= -1)
+) STRICT;
+
+CREATE TABLE artifacts (
+  run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step_id        TEXT NOT NULL,
+  idx            INTEGER NOT NULL CHECK (idx >= 0),
+  remote_id      TEXT NOT NULL,
+  url            TEXT NOT NULL DEFAULT '',
+  kind           TEXT NOT NULL DEFAULT 'unknown',
+  local_path     TEXT NOT NULL DEFAULT '',          -- chosen by the runner, never by the server
+  size           INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
+  sha256         TEXT NOT NULL DEFAULT '',
+  state          TEXT NOT NULL CHECK (state IN ('planned', 'downloading', 'done', 'failed')),
+  updated_at     INTEGER NOT NULL,
+  UNIQUE (run_id, remote_id),
+  CHECK (state <> 'done' OR (local_path <> '' AND length(sha256) = 64))
+) STRICT;
+
+CREATE TABLE approvals (
+  id             INTEGER PRIMARY KEY,
+  plan_digest    TEXT NOT NULL,
+  ceiling        REAL NOT NULL CHECK (ceiling >= 0),  -- capacity units
+  approved_by    TEXT NOT NULL,
+  expires_at     INTEGER NOT NULL DEFAULT 0,        -- ms since the Unix epoch; 0 = never
+  file_path      TEXT NOT NULL DEFAULT '',          -- the PLAN.approval.json it came from
+  created_at     INTEGER NOT NULL,
+  UNIQUE (plan_digest, file_path)
+) STRICT;
+
+-- An intent and its Idempotency-Key are committed BEFORE the paid request is sent; after a crash
+-- the same request (byte for byte) is sent again with the same key.
+CREATE TABLE intents (
+  id              TEXT PRIMARY KEY NOT NULL,
+  run_id          TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  kind            TEXT NOT NULL CHECK (kind IN ('start', 'reseed', 'confirm_cost', 'cancel')),
+  idempotency_key TEXT NOT NULL UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 255),
+  request         TEXT NOT NULL CHECK (json_valid(request)),
+  state           TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'done', 'unknown')),
+  response        TEXT CHECK (response IS NULL OR json_valid(response)),
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX intents_open ON intents (run_id, created_at) WHERE state <> 'done';
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "initial schema", kV1},
+};
+
+}  // namespace
+
+std::span<const Migration> StoreMigrations() { return kMigrations; }
+
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+Status Migrate(Db* db) { return Migrate(db, StoreMigrations()); }
+
+namespace {
+
+Status TooNew(const Db& db, int64_t found, int latest) {
+  return Status::IOError("state database " + db.path() + " is from a newer sogni-flow (version " +
+                         std::to_string(found) +
+                         "); upgrade (this sogni-flow knows up to version " +
+                         std::to_string(latest) + ")");
+}
+
+}  // namespace
+
+Status Migrate(Db* db, std::span<const Migration> migrations) {
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  Result<int64_t> found = db->QueryInt("PRAGMA user_version");
+  if (!found.ok()) return found.status();
+  if (*found > latest) return TooNew(*db, *found, latest);
+  if (*found == latest) return Status::OK();
+  for (const Migration& m : migrations) {
+    if (m.version <= *found) continue;
+    Transaction txn(db);
+    if (Status s = txn.Begin(); !s.ok()) return s;
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    Result<int64_t> current = db->QueryInt("PRAGMA user_version");
+    if (!current.ok()) return current.status();
+    if (*current > latest) return TooNew(*db, *current, latest);
+    if (*current >= m.version) continue;
+    if (*current != m.version - 1) {
+      return Status::Internal("migration " + std::to_string(m.version) + " cannot follow version " +
+                              std::to_string(*current));
+    }
+    Status s = db->Exec(m.sql);
+    if (s.ok()) s = db->Exec("PRAGMA user_version = " + std::to_string(m.version));
+    if (s.ok()) s = txn.Commit();
+    if (!s.ok()) {
+      return Status::Error(s.code(), "migrating to version " + std::to_string(m.version) + " (" +
+                                         m.name + "): " + s.message());
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace sflow

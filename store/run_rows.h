@@ -1,0 +1,34 @@
+// Rows of the state database <-> the records of engine/run_store.h. Each Decode* reads the
+// columns in the order of its column list, starting at column 0, and fails with kIOError when the
+// file holds a value this binary does not know (an unknown status, JSON that does not parse),
+// which means a corrupt or foreign database, never a caller's mistake.
+#ifndef SFLOW_STORE_RUN_ROWS_H_
+#define SFLOW_STORE_RUN_ROWS_H_
+
+#include "engine/run_store.h"
+#include "store/sqlite_db.h"
+
+namespace sflow {
+
+// "SELECT <run columns> FROM runs r LEFT JOIN cursors c ...": append a WHERE clause.
+inline constexpr const char* kSelectRuns =
+    "SELECT r.id, r.plan_path, r.plan_name, r.plan_digest, r.params, r.execution, r.status, "
+    "r.waiting_reason, r.workflow_id, r.account, r.out_dir, r.error, r.created_at, r.updated_at, "
+    "COALESCE(c.last_sequence, -1) FROM runs r LEFT JOIN cursors c ON c.run_id = r.id";
+inline constexpr const char* kStepColumns =
+    "step_id, tool, status, seed, artifact_count, remote_id, error, updated_at";
+inline constexpr const char* kIntentColumns =
+    "id, run_id, kind, idempotency_key, request, state, response, created_at, updated_at";
+inline constexpr const char* kArtifactColumns =
+    "step_id, idx, remote_id, url, kind, state, local_path, size, sha256, updated_at";
+
+const char* ExecutionName(Execution execution);  // "server" | "local"
+
+Result<RunRecord> DecodeRun(const Stmt& row);  // steps left empty
+Result<StepRecord> DecodeStep(const Stmt& row);
+Result<IntentRecord> DecodeIntent(const Stmt& row);
+Result<ArtifactRecord> DecodeArtifact(const Stmt& row);
+
+}  // namespace sflow
+
+#endif  // SFLOW_STORE_RUN_ROWS_H_

@@ -1,0 +1,311 @@
+// Implementation details: statements are prepared once with SQLITE_PREPARE_PERSISTENT and kept in
+// a map keyed by their SQL text; a Stmt borrows one and resets it when it goes away. If the same
+// SQL is borrowed twice at once (a nested use), the second borrower gets a private statement that
+// it finalizes itself. Injected faults (TEST_InjectStepFault) are checked in one place,
+// BeforeStep(), which every Step() and Exec() passes through; ROLLBACK bypasses it so a guard can
+// always undo.
+#include "store/sqlite_db.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+namespace sflow {
+
+namespace {
+
+const char* PrimaryCodeName(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_ERROR: return "SQLITE_ERROR";
+    case SQLITE_BUSY: return "SQLITE_BUSY";
+    case SQLITE_LOCKED: return "SQLITE_LOCKED";
+    case SQLITE_NOMEM: return "SQLITE_NOMEM";
+    case SQLITE_READONLY: return "SQLITE_READONLY";
+    case SQLITE_IOERR: return "SQLITE_IOERR";
+    case SQLITE_CORRUPT: return "SQLITE_CORRUPT";
+    case SQLITE_FULL: return "SQLITE_FULL";
+    case SQLITE_CANTOPEN: return "SQLITE_CANTOPEN";
+    case SQLITE_PROTOCOL: return "SQLITE_PROTOCOL";
+    case SQLITE_CONSTRAINT: return "SQLITE_CONSTRAINT";
+    case SQLITE_MISUSE: return "SQLITE_MISUSE";
+    case SQLITE_RANGE: return "SQLITE_RANGE";
+    case SQLITE_NOTADB: return "SQLITE_NOTADB";
+    default: return "SQLITE";
+  }
+}
+
+// A short, value-free description of a statement for messages: its first words.
+std::string Brief(std::string_view sql) {
+  constexpr size_t kMax = 48;
+  std::string s(sql.substr(0, kMax));
+  for (char& c : s)
+    if (c == '\n' || c == '\t') c = ' ';
+  return sql.size() > kMax ? "'" + s + "...'" : "'" + s + "'";
+}
+
+}  // namespace
+
+Status SqliteStatus(int rc, sqlite3* db, std::string_view path, std::string_view what) {
+  // sqlite3_errmsg describes the connection's last error, which is this one only if the codes
+  // agree (an injected fault never reached SQLite).
+  std::string detail = (db != nullptr && sqlite3_extended_errcode(db) == rc) ? sqlite3_errmsg(db)
+                                                                             : sqlite3_errstr(rc);
+  std::string msg = "state database " + std::string(path) + ": " + std::string(what) + ": " +
+                    detail + " (" + PrimaryCodeName(rc);
+  if (rc != (rc & 0xff)) msg += ", extended code " + std::to_string(rc);
+  msg += ")";
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Error(Status::Code::kConflict, msg + "; another process is using it");
+    case SQLITE_CONSTRAINT:
+      // A CHECK rejects a malformed value (a bug of the caller); the others are conflicts with
+      // stored rows (UNIQUE, PRIMARY KEY, FOREIGN KEY).
+      if (rc == SQLITE_CONSTRAINT_CHECK) return Status::Internal(msg);
+      return Status::Error(Status::Code::kConflict, msg);
+    case SQLITE_ERROR:
+    case SQLITE_MISUSE:
+    case SQLITE_RANGE:
+    case SQLITE_INTERNAL: return Status::Internal(msg);
+    default:  // FULL, IOERR, CORRUPT, NOTADB, CANTOPEN, READONLY, NOMEM, PROTOCOL, ...
+      return Status::IOError(msg);
+  }
+}
+
+// ---- Stmt
+
+Stmt::~Stmt() {
+  if (stmt_ == nullptr) return;
+  if (in_use_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+}
+
+Stmt& Stmt::Note(int rc) {
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  return *this;
+}
+
+Stmt& Stmt::Bind(int index, int64_t value) { return Note(sqlite3_bind_int64(stmt_, index, value)); }
+Stmt& Stmt::Bind(int index, double value) { return Note(sqlite3_bind_double(stmt_, index, value)); }
+Stmt& Stmt::Bind(int index, std::string_view text) {
+  // SQLITE_TRANSIENT: SQLite copies, so temporaries may be bound.
+  return Note(
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+}
+Stmt& Stmt::Bind(int index, std::nullptr_t) { return Note(sqlite3_bind_null(stmt_, index)); }
+Stmt& Stmt::Bind(int index, const std::optional<std::string>& text) {
+  return text ? Bind(index, std::string_view(*text)) : Bind(index, nullptr);
+}
+Stmt& Stmt::Bind(int index, const std::optional<int64_t>& value) {
+  return value ? Bind(index, *value) : Bind(index, nullptr);
+}
+
+Result<bool> Stmt::Step() {
+  const char* sql = sqlite3_sql(stmt_);
+  if (bind_rc_ != SQLITE_OK) return db_->Error(bind_rc_, "binding " + Brief(sql));
+  if (int injected = db_->BeforeStep(); injected != 0) {
+    return db_->Error(injected, "running " + Brief(sql));
+  }
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Status s = db_->Error(rc, "running " + Brief(sql));
+  sqlite3_reset(stmt_);
+  return s;
+}
+
+Status Stmt::Run() {
+  Result<bool> r = Step();
+  if (!r.ok()) return r.status();
+  if (*r) return Status::Internal("statement " + Brief(sqlite3_sql(stmt_)) + " returned rows");
+  return Status::OK();
+}
+
+void Stmt::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_rc_ = SQLITE_OK;
+}
+
+bool Stmt::IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+int64_t Stmt::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+double Stmt::Double(int column) const { return sqlite3_column_double(stmt_, column); }
+std::string Stmt::Text(int column) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, column);
+  if (p == nullptr) return "";
+  return std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, column));
+}
+std::optional<std::string> Stmt::OptText(int column) const {
+  if (IsNull(column)) return std::nullopt;
+  return Text(column);
+}
+std::optional<int64_t> Stmt::OptInt(int column) const {
+  if (IsNull(column)) return std::nullopt;
+  return Int(column);
+}
+
+// ---- Db
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const DbOptions& options) {
+  if (!options.create && path != ":memory:") {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+      return Status::NotFound("no state database at " + path);
+    }
+  }
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (options.create) flags |= SQLITE_OPEN_CREATE;
+#ifdef SQLITE_OPEN_EXRESCODE
+  flags |= SQLITE_OPEN_EXRESCODE;
+#endif
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags,
+                           options.vfs.empty() ? nullptr : options.vfs.c_str());
+  if (rc != SQLITE_OK) {
+    Status s = SqliteStatus(rc, raw, path, "opening");
+    sqlite3_close_v2(raw);
+    return s;
+  }
+  std::unique_ptr<Db> db(new Db(raw, path));
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+
+  // The first statement reads the file header and the schema, so a damaged file fails here.
+  std::string got;
+  sqlite3_stmt* stmt = nullptr;
+  rc = sqlite3_prepare_v2(raw, "PRAGMA journal_mode=WAL", -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      got = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_OK) {
+    Status s = SqliteStatus(rc, raw, path, "opening");
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+      return Status::Error(s.code(),
+                           s.message() + "; the file is damaged or is not a state database");
+    }
+    return s;
+  }
+  if (got != "wal" && !(got == "memory" && path == ":memory:")) {
+    return Status::IOError("state database " + path + ": cannot switch to WAL (journal mode is '" +
+                           got + "'); WAL needs a local filesystem, not NFS or SMB");
+  }
+  if (Status s = db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"); !s.ok()) return s;
+  if (options.read_only) {
+    if (Status s = db->Exec("PRAGMA query_only=ON"); !s.ok()) return s;
+  }
+  return db;
+}
+
+Db::~Db() {
+  for (auto& [sql, entry] : cache_) sqlite3_finalize(entry.stmt);
+  sqlite3_close_v2(db_);
+}
+
+int Db::BeforeStep() {
+  ++steps_;
+  if (fault_at_ == 0) return 0;
+  if (steps_ == fault_at_ || (fault_persistent_ && steps_ > fault_at_)) {
+    fault_hit_ = true;
+    return SQLITE_IOERR_WRITE;
+  }
+  return 0;
+}
+
+void Db::TEST_InjectStepFault(int64_t n, bool persistent) {
+  fault_at_ = n == 0 ? 0 : steps_ + n;
+  fault_persistent_ = persistent;
+  fault_hit_ = false;
+}
+
+Status Db::Error(int rc, std::string_view what) const { return SqliteStatus(rc, db_, path_, what); }
+
+Status Db::Exec(std::string_view sql) {
+  if (int injected = BeforeStep(); injected != 0) return Error(injected, "running " + Brief(sql));
+  std::string text(sql);
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "running " + Brief(sql));
+  return Status::OK();
+}
+
+Result<Stmt> Db::Prepare(std::string_view sql) {
+  std::string key(sql);
+  auto it = cache_.find(key);
+  if (it != cache_.end() && !it->second.in_use) {
+    it->second.in_use = true;
+    return Stmt(this, it->second.stmt, &it->second.in_use);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "preparing " + Brief(sql));
+  if (stmt == nullptr) return Status::Internal("empty SQL statement");
+  if (it != cache_.end()) return Stmt(this, stmt, nullptr);  // nested use: a private statement
+  auto [pos, inserted] = cache_.emplace(std::move(key), CacheEntry{stmt, true});
+  return Stmt(this, stmt, &pos->second.in_use);
+}
+
+Result<int64_t> Db::QueryInt(std::string_view sql) {
+  Result<Stmt> stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  Result<bool> row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Internal("query " + Brief(sql) + " returned no row");
+  return stmt->Int(0);
+}
+
+int64_t Db::changes() const { return sqlite3_changes64(db_); }
+
+Result<std::string> Db::IntegrityCheck() {
+  Result<Stmt> stmt = Prepare("PRAGMA integrity_check");
+  if (!stmt.ok()) return stmt.status();
+  std::string out;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (!out.empty()) out += "\n";
+    out += stmt->Text(0);
+  }
+  return out;
+}
+
+// ---- Transaction
+
+Status Transaction::Begin() {
+  if (open_) return Status::Internal("transaction already begun");
+  // A transaction left open by a failed ROLLBACK would make BEGIN fail forever; end it first.
+  if (sqlite3_get_autocommit(db_->db_) == 0) {
+    sqlite3_exec(db_->db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Status s = db_->Exec(kind_ == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN");
+  if (s.ok()) open_ = true;
+  return s;
+}
+
+Status Transaction::Commit() {
+  if (!open_) return Status::Internal("commit without a transaction");
+  Status s = db_->Exec("COMMIT");
+  // After a failed COMMIT the transaction is either still open (the destructor rolls it back) or
+  // already rolled back by SQLite itself.
+  if (s.ok() || sqlite3_get_autocommit(db_->db_) != 0) open_ = false;
+  return s;
+}
+
+Transaction::~Transaction() {
+  if (open_ && sqlite3_get_autocommit(db_->db_) == 0) {
+    sqlite3_exec(db_->db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+}  // namespace sflow

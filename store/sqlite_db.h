@@ -1,0 +1,181 @@
+// Db, Stmt and Transaction: the RAII layer over sqlite3 that the rest of store/ is written in.
+//
+// Every fallible call returns a Status, never throws, and maps SQLite's result codes the same way:
+//   SQLITE_BUSY / SQLITE_LOCKED            -> kConflict  (another process holds the write lock)
+//   SQLITE_CONSTRAINT_* (UNIQUE, PK, FK)   -> kConflict  (with SQLite's message: which constraint)
+//   SQLITE_CONSTRAINT_CHECK                -> kInternal  (a malformed value: the caller's bug)
+//   SQLITE_FULL, SQLITE_IOERR_*, CANTOPEN,
+//   READONLY, CORRUPT, NOTADB, NOMEM, ...  -> kIOError   (the disk or the file is in trouble)
+//   SQLITE_MISUSE, SQLITE_RANGE, ERROR     -> kInternal  (a bug: bad SQL, bad binding)
+// Messages name the database file and what was being done, never the values bound.
+//
+// Db opens one connection with the settings design.md section 6 requires: WAL, synchronous=FULL,
+// foreign_keys=ON, a busy timeout. Writes go through Transaction, which uses BEGIN IMMEDIATE so
+// that a waiting writer honours the busy timeout (a deferred transaction that upgrades to a write
+// fails at once with SQLITE_BUSY; reliability.md 4.3.1).
+//
+// Prepared statements are cached per connection (a store uses a small fixed set of SQL strings), so
+// Prepare() is cheap after the first call. Not thread-safe: one thread uses a Db at a time.
+// This is the only header of ours that names sqlite3 types, and only as forward declarations.
+#ifndef SFLOW_STORE_SQLITE_DB_H_
+#define SFLOW_STORE_SQLITE_DB_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "engine/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sflow {
+
+struct DbOptions {
+  int busy_timeout_ms = 5000;
+  bool create = true;      // create the file if missing (else kNotFound)
+  bool read_only = false;  // PRAGMA query_only: every write fails with kIOError
+  std::string vfs{};       // a registered sqlite3 VFS by name; empty = the default (test seam)
+};
+
+// The Status for SQLite result code `rc` (extended codes welcome). `db` may be null; `what` says
+// what was being done ("opening", "inserting events").
+Status SqliteStatus(int rc, sqlite3* db, std::string_view path, std::string_view what);
+
+class Db;
+
+// A prepared statement borrowed from the Db's cache. Bind*() chain and remember the first error,
+// which Step() then returns. Destruction resets the statement and clears its bindings. A Stmt
+// must not outlive its Db, and text from Text() is a copy, valid after the next Step().
+class Stmt {
+ public:
+  Stmt(Stmt&& other) noexcept
+      : db_(other.db_), stmt_(other.stmt_), in_use_(other.in_use_), bind_rc_(other.bind_rc_) {
+    other.stmt_ = nullptr;
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& operator=(Stmt&&) = delete;
+  ~Stmt();
+
+  // Parameters are 1-based, as in SQL. An empty optional binds NULL.
+  Stmt& Bind(int index, int64_t value);
+  Stmt& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
+  Stmt& Bind(int index, double value);
+  Stmt& Bind(int index, std::string_view text);
+  Stmt& Bind(int index, const std::string& text) { return Bind(index, std::string_view(text)); }
+  Stmt& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
+  Stmt& Bind(int index, std::nullptr_t);
+  Stmt& Bind(int index, const std::optional<std::string>& text);
+  Stmt& Bind(int index, const std::optional<int64_t>& value);
+  // Bind(1, a), Bind(2, b), ... in one call.
+  template <typename... Args>
+  Stmt& BindAll(const Args&... args) {
+    int i = 0;
+    (Bind(++i, args), ...);
+    return *this;
+  }
+
+  // Runs one step: true when a row is available, false when the statement is done.
+  Result<bool> Step();
+  // Steps a statement that returns no rows (INSERT/UPDATE/DELETE) to completion.
+  Status Run();
+  // Makes the statement ready to run again with new bindings (for a loop over rows to insert).
+  void Reset();
+
+  bool IsNull(int column) const;
+  int64_t Int(int column) const;
+  double Double(int column) const;
+  std::string Text(int column) const;  // "" for NULL
+  std::optional<std::string> OptText(int column) const;
+  std::optional<int64_t> OptInt(int column) const;
+
+ private:
+  friend class Db;
+  // `in_use` is the cache entry's flag, cleared on destruction; null for a private statement,
+  // which is finalized instead.
+  Stmt(Db* db, sqlite3_stmt* stmt, bool* in_use) : db_(db), stmt_(stmt), in_use_(in_use) {}
+  Stmt& Note(int rc);
+  Db* db_;
+  sqlite3_stmt* stmt_;
+  bool* in_use_;
+  int bind_rc_ = 0;
+};
+
+class Db {
+ public:
+  // Opens (or creates) the database at `path` (":memory:" for a private in-memory one) and applies
+  // the connection settings. Fails with kIOError if the file is not a usable SQLite database.
+  static Result<std::unique_ptr<Db>> Open(const std::string& path, const DbOptions& options = {});
+  ~Db();  // finalizes the cached statements and closes; an open transaction is rolled back
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // Runs one or more statements that return no rows (DDL, PRAGMA assignments).
+  Status Exec(std::string_view sql);
+  // A cached prepared statement for `sql` (one statement).
+  Result<Stmt> Prepare(std::string_view sql);
+  // A single integer from a one-row query ("PRAGMA user_version").
+  Result<int64_t> QueryInt(std::string_view sql);
+  // Rows changed by the last INSERT/UPDATE/DELETE.
+  int64_t changes() const;
+  // "ok", or the problems PRAGMA integrity_check found (one per line).
+  Result<std::string> IntegrityCheck();
+
+  const std::string& path() const { return path_; }
+  sqlite3* handle() { return db_; }
+
+  // Test seam, after SQLite's faultsim: the nth SQL step from now (1 = the next; Step() or Exec(),
+  // BEGIN and COMMIT included, ROLLBACK excluded) fails with an injected SQLITE_IOERR without
+  // running; with `persistent`, every later step fails too. n = 0 clears the fault.
+  void TEST_InjectStepFault(int64_t n, bool persistent);
+  bool TEST_fault_hit() const { return fault_hit_; }
+  int64_t TEST_steps() const { return steps_; }
+
+ private:
+  friend class Stmt;
+  friend class Transaction;
+  Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  // Counts a step and returns the injected result code, or 0 to proceed.
+  int BeforeStep();
+  Status Error(int rc, std::string_view what) const;
+
+  sqlite3* db_;
+  std::string path_;
+  struct CacheEntry {
+    sqlite3_stmt* stmt;
+    bool in_use;
+  };
+  std::unordered_map<std::string, CacheEntry> cache_;  // node-based: entries never move
+  int64_t steps_ = 0;
+  int64_t fault_at_ = 0;  // absolute step number that fails; 0 = none
+  bool fault_persistent_ = false;
+  bool fault_hit_ = false;
+};
+
+// A transaction guard. Begin() starts it (BEGIN IMMEDIATE for writes, BEGIN for a consistent
+// multi-statement read); Commit() ends it; destruction without a successful Commit() rolls back.
+// If SQLite already rolled back by itself (after SQLITE_FULL, IOERR, BUSY), the guard notices.
+class Transaction {
+ public:
+  enum class Kind { kWrite, kRead };
+  explicit Transaction(Db* db, Kind kind = Kind::kWrite) : db_(db), kind_(kind) {}
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  Status Begin();
+  Status Commit();
+
+ private:
+  Db* db_;
+  Kind kind_;
+  bool open_ = false;
+};
+
+}  // namespace sflow
+
+#endif  // SFLOW_STORE_SQLITE_DB_H_

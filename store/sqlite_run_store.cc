@@ -1,0 +1,500 @@
+// Implementation details: every public method is Write() or Read() around a lambda, so the
+// transaction boundary is visible at a glance and an early `return status` inside the lambda
+// rolls everything back (Transaction's destructor). Inputs are checked before any SQL runs, so
+// a malformed call fails with a precise kInternal instead of a CHECK constraint's text; the
+// schema's CHECKs remain as the backstop. Rows are decoded by store/run_rows.h.
+#include "store/sqlite_run_store.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "store/migrations.h"
+#include "store/run_rows.h"
+
+namespace sflow {
+
+namespace {
+
+Status Invalid(const std::string& what) { return Status::Internal("run store: " + what); }
+
+bool IsLowerHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+bool IsFingerprint(std::string_view s) { return s.size() <= 16 && IsLowerHex(s); }
+bool IsSha256Hex(std::string_view s) { return s.size() == 64 && IsLowerHex(s); }
+
+bool IsEmpty(const RunUpdate& u) {
+  return !u.status && !u.waiting_reason && !u.workflow_id && !u.error && u.steps.empty() &&
+         u.artifacts.empty();
+}
+
+std::optional<std::string> JsonOrNull(const Value& v) {
+  if (v.is_null()) return std::nullopt;
+  return v.ToJson();
+}
+
+Status CheckUpdate(const RunUpdate& u) {
+  for (const StepRecord& s : u.steps) {
+    if (s.step_id.empty()) return Invalid("a step without an id");
+    if (s.artifact_count < 0) {
+      return Invalid("step " + s.step_id + " has a negative artifact count");
+    }
+  }
+  for (const ArtifactRecord& a : u.artifacts) {
+    if (a.remote_id.empty()) return Invalid("an artifact without a remote id");
+    if (a.index < 0) return Invalid("artifact " + a.remote_id + " has a negative index");
+  }
+  if (u.workflow_id && u.workflow_id->empty()) return Invalid("an empty workflow id");
+  return Status::OK();
+}
+
+}  // namespace
+
+int64_t SqliteRunStore::SystemNowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::Open(std::unique_ptr<Db> db, Clock now_ms) {
+  if (Status s = Migrate(db.get()); !s.ok()) return s;
+  if (!now_ms) now_ms = &SystemNowMs;
+  return std::unique_ptr<SqliteRunStore>(new SqliteRunStore(std::move(db), std::move(now_ms)));
+}
+
+template <typename F>
+Status SqliteRunStore::Write(F&& body) {
+  Transaction txn(db_.get(), Transaction::Kind::kWrite);
+  if (Status s = txn.Begin(); !s.ok()) return s;
+  if (Status s = body(now_ms_()); !s.ok()) return s;
+  return txn.Commit();
+}
+
+template <typename F>
+Status SqliteRunStore::Read(F&& body) {
+  Transaction txn(db_.get(), Transaction::Kind::kRead);
+  if (Status s = txn.Begin(); !s.ok()) return s;
+  if (Status s = body(); !s.ok()) return s;
+  return txn.Commit();
+}
+
+Status SqliteRunStore::RequireRun(const std::string& run_id) {
+  Result<Stmt> q = db_->Prepare("SELECT 1 FROM runs WHERE id = ?1");
+  if (!q.ok()) return q.status();
+  Result<bool> row = q->BindAll(run_id).Step();
+  if (!row.ok()) return row.status();
+  return *row ? Status::OK() : Status::NotFound("no run " + run_id + " in the state database");
+}
+
+// ---- runs
+
+Status SqliteRunStore::CreateRun(const RunRecord& run) {
+  if (run.id.empty()) return Invalid("a run without an id");
+  if (!IsFingerprint(run.account)) {
+    // Never echo the value: it might be the API key itself.
+    return Invalid(
+        "the account of run " + run.id +
+        " must be a sha256 prefix of the API key (<= 16 lowercase hex digits), never the key");
+  }
+  RunUpdate steps_only;
+  steps_only.steps = run.steps;
+  if (Status s = CheckUpdate(steps_only); !s.ok()) return s;
+  return Write([&](int64_t now) -> Status {
+    Status exists = RequireRun(run.id);
+    if (exists.ok()) {
+      return Status::Error(Status::Code::kConflict, "run " + run.id + " already exists");
+    }
+    if (exists.code() != Status::Code::kNotFound) return exists;
+    Result<Stmt> ins = db_->Prepare(
+        "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
+        "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
+    if (!ins.ok()) return ins.status();
+    std::optional<std::string> workflow;
+    if (!run.workflow_id.empty()) workflow = run.workflow_id;
+    ins->BindAll(run.id, run.plan_path, run.plan_name, run.plan_digest, run.params.ToJson(),
+                 ExecutionName(run.execution), Name(run.status), run.waiting_reason, workflow,
+                 run.account, run.out_dir, JsonOrNull(run.error), now);
+    if (Status s = ins->Run(); !s.ok()) return s;
+    Result<Stmt> cur = db_->Prepare("INSERT INTO cursors (run_id, last_sequence) VALUES (?1, -1)");
+    if (!cur.ok()) return cur.status();
+    if (Status s = cur->BindAll(run.id).Run(); !s.ok()) return s;
+    for (const StepRecord& step : run.steps) {
+      if (Status s = UpsertStep(run.id, step, now); !s.ok()) return s;
+    }
+    return Status::OK();
+  });
+}
+
+Status SqliteRunStore::LoadSteps(const std::string& run_id, std::vector<StepRecord>* steps) {
+  Result<Stmt> q = db_->Prepare("SELECT " + std::string(kStepColumns) +
+                                " FROM steps WHERE run_id = ?1 ORDER BY position");
+  if (!q.ok()) return q.status();
+  q->BindAll(run_id);
+  for (;;) {
+    Result<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::OK();
+    Result<StepRecord> step = DecodeStep(*q);
+    if (!step.ok()) return step.status();
+    steps->push_back(std::move(*step));
+  }
+}
+
+Result<RunRecord> SqliteRunStore::GetRun(const std::string& run_id) {
+  RunRecord out;
+  Status s = Read([&]() -> Status {
+    Result<Stmt> q = db_->Prepare(std::string(kSelectRuns) + " WHERE r.id = ?1");
+    if (!q.ok()) return q.status();
+    Result<bool> row = q->BindAll(run_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no run " + run_id + " in the state database");
+    Result<RunRecord> run = DecodeRun(*q);
+    if (!run.ok()) return run.status();
+    out = std::move(*run);
+    return LoadSteps(run_id, &out.steps);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<RunRecord>> SqliteRunStore::ListRuns(const RunQuery& query) {
+  Value statuses = Value::Array();
+  for (RunStatus st : query.statuses) statuses.Append(Value::String(Name(st)));
+  std::vector<RunRecord> out;
+  Status s = Read([&]() -> Status {
+    Result<Stmt> q =
+        db_->Prepare(std::string(kSelectRuns) +
+                     " WHERE ?1 = '[]' OR r.status IN (SELECT value FROM json_each(?1))"
+                     " ORDER BY r.created_at DESC, r.id DESC LIMIT ?2");
+    if (!q.ok()) return q.status();
+    q->BindAll(statuses.ToJson(), query.limit > 0 ? query.limit : int64_t{-1});
+    for (;;) {
+      Result<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      Result<RunRecord> run = DecodeRun(*q);
+      if (!run.ok()) return run.status();
+      out.push_back(std::move(*run));
+    }
+    for (RunRecord& run : out) {
+      if (Status st = LoadSteps(run.id, &run.steps); !st.ok()) return st;
+    }
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status SqliteRunStore::UpdateRun(const std::string& run_id, const RunUpdate& update) {
+  if (Status s = CheckUpdate(update); !s.ok()) return s;
+  return Write([&](int64_t now) -> Status {
+    if (Status s = RequireRun(run_id); !s.ok()) return s;
+    return ApplyRunUpdate(run_id, update, now);
+  });
+}
+
+Status SqliteRunStore::UpsertStep(const std::string& run_id, const StepRecord& step, int64_t now) {
+  Result<Stmt> q = db_->Prepare(
+      "INSERT INTO steps (run_id, step_id, position, tool, status, seed, artifact_count, "
+      "remote_id, error, updated_at) VALUES (?1, ?2, "
+      "(SELECT COALESCE(MAX(position) + 1, 0) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7, "
+      "?8, ?9) ON CONFLICT (run_id, step_id) DO UPDATE SET "
+      "tool = CASE WHEN excluded.tool <> '' THEN excluded.tool ELSE tool END, "
+      "status = excluded.status, seed = COALESCE(excluded.seed, seed), "
+      "artifact_count = excluded.artifact_count, "
+      "remote_id = CASE WHEN excluded.remote_id <> '' THEN excluded.remote_id ELSE remote_id END, "
+      "error = excluded.error, updated_at = excluded.updated_at");
+  if (!q.ok()) return q.status();
+  return q
+      ->BindAll(run_id, step.step_id, step.tool, Name(step.status), step.seed, step.artifact_count,
+                step.remote_id, JsonOrNull(step.error), now)
+      .Run();
+}
+
+Status SqliteRunStore::ApplyRunUpdate(const std::string& run_id, const RunUpdate& u, int64_t now) {
+  if (IsEmpty(u)) return Status::OK();
+  if (u.workflow_id) {
+    Result<Stmt> q = db_->Prepare("SELECT workflow_id FROM runs WHERE id = ?1");
+    if (!q.ok()) return q.status();
+    Result<bool> row = q->BindAll(run_id).Step();
+    if (!row.ok()) return row.status();
+    std::optional<std::string> stored = *row ? q->OptText(0) : std::nullopt;
+    if (stored && *stored != *u.workflow_id) {
+      return Status::Error(Status::Code::kConflict,
+                           "run " + run_id + " is already bound to workflow " + *stored +
+                               "; refusing to rebind it to " + *u.workflow_id);
+    }
+  }
+  Result<Stmt> q = db_->Prepare(
+      "UPDATE runs SET status = COALESCE(?2, status), "
+      "waiting_reason = COALESCE(?3, waiting_reason), workflow_id = COALESCE(?4, workflow_id), "
+      "error = CASE WHEN ?5 THEN ?6 ELSE error END, updated_at = ?7 WHERE id = ?1");
+  if (!q.ok()) return q.status();
+  std::optional<std::string> status;
+  if (u.status) status = Name(*u.status);
+  std::optional<std::string> error;
+  if (u.error) error = JsonOrNull(*u.error);
+  q->BindAll(run_id, status, u.waiting_reason, u.workflow_id, int64_t{u.error.has_value()}, error,
+             now);
+  if (Status s = q->Run(); !s.ok()) return s;
+  for (const StepRecord& step : u.steps) {
+    if (Status s = UpsertStep(run_id, step, now); !s.ok()) return s;
+  }
+  for (const ArtifactRecord& a : u.artifacts) {
+    Result<Stmt> ins = db_->Prepare(
+        "INSERT INTO artifacts (run_id, step_id, idx, remote_id, url, kind, state, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'planned', ?7) ON CONFLICT (run_id, remote_id) DO UPDATE "
+        "SET step_id = excluded.step_id, idx = excluded.idx, "
+        "url = CASE WHEN excluded.url <> '' THEN excluded.url ELSE url END, "
+        "kind = CASE WHEN excluded.kind <> 'unknown' THEN excluded.kind ELSE kind END, "
+        "updated_at = excluded.updated_at");
+    if (!ins.ok()) return ins.status();
+    ins->BindAll(run_id, a.step_id, a.index, a.remote_id, a.url, MediaKindName(a.kind), now);
+    if (Status s = ins->Run(); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+// ---- intents
+
+Status SqliteRunStore::RecordIntent(const IntentRecord& in, const RunUpdate& run) {
+  if (in.id.empty() || in.run_id.empty()) return Invalid("an intent without an id or a run");
+  if (in.idempotency_key.empty() || in.idempotency_key.size() > 255) {
+    return Invalid("intent " + in.id + " needs an idempotency key of 1 to 255 characters");
+  }
+  if (in.request.empty()) return Invalid("intent " + in.id + " has no request body");
+  if (Status s = CheckUpdate(run); !s.ok()) return s;
+  return Write([&](int64_t now) -> Status {
+    if (Status s = RequireRun(in.run_id); !s.ok()) return s;
+    Result<Stmt> q = db_->Prepare(
+        "SELECT id, run_id, kind, request FROM intents WHERE id = ?1 OR idempotency_key = ?2");
+    if (!q.ok()) return q.status();
+    q->BindAll(in.id, in.idempotency_key);
+    for (;;) {
+      Result<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      bool same = q->Text(0) == in.id && q->Text(1) == in.run_id && q->Text(2) == Name(in.kind) &&
+                  q->Text(3) == in.request;
+      if (same) return Status::OK();  // recorded before, with its run update: nothing to do
+      return Status::Error(
+          Status::Code::kConflict,
+          q->Text(0) == in.id
+              ? "intent " + in.id + " is already recorded with another request"
+              : "intent " + in.id + " reuses the idempotency key of intent " + q->Text(0));
+    }
+    Result<Stmt> ins = db_->Prepare(
+        "INSERT INTO intents (id, run_id, kind, idempotency_key, request, state, response, "
+        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', NULL, ?6, ?6)");
+    if (!ins.ok()) return ins.status();
+    ins->BindAll(in.id, in.run_id, Name(in.kind), in.idempotency_key, in.request, now);
+    if (Status s = ins->Run(); !s.ok()) return s;
+    return ApplyRunUpdate(in.run_id, run, now);
+  });
+}
+
+Status SqliteRunStore::MarkIntent(const std::string& intent_id, const IntentUpdate& update) {
+  if (Status s = CheckUpdate(update.run); !s.ok()) return s;
+  return Write([&](int64_t now) -> Status {
+    Result<Stmt> q = db_->Prepare("SELECT state, run_id FROM intents WHERE id = ?1");
+    if (!q.ok()) return q.status();
+    Result<bool> row = q->BindAll(intent_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no intent " + intent_id + " in the state database");
+    std::string from = q->Text(0), run_id = q->Text(1);
+    std::string to = Name(update.state);
+    if (from == "done" && to == "done") return Status::OK();  // answered before: nothing to do
+    if (from == "done" || (to == "pending" && from != "pending")) {
+      return Status::Error(Status::Code::kConflict,
+                           "intent " + intent_id + " is " + from + "; it cannot become " + to);
+    }
+    Result<Stmt> up = db_->Prepare(
+        "UPDATE intents SET state = ?2, response = COALESCE(?3, response), updated_at = ?4 "
+        "WHERE id = ?1");
+    if (!up.ok()) return up.status();
+    std::optional<std::string> response;
+    if (!update.response.empty()) response = update.response;
+    if (Status s = up->BindAll(intent_id, to, response, now).Run(); !s.ok()) return s;
+    return ApplyRunUpdate(run_id, update.run, now);
+  });
+}
+
+Result<std::vector<IntentRecord>> SqliteRunStore::PendingIntents(const std::string& run_id) {
+  std::vector<IntentRecord> out;
+  Status s = Read([&]() -> Status {
+    Result<Stmt> q = db_->Prepare("SELECT " + std::string(kIntentColumns) +
+                                  " FROM intents WHERE state <> 'done' AND (?1 = '' OR run_id = ?1)"
+                                  " ORDER BY created_at, rowid");
+    if (!q.ok()) return q.status();
+    q->BindAll(run_id);
+    for (;;) {
+      Result<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::OK();
+      Result<IntentRecord> intent = DecodeIntent(*q);
+      if (!intent.ok()) return intent.status();
+      out.push_back(std::move(*intent));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+// ---- events
+
+Result<AppendResult> SqliteRunStore::AppendEvents(const std::string& run_id, const EventBatch& b) {
+  for (const EventRecord& e : b.events) {
+    if (e.sequence < 0 || e.sequence > b.cursor) {
+      return Invalid("cursor " + std::to_string(b.cursor) + " of run " + run_id +
+                     " does not cover event sequence " + std::to_string(e.sequence));
+    }
+  }
+  if (Status s = CheckUpdate(b.run); !s.ok()) return s;
+  AppendResult result;
+  Status s = Write([&](int64_t now) -> Status {
+    Result<Stmt> cur = db_->Prepare("SELECT last_sequence FROM cursors WHERE run_id = ?1");
+    if (!cur.ok()) return cur.status();
+    Result<bool> row = cur->BindAll(run_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no run " + run_id + " in the state database");
+    const int64_t stored = cur->Int(0);
+    Result<Stmt> ins = db_->Prepare(
+        "INSERT INTO events (run_id, sequence, type, status, json, received_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run_id, sequence) DO NOTHING");
+    if (!ins.ok()) return ins.status();
+    for (const EventRecord& e : b.events) {
+      ins->BindAll(run_id, e.sequence, e.type, e.status, e.json,
+                   e.received_at ? e.received_at : now);
+      if (Status st = ins->Run(); !st.ok()) return st;
+      if (db_->changes() == 1) {
+        ++result.inserted;
+      } else {
+        ++result.duplicates;
+      }
+      ins->Reset();
+    }
+    result.cursor = std::max(stored, b.cursor);
+    if (result.cursor != stored) {
+      Result<Stmt> up = db_->Prepare("UPDATE cursors SET last_sequence = ?2 WHERE run_id = ?1");
+      if (!up.ok()) return up.status();
+      if (Status st = up->BindAll(run_id, result.cursor).Run(); !st.ok()) return st;
+    }
+    return ApplyRunUpdate(run_id, b.run, now);
+  });
+  if (!s.ok()) return s;
+  return result;
+}
+
+Result<std::vector<EventRecord>> SqliteRunStore::ListEvents(const std::string& run_id,
+                                                            int64_t after, int64_t limit) {
+  std::vector<EventRecord> out;
+  Status s = Read([&]() -> Status {
+    if (Status st = RequireRun(run_id); !st.ok()) return st;
+    Result<Stmt> q = db_->Prepare(
+        "SELECT sequence, type, status, json, received_at FROM events "
+        "WHERE run_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3");
+    if (!q.ok()) return q.status();
+    q->BindAll(run_id, after, limit > 0 ? limit : int64_t{-1});
+    for (;;) {
+      Result<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::OK();
+      out.push_back({q->Int(0), q->Text(1), q->Text(2), q->Text(3), q->Int(4)});
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+// ---- artifacts
+
+Result<std::vector<ArtifactRecord>> SqliteRunStore::ListArtifacts(const std::string& run_id) {
+  std::vector<ArtifactRecord> out;
+  Status s = Read([&]() -> Status {
+    if (Status st = RequireRun(run_id); !st.ok()) return st;
+    Result<Stmt> q = db_->Prepare("SELECT " + std::string(kArtifactColumns) +
+                                  " FROM artifacts WHERE run_id = ?1 ORDER BY rowid");
+    if (!q.ok()) return q.status();
+    q->BindAll(run_id);
+    for (;;) {
+      Result<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::OK();
+      Result<ArtifactRecord> a = DecodeArtifact(*q);
+      if (!a.ok()) return a.status();
+      out.push_back(std::move(*a));
+    }
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status SqliteRunStore::MarkArtifact(const std::string& run_id, const ArtifactRecord& a) {
+  if (a.remote_id.empty()) return Invalid("an artifact without a remote id");
+  if (a.size < 0) return Invalid("artifact " + a.remote_id + " has a negative size");
+  if (a.state == ArtifactState::kDone && (a.local_path.empty() || !IsSha256Hex(a.sha256))) {
+    return Invalid("artifact " + a.remote_id + " cannot be done without a local path and a sha256");
+  }
+  return Write([&](int64_t now) -> Status {
+    Result<Stmt> q = db_->Prepare(
+        "SELECT state, local_path, size, sha256 FROM artifacts WHERE run_id = ?1 AND remote_id = "
+        "?2");
+    if (!q.ok()) return q.status();
+    Result<bool> row = q->BindAll(run_id, a.remote_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("run " + run_id + " has no artifact " + a.remote_id);
+    if (q->Text(0) == "done") {
+      if (a.state == ArtifactState::kDone && q->Text(1) == a.local_path && q->Int(2) == a.size &&
+          q->Text(3) == a.sha256) {
+        return Status::OK();
+      }
+      return Status::Error(Status::Code::kConflict, "artifact " + a.remote_id + " of run " +
+                                                        run_id + " is already downloaded to " +
+                                                        q->Text(1));
+    }
+    Result<Stmt> up = db_->Prepare(
+        "UPDATE artifacts SET state = ?3, local_path = ?4, size = ?5, sha256 = ?6, updated_at = ?7 "
+        "WHERE run_id = ?1 AND remote_id = ?2");
+    if (!up.ok()) return up.status();
+    return up->BindAll(run_id, a.remote_id, Name(a.state), a.local_path, a.size, a.sha256, now)
+        .Run();
+  });
+}
+
+// ---- approvals
+
+Status SqliteRunStore::RecordApproval(const ApprovalRecord& a) {
+  if (a.plan_digest.empty()) return Invalid("an approval without a plan digest");
+  if (!(a.ceiling >= 0)) return Invalid("an approval with a negative or NaN ceiling");
+  return Write([&](int64_t now) -> Status {
+    Result<Stmt> q = db_->Prepare(
+        "INSERT INTO approvals (plan_digest, ceiling, approved_by, expires_at, file_path, "
+        "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (plan_digest, file_path) DO "
+        "UPDATE SET ceiling = excluded.ceiling, approved_by = excluded.approved_by, "
+        "expires_at = excluded.expires_at, created_at = excluded.created_at");
+    if (!q.ok()) return q.status();
+    return q->BindAll(a.plan_digest, a.ceiling, a.approved_by, a.expires_at, a.file_path, now)
+        .Run();
+  });
+}
+
+Result<ApprovalRecord> SqliteRunStore::FindApproval(const std::string& plan_digest) {
+  ApprovalRecord out;
+  Status s = Read([&]() -> Status {
+    Result<Stmt> q = db_->Prepare(
+        "SELECT plan_digest, ceiling, approved_by, expires_at, file_path, created_at "
+        "FROM approvals WHERE plan_digest = ?1 AND (expires_at = 0 OR expires_at > ?2) "
+        "ORDER BY created_at DESC, id DESC LIMIT 1");
+    if (!q.ok()) return q.status();
+    Result<bool> row = q->BindAll(plan_digest, now_ms_()).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no unexpired approval for plan digest " + plan_digest);
+    out = {q->Text(0), q->Double(1), q->Text(2), q->Int(3), q->Text(4), q->Int(5)};
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace sflow

@@ -1,0 +1,70 @@
+// SqliteRunStore: RunStore (engine/run_store.h) on one SQLite connection.
+//
+// Each method is one transaction: writes run in BEGIN IMMEDIATE, multi-statement reads in a read
+// transaction, so a reader never sees half of a write. The schema is store/migrations.cc; Open()
+// migrates the database first. Tests open it over ":memory:"; the product opens it through
+// StateDir (store/state_dir.h), which adds the file modes and the one-writer lock.
+//
+// Errors follow RunStore's contract. A value rejected by a CHECK constraint of the schema (which
+// the checks below should have caught first) is kInternal; a uniqueness conflict is kConflict.
+// Not thread-safe.
+#ifndef SFLOW_STORE_SQLITE_RUN_STORE_H_
+#define SFLOW_STORE_SQLITE_RUN_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/run_store.h"
+#include "store/sqlite_db.h"
+
+namespace sflow {
+
+class SqliteRunStore : public RunStore {
+ public:
+  // Milliseconds since the Unix epoch; tests pass a fixed clock.
+  using Clock = std::function<int64_t()>;
+  static int64_t SystemNowMs();
+
+  // Migrates `db` to the latest schema and wraps it. Fails with Migrate()'s Status.
+  static Result<std::unique_ptr<SqliteRunStore>> Open(std::unique_ptr<Db> db, Clock now_ms = {});
+
+  Status CreateRun(const RunRecord& run) override;
+  Result<RunRecord> GetRun(const std::string& run_id) override;
+  Result<std::vector<RunRecord>> ListRuns(const RunQuery& query) override;
+  Status UpdateRun(const std::string& run_id, const RunUpdate& update) override;
+  Status RecordIntent(const IntentRecord& intent, const RunUpdate& run) override;
+  Status MarkIntent(const std::string& intent_id, const IntentUpdate& update) override;
+  Result<std::vector<IntentRecord>> PendingIntents(const std::string& run_id) override;
+  Result<AppendResult> AppendEvents(const std::string& run_id, const EventBatch& batch) override;
+  Result<std::vector<EventRecord>> ListEvents(const std::string& run_id, int64_t after,
+                                              int64_t limit) override;
+  Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run_id) override;
+  Status MarkArtifact(const std::string& run_id, const ArtifactRecord& artifact) override;
+  Status RecordApproval(const ApprovalRecord& approval) override;
+  Result<ApprovalRecord> FindApproval(const std::string& plan_digest) override;
+
+  Db& db() { return *db_; }
+
+ private:
+  SqliteRunStore(std::unique_ptr<Db> db, Clock now_ms)
+      : db_(std::move(db)), now_ms_(std::move(now_ms)) {}
+
+  // Runs `body` inside a write (BEGIN IMMEDIATE) or read transaction and commits it.
+  template <typename F>
+  Status Write(F&& body);
+  template <typename F>
+  Status Read(F&& body);
+  Status RequireRun(const std::string& run_id);
+  Status ApplyRunUpdate(const std::string& run_id, const RunUpdate& update, int64_t now);
+  Status UpsertStep(const std::string& run_id, const StepRecord& step, int64_t now);
+  Status LoadSteps(const std::string& run_id, std::vector<StepRecord>* steps);
+
+  std::unique_ptr<Db> db_;
+  Clock now_ms_;
+};
+
+}  // namespace sflow
+
+#endif  // SFLOW_STORE_SQLITE_RUN_STORE_H_

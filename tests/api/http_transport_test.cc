@@ -1,0 +1,296 @@
+// The transport over plain HTTP against a real server on loopback: what is sent, session reuse,
+// the loopback-only rule, failures, and streaming with cancellation.
+#include "api/http_transport.h"
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/api/loopback_server.h"
+
+namespace sflow {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Stream handlers that only take the body.
+inline StreamHandlers Chunks(std::function<bool(std::string_view)> f) {
+  StreamHandlers h;
+  h.on_chunk = std::move(f);
+  return h;
+}
+
+std::unique_ptr<HttpTransport> Transport(HttpTransportOptions o = HttpTransportOptions()) {
+  Result<std::unique_ptr<HttpTransport>> t = NewHttpTransport(o);
+  EXPECT_TRUE(t.ok()) << t.status().ToString();
+  return t.ok() ? std::move(t).value() : nullptr;
+}
+
+HttpRequest Req(std::string method, std::string url, std::string body = "") {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.url = std::move(url);
+  r.body = std::move(body);
+  return r;
+}
+
+ServedHandler Echo() {
+  return [](const ServedRequest& rq, ReplyWriter& w) {
+    w.Send(200, rq.method + " " + rq.target + " " + rq.body, {{"X-Ua", FindHeader(rq.headers, "User-Agent") ? *FindHeader(rq.headers, "User-Agent") : ""}});
+  };
+}
+
+TEST(HttpTransportTest, SendsTheRequestAndReadsTheAnswer) {
+  auto server = LoopbackServer::Start(Echo());
+  auto t = Transport();
+  HttpRequest r = Req("POST", server->Url("/v1/x?after=2"), R"({"a":1})");
+  r.headers.emplace_back("Content-Type", "application/json");
+  Result<HttpResponse> a = t->Send(r);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->status, 200);
+  EXPECT_EQ(a->body, R"(POST /v1/x?after=2 {"a":1})");
+  EXPECT_EQ(a->Header("x-ua"), "sogni-flow");
+  EXPECT_EQ(a->Header("Content-Length"), std::to_string(a->body.size()));
+}
+
+TEST(HttpTransportTest, ReusesOneKeepAliveSessionForRepeatableRequests) {
+  auto server = LoopbackServer::Start(Echo());
+  auto t = Transport();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(t->Send(Req("GET", server->Url("/a"))).ok());
+  HttpRequest keyed = Req("POST", server->Url("/start"), "{}");
+  keyed.headers.emplace_back("Idempotency-Key", "k-1");
+  ASSERT_TRUE(t->Send(keyed).ok());
+  EXPECT_EQ(server->requests(), 4);
+  EXPECT_EQ(server->connections(), 1);
+}
+
+TEST(HttpTransportTest, UnkeyedPostsGoOnFreshConnections) {
+  auto server = LoopbackServer::Start(Echo());
+  auto t = Transport();
+  ASSERT_TRUE(t->Send(Req("GET", server->Url("/a"))).ok());
+  ASSERT_TRUE(t->Send(Req("POST", server->Url("/cancel"))).ok());
+  ASSERT_TRUE(t->Send(Req("POST", server->Url("/cancel"))).ok());
+  ASSERT_TRUE(t->Send(Req("GET", server->Url("/a"))).ok());  // back on the pooled session
+  EXPECT_EQ(server->connections(), 3);
+}
+
+TEST(HttpTransportTest, LocalhostByNameIsLoopback) {
+  auto server = LoopbackServer::Start(Echo());
+  auto t = Transport();
+  Result<HttpResponse> a = t->Send(Req("GET", server->Url("/x", "localhost")));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->status, 200);
+}
+
+TEST(HttpTransportTest, PlainHttpBeyondLoopbackIsRefusedBeforeConnecting) {
+  auto t = Transport();
+  for (const char* url : {"http://api.sogni.ai/v1/account/me", "http://10.0.0.1:8787/", "http://127.1/",
+                          "http://[::ffff:127.0.0.1]/", "http://0x7f000001/"}) {
+    auto start = std::chrono::steady_clock::now();
+    Result<HttpResponse> a = t->Send(Req("GET", url));
+    ASSERT_FALSE(a.ok()) << url;
+    EXPECT_EQ(a.status().code(), Status::Code::kSecurity) << url;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << url;  // no DNS, no connect
+  }
+  EXPECT_EQ(t->Send(Req("GET", "http://api.sogni.ai/")).status().message(),
+            "refusing plain http:// to api.sogni.ai: only https is allowed beyond loopback");
+}
+
+TEST(HttpTransportTest, ALoopbackAddressOutsideTheListIsNeverContacted) {
+  // 127.0.0.2 reaches this machine, but it is not one of the sandbox names.
+  std::unique_ptr<LoopbackServer> server;
+  try {
+    LoopbackServer::Options o;
+    o.bind = "127.0.0.2";
+    server = LoopbackServer::Start(Echo(), o);
+  } catch (...) {
+    GTEST_SKIP() << "cannot listen on 127.0.0.2 here";
+  }
+  auto t = Transport();
+  Result<HttpResponse> a = t->Send(Req("GET", server->Url("/x", "127.0.0.2")));
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kSecurity);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(server->connections(), 0);
+}
+
+TEST(HttpTransportTest, RefusesHeaderInjection) {
+  auto server = LoopbackServer::Start(Echo());
+  auto t = Transport();
+  HttpRequest r = Req("GET", server->Url("/x"));
+  r.headers.emplace_back("X-Note", "a\r\nAuthorization: Bearer stolen");
+  Result<HttpResponse> a = t->Send(r);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kInternal);
+  EXPECT_EQ(server->requests(), 0);
+}
+
+TEST(HttpTransportTest, ConnectionRefusedIsUnavailable) {
+  int port;
+  {
+    auto server = LoopbackServer::Start(Echo());
+    port = server->port();
+  }
+  auto t = Transport();
+  Result<HttpResponse> a = t->Send(Req("GET", "http://127.0.0.1:" + std::to_string(port) + "/x"));
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(a.status().message(), "connection refused by 127.0.0.1:" + std::to_string(port));
+}
+
+TEST(HttpTransportTest, ASlowAnswerTimesOut) {
+  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
+    std::this_thread::sleep_for(1500ms);
+    w.Send(200, "late");
+  });
+  HttpTransportOptions o;
+  o.receive_timeout = 300ms;
+  auto t = Transport(o);
+  auto start = std::chrono::steady_clock::now();
+  Result<HttpResponse> a = t->Send(Req("GET", server->Url("/slow")));
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(a.status().message().find("timed out waiting for 127.0.0.1:"), std::string::npos) << a.status().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1400ms);
+}
+
+TEST(HttpTransportTest, BodiesOverTheCapAreRefused) {
+  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) { w.Send(200, std::string(5000, 'z')); });
+  HttpTransportOptions o;
+  o.max_body_bytes = 1000;
+  auto t = Transport(o);
+  Result<HttpResponse> a = t->Send(Req("GET", server->Url("/big")));
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kInternal);
+}
+
+TEST(HttpTransportTest, AnAnswerCutShortIsNotASuccess) {
+  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) { w.SendShort(200, 100, std::string(40, 'a')); });
+  auto t = Transport();
+  Result<HttpResponse> a = t->Send(Req("GET", server->Url("/short")));
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(a.status().message().find("cut short"), std::string::npos) << a.status().message();
+}
+
+TEST(HttpTransportTest, StreamHandsOverEachPieceAsItArrives) {
+  std::promise<void> first_seen;
+  std::future<void> first_seen_f = first_seen.get_future();
+  auto server = LoopbackServer::Start([&](const ServedRequest&, ReplyWriter& w) {
+    w.Begin(200, {{"Content-Type", "text/event-stream"}});
+    w.Write("id: 1\ndata: {}\n\n");
+    // The second piece goes out only once the client has the first: a transport that waits to
+    // fill its buffer would stall here and fail the test.
+    if (first_seen_f.wait_for(5s) != std::future_status::ready) return;
+    w.Write("id: 2\ndata: {}\n\n");
+  });
+  auto t = Transport();
+  std::string got;
+  int pieces = 0;
+  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/stream")), Chunks([&](std::string_view b) {
+    got.append(b);
+    if (++pieces == 1) first_seen.set_value();
+    return true;
+  }), nullptr);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->status, 200);
+  EXPECT_EQ(a->Header("Content-Type"), "text/event-stream");
+  EXPECT_TRUE(a->body.empty());
+  EXPECT_EQ(got, "id: 1\ndata: {}\n\nid: 2\ndata: {}\n\n");
+  EXPECT_GE(pieces, 2);
+}
+
+TEST(HttpTransportTest, StreamReturnsTheBodyOfAnError) {
+  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
+    w.Send(404, R"({"status":"error","message":"Workflow not found","errorCode":404})");
+  });
+  auto t = Transport();
+  bool called = false;
+  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/stream")), Chunks([&](std::string_view) { return called = true; }), nullptr);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->status, 404);
+  EXPECT_NE(a->body.find("Workflow not found"), std::string::npos);
+  EXPECT_FALSE(called);
+}
+
+TEST(HttpTransportTest, StreamShowsTheHeadBeforeAnyBody) {
+  auto server = LoopbackServer::Start([](const ServedRequest& rq, ReplyWriter& w) {
+    w.Begin(200, {{"Content-Type", rq.target == "/sse" ? "text/event-stream" : "text/html"}});
+    w.Write(rq.target == "/sse" ? ": hi\n\n" : "<html>login page</html>");
+  });
+  auto t = Transport();
+  std::string order;
+  StreamHandlers h;
+  h.on_head = [&](const HttpResponse& head) {
+    order += "head;";
+    return head.Header("Content-Type") == "text/event-stream";
+  };
+  h.on_chunk = [&](std::string_view) {
+    order += "chunk;";
+    return true;
+  };
+  Result<HttpResponse> html = t->Stream(Req("GET", server->Url("/page")), h, nullptr);
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  EXPECT_EQ(html->status, 200);
+  EXPECT_EQ(order, "head;");  // refused at the head: the page is never read
+  order.clear();
+  ASSERT_TRUE(t->Stream(Req("GET", server->Url("/sse")), h, nullptr).ok());
+  EXPECT_EQ(order, "head;chunk;");
+}
+
+TEST(HttpTransportTest, StreamStopsWhenTheHandlerSaysSo) {
+  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
+    w.Begin(200);
+    for (int i = 0; i < 50 && w.Write(": keepalive\n\n"); ++i) std::this_thread::sleep_for(20ms);
+  });
+  auto t = Transport();
+  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/s")), Chunks([](std::string_view) { return false; }), nullptr);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+}
+
+TEST(HttpTransportTest, StreamCancelFromAnotherThreadEndsABlockedRead) {
+  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
+    w.Begin(200);
+    w.Write("id: 1\ndata: {}\n\n");
+    std::this_thread::sleep_for(1s);  // then silence: the client is blocked in a read
+  });
+  auto t = Transport();
+  StreamCancel cancel;
+  std::thread canceller;
+  auto start = std::chrono::steady_clock::now();
+  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/s")), Chunks([&](std::string_view) {
+    if (!canceller.joinable()) canceller = std::thread([&] {
+      std::this_thread::sleep_for(100ms);
+      cancel.Cancel();
+    });
+    return true;
+  }), &cancel);
+  canceller.join();
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kCancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 900ms);
+  // A cancelled StreamCancel stays cancelled: no new connection is made.
+  int before = server->connections();
+  EXPECT_EQ(t->Stream(Req("GET", server->Url("/s")), Chunks([](std::string_view) { return true; }), &cancel).status().code(),
+            Status::Code::kCancelled);
+  EXPECT_EQ(server->connections(), before);
+}
+
+TEST(HttpTransportTest, ASilentStreamTimesOut) {
+  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
+    w.Begin(200);
+    w.Write(": hello\n\n");
+    std::this_thread::sleep_for(2s);
+  });
+  HttpTransportOptions o;
+  o.stream_idle_timeout = 300ms;
+  auto t = Transport(o);
+  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/s")), Chunks([](std::string_view) { return true; }), nullptr);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
+}
+
+}  // namespace
+}  // namespace sflow

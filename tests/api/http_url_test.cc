@@ -1,0 +1,73 @@
+#include "api/http_url.h"
+
+#include <gtest/gtest.h>
+
+namespace sflow {
+namespace {
+
+TEST(HttpUrlTest, ParsesSchemesHostsPortsAndTargets) {
+  Result<HttpUrl> a = ParseHttpUrl("https://api.sogni.ai");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->scheme, "https");
+  EXPECT_EQ(a->host, "api.sogni.ai");
+  EXPECT_EQ(a->port, 443);
+  EXPECT_EQ(a->target, "/");
+
+  Result<HttpUrl> b = ParseHttpUrl("HTTP://LocalHost:8787/v1/x?after=3");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->scheme, "http");
+  EXPECT_EQ(b->host, "localhost");
+  EXPECT_EQ(b->port, 8787);
+  EXPECT_EQ(b->target, "/v1/x?after=3");
+
+  Result<HttpUrl> c = ParseHttpUrl("http://[::1]:9/a");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->host, "::1");
+  EXPECT_EQ(c->Authority(), "[::1]:9");
+
+  Result<HttpUrl> d = ParseHttpUrl("http://127.0.0.1?q=1");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->port, 80);
+  EXPECT_EQ(d->target, "/?q=1");
+}
+
+TEST(HttpUrlTest, RefusesWhatItCannotSendSafely) {
+  for (const char* bad : {"ftp://host/x", "api.sogni.ai/v1", "https://user:pw@host/", "https://host/a#frag",
+                          "https://ho st/", "https://host:0/", "https://host:65536/", "https://host:80a/",
+                          "https:///path", "http://[::1/", "https://host:/", "file:///etc/passwd",
+                          "https://host/\r\nX: y"}) {
+    Result<HttpUrl> r = ParseHttpUrl(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Status::Code::kSecurity) << bad;
+  }
+}
+
+TEST(HttpUrlTest, RefusalNeverQuotesTheCredentials) {
+  Result<HttpUrl> r = ParseHttpUrl("https://alice:s3cret-pw@host/");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().find("s3cret"), std::string::npos);
+}
+
+TEST(HttpUrlTest, LoopbackIsExactlyTheThreeSandboxNames) {
+  for (const char* yes : {"127.0.0.1", "::1", "localhost", "LOCALHOST"}) EXPECT_TRUE(IsLoopbackHostName(yes)) << yes;
+  for (const char* no : {"127.1", "0x7f000001", "2130706433", "127.0.0.2", "localhost.", "localhost.example.com",
+                         "::ffff:127.0.0.1", "0.0.0.0", "api.sogni.ai", ""})
+    EXPECT_FALSE(IsLoopbackHostName(no)) << no;
+}
+
+TEST(HttpUrlTest, EncodesComponentsLikeEncodeUriComponent) {
+  EXPECT_EQ(EncodeUriComponent("wf / one"), "wf%20%2F%20one");
+  EXPECT_EQ(EncodeUriComponent("a-b_c.d!e~f*g'h(i)j"), "a-b_c.d!e~f*g'h(i)j");
+  EXPECT_EQ(EncodeUriComponent("?&=#%"), "%3F%26%3D%23%25");
+  EXPECT_EQ(EncodeUriComponent("\xc3\xa9"), "%C3%A9");
+}
+
+TEST(HttpUrlTest, RedactionDropsTheQuery) {
+  EXPECT_EQ(RedactUrl("https://s3.example/obj?X-Amz-Signature=abc"), "https://s3.example/obj");
+  Result<HttpUrl> u = ParseHttpUrl("https://s3.example/obj?X-Amz-Signature=abc");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->Redacted(), "https://s3.example:443/obj");
+}
+
+}  // namespace
+}  // namespace sflow

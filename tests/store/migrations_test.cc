@@ -1,0 +1,90 @@
+#include "store/migrations.h"
+
+#include <gtest/gtest.h>
+
+#include "store/state_dir.h"
+#include "tests/store/store_test_util.h"
+#include "tests/support/test_util.h"
+
+namespace sflow {
+namespace {
+
+std::string Tables(Db& db) {
+  Result<Stmt> q = db.Prepare(
+      "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table' "
+      "ORDER BY name)");
+  if (!q.ok() || !*q->Step()) return "?";
+  return q->Text(0);
+}
+
+TEST(MigrationsTest, FromEmptyCreatesEveryTableAndSetsTheVersion) {
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 0);
+  ASSERT_OK(Migrate(db.get()));
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
+  EXPECT_EQ(LatestSchemaVersion(), 1);
+  EXPECT_EQ(Tables(*db), "approvals artifacts cursors events intents runs steps");
+  EXPECT_EQ(*db->IntegrityCheck(), "ok");
+}
+
+TEST(MigrationsTest, MigratingTwiceChangesNothing) {
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  ASSERT_OK(Migrate(db.get()));
+  std::string before = Dump(*db);
+  int64_t steps = db->TEST_steps();
+  ASSERT_OK(Migrate(db.get()));
+  EXPECT_EQ(Dump(*db), before);
+  EXPECT_EQ(db->TEST_steps(), steps + 1) << "an up-to-date file costs one read, no transaction";
+}
+
+TEST(MigrationsTest, RefusesADatabaseFromANewerBinaryAndLeavesItAlone) {
+  TempDir tmp;
+  std::string dir = tmp.path() + "/state";
+  {
+    Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
+    ASSERT_OK(state.status());
+    ASSERT_OK((*state)->sqlite_store().db().Exec("PRAGMA user_version = 7"));
+  }
+  Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.status().code(), Status::Code::kIOError);
+  EXPECT_EQ(state.status().message(),
+            "state database " + dir +
+                "/state.db is from a newer sogni-flow (version 7); upgrade "
+                "(this sogni-flow knows up to version 1)");
+  std::unique_ptr<Db> db = MustOpenDb(dir + "/state.db");
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 7);
+}
+
+TEST(MigrationsTest, AFailingMigrationRollsBackToThePreviousVersion) {
+  const Migration kSteps[] = {
+      {1, "one", "CREATE TABLE t1 (x)"},
+      {2, "two", "CREATE TABLE t2 (x); INSERT INTO no_such_table VALUES (1)"},
+  };
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  Status s = Migrate(db.get(), kSteps);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kInternal);
+  EXPECT_EQ(s.message().rfind("migrating to version 2 (two): state database :memory:", 0), 0u)
+      << s.message();
+  EXPECT_NE(s.message().find("no such table: no_such_table"), std::string::npos);
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 1);
+  EXPECT_EQ(Tables(*db), "t1");
+}
+
+TEST(MigrationsTest, AppliesOnlyTheMissingOnesInOrder) {
+  const Migration kV1[] = {{1, "one", "CREATE TABLE t1 (x)"}};
+  const Migration kV2[] = {{1, "one", "CREATE TABLE t1 (x)"},
+                           {2, "two", "ALTER TABLE t1 ADD COLUMN y"}};
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  ASSERT_OK(Migrate(db.get(), kV1));
+  ASSERT_OK(Migrate(db.get(), kV2));
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 2);
+  EXPECT_OK(db->Exec("INSERT INTO t1 (x, y) VALUES (1, 2)"));
+  Status s = Migrate(db.get(), kV1);  // an older binary now
+  EXPECT_EQ(s.code(), Status::Code::kIOError);
+  EXPECT_NE(s.message().find("from a newer sogni-flow (version 2); upgrade"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sflow

@@ -1,0 +1,387 @@
+#include "store/sqlite_run_store.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/store/store_test_util.h"
+#include "tests/support/test_util.h"
+
+namespace sflow {
+namespace {
+
+class RunStoreTest : public testing::Test {
+ protected:
+  RunStoreTest() : store_(MemoryStore([this] { return now_; })) {}
+  void Create(const std::string& id) { ASSERT_OK(store_->CreateRun(SampleRun(id))); }
+  RunRecord Get(const std::string& id) {
+    Result<RunRecord> r = store_->GetRun(id);
+    EXPECT_OK(r.status());
+    return r.ok() ? *r : RunRecord{};
+  }
+  int64_t now_ = kTestNow;
+  std::unique_ptr<SqliteRunStore> store_;
+};
+
+// ---- runs
+
+TEST_F(RunStoreTest, CreateRunThenGetRunReturnsEveryField) {
+  RunRecord in = SampleRun("r1");
+  in.error = Value::Object();
+  in.error.Set("code", Value::String("x"));
+  ASSERT_OK(store_->CreateRun(in));
+  RunRecord out = Get("r1");
+  EXPECT_EQ(out.id, "r1");
+  EXPECT_EQ(out.plan_path, in.plan_path);
+  EXPECT_EQ(out.plan_name, in.plan_name);
+  EXPECT_EQ(out.plan_digest, in.plan_digest);
+  EXPECT_EQ(out.params, in.params);
+  EXPECT_EQ(out.params.ToJson(), R"({"subject":"translucent headphones","seconds":5})");
+  EXPECT_EQ(out.execution, Execution::kServer);
+  EXPECT_EQ(out.status, RunStatus::kPlanned);
+  EXPECT_EQ(out.workflow_id, "");
+  EXPECT_EQ(out.account, "0123456789abcdef");
+  EXPECT_EQ(out.out_dir, "out/r1");
+  EXPECT_EQ(out.error, in.error);
+  EXPECT_EQ(out.created_at, kTestNow);
+  EXPECT_EQ(out.updated_at, kTestNow);
+  EXPECT_EQ(out.cursor, -1);
+  ASSERT_EQ(out.steps.size(), 2u);
+  EXPECT_EQ(out.steps[0].step_id, "keyframe");
+  EXPECT_EQ(out.steps[0].tool, "generate_image");
+  EXPECT_EQ(out.steps[0].seed, 1234);
+  EXPECT_EQ(out.steps[0].status, RunStatus::kPlanned);
+  EXPECT_EQ(out.steps[1].step_id, "clip");
+  EXPECT_EQ(out.steps[1].seed, std::nullopt);
+  EXPECT_TRUE(out.steps[1].error.is_null());
+}
+
+TEST_F(RunStoreTest, LocalExecutionRoundTrips) {
+  RunRecord in = SampleRun("r1");
+  in.execution = Execution::kLocal;
+  ASSERT_OK(store_->CreateRun(in));
+  EXPECT_EQ(Get("r1").execution, Execution::kLocal);
+}
+
+TEST_F(RunStoreTest, CreatingARunTwiceIsConflict) {
+  Create("r1");
+  Status s = store_->CreateRun(SampleRun("r1"));
+  EXPECT_EQ(s.code(), Status::Code::kConflict);
+  EXPECT_EQ(s.message(), "run r1 already exists");
+}
+
+TEST_F(RunStoreTest, RefusesAnApiKeyAsTheAccountWithoutEchoingIt) {
+  RunRecord r = SampleRun("r1");
+  r.account = "sk-live-SECRET-0123456789";
+  Status s = store_->CreateRun(r);
+  EXPECT_EQ(s.code(), Status::Code::kInternal);
+  EXPECT_EQ(s.message().find("SECRET"), std::string::npos);
+  EXPECT_NE(s.message().find("never the key"), std::string::npos);
+  EXPECT_EQ(store_->GetRun("r1").status().code(), Status::Code::kNotFound);
+  // The schema refuses it too, should a write bypass the check.
+  Status raw = store_->db().Exec(
+      "INSERT INTO runs VALUES ('x', '', '', '', '{}', 'server', 'planned', '', NULL, "
+      "'sk-live-SECRET', '', NULL, 0, 0)");
+  EXPECT_EQ(raw.code(), Status::Code::kInternal);
+  EXPECT_NE(raw.message().find("CHECK constraint failed"), std::string::npos);
+}
+
+TEST_F(RunStoreTest, GetRunOfAnUnknownIdIsNotFound) {
+  Result<RunRecord> r = store_->GetRun("nope");
+  EXPECT_EQ(r.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(r.status().message(), "no run nope in the state database");
+}
+
+TEST_F(RunStoreTest, ListRunsFiltersByStatusNewestFirst) {
+  for (int i = 1; i <= 4; ++i) {
+    now_ = kTestNow + i;
+    Create("r" + std::to_string(i));
+  }
+  ASSERT_OK(store_->UpdateRun("r2", {.status = RunStatus::kRunning}));
+  ASSERT_OK(store_->UpdateRun("r3", {.status = RunStatus::kCompleted}));
+  Result<std::vector<RunRecord>> all = store_->ListRuns({});
+  ASSERT_OK(all.status());
+  std::vector<std::string> ids;
+  for (const RunRecord& r : *all) ids.push_back(r.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"r4", "r3", "r2", "r1"}));
+  EXPECT_EQ((*all)[0].steps.size(), 2u);
+
+  Result<std::vector<RunRecord>> active =
+      store_->ListRuns({.statuses = {RunStatus::kPlanned, RunStatus::kRunning}, .limit = 2});
+  ASSERT_OK(active.status());
+  ASSERT_EQ(active->size(), 2u);
+  EXPECT_EQ((*active)[0].id, "r4");
+  EXPECT_EQ((*active)[1].id, "r2");
+}
+
+TEST_F(RunStoreTest, UpdateRunChangesOnlyTheFieldsGiven) {
+  Create("r1");
+  now_ += 10;
+  Value err = Value::Object();
+  err.Set("message", Value::String("boom"));
+  ASSERT_OK(store_->UpdateRun(
+      "r1",
+      {.status = RunStatus::kWaitingForUser, .waiting_reason = "cost approval", .error = err}));
+  RunRecord r = Get("r1");
+  EXPECT_EQ(r.status, RunStatus::kWaitingForUser);
+  EXPECT_EQ(r.waiting_reason, "cost approval");
+  EXPECT_EQ(r.error, err);
+  EXPECT_EQ(r.plan_name, "launch-teaser");
+  EXPECT_EQ(r.created_at, kTestNow);
+  EXPECT_EQ(r.updated_at, kTestNow + 10);
+
+  ASSERT_OK(store_->UpdateRun(
+      "r1", {.status = RunStatus::kRunning, .waiting_reason = "", .error = Value()}));
+  r = Get("r1");
+  EXPECT_EQ(r.waiting_reason, "");
+  EXPECT_TRUE(r.error.is_null());
+  EXPECT_EQ(store_->UpdateRun("zz", {.status = RunStatus::kRunning}).code(),
+            Status::Code::kNotFound);
+}
+
+TEST_F(RunStoreTest, WorkflowIdIsSetOnce) {
+  Create("r1");
+  ASSERT_OK(store_->UpdateRun("r1", {.workflow_id = "wf-1"}));
+  EXPECT_OK(store_->UpdateRun("r1", {.workflow_id = "wf-1"}));
+  Status s = store_->UpdateRun("r1", {.status = RunStatus::kFailed, .workflow_id = "wf-2"});
+  EXPECT_EQ(s.code(), Status::Code::kConflict);
+  EXPECT_EQ(s.message(), "run r1 is already bound to workflow wf-1; refusing to rebind it to wf-2");
+  RunRecord r = Get("r1");
+  EXPECT_EQ(r.workflow_id, "wf-1");
+  EXPECT_EQ(r.status, RunStatus::kPlanned) << "the whole update was refused";
+}
+
+TEST_F(RunStoreTest, StepsAreUpsertedAndAKnownSeedIsNeverForgotten) {
+  Create("r1");
+  StepRecord keyframe{.step_id = "keyframe", .status = RunStatus::kCompleted, .artifact_count = 1};
+  StepRecord extra{
+      .step_id = "upscale", .tool = "upscale_image", .status = RunStatus::kQueued, .seed = 9};
+  ASSERT_OK(store_->UpdateRun("r1", {.steps = {keyframe, extra}}));
+  RunRecord r = Get("r1");
+  ASSERT_EQ(r.steps.size(), 3u);
+  EXPECT_EQ(r.steps[0].step_id, "keyframe");
+  EXPECT_EQ(r.steps[0].status, RunStatus::kCompleted);
+  EXPECT_EQ(r.steps[0].seed, 1234) << "no seed given: the stored one stays";
+  EXPECT_EQ(r.steps[0].tool, "generate_image");
+  EXPECT_EQ(r.steps[0].artifact_count, 1);
+  EXPECT_EQ(r.steps[2].step_id, "upscale") << "a new step goes last";
+  keyframe.seed = 77;  // a reseed
+  ASSERT_OK(store_->UpdateRun("r1", {.steps = {keyframe}}));
+  EXPECT_EQ(Get("r1").steps[0].seed, 77);
+}
+
+// ---- intents
+
+TEST_F(RunStoreTest, RecordIntentCommitsWithItsRunUpdateAndIsIdempotent) {
+  Create("r1");
+  IntentRecord in = SampleIntent("i1", "r1");
+  ASSERT_OK(store_->RecordIntent(in, {.status = RunStatus::kSubmitting}));
+  EXPECT_EQ(Get("r1").status, RunStatus::kSubmitting);
+  ASSERT_OK(store_->RecordIntent(in, {.status = RunStatus::kFailed}));  // a retry: no change
+  EXPECT_EQ(Get("r1").status, RunStatus::kSubmitting);
+  Result<std::vector<IntentRecord>> pending = store_->PendingIntents("r1");
+  ASSERT_OK(pending.status());
+  ASSERT_EQ(pending->size(), 1u);
+  const IntentRecord& got = (*pending)[0];
+  EXPECT_EQ(got.id, "i1");
+  EXPECT_EQ(got.kind, IntentKind::kStart);
+  EXPECT_EQ(got.idempotency_key, "key-i1");
+  EXPECT_EQ(got.request, in.request);
+  EXPECT_EQ(got.state, IntentState::kPending);
+  EXPECT_EQ(got.response, "");
+  EXPECT_EQ(got.created_at, kTestNow);
+}
+
+TEST_F(RunStoreTest, AnIntentIdOrKeyCannotBeReusedForAnotherRequest) {
+  Create("r1");
+  ASSERT_OK(store_->RecordIntent(SampleIntent("i1", "r1"), {}));
+  IntentRecord other_body = SampleIntent("i1", "r1");
+  other_body.request = R"({"input":{}})";
+  Status s = store_->RecordIntent(other_body, {});
+  EXPECT_EQ(s.code(), Status::Code::kConflict);
+  EXPECT_EQ(s.message(), "intent i1 is already recorded with another request");
+  IntentRecord same_key = SampleIntent("i2", "r1");
+  same_key.idempotency_key = "key-i1";
+  s = store_->RecordIntent(same_key, {});
+  EXPECT_EQ(s.code(), Status::Code::kConflict);
+  EXPECT_EQ(s.message(), "intent i2 reuses the idempotency key of intent i1");
+  EXPECT_EQ(store_->RecordIntent(SampleIntent("i3", "nope"), {}).code(), Status::Code::kNotFound);
+  IntentRecord no_key = SampleIntent("i4", "r1");
+  no_key.idempotency_key = "";
+  EXPECT_EQ(store_->RecordIntent(no_key, {}).code(), Status::Code::kInternal);
+  IntentRecord bad_json = SampleIntent("i5", "r1");
+  bad_json.request = "{";
+  EXPECT_EQ(store_->RecordIntent(bad_json, {}).code(), Status::Code::kInternal);
+}
+
+TEST_F(RunStoreTest, MarkIntentMovesForwardAndBindsTheWorkflowAtomically) {
+  Create("r1");
+  ASSERT_OK(store_->RecordIntent(SampleIntent("i1", "r1"), {.status = RunStatus::kSubmitting}));
+  ASSERT_OK(store_->MarkIntent("i1", {.state = IntentState::kSent}));
+  ASSERT_OK(store_->MarkIntent("i1", {.state = IntentState::kUnknown}));
+  ASSERT_OK(store_->MarkIntent("i1", {.state = IntentState::kSent}));  // re-sent after a crash
+  ASSERT_OK(
+      store_->MarkIntent("i1", {.state = IntentState::kDone,
+                                .response = R"({"id":"wf-1"})",
+                                .run = {.status = RunStatus::kQueued, .workflow_id = "wf-1"}}));
+  RunRecord r = Get("r1");
+  EXPECT_EQ(r.workflow_id, "wf-1");
+  EXPECT_EQ(r.status, RunStatus::kQueued);
+  EXPECT_TRUE(store_->PendingIntents("r1")->empty());
+  // done is final; a repeat of done is a no-op.
+  EXPECT_OK(store_->MarkIntent("i1", {.state = IntentState::kDone, .response = R"({"x":1})"}));
+  Status s = store_->MarkIntent("i1", {.state = IntentState::kSent});
+  EXPECT_EQ(s.code(), Status::Code::kConflict);
+  EXPECT_EQ(s.message(), "intent i1 is done; it cannot become sent");
+  ASSERT_OK(store_->RecordIntent(SampleIntent("i2", "r1"), {}));
+  ASSERT_OK(store_->MarkIntent("i2", {.state = IntentState::kSent}));
+  EXPECT_EQ(store_->MarkIntent("i2", {.state = IntentState::kPending}).code(),
+            Status::Code::kConflict);
+  EXPECT_EQ(store_->MarkIntent("nope", {.state = IntentState::kSent}).code(),
+            Status::Code::kNotFound);
+}
+
+TEST_F(RunStoreTest, AFailingRunUpdateLeavesTheIntentUnmarked) {
+  Create("r1");
+  ASSERT_OK(store_->UpdateRun("r1", {.workflow_id = "wf-1"}));
+  ASSERT_OK(store_->RecordIntent(SampleIntent("i1", "r1"), {}));
+  Status s = store_->MarkIntent(
+      "i1", {.state = IntentState::kDone, .response = "{}", .run = {.workflow_id = "wf-2"}});
+  EXPECT_EQ(s.code(), Status::Code::kConflict);
+  ASSERT_EQ(store_->PendingIntents("r1")->size(), 1u);
+  EXPECT_EQ((*store_->PendingIntents("r1"))[0].state, IntentState::kPending);
+}
+
+TEST_F(RunStoreTest, PendingIntentsOfEveryRunOldestFirst) {
+  Create("r1");
+  Create("r2");
+  now_ = kTestNow + 2;
+  ASSERT_OK(store_->RecordIntent(SampleIntent("b", "r2"), {}));
+  now_ = kTestNow + 1;
+  IntentRecord cancel = SampleIntent("a", "r1");
+  cancel.kind = IntentKind::kCancel;
+  ASSERT_OK(store_->RecordIntent(cancel, {}));
+  ASSERT_OK(store_->RecordIntent(SampleIntent("c", "r1"), {}));
+  ASSERT_OK(store_->MarkIntent("c", {.state = IntentState::kDone, .response = "{}"}));
+  Result<std::vector<IntentRecord>> all = store_->PendingIntents("");
+  ASSERT_OK(all.status());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, "a");
+  EXPECT_EQ((*all)[0].kind, IntentKind::kCancel);
+  EXPECT_EQ((*all)[1].id, "b");
+  EXPECT_EQ(store_->PendingIntents("r2")->size(), 1u);
+}
+
+// ---- events (more in events_test.cc)
+
+TEST_F(RunStoreTest, AppendEventsThenListThemAfterACursor) {
+  Create("r1");
+  Result<AppendResult> r = store_->AppendEvents("r1", SampleBatch(0, 9));
+  ASSERT_OK(r.status());
+  EXPECT_EQ(r->inserted, 10);
+  EXPECT_EQ(r->duplicates, 0);
+  EXPECT_EQ(r->cursor, 9);
+  EXPECT_EQ(Get("r1").cursor, 9);
+  Result<std::vector<EventRecord>> after = store_->ListEvents("r1", 6, 0);
+  ASSERT_OK(after.status());
+  ASSERT_EQ(after->size(), 3u);
+  EXPECT_EQ((*after)[0].sequence, 7);
+  EXPECT_EQ((*after)[0].json, SampleEvent(7).json);
+  EXPECT_EQ((*after)[0].type, "step_progress");
+  EXPECT_EQ((*after)[0].status, "running");
+  EXPECT_EQ((*after)[0].received_at, kTestNow);
+  EXPECT_EQ(store_->ListEvents("r1", -1, 4)->size(), 4u);
+  EXPECT_EQ(store_->ListEvents("nope", -1, 0).status().code(), Status::Code::kNotFound);
+}
+
+// ---- artifacts
+
+TEST_F(RunStoreTest, ArtifactsAreAnnouncedThenDownloadedOnce) {
+  Create("r1");
+  ArtifactRecord a{.step_id = "keyframe",
+                   .index = 0,
+                   .remote_id = "art-1",
+                   .url = "https://cdn/a?sig=1",
+                   .kind = MediaKind::kImage};
+  ArtifactRecord b{.step_id = "clip", .index = 0, .remote_id = "art-2", .url = "https://cdn/b"};
+  ASSERT_OK(store_->UpdateRun("r1", {.artifacts = {a, b}}));
+  ASSERT_OK(store_->MarkArtifact("r1", {.remote_id = "art-1",
+                                        .state = ArtifactState::kDownloading,
+                                        .local_path = "out/r1/keyframe-0.png"}));
+  a.url = "https://cdn/a?sig=2";     // a refreshed presigned URL
+  a.state = ArtifactState::kFailed;  // ignored by an upsert
+  ASSERT_OK(store_->UpdateRun("r1", {.artifacts = {a}}));
+  Result<std::vector<ArtifactRecord>> list = store_->ListArtifacts("r1");
+  ASSERT_OK(list.status());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].remote_id, "art-1");
+  EXPECT_EQ((*list)[0].url, "https://cdn/a?sig=2");
+  EXPECT_EQ((*list)[0].kind, MediaKind::kImage);
+  EXPECT_EQ((*list)[0].state, ArtifactState::kDownloading);
+  EXPECT_EQ((*list)[1].remote_id, "art-2");
+  EXPECT_EQ((*list)[1].state, ArtifactState::kPlanned);
+
+  ArtifactRecord done{.remote_id = "art-1",
+                      .state = ArtifactState::kDone,
+                      .local_path = "out/r1/keyframe-0.png",
+                      .size = 1234,
+                      .sha256 = Sha('a')};
+  ASSERT_OK(store_->MarkArtifact("r1", done));
+  EXPECT_OK(store_->MarkArtifact("r1", done));  // the same done again is a no-op
+  ArtifactRecord again = done;
+  again.state = ArtifactState::kDownloading;
+  Status s = store_->MarkArtifact("r1", again);
+  EXPECT_EQ(s.code(), Status::Code::kConflict);
+  EXPECT_EQ(s.message(), "artifact art-1 of run r1 is already downloaded to out/r1/keyframe-0.png");
+  (*list) = *store_->ListArtifacts("r1");
+  EXPECT_EQ((*list)[0].size, 1234);
+  EXPECT_EQ((*list)[0].sha256, Sha('a'));
+
+  ArtifactRecord no_hash{.remote_id = "art-2",
+                         .state = ArtifactState::kDone,
+                         .local_path = "out/r1/clip-0.mp4",
+                         .size = 1};
+  EXPECT_EQ(store_->MarkArtifact("r1", no_hash).code(), Status::Code::kInternal);
+  EXPECT_EQ(
+      store_->MarkArtifact("r1", {.remote_id = "art-9", .state = ArtifactState::kFailed}).code(),
+      Status::Code::kNotFound);
+  EXPECT_EQ(store_->ListArtifacts("nope").status().code(), Status::Code::kNotFound);
+}
+
+// ---- approvals
+
+TEST_F(RunStoreTest, FindApprovalReturnsTheNewestUnexpiredOne) {
+  const std::string digest = "sha256:" + Sha('d');
+  EXPECT_EQ(store_->FindApproval(digest).status().code(), Status::Code::kNotFound);
+  ASSERT_OK(store_->RecordApproval({.plan_digest = digest,
+                                    .ceiling = 30,
+                                    .approved_by = "ana",
+                                    .expires_at = kTestNow + 1000,
+                                    .file_path = "a.approval.json"}));
+  now_ = kTestNow + 1;
+  ASSERT_OK(store_->RecordApproval({.plan_digest = digest,
+                                    .ceiling = 40,
+                                    .approved_by = "bo",
+                                    .expires_at = 0,
+                                    .file_path = "b.approval.json"}));
+  Result<ApprovalRecord> found = store_->FindApproval(digest);
+  ASSERT_OK(found.status());
+  EXPECT_EQ(found->approved_by, "bo");
+  EXPECT_EQ(found->ceiling, 40);
+  EXPECT_EQ(found->created_at, kTestNow + 1);
+  // Replacing b's file with one that has expired leaves a, until a expires too.
+  ASSERT_OK(store_->RecordApproval({.plan_digest = digest,
+                                    .ceiling = 50,
+                                    .approved_by = "bo",
+                                    .expires_at = kTestNow,
+                                    .file_path = "b.approval.json"}));
+  found = store_->FindApproval(digest);
+  ASSERT_OK(found.status());
+  EXPECT_EQ(found->approved_by, "ana");
+  EXPECT_EQ(found->file_path, "a.approval.json");
+  now_ = kTestNow + 1000;
+  EXPECT_EQ(store_->FindApproval(digest).status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->RecordApproval({.plan_digest = digest, .ceiling = -1}).code(),
+            Status::Code::kInternal);
+}
+
+}  // namespace
+}  // namespace sflow
