@@ -126,19 +126,25 @@ Status SqliteRunStore::CreateRun(const RunRecord& run) {
   });
 }
 
+// Steps q to its end, appending decode(q) for each row to *out. decode returns Result<T>.
+template <typename T, typename Decode>
+Status CollectRows(Stmt& q, Decode decode, std::vector<T>* out) {
+  for (;;) {
+    Result<bool> row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::OK();
+    Result<T> item = decode(q);
+    if (!item.ok()) return item.status();
+    out->push_back(std::move(*item));
+  }
+}
+
 Status SqliteRunStore::LoadSteps(const std::string& run_id, std::vector<StepRecord>* steps) {
   Result<Stmt> q = db_->Prepare("SELECT " + std::string(kStepColumns) +
                                 " FROM steps WHERE run_id = ?1 ORDER BY position");
   if (!q.ok()) return q.status();
   q->BindAll(run_id);
-  for (;;) {
-    Result<bool> row = q->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::OK();
-    Result<StepRecord> step = DecodeStep(*q);
-    if (!step.ok()) return step.status();
-    steps->push_back(std::move(*step));
-  }
+  return CollectRows<StepRecord>(*q, DecodeStep, steps);
 }
 
 Result<RunRecord> SqliteRunStore::GetRun(const std::string& run_id) {
@@ -169,14 +175,7 @@ Result<std::vector<RunRecord>> SqliteRunStore::ListRuns(const RunQuery& query) {
                      " ORDER BY r.created_at DESC, r.id DESC LIMIT ?2");
     if (!q.ok()) return q.status();
     q->BindAll(statuses.ToJson(), query.limit > 0 ? query.limit : int64_t{-1});
-    for (;;) {
-      Result<bool> row = q->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      Result<RunRecord> run = DecodeRun(*q);
-      if (!run.ok()) return run.status();
-      out.push_back(std::move(*run));
-    }
+    if (Status st = CollectRows<RunRecord>(*q, DecodeRun, &out); !st.ok()) return st;
     for (RunRecord& run : out) {
       if (Status st = LoadSteps(run.id, &run.steps); !st.ok()) return st;
     }
@@ -328,14 +327,7 @@ Result<std::vector<IntentRecord>> SqliteRunStore::PendingIntents(const std::stri
                                   " ORDER BY created_at, rowid");
     if (!q.ok()) return q.status();
     q->BindAll(run_id);
-    for (;;) {
-      Result<bool> row = q->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return Status::OK();
-      Result<IntentRecord> intent = DecodeIntent(*q);
-      if (!intent.ok()) return intent.status();
-      out.push_back(std::move(*intent));
-    }
+    return CollectRows<IntentRecord>(*q, DecodeIntent, &out);
   });
   if (!s.ok()) return s;
   return out;
@@ -417,14 +409,7 @@ Result<std::vector<ArtifactRecord>> SqliteRunStore::ListArtifacts(const std::str
                                   " FROM artifacts WHERE run_id = ?1 ORDER BY rowid");
     if (!q.ok()) return q.status();
     q->BindAll(run_id);
-    for (;;) {
-      Result<bool> row = q->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return Status::OK();
-      Result<ArtifactRecord> a = DecodeArtifact(*q);
-      if (!a.ok()) return a.status();
-      out.push_back(std::move(*a));
-    }
+    return CollectRows<ArtifactRecord>(*q, DecodeArtifact, &out);
   });
   if (!s.ok()) return s;
   return out;
