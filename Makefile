@@ -34,7 +34,7 @@ test-fast: build
 asan: setup
 	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) \
 	  -DCMAKE_BUILD_TYPE=Debug -DSFLOW_SANITIZE=ON -DSFLOW_BUILD_BENCH=OFF
-	cmake --build $(ASAN_BUILD) -j$(JOBS) --target sflow_tests plan_fuzz_smoke sflow_media_tests sflow_sandbox_tests sflow_record_check sflow_api_tests sflow_api_net_tests sflow_store_tests
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target sflow_tests plan_fuzz_smoke sflow_media_tests sflow_sandbox_tests sflow_record_check sflow_api_tests sflow_api_net_tests sflow_store_tests sflow_run_tests
 
 fuzz: setup
 	@if [ -n "$(CLANGXX)" ]; then \

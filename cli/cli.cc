@@ -14,11 +14,19 @@ namespace sflow {
 int RunValidate(const std::vector<std::string>& args, Context& ctx);
 int RunEstimate(const std::vector<std::string>& args, Context& ctx);
 int RunSandbox(const std::vector<std::string>& args, Context& ctx);
+int RunRun(const std::vector<std::string>& args, Context& ctx);
+int RunResume(const std::vector<std::string>& args, Context& ctx);
+int RunStatusCommand(const std::vector<std::string>& args, Context& ctx);
+int RunEvents(const std::vector<std::string>& args, Context& ctx);
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
       {"validate", "check plans offline; exit 0 valid, 2 invalid", RunValidate},
       {"estimate", "capacity units per step and in total, against the budget", RunEstimate},
+      {"run", "run a server plan as a durable workflow; follow it, download results", RunRun},
+      {"resume", "continue a stored run from its intent and event cursor", RunResume},
+      {"status", "stored runs: status, workflow id, events, artifacts", RunStatusCommand},
+      {"events", "a run's stored workflow events", RunEvents},
       {"sandbox", "run the local simulator of the Sogni API on loopback", RunSandbox},
   };
   return kCommands;

@@ -1,0 +1,362 @@
+#include "cli/server_runner.h"
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "api/event_follower.h"
+#include "api/sse_parser.h"
+#include "cli/artifact_files.h"
+#include "cli/exit_codes.h"
+#include "cli/sha256.h"
+#include "engine/json.h"
+#include "engine/run_id.h"
+
+namespace sflow {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t RandomU64() {
+  static thread_local std::mt19937_64 rng{(static_cast<uint64_t>(std::random_device()()) << 32) ^
+                                          std::random_device()()};
+  return rng();
+}
+
+std::string RandomKey() {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "sflow-%016llx%016llx", static_cast<unsigned long long>(RandomU64()),
+                static_cast<unsigned long long>(RandomU64()));
+  return buf;
+}
+
+std::optional<RunStatus> WireStatus(std::string s) {
+  if (s == "canceled") s = "cancelled";
+  if (s == "pending") s = "queued";
+  return ParseName<RunStatus>(kRunStatusNames, s);
+}
+
+std::string StringField(const Value& v, std::string_view key) {
+  const Value* f = v.is_object() ? v.Find(key) : nullptr;
+  return f && f->is_string() ? f->as_string() : std::string();
+}
+
+}  // namespace
+
+Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, std::string run_id) {
+  if (run_id.empty()) run_id = MakeRunId(std::time(nullptr), RandomU64());
+  RunRecord run;
+  run.id = run_id;
+  run.plan_path = spec.plan_path;
+  run.plan_name = spec.plan_name;
+  run.plan_digest = spec.plan_digest;
+  run.params = spec.params;
+  run.execution = Execution::kServer;
+  run.status = RunStatus::kPlanned;
+  run.account = spec.account;
+  run.out_dir = spec.out_dir.empty() ? "sogni-out/" + run_id : spec.out_dir;
+  for (const std::string& id : spec.step_ids) run.steps.push_back(StepRecord{.step_id = id});
+  if (Status s = store.CreateRun(run); !s.ok()) return s;
+  IntentRecord intent;
+  intent.id = run_id + "-start";
+  intent.run_id = run_id;
+  intent.kind = IntentKind::kStart;
+  intent.idempotency_key = RandomKey();
+  intent.request = spec.start_body.ToJson();
+  intent.state = IntentState::kPending;
+  if (Status s = store.RecordIntent(intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
+  return run_id;
+}
+
+ServerRunner::ServerRunner(RunStore* store, ApiClient* client, HttpTransport* transport,
+                           ServerRunnerOptions options)
+    : store_(store), client_(client), transport_(transport), options_(std::move(options)) {}
+
+void ServerRunner::Say(const std::string& line) {
+  if (options_.progress) *options_.progress << line << "\n" << std::flush;
+}
+
+Status ServerRunner::Start(RunRecord* run) {
+  if (!run->workflow_id.empty()) return Status::OK();
+  Result<std::vector<IntentRecord>> pending = store_->PendingIntents(run->id);
+  if (!pending.ok()) return pending.status();
+  const IntentRecord* intent = nullptr;
+  for (const IntentRecord& i : *pending)
+    if (i.kind == IntentKind::kStart) intent = &i;
+  if (!intent) return Status::Internal("run " + run->id + " has neither a workflow id nor a pending start");
+  if (options_.before_start_post && !options_.before_start_post())
+    return Status::Error(Status::Code::kCancelled, "stopped before the start request (test hook)");
+
+  Result<Value> body = ParseJson(intent->request);
+  if (!body.ok() || !body->is_object()) return Status::Internal("stored start request is not a JSON object");
+  StartWorkflowRequest req;
+  for (const Value::Member& m : body->members()) {
+    const Value& v = m.value;
+    if (m.key == "input") req.input = v;
+    else if (m.key == "workflow_id" && v.is_string()) req.workflow_id = v.as_string();
+    else if (m.key == "inputs") req.inputs = v;
+    else if (m.key == "token_type" && v.is_string()) req.token_type = v.as_string();
+    else if (m.key == "billing_mode" && v.is_string()) req.billing_mode = v.as_string();
+    else if (m.key == "app_source" && v.is_string()) req.app_source = v.as_string();
+    else if (m.key == "max_estimated_capacity_units" && v.is_number()) req.max_estimated_capacity_units = v.as_number();
+    else if (m.key == "confirm_cost" && v.is_bool()) req.confirm_cost = v.as_bool();
+    else if (m.key == "safe_content_filter" && v.is_bool()) req.safe_content_filter = v.as_bool();
+    else if (m.key == "media_references") req.media_references = v;
+  }
+  if (intent->state == IntentState::kPending) {
+    if (Status s = store_->MarkIntent(intent->id, {.state = IntentState::kSent}); !s.ok()) return s;
+  } else {
+    Say(run->id + ": re-sending the start request with its original Idempotency-Key");
+  }
+  Result<WorkflowReply> reply = client_->StartWorkflow(req, intent->idempotency_key);
+  if (!reply.ok()) {
+    Status s = reply.status();
+    if (s.code() == Status::Code::kInvalidPlan) {
+      Value err = Value::Object();
+      err.Set("message", Value::String(s.message()));
+      (void)store_->MarkIntent(intent->id, {.state = IntentState::kDone, .run = {.status = RunStatus::kFailed, .error = err}});
+    } else if (s.code() == Status::Code::kUnavailable) {
+      (void)store_->MarkIntent(intent->id, {.state = IntentState::kUnknown, .run = {.status = RunStatus::kUnknown}});
+    }
+    return s;
+  }
+  std::string wid = StringField(reply->workflow, "workflowId");
+  if (wid.empty()) return Status::Internal("start answer without a workflowId");
+  if (Status s = store_->MarkIntent(intent->id, {.state = IntentState::kDone, .response = reply->workflow.ToJson(),
+                                                 .run = {.status = RunStatus::kQueued, .workflow_id = wid}});
+      !s.ok())
+    return s;
+  run->workflow_id = wid;
+  run->status = RunStatus::kQueued;
+  Say(run->id + ": started workflow " + wid);
+  return Status::OK();
+}
+
+Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
+  EventFollower follower({.workflow_id = run->workflow_id, .cursor = std::max<int64_t>(run->cursor, 0)});
+  EventBatch batch;
+  Status store_error;
+  bool stop = false;
+  auto last_flush = Clock::now();
+  auto flush = [&]() -> Status {
+    if (batch.events.empty() && !batch.run.status) return Status::OK();
+    batch.cursor = follower.cursor();
+    Result<AppendResult> r = store_->AppendEvents(run->id, batch);
+    if (!r.ok()) return r.status();
+    outcome->events_stored += r->inserted;
+    run->cursor = r->cursor;
+    batch = EventBatch();
+    last_flush = Clock::now();
+    return Status::OK();
+  };
+  auto absorb = [&](FollowOutcome o) {
+    for (FollowedEvent& e : o.deliver) {
+      EventRecord rec{.sequence = e.sequence, .type = StringField(e.record, "type"),
+                      .status = StringField(e.record, "status"), .json = e.record.ToJson()};
+      if (options_.json) {
+        Value line = Value::Object();
+        line.Set("event", Value::String("workflow_event"));
+        line.Set("run", Value::String(run->id));
+        line.Set("record", std::move(e.record));
+        *options_.json << line.ToJson() << "\n";
+      }
+      batch.events.push_back(std::move(rec));
+    }
+    if (o.status && *o.status != last_status_) {
+      last_status_ = *o.status;
+      Say(run->id + ": " + *o.status);
+      if (auto st = WireStatus(*o.status); st && !IsTerminal(*st)) batch.run.status = *st;
+    }
+    if (o.stops()) stop = true;
+  };
+  int failures = 0;
+  std::mt19937_64 jitter(RandomU64());
+  while (true) {
+    int64_t before = follower.cursor();
+    SseParser parser;
+    follower.StreamStarted();
+    HttpRequest req = client_->EventStreamRequest(run->workflow_id, follower.cursor(),
+                                                  follower.cursor() > 0 ? follower.LastEventId() : "");
+    StreamHandlers handlers;
+    handlers.on_chunk = [&](std::string_view bytes) {
+      Status fs = parser.Feed(bytes, [&](const SseEvent& e) { absorb(follower.Offer(e)); });
+      if (!fs.ok()) return false;
+      if (batch.events.size() >= options_.flush_events || Clock::now() - last_flush >= options_.flush_interval) {
+        store_error = flush();
+        if (!store_error.ok()) return false;
+      }
+      return !stop;
+    };
+    Result<HttpResponse> head = transport_->Stream(req, handlers, nullptr);
+    parser.Finish();
+    if (!store_error.ok()) return store_error;
+    std::optional<double> wait_s;
+    if (!head.ok()) {
+      if (head.status().code() != Status::Code::kUnavailable) return head.status();
+    } else if (head->status == 401 || head->status == 402 || head->status == 403) {
+      return Status::Error(Status::Code::kPermission, "event stream: HTTP " + std::to_string(head->status));
+    } else if (head->status == 404) {
+      return Status::NotFound("workflow " + run->workflow_id + " not found on the server");
+    } else if (head->status >= 300) {
+      std::string ra = head->Header("Retry-After");
+      if (!ra.empty() && std::all_of(ra.begin(), ra.end(), ::isdigit)) wait_s = std::min(30.0, std::stod(ra));
+    }
+    // Fill holes (and catch up after a dropped stream) from the log itself.
+    if (stop || follower.gap() || head.ok()) {
+      Result<std::vector<Value>> records = client_->ListEvents(run->workflow_id, follower.cursor());
+      if (records.ok()) {
+        absorb(follower.Reconcile(std::move(*records)));
+      } else if (records.status().code() == Status::Code::kPermission) {
+        return records.status();
+      }
+    }
+    if (Status s = flush(); !s.ok()) return s;
+    if (stop && !follower.gap()) return Status::OK();
+    if (follower.cursor() > before) {
+      failures = 0;
+    } else if (Result<Value> w = client_->GetWorkflow(run->workflow_id);
+               w.ok() && (EventFollower::IsTerminal(StringField(*w, "status")) ||
+                          StringField(*w, "status") == "waiting_for_user") && !follower.gap()) {
+      return Status::OK();  // a stream of a run that has ended sends nothing more
+    } else if (++failures > options_.max_stream_failures) {
+      return Status::Error(Status::Code::kUnavailable, "event stream of " + run->workflow_id +
+                                                           ": no progress after " + std::to_string(failures) + " attempts");
+    }
+    auto cap = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count() << std::min(failures, 10));
+    int64_t ms = failures == 0 ? 0 : std::uniform_int_distribution<int64_t>(0, cap)(jitter);
+    if (wait_s) ms = std::max<int64_t>(ms, static_cast<int64_t>(*wait_s * 1000));
+    if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
+}
+
+Status ServerRunner::Confirm(RunRecord* run, RunOutcome* outcome) {
+  Result<Value> got = client_->GetWorkflow(run->workflow_id);
+  if (!got.ok()) return got.status();
+  const Value& w = *got;
+  std::string wire = StringField(w, "status");
+  std::optional<RunStatus> st = WireStatus(wire);
+  if (!st) return Status::Internal("workflow " + run->workflow_id + " has an unknown status '" + wire + "'");
+  RunUpdate update{.status = *st, .waiting_reason = StringField(w, "waitingReason")};
+  if (const Value* e = w.Find("error"); e && e->is_object()) update.error = *e;
+  std::set<std::string> seen;
+  auto add_artifact = [&](const Value& a, const std::string& step, int64_t index) {
+    std::string id = StringField(a, "id");
+    if (id.empty() || !seen.insert(id).second) return;
+    ArtifactRecord rec{.step_id = step, .index = index, .remote_id = id, .url = StringField(a, "url")};
+    rec.kind = ParseMediaKind(StringField(a, "kind")).value_or(MediaKind::kUnknown);
+    update.artifacts.push_back(std::move(rec));
+  };
+  if (const Value* steps = w.Find("steps"); steps && steps->is_array()) {
+    for (const Value& s : steps->items()) {
+      std::string sid = StringField(s, "id");
+      if (sid.empty()) continue;
+      int64_t n = 0;
+      if (const Value* arts = s.Find("artifacts"); arts && arts->is_array())
+        for (const Value& a : arts->items()) add_artifact(a, sid, n++);
+      std::optional<RunStatus> ss = WireStatus(StringField(s, "status"));
+      if (!ss) continue;
+      StepRecord step{.step_id = sid, .tool = StringField(s, "toolName"), .status = *ss, .artifact_count = n};
+      if (const Value* seed = s.Find("seed"); seed && seed->is_int()) step.seed = seed->as_int();
+      update.steps.push_back(std::move(step));
+    }
+  }
+  if (const Value* arts = w.Find("artifacts"); arts && arts->is_array()) {
+    std::map<std::string, int64_t> next;
+    for (const ArtifactRecord& a : update.artifacts) next[a.step_id] = std::max(next[a.step_id], a.index + 1);
+    for (const Value& a : arts->items()) {
+      std::string step = StringField(a, "stepId");
+      if (step.empty()) step = "_";
+      if (!seen.count(StringField(a, "id"))) add_artifact(a, step, next[step]++);
+    }
+  }
+  if (Status s = store_->UpdateRun(run->id, update); !s.ok()) return s;
+  run->status = *st;
+  outcome->status = *st;
+  outcome->waiting_reason = update.waiting_reason.value_or("");
+  const Value* aca = w.Find("awaitingCostApproval");
+  outcome->awaiting_cost_approval = (aca && aca->is_bool() && aca->as_bool()) ||
+                                    outcome->waiting_reason == "cost_approval_required";
+  if (wire != last_status_) Say(run->id + ": " + wire), last_status_ = wire;
+  return Status::OK();
+}
+
+Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
+  Result<std::vector<ArtifactRecord>> arts = store_->ListArtifacts(run->id);
+  if (!arts.ok()) return arts.status();
+  Status first_error;
+  for (ArtifactRecord a : *arts) {
+    if (a.state == ArtifactState::kDone) {
+      ++outcome->artifacts_done;
+      continue;
+    }
+    Result<HttpResponse> got = Status::Error(Status::Code::kUnavailable, "not tried");
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+      HttpRequest get;  // presigned media URL: no API key goes with it
+      get.url = a.url;
+      got = transport_->Send(get);
+      if (got.ok() && got->status == 200) break;
+      if (got.ok() && got->status < 500 && got->status != 429 && got->status != 408) break;
+    }
+    Status s;
+    std::string dir = run->out_dir + "/" + SafeFileName(a.step_id);
+    if (!got.ok()) s = got.status();
+    else if (got->status != 200) s = Status::Error(Status::Code::kUnavailable, "download of artifact " + a.remote_id +
+                                                   ": HTTP " + std::to_string(got->status));
+    else s = MakeDirectories(dir);
+    std::string path = dir + "/" + std::to_string(a.index) + "." + (got.ok() ? ExtensionFor(a.kind, got->body) : "bin");
+    if (s.ok()) s = WriteNoReplace(dir, path, got->body);
+    if (!s.ok()) {
+      Say(run->id + ": artifact " + a.remote_id + ": " + s.message());
+      a.state = ArtifactState::kFailed;
+      (void)store_->MarkArtifact(run->id, a);
+      ++outcome->artifacts_failed;
+      if (first_error.ok()) first_error = s;
+      continue;
+    }
+    a.state = ArtifactState::kDone;
+    a.local_path = path;
+    a.size = static_cast<int64_t>(got->body.size());
+    a.sha256 = Sha256Hex(got->body);
+    if (Status m = store_->MarkArtifact(run->id, a); !m.ok()) return m;
+    ++outcome->artifacts_done;
+    Say(run->id + ": saved " + path + " (" + std::to_string(a.size) + " bytes)");
+  }
+  return first_error.ok() || first_error.code() == Status::Code::kConflict ? Status::OK() : first_error;
+}
+
+Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
+  Result<RunRecord> loaded = store_->GetRun(run_id);
+  if (!loaded.ok()) return loaded.status();
+  RunRecord run = std::move(*loaded);
+  RunOutcome outcome;
+  if (Status s = Start(&run); !s.ok()) return s;
+  for (int round = 0; round < 1000; ++round) {
+    if (!IsTerminal(run.status) || round == 0) {
+      if (Status s = Follow(&run, &outcome); !s.ok()) return s;
+    }
+    if (Status s = Confirm(&run, &outcome); !s.ok()) return s;
+    if (IsTerminal(run.status) || run.status == RunStatus::kWaitingForUser) break;
+  }
+  if (Status s = Download(&run, &outcome); !s.ok()) return s;
+  Result<std::vector<EventRecord>> events = store_->ListEvents(run_id, -1, 0);
+  if (events.ok()) outcome.events_stored = static_cast<int64_t>(events->size());
+  return outcome;
+}
+
+int ExitCodeForOutcome(const RunOutcome& outcome) {
+  switch (outcome.status) {
+    case RunStatus::kCompleted: return outcome.artifacts_failed ? kExitRunFailed : kExitOk;
+    case RunStatus::kFailed:
+    case RunStatus::kPartialFailure:
+    case RunStatus::kCancelled: return kExitRunFailed;
+    case RunStatus::kWaitingForUser: return outcome.awaiting_cost_approval ? kExitCostGate : kExitTimeout;
+    default: return kExitUnavailable;
+  }
+}
+
+}  // namespace sflow

@@ -1,0 +1,97 @@
+// ServerRunner: runs one server plan as a durable workflow on /v1/creative-agent/workflows.
+//
+// Crash safety (design.md section 6), in the order things happen:
+//   1. CreateServerRun stores the run (status planned, account = key fingerprint, never the key).
+//   2. Drive(): with no workflow id yet, the start intent (a fresh random Idempotency-Key and the
+//      exact start body) is committed BEFORE the POST; an intent left pending/sent/unknown by an
+//      earlier attempt is re-sent with the SAME key and body, never a new one. The answer's
+//      workflow id and status queued are stored with MarkIntent(done) in one transaction.
+//   3. Events are followed over SSE from the stored cursor (Last-Event-ID and ?after=), passed
+//      through SseParser and EventFollower, and stored with their cursor in batches (200 events,
+//      50 ms, or the end of a stream). A stream that ends without a terminal status is reopened
+//      with backoff (full jitter); holes are filled with GET .../events?after=cursor.
+//   4. On a terminal or waiting_for_user status, one GET of the workflow confirms it; it is stored
+//      with the artifacts of the final record.
+//   5. Every artifact not done yet is downloaded to <out>/<step>/<n>.<ext>: temp file, fsync,
+//      link (never overwriting), fsync dir, then MarkArtifact(done) with its size and sha256.
+// Not thread-safe. The store, client and transport must outlive the runner.
+#ifndef SFLOW_CLI_SERVER_RUNNER_H_
+#define SFLOW_CLI_SERVER_RUNNER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+
+#include "api/api_client.h"
+#include "api/http_transport.h"
+#include "engine/run_store.h"
+#include "engine/status.h"
+#include "engine/value.h"
+
+namespace sflow {
+
+struct NewServerRun {
+  std::string plan_path, plan_name, plan_digest;
+  Value params = Value::Object();
+  Value start_body;          // engine/wire.h StartBody
+  std::string account;       // AccountFingerprint(key)
+  std::string out_dir;       // "" = ./sogni-out/<run id>
+  std::vector<std::string> step_ids;
+};
+
+// Stores a new run (status planned) with a fresh id, then commits its start intent (a fresh random
+// Idempotency-Key and the exact start body; run status submitting). Nothing is sent. Returns the
+// run id. `run_id` may be given (tests); "" = MakeRunId(now, random).
+Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& run, std::string run_id = "");
+
+struct ServerRunnerOptions {
+  std::ostream* progress = nullptr;  // human lines (stderr)
+  std::ostream* json = nullptr;      // --json: one object per event, then a summary
+  std::chrono::milliseconds flush_interval{50};
+  size_t flush_events = 200;
+  std::chrono::milliseconds backoff_base{100}, backoff_max{5000};
+  int max_stream_failures = 8;       // consecutive reconnects without progress before kUnavailable
+  // Test seam: called after the start intent is committed and before its POST. Returning false
+  // stops Drive() there with kCancelled (as if the process had died).
+  std::function<bool()> before_start_post;
+};
+
+struct RunOutcome {
+  RunStatus status = RunStatus::kUnknown;
+  std::string waiting_reason;
+  bool awaiting_cost_approval = false;
+  int64_t events_stored = 0;
+  int64_t artifacts_done = 0, artifacts_failed = 0;
+};
+
+class ServerRunner {
+ public:
+  ServerRunner(RunStore* store, ApiClient* client, HttpTransport* transport, ServerRunnerOptions options);
+
+  // Takes the run as far as it goes: start (or re-send the pending start), follow, confirm,
+  // download. Errors: kPermission (auth), kUnavailable (retry budget spent; resumable),
+  // kCancelled (the test hook), store errors, kIOError for a download that cannot be written.
+  Result<RunOutcome> Drive(const std::string& run_id);
+
+ private:
+  Status Start(RunRecord* run);
+  Status Follow(RunRecord* run, RunOutcome* outcome);
+  Status Confirm(RunRecord* run, RunOutcome* outcome);
+  Status Download(RunRecord* run, RunOutcome* outcome);
+  void Say(const std::string& line);
+
+  RunStore* store_;
+  ApiClient* client_;
+  HttpTransport* transport_;
+  ServerRunnerOptions options_;
+  std::string last_status_;
+};
+
+// The exit code (cli/exit_codes.h) for a run that ended with `outcome`.
+int ExitCodeForOutcome(const RunOutcome& outcome);
+
+}  // namespace sflow
+
+#endif  // SFLOW_CLI_SERVER_RUNNER_H_
