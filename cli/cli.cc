@@ -18,6 +18,11 @@ int RunRun(const std::vector<std::string>& args, Context& ctx);
 int RunResume(const std::vector<std::string>& args, Context& ctx);
 int RunStatusCommand(const std::vector<std::string>& args, Context& ctx);
 int RunEvents(const std::vector<std::string>& args, Context& ctx);
+int RunCancel(const std::vector<std::string>& args, Context& ctx);
+int RunReseed(const std::vector<std::string>& args, Context& ctx);
+int RunArtifacts(const std::vector<std::string>& args, Context& ctx);
+int RunTemplates(const std::vector<std::string>& args, Context& ctx);
+int RunApprove(const std::vector<std::string>& args, Context& ctx);
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
@@ -27,6 +32,11 @@ const std::vector<CommandSpec>& Commands() {
       {"resume", "continue a stored run from its intent and event cursor", RunResume},
       {"status", "stored runs: status, workflow id, events, artifacts", RunStatusCommand},
       {"events", "a run's stored workflow events", RunEvents},
+      {"cancel", "cancel a run's workflow on the server; --wait follows it to the end", RunCancel},
+      {"reseed", "re-run a finished run as a new run with new seeds for chosen steps", RunReseed},
+      {"artifacts", "a run's artifacts; downloads the ones still missing", RunArtifacts},
+      {"templates", "saved templates on the API: list, show, push, pull, fork, delete", RunTemplates},
+      {"approve", "approve a plan's cost (PLAN.approval.json), or confirm a paused run's cost", RunApprove},
       {"sandbox", "run the local simulator of the Sogni API on loopback", RunSandbox},
   };
   return kCommands;

@@ -1,14 +1,19 @@
 // sogni-flow run PLAN : runs a server plan as one durable workflow, follows it, downloads results.
+#include <ctime>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "cli/approval.h"
 #include "cli/command_line.h"
+#include "cli/media_upload.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
 #include "cli/run_setup.h"
 #include "cli/server_runner.h"
 #include "cli/sha256.h"
+#include "engine/estimate.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"
 #include "store/state_dir.h"
@@ -50,20 +55,16 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (!c.ok()) return ctx.err << "sogni-flow run: " << plans[0] << " is invalid\n", kExitInvalid;
   if (c.plan.kind != PlanKind::kWorkflow || c.plan.execution != Execution::kServer)
     return ctx.err << "sogni-flow run: only server workflow plans can run yet\n", kExitInvalid;
+  Result<std::string> digest = PlanDigest(c);
+  if (!digest.ok()) return ctx.err << "sogni-flow run: " << digest.status().message() << "\n", ExitCodeFor(digest.status());
+  PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
   StartOptions start;
-  start.max_units = c.plan.budget.max_units;
-  for (const MediaEntry& m : c.plan.media) {
-    if (!m.path.empty())
-      return ctx.err << "sogni-flow run: media '" << m.name << "' is a local file; uploads are not supported yet\n",
-             kExitInvalid;
-    WireMedia wm;
-    wm.name = m.name;
-    wm.kind = m.kind;
-    wm.url = m.url;
-    start.media.push_back(std::move(wm));
-  }
-  Value body = StartBody(c.plan, c.analysis, start);
-  std::string digest = Sha256Hex(PlanDigestInput(body, c.analysis.params));
+  std::string param_args;
+  for (const std::string& f : params.files) param_args += " --param-file " + f;
+  for (const std::string& a : params.assignments) param_args += " -p '" + a + "'";
+  ApprovalFile approval;
+  Status gate = CheckCostGate(plans[0], c, *digest, estimate, std::time(nullptr), &start.max_units, param_args, &approval);
+  if (!gate.ok()) return ctx.err << "sogni-flow run: " << gate.message() << "\n", kExitCostGate;
 
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
   if (!backend.ok()) return ctx.err << "sogni-flow run: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
@@ -73,22 +74,34 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (!dir.ok()) return ctx.err << "sogni-flow run: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   for (const std::string& n : (*dir)->notices()) ctx.err << "sogni-flow run: " << n << "\n";
   RunStore& store = (*dir)->store();
-  if (c.plan.budget.approval_required) {
-    Result<ApprovalRecord> approval = store.FindApproval(digest);
-    if (!approval.ok())
-      return ctx.err << "sogni-flow run: the plan needs an approval of digest " << digest.substr(0, 16)
-                     << " (sogni-flow approve " << plans[0] << ")\n", kExitCostGate;
+  if (!approval.digest.empty()) {  // kept in the state store: which approval let this run start
+    ApprovalRecord record;
+    record.plan_digest = approval.digest;
+    record.ceiling = approval.max_units;
+    record.approved_by = approval.approved_by;
+    record.expires_at = approval.expires_at * 1000;
+    record.file_path = ApprovalPathFor(plans[0]);
+    if (Status s = store.RecordApproval(record); !s.ok())
+      return ctx.err << "sogni-flow run: " << s.message() << "\n", ExitCodeFor(s);
   }
+  std::string new_run_id = MakeRunId(std::time(nullptr), std::random_device()());
+  Result<std::vector<WireMedia>> media =
+      ResolveMedia(c.plan, *(*backend)->client, *(*backend)->transport, "sogni-flow-" + new_run_id, &ctx.err);
+  if (!media.ok())
+    return ctx.err << "sogni-flow run: " << (*backend)->client->Redact(media.status().message()) << "\n",
+           ExitCodeFor(media.status());
+  start.media = std::move(*media);
+  Value body = StartBody(c.plan, c.analysis, start);
   NewServerRun spec;
   spec.plan_path = plans[0];
   spec.plan_name = c.plan.name;
-  spec.plan_digest = digest;
+  spec.plan_digest = *digest;
   for (const auto& [name, value] : c.analysis.params) spec.params.Set(name, value);
   spec.start_body = body;
   spec.account = AccountFingerprint((*backend)->api_key);
   spec.out_dir = out_dir;
   for (const Step& step : c.plan.steps) spec.step_ids.push_back(step.id);
-  Result<std::string> run_id = CreateServerRun(store, spec);
+  Result<std::string> run_id = CreateServerRun(store, spec, new_run_id);
   if (!run_id.ok()) return ctx.err << "sogni-flow run: " << run_id.status().message() << "\n", ExitCodeFor(run_id.status());
   ctx.err << "run " << *run_id << " (" << c.plan.name << ")\n";
   return DriveAndReport("run", ctx, store, **backend, *run_id, json);

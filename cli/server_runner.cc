@@ -47,6 +47,45 @@ std::string StringField(const Value& v, std::string_view key) {
 
 }  // namespace
 
+std::string NewIdempotencyKey() { return RandomKey(); }
+
+Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
+                                    const std::map<std::string, int64_t>& seed_overrides,
+                                    const std::string& out_dir, std::string run_id) {
+  if (source.workflow_id.empty()) return Status::Internal("run " + source.id + " has no workflow id");
+  if (run_id.empty()) run_id = MakeRunId(std::time(nullptr), RandomU64());
+  RunRecord run;
+  run.id = run_id;
+  run.plan_path = source.plan_path;
+  run.plan_name = source.plan_name;
+  run.plan_digest = source.plan_digest;
+  run.params = source.params.is_object() ? source.params : Value::Object();
+  run.params.Set("cloned_from_run", Value::String(source.id));
+  run.params.Set("cloned_from_workflow", Value::String(source.workflow_id));
+  run.execution = Execution::kServer;
+  run.status = RunStatus::kPlanned;
+  run.account = source.account;
+  run.out_dir = out_dir.empty() ? "sogni-out/" + run_id : out_dir;
+  for (const StepRecord& s : source.steps) run.steps.push_back(StepRecord{.step_id = s.step_id, .tool = s.tool});
+  if (Status s = store.CreateRun(run); !s.ok()) return s;
+  Value body = Value::Object();
+  if (!seed_overrides.empty()) {
+    Value seeds = Value::Object();
+    for (const auto& [step, seed] : seed_overrides) seeds.Set(step, Value::Int(seed));
+    body.Set("seed_overrides", seeds);
+  }
+  body.Set("app_source", Value::String("sogni-flow"));
+  IntentRecord intent;
+  intent.id = run_id + "-reseed";
+  intent.run_id = run_id;
+  intent.kind = IntentKind::kReseed;
+  intent.idempotency_key = RandomKey();
+  intent.request = body.ToJson();
+  intent.state = IntentState::kPending;
+  if (Status s = store.RecordIntent(intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
+  return run_id;
+}
+
 Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, std::string run_id) {
   if (run_id.empty()) run_id = MakeRunId(std::time(nullptr), RandomU64());
   RunRecord run;
@@ -86,8 +125,9 @@ Status ServerRunner::Start(RunRecord* run) {
   if (!pending.ok()) return pending.status();
   const IntentRecord* intent = nullptr;
   for (const IntentRecord& i : *pending)
-    if (i.kind == IntentKind::kStart) intent = &i;
+    if (i.kind == IntentKind::kStart || i.kind == IntentKind::kReseed) intent = &i;
   if (!intent) return Status::Internal("run " + run->id + " has neither a workflow id nor a pending start");
+  if (intent->kind == IntentKind::kReseed) return StartReseed(run, *intent);
   if (options_.before_start_post && !options_.before_start_post())
     return Status::Error(Status::Code::kCancelled, "stopped before the start request (test hook)");
 
@@ -133,6 +173,50 @@ Status ServerRunner::Start(RunRecord* run) {
   run->workflow_id = wid;
   run->status = RunStatus::kQueued;
   Say(run->id + ": started workflow " + wid);
+  return Status::OK();
+}
+
+Status ServerRunner::StartReseed(RunRecord* run, const IntentRecord& intent) {
+  if (options_.before_start_post && !options_.before_start_post())
+    return Status::Error(Status::Code::kCancelled, "stopped before the reseed request (test hook)");
+  Result<Value> body = ParseJson(intent.request);
+  if (!body.ok() || !body->is_object()) return Status::Internal("stored reseed request is not a JSON object");
+  std::string source = run->params.is_object() ? StringField(run->params, "cloned_from_workflow") : "";
+  if (source.empty()) return Status::Internal("run " + run->id + " does not name the workflow it reseeds");
+  ReseedRequest req;
+  if (const Value* o = body->Find("seed_overrides"); o && o->is_object())
+    for (const Value::Member& m : o->members())
+      if (m.value.is_int()) req.seed_overrides[m.key] = m.value.as_int();
+  req.token_type = StringField(*body, "token_type");
+  req.billing_mode = StringField(*body, "billing_mode");
+  req.app_source = StringField(*body, "app_source");
+  if (intent.state == IntentState::kPending) {
+    if (Status s = store_->MarkIntent(intent.id, {.state = IntentState::kSent}); !s.ok()) return s;
+  } else {
+    Say(run->id + ": re-sending the reseed request with its original Idempotency-Key");
+  }
+  Result<WorkflowReply> reply = client_->ReseedWorkflow(source, req, intent.idempotency_key);
+  if (!reply.ok()) {
+    Status s = reply.status();
+    if (s.code() == Status::Code::kInvalidPlan || s.code() == Status::Code::kConflict ||
+        s.code() == Status::Code::kNotFound) {
+      Value err = Value::Object();
+      err.Set("message", Value::String(s.message()));
+      (void)store_->MarkIntent(intent.id, {.state = IntentState::kDone, .run = {.status = RunStatus::kFailed, .error = err}});
+    } else if (s.code() == Status::Code::kUnavailable) {
+      (void)store_->MarkIntent(intent.id, {.state = IntentState::kUnknown, .run = {.status = RunStatus::kUnknown}});
+    }
+    return s;
+  }
+  std::string wid = StringField(reply->workflow, "workflowId");
+  if (wid.empty()) return Status::Internal("reseed answer without a workflowId");
+  if (Status s = store_->MarkIntent(intent.id, {.state = IntentState::kDone, .response = reply->data.ToJson(),
+                                                .run = {.status = RunStatus::kQueued, .workflow_id = wid}});
+      !s.ok())
+    return s;
+  run->workflow_id = wid;
+  run->status = RunStatus::kQueued;
+  Say(run->id + ": reseeded " + source + " as workflow " + wid + (reply->Flag("idempotent") ? " (idempotent replay)" : ""));
   return Status::OK();
 }
 
@@ -345,6 +429,17 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
   if (Status s = Download(&run, &outcome); !s.ok()) return s;
   Result<std::vector<EventRecord>> events = store_->ListEvents(run_id, -1, 0);
   if (events.ok()) outcome.events_stored = static_cast<int64_t>(events->size());
+  return outcome;
+}
+
+Result<RunOutcome> ServerRunner::DownloadMissing(const std::string& run_id, const std::string& out_dir) {
+  Result<RunRecord> loaded = store_->GetRun(run_id);
+  if (!loaded.ok()) return loaded.status();
+  RunRecord run = std::move(*loaded);
+  if (!out_dir.empty()) run.out_dir = out_dir;
+  RunOutcome outcome;
+  outcome.status = run.status;
+  if (Status s = Download(&run, &outcome); !s.ok()) return s;
   return outcome;
 }
 

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <ostream>
 #include <string>
 
@@ -45,6 +46,18 @@ struct NewServerRun {
 // Idempotency-Key and the exact start body; run status submitting). Nothing is sent. Returns the
 // run id. `run_id` may be given (tests); "" = MakeRunId(now, random).
 Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& run, std::string run_id = "");
+
+// A fresh random Idempotency-Key ("sflow-" and 32 hex digits).
+std::string NewIdempotencyKey();
+
+// A reseed of the completed or partial_failure run `source` as a NEW local run: stores it (status
+// planned, the source's plan, digest, account and steps; params gain "cloned_from_run" and
+// "cloned_from_workflow"), then commits its reseed intent (a fresh Idempotency-Key and the exact
+// body {"seed_overrides": ..., "app_source": "sogni-flow"}; run status submitting). Nothing is
+// sent: Drive() posts it (and re-sends it with the same key after a crash), like a start.
+Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
+                                    const std::map<std::string, int64_t>& seed_overrides,
+                                    const std::string& out_dir, std::string run_id = "");
 
 struct ServerRunnerOptions {
   std::ostream* progress = nullptr;  // human lines (stderr)
@@ -75,8 +88,13 @@ class ServerRunner {
   // kCancelled (the test hook), store errors, kIOError for a download that cannot be written.
   Result<RunOutcome> Drive(const std::string& run_id);
 
+  // Downloads every stored artifact of the run that is not done yet (none twice), to `out_dir`
+  // ("" = the run's own out dir). Needs only the transport: `client` may be null.
+  Result<RunOutcome> DownloadMissing(const std::string& run_id, const std::string& out_dir = "");
+
  private:
   Status Start(RunRecord* run);
+  Status StartReseed(RunRecord* run, const IntentRecord& intent);
   Status Follow(RunRecord* run, RunOutcome* outcome);
   Status Confirm(RunRecord* run, RunOutcome* outcome);
   Status Download(RunRecord* run, RunOutcome* outcome);

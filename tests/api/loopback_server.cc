@@ -6,6 +6,7 @@
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
+#include <Poco/ThreadPool.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -94,6 +95,9 @@ struct LoopbackServer::Impl {
   std::atomic<int> requests{0};
   bool tls = false;
   std::unique_ptr<Poco::Net::ServerSocket> socket;
+  // Our own pool (declared before the server, so it outlives it): the destructor joins it, so no
+  // handler thread is still running when the test process exits and its statics are destroyed.
+  std::unique_ptr<Poco::ThreadPool> pool;
   std::unique_ptr<Poco::Net::HTTPServer> server;
 };
 
@@ -115,14 +119,19 @@ std::unique_ptr<LoopbackServer> LoopbackServer::Start(ServedHandler handler, con
   Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(16);
   params->setKeepAlive(true);
-  impl->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(impl->handler, impl->requests), *impl->socket, params);
+  impl->pool = std::make_unique<Poco::ThreadPool>(2, 32);
+  impl->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(impl->handler, impl->requests), *impl->pool,
+                                                         *impl->socket, params);
   impl->server->start();
   return std::unique_ptr<LoopbackServer>(new LoopbackServer(std::move(impl)));
 }
 
 LoopbackServer::LoopbackServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-LoopbackServer::~LoopbackServer() { impl_->server->stopAll(true); }
+LoopbackServer::~LoopbackServer() {
+  impl_->server->stopAll(true);
+  impl_->pool->joinAll();
+}
 
 int LoopbackServer::port() const { return impl_->socket->address().port(); }
 

@@ -47,7 +47,7 @@ class TlsTransportTest : public testing::Test {
       if (rq.target == "/stream") {
         w.Begin(200);
         w.Write("id: 1\ndata: {}\n\n");
-        std::this_thread::sleep_for(1s);
+        std::this_thread::sleep_for(3s);
         return;
       }
       w.Send(200, "hello over tls");
@@ -172,7 +172,7 @@ TEST_F(TlsTransportTest, StreamsOverTlsCanBeCancelled) {
   EXPECT_EQ(got, "id: 1\ndata: {}\n\n");
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), Status::Code::kCancelled);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 900ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);  // well before the server's 3 s
 }
 
 // Poco::Util::Application is where Poco's defaults turn lax: no host-name check, and a console

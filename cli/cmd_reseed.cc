@@ -1,0 +1,117 @@
+// sogni-flow reseed RUN : re-runs a finished workflow as a clone with new seeds for chosen steps.
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/command_line.h"
+#include "cli/context.h"
+#include "cli/exit_codes.h"
+#include "cli/run_setup.h"
+#include "cli/server_runner.h"
+#include "cli/sha256.h"
+#include "store/state_dir.h"
+
+namespace sflow {
+
+int RunReseed(const std::vector<std::string>& args, Context& ctx) {
+  bool json = false;
+  BackendOptions backend_options;
+  std::string state_dir, out_dir;
+  std::vector<std::string> step_args;
+  CommandLine cl("reseed RUN [--step ID[=SEED]]... [--out DIR] [--state-dir DIR] [--api-url URL] [--json]",
+                 "Runs a completed or partial_failure run again as a NEW run (a server-side clone of its\n"
+                 "workflow) with new seeds for the steps named by --step: ID=SEED sets that seed, a bare ID\n"
+                 "lets the server draw a random one. Every step NOT named keeps the seed it had (taken from\n"
+                 "the stored run), so only what you asked for changes. Without --step every step is\n"
+                 "reseeded. The reseed intent and its Idempotency-Key are committed to the state store\n"
+                 "before the request; an interrupted reseed continues with 'sogni-flow resume NEWRUN',\n"
+                 "which re-sends the same key (the server clones once). The new run is then followed and\n"
+                 "its artifacts downloaded, as 'run' does. Its params note cloned_from_run.");
+  cl.Repeated("step", "s", "ID[=SEED]", "reseed this step (with SEED, else a random seed)", &step_args);
+  cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &json);
+  cl.Value("out", "", "DIR", "where the new run's artifacts go (default ./sogni-out/NEWRUN)", &out_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
+  cl.Epilog("exit codes: 0 the new run completed, 1 it failed, 2 usage, unknown run or step, a run that\n"
+            "is not completed/partial_failure, 3 auth, 4 unavailable (resumable), 6 local state\n\n"
+            "examples:\n"
+            "  sogni-flow reseed 20261123T101500Z-3f2a --step keyframe=42\n"
+            "  sogni-flow reseed 20261123T101500Z-3f2a --step clip      # a random seed for clip only\n");
+  std::vector<std::string> runs;
+  Status s = cl.Parse(args, &runs);
+  if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
+  if (!s.ok()) return ctx.err << "sogni-flow reseed: " << s.message() << "\n", kExitInvalid;
+  if (runs.size() != 1) return ctx.err << "sogni-flow reseed: give exactly one run id\n", kExitInvalid;
+
+  std::map<std::string, std::optional<int64_t>> named;
+  for (const std::string& a : step_args) {
+    size_t eq = a.find('=');
+    std::string id = a.substr(0, eq);
+    std::optional<int64_t> seed;
+    if (eq != std::string::npos) {
+      std::string v = a.substr(eq + 1);
+      char* end = nullptr;
+      errno = 0;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end || errno || n < 0)
+        return ctx.err << "sogni-flow reseed: --step " << a << ": the seed must be a non-negative integer\n", kExitInvalid;
+      seed = n;
+    }
+    if (id.empty()) return ctx.err << "sogni-flow reseed: --step " << a << ": no step id\n", kExitInvalid;
+    named[id] = seed;
+  }
+
+  StateDirOptions so;
+  so.path = StateDirPath(state_dir, ctx.environ);
+  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  if (!dir.ok()) return ctx.err << "sogni-flow reseed: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
+  RunStore& store = (*dir)->store();
+  Result<RunRecord> source = store.GetRun(runs[0]);
+  if (!source.ok()) return ctx.err << "sogni-flow reseed: " << source.status().message() << "\n", ExitCodeFor(source.status());
+  if (source->status != RunStatus::kCompleted && source->status != RunStatus::kPartialFailure)
+    return ctx.err << "sogni-flow reseed: run " << runs[0] << " is " << Name(source->status)
+                   << "; only a completed or partial_failure run can be reseeded\n", kExitInvalid;
+  if (source->workflow_id.empty())
+    return ctx.err << "sogni-flow reseed: run " << runs[0] << " has no workflow id\n", kExitInvalid;
+  std::set<std::string> known;
+  for (const StepRecord& st : source->steps) known.insert(st.step_id);
+  for (const auto& [id, seed] : named)
+    if (!known.count(id)) {
+      std::vector<std::string> names(known.begin(), known.end());
+      std::string list;
+      for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+      return ctx.err << "sogni-flow reseed: run " << runs[0] << " has no step '" << id << "' (steps: " << list << ")\n",
+             kExitInvalid;
+    }
+  std::map<std::string, int64_t> overrides;
+  for (const StepRecord& st : source->steps) {
+    auto it = named.find(st.step_id);
+    if (it != named.end()) {
+      if (it->second) overrides[st.step_id] = *it->second;
+      continue;
+    }
+    if (named.empty()) continue;  // no --step: every step gets a new seed
+    if (!st.seed)
+      return ctx.err << "sogni-flow reseed: step '" << st.step_id << "' of run " << runs[0]
+                     << " has no stored seed, so it could not keep it; name it with --step " << st.step_id
+                     << " to reseed it too\n", kExitInvalid;
+    overrides[st.step_id] = *st.seed;
+  }
+
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
+  if (!backend.ok()) return ctx.err << "sogni-flow reseed: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
+  if (source->account != AccountFingerprint((*backend)->api_key))
+    return ctx.err << "sogni-flow reseed: run " << runs[0] << " belongs to another account (key fingerprint "
+                   << source->account << ")\n", kExitAuth;
+  Result<std::string> run_id = CreateReseedRun(store, *source, overrides, out_dir);
+  if (!run_id.ok()) return ctx.err << "sogni-flow reseed: " << run_id.status().message() << "\n", ExitCodeFor(run_id.status());
+  ctx.err << "run " << *run_id << " (reseed of " << runs[0] << ")\n";
+  return DriveAndReport("reseed", ctx, store, **backend, *run_id, json);
+}
+
+}  // namespace sflow
