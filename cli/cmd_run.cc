@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/approval.h"
+#include "engine/media.h"
 #include "cli/command_line.h"
 #include "cli/media_upload.h"
 #include "cli/context.h"
@@ -21,7 +22,7 @@
 namespace sflow {
 
 int RunRun(const std::vector<std::string>& args, Context& ctx) {
-  bool json = false;
+  bool json = false, dry_run = false;
   ParamOptions params;
   BackendOptions backend_options;
   std::string state_dir, out_dir;
@@ -32,6 +33,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
                  "--out (default ./sogni-out/RUN). An interrupted run continues with 'sogni-flow resume RUN'.\n"
                  "The API key comes from SOGNI_API_KEY or --api-key-file, never from a flag value.");
   cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &json);
+  cl.Flag("dry-run", "", "print the exact start request body and stop: nothing is uploaded, sent or stored", &dry_run);
   cl.Repeated("param", "p", "NAME=VALUE", "set a param (the last one for a name wins)", &params.assignments);
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
   cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN)", &out_dir);
@@ -65,6 +67,16 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   ApprovalFile approval;
   Status gate = CheckCostGate(plans[0], c, *digest, estimate, std::time(nullptr), &start.max_units, param_args, &approval);
   if (!gate.ok()) return ctx.err << "sogni-flow run: " << gate.message() << "\n", kExitCostGate;
+  if (dry_run) {
+    // The body the API would get. A local file's URL is known only once it is uploaded, so it
+    // shows as "upload://<path>"; everything else is byte for byte what `run` sends.
+    for (const MediaEntry& m : c.plan.media) {
+      std::string mime = m.path.empty() ? "" : CheckLocalMedia(c.plan.directory, m.path).sniff.mime;
+      start.media.push_back(WireMedia{m.name, m.kind, mime, m.url.empty() ? "upload://" + m.path : m.url});
+    }
+    ctx.out << StartBody(c.plan, c.analysis, start).ToJson() << "\n";
+    return kExitOk;
+  }
 
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
   if (!backend.ok()) return ctx.err << "sogni-flow run: " << backend.status().message() << "\n", ExitCodeFor(backend.status());

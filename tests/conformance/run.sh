@@ -78,6 +78,7 @@ grep -q '^export SOGNI_API_BASE_URL=' "$work/sandbox.out" ||
   echo "conformance: warning: the sandbox printed no 'export SOGNI_API_BASE_URL=...' line" >&2
 
 export SANDBOX_URL="$url" SANDBOX_API_KEY="$key1" SANDBOX_API_KEY_2="$key2" CAPTURE_DIR
+export SOGNI_FLOW_BIN="$bin"  # body.test.mjs asks the binary for its start bodies (run --dry-run)
 echo "conformance: sandbox at $SANDBOX_URL (pid $sandbox_pid); captures in $CAPTURE_DIR" >&2
 
 cd "$here/../.."
