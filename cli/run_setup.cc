@@ -1,5 +1,7 @@
 #include "cli/run_setup.h"
 
+#include "cli/interrupt.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,8 +94,17 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& 
   ServerRunnerOptions options;
   options.progress = &ctx.err;
   options.json = json ? &ctx.out : nullptr;
+  StreamCancel cancel;
+  options.cancel = &cancel;
   ServerRunner runner(&store, backend.client.get(), backend.transport.get(), options);
-  Result<RunOutcome> outcome = runner.Drive(run_id);
+  Result<RunOutcome> outcome = Status::Internal("not driven");
+  {
+    // The first Ctrl-C stops following (the cursor is committed); a second exits at once.
+    InterruptGuard guard([&cancel] { cancel.Cancel(); });
+    outcome = runner.Drive(run_id);
+    if (guard.interrupted() && (!outcome.ok() || !IsTerminal(outcome->status)))
+      outcome = Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
+  }
   Result<RunRecord> run = store.GetRun(run_id);
   int code = outcome.ok() ? ExitCodeForOutcome(*outcome) : ExitCodeFor(outcome.status());
   if (!outcome.ok()) {

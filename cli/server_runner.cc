@@ -275,9 +275,13 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
       }
       return !stop;
     };
-    Result<HttpResponse> head = transport_->Stream(req, handlers, nullptr);
+    Result<HttpResponse> head = transport_->Stream(req, handlers, options_.cancel);
     parser.Finish();
     if (!store_error.ok()) return store_error;
+    if (options_.cancel && options_.cancel->cancelled()) {
+      if (Status s = flush(); !s.ok()) return s;  // everything received so far, with its cursor
+      return Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
+    }
     std::optional<double> wait_s;
     if (!head.ok()) {
       if (head.status().code() != Status::Code::kUnavailable) return head.status();
@@ -313,7 +317,10 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
     auto cap = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count() << std::min(failures, 10));
     int64_t ms = failures == 0 ? 0 : std::uniform_int_distribution<int64_t>(0, cap)(jitter);
     if (wait_s) ms = std::max<int64_t>(ms, static_cast<int64_t>(*wait_s * 1000));
-    if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    for (int64_t slept = 0; slept < ms; slept += 50) {  // a Ctrl-C during backoff is not kept waiting
+      if (options_.cancel && options_.cancel->cancelled()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(50, ms - slept)));
+    }
   }
 }
 

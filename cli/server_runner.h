@@ -69,6 +69,9 @@ struct ServerRunnerOptions {
   // Test seam: called after the start intent is committed and before its POST. Returning false
   // stops Drive() there with kCancelled (as if the process had died).
   std::function<bool()> before_start_post;
+  // Ctrl-C: when cancelled, the follower stops reading, commits what it has with its cursor and
+  // Drive() returns kCancelled ("interrupted"); the workflow itself keeps running remotely.
+  StreamCancel* cancel = nullptr;
 };
 
 struct RunOutcome {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Ctrl-C during `run`: exit 130 with the resume command, events up to there committed with their
+# cursor, the workflow left running; then `resume` takes it to the end and downloads everything.
+# The real binary against its own sandbox on 127.0.0.1; stops by itself.
+set -u
+bin=$(realpath "$1")
+work=$(mktemp -d)
+sandbox_pid=""
+cleanup() { [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+cd "$work"
+fail() { echo "FAIL: $*"; for f in run.err resume.err sandbox.out; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
+
+"$bin" sandbox --port 0 --api-key k-interrupt --step-ms 300 > sandbox.out 2>&1 &
+sandbox_pid=$!
+for _ in $(seq 1 100); do grep -q "listening on" sandbox.out 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/.*listening on //p' sandbox.out)
+[ -n "$url" ] || fail "the sandbox did not start"
+
+cat > plan.yaml <<'PLAN'
+version: 1
+name: interrupted
+steps:
+  - {id: keyframe, toolName: generate_image, arguments: {prompt: a lamp}}
+  - id: clip
+    toolName: generate_video
+    arguments: {prompt: orbit, duration: 3}
+    dependsOn: [{sourceStepId: keyframe, targetArgument: referenceImageIndices, mediaType: image, transform: image_index}]
+PLAN
+
+SOGNI_API_KEY=k-interrupt "$bin" run plan.yaml --api-url "$url" > run.out 2> run.err &
+run_pid=$!
+for _ in $(seq 1 100); do grep -q ": running" run.err 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+kill -INT "$run_pid"
+wait "$run_pid"; rc=$?
+[ "$rc" -eq 130 ] || fail "run exited $rc after SIGINT, expected 130"
+grep -q "resume it with: sogni-flow resume r-" run.err || fail "no resume command printed"
+run_id=$(sed -n 's/.*sogni-flow resume \(r-[^ ]*\).*/\1/p' run.err | head -1)
+line=$("$bin" status "$run_id")
+case "$line" in *" running "*|*" queued "*) ;; *) fail "after the interrupt: $line" ;; esac
+events=$(echo "$line" | sed -n 's/.*events \([0-9]*\).*/\1/p')
+[ "${events:-0}" -gt 0 ] || fail "no events were committed before the interrupt: $line"
+
+SOGNI_API_KEY=k-interrupt "$bin" resume "$run_id" --api-url "$url" > resume.out 2> resume.err; rc=$?
+[ "$rc" -eq 0 ] || fail "resume exited $rc"
+line=$("$bin" status "$run_id")
+case "$line" in *" completed "*"artifacts 2/2"*) ;; *) fail "after resume: $line" ;; esac
+[ "$(find sogni-out -type f | wc -l)" -eq 2 ] || fail "expected 2 downloaded files"
+echo "ok: interrupted with $events events committed (exit 130), resumed to completion"
