@@ -25,6 +25,7 @@
 #include "sandbox/sandbox.h"
 #include "store/state_dir.h"
 #include "tests/support/http_test_client.h"
+#include "tests/run/run_test_base.h"
 #include "tests/support/test_util.h"
 
 namespace sflow {
@@ -88,24 +89,14 @@ class RecordingTransport : public HttpTransport {
   HttpTransport* real_;
 };
 
-class ApproveUploadTest : public ::testing::Test {
+class ApproveUploadTest : public RunTestBase {
  protected:
   void SetUp() override {
     SandboxOptions so;
     so.step_ms = 5;
     so.api_keys = {kKey};
     so.keepalive_ms = 200;
-    auto sb = Sandbox::Start(so);
-    ASSERT_TRUE(sb.ok()) << sb.status().ToString();
-    sandbox_ = std::move(*sb);
-    auto t = NewHttpTransport(HttpTransportOptions());
-    ASSERT_TRUE(t.ok());
-    transport_ = std::move(*t);
-    ApiClientOptions api;
-    api.base_url = sandbox_->url();
-    api.api_key = kKey;
-    client_ = std::make_unique<ApiClient>(transport_.get(), api);
-    admin_ = std::make_unique<HttpTestClient>(sandbox_->port());
+    StartBackend(so, kKey, "", /*fast_retries=*/false);
     logo_ = ReadAll(SourceDir() + "/samples/media/logo.png");
     ASSERT_FALSE(logo_.empty());
     env_key_ = "SOGNI_API_KEY=" + kKey;
@@ -157,11 +148,6 @@ class ApproveUploadTest : public ::testing::Test {
     return tmp_.Write("samples/launch-teaser.yaml", ReadAll(SourceDir() + "/samples/launch-teaser.yaml"));
   }
 
-  TempDir tmp_;
-  std::unique_ptr<Sandbox> sandbox_;
-  std::unique_ptr<HttpTransport> transport_;
-  std::unique_ptr<ApiClient> client_;
-  std::unique_ptr<HttpTestClient> admin_;
   std::string logo_, env_key_;
 };
 

@@ -22,6 +22,7 @@
 #include "sandbox/sandbox.h"
 #include "store/state_dir.h"
 #include "tests/support/http_test_client.h"
+#include "tests/run/run_test_base.h"
 #include "tests/support/test_util.h"
 
 namespace sflow {
@@ -66,7 +67,7 @@ void ListFiles(const std::string& dir, std::vector<std::string>* out) {
   closedir(d);
 }
 
-class ServerRunnerTest : public ::testing::Test {
+class ServerRunnerTest : public RunTestBase {
  protected:
   void StartSandbox(const std::string& faults = "", uint64_t seed = 1) {
     SandboxOptions so;
@@ -75,59 +76,14 @@ class ServerRunnerTest : public ::testing::Test {
     so.api_keys = {kCanary};
     so.faults = faults;
     so.keepalive_ms = 200;
-    auto sb = Sandbox::Start(so);
-    ASSERT_TRUE(sb.ok()) << sb.status().ToString();
-    sandbox_ = std::move(*sb);
-    auto t = NewHttpTransport(HttpTransportOptions());
-    ASSERT_TRUE(t.ok());
-    transport_ = std::move(*t);
-    ApiClientOptions api;
-    api.base_url = sandbox_->url();
-    api.api_key = kCanary;
-    api.retry.base_delay = std::chrono::milliseconds(10);
-    api.retry.max_delay = std::chrono::milliseconds(100);
-    api.retry.max_attempts = 10;
-    client_ = std::make_unique<ApiClient>(transport_.get(), api);
-    admin_ = std::make_unique<HttpTestClient>(sandbox_->port());
+    StartBackend(so, kCanary);
   }
 
-  void OpenStore() {
-    StateDirOptions so;
-    so.path = tmp_.path() + "/state";
-    auto dir = StateDir::Open(so);
-    ASSERT_TRUE(dir.ok()) << dir.status().ToString();
-    dir_ = std::move(*dir);
-  }
+  void OpenStore() { OpenStoreAt(tmp_.path() + "/state"); }
 
-  std::string NewRun(const std::string& plan_text = kPlan) {
-    std::string path = tmp_.Write("plan.yaml", plan_text);
-    CheckedPlan c = CheckPlan(path, DefaultCatalog(), {}, nullptr, ValidateOptions());
-    EXPECT_TRUE(c.ok()) << FormatAll(c.diags);
-    NewServerRun spec;
-    spec.plan_path = path;
-    spec.plan_name = c.plan.name;
-    StartOptions start;
-    start.max_units = c.plan.budget.max_units;
-    spec.start_body = StartBody(c.plan, c.analysis, start);
-    spec.plan_digest = Sha256Hex(PlanDigestInput(spec.start_body, c.analysis.params));
-    spec.account = AccountFingerprint(kCanary);
-    std::string run_id = MakeRunId(std::time(nullptr), static_cast<uint64_t>(++runs_));
-    spec.out_dir = tmp_.path() + "/out/" + run_id;
-    for (const Step& s : c.plan.steps) spec.step_ids.push_back(s.id);
-    auto id = CreateServerRun(dir_->store(), spec, run_id);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : "";
-  }
+  std::string NewRun(const std::string& plan_text = kPlan) { return NewRunOf(plan_text, kCanary, true); }
 
-  ServerRunnerOptions Options() {
-    ServerRunnerOptions o;
-    o.progress = &progress_;
-    o.json = &json_;
-    o.backoff_base = std::chrono::milliseconds(10);
-    o.backoff_max = std::chrono::milliseconds(200);
-    o.max_stream_failures = 50;
-    return o;
-  }
+  ServerRunnerOptions Options() { return FastOptions(&json_); }
 
   Value Stats() { return admin_->Get("/_sandbox/stats").json; }
 
@@ -176,14 +132,7 @@ class ServerRunnerTest : public ::testing::Test {
     EXPECT_EQ(json_.str().find(kCanary), std::string::npos);
   }
 
-  TempDir tmp_;
-  std::unique_ptr<Sandbox> sandbox_;
-  std::unique_ptr<HttpTransport> transport_;
-  std::unique_ptr<ApiClient> client_;
-  std::unique_ptr<HttpTestClient> admin_;
-  std::unique_ptr<StateDir> dir_;
-  std::ostringstream progress_, json_;
-  int runs_ = 0;
+  std::ostringstream json_;
 };
 
 TEST_F(ServerRunnerTest, TwoStepPlanCompletesWithEventsAndArtifacts) {

@@ -20,6 +20,7 @@
 #include "sandbox/sandbox.h"
 #include "store/state_dir.h"
 #include "tests/support/http_test_client.h"
+#include "tests/run/run_test_base.h"
 #include "tests/support/test_util.h"
 
 namespace sflow {
@@ -64,7 +65,7 @@ class FlakyMediaTransport : public HttpTransport {
   int allow_;
 };
 
-class WorkflowCommandsTest : public ::testing::Test {
+class WorkflowCommandsTest : public RunTestBase {
  protected:
   void StartSandbox(int step_ms = 20) {
     SandboxOptions so;
@@ -72,62 +73,19 @@ class WorkflowCommandsTest : public ::testing::Test {
     so.step_ms = step_ms;
     so.api_keys = {kKey, kOtherKey};
     so.keepalive_ms = 200;
-    auto sb = Sandbox::Start(so);
-    ASSERT_TRUE(sb.ok()) << sb.status().ToString();
-    sandbox_ = std::move(*sb);
-    auto t = NewHttpTransport(HttpTransportOptions());
-    ASSERT_TRUE(t.ok());
-    transport_ = std::move(*t);
-    ApiClientOptions api;
-    api.base_url = sandbox_->url();
-    api.api_key = kKey;
-    api.app_source = "sogni-flow";
-    api.retry.base_delay = std::chrono::milliseconds(10);
-    api.retry.max_delay = std::chrono::milliseconds(100);
-    api.retry.max_attempts = 10;
-    client_ = std::make_unique<ApiClient>(transport_.get(), api);
-    admin_ = std::make_unique<HttpTestClient>(sandbox_->port());
+    StartBackend(so, kKey, "sogni-flow");
     key_file_ = tmp_.Write("key", kKey);
     ASSERT_EQ(chmod(key_file_.c_str(), 0600), 0);
     other_key_file_ = tmp_.Write("other-key", kOtherKey);
     ASSERT_EQ(chmod(other_key_file_.c_str(), 0600), 0);
   }
 
-  void OpenStore() {
-    StateDirOptions so;
-    so.path = StatePath();
-    auto dir = StateDir::Open(so);
-    ASSERT_TRUE(dir.ok()) << dir.status().ToString();
-    dir_ = std::move(*dir);
-  }
+  void OpenStore() { OpenStoreAt(StatePath()); }
   std::string StatePath() const { return tmp_.path() + "/state"; }
 
-  std::string NewRun() {
-    std::string path = tmp_.Write("plan.yaml", kPlan);
-    CheckedPlan c = CheckPlan(path, DefaultCatalog(), {}, nullptr, ValidateOptions());
-    EXPECT_TRUE(c.ok()) << FormatAll(c.diags);
-    NewServerRun spec;
-    spec.plan_path = path;
-    spec.plan_name = c.plan.name;
-    spec.start_body = StartBody(c.plan, c.analysis, StartOptions());
-    spec.plan_digest = Sha256Hex(PlanDigestInput(spec.start_body, c.analysis.params));
-    spec.account = AccountFingerprint(kKey);
-    std::string run_id = MakeRunId(std::time(nullptr), static_cast<uint64_t>(++runs_));
-    spec.out_dir = tmp_.path() + "/out/" + run_id;
-    for (const Step& s : c.plan.steps) spec.step_ids.push_back(s.id);
-    auto id = CreateServerRun(dir_->store(), spec, run_id);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : "";
-  }
+  std::string NewRun() { return NewRunOf(kPlan, kKey, false); }
 
-  ServerRunnerOptions Options() {
-    ServerRunnerOptions o;
-    o.progress = &progress_;
-    o.backoff_base = std::chrono::milliseconds(10);
-    o.backoff_max = std::chrono::milliseconds(200);
-    o.max_stream_failures = 50;
-    return o;
-  }
+  ServerRunnerOptions Options() { return FastOptions(); }
 
   // A run driven to completion in-process.
   std::string CompletedRun() {
@@ -179,15 +137,7 @@ class WorkflowCommandsTest : public ::testing::Test {
     return "";
   }
 
-  TempDir tmp_;
-  std::unique_ptr<Sandbox> sandbox_;
-  std::unique_ptr<HttpTransport> transport_;
-  std::unique_ptr<ApiClient> client_;
-  std::unique_ptr<HttpTestClient> admin_;
-  std::unique_ptr<StateDir> dir_;
-  std::ostringstream progress_;
   std::string key_file_, other_key_file_;
-  int runs_ = 0;
 };
 
 TEST_F(WorkflowCommandsTest, CancelWaitEndsARunningWorkflowCancelled) {
