@@ -169,6 +169,10 @@ Result<WorkflowReply> ApiClient::StartWorkflow(const StartWorkflowRequest& req, 
 
   call.body = &body;
   call.idempotency_key = idempotency_key;
+  return RunWorkflow(std::move(call));
+}
+
+Result<WorkflowReply> ApiClient::RunWorkflow(Call call) {
   call.key = "workflow";
   Result<Value> data = Run(call);
   if (!data.ok()) return data.status();
@@ -201,10 +205,8 @@ Result<std::vector<Value>> ApiClient::ListEvents(const std::string& id, std::opt
 
 Result<WorkflowReply> ApiClient::CancelWorkflow(const std::string& id) {
   // No body, as the TypeScript SDK sends it.
-  Result<Value> data = Run(Call{"POST", std::string(kWorkflows) + "/" + EncodeUriComponent(id) + "/cancel", "",
+  return RunWorkflow(Call{"POST", std::string(kWorkflows) + "/" + EncodeUriComponent(id) + "/cancel", "",
                                 nullptr, "", "workflow"});
-  if (!data.ok()) return data.status();
-  return WorkflowReply{*data->Find("workflow"), *data};
 }
 
 Result<WorkflowReply> ApiClient::ResumeWorkflow(const std::string& id, const ResumeRequest& req) {
@@ -212,10 +214,8 @@ Result<WorkflowReply> ApiClient::ResumeWorkflow(const std::string& id, const Res
   SetIf(&body, "token_type", req.token_type);
   SetIf(&body, "billing_mode", req.billing_mode);
   SetIf(&body, "app_source", req.app_source.empty() ? options_.app_source : req.app_source);
-  Result<Value> data = Run(Call{"POST", std::string(kWorkflows) + "/" + EncodeUriComponent(id) + "/resume", "", &body,
+  return RunWorkflow(Call{"POST", std::string(kWorkflows) + "/" + EncodeUriComponent(id) + "/resume", "", &body,
                                 "", "workflow"});
-  if (!data.ok()) return data.status();
-  return WorkflowReply{*data->Find("workflow"), *data};
 }
 
 Result<WorkflowReply> ApiClient::ReseedWorkflow(const std::string& id, const ReseedRequest& req,
@@ -233,10 +233,7 @@ Result<WorkflowReply> ApiClient::ReseedWorkflow(const std::string& id, const Res
   SetIf(&body, "app_source", req.app_source.empty() ? options_.app_source : req.app_source);
   call.body = &body;
   call.idempotency_key = idempotency_key;
-  call.key = "workflow";
-  Result<Value> data = Run(call);
-  if (!data.ok()) return data.status();
-  return WorkflowReply{*data->Find("workflow"), *data};
+  return RunWorkflow(std::move(call));
 }
 
 Result<WorkflowReply> ApiClient::ConfirmCost(const std::string& id, const Value& body, const std::string& idempotency_key) {
@@ -246,10 +243,7 @@ Result<WorkflowReply> ApiClient::ConfirmCost(const std::string& id, const Value&
                                      Invalid("confirm-cost body must be an object"));
   call.body = &body;
   call.idempotency_key = idempotency_key;
-  call.key = "workflow";
-  Result<Value> data = Run(call);
-  if (!data.ok()) return data.status();
-  return WorkflowReply{*data->Find("workflow"), *data};
+  return RunWorkflow(std::move(call));
 }
 
 HttpRequest ApiClient::EventStreamRequest(const std::string& id, std::optional<int64_t> after,

@@ -87,6 +87,8 @@ class ApiClient {
  private:
   struct Call;
   Result<Value> Run(const Call& call);
+  // Run() for the workflow routes: the answer must have data.workflow.
+  Result<WorkflowReply> RunWorkflow(Call call);
   HttpRequest Build(const std::string& method, const std::string& path_and_query, const Value* body,
                     const std::string& idempotency_key) const;
   Status Fail(const Call& call, ApiError error, const Status& base);
