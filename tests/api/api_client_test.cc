@@ -11,17 +11,12 @@
 #include "sandbox/sandbox.h"
 #include "tests/api/api_test_env.h"
 
+#include "tests/api/loopback_server.h"
+
 namespace sflow {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Stream handlers that only take the body.
-inline StreamHandlers Chunks(std::function<bool(std::string_view)> f) {
-  StreamHandlers h;
-  h.on_chunk = std::move(f);
-  return h;
-}
 
 class ApiClientTest : public SandboxApiTest {};
 

@@ -15,13 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Stream handlers that only take the body.
-inline StreamHandlers Chunks(std::function<bool(std::string_view)> f) {
-  StreamHandlers h;
-  h.on_chunk = std::move(f);
-  return h;
-}
-
 std::unique_ptr<HttpTransport> Transport(HttpTransportOptions o = HttpTransportOptions()) {
   Result<std::unique_ptr<HttpTransport>> t = NewHttpTransport(o);
   EXPECT_TRUE(t.ok()) << t.status().ToString();

@@ -13,6 +13,13 @@
 
 namespace sflow {
 
+// Stream handlers that only take the body.
+inline StreamHandlers Chunks(std::function<bool(std::string_view)> f) {
+  StreamHandlers h;
+  h.on_chunk = std::move(f);
+  return h;
+}
+
 struct ServedRequest {
   std::string method;
   std::string target;  // path and query

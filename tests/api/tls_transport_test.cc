@@ -23,13 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Stream handlers that only take the body.
-inline StreamHandlers Chunks(std::function<bool(std::string_view)> f) {
-  StreamHandlers h;
-  h.on_chunk = std::move(f);
-  return h;
-}
-
 class TlsTransportTest : public testing::Test {
  protected:
   void SetUp() override {
