@@ -16,12 +16,6 @@ namespace sflow {
 
 namespace {
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 void Pretty(const Value& v, int indent, std::string* out) {
   std::string pad(static_cast<size_t>(indent + 2), ' ');
   if (v.is_object() && v.size() > 0) {
@@ -53,7 +47,7 @@ void Pretty(const Value& v, int indent, std::string* out) {
 
 Result<std::string> PlanDigest(const CheckedPlan& c) {
   StartOptions options;
-  std::string dir = DirName(c.plan.path);
+  const std::string& dir = c.plan.directory;
   for (const MediaEntry& m : c.plan.media) {
     WireMedia wm;
     wm.name = m.name;

@@ -10,12 +10,6 @@ namespace sflow {
 
 namespace {
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 std::string BaseName(const std::string& path) {
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -100,7 +94,7 @@ std::string MultipartBody(const Value& fields, const std::string& file_name, con
 Result<std::vector<WireMedia>> ResolveMedia(const Plan& plan, ApiClient& client, HttpTransport& transport,
                                             const std::string& job_id, std::ostream* progress) {
   std::vector<WireMedia> out;
-  std::string dir = DirName(plan.path);
+  const std::string& dir = plan.directory;
   for (const MediaEntry& m : plan.media) {
     WireMedia wm;
     wm.name = m.name;
