@@ -45,6 +45,46 @@ std::string StringField(const Value& v, std::string_view key) {
   return f && f->is_string() ? f->as_string() : std::string();
 }
 
+// The capacity units a workflow record's step reports. The contract (durable-workflow-step) has
+// cost{estimate, actual} with `actual` untyped, so every spelling seen is accepted: cost.actual
+// as a number or as {capacityUnits}, and cost.capacityUnits. Unknown: nullopt.
+std::optional<double> StepUnits(const Value& step) {
+  const Value* cost = step.is_object() ? step.Find("cost") : nullptr;
+  if (!cost || !cost->is_object()) return std::nullopt;
+  if (const Value* actual = cost->Find("actual")) {
+    if (actual->is_number()) return actual->as_number();
+    if (const Value* u = actual->is_object() ? actual->Find("capacityUnits") : nullptr; u && u->is_number())
+      return u->as_number();
+  }
+  if (const Value* u = cost->Find("capacityUnits"); u && u->is_number()) return u->as_number();
+  return std::nullopt;
+}
+
+// What a provenance file says about one downloaded artifact: enough to tell, from the file alone,
+// which reviewed plan, step, tool, seed and arguments made it, on which workflow, at what cost.
+// Nothing in it changes between two downloads of the same artifact.
+std::string ProvenanceJson(const RunRecord& run, const ArtifactRecord& a, const StepRecord* step) {
+  Value v = Value::Object();
+  v.Set("kind", Value::String("sogni-flow/provenance"));
+  v.Set("run", Value::String(run.id));
+  v.Set("plan", Value::String(run.plan_path));
+  v.Set("planName", Value::String(run.plan_name));
+  v.Set("planDigest", Value::String(run.plan_digest));
+  v.Set("workflowId", Value::String(run.workflow_id));
+  v.Set("step", Value::String(a.step_id));
+  v.Set("tool", step && !step->tool.empty() ? Value::String(step->tool) : Value::Null());
+  v.Set("seed", step && step->seed ? Value::Int(*step->seed) : Value::Null());
+  v.Set("argumentsDigest", step && !step->arguments_digest.empty() ? Value::String(step->arguments_digest) : Value::Null());
+  v.Set("units", step && step->units ? Value::Double(*step->units) : Value::Null());
+  v.Set("artifactId", Value::String(a.remote_id));
+  v.Set("index", Value::Int(a.index));
+  v.Set("mediaKind", Value::String(MediaKindName(a.kind)));
+  v.Set("file", Value::String(a.local_path.substr(a.local_path.rfind('/') + 1)));
+  v.Set("size", Value::Int(a.size));
+  v.Set("sha256", Value::String(a.sha256));
+  return v.ToJson() + "\n";
+}
+
 }  // namespace
 
 std::string NewIdempotencyKey() { return RandomKey(); }
@@ -352,6 +392,9 @@ Status ServerRunner::Confirm(RunRecord* run, RunOutcome* outcome) {
       if (!ss) continue;
       StepRecord step{.step_id = sid, .tool = StringField(s, "toolName"), .status = *ss, .artifact_count = n};
       if (const Value* seed = s.Find("seed"); seed && seed->is_int()) step.seed = seed->as_int();
+      step.units = StepUnits(s);
+      if (const Value* args = s.Find("arguments"); args && args->is_object())
+        step.arguments_digest = Sha256Hex(args->ToJson(/*sort_keys=*/true));
       update.steps.push_back(std::move(step));
     }
   }
@@ -378,6 +421,13 @@ Status ServerRunner::Confirm(RunRecord* run, RunOutcome* outcome) {
 Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
   Result<std::vector<ArtifactRecord>> arts = store_->ListArtifacts(run->id);
   if (!arts.ok()) return arts.status();
+  Result<RunRecord> fresh = store_->GetRun(run->id);  // the steps as Confirm() stored them
+  if (!fresh.ok()) return fresh.status();
+  auto step_of = [&](const std::string& id) -> const StepRecord* {
+    for (const StepRecord& st : fresh->steps)
+      if (st.step_id == id) return &st;
+    return nullptr;
+  };
   Status first_error;
   for (ArtifactRecord a : *arts) {
     if (a.state == ArtifactState::kDone) {
@@ -413,6 +463,17 @@ Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
     a.local_path = path;
     a.size = static_cast<int64_t>(got->body.size());
     a.sha256 = Sha256Hex(got->body);
+    // Beside the file, before the store calls it done: a crash in between writes it again (same
+    // bytes are success). One that differs (written by an earlier attempt) is left alone.
+    Status p = WriteNoReplace(dir, path + ".provenance.json", ProvenanceJson(*run, a, step_of(a.step_id)));
+    if (!p.ok() && p.code() != Status::Code::kConflict) {
+      Say(run->id + ": provenance of " + path + ": " + p.message());
+      a.state = ArtifactState::kFailed;
+      (void)store_->MarkArtifact(run->id, a);
+      ++outcome->artifacts_failed;
+      if (first_error.ok()) first_error = p;
+      continue;
+    }
     if (Status m = store_->MarkArtifact(run->id, a); !m.ok()) return m;
     ++outcome->artifacts_done;
     Say(run->id + ": saved " + path + " (" + std::to_string(a.size) + " bytes)");

@@ -73,6 +73,8 @@ struct StepRecord {
   std::string remote_id{};         // local execution: the project id
   Value error{};                   // null, or the step's error object
   int64_t updated_at = 0;
+  std::optional<double> units{};   // capacity units the server reports (kept once known)
+  std::string arguments_digest{};  // sha256 of the server's step arguments, keys sorted (kept once known)
 };
 
 struct RunRecord {

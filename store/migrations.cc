@@ -117,8 +117,15 @@ CREATE TABLE intents (
 CREATE INDEX intents_open ON intents (run_id, created_at) WHERE state <> 'done';
 )sql";
 
+// Version 2: what a provenance file beside each artifact needs from its step.
+constexpr const char* kV2 = R"sql(
+ALTER TABLE steps ADD COLUMN units REAL;            -- capacity units the server reports for the step
+ALTER TABLE steps ADD COLUMN arguments_digest TEXT NOT NULL DEFAULT '';  -- sha256 of the sorted-key arguments JSON
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kV1},
+    {2, "step units and arguments digest", kV2},
 };
 
 }  // namespace

@@ -76,6 +76,8 @@ Result<StepRecord> DecodeStep(const Stmt& row) {
   s.remote_id = row.Text(5);
   if (Status st = DecodeJson(row, 6, "a step error", &s.error); !st.ok()) return st;
   s.updated_at = row.Int(7);
+  s.units = row.OptDouble(8);
+  s.arguments_digest = row.Text(9);
   return s;
 }
 

@@ -16,7 +16,7 @@ inline constexpr const char* kSelectRuns =
     "r.waiting_reason, r.workflow_id, r.account, r.out_dir, r.error, r.created_at, r.updated_at, "
     "COALESCE(c.last_sequence, -1) FROM runs r LEFT JOIN cursors c ON c.run_id = r.id";
 inline constexpr const char* kStepColumns =
-    "step_id, tool, status, seed, artifact_count, remote_id, error, updated_at";
+    "step_id, tool, status, seed, artifact_count, remote_id, error, updated_at, units, arguments_digest";
 inline constexpr const char* kIntentColumns =
     "id, run_id, kind, idempotency_key, request, state, response, created_at, updated_at";
 inline constexpr const char* kArtifactColumns =

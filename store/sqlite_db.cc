@@ -106,6 +106,10 @@ Stmt& Stmt::Bind(int index, const std::optional<int64_t>& value) {
   return value ? Bind(index, *value) : Bind(index, nullptr);
 }
 
+Stmt& Stmt::Bind(int index, const std::optional<double>& value) {
+  return value ? Bind(index, *value) : Bind(index, nullptr);
+}
+
 Result<bool> Stmt::Step() {
   const char* sql = sqlite3_sql(stmt_);
   if (bind_rc_ != SQLITE_OK) return db_->Error(bind_rc_, "binding " + Brief(sql));
@@ -148,6 +152,10 @@ std::optional<std::string> Stmt::OptText(int column) const {
 std::optional<int64_t> Stmt::OptInt(int column) const {
   if (IsNull(column)) return std::nullopt;
   return Int(column);
+}
+std::optional<double> Stmt::OptDouble(int column) const {
+  if (IsNull(column)) return std::nullopt;
+  return Double(column);
 }
 
 // ---- Db

@@ -71,6 +71,7 @@ class Stmt {
   Stmt& Bind(int index, std::nullptr_t);
   Stmt& Bind(int index, const std::optional<std::string>& text);
   Stmt& Bind(int index, const std::optional<int64_t>& value);
+  Stmt& Bind(int index, const std::optional<double>& value);
   // Bind(1, a), Bind(2, b), ... in one call.
   template <typename... Args>
   Stmt& BindAll(const Args&... args) {
@@ -92,6 +93,7 @@ class Stmt {
   std::string Text(int column) const;  // "" for NULL
   std::optional<std::string> OptText(int column) const;
   std::optional<int64_t> OptInt(int column) const;
+  std::optional<double> OptDouble(int column) const;
 
  private:
   friend class Db;

@@ -196,18 +196,21 @@ Status SqliteRunStore::UpdateRun(const std::string& run_id, const RunUpdate& upd
 Status SqliteRunStore::UpsertStep(const std::string& run_id, const StepRecord& step, int64_t now) {
   Result<Stmt> q = db_->Prepare(
       "INSERT INTO steps (run_id, step_id, position, tool, status, seed, artifact_count, "
-      "remote_id, error, updated_at) VALUES (?1, ?2, "
+      "remote_id, error, updated_at, units, arguments_digest) VALUES (?1, ?2, "
       "(SELECT COALESCE(MAX(position) + 1, 0) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7, "
-      "?8, ?9) ON CONFLICT (run_id, step_id) DO UPDATE SET "
+      "?8, ?9, ?10, ?11) ON CONFLICT (run_id, step_id) DO UPDATE SET "
       "tool = CASE WHEN excluded.tool <> '' THEN excluded.tool ELSE tool END, "
       "status = excluded.status, seed = COALESCE(excluded.seed, seed), "
       "artifact_count = excluded.artifact_count, "
       "remote_id = CASE WHEN excluded.remote_id <> '' THEN excluded.remote_id ELSE remote_id END, "
-      "error = excluded.error, updated_at = excluded.updated_at");
+      "error = excluded.error, updated_at = excluded.updated_at, "
+      "units = COALESCE(excluded.units, units), "
+      "arguments_digest = CASE WHEN excluded.arguments_digest <> '' THEN excluded.arguments_digest "
+      "ELSE arguments_digest END");
   if (!q.ok()) return q.status();
   return q
       ->BindAll(run_id, step.step_id, step.tool, Name(step.status), step.seed, step.artifact_count,
-                step.remote_id, JsonOrNull(step.error), now)
+                step.remote_id, JsonOrNull(step.error), now, step.units, step.arguments_digest)
       .Run();
 }
 

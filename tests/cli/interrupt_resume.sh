@@ -46,5 +46,8 @@ SOGNI_API_KEY=k-interrupt "$bin" resume "$run_id" --api-url "$url" > resume.out 
 [ "$rc" -eq 0 ] || fail "resume exited $rc"
 line=$("$bin" status "$run_id")
 case "$line" in *" completed "*"artifacts 2/2"*) ;; *) fail "after resume: $line" ;; esac
-[ "$(find sogni-out -type f | wc -l)" -eq 2 ] || fail "expected 2 downloaded files"
+[ "$(find sogni-out -type f ! -name '*.provenance.json' | wc -l)" -eq 2 ] || fail "expected 2 downloaded files"
+for f in $(find sogni-out -type f ! -name '*.provenance.json'); do
+  grep -q "\"sha256\":\"$(sha256sum "$f" | cut -d' ' -f1)\"" "$f.provenance.json" || fail "no matching provenance beside $f"
+done
 echo "ok: interrupted with $events events committed (exit 130), resumed to completion"

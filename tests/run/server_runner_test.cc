@@ -119,7 +119,38 @@ class ServerRunnerTest : public RunTestBase {
       const Value* n = downloads->Find(a.remote_id);
       ASSERT_TRUE(n && n->is_int()) << a.remote_id << " in " << downloads->ToJson();
       EXPECT_EQ(n->as_int(), 1) << a.remote_id;
+      ExpectProvenance(run_id, a);
     }
+  }
+
+  // The provenance file beside an artifact names the run, plan digest, workflow, step, tool, seed,
+  // arguments digest, units and the file's own sha256, as the store and the server know them.
+  void ExpectProvenance(const std::string& run_id, const ArtifactRecord& a) {
+    auto parsed = ParseJson(ReadFile(a.local_path + ".provenance.json"));
+    ASSERT_TRUE(parsed.ok()) << a.local_path << ": " << parsed.status().ToString();
+    const Value& p = *parsed;
+    auto run = dir_->store().GetRun(run_id);
+    ASSERT_TRUE(run.ok());
+    auto field = [&](const char* k) { const Value* v = p.Find(k); return v ? *v : Value::Null(); };
+    EXPECT_EQ(field("kind").as_string(), "sogni-flow/provenance");
+    EXPECT_EQ(field("run").as_string(), run_id);
+    EXPECT_EQ(field("planDigest").as_string(), run->plan_digest);
+    EXPECT_EQ(field("workflowId").as_string(), run->workflow_id);
+    EXPECT_EQ(field("step").as_string(), a.step_id);
+    EXPECT_EQ(field("sha256").as_string(), a.sha256);
+    EXPECT_EQ(field("size").as_int(), a.size);
+    EXPECT_EQ(field("artifactId").as_string(), a.remote_id);
+    // What the server's record says about the step (the sandbox reports tool, seed, arguments, units).
+    auto record = client_->GetWorkflow(run->workflow_id);
+    ASSERT_TRUE(record.ok());
+    const Value* step = nullptr;
+    for (const Value& st : record->Find("steps")->items())
+      if (st.Find("id")->as_string() == a.step_id) step = &st;
+    ASSERT_TRUE(step) << a.step_id;
+    EXPECT_EQ(field("tool").as_string(), step->Find("toolName")->as_string());
+    EXPECT_EQ(field("seed").as_int(), step->Find("seed")->as_int());
+    EXPECT_EQ(field("argumentsDigest").as_string(), Sha256Hex(step->Find("arguments")->ToJson(true)));
+    EXPECT_EQ(field("units").as_number(), step->Find("cost")->Find("capacityUnits")->as_number());
   }
 
   void ExpectNoCanaryAnywhere() {

@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "store/fault_vfs.h"
+#include "store/migrations.h"
 #include "store/state_dir.h"
 #include "tests/store/store_test_util.h"
 #include "tests/support/test_util.h"
@@ -201,7 +202,7 @@ TEST(FaultLoopOpenTest, MigrationFromEmptyUnderIoFaults) {
     Result<std::unique_ptr<StateDir>> d = StateDir::Open({.path = dir, .now_ms = FixedClock()});
     ASSERT_OK(d.status());
     EXPECT_EQ(*(*d)->sqlite_store().db().IntegrityCheck(), "ok");
-    EXPECT_EQ(*(*d)->sqlite_store().db().QueryInt("PRAGMA user_version"), 1);
+    EXPECT_EQ(*(*d)->sqlite_store().db().QueryInt("PRAGMA user_version"), LatestSchemaVersion());
     EXPECT_OK((*d)->store().CreateRun(SampleRun("r1")));
     if (!hit) break;
   }

@@ -22,8 +22,23 @@ TEST(MigrationsTest, FromEmptyCreatesEveryTableAndSetsTheVersion) {
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 0);
   ASSERT_OK(Migrate(db.get()));
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
-  EXPECT_EQ(LatestSchemaVersion(), 1);
+  EXPECT_EQ(LatestSchemaVersion(), 2);
   EXPECT_EQ(Tables(*db), "approvals artifacts cursors events intents runs steps");
+  EXPECT_EQ(*db->IntegrityCheck(), "ok");
+}
+
+TEST(MigrationsTest, Version1FileGainsTheStepProvenanceColumnsAndKeepsItsRows) {
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  ASSERT_OK(Migrate(db.get(), StoreMigrations().first(1)));
+  ASSERT_OK(db->Exec(
+      "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
+      "created_at, updated_at) VALUES ('r1', 'p.yaml', 'p', 'd', '{}', 'server', 'running', 1, 1);"
+      "INSERT INTO steps (run_id, step_id, position, status, seed, updated_at) "
+      "VALUES ('r1', 'a', 0, 'running', 42, 1);"));
+  ASSERT_OK(Migrate(db.get()));
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 2);
+  EXPECT_EQ(*db->QueryInt("SELECT seed FROM steps WHERE step_id = 'a'"), 42);
+  EXPECT_EQ(*db->QueryInt("SELECT units IS NULL AND arguments_digest = '' FROM steps"), 1);
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
@@ -51,7 +66,7 @@ TEST(MigrationsTest, RefusesADatabaseFromANewerBinaryAndLeavesItAlone) {
   EXPECT_EQ(state.status().message(),
             "state database " + dir +
                 "/state.db is from a newer sogni-flow (version 7); upgrade "
-                "(this sogni-flow knows up to version 1)");
+                "(this sogni-flow knows up to version 2)");
   std::unique_ptr<Db> db = MustOpenDb(dir + "/state.db");
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 7);
 }

@@ -168,6 +168,24 @@ TEST_F(RunStoreTest, StepsAreUpsertedAndAKnownSeedIsNeverForgotten) {
   EXPECT_EQ(Get("r1").steps[0].seed, 77);
 }
 
+TEST_F(RunStoreTest, StepUnitsAndArgumentsDigestAreKeptOnceKnown) {
+  Create("r1");
+  StepRecord keyframe{.step_id = "keyframe", .status = RunStatus::kRunning};
+  EXPECT_EQ(Get("r1").steps[0].units, std::nullopt);
+  EXPECT_EQ(Get("r1").steps[0].arguments_digest, "");
+  keyframe.units = 2.5;
+  keyframe.arguments_digest = std::string(64, 'a');
+  ASSERT_OK(store_->UpdateRun("r1", {.steps = {keyframe}}));
+  keyframe.units.reset();
+  keyframe.arguments_digest.clear();
+  keyframe.status = RunStatus::kCompleted;
+  ASSERT_OK(store_->UpdateRun("r1", {.steps = {keyframe}}));
+  RunRecord r = Get("r1");
+  EXPECT_EQ(r.steps[0].status, RunStatus::kCompleted);
+  EXPECT_EQ(r.steps[0].units, 2.5);
+  EXPECT_EQ(r.steps[0].arguments_digest, std::string(64, 'a'));
+}
+
 // ---- intents
 
 TEST_F(RunStoreTest, RecordIntentCommitsWithItsRunUpdateAndIsIdempotent) {
