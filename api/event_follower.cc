@@ -38,20 +38,28 @@ EventFollower::EventFollower(Options options) : options_(std::move(options)), cu
 
 FollowOutcome EventFollower::Offer(const SseEvent& frame) {
   FollowOutcome out;
+  Offer(frame, &out);
+  return out;
+}
+
+void EventFollower::Offer(const SseEvent& frame, FollowOutcome* out) {
+  out->deliver.clear();
+  out->gap.reset();
+  out->status.reset();
+  out->duplicates = out->ignored = 0;
   Result<Value> parsed = ParseJson(frame.data);
   if (!parsed.ok() || !parsed->is_object() || Foreign(*parsed)) {
-    ++out.ignored;
+    ++out->ignored;
   } else if (std::optional<int64_t> sequence = SequenceOf(*parsed, &frame)) {
-    after_duplicate_ = Take(*sequence, std::move(parsed).value(), &out) == Fate::kDuplicate;
+    after_duplicate_ = Take(*sequence, std::move(parsed).value(), frame.data, out) == Fate::kDuplicate;
   } else if (after_duplicate_) {
-    ++out.duplicates;  // the status that went with a replayed event: stale
+    ++out->duplicates;  // the status that went with a replayed event: stale
   } else if (std::optional<std::string> status = StatusOf(*parsed)) {
-    out.status = std::move(status);
+    out->status = std::move(status);
   } else {
-    ++out.ignored;
+    ++out->ignored;
   }
-  NoteGap(&out);
-  return out;
+  NoteGap(out);
 }
 
 FollowOutcome EventFollower::Reconcile(std::vector<Value> records) {
@@ -67,7 +75,7 @@ FollowOutcome EventFollower::Reconcile(std::vector<Value> records) {
   }
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [sequence, index] : order) Take(sequence, std::move(records[index]), &out);
+  for (const auto& [sequence, index] : order) Take(sequence, std::move(records[index]), std::string(), &out);
   NoteGap(&out);
   return out;
 }
@@ -120,17 +128,17 @@ bool EventFollower::Foreign(const Value& data) const {
   return id && *id != options_.workflow_id;
 }
 
-EventFollower::Fate EventFollower::Take(int64_t sequence, Value record, FollowOutcome* out) {
+EventFollower::Fate EventFollower::Take(int64_t sequence, Value record, std::string raw, FollowOutcome* out) {
   if (sequence <= cursor_ || held_.count(sequence)) {
     ++out->duplicates;
     return Fate::kDuplicate;
   }
   if (sequence == cursor_ + 1) {
-    Deliver(sequence, std::move(record), out);
+    Deliver(sequence, std::move(record), std::move(raw), out);
     Drain(out);
     return Fate::kDelivered;
   }
-  held_.emplace(sequence, std::move(record));
+  held_.emplace(sequence, Held{std::move(record), std::move(raw)});
   Trim();
   return Fate::kHeld;
 }
@@ -138,7 +146,7 @@ EventFollower::Fate EventFollower::Take(int64_t sequence, Value record, FollowOu
 void EventFollower::Drain(FollowOutcome* out) {
   while (!held_.empty() && held_.begin()->first == cursor_ + 1) {
     auto node = held_.extract(held_.begin());
-    Deliver(node.key(), std::move(node.mapped()), out);
+    Deliver(node.key(), std::move(node.mapped().record), std::move(node.mapped().raw), out);
   }
 }
 
@@ -146,10 +154,10 @@ void EventFollower::Trim() {
   while (held_.size() > options_.max_held) held_.erase(std::prev(held_.end()));
 }
 
-void EventFollower::Deliver(int64_t sequence, Value record, FollowOutcome* out) {
+void EventFollower::Deliver(int64_t sequence, Value record, std::string raw, FollowOutcome* out) {
   if (std::optional<std::string> status = StatusOf(record)) out->status = std::move(status);
   cursor_ = sequence;
-  out->deliver.push_back(FollowedEvent{sequence, std::move(record)});
+  out->deliver.push_back(FollowedEvent{sequence, std::move(record), std::move(raw)});
 }
 
 }  // namespace sflow

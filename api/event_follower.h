@@ -44,6 +44,10 @@ struct SequenceRange {
 struct FollowedEvent {
   int64_t sequence = 0;
   Value record;  // the event record as the server sent it: {id, workflowId, sequence, type, status, ...}
+  // The record's JSON text exactly as it arrived in the SSE frame's data (the caller stores it
+  // byte for byte, with no re-serialization); empty for a record that came through Reconcile(),
+  // whose text is record.ToJson().
+  std::string raw{};
 };
 
 struct FollowOutcome {
@@ -72,6 +76,9 @@ class EventFollower {
   // One frame from the stream (the parser's event). Its data must be JSON; other frames are
   // counted as ignored.
   FollowOutcome Offer(const SseEvent& frame);
+  // The same into *out, which is cleared first (its deliver vector keeps its capacity): the
+  // streaming loop reuses one outcome instead of allocating one per frame.
+  void Offer(const SseEvent& frame, FollowOutcome* out);
   // Event records fetched with GET .../events (any order, any overlap with what was delivered or
   // held; a server that ignores ?after= is fine). Delivers what now follows on from the cursor.
   FollowOutcome Reconcile(std::vector<Value> records);
@@ -95,15 +102,19 @@ class EventFollower {
   enum class Fate { kDelivered, kHeld, kDuplicate };
   std::optional<int64_t> SequenceOf(const Value& data, const SseEvent* frame) const;
   bool Foreign(const Value& data) const;
-  Fate Take(int64_t sequence, Value record, FollowOutcome* out);
+  Fate Take(int64_t sequence, Value record, std::string raw, FollowOutcome* out);
   void Drain(FollowOutcome* out);
   void Trim();
-  void Deliver(int64_t sequence, Value record, FollowOutcome* out);
+  void Deliver(int64_t sequence, Value record, std::string raw, FollowOutcome* out);
   void NoteGap(FollowOutcome* out) const { out->gap = gap(); }
 
   Options options_;
   int64_t cursor_;
-  std::map<int64_t, Value> held_;  // sequence > cursor_ + 1, waiting for the hole to fill
+  struct Held {
+    Value record;
+    std::string raw;
+  };
+  std::map<int64_t, Held> held_;  // sequence > cursor_ + 1, waiting for the hole to fill
   bool after_duplicate_ = false;   // the last sequenced frame on this connection was a duplicate
 };
 

@@ -74,11 +74,14 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
   int code = kExitOk;
   if (missing > 0 && !no_download) {
     ctx.err << run_id << ": downloading " << missing << " of " << arts->size() << " artifacts\n";
-    Result<std::unique_ptr<HttpTransport>> transport = NewHttpTransport(HttpTransportOptions());
+    HttpTransportOptions transport_options;
+    transport_options.ca_file = EnvValue(ctx.environ, "SSL_CERT_FILE");  // as OpenBackend does
+    Result<std::unique_ptr<HttpTransport>> transport = NewHttpTransport(transport_options);
     if (!transport.ok())
       return ctx.err << "sogni-flow artifacts: " << transport.status().message() << "\n", ExitCodeFor(transport.status());
+    StreamReporter reporter(&ctx.err, nullptr);
     ServerRunnerOptions options;
-    options.progress = &ctx.err;
+    options.reporter = &reporter;
     ServerRunner runner(&store, nullptr, transport->get(), options);
     Result<RunOutcome> outcome = runner.DownloadMissing(run_id, out_dir);
     if (!outcome.ok()) {

@@ -73,31 +73,13 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
     return ctx.err << "sogni-flow cancel: run " << run_id << " belongs to another account (key fingerprint "
                    << run->account << ")\n", kExitAuth;
 
-  IntentRecord intent;
-  intent.idempotency_key = NewIdempotencyKey();
-  intent.id = run_id + "-cancel-" + intent.idempotency_key.substr(6, 12);
-  intent.run_id = run_id;
-  intent.kind = IntentKind::kCancel;
-  intent.request = "{}";
-  intent.state = IntentState::kPending;
-  if (Status r = store.RecordIntent(intent, {}); !r.ok())
-    return ctx.err << "sogni-flow cancel: " << r.message() << "\n", ExitCodeFor(r);
-  if (Status m = store.MarkIntent(intent.id, {.state = IntentState::kSent}); !m.ok())
-    return ctx.err << "sogni-flow cancel: " << m.message() << "\n", ExitCodeFor(m);
-  Result<WorkflowReply> reply = (*backend)->client->CancelWorkflow(run->workflow_id);
+  Result<WorkflowReply> reply = RequestCancel(store, *(*backend)->client, *run);
   if (!reply.ok()) {
-    (void)store.MarkIntent(intent.id, {.state = IntentState::kUnknown});
     ctx.err << "sogni-flow cancel: " << (*backend)->client->Redact(reply.status().message()) << "\n";
     return ExitCodeFor(reply.status());
   }
   std::string wire = WireStatusOf(reply->workflow);
   std::optional<RunStatus> status = ParseName<RunStatus>(kRunStatusNames, wire);
-  RunUpdate update;
-  // A terminal status is left for the follower to confirm (with its events and artifacts).
-  if (status && !IsTerminal(*status)) update.status = *status;
-  if (Status m = store.MarkIntent(intent.id, {.state = IntentState::kDone, .response = reply->data.ToJson(), .run = update});
-      !m.ok())
-    return ctx.err << "sogni-flow cancel: " << m.message() << "\n", ExitCodeFor(m);
   bool transitioned = reply->Flag("transitioned");
   if (!transitioned && status && IsTerminal(*status) && *status != RunStatus::kCancelled)
     ctx.err << "run " << run_id << ": workflow " << run->workflow_id << " had already ended (" << wire << ")\n";

@@ -1,7 +1,10 @@
-// sogni-flow resume RUN : re-attaches to a stored run from its intent and event cursor.
+// sogni-flow resume RUN...|--all : re-attaches to stored runs from their intents and event cursors.
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cli/approval.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
@@ -11,25 +14,65 @@
 
 namespace sflow {
 
+namespace {
+
+// The runs `resume --all` takes up: every run not ended (waiting_for_user ones need a person and
+// are only listed), and every ended run with an artifact not downloaded yet. Oldest first.
+Result<std::vector<RunRecord>> RunsToResume(RunStore& store, std::vector<RunRecord>* waiting) {
+  Result<std::vector<RunRecord>> all = store.ListRuns({});
+  if (!all.ok()) return all.status();
+  std::vector<RunRecord> out;
+  for (auto it = all->rbegin(); it != all->rend(); ++it) {
+    if (it->status == RunStatus::kWaitingForUser) {
+      waiting->push_back(*it);
+      continue;
+    }
+    bool take = !IsTerminal(it->status);
+    if (!take) {
+      Result<std::vector<ArtifactRecord>> arts = store.ListArtifacts(it->id);
+      if (!arts.ok()) return arts.status();
+      for (const ArtifactRecord& a : *arts) take = take || a.state != ArtifactState::kDone;
+    }
+    if (take) out.push_back(*it);
+  }
+  return out;
+}
+
+}  // namespace
+
 int RunResume(const std::vector<std::string>& args, Context& ctx) {
-  bool json = false;
+  bool all = false;
   BackendOptions backend_options;
-  std::string state_dir;
-  CommandLine cl("resume RUN [--state-dir DIR] [--api-url URL] [--api-key-file FILE] [--json]",
-                 "Continues a run where it stopped: a start request whose answer was never stored is sent\n"
+  DriveOptions drive;
+  std::string state_dir, jobs = "1", timeout;
+  CommandLine cl("resume RUN... | --all [-j N] [--timeout D] [--state-dir DIR] [--api-url URL] [--api-key-file FILE] [--json]",
+                 "Continues runs where they stopped: a start request whose answer was never stored is sent\n"
                  "again with the SAME Idempotency-Key (the server then creates nothing twice); a started\n"
                  "workflow is followed from the stored event cursor; missing artifacts are downloaded.\n"
-                 "The API key must be the run's account (checked by fingerprint).");
-  cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &json);
+                 "--all takes up every unfinished run of the state directory (and finished ones with files\n"
+                 "still to download); runs waiting for a person are listed, not resumed.\n"
+                 "The API key must be each run's account (checked by fingerprint).");
+  cl.Flag("all", "", "every unfinished run of the state directory", &all);
+  cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
+  cl.Value("jobs", "j", "N", "follow up to N runs at once (default 1)", &jobs);
+  cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
+  cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
+          &drive.cancel_on_interrupt);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "use a fresh in-process simulator (it knows no earlier workflow)", &backend_options.sandbox);
   cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
+  cl.Epilog("exit codes: as for run; with several runs the worst run's code; 0 when --all finds nothing\n\n"
+            "examples:\n"
+            "  sogni-flow resume r-20261123-101500-3f2a\n"
+            "  sogni-flow resume --all -j 4          # e.g. from cron after a reboot\n");
   std::vector<std::string> runs;
   Status s = cl.Parse(args, &runs);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow resume: " << s.message() << "\n", kExitInvalid;
-  if (runs.size() != 1) return ctx.err << "sogni-flow resume: give exactly one run id\n", kExitInvalid;
+  if (all == !runs.empty()) return ctx.err << "sogni-flow resume: give run ids or --all (see --help)\n", kExitInvalid;
+  if (Status d = ParseDriveFlags(jobs, timeout, &drive); !d.ok())
+    return ctx.err << "sogni-flow resume: " << d.message() << "\n", kExitInvalid;
 
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
   if (!backend.ok()) return ctx.err << "sogni-flow resume: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
@@ -38,12 +81,43 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
   Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
   if (!dir.ok()) return ctx.err << "sogni-flow resume: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   RunStore& store = (*dir)->store();
-  Result<RunRecord> run = store.GetRun(runs[0]);
-  if (!run.ok()) return ctx.err << "sogni-flow resume: " << run.status().message() << "\n", ExitCodeFor(run.status());
-  if (run->account != AccountFingerprint((*backend)->api_key))
-    return ctx.err << "sogni-flow resume: run " << runs[0] << " belongs to another account (key fingerprint "
-                   << run->account << ")\n", kExitAuth;
-  return DriveAndReport("resume", ctx, store, **backend, runs[0], json);
+  std::vector<RunRecord> records;
+  if (all) {
+    std::vector<RunRecord> waiting;
+    Result<std::vector<RunRecord>> found = RunsToResume(store, &waiting);
+    if (!found.ok()) return ctx.err << "sogni-flow resume: " << found.status().message() << "\n", ExitCodeFor(found.status());
+    for (const RunRecord& w : waiting)
+      ctx.err << w.id << ": waiting for a person (" << (w.waiting_reason.empty() ? "waiting_for_user" : w.waiting_reason)
+              << "); see sogni-flow status " << w.id << "\n";
+    records = std::move(*found);
+    if (records.empty()) {
+      ctx.err << "sogni-flow resume: nothing to resume in " << so.path << "\n";
+      if (drive.json) ctx.out << R"({"event":"summary","runs":[],"exitCode":0})" << "\n";
+      return kExitOk;
+    }
+  } else {
+    for (const std::string& id : runs) {
+      Result<RunRecord> run = store.GetRun(id);
+      if (!run.ok()) return ctx.err << "sogni-flow resume: " << run.status().message() << "\n", ExitCodeFor(run.status());
+      records.push_back(std::move(*run));
+    }
+  }
+  std::string account = AccountFingerprint((*backend)->api_key);
+  std::vector<std::string> ids;
+  int worst = kExitOk;
+  for (const RunRecord& r : records) {
+    if (r.account == account) {
+      ids.push_back(r.id);
+      continue;
+    }
+    ctx.err << "sogni-flow resume: run " << r.id << " belongs to another account (key fingerprint " << r.account
+            << "); skipped\n";
+    worst = kExitAuth;
+  }
+  if (ids.empty()) return worst;
+  if (all) ctx.err << "resuming " << ids.size() << (ids.size() == 1 ? " run\n" : " runs\n");
+  int code = DriveAndReport("resume", ctx, store, **backend, ids, drive);
+  return code == kExitOk ? worst : code;
 }
 
 }  // namespace sflow

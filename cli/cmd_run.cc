@@ -1,5 +1,7 @@
 // sogni-flow run PLAN : runs a server plan as one durable workflow, follows it, downloads results.
+#include <chrono>
 #include <ctime>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,60 +23,136 @@
 
 namespace sflow {
 
+namespace {
+
+// One plan of the command line, checked and gated, ready to be stored as a run.
+struct PreparedPlan {
+  std::string path;
+  CheckedPlan checked;
+  std::string digest;
+  StartOptions start;
+  ApprovalFile approval;
+};
+
+// Validates `path`, computes its digest and applies the cost gate. Messages go to ctx.err;
+// returns the exit code (0 = ready).
+int Prepare(const std::string& path, const ParamOptions& params, Context& ctx, PreparedPlan* out) {
+  out->path = path;
+  out->checked = CheckPlan(path, DefaultCatalog(), params, ctx.environ, ValidateOptions());
+  CheckedPlan& c = out->checked;
+  PrintDiagnostics(c.diags, ctx.err);
+  if (!c.ok()) return ctx.err << "sogni-flow run: " << path << " is invalid\n", kExitInvalid;
+  if (c.plan.kind != PlanKind::kWorkflow || c.plan.execution != Execution::kServer)
+    return ctx.err << "sogni-flow run: " << path << ": only server workflow plans can run yet\n", kExitInvalid;
+  Result<std::string> digest = PlanDigest(c);
+  if (!digest.ok()) return ctx.err << "sogni-flow run: " << digest.status().message() << "\n", ExitCodeFor(digest.status());
+  out->digest = *digest;
+  PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
+  std::string param_args;
+  for (const std::string& f : params.files) param_args += " --param-file " + f;
+  for (const std::string& a : params.assignments) param_args += " -p '" + a + "'";
+  Status gate = CheckCostGate(path, c, out->digest, estimate, std::time(nullptr), &out->start.max_units, param_args,
+                              &out->approval);
+  if (!gate.ok()) return ctx.err << "sogni-flow run: " << gate.message() << "\n", kExitCostGate;
+  return kExitOk;
+}
+
+// Uploads the plan's local media, then stores the run and its start intent (nothing is sent).
+// --out DIR: with one plan DIR itself; with several DIR/RUN, so that no two runs share files.
+Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, RunStore& store, const std::string& out_dir,
+                              bool per_run_dir, Context& ctx) {
+  const CheckedPlan& c = p.checked;
+  if (!p.approval.digest.empty()) {  // kept in the state store: which approval let this run start
+    ApprovalRecord record;
+    record.plan_digest = p.approval.digest;
+    record.ceiling = p.approval.max_units;
+    record.approved_by = p.approval.approved_by;
+    record.expires_at = p.approval.expires_at * 1000;
+    record.file_path = ApprovalPathFor(p.path);
+    if (Status s = store.RecordApproval(record); !s.ok()) return s;
+  }
+  std::string run_id = MakeRunId(std::time(nullptr), std::random_device()());
+  Result<std::vector<WireMedia>> media =
+      ResolveMedia(c.plan, *backend.client, *backend.transport, "sogni-flow-" + run_id, &ctx.err);
+  if (!media.ok()) return Status::Error(media.status().code(), backend.client->Redact(media.status().message()));
+  p.start.media = std::move(*media);
+  NewServerRun spec;
+  spec.plan_path = p.path;
+  spec.plan_name = c.plan.name;
+  spec.plan_digest = p.digest;
+  for (const auto& [name, value] : c.analysis.params) spec.params.Set(name, value);
+  spec.start_body = StartBody(c.plan, c.analysis, p.start);
+  spec.account = AccountFingerprint(backend.api_key);
+  spec.out_dir = out_dir.empty() || !per_run_dir ? out_dir : out_dir + "/" + run_id;
+  for (const Step& step : c.plan.steps) spec.step_ids.push_back(step.id);
+  return CreateServerRun(store, spec, run_id);
+}
+
+}  // namespace
+
 int RunRun(const std::vector<std::string>& args, Context& ctx) {
-  bool json = false, dry_run = false;
+  bool dry_run = false;
   ParamOptions params;
   BackendOptions backend_options;
-  std::string state_dir, out_dir;
-  CommandLine cl("run PLAN [-p NAME=VALUE]... [--param-file FILE]... [--out DIR] [--state-dir DIR] [--sandbox] [--json]",
-                 "Runs a server plan as one durable workflow: validates it, commits the start request and its\n"
-                 "Idempotency-Key to the state store before sending it, follows the workflow's events\n"
-                 "(stored with their cursor), confirms the final status and downloads every artifact to\n"
-                 "--out (default ./sogni-out/RUN). An interrupted run continues with 'sogni-flow resume RUN'.\n"
-                 "The API key comes from SOGNI_API_KEY or --api-key-file, never from a flag value.");
-  cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &json);
+  DriveOptions drive;
+  std::string state_dir, out_dir, jobs = "1", timeout;
+  CommandLine cl("run PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-j N] [--detach] [--timeout D] [--out DIR]\n"
+                 "    [--cancel-on-interrupt] [--state-dir DIR] [--sandbox] [--json]",
+                 "Runs server plans, each as one durable workflow: validates every plan first (nothing is sent\n"
+                 "if one is invalid or lacks its approval), commits each start request and its Idempotency-Key\n"
+                 "to the state store before sending it, follows the workflows' events (stored with their\n"
+                 "cursor), confirms the final status and downloads every artifact, with a provenance file\n"
+                 "beside each, to --out (default ./sogni-out/RUN). An interrupted run continues with\n"
+                 "'sogni-flow resume RUN'. The API key comes from SOGNI_API_KEY or --api-key-file, never from\n"
+                 "a flag value.");
+  cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
   cl.Flag("dry-run", "", "print the exact start request body and stop: nothing is uploaded, sent or stored", &dry_run);
   cl.Repeated("param", "p", "NAME=VALUE", "set a param (the last one for a name wins)", &params.assignments);
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
-  cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN)", &out_dir);
+  cl.Value("jobs", "j", "N", "follow up to N runs at once (default 1)", &jobs);
+  cl.Flag("detach", "", "start the workflows, store them and exit 0 without following", &drive.detach);
+  cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
+  cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
+          &drive.cancel_on_interrupt);
+  cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN; with several plans DIR/RUN)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);
   cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 completed, 1 failed/partial_failure/cancelled, 2 invalid plan or usage, 3 auth,\n"
-            "4 unavailable (resumable), 5 cost gate, 6 local state, 7 security, 130 interrupted\n\n"
+            "4 unavailable (resumable), 5 cost gate, 6 local state, 7 security, 8 --timeout expired (resumable),\n"
+            "130 interrupted (resumable). With several plans: the worst run's code.\n\n"
             "examples:\n"
             "  sogni-flow run plan.yaml --sandbox\n"
-            "  SOGNI_API_KEY=... sogni-flow run plan.yaml -p seconds=8 --out renders/ --json\n");
+            "  SOGNI_API_KEY=... sogni-flow run plan.yaml -p seconds=8 --out renders/ --json\n"
+            "  SOGNI_API_KEY=... sogni-flow run nightly/*.yaml -j 4 --timeout 2h\n");
   std::vector<std::string> plans;
   Status s = cl.Parse(args, &plans);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow run: " << s.message() << "\n", kExitInvalid;
-  if (plans.size() != 1) return ctx.err << "sogni-flow run: give exactly one plan\n", kExitInvalid;
+  if (plans.empty()) return ctx.err << "sogni-flow run: give at least one plan (see --help)\n", kExitInvalid;
+  if (Status d = ParseDriveFlags(jobs, timeout, &drive); !d.ok())
+    return ctx.err << "sogni-flow run: " << d.message() << "\n", kExitInvalid;
 
-  CheckedPlan c = CheckPlan(plans[0], DefaultCatalog(), params, ctx.environ, ValidateOptions());
-  PrintDiagnostics(c.diags, ctx.err);
-  if (!c.ok()) return ctx.err << "sogni-flow run: " << plans[0] << " is invalid\n", kExitInvalid;
-  if (c.plan.kind != PlanKind::kWorkflow || c.plan.execution != Execution::kServer)
-    return ctx.err << "sogni-flow run: only server workflow plans can run yet\n", kExitInvalid;
-  Result<std::string> digest = PlanDigest(c);
-  if (!digest.ok()) return ctx.err << "sogni-flow run: " << digest.status().message() << "\n", ExitCodeFor(digest.status());
-  PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
-  StartOptions start;
-  std::string param_args;
-  for (const std::string& f : params.files) param_args += " --param-file " + f;
-  for (const std::string& a : params.assignments) param_args += " -p '" + a + "'";
-  ApprovalFile approval;
-  Status gate = CheckCostGate(plans[0], c, *digest, estimate, std::time(nullptr), &start.max_units, param_args, &approval);
-  if (!gate.ok()) return ctx.err << "sogni-flow run: " << gate.message() << "\n", kExitCostGate;
+  std::vector<PreparedPlan> prepared(plans.size());
+  int worst = kExitOk;
+  for (size_t i = 0; i < plans.size(); ++i)
+    if (int code = Prepare(plans[i], params, ctx, &prepared[i]); code != kExitOk && worst == kExitOk) worst = code;
+  if (worst != kExitOk) {
+    if (plans.size() > 1) ctx.err << "sogni-flow run: nothing was started\n";
+    return worst;
+  }
   if (dry_run) {
     // The body the API would get. A local file's URL is known only once it is uploaded, so it
     // shows as "upload://<path>"; everything else is byte for byte what `run` sends.
-    for (const MediaEntry& m : c.plan.media) {
-      std::string mime = m.path.empty() ? "" : CheckLocalMedia(c.plan.directory, m.path).sniff.mime;
-      start.media.push_back(WireMedia{m.name, m.kind, mime, m.url.empty() ? "upload://" + m.path : m.url});
+    for (PreparedPlan& p : prepared) {
+      const CheckedPlan& c = p.checked;
+      for (const MediaEntry& m : c.plan.media) {
+        std::string mime = m.path.empty() ? "" : CheckLocalMedia(c.plan.directory, m.path).sniff.mime;
+        p.start.media.push_back(WireMedia{m.name, m.kind, mime, m.url.empty() ? "upload://" + m.path : m.url});
+      }
+      ctx.out << StartBody(c.plan, c.analysis, p.start).ToJson() << "\n";
     }
-    ctx.out << StartBody(c.plan, c.analysis, start).ToJson() << "\n";
     return kExitOk;
   }
 
@@ -86,37 +164,21 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (!dir.ok()) return ctx.err << "sogni-flow run: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   for (const std::string& n : (*dir)->notices()) ctx.err << "sogni-flow run: " << n << "\n";
   RunStore& store = (*dir)->store();
-  if (!approval.digest.empty()) {  // kept in the state store: which approval let this run start
-    ApprovalRecord record;
-    record.plan_digest = approval.digest;
-    record.ceiling = approval.max_units;
-    record.approved_by = approval.approved_by;
-    record.expires_at = approval.expires_at * 1000;
-    record.file_path = ApprovalPathFor(plans[0]);
-    if (Status s = store.RecordApproval(record); !s.ok())
-      return ctx.err << "sogni-flow run: " << s.message() << "\n", ExitCodeFor(s);
+  std::vector<std::string> run_ids;
+  for (PreparedPlan& p : prepared) {
+    Result<std::string> run_id = CreateRun(p, **backend, store, out_dir, plans.size() > 1, ctx);
+    if (!run_id.ok()) {
+      ctx.err << "sogni-flow run: " << p.path << ": " << run_id.status().message() << "\n";
+      if (run_ids.empty()) return ExitCodeFor(run_id.status());
+      ctx.err << "sogni-flow run: the runs stored so far are driven; the others were not started\n";
+      worst = ExitCodeFor(run_id.status());
+      break;
+    }
+    run_ids.push_back(*run_id);
+    ctx.err << "run " << *run_id << " (" << p.checked.plan.name << ")\n";
   }
-  std::string new_run_id = MakeRunId(std::time(nullptr), std::random_device()());
-  Result<std::vector<WireMedia>> media =
-      ResolveMedia(c.plan, *(*backend)->client, *(*backend)->transport, "sogni-flow-" + new_run_id, &ctx.err);
-  if (!media.ok())
-    return ctx.err << "sogni-flow run: " << (*backend)->client->Redact(media.status().message()) << "\n",
-           ExitCodeFor(media.status());
-  start.media = std::move(*media);
-  Value body = StartBody(c.plan, c.analysis, start);
-  NewServerRun spec;
-  spec.plan_path = plans[0];
-  spec.plan_name = c.plan.name;
-  spec.plan_digest = *digest;
-  for (const auto& [name, value] : c.analysis.params) spec.params.Set(name, value);
-  spec.start_body = body;
-  spec.account = AccountFingerprint((*backend)->api_key);
-  spec.out_dir = out_dir;
-  for (const Step& step : c.plan.steps) spec.step_ids.push_back(step.id);
-  Result<std::string> run_id = CreateServerRun(store, spec, new_run_id);
-  if (!run_id.ok()) return ctx.err << "sogni-flow run: " << run_id.status().message() << "\n", ExitCodeFor(run_id.status());
-  ctx.err << "run " << *run_id << " (" << c.plan.name << ")\n";
-  return DriveAndReport("run", ctx, store, **backend, *run_id, json);
+  int code = DriveAndReport("run", ctx, store, **backend, run_ids, drive);
+  return worst != kExitOk && code == kExitOk ? worst : code;
 }
 
 }  // namespace sflow

@@ -14,6 +14,7 @@ struct Context {
   std::ostream& out;
   std::ostream& err;
   char** environ = nullptr;  // nullptr-terminated, as in main's envp
+  bool err_is_terminal = false;  // stderr is a terminal that can redraw lines (live progress)
 };
 
 // A subcommand: `sogni-flow NAME ARGS...`.

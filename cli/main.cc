@@ -1,4 +1,7 @@
 // sogni-flow's entry point: hands argv to the subcommand table. Deliberately thin.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -9,7 +12,9 @@
 
 int main(int argc, char** argv, char** envp) {
   std::ios::sync_with_stdio(false);
-  sflow::Context ctx{std::cout, std::cerr, envp};
+  const char* term = std::getenv("TERM");
+  sflow::Context ctx{std::cout, std::cerr, envp,
+                     ::isatty(STDERR_FILENO) == 1 && term && std::string(term) != "dumb"};
   try {
     return sflow::RunCli(std::vector<std::string>(argv + 1, argv + argc), ctx);
   } catch (const std::exception& e) {

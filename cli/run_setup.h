@@ -4,8 +4,10 @@
 #ifndef SFLOW_CLI_RUN_SETUP_H_
 #define SFLOW_CLI_RUN_SETUP_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/api_client.h"
 #include "api/http_transport.h"
@@ -33,8 +35,30 @@ struct Backend {
 // sandbox's start error.
 Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char** environ);
 
-// Drives a stored run with ServerRunner, prints progress (stderr) or --json lines (stdout) and
-// the summary; returns the exit code. `command` names the command in messages.
+struct DriveOptions {
+  bool json = false;                   // --json: events and the summary as JSON lines on stdout
+  bool detach = false;                 // --detach: start (or re-send the start), store it, stop
+  std::chrono::seconds timeout{0};     // --timeout: stop following after this long (0 = never)
+  bool cancel_on_interrupt = false;    // --cancel-on-interrupt: Ctrl-C cancels the workflows
+  int jobs = 1;                        // -j: runs driven at once
+};
+
+// Drives stored runs with ServerRunner, `jobs` at a time (threads sharing the store under a
+// lock, the transport and one reporter): live lines on a terminal, one line per change
+// otherwise, or --json lines; then one summary line per run (--json: one summary object with
+// every run, and the first run's fields flat when there is one run). Returns the exit code:
+// 130 after Ctrl-C, 8 when --timeout expired first, else the worst run's code (the first of
+// 7, 6, 3, 5, 4, 1, 8 present). `command` names the command in messages.
+//   Ctrl-C: the first stops following (cursors committed; with cancel_on_interrupt a cancel is
+//   requested for each unfinished workflow), a second exits at once. --timeout: the same stop,
+//   the workflows continue remotely. Either prints the resume command for each unfinished run.
+int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
+                   const std::vector<std::string>& run_ids, const DriveOptions& options);
+// Reads -j N (1..999) and --timeout D (ParseDuration; "" = none) into `options`; kInvalidPlan
+// with the message to print otherwise.
+Status ParseDriveFlags(const std::string& jobs, const std::string& timeout, DriveOptions* options);
+
+// One run, options {.json = json}.
 int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
                    const std::string& run_id, bool json);
 

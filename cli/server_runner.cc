@@ -126,6 +126,31 @@ Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
   return run_id;
 }
 
+Result<WorkflowReply> RequestCancel(RunStore& store, ApiClient& client, const RunRecord& run) {
+  IntentRecord intent;
+  intent.idempotency_key = RandomKey();
+  intent.id = run.id + "-cancel-" + intent.idempotency_key.substr(6, 12);
+  intent.run_id = run.id;
+  intent.kind = IntentKind::kCancel;
+  intent.request = "{}";
+  intent.state = IntentState::kPending;
+  if (Status s = store.RecordIntent(intent, {}); !s.ok()) return s;
+  if (Status s = store.MarkIntent(intent.id, {.state = IntentState::kSent}); !s.ok()) return s;
+  Result<WorkflowReply> reply = client.CancelWorkflow(run.workflow_id);
+  if (!reply.ok()) {
+    (void)store.MarkIntent(intent.id, {.state = IntentState::kUnknown});
+    return reply.status();
+  }
+  RunUpdate update;
+  // A terminal status is left for the follower to confirm (with its events and artifacts).
+  if (std::optional<RunStatus> st = WireStatus(StringField(reply->workflow, "status")); st && !IsTerminal(*st))
+    update.status = *st;
+  if (Status s = store.MarkIntent(intent.id, {.state = IntentState::kDone, .response = reply->data.ToJson(), .run = update});
+      !s.ok())
+    return s;
+  return reply;
+}
+
 Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, std::string run_id) {
   if (run_id.empty()) run_id = MakeRunId(std::time(nullptr), RandomU64());
   RunRecord run;
@@ -156,7 +181,7 @@ ServerRunner::ServerRunner(RunStore* store, ApiClient* client, HttpTransport* tr
     : store_(store), client_(client), transport_(transport), options_(std::move(options)) {}
 
 void ServerRunner::Say(const std::string& line) {
-  if (options_.progress) *options_.progress << line << "\n" << std::flush;
+  if (options_.reporter) options_.reporter->Line(line);
 }
 
 Status ServerRunner::Start(RunRecord* run) {
@@ -273,21 +298,19 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
     if (!r.ok()) return r.status();
     outcome->events_stored += r->inserted;
     run->cursor = r->cursor;
-    batch = EventBatch();
+    batch.events.clear();  // keeps its capacity for the next batch
+    batch.run = RunUpdate();
     last_flush = Clock::now();
     return Status::OK();
   };
-  auto absorb = [&](FollowOutcome o) {
+  auto absorb = [&](FollowOutcome& o) {
     for (FollowedEvent& e : o.deliver) {
+      // The text as received is stored byte for byte; only a record from a reconciling GET
+      // (already parsed by the client) is serialized.
       EventRecord rec{.sequence = e.sequence, .type = StringField(e.record, "type"),
-                      .status = StringField(e.record, "status"), .json = e.record.ToJson()};
-      if (options_.json) {
-        Value line = Value::Object();
-        line.Set("event", Value::String("workflow_event"));
-        line.Set("run", Value::String(run->id));
-        line.Set("record", std::move(e.record));
-        *options_.json << line.ToJson() << "\n";
-      }
+                      .status = StringField(e.record, "status"),
+                      .json = e.raw.empty() ? e.record.ToJson() : std::move(e.raw)};
+      if (options_.reporter) options_.reporter->Event(run->id, e.record);
       batch.events.push_back(std::move(rec));
     }
     if (o.status && *o.status != last_status_) {
@@ -299,6 +322,8 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
   };
   int failures = 0;
   std::mt19937_64 jitter(RandomU64());
+  FollowOutcome offered;  // reused for every frame: no allocation per event
+  batch.events.reserve(std::min<size_t>(options_.flush_events, 4096));
   while (true) {
     int64_t before = follower.cursor();
     SseParser parser;
@@ -307,7 +332,10 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
                                                   follower.cursor() > 0 ? follower.LastEventId() : "");
     StreamHandlers handlers;
     handlers.on_chunk = [&](std::string_view bytes) {
-      Status fs = parser.Feed(bytes, [&](const SseEvent& e) { absorb(follower.Offer(e)); });
+      Status fs = parser.Feed(bytes, [&](const SseEvent& e) {
+        follower.Offer(e, &offered);
+        absorb(offered);
+      });
       if (!fs.ok()) return false;
       if (batch.events.size() >= options_.flush_events || Clock::now() - last_flush >= options_.flush_interval) {
         store_error = flush();
@@ -337,7 +365,8 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
     if (stop || follower.gap() || head.ok()) {
       Result<std::vector<Value>> records = client_->ListEvents(run->workflow_id, follower.cursor());
       if (records.ok()) {
-        absorb(follower.Reconcile(std::move(*records)));
+        FollowOutcome reconciled = follower.Reconcile(std::move(*records));
+        absorb(reconciled);
       } else if (records.status().code() == Status::Code::kPermission) {
         return records.status();
       }
@@ -487,6 +516,10 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
   RunRecord run = std::move(*loaded);
   RunOutcome outcome;
   if (Status s = Start(&run); !s.ok()) return s;
+  if (options_.start_only) {
+    outcome.status = run.status;
+    return outcome;
+  }
   for (int round = 0; round < 1000; ++round) {
     if (!IsTerminal(run.status) || round == 0) {
       if (Status s = Follow(&run, &outcome); !s.ok()) return s;

@@ -7,8 +7,8 @@
 //      earlier attempt is re-sent with the SAME key and body, never a new one. The answer's
 //      workflow id and status queued are stored with MarkIntent(done) in one transaction.
 //   3. Events are followed over SSE from the stored cursor (Last-Event-ID and ?after=), passed
-//      through SseParser and EventFollower, and stored with their cursor in batches (200 events,
-//      50 ms, or the end of a stream). A stream that ends without a terminal status is reopened
+//      through SseParser and EventFollower, and stored with their cursor in batches (2000 events,
+//      100 ms, or the end of a stream). A stream that ends without a terminal status is reopened
 //      with backoff (full jitter); holes are filled with GET .../events?after=cursor.
 //   4. On a terminal or waiting_for_user status, one GET of the workflow confirms it; it is stored
 //      with the artifacts of the final record.
@@ -27,6 +27,7 @@
 
 #include "api/api_client.h"
 #include "api/http_transport.h"
+#include "cli/run_reporter.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
 #include "engine/value.h"
@@ -59,11 +60,19 @@ Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
                                     const std::map<std::string, int64_t>& seed_overrides,
                                     const std::string& out_dir, std::string run_id = "");
 
+// Asks the server to cancel the workflow of `run` (which has a workflow id): the cancel intent
+// (a fresh Idempotency-Key) is committed first, the request is sent once (a cancel is never
+// retried blindly: the intent is left unknown), and a non-terminal status it answers is stored
+// with the intent's answer. A terminal one is left for the follower to confirm.
+Result<WorkflowReply> RequestCancel(RunStore& store, ApiClient& client, const RunRecord& run);
+
 struct ServerRunnerOptions {
-  std::ostream* progress = nullptr;  // human lines (stderr)
-  std::ostream* json = nullptr;      // --json: one object per event, then a summary
-  std::chrono::milliseconds flush_interval{50};
-  size_t flush_events = 200;
+  RunReporter* reporter = nullptr;   // progress lines and events (cli/run_reporter.h); may be null
+  bool start_only = false;           // --detach: send (or re-send) the start, store its answer, return
+  // A batch (its events and their cursor, one transaction, one fsync) is committed at
+  // flush_events events, flush_interval after the last commit, or the end of a stream.
+  std::chrono::milliseconds flush_interval{100};
+  size_t flush_events = 2000;
   std::chrono::milliseconds backoff_base{100}, backoff_max{5000};
   int max_stream_failures = 8;       // consecutive reconnects without progress before kUnavailable
   // Test seam: called after the start intent is committed and before its POST. Returning false

@@ -98,6 +98,9 @@ Stmt& Stmt::Bind(int index, std::string_view text) {
   return Note(
       sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
+Stmt& Stmt::BindStatic(int index, std::string_view text) {
+  return Note(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8));
+}
 Stmt& Stmt::Bind(int index, std::nullptr_t) { return Note(sqlite3_bind_null(stmt_, index)); }
 Stmt& Stmt::Bind(int index, const std::optional<std::string>& text) {
   return text ? Bind(index, std::string_view(*text)) : Bind(index, nullptr);

@@ -71,6 +71,9 @@ class Stmt {
   Stmt& Bind(int index, std::nullptr_t);
   Stmt& Bind(int index, const std::optional<std::string>& text);
   Stmt& Bind(int index, const std::optional<int64_t>& value);
+  // Binds text WITHOUT copying it (SQLITE_STATIC): `text` must stay alive and unchanged until the
+  // statement is reset or destroyed. For hot loops over strings the caller owns.
+  Stmt& BindStatic(int index, std::string_view text);
   Stmt& Bind(int index, const std::optional<double>& value);
   // Bind(1, a), Bind(2, b), ... in one call.
   template <typename... Args>

@@ -283,6 +283,27 @@ TEST(EventFollowerTest, TakesTheSequenceFromItsOwnIdWhenDataHasNone) {
   EXPECT_EQ(f.Offer(e).deliver[0].sequence, 2);
 }
 
+TEST(EventFollowerTest, KeepsTheTextAsReceivedThroughHoldsAndAReusedOutcome) {
+  EventFollower f = Follower();
+  SseEvent two = Frame(2);
+  two.data = " " + two.data + " ";  // spacing a re-serialization would lose
+  FollowOutcome o;
+  f.Offer(two, &o);  // held behind the hole at 1
+  EXPECT_TRUE(o.deliver.empty());
+  ASSERT_TRUE(o.gap.has_value());
+  f.Offer(Frame(1), &o);  // fills it: both go out, each with its own text
+  ASSERT_EQ(o.deliver.size(), 2u);
+  EXPECT_EQ(o.deliver[0].raw, Frame(1).data);
+  EXPECT_EQ(o.deliver[1].raw, two.data);
+  EXPECT_FALSE(o.gap.has_value());
+  f.Offer(Frame(2), &o);  // a duplicate: the reused outcome is cleared first
+  EXPECT_TRUE(o.deliver.empty());
+  EXPECT_EQ(o.duplicates, 1);
+  FollowOutcome r = f.Reconcile({Record(3)});
+  ASSERT_EQ(r.deliver.size(), 1u);
+  EXPECT_TRUE(r.deliver[0].raw.empty());  // parsed by the client: the caller serializes it
+}
+
 TEST(EventFollowerTest, HoldsAtMostMaxHeldDroppingTheHighest) {
   EventFollower f(EventFollower::Options{"wf_1", 0, 2});
   f.Offer(Frame(1));

@@ -60,8 +60,8 @@ std::string RunTestBase::NewRunOf(const std::string& plan_text, const std::strin
 
 ServerRunnerOptions RunTestBase::FastOptions(std::ostream* json) {
   ServerRunnerOptions o;
-  o.progress = &progress_;
-  o.json = json;
+  reporters_.push_back(std::make_unique<StreamReporter>(&progress_, json));
+  o.reporter = reporters_.back().get();
   o.backoff_base = std::chrono::milliseconds(10);
   o.backoff_max = std::chrono::milliseconds(200);
   o.max_stream_failures = 50;

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -41,6 +42,7 @@ class RunTestBase : public ::testing::Test {
   std::unique_ptr<HttpTestClient> admin_;
   std::unique_ptr<StateDir> dir_;
   std::ostringstream progress_;
+  std::vector<std::unique_ptr<StreamReporter>> reporters_;  // one per FastOptions() call
   int runs_ = 0;
 };
 

@@ -1,0 +1,229 @@
+#include "cli/run_reporter.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace sflow {
+
+namespace {
+
+const Value* Member(const Value& v, std::string_view key) { return v.is_object() ? v.Find(key) : nullptr; }
+
+std::string StringAt(const Value& v, std::string_view key) {
+  const Value* f = Member(v, key);
+  return f && f->is_string() ? f->as_string() : std::string();
+}
+
+bool StartsWith(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+// step_started / stage_started -> "running", and so on; "" for anything else.
+std::string StepStatusOf(const std::string& type) {
+  std::string rest;
+  if (StartsWith(type, "step_")) rest = type.substr(5);
+  else if (StartsWith(type, "stage_")) rest = type.substr(6);
+  else return "";
+  if (rest == "started") return "running";
+  if (rest == "completed" || rest == "failed" || rest == "waiting_for_user") return rest;
+  return "";
+}
+
+// The run status an event reports: its own `status`, else what a workflow_*/run_* type says.
+std::string RunStatusOf(const Value& record) {
+  std::string status = StringAt(record, "status");
+  if (!status.empty()) return status == "canceled" ? "cancelled" : status;
+  std::string type = StringAt(record, "type");
+  for (std::string_view prefix : {"workflow_", "run_"}) {
+    if (!StartsWith(type, prefix)) continue;
+    std::string rest = type.substr(prefix.size());
+    if (rest == "started") return "running";
+    if (rest == "completed" || rest == "failed" || rest == "cancelled" || rest == "waiting_for_user" ||
+        rest == "partial_failure")
+      return rest;
+  }
+  return "";
+}
+
+}  // namespace
+
+StepNews ReadStepNews(const Value& record) {
+  StepNews news;
+  const Value* data = Member(record, "data");
+  if (!data || !data->is_object()) data = Member(record, "payload");
+  if (!data || !data->is_object()) return news;
+  news.step = StringAt(*data, "stepId");
+  if (news.step.empty()) news.step = StringAt(*data, "stageId");
+  if (news.step.empty()) return news;
+  std::string type = StringAt(record, "type");
+  if (type.empty()) type = StringAt(record, "event");
+  news.status = StepStatusOf(type);
+  if (const Value* p = Member(*data, "progress"); p && p->is_number()) {
+    double v = p->as_number();
+    news.progress = v > 1.0 ? v / 100.0 : v;  // a percentage or a fraction
+    if (news.status.empty()) news.status = "running";
+  }
+  if (const Value* q = Member(*data, "queuePosition"); q && q->is_int()) news.queue_position = q->as_int();
+  return news;
+}
+
+std::string FormatElapsed(std::chrono::milliseconds ms) {
+  char buf[32];
+  int64_t total = ms.count();
+  if (total < 60'000) {
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(total) / 1000.0);
+  } else if (total < 3'600'000) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(total / 60'000),
+                  static_cast<long long>(total / 1000 % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(total / 3'600'000),
+                  static_cast<long long>(total / 60'000 % 60));
+  }
+  return buf;
+}
+
+// ---- StreamReporter
+
+void StreamReporter::Line(const std::string& text) {
+  if (!progress_) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  *progress_ << text << "\n" << std::flush;
+}
+
+void StreamReporter::Event(const std::string& run_id, const Value& record) {
+  StepNews news = ReadStepNews(record);
+  std::string type = StringAt(record, "type");
+  bool transition = !news.step.empty() && !StepStatusOf(type).empty();
+  if (!json_ && !(progress_ && transition)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (json_) {
+    Value line = Value::Object();
+    line.Set("event", Value::String("workflow_event"));
+    line.Set("run", Value::String(run_id));
+    line.Set("record", record);
+    *json_ << line.ToJson() << "\n";
+  }
+  if (progress_ && transition) *progress_ << run_id << ": step " << news.step << " " << news.status << "\n" << std::flush;
+}
+
+// ---- LiveReporter
+
+LiveReporter::LiveReporter(std::ostream* out) : out_(out) {
+  ticker_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      wake_.wait_for(lock, std::chrono::seconds(1));
+      if (!stop_) Draw();  // elapsed times move on while nothing else happens
+    }
+  });
+}
+
+LiveReporter::~LiveReporter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    Draw();
+    drawn_lines_ = 0;  // the last picture stays on the screen
+  }
+  wake_.notify_all();
+  ticker_.join();
+}
+
+void LiveReporter::AddRun(const std::string& run_id, const std::string& label, const std::vector<std::string>& steps) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RunView run;
+  run.id = run_id;
+  run.label = label;
+  for (const std::string& s : steps) run.steps.push_back(StepView{.id = s});
+  runs_.push_back(std::move(run));
+  Draw();
+}
+
+void LiveReporter::Line(const std::string& text) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Erase();
+  *out_ << text << "\n";
+  Draw();
+}
+
+LiveReporter::StepView* LiveReporter::FindStep(RunView& run, const std::string& step) {
+  for (StepView& s : run.steps)
+    if (s.id == step) return &s;
+  run.steps.push_back(StepView{.id = step});  // a step the plan did not name (server-added)
+  return &run.steps.back();
+}
+
+void LiveReporter::Event(const std::string& run_id, const Value& record) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RunView* run = nullptr;
+  for (RunView& r : runs_)
+    if (r.id == run_id) run = &r;
+  if (!run) {
+    runs_.push_back(RunView{.id = run_id, .label = ""});
+    run = &runs_.back();
+  }
+  ++run->events;
+  if (std::string status = RunStatusOf(record); !status.empty()) {
+    run->status = status;
+    bool ended = status == "completed" || status == "failed" || status == "partial_failure" || status == "cancelled";
+    if (ended && !run->ended) run->ended = Clock::now();
+  }
+  StepNews news = ReadStepNews(record);
+  if (!news.step.empty()) {
+    StepView* step = FindStep(*run, news.step);
+    auto now = Clock::now();
+    if (!news.status.empty()) {
+      if (news.status == "running" && !step->started) step->started = now;
+      if (news.status != "running" && news.status != step->status) step->ended = now;
+      step->status = news.status;
+    }
+    if (news.progress) step->progress = news.progress;
+    if (news.queue_position) {
+      step->queue_position = news.queue_position;
+      if (step->status == "planned") step->status = "queued";
+    }
+    if (step->status == "running") step->queue_position.reset();
+  }
+  if (Clock::now() - last_draw_ >= std::chrono::milliseconds(100)) Draw();
+}
+
+void LiveReporter::Erase() {
+  if (drawn_lines_ > 0) *out_ << "\x1b[" << drawn_lines_ << "F\x1b[J";  // up N lines, clear below
+  drawn_lines_ = 0;
+}
+
+void LiveReporter::Draw() {
+  Erase();
+  std::string block = Render();
+  *out_ << block << std::flush;
+  for (char c : block) drawn_lines_ += c == '\n';
+  last_draw_ = Clock::now();
+}
+
+std::string LiveReporter::Render() {
+  std::ostringstream o;
+  auto now = Clock::now();
+  auto ms = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
+  int done = 0, running = 0, failed = 0;
+  int64_t events = 0;
+  for (const RunView& run : runs_) {
+    events += run.events;
+    const std::string& s = run.status;
+    if (s == "completed") ++done;
+    else if (s == "failed" || s == "partial_failure" || s == "cancelled") ++failed;
+    else ++running;
+    o << run.id << "  " << run.label << "  " << s << "  " << FormatElapsed(ms(run.ended.value_or(now) - run.started)) << "\n";
+    for (const StepView& step : run.steps) {
+      const char* mark = step.status == "completed" ? "+" : step.status == "failed" ? "x" : step.status == "running" ? ">" : " ";
+      o << "  " << mark << " " << step.id << "  " << step.status;
+      if (step.status == "running" && step.progress) o << "  " << static_cast<int>(*step.progress * 100 + 0.5) << "%";
+      if (step.started) o << "  " << FormatElapsed(ms(step.ended.value_or(now) - *step.started));
+      if (step.queue_position) o << "  queue #" << *step.queue_position;
+      o << "\n";
+    }
+  }
+  o << runs_.size() << (runs_.size() == 1 ? " run: " : " runs: ") << done << " completed, " << running
+    << " in progress, " << failed << " failed  |  " << events << " events  |  "
+    << FormatElapsed(ms(now - started_)) << "\n";
+  return o.str();
+}
+
+}  // namespace sflow

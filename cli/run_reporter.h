@@ -1,0 +1,108 @@
+// RunReporter: what runners tell the person or program watching them (design.md section 5).
+// stdout carries data (--json: one JSON object per workflow event), stderr human progress: on a
+// terminal a live block of lines per step, otherwise one line per change, fit for cron logs.
+//
+// Every implementation is thread-safe: the runs that `run -j N` and `resume --all` drive at once
+// share one reporter, and their lines never interleave mid-line.
+#ifndef SFLOW_CLI_RUN_REPORTER_H_
+#define SFLOW_CLI_RUN_REPORTER_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/value.h"
+
+namespace sflow {
+
+class RunReporter {
+ public:
+  virtual ~RunReporter() = default;
+  // Announces a run and its steps in plan order before it is driven (for live views).
+  virtual void AddRun(const std::string& run_id, const std::string& label, const std::vector<std::string>& steps) = 0;
+  // A change worth one line: "r-...: running", "r-...: saved sogni-out/.../0.png (32431 bytes)".
+  virtual void Line(const std::string& text) = 0;
+  // A workflow event as it is stored, in sequence order per run.
+  virtual void Event(const std::string& run_id, const Value& record) = 0;
+};
+
+// Lines to `progress` (may be null). With `json`, every event as
+// {"event":"workflow_event","run":RUN,"record":{...}} on one line. Step transitions (step_* and
+// stage_* events) get a line of their own: "r-...: step keyframe completed".
+class StreamReporter final : public RunReporter {
+ public:
+  StreamReporter(std::ostream* progress, std::ostream* json) : progress_(progress), json_(json) {}
+  void AddRun(const std::string&, const std::string&, const std::vector<std::string>&) override {}
+  void Line(const std::string& text) override;
+  void Event(const std::string& run_id, const Value& record) override;
+
+ private:
+  std::mutex mu_;
+  std::ostream* progress_;
+  std::ostream* json_;
+};
+
+// The step an event is about and what it says of it, in either event vocabulary of the contract
+// (workflow events: data.stepId; RunEvent: payload.stageId). Empty step: a run-level event.
+struct StepNews {
+  std::string step;
+  std::string status;                 // "running", "completed", "failed", "waiting_for_user" or ""
+  std::optional<double> progress;     // 0..1
+  std::optional<int64_t> queue_position;
+};
+StepNews ReadStepNews(const Value& record);
+
+// On a terminal: one line per run and per step (status, progress, elapsed, queue position when
+// known) and a totals line, redrawn in place at most every 100 ms and each second while anything
+// runs; Line()s print above the block. Destroying it draws the block a last time and leaves it.
+class LiveReporter final : public RunReporter {
+ public:
+  explicit LiveReporter(std::ostream* out);
+  ~LiveReporter() override;
+  void AddRun(const std::string& run_id, const std::string& label, const std::vector<std::string>& steps) override;
+  void Line(const std::string& text) override;
+  void Event(const std::string& run_id, const Value& record) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct StepView {
+    std::string id{}, status = "planned";
+    std::optional<double> progress{};
+    std::optional<int64_t> queue_position{};
+    std::optional<Clock::time_point> started{}, ended{};
+  };
+  struct RunView {
+    std::string id{}, label{}, status = "submitting";
+    Clock::time_point started = Clock::now();
+    std::optional<Clock::time_point> ended{};
+    int64_t events = 0;
+    std::vector<StepView> steps{};
+  };
+  StepView* FindStep(RunView& run, const std::string& step);
+  void Erase();            // under mu_
+  void Draw();             // under mu_
+  std::string Render();    // under mu_
+
+  std::ostream* out_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::vector<RunView> runs_;
+  int drawn_lines_ = 0;
+  Clock::time_point last_draw_{};
+  Clock::time_point started_ = Clock::now();
+  std::thread ticker_;
+};
+
+// "1m05s", "12.3s".
+std::string FormatElapsed(std::chrono::milliseconds ms);
+
+}  // namespace sflow
+
+#endif  // SFLOW_CLI_RUN_REPORTER_H_

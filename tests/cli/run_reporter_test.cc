@@ -1,0 +1,126 @@
+#include "cli/run_reporter.h"
+
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/json.h"
+
+namespace sflow {
+namespace {
+
+Value Json(const std::string& text) {
+  Result<Value> v = ParseJson(text);
+  EXPECT_TRUE(v.ok()) << text;
+  return v.ok() ? *v : Value::Null();
+}
+
+// The last picture of a LiveReporter: the text after the last "clear below" sequence.
+std::string LastPicture(const std::string& screen) {
+  size_t at = screen.rfind("\x1b[J");
+  return at == std::string::npos ? screen : screen.substr(at + 3);
+}
+
+TEST(StepNewsTest, ReadsBothEventVocabularies) {
+  StepNews a = ReadStepNews(Json(R"({"type":"step_started","data":{"stepId":"keyframe"}})"));
+  EXPECT_EQ(a.step, "keyframe");
+  EXPECT_EQ(a.status, "running");
+  StepNews b = ReadStepNews(Json(R"({"type":"stage_completed","payload":{"stageId":"clip"}})"));
+  EXPECT_EQ(b.step, "clip");
+  EXPECT_EQ(b.status, "completed");
+  StepNews c = ReadStepNews(Json(R"({"type":"workflow_progress","data":{"stepId":"s","progress":0.25,"queuePosition":3}})"));
+  EXPECT_EQ(c.status, "running") << "progress means the step runs";
+  EXPECT_DOUBLE_EQ(*c.progress, 0.25);
+  EXPECT_EQ(*c.queue_position, 3);
+  EXPECT_DOUBLE_EQ(*ReadStepNews(Json(R"({"type":"x","data":{"stepId":"s","progress":40}})")).progress, 0.4)
+      << "a percentage is read as one";
+  EXPECT_EQ(ReadStepNews(Json(R"({"type":"workflow_started","data":{}})")).step, "");
+  EXPECT_EQ(ReadStepNews(Json(R"({"type":"step_started","data":"not an object"})")).step, "");
+  EXPECT_EQ(ReadStepNews(Json(R"([1,2])")).step, "");
+}
+
+TEST(StreamReporterTest, OneLinePerStepTransitionAndJsonPerEvent) {
+  std::ostringstream progress, json;
+  StreamReporter r(&progress, &json);
+  r.Line("r1: running");
+  r.Event("r1", Json(R"({"sequence":1,"type":"step_started","data":{"stepId":"keyframe"}})"));
+  r.Event("r1", Json(R"({"sequence":2,"type":"workflow_progress","data":{"stepId":"keyframe","progress":0.5}})"));
+  r.Event("r1", Json(R"({"sequence":3,"type":"step_completed","data":{"stepId":"keyframe"}})"));
+  EXPECT_EQ(progress.str(), "r1: running\nr1: step keyframe running\nr1: step keyframe completed\n")
+      << "progress alone is not a change worth a line";
+  std::istringstream lines(json.str());
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    Value v = Json(line);
+    EXPECT_EQ(v.Find("event")->as_string(), "workflow_event");
+    EXPECT_EQ(v.Find("run")->as_string(), "r1");
+    EXPECT_EQ(v.Find("record")->Find("sequence")->as_int(), ++n);
+  }
+  EXPECT_EQ(n, 3);
+}
+
+TEST(StreamReporterTest, LinesFromManyThreadsNeverInterleave) {
+  std::ostringstream progress;
+  StreamReporter r(&progress, nullptr);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&r, t] {
+      for (int i = 0; i < 200; ++i) r.Line("thread " + std::to_string(t) + " line " + std::string(40, 'x'));
+    });
+  for (std::thread& t : threads) t.join();
+  std::istringstream lines(progress.str());
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    ++n;
+    EXPECT_EQ(line.size(), std::string("thread 0 line ").size() + 40) << line;
+  }
+  EXPECT_EQ(n, 800);
+}
+
+TEST(LiveReporterTest, DrawsOneLinePerStepWithStatusProgressAndQueue) {
+  std::ostringstream screen;
+  {
+    LiveReporter r(&screen);
+    r.AddRun("r1", "teaser", {"keyframe", "clip"});
+    r.Event("r1", Json(R"({"type":"workflow_started","status":"running"})"));
+    r.Event("r1", Json(R"({"type":"step_started","data":{"stepId":"keyframe"}})"));
+    r.Event("r1", Json(R"({"type":"workflow_progress","data":{"stepId":"keyframe","progress":0.5}})"));
+    r.Event("r1", Json(R"({"type":"workflow_progress","data":{"stepId":"clip","queuePosition":4}})"));
+    r.Line("r1: a line above the block");
+  }
+  std::string last = LastPicture(screen.str());
+  EXPECT_NE(last.find("r1  teaser  running"), std::string::npos) << last;
+  EXPECT_NE(last.find("> keyframe  running  50%"), std::string::npos) << last;
+  EXPECT_NE(last.find("  clip  queued  queue #4"), std::string::npos) << last;
+  EXPECT_NE(last.find("1 run: 0 completed, 1 in progress, 0 failed  |  4 events"), std::string::npos) << last;
+  EXPECT_NE(screen.str().find("r1: a line above the block\n"), std::string::npos);
+  EXPECT_EQ(last.find("a line above"), std::string::npos) << "lines print above the block, not in it";
+}
+
+TEST(LiveReporterTest, FinishedStepsAndRunsStopTheirClocks) {
+  std::ostringstream screen;
+  {
+    LiveReporter r(&screen);
+    r.AddRun("r1", "p", {"a"});
+    r.Event("r1", Json(R"({"type":"step_started","data":{"stepId":"a"}})"));
+    r.Event("r1", Json(R"({"type":"step_failed","data":{"stepId":"a"}})"));
+    r.Event("r1", Json(R"({"type":"workflow_failed","status":"failed"})"));
+  }
+  std::string last = LastPicture(screen.str());
+  EXPECT_NE(last.find("x a  failed  0.0s"), std::string::npos) << last;
+  EXPECT_NE(last.find("0 completed, 0 in progress, 1 failed"), std::string::npos) << last;
+}
+
+TEST(FormatElapsedTest, SecondsMinutesHours) {
+  EXPECT_EQ(FormatElapsed(std::chrono::milliseconds(12'340)), "12.3s");
+  EXPECT_EQ(FormatElapsed(std::chrono::milliseconds(65'000)), "1m05s");
+  EXPECT_EQ(FormatElapsed(std::chrono::milliseconds(3'725'000)), "1h02m");
+}
+
+}  // namespace
+}  // namespace sflow
