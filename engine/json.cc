@@ -1,6 +1,6 @@
 #include "engine/json.h"
 
-#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -249,16 +249,20 @@ class Parser {
       if (pos_ >= s_.size() || !isdigit(static_cast<unsigned char>(s_[pos_]))) return error_ = "bad number", false;
       while (pos_ < s_.size() && isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
     }
-    std::string text(s_.substr(start, pos_ - start));
+    // std::from_chars: no allocation, no locale, and correctly rounded like strtod.
+    const char* first = s_.data() + start;
+    const char* last = s_.data() + pos_;
     if (integer) {
-      errno = 0;
-      long long v = std::strtoll(text.c_str(), nullptr, 10);
-      if (errno != ERANGE) {
+      long long v = 0;
+      if (auto r = std::from_chars(first, last, v); r.ec == std::errc() && r.ptr == last) {
         *out = Value::Int(v);
         return true;
       }
     }
-    double d = std::strtod(text.c_str(), nullptr);
+    double d = 0;
+    auto r = std::from_chars(first, last, d);
+    if (r.ec == std::errc::result_out_of_range) d = std::strtod(std::string(first, last).c_str(), nullptr);  // 1e-400 is 0
+    else if (r.ec != std::errc() || r.ptr != last) return error_ = "bad number", false;
     if (!std::isfinite(d)) return error_ = "number out of range", false;
     *out = Value::Double(d);
     return true;

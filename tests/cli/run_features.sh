@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# run with several plans and -j, --detach then resume --all, --timeout (exit 8) then resume while
+# `events --follow` watches, --cancel-on-interrupt, and resume --all with nothing to do.
+# The real binary against its own sandbox on 127.0.0.1; stops by itself.
+set -u
+bin=$(realpath "$1")
+work=$(mktemp -d)
+sandbox_pid=""
+follow_pid=""
+cleanup() {
+  [ -n "$follow_pid" ] && kill "$follow_pid" 2>/dev/null
+  [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+fail() { echo "FAIL: $*"; for f in *.err *.out; do [ -s "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done; exit 1; }
+for tool in jq timeout; do command -v "$tool" >/dev/null || fail "$tool is required"; done
+export SOGNI_API_KEY=k-features SOGNI_FLOW_STATE_DIR="$work/state"
+sf() { timeout 60 "$bin" "$@"; }
+
+"$bin" sandbox --port 0 --api-key "$SOGNI_API_KEY" --step-ms 150 > sandbox.log 2>&1 &
+sandbox_pid=$!
+for _ in $(seq 1 100); do grep -q "listening on" sandbox.log 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/.*listening on //p' sandbox.log)
+[ -n "$url" ] || fail "the sandbox did not start"
+export SOGNI_API_BASE_URL=$url
+
+for name in one two three; do
+  cat > "$name.yaml" <<PLAN
+version: 1
+name: $name
+steps:
+  - {id: keyframe, toolName: generate_image, arguments: {prompt: a lamp called $name}}
+  - id: clip
+    toolName: generate_video
+    arguments: {prompt: orbit, duration: 3}
+    dependsOn: [{sourceStepId: keyframe, targetArgument: referenceImageIndices, mediaType: image, transform: image_index}]
+PLAN
+done
+
+# 1. Three plans, two at a time, into one --out: DIR/RUN each; one summary naming all three.
+sf run one.yaml two.yaml three.yaml -j 2 --out outs --json > multi.out 2> multi.err; rc=$?
+[ "$rc" -eq 0 ] || fail "run of three plans exited $rc"
+summary=$(tail -n 1 multi.out)
+[ "$(echo "$summary" | jq -r '.event')" = summary ] || fail "the last line is not the summary"
+[ "$(echo "$summary" | jq '.runs | length')" -eq 3 ] || fail "the summary does not name three runs"
+[ "$(echo "$summary" | jq '[.runs[] | select(.status == "completed" and .artifactsDone == 2)] | length')" -eq 3 ] ||
+  fail "not every run completed with its 2 artifacts: $summary"
+for run in $(echo "$summary" | jq -r '.runs[].run'); do
+  [ "$(find "outs/$run" -type f ! -name '*.provenance.json' | wc -l)" -eq 2 ] || fail "outs/$run does not hold its 2 files"
+  events=$(grep -c "\"run\":\"$run\"" multi.out)
+  [ "$events" -ge 10 ] || fail "only $events event lines for $run"
+done
+echo "ok: 3 plans with -j 2, $(grep -c workflow_event multi.out) events, 6 files in outs/RUN/"
+
+# 2. --detach starts and stores without following; resume --all takes it to the end.
+sf run one.yaml --detach > detach.out 2> detach.err; rc=$?
+[ "$rc" -eq 0 ] || fail "run --detach exited $rc"
+detached=$(sed -n 's/^run \(r-[^ ]*\) .*/\1/p' detach.err)
+grep -q "(detached); follow it with: sogni-flow resume $detached" detach.err || fail "no resume hint after --detach"
+case "$("$bin" status "$detached")" in *" queued "*|*" running "*) ;; *) fail "a detached run is not queued or running" ;; esac
+sf resume --all > all.out 2> all.err; rc=$?
+[ "$rc" -eq 0 ] || fail "resume --all exited $rc"
+grep -q "resuming 1 run" all.err || fail "resume --all did not take up exactly the detached run"
+case "$("$bin" status "$detached")" in *" completed "*"artifacts 2/2"*) ;; *) fail "after resume --all: $("$bin" status "$detached")" ;; esac
+echo "ok: --detach, then resume --all completed it"
+
+# 3. --timeout stops following with exit 8 and the resume command; `events --follow` then shows
+#    what resume stores, and ends when the run does.
+sf run two.yaml --timeout 1s > timeout.out 2> timeout.err; rc=$?
+[ "$rc" -eq 8 ] || fail "run --timeout 1s exited $rc, expected 8"
+late=$(sed -n 's/.*resume it with: sogni-flow resume \(r-[^ ]*\).*/\1/p' timeout.err | head -1)
+[ -n "$late" ] || fail "no resume command after the timeout"
+timeout 60 "$bin" events "$late" --follow > follow.out 2> follow.err &
+follow_pid=$!
+sleep 0.3
+sf resume "$late" > late.out 2> late.err; rc=$?
+[ "$rc" -eq 0 ] || fail "resume after the timeout exited $rc"
+wait "$follow_pid"; rc=$?; follow_pid=""
+[ "$rc" -eq 0 ] || fail "events --follow exited $rc"
+"$bin" events "$late" > stored.out
+cmp -s follow.out stored.out || fail "events --follow printed other events than were stored"
+grep -q "completed" follow.err || fail "events --follow did not report the end"
+echo "ok: --timeout exit 8; events --follow showed all $(wc -l < stored.out) events while resume ran"
+
+# 4. --cancel-on-interrupt: Ctrl-C cancels the workflow, exits 130; resume then confirms cancelled.
+"$bin" run three.yaml --cancel-on-interrupt > cancel.out 2> cancel.err &
+run_pid=$!
+for _ in $(seq 1 100); do grep -q ": running" cancel.err 2>/dev/null && break; sleep 0.05; done
+kill -INT "$run_pid"
+wait "$run_pid"; rc=$?
+[ "$rc" -eq 130 ] || fail "run --cancel-on-interrupt exited $rc after SIGINT, expected 130"
+grep -q "cancel requested for workflow" cancel.err || fail "no cancel was requested"
+cancelled=$(sed -n 's/^run \(r-[^ ]*\) .*/\1/p' cancel.err)
+sf resume "$cancelled" > c.out 2> c.err; rc=$?
+[ "$rc" -eq 1 ] || fail "resume of the cancelled run exited $rc, expected 1"
+case "$("$bin" status "$cancelled")" in *" cancelled "*) ;; *) fail "not cancelled: $("$bin" status "$cancelled")" ;; esac
+echo "ok: --cancel-on-interrupt cancelled the workflow (exit 130), resume confirmed it"
+
+# 5. Nothing left: resume --all says so and exits 0; usage errors exit 2.
+sf resume --all > none.out 2> none.err; rc=$?
+[ "$rc" -eq 0 ] || fail "resume --all with nothing to do exited $rc"
+grep -q "nothing to resume" none.err || fail "resume --all did not say there was nothing to do"
+sf run one.yaml -j 0 > /dev/null 2> usage.err; [ $? -eq 2 ] || fail "-j 0 was accepted"
+sf run one.yaml --timeout soon > /dev/null 2> usage.err; [ $? -eq 2 ] || fail "--timeout soon was accepted"
+sf resume > /dev/null 2> usage.err; [ $? -eq 2 ] || fail "resume without a run or --all was accepted"
+echo "ok: resume --all with nothing to do; usage errors exit 2"
