@@ -16,6 +16,10 @@ TEST(JsonTest, ParsesEveryKind) {
   EXPECT_TRUE(ParseJson("12")->is_int());
   EXPECT_TRUE(ParseJson("12.0")->kind() == Value::Kind::kDouble);
   EXPECT_TRUE(ParseJson("99999999999999999999")->kind() == Value::Kind::kDouble);  // past int64
+  EXPECT_EQ(ParseJson("-9223372036854775808")->as_int(), INT64_MIN);
+  EXPECT_DOUBLE_EQ(ParseJson("0.1")->as_number(), 0.1);  // correctly rounded
+  EXPECT_DOUBLE_EQ(ParseJson("-2.5E-3")->as_number(), -0.0025);
+  EXPECT_EQ(ParseJson("1e-400")->as_number(), 0.0) << "underflow reads as 0, as strtod does";
 }
 
 TEST(JsonTest, DecodesEscapesAndUtf8) {
