@@ -5,7 +5,7 @@
 // upload); both sides then use the same https stand-in, since the SDK takes references as given.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -15,8 +15,24 @@ import { restClient } from './lib/harness.mjs';
 const BIN = process.env.SOGNI_FLOW_BIN;
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
+// A plan with `budget.approval: required` runs (and dry-runs) only with its approval file, which
+// also puts the ceiling in the body: such a plan is approved in a copy of samples/, at the
+// plan's own budget.max_units, as a reviewer would.
+function approvedCopyRoot(plan, args) {
+  const env = { PATH: process.env.PATH };
+  const estimate = JSON.parse(execFileSync(BIN, ['estimate', plan, '--json', ...args], { cwd: ROOT, encoding: 'utf8', env })
+    .split('\n')[0]);
+  if (!estimate.approvalRequired) return ROOT;
+  const root = mkdtempSync(join(tmpdir(), 'sogni-approved-'));
+  cpSync(join(ROOT, 'samples'), join(root, 'samples'), { recursive: true });
+  execFileSync(BIN, ['approve', plan, '--max-units', String(estimate.maxUnits ?? estimate.totalUnits), '--by', 'conformance', ...args],
+    { cwd: root, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return root;
+}
+
 function dryRunBody(plan, args = []) {
-  const out = execFileSync(BIN, ['run', plan, '--dry-run', ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const cwd = plan.startsWith('samples/') ? approvedCopyRoot(plan, args) : ROOT;
+  const out = execFileSync(BIN, ['run', plan, '--dry-run', ...args], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH } });
   const body = JSON.parse(out);
   for (const ref of body.media_references ?? []) {
     if (ref.url.startsWith('upload://')) ref.url = `https://uploads.invalid/${encodeURIComponent(ref.url.slice(9))}`;
@@ -81,6 +97,8 @@ steps:
     ['samples/hello-sandbox.yaml', []],
     ['samples/hello-sandbox.yaml', ['-p', 'seconds=4', '-p', 'subject=a chair']],  // 1 + 6 x 4 = 25 units: within the budget of 30
     ['samples/music-video.yaml', []],
+    ['samples/fan-in.yaml', []],
+    ['samples/launch-teaser.yaml', []],  // its logo shows as upload://media/logo.png: the body is otherwise final
     ['samples/batch-portraits.yaml', ['--param-file', 'samples/params/batch-portraits.params.yaml']],
     [inline, []],
   ];
