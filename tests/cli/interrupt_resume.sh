@@ -3,19 +3,9 @@
 # cursor, the workflow left running; then `resume` takes it to the end and downloads everything.
 # The real binary against its own sandbox on 127.0.0.1; stops by itself.
 set -u
-bin=$(realpath "$1")
-work=$(mktemp -d)
-sandbox_pid=""
-cleanup() { [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; for f in run.err resume.err sandbox.out; do [ -f "$f" ] && { echo "--- $f"; cat "$f"; }; done; exit 1; }
-
-"$bin" sandbox --port 0 --api-key k-interrupt --step-ms 300 > sandbox.out 2>&1 &
-sandbox_pid=$!
-for _ in $(seq 1 100); do grep -q "listening on" sandbox.out 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/.*listening on //p' sandbox.out)
-[ -n "$url" ] || fail "the sandbox did not start"
+. "$(dirname "$0")/lib.sh"
+test_setup "$1"
+start_sandbox k-interrupt --step-ms 300
 
 cat > plan.yaml <<'PLAN'
 version: 1
@@ -30,6 +20,7 @@ PLAN
 
 SOGNI_API_KEY=k-interrupt "$bin" run plan.yaml --api-url "$url" > run.out 2> run.err &
 run_pid=$!
+bg_pids+=("$run_pid")
 for _ in $(seq 1 100); do grep -q ": running" run.err 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
 kill -INT "$run_pid"

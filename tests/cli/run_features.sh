@@ -3,28 +3,12 @@
 # `events --follow` watches, --cancel-on-interrupt, and resume --all with nothing to do.
 # The real binary against its own sandbox on 127.0.0.1; stops by itself.
 set -u
-bin=$(realpath "$1")
-work=$(mktemp -d)
-sandbox_pid=""
-follow_pid=""
-cleanup() {
-  [ -n "$follow_pid" ] && kill "$follow_pid" 2>/dev/null
-  [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; for f in *.err *.out; do [ -s "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done; exit 1; }
-for tool in jq timeout; do command -v "$tool" >/dev/null || fail "$tool is required"; done
+. "$(dirname "$0")/lib.sh"
+test_setup "$1"
+require jq timeout
 export SOGNI_API_KEY=k-features SOGNI_FLOW_STATE_DIR="$work/state"
 sf() { timeout 60 "$bin" "$@"; }
-
-"$bin" sandbox --port 0 --api-key "$SOGNI_API_KEY" --step-ms 150 > sandbox.log 2>&1 &
-sandbox_pid=$!
-for _ in $(seq 1 100); do grep -q "listening on" sandbox.log 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/.*listening on //p' sandbox.log)
-[ -n "$url" ] || fail "the sandbox did not start"
+start_sandbox "$SOGNI_API_KEY" --step-ms 150
 export SOGNI_API_BASE_URL=$url
 
 for name in one two three; do
@@ -75,10 +59,11 @@ late=$(sed -n 's/.*resume it with: sogni-flow resume \(r-[^ ]*\).*/\1/p' timeout
 [ -n "$late" ] || fail "no resume command after the timeout"
 timeout 60 "$bin" events "$late" --follow > follow.out 2> follow.err &
 follow_pid=$!
+bg_pids+=("$follow_pid")
 sleep 0.3
 sf resume "$late" > late.out 2> late.err; rc=$?
 [ "$rc" -eq 0 ] || fail "resume after the timeout exited $rc"
-wait "$follow_pid"; rc=$?; follow_pid=""
+wait "$follow_pid"; rc=$?
 [ "$rc" -eq 0 ] || fail "events --follow exited $rc"
 "$bin" events "$late" > stored.out
 cmp -s follow.out stored.out || fail "events --follow printed other events than were stored"
@@ -88,6 +73,7 @@ echo "ok: --timeout exit 8; events --follow showed all $(wc -l < stored.out) eve
 # 4. --cancel-on-interrupt: Ctrl-C cancels the workflow, exits 130; resume then confirms cancelled.
 "$bin" run three.yaml --cancel-on-interrupt > cancel.out 2> cancel.err &
 run_pid=$!
+bg_pids+=("$run_pid")
 for _ in $(seq 1 100); do grep -q ": running" cancel.err 2>/dev/null && break; sleep 0.05; done
 kill -INT "$run_pid"
 wait "$run_pid"; rc=$?

@@ -5,23 +5,13 @@
 # provenance file beside it. Plans needing approval are approved first (in a copy of samples/).
 # Stops by itself.
 set -u
-bin=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
+test_setup "$1"
 src=$(realpath "$2")
-work=$(mktemp -d)
-sandbox_pid=""
-cleanup() { [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$work"
-fail() { echo "FAIL: $*"; for f in *.err sandbox.log; do [ -s "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done; exit 1; }
-for tool in curl jq sha256sum timeout; do command -v "$tool" >/dev/null || fail "$tool is required"; done
+require curl jq sha256sum timeout
 cp -r "$src/samples" samples
 export SOGNI_API_KEY=k-samples SOGNI_FLOW_STATE_DIR="$work/state"
-
-"$bin" sandbox --port 0 --api-key "$SOGNI_API_KEY" --step-ms 5 > sandbox.log 2>&1 &
-sandbox_pid=$!
-for _ in $(seq 1 100); do grep -q "listening on" sandbox.log 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/.*listening on //p' sandbox.log)
-[ -n "$url" ] || fail "the sandbox did not start"
+start_sandbox "$SOGNI_API_KEY" --step-ms 5
 export SOGNI_API_BASE_URL=$url
 
 plans=0 artifacts_total=0

@@ -1,0 +1,49 @@
+# What the binary-level tests share; sourced by tests/cli/*.sh after `set -u`.
+#   test_setup BIN          bin=BIN (absolute), a fresh temp dir as the working directory, removed
+#                           (with every process started through start_sandbox) on exit
+#   fail MESSAGE            prints MESSAGE and the tail of every *.err and *.log here, exits 1
+#   require TOOL...         fails unless every TOOL is on PATH
+#   start_sandbox KEY ARGS  `sogni-flow sandbox --port 0 --api-key KEY ARGS...` on 127.0.0.1,
+#                           logging to sandbox.log; sets url and sandbox_pid
+work=""
+sandbox_pid=""
+bg_pids=()
+
+test_cleanup() {
+  local p
+  for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null
+  wait 2>/dev/null
+  [ -n "$work" ] && rm -rf "$work"
+}
+
+test_setup() {
+  bin=$(realpath "$1")
+  work=$(mktemp -d)
+  trap test_cleanup EXIT
+  trap 'exit 1' INT TERM
+  cd "$work" || exit 1
+}
+
+fail() {
+  local f
+  echo "FAIL: $*"
+  for f in *.err *.log; do [ -s "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done
+  exit 1
+}
+
+require() {
+  local tool
+  for tool in "$@"; do command -v "$tool" >/dev/null || fail "$tool is required"; done
+}
+
+start_sandbox() {
+  local key=$1
+  shift
+  "$bin" sandbox --port 0 --api-key "$key" "$@" > sandbox.log 2>&1 &
+  sandbox_pid=$!
+  for _ in $(seq 1 100); do grep -q "listening on" sandbox.log 2>/dev/null && break; sleep 0.1; done
+  url=$(sed -n 's/.*listening on //p' sandbox.log)
+  [ -n "$url" ] || fail "the sandbox did not start"
+  case "$url" in http://127.0.0.1:*) ;; *) fail "the sandbox is not on loopback: $url" ;; esac
+}
