@@ -106,7 +106,8 @@ void StreamReporter::Event(const std::string& run_id, const Value& record) {
 
 // ---- LiveReporter
 
-LiveReporter::LiveReporter(std::ostream* out) : out_(out) {
+LiveReporter::LiveReporter(std::ostream* out, int columns, int rows)
+    : out_(out), columns_(columns > 0 ? columns : 100), rows_(rows > 0 ? rows : 40) {
   ticker_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
@@ -199,31 +200,65 @@ void LiveReporter::Draw() {
 }
 
 std::string LiveReporter::Render() {
-  std::ostringstream o;
   auto now = Clock::now();
   auto ms = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d); };
   int done = 0, running = 0, failed = 0;
   int64_t events = 0;
+  size_t step_lines = 0;
   for (const RunView& run : runs_) {
     events += run.events;
     const std::string& s = run.status;
     if (s == "completed") ++done;
     else if (s == "failed" || s == "partial_failure" || s == "cancelled") ++failed;
     else ++running;
-    o << run.id << "  " << run.label << "  " << s << "  " << FormatElapsed(ms(run.ended.value_or(now) - run.started)) << "\n";
+    step_lines += run.steps.size();
+  }
+  // What fits: every run with its steps; else one line per run; else the unfinished runs only.
+  const size_t room = rows_ > 2 ? rows_ - 2 : 1;  // the totals line and the cursor's own
+  const bool with_steps = runs_.size() + step_lines <= room;
+  const bool only_open = !with_steps && runs_.size() > room;
+  std::vector<std::string> lines;
+  size_t hidden = 0;
+  for (const RunView& run : runs_) {
+    if (only_open && (run.ended || lines.size() + 1 >= room)) {
+      ++hidden;
+      continue;
+    }
+    std::ostringstream o;
+    o << run.id << "  " << run.label << "  " << run.status << "  " << FormatElapsed(ms(run.ended.value_or(now) - run.started));
+    if (!with_steps) {
+      size_t finished = 0;
+      for (const StepView& step : run.steps) finished += step.status == "completed";
+      o << "  steps " << finished << "/" << run.steps.size();
+    }
+    lines.push_back(o.str());
+    if (!with_steps) continue;
     for (const StepView& step : run.steps) {
       const char* mark = step.status == "completed" ? "+" : step.status == "failed" ? "x" : step.status == "running" ? ">" : " ";
-      o << "  " << mark << " " << step.id << "  " << step.status;
-      if (step.status == "running" && step.progress) o << "  " << static_cast<int>(*step.progress * 100 + 0.5) << "%";
-      if (step.started) o << "  " << FormatElapsed(ms(step.ended.value_or(now) - *step.started));
-      if (step.queue_position) o << "  queue #" << *step.queue_position;
-      o << "\n";
+      std::ostringstream l;
+      l << "  " << mark << " " << step.id << "  " << step.status;
+      if (step.status == "running" && step.progress) l << "  " << static_cast<int>(*step.progress * 100 + 0.5) << "%";
+      if (step.started) l << "  " << FormatElapsed(ms(step.ended.value_or(now) - *step.started));
+      if (step.queue_position) l << "  queue #" << *step.queue_position;
+      lines.push_back(l.str());
     }
   }
-  o << runs_.size() << (runs_.size() == 1 ? " run: " : " runs: ") << done << " completed, " << running
-    << " in progress, " << failed << " failed  |  " << events << " events  |  "
-    << FormatElapsed(ms(now - started_)) << "\n";
-  return o.str();
+  if (hidden) lines.push_back("  (" + std::to_string(hidden) + " more runs not shown)");
+  std::ostringstream t;
+  t << runs_.size() << (runs_.size() == 1 ? " run: " : " runs: ") << done << " completed, " << running
+    << " in progress, " << failed << " failed  |  " << events << " events  |  " << FormatElapsed(ms(now - started_));
+  lines.push_back(t.str());
+  std::string block;
+  for (std::string& line : lines) {
+    if (line.size() >= columns_) {  // a wrapped line would break the redraw; cut on a UTF-8 boundary
+      size_t cut = columns_ - 1;
+      while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+      line.resize(cut);
+    }
+    block += line;
+    block += '\n';
+  }
+  return block;
 }
 
 }  // namespace sflow

@@ -61,9 +61,14 @@ StepNews ReadStepNews(const Value& record);
 // On a terminal: one line per run and per step (status, progress, elapsed, queue position when
 // known) and a totals line, redrawn in place at most every 100 ms and each second while anything
 // runs; Line()s print above the block. Destroying it draws the block a last time and leaves it.
+//
+// The block fits the terminal: lines are cut at `columns`, and when runs and steps need more than
+// `rows` - 1 lines it shows one line per run, then only the unfinished runs and a count of the
+// others (a block taller than the screen cannot be redrawn in place).
 class LiveReporter final : public RunReporter {
  public:
-  explicit LiveReporter(std::ostream* out);
+  // columns/rows: the terminal's size (0: 100 x 40).
+  explicit LiveReporter(std::ostream* out, int columns = 0, int rows = 0);
   ~LiveReporter() override;
   void AddRun(const std::string& run_id, const std::string& label, const std::vector<std::string>& steps) override;
   void Line(const std::string& text) override;
@@ -90,6 +95,7 @@ class LiveReporter final : public RunReporter {
   std::string Render();    // under mu_
 
   std::ostream* out_;
+  const size_t columns_, rows_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;

@@ -3,6 +3,7 @@
 #include "cli/interrupt.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,10 +135,13 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
                    const std::vector<std::string>& run_ids, const DriveOptions& options) {
   SynchronizedRunStore store(&raw_store);
   std::unique_ptr<RunReporter> reporter;
-  if (!options.json && ctx.err_is_terminal && !options.detach)
-    reporter = std::make_unique<LiveReporter>(&ctx.err);
-  else
+  if (!options.json && ctx.err_is_terminal && !options.detach) {
+    struct winsize ws{};
+    bool sized = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0;
+    reporter = std::make_unique<LiveReporter>(&ctx.err, sized ? ws.ws_col : 0, sized ? ws.ws_row : 0);
+  } else {
     reporter = std::make_unique<StreamReporter>(&ctx.err, options.json ? &ctx.out : nullptr);
+  }
   std::vector<Driven> driven(run_ids.size());
   std::vector<std::unique_ptr<StreamCancel>> cancels;
   for (size_t i = 0; i < run_ids.size(); ++i) {

@@ -116,6 +116,48 @@ TEST(LiveReporterTest, FinishedStepsAndRunsStopTheirClocks) {
   EXPECT_NE(last.find("0 completed, 0 in progress, 1 failed"), std::string::npos) << last;
 }
 
+TEST(LiveReporterTest, ABlockTallerThanTheScreenShowsOneLinePerUnfinishedRun) {
+  std::ostringstream screen;
+  {
+    LiveReporter r(&screen, /*columns=*/40, /*rows=*/8);
+    for (int i = 0; i < 10; ++i) r.AddRun("r" + std::to_string(i), "plan-with-a-rather-long-name", {"a", "b"});
+    r.Event("r0", Json(R"({"type":"workflow_completed","status":"completed"})"));
+  }
+  std::string last = LastPicture(screen.str());
+  int lines = 0;
+  std::istringstream in(last);
+  for (std::string line; std::getline(in, line); ++lines) EXPECT_LT(line.size(), 40u) << line;
+  EXPECT_LE(lines, 7) << last;
+  EXPECT_EQ(last.find("r0 "), std::string::npos) << "a finished run gives way: " << last;
+  EXPECT_NE(last.find("more runs not shown"), std::string::npos) << last;
+  EXPECT_NE(last.find("10 runs: 1 completed"), std::string::npos) << last;
+}
+
+TEST(LiveReporterTest, RunsWithoutRoomForStepsGetOneLineEach) {
+  std::ostringstream screen;
+  {
+    LiveReporter r(&screen, 100, /*rows=*/6);
+    r.AddRun("r1", "p", {"a", "b", "c"});
+    r.AddRun("r2", "p", {"a", "b", "c"});
+    r.Event("r1", Json(R"({"type":"step_completed","data":{"stepId":"a"}})"));
+  }
+  std::string last = LastPicture(screen.str());
+  EXPECT_NE(last.find("r1  p  submitting"), std::string::npos) << last;
+  EXPECT_NE(last.find("steps 1/3"), std::string::npos) << last;
+  EXPECT_EQ(last.find("  + a"), std::string::npos) << last;
+}
+
+TEST(LiveReporterTest, CutsLongLinesOnACharacterBoundary) {
+  std::ostringstream screen;
+  {
+    LiveReporter r(&screen, /*columns=*/12, 40);
+    r.AddRun("r1", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", {});  // "ééééé"
+  }
+  std::string first = LastPicture(screen.str()).substr(0, LastPicture(screen.str()).find('\n'));
+  EXPECT_LT(first.size(), 12u);
+  EXPECT_NE(static_cast<unsigned char>(first.back()) & 0xC0, 0xC0) << "no lead byte without its continuation";
+}
+
 TEST(FormatElapsedTest, SecondsMinutesHours) {
   EXPECT_EQ(FormatElapsed(std::chrono::milliseconds(12'340)), "12.3s");
   EXPECT_EQ(FormatElapsed(std::chrono::milliseconds(65'000)), "1m05s");
