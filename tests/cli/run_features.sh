@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 test_setup "$1"
 require jq timeout
-export SOGNI_API_KEY=k-features SOGNI_FLOW_STATE_DIR="$work/state"
+export SOGNI_API_KEY=k-features-canary-7f3a9c SOGNI_FLOW_STATE_DIR="$work/state"
 sf() { timeout 60 "$bin" "$@"; }
 start_sandbox "$SOGNI_API_KEY" --step-ms 150
 export SOGNI_API_BASE_URL=$url
@@ -93,3 +93,8 @@ sf run one.yaml -j 0 > /dev/null 2> usage.err; [ $? -eq 2 ] || fail "-j 0 was ac
 sf run one.yaml --timeout soon > /dev/null 2> usage.err; [ $? -eq 2 ] || fail "--timeout soon was accepted"
 sf resume > /dev/null 2> usage.err; [ $? -eq 2 ] || fail "resume without a run or --all was accepted"
 echo "ok: resume --all with nothing to do; usage errors exit 2"
+
+# The API key is in no file the runs wrote (state, outputs, logs of the runner, downloads).
+leaks=$(grep -rlaF "$SOGNI_API_KEY" . --exclude=sandbox.log)
+[ -z "$leaks" ] || fail "the API key leaked into: $leaks"
+echo "ok: the API key appears in no state, output or downloaded file"
