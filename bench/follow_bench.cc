@@ -22,7 +22,7 @@
 // A mismatch exits 1. Targets (one stream >= 175,000 events/s, < 40 MB RSS) print PASS or MISS;
 // a miss does not fail.
 //
-// Usage: follow_bench [SINGLE_EVENTS [STREAMS [EVENTS_PER_STREAM]]]
+// Usage: follow_bench [SINGLE_EVENTS [STREAMS [EVENTS_PER_STREAM [ONLY]]]]   ONLY: e.g. single/external
 //        (defaults 100000 200 500; the sandbox binary is ../sogni-flow next to this one, or
 //        $SOGNI_FLOW)
 #include <signal.h>
@@ -102,6 +102,9 @@ class BenchStore : public RunStore {
 
 
   Status CreateRun(const RunRecord& run) override { return Locked([&] { return inner_->CreateRun(run); }); }
+  Status CreateRunWithIntent(const RunRecord& run, const IntentRecord& i, const RunUpdate& u) override {
+    return Locked([&] { return inner_->CreateRunWithIntent(run, i, u); });
+  }
   Result<RunRecord> GetRun(const std::string& id) override { return Locked([&] { return inner_->GetRun(id); }); }
   Result<std::vector<RunRecord>> ListRuns(const RunQuery& q) override {
     return Locked([&] { return inner_->ListRuns(q); });
@@ -396,7 +399,9 @@ int Main(int argc, char** argv) {
   const Scenario scenarios[] = {{"single", 1, single, false}, {"single", 1, single, true},
                                 {"multi", streams, per_stream, false}, {"multi", streams, per_stream, true}};
   int worst = 0;
+  const std::string only = argc > 4 ? argv[4] : "";  // e.g. "single/external" (for profiling)
   for (const Scenario& sc : scenarios) {
+    if (!only.empty() && only != std::string(sc.name) + (sc.external ? "/external" : "/in-process")) continue;
     pid_t pid = fork();
     if (pid < 0) return 2;
     if (pid == 0) {

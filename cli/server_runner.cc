@@ -1,8 +1,12 @@
 #include "cli/server_runner.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -85,6 +89,81 @@ std::string ProvenanceJson(const RunRecord& run, const ArtifactRecord& a, const 
   return v.ToJson() + "\n";
 }
 
+// Commits event batches (each with the cursor that covers it, one transaction) on a thread of
+// its own, so that reading and parsing the stream go on during the previous batch's fsync. One
+// batch is in flight at most: Submit() waits for the one before, so batches commit in order and
+// memory stays bounded. Nothing may depend on a batch until Wait() has returned: the follower
+// waits before it reconciles, reconnects, returns or reports an interruption. The destructor
+// commits what is in flight.
+class BatchCommitter {
+ public:
+  BatchCommitter(RunStore* store, std::string run_id, int64_t cursor)
+      : store_(store), run_id_(std::move(run_id)), cursor_(cursor), thread_([this] { Loop(); }) {}
+  ~BatchCommitter() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  BatchCommitter(const BatchCommitter&) = delete;
+  BatchCommitter& operator=(const BatchCommitter&) = delete;
+
+  // Takes `batch` (which comes back empty, with the previous batch's capacity). Returns the error
+  // of an earlier batch, if any: after one, nothing more is committed.
+  Status Submit(EventBatch* batch) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !busy_; });
+    if (!error_.ok()) return error_;
+    std::swap(pending_, *batch);
+    batch->events.clear();
+    batch->run = RunUpdate();
+    busy_ = true;
+    cv_.notify_all();
+    return Status::OK();
+  }
+  // Until nothing is in flight; the first error of any batch.
+  Status Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !busy_; });
+    return error_;
+  }
+  // After Wait(): events inserted so far, and the committed cursor.
+  int64_t inserted() const { return inserted_; }
+  int64_t cursor() const { return cursor_; }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return busy_ || quit_; });
+      if (!busy_) return;  // quit, nothing in flight
+      lock.unlock();
+      Result<AppendResult> r = store_->AppendEvents(run_id_, pending_);
+      lock.lock();
+      if (r.ok()) {
+        inserted_ += r->inserted;
+        cursor_ = r->cursor;
+      } else {
+        error_ = r.status();
+      }
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  RunStore* store_;
+  const std::string run_id_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  EventBatch pending_;
+  bool busy_ = false, quit_ = false;
+  Status error_;
+  int64_t inserted_ = 0, cursor_;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
 }  // namespace
 
 std::string NewIdempotencyKey() { return RandomKey(); }
@@ -107,7 +186,6 @@ Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
   run.account = source.account;
   run.out_dir = out_dir.empty() ? "sogni-out/" + run_id : out_dir;
   for (const StepRecord& s : source.steps) run.steps.push_back(StepRecord{.step_id = s.step_id, .tool = s.tool});
-  if (Status s = store.CreateRun(run); !s.ok()) return s;
   Value body = Value::Object();
   if (!seed_overrides.empty()) {
     Value seeds = Value::Object();
@@ -122,7 +200,8 @@ Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
   intent.idempotency_key = RandomKey();
   intent.request = body.ToJson();
   intent.state = IntentState::kPending;
-  if (Status s = store.RecordIntent(intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
+  // One transaction: a crash never leaves a run without the reseed that starts it.
+  if (Status s = store.CreateRunWithIntent(run, intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
   return run_id;
 }
 
@@ -164,7 +243,6 @@ Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, s
   run.account = spec.account;
   run.out_dir = spec.out_dir.empty() ? "sogni-out/" + run_id : spec.out_dir;
   for (const std::string& id : spec.step_ids) run.steps.push_back(StepRecord{.step_id = id});
-  if (Status s = store.CreateRun(run); !s.ok()) return s;
   IntentRecord intent;
   intent.id = run_id + "-start";
   intent.run_id = run_id;
@@ -172,7 +250,8 @@ Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, s
   intent.idempotency_key = RandomKey();
   intent.request = spec.start_body.ToJson();
   intent.state = IntentState::kPending;
-  if (Status s = store.RecordIntent(intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
+  // One transaction: a crash never leaves a run without the start intent that resume needs.
+  if (Status s = store.CreateRunWithIntent(run, intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
   return run_id;
 }
 
@@ -291,17 +370,20 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
   Status store_error;
   bool stop = false;
   auto last_flush = Clock::now();
-  auto flush = [&]() -> Status {
-    if (batch.events.empty() && !batch.run.status) return Status::OK();
-    batch.cursor = follower.cursor();
-    Result<AppendResult> r = store_->AppendEvents(run->id, batch);
-    if (!r.ok()) return r.status();
-    outcome->events_stored += r->inserted;
-    run->cursor = r->cursor;
-    batch.events.clear();  // keeps its capacity for the next batch
-    batch.run = RunUpdate();
-    last_flush = Clock::now();
-    return Status::OK();
+  BatchCommitter committer(store_, run->id, run->cursor);
+  const int64_t stored_before = outcome->events_stored;
+  // Hands the batch to the committer; with `wait`, returns once everything is durable.
+  auto flush = [&](bool wait) -> Status {
+    if (!batch.events.empty() || batch.run.status) {
+      batch.cursor = follower.cursor();
+      if (Status s = committer.Submit(&batch); !s.ok()) return s;
+      last_flush = Clock::now();
+    }
+    if (!wait) return Status::OK();
+    Status s = committer.Wait();
+    outcome->events_stored = stored_before + committer.inserted();
+    run->cursor = committer.cursor();
+    return s;
   };
   auto absorb = [&](FollowOutcome& o) {
     for (FollowedEvent& e : o.deliver) {
@@ -338,7 +420,7 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
       });
       if (!fs.ok()) return false;
       if (batch.events.size() >= options_.flush_events || Clock::now() - last_flush >= options_.flush_interval) {
-        store_error = flush();
+        store_error = flush(/*wait=*/false);
         if (!store_error.ok()) return false;
       }
       return !stop;
@@ -347,7 +429,7 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
     parser.Finish();
     if (!store_error.ok()) return store_error;
     if (options_.cancel && options_.cancel->cancelled()) {
-      if (Status s = flush(); !s.ok()) return s;  // everything received so far, with its cursor
+      if (Status s = flush(/*wait=*/true); !s.ok()) return s;  // everything received so far, with its cursor
       return Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
     }
     std::optional<double> wait_s;
@@ -371,7 +453,7 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
         return records.status();
       }
     }
-    if (Status s = flush(); !s.ok()) return s;
+    if (Status s = flush(/*wait=*/true); !s.ok()) return s;
     if (stop && !follower.gap()) return Status::OK();
     if (follower.cursor() > before) {
       failures = 0;
@@ -459,27 +541,39 @@ Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
   };
   Status first_error;
   for (ArtifactRecord a : *arts) {
+    std::string dir = run->out_dir + "/" + SafeFileName(a.step_id);
+    // Streamed into a part file of a fixed name, so that a download cut short (even by SIGKILL)
+    // is resumed with Range by the next attempt or process (design.md section 6).
+    const std::string part = PartPathFor(dir, a.index);
     if (a.state == ArtifactState::kDone) {
+      ::unlink(part.c_str());  // a crash after the store knew, before the part was removed
       ++outcome->artifacts_done;
       continue;
     }
-    Result<HttpResponse> got = Status::Error(Status::Code::kUnavailable, "not tried");
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    Status s = MakeDirectories(dir);
+    Result<PartFetch> got = Status::Error(Status::Code::kUnavailable, "not tried");
+    for (int attempt = 0; s.ok() && attempt < 5; ++attempt) {
       if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
-      HttpRequest get;  // presigned media URL: no API key goes with it
-      get.url = a.url;
-      got = transport_->Send(get);
-      if (got.ok() && got->status == 200) break;
+      got = FetchPart(*transport_, a.url, part);
+      if (got.ok() && got->complete) break;
       if (got.ok() && got->status < 500 && got->status != 429 && got->status != 408) break;
+      if (!got.ok() && got.status().code() == Status::Code::kIOError) break;  // the local disk
     }
-    Status s;
-    std::string dir = run->out_dir + "/" + SafeFileName(a.step_id);
-    if (!got.ok()) s = got.status();
-    else if (got->status != 200) s = Status::Error(Status::Code::kUnavailable, "download of artifact " + a.remote_id +
-                                                   ": HTTP " + std::to_string(got->status));
-    else s = MakeDirectories(dir);
-    std::string path = dir + "/" + std::to_string(a.index) + "." + (got.ok() ? ExtensionFor(a.kind, got->body) : "bin");
-    if (s.ok()) s = WriteNoReplace(dir, path, got->body);
+    if (s.ok() && !got.ok()) s = got.status();
+    else if (s.ok() && !got->complete)
+      s = Status::Error(Status::Code::kUnavailable, "download of artifact " + a.remote_id + ": HTTP " +
+                                                        std::to_string(got->status));
+    Result<std::string> body = std::string();
+    if (s.ok()) body = ReadWholeFile(part);
+    if (s.ok() && !body.ok()) s = body.status();
+    if (s.ok() && got->total >= 0 && static_cast<int64_t>(body->size()) != got->total) {
+      ::unlink(part.c_str());  // not the object the server announced: never publish it
+      s = Status::Error(Status::Code::kUnavailable, "download of artifact " + a.remote_id + ": " +
+                                                        std::to_string(body->size()) + " bytes, not " +
+                                                        std::to_string(got->total));
+    }
+    std::string path = dir + "/" + std::to_string(a.index) + "." + (s.ok() ? ExtensionFor(a.kind, *body) : "bin");
+    if (s.ok()) s = PublishPart(dir, part, path);
     if (!s.ok()) {
       Say(run->id + ": artifact " + a.remote_id + ": " + s.message());
       a.state = ArtifactState::kFailed;
@@ -490,8 +584,8 @@ Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
     }
     a.state = ArtifactState::kDone;
     a.local_path = path;
-    a.size = static_cast<int64_t>(got->body.size());
-    a.sha256 = Sha256Hex(got->body);
+    a.size = static_cast<int64_t>(body->size());
+    a.sha256 = Sha256Hex(*body);
     // Beside the file, before the store calls it done: a crash in between writes it again (same
     // bytes are success). One that differs (written by an earlier attempt) is left alone.
     Status p = WriteNoReplace(dir, path + ".provenance.json", ProvenanceJson(*run, a, step_of(a.step_id)));
@@ -504,6 +598,7 @@ Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
       continue;
     }
     if (Status m = store_->MarkArtifact(run->id, a); !m.ok()) return m;
+    ::unlink(part.c_str());  // only now: until the store knew, the part proved the bytes complete
     ++outcome->artifacts_done;
     Say(run->id + ": saved " + path + " (" + std::to_string(a.size) + " bytes)");
   }
@@ -528,8 +623,14 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
     if (IsTerminal(run.status) || run.status == RunStatus::kWaitingForUser) break;
   }
   if (Status s = Download(&run, &outcome); !s.ok()) return s;
-  Result<std::vector<EventRecord>> events = store_->ListEvents(run_id, -1, 0);
-  if (events.ok()) outcome.events_stored = static_cast<int64_t>(events->size());
+  // Counted a page at a time: a run of 100,000 events is never all in memory at once.
+  outcome.events_stored = 0;
+  for (int64_t after = -1;;) {
+    Result<std::vector<EventRecord>> page = store_->ListEvents(run_id, after, 4096);
+    if (!page.ok() || page->empty()) break;
+    outcome.events_stored += static_cast<int64_t>(page->size());
+    after = page->back().sequence;
+  }
   return outcome;
 }
 

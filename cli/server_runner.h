@@ -8,12 +8,16 @@
 //      workflow id and status queued are stored with MarkIntent(done) in one transaction.
 //   3. Events are followed over SSE from the stored cursor (Last-Event-ID and ?after=), passed
 //      through SseParser and EventFollower, and stored with their cursor in batches (2000 events,
-//      100 ms, or the end of a stream). A stream that ends without a terminal status is reopened
-//      with backoff (full jitter); holes are filled with GET .../events?after=cursor.
+//      100 ms, or the end of a stream), each one transaction committed by a thread of its own
+//      while the stream is read on; the follower waits for every batch before it reconciles,
+//      reconnects or returns. A stream that ends without a terminal status is reopened with
+//      backoff (full jitter); holes are filled with GET .../events?after=cursor.
 //   4. On a terminal or waiting_for_user status, one GET of the workflow confirms it; it is stored
 //      with the artifacts of the final record.
-//   5. Every artifact not done yet is downloaded to <out>/<step>/<n>.<ext>: temp file, fsync,
-//      link (never overwriting), fsync dir, then MarkArtifact(done) with its size and sha256.
+//   5. Every artifact not done yet is streamed into <out>/<step>/.<n>.part (resumed with Range
+//      when a part is there), then published as <out>/<step>/<n>.<ext>: fsync, link (never
+//      overwriting), fsync dir; a provenance file beside it; MarkArtifact(done) with its size and
+//      sha256; only then the part file goes.
 // Not thread-safe. The store, client and transport must outlive the runner.
 #ifndef SFLOW_CLI_SERVER_RUNNER_H_
 #define SFLOW_CLI_SERVER_RUNNER_H_

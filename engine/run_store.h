@@ -173,6 +173,12 @@ class RunStore {
 
   // Stores a new run with its steps and an empty cursor. kConflict if the id is taken.
   virtual Status CreateRun(const RunRecord& run) = 0;
+  // CreateRun(run) and RecordIntent(intent, update) in ONE transaction: either the run exists with
+  // its first pending intent (and `update` applied) or neither row does, so a crash never leaves a
+  // run that nothing can start. intent.run_id must be run.id. kConflict if the run id is taken
+  // (even by an earlier call with the same arguments) or the intent's id or key is stored already.
+  virtual Status CreateRunWithIntent(const RunRecord& run, const IntentRecord& intent,
+                                     const RunUpdate& update) = 0;
   // The run with its steps and cursor. kNotFound if absent.
   virtual Result<RunRecord> GetRun(const std::string& run_id) = 0;
   // Matching runs with their steps, newest first.

@@ -25,6 +25,9 @@ class SynchronizedRunStore final : public RunStore {
   explicit SynchronizedRunStore(RunStore* inner) : inner_(inner) {}
 
   Status CreateRun(const RunRecord& run) override { return Locked([&] { return inner_->CreateRun(run); }); }
+  Status CreateRunWithIntent(const RunRecord& run, const IntentRecord& i, const RunUpdate& u) override {
+    return Locked([&] { return inner_->CreateRunWithIntent(run, i, u); });
+  }
   Result<RunRecord> GetRun(const std::string& id) override { return Locked([&] { return inner_->GetRun(id); }); }
   Result<std::vector<RunRecord>> ListRuns(const RunQuery& q) override {
     return Locked([&] { return inner_->ListRuns(q); });

@@ -1,10 +1,18 @@
 // Implementation details: media objects are served like a presigned bucket: the URL's signature
 // and expiry are checked (403 in S3's words otherwise), Range requests get 206 so an interrupted
-// download can resume, and a completed full or final-range download is counted per object.
+// download can resume. Per object, `downloads` counts the answers that delivered the object from
+// byte 0 to its end, and `resumedDownloads` those that finished it from a later byte (a Range
+// resume completes an earlier download; it is not a second one).
 // Uploads arrive as a presigned multipart POST (every `fields` entry, then `file` last: 204) or
 // a raw PUT (200).
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <limits>
 
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/MessageHeader.h>
 #include <Poco/Net/MultipartReader.h>
 #include <Poco/StreamCopier.h>
@@ -24,6 +32,41 @@ void SendXmlError(RouteContext& ctx, int status, const std::string& code, const 
   ctx.resp.setContentType("application/xml");
   ctx.resp.setContentLength(static_cast<std::streamsize>(body.size()));
   ctx.resp.sendBuffer(body.data(), body.size());
+}
+
+// True when the client has closed its end of the connection already (killed while the object was
+// being made, say). An HTTP client never half-closes while it awaits an answer, so nothing sent
+// now reaches anyone; the kernel would still take the bytes, and a download that nobody
+// received would be counted.
+bool ClientGone(RouteContext& ctx) {
+  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&ctx.req);
+  if (!impl) return false;
+  int fd = impl->socket().impl()->sockfd();
+  struct pollfd p{};
+  p.fd = fd;
+  p.events = POLLIN | POLLRDHUP;
+  if (::poll(&p, 1, 0) <= 0) return false;
+  if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+  char c;
+  return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+// After the last byte of an answer to a client that asked for `Connection: close`: waits (at most
+// 50 ms) for it to close and tells how. A reset means it went away with bytes unread (Linux
+// resets a connection closed with unread data: a process killed mid-download), so the object was
+// not delivered; an orderly close, a next request or silence mean it was.
+bool DeliveredBeforeClose(RouteContext& ctx) {
+  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&ctx.req);
+  if (!impl) return true;
+  int fd = impl->socket().impl()->sockfd();
+  struct pollfd p{};
+  p.fd = fd;
+  p.events = POLLIN | POLLRDHUP;
+  if (::poll(&p, 1, 50) <= 0) return true;
+  if (p.revents & POLLERR) return false;
+  char c;
+  ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 0 || (errno != ECONNRESET && errno != EPIPE);
 }
 
 }  // namespace
@@ -54,6 +97,11 @@ void ServeMedia(RouteContext& ctx, const std::string& object_id) {
       return;
     }
   }
+  if (ctx.method != "HEAD" && ClientGone(ctx)) {
+    ctx.status = 499;  // nginx's "client closed request": nothing is sent, nothing counted
+    ctx.resp.setKeepAlive(false);
+    throw Poco::IOException("media: the client has gone");
+  }
   ctx.status = partial ? 206 : 200;
   ctx.resp.setStatus(partial ? Poco::Net::HTTPResponse::HTTP_PARTIAL_CONTENT : Poco::Net::HTTPResponse::HTTP_OK);
   ctx.resp.setContentType(type);
@@ -75,7 +123,9 @@ void ServeMedia(RouteContext& ctx, const std::string& object_id) {
   }
   out.write(bytes.data() + begin, static_cast<std::streamsize>(end - begin));
   out.flush();
-  if (out.good() && end == bytes.size()) ctx.world.CountDownload(object_id);
+  if (!out.good() || end != bytes.size()) return;
+  if (!ctx.req.getKeepAlive() && !DeliveredBeforeClose(ctx)) return;  // reset with bytes unread
+  ctx.world.CountDownload(object_id, /*resumed=*/begin > 0);
 }
 
 void ReceiveUpload(RouteContext& ctx, const std::string& token) {

@@ -177,6 +177,9 @@ Value World::Snapshot() {
   Value downloads = Value::Object();
   for (const auto& [id, n] : downloads_) downloads.Set(id, I(n));
   snap.Set("downloads", downloads);
+  Value resumed = Value::Object();
+  for (const auto& [id, n] : resumed_downloads_) resumed.Set(id, I(n));
+  snap.Set("resumedDownloads", resumed);
   return snap;
 }
 
@@ -272,6 +275,7 @@ void World::Restore(const Value& snap) {
     uploads_[GetS(x, "id")] = Upload{GetS(x, "owner"), GetS(x, "contentType"), FromBase64(GetS(x, "bytes"))};
   for (const Value::Member& m : GetV(snap, "uploadKeys").members()) upload_keys_[m.key] = m.value.as_string();
   for (const Value::Member& m : GetV(snap, "downloads").members()) downloads_[m.key] = m.value.as_int();
+  for (const Value::Member& m : GetV(snap, "resumedDownloads").members()) resumed_downloads_[m.key] = m.value.as_int();
   dirty_ = false;
 }
 

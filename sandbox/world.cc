@@ -251,9 +251,9 @@ std::string World::AddArtifact(ArtifactSpec spec) {
   return id;
 }
 
-void World::CountDownload(const std::string& object_id) {
+void World::CountDownload(const std::string& object_id, bool resumed) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++downloads_[object_id];
+  ++(resumed ? resumed_downloads_ : downloads_)[object_id];
 }
 
 // ---- admin ----------------------------------------------------------------------------------
@@ -300,6 +300,9 @@ Value World::Stats() {
   Value downloads = Value::Object();
   for (const auto& [id, n] : downloads_) downloads.Set(id, Value::Int(n));
   s.Set("downloads", downloads);
+  Value resumed = Value::Object();
+  for (const auto& [id, n] : resumed_downloads_) resumed.Set(id, Value::Int(n));
+  s.Set("resumedDownloads", resumed);
   Value faults = Value::Object();
   for (const auto& [name, n] : faults_->Fired()) faults.Set(name, Value::Int(n));
   s.Set("faults", faults);
@@ -322,6 +325,7 @@ void World::Reset() {
   media_cache_bytes_ = 0;
   requests_.clear();
   downloads_.clear();
+  resumed_downloads_.clear();
   rate_.clear();
   faults_->Reset();
   dirty_ = true;

@@ -161,7 +161,10 @@ class World {
   // A signed, expiring URL for an object (30 minutes, as the API's).
   std::string SignedMediaUrl(const std::string& object_id) const;
   bool CheckSignature(const std::string& object_id, const std::string& expires, const std::string& signature) const;
-  void CountDownload(const std::string& object_id);
+  // A response that delivered the object from byte 0 to its end (`resumed` false), or one that
+  // completed a Range request starting after byte 0 (`resumed` true: the end of an earlier,
+  // interrupted download, counted apart under resumedDownloads).
+  void CountDownload(const std::string& object_id, bool resumed = false);
   // Upload slots. The caller names an upload by (jobId, type, imageId or id), as the API's upload
   // routes do; NewUploadSlot returns the token a later presigned POST or PUT fills, and
   // ObjectForKey the object it filled (for the download-URL routes), or "".
@@ -240,6 +243,7 @@ class World {
   size_t media_cache_bytes_ = 0;
   std::map<std::string, std::map<int, int64_t>> requests_;
   std::map<std::string, int64_t> downloads_;
+  std::map<std::string, int64_t> resumed_downloads_;
   struct Bucket {
     int64_t second = 0;
     int count = 0;

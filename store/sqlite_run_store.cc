@@ -88,7 +88,7 @@ Status SqliteRunStore::RequireRun(const std::string& run_id) {
 
 // ---- runs
 
-Status SqliteRunStore::CreateRun(const RunRecord& run) {
+Status SqliteRunStore::CheckNewRun(const RunRecord& run) {
   if (run.id.empty()) return Invalid("a run without an id");
   if (!IsFingerprint(run.account)) {
     // Never echo the value: it might be the API key itself.
@@ -98,31 +98,48 @@ Status SqliteRunStore::CreateRun(const RunRecord& run) {
   }
   RunUpdate steps_only;
   steps_only.steps = run.steps;
-  if (Status s = CheckUpdate(steps_only); !s.ok()) return s;
+  return CheckUpdate(steps_only);
+}
+
+Status SqliteRunStore::InsertRun(const RunRecord& run, int64_t now) {
+  Status exists = RequireRun(run.id);
+  if (exists.ok()) {
+    return Status::Error(Status::Code::kConflict, "run " + run.id + " already exists");
+  }
+  if (exists.code() != Status::Code::kNotFound) return exists;
+  Result<Stmt> ins = db_->Prepare(
+      "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
+      "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
+  if (!ins.ok()) return ins.status();
+  std::optional<std::string> workflow;
+  if (!run.workflow_id.empty()) workflow = run.workflow_id;
+  ins->BindAll(run.id, run.plan_path, run.plan_name, run.plan_digest, run.params.ToJson(),
+               ExecutionName(run.execution), Name(run.status), run.waiting_reason, workflow,
+               run.account, run.out_dir, JsonOrNull(run.error), now);
+  if (Status s = ins->Run(); !s.ok()) return s;
+  Result<Stmt> cur = db_->Prepare("INSERT INTO cursors (run_id, last_sequence) VALUES (?1, -1)");
+  if (!cur.ok()) return cur.status();
+  if (Status s = cur->BindAll(run.id).Run(); !s.ok()) return s;
+  for (const StepRecord& step : run.steps) {
+    if (Status s = UpsertStep(run.id, step, now); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status SqliteRunStore::CreateRun(const RunRecord& run) {
+  if (Status s = CheckNewRun(run); !s.ok()) return s;
+  return Write([&](int64_t now) -> Status { return InsertRun(run, now); });
+}
+
+Status SqliteRunStore::CreateRunWithIntent(const RunRecord& run, const IntentRecord& intent,
+                                           const RunUpdate& update) {
+  if (Status s = CheckNewRun(run); !s.ok()) return s;
+  if (intent.run_id != run.id) return Invalid("intent " + intent.id + " is not for run " + run.id);
+  if (Status s = CheckNewIntent(intent, update); !s.ok()) return s;
   return Write([&](int64_t now) -> Status {
-    Status exists = RequireRun(run.id);
-    if (exists.ok()) {
-      return Status::Error(Status::Code::kConflict, "run " + run.id + " already exists");
-    }
-    if (exists.code() != Status::Code::kNotFound) return exists;
-    Result<Stmt> ins = db_->Prepare(
-        "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
-        "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
-    if (!ins.ok()) return ins.status();
-    std::optional<std::string> workflow;
-    if (!run.workflow_id.empty()) workflow = run.workflow_id;
-    ins->BindAll(run.id, run.plan_path, run.plan_name, run.plan_digest, run.params.ToJson(),
-                 ExecutionName(run.execution), Name(run.status), run.waiting_reason, workflow,
-                 run.account, run.out_dir, JsonOrNull(run.error), now);
-    if (Status s = ins->Run(); !s.ok()) return s;
-    Result<Stmt> cur = db_->Prepare("INSERT INTO cursors (run_id, last_sequence) VALUES (?1, -1)");
-    if (!cur.ok()) return cur.status();
-    if (Status s = cur->BindAll(run.id).Run(); !s.ok()) return s;
-    for (const StepRecord& step : run.steps) {
-      if (Status s = UpsertStep(run.id, step, now); !s.ok()) return s;
-    }
-    return Status::OK();
+    if (Status s = InsertRun(run, now); !s.ok()) return s;
+    return InsertIntent(intent, update, now);
   });
 }
 
@@ -260,40 +277,46 @@ Status SqliteRunStore::ApplyRunUpdate(const std::string& run_id, const RunUpdate
 
 // ---- intents
 
-Status SqliteRunStore::RecordIntent(const IntentRecord& in, const RunUpdate& run) {
+Status SqliteRunStore::CheckNewIntent(const IntentRecord& in, const RunUpdate& run) {
   if (in.id.empty() || in.run_id.empty()) return Invalid("an intent without an id or a run");
   if (in.idempotency_key.empty() || in.idempotency_key.size() > 255) {
     return Invalid("intent " + in.id + " needs an idempotency key of 1 to 255 characters");
   }
   if (in.request.empty()) return Invalid("intent " + in.id + " has no request body");
-  if (Status s = CheckUpdate(run); !s.ok()) return s;
-  return Write([&](int64_t now) -> Status {
-    if (Status s = RequireRun(in.run_id); !s.ok()) return s;
-    Result<Stmt> q = db_->Prepare(
-        "SELECT id, run_id, kind, request FROM intents WHERE id = ?1 OR idempotency_key = ?2");
-    if (!q.ok()) return q.status();
-    q->BindAll(in.id, in.idempotency_key);
-    for (;;) {
-      Result<bool> row = q->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      bool same = q->Text(0) == in.id && q->Text(1) == in.run_id && q->Text(2) == Name(in.kind) &&
-                  q->Text(3) == in.request;
-      if (same) return Status::OK();  // recorded before, with its run update: nothing to do
-      return Status::Error(
-          Status::Code::kConflict,
-          q->Text(0) == in.id
-              ? "intent " + in.id + " is already recorded with another request"
-              : "intent " + in.id + " reuses the idempotency key of intent " + q->Text(0));
-    }
-    Result<Stmt> ins = db_->Prepare(
-        "INSERT INTO intents (id, run_id, kind, idempotency_key, request, state, response, "
-        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', NULL, ?6, ?6)");
-    if (!ins.ok()) return ins.status();
-    ins->BindAll(in.id, in.run_id, Name(in.kind), in.idempotency_key, in.request, now);
-    if (Status s = ins->Run(); !s.ok()) return s;
-    return ApplyRunUpdate(in.run_id, run, now);
-  });
+  return CheckUpdate(run);
+}
+
+Status SqliteRunStore::InsertIntent(const IntentRecord& in, const RunUpdate& run, int64_t now) {
+  if (Status s = RequireRun(in.run_id); !s.ok()) return s;
+  Result<Stmt> q = db_->Prepare(
+      "SELECT id, run_id, kind, request FROM intents WHERE id = ?1 OR idempotency_key = ?2");
+  if (!q.ok()) return q.status();
+  q->BindAll(in.id, in.idempotency_key);
+  for (;;) {
+    Result<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    bool same = q->Text(0) == in.id && q->Text(1) == in.run_id && q->Text(2) == Name(in.kind) &&
+                q->Text(3) == in.request;
+    if (same) return Status::OK();  // recorded before, with its run update: nothing to do
+    return Status::Error(
+        Status::Code::kConflict,
+        q->Text(0) == in.id
+            ? "intent " + in.id + " is already recorded with another request"
+            : "intent " + in.id + " reuses the idempotency key of intent " + q->Text(0));
+  }
+  Result<Stmt> ins = db_->Prepare(
+      "INSERT INTO intents (id, run_id, kind, idempotency_key, request, state, response, "
+      "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', NULL, ?6, ?6)");
+  if (!ins.ok()) return ins.status();
+  ins->BindAll(in.id, in.run_id, Name(in.kind), in.idempotency_key, in.request, now);
+  if (Status s = ins->Run(); !s.ok()) return s;
+  return ApplyRunUpdate(in.run_id, run, now);
+}
+
+Status SqliteRunStore::RecordIntent(const IntentRecord& in, const RunUpdate& run) {
+  if (Status s = CheckNewIntent(in, run); !s.ok()) return s;
+  return Write([&](int64_t now) -> Status { return InsertIntent(in, run, now); });
 }
 
 Status SqliteRunStore::MarkIntent(const std::string& intent_id, const IntentUpdate& update) {

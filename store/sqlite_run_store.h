@@ -31,6 +31,8 @@ class SqliteRunStore : public RunStore {
   static Result<std::unique_ptr<SqliteRunStore>> Open(std::unique_ptr<Db> db, Clock now_ms = {});
 
   Status CreateRun(const RunRecord& run) override;
+  Status CreateRunWithIntent(const RunRecord& run, const IntentRecord& intent,
+                             const RunUpdate& update) override;
   Result<RunRecord> GetRun(const std::string& run_id) override;
   Result<std::vector<RunRecord>> ListRuns(const RunQuery& query) override;
   Status UpdateRun(const std::string& run_id, const RunUpdate& update) override;
@@ -57,6 +59,11 @@ class SqliteRunStore : public RunStore {
   template <typename F>
   Status Read(F&& body);
   Status RequireRun(const std::string& run_id);
+  // The checks done before a transaction, and the inserts done inside one.
+  Status CheckNewRun(const RunRecord& run);
+  Status CheckNewIntent(const IntentRecord& intent, const RunUpdate& run);
+  Status InsertRun(const RunRecord& run, int64_t now);
+  Status InsertIntent(const IntentRecord& intent, const RunUpdate& run, int64_t now);
   Status ApplyRunUpdate(const std::string& run_id, const RunUpdate& update, int64_t now);
   Status UpsertStep(const std::string& run_id, const StepRecord& step, int64_t now);
   Status LoadSteps(const std::string& run_id, std::vector<StepRecord>* steps);

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cli/artifact_files.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
 #include "cli/sha256.h"
@@ -220,6 +221,41 @@ TEST_F(ServerRunnerTest, CompletesUnderStreamAndHttpFaults) {
     }
   }
   ExpectNoCanaryAnywhere();
+}
+
+// A media body cut short (half of it, then the connection drops) is kept in the artifact's part
+// file and finished with Range: every file complete, each object sent from byte 0 at most once.
+TEST_F(ServerRunnerTest, ShortMediaBodiesAreFinishedWithRange) {
+  OpenStore();
+  StartSandbox("media_short_body=0.5", 3);
+  std::string run_id = NewRun();
+  ServerRunner runner(&dir_->store(), client_.get(), transport_.get(), Options());
+  auto outcome = runner.Drive(run_id);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString() << "\n" << progress_.str();
+  EXPECT_EQ(outcome->status, RunStatus::kCompleted);
+  auto arts = dir_->store().ListArtifacts(run_id);
+  ASSERT_TRUE(arts.ok());
+  ASSERT_GE(arts->size(), 2u);
+  Value stats = Stats();
+  const Value* fired = stats.Find("faults")->Find("media_short_body");
+  ASSERT_TRUE(fired && fired->as_int() > 0) << stats.ToJson();
+  int64_t resumed_total = 0;
+  for (const ArtifactRecord& a : *arts) {
+    EXPECT_EQ(a.state, ArtifactState::kDone) << a.remote_id;
+    std::string bytes = ReadFile(a.local_path);
+    EXPECT_EQ(static_cast<int64_t>(bytes.size()), a.size);
+    EXPECT_EQ(Sha256Hex(bytes), a.sha256);
+    const Value* full = stats.Find("downloads")->Find(a.remote_id);
+    const Value* resumed = stats.Find("resumedDownloads")->Find(a.remote_id);
+    int64_t n_full = full ? full->as_int() : 0, n_resumed = resumed ? resumed->as_int() : 0;
+    EXPECT_EQ(n_full + n_resumed, 1) << a.remote_id << ": " << stats.ToJson();
+    resumed_total += n_resumed;
+    ExpectProvenance(run_id, a);
+    struct stat st{};
+    std::string dir = a.local_path.substr(0, a.local_path.rfind('/'));
+    EXPECT_NE(::stat(PartPathFor(dir, a.index).c_str(), &st), 0) << "part file left";
+  }
+  EXPECT_GT(resumed_total, 0) << stats.ToJson();
 }
 
 TEST_F(ServerRunnerTest, CrashBeforeStartPostThenResumeResendsTheSameKey) {

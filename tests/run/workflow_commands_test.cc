@@ -57,6 +57,11 @@ class FlakyMediaTransport : public HttpTransport {
     return inner_->Send(request);
   }
   Result<HttpResponse> Stream(const HttpRequest& request, const StreamHandlers& handlers, StreamCancel* cancel) override {
+    if (request.url.find("/_sandbox/media/") != std::string::npos && allow_-- <= 0) {
+      HttpResponse r;
+      r.status = 404;
+      return r;
+    }
     return inner_->Stream(request, handlers, cancel);
   }
 

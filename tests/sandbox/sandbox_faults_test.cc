@@ -1,5 +1,13 @@
 // Every fault of `--faults` fires when configured and is counted in /_sandbox/stats.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 
 #include "tests/sandbox/sandbox_fixture.h"
 
@@ -135,6 +143,38 @@ TEST_F(SandboxFaultsTest, MediaShortBodyEndsEarly) {
   EXPECT_LT(r.body.size(), std::stoul(r.headers["Content-Length"]));
   EXPECT_EQ(Fired("media_short_body"), 1);
   EXPECT_EQ(Stats().Find("downloads")->size(), 0u);  // a short body is not a completed download
+}
+
+// A client that sent its GET and closed (killed while the object was being made: slow_ms stands
+// in for the making) is sent nothing, and no download is counted for it.
+TEST_F(SandboxFaultsTest, MediaForAClientThatHasGoneIsNotCounted) {
+  StartWith("slow_ms=300");
+  std::string id = StartAndWait(TwoStepPlan());
+  std::string url = WaitForStatus(id, "completed").Find("artifacts")->items()[0].Find("url")->as_string();
+  ASSERT_EQ(url.rfind("http://127.0.0.1:", 0), 0u) << url;
+  size_t slash = url.find('/', 7);
+  int port = std::stoi(url.substr(17, slash - 17));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string get = "GET " + url.substr(slash) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  ASSERT_EQ(::send(fd, get.data(), get.size(), 0), static_cast<ssize_t>(get.size()));
+  ::close(fd);  // gone before the answer
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  Value stats = Stats();
+  EXPECT_EQ(stats.Find("downloads")->size(), 0u) << stats.ToJson();
+  EXPECT_EQ(stats.Find("resumedDownloads")->size(), 0u);
+  const Value* media = stats.Find("requests")->Find("GET /_sandbox/media/:id");
+  ASSERT_TRUE(media) << stats.ToJson();
+  EXPECT_TRUE(media->Find("499")) << media->ToJson();
+  // A client that stays gets it, counted once.
+  HttpResult r = client().GetUrl(url);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Stats().Find("downloads")->size(), 1u);
 }
 
 }  // namespace

@@ -308,6 +308,15 @@ TEST_F(SandboxTest, MediaUrlsAreSignedAndServeRanges) {
   EXPECT_EQ(part.status, 206);
   EXPECT_EQ(part.body, full.body.substr(10));
   EXPECT_EQ(part.headers["Content-Range"], "bytes 10-" + std::to_string(full.body.size() - 1) + "/" + std::to_string(full.body.size()));
+  // The plain GET and a Range from byte 0 delivered the whole object: downloads. The Range from
+  // byte 10 finished one: resumedDownloads. A Range short of the end, a 416 and HEAD: neither.
+  EXPECT_EQ(client().GetUrl(url, {{"Range", "bytes=0-"}}).status, 206);
+  EXPECT_EQ(client().GetUrl(url, {{"Range", "bytes=0-9"}}).status, 206);
+  EXPECT_EQ(client().GetUrl(url, {{"Range", "bytes=" + std::to_string(full.body.size()) + "-"}}).status, 416);
+  std::string art = wf.Find("artifacts")->items()[0].Find("id")->as_string();
+  Value stats = Stats();
+  EXPECT_EQ(stats.Find("downloads")->Find(art)->as_int(), 2);
+  EXPECT_EQ(stats.Find("resumedDownloads")->Find(art)->as_int(), 1);
   std::string tampered = url.substr(0, url.size() - 4) + "0000";
   EXPECT_EQ(client().GetUrl(tampered).status, 403);
   std::string expired = url;

@@ -69,6 +69,18 @@ std::vector<Op> RunLifecycle() {
   };
 }
 
+// What CreateServerRun does, then the start request: the run and its start intent are one
+// transaction, so no failure point may leave the run without its intent.
+std::vector<Op> CreateWithIntent() {
+  return {
+      [](RunStore& s) {
+        return s.CreateRunWithIntent(SampleRun("r1"), SampleIntent("i1", "r1"),
+                                     {.status = RunStatus::kSubmitting});
+      },
+      [](RunStore& s) { return s.MarkIntent("i1", {.state = IntentState::kSent}); },
+  };
+}
+
 enum class Injector { kSqlStep, kVfs };
 
 class FaultLoopTest : public testing::TestWithParam<std::tuple<Injector, bool, FaultVfs::Error>> {
@@ -80,6 +92,7 @@ class FaultLoopTest : public testing::TestWithParam<std::tuple<Injector, bool, F
     return StateDir::Open(
         {.path = dir, .vfs = faulty ? FaultVfs::kName : "", .now_ms = FixedClock()});
   }
+  void CheckEveryFailurePoint(const std::vector<Op>& ops);
   // snapshots[i]: the dump after the first i operations.
   std::vector<std::string> Snapshots(const std::vector<Op>& ops) {
     TempDir tmp;
@@ -96,9 +109,12 @@ class FaultLoopTest : public testing::TestWithParam<std::tuple<Injector, bool, F
   }
 };
 
-TEST_P(FaultLoopTest, EveryFailurePointLeavesAConsistentResumableStore) {
+TEST_P(FaultLoopTest, EveryFailurePointLeavesAConsistentResumableStore) { CheckEveryFailurePoint(RunLifecycle()); }
+
+TEST_P(FaultLoopTest, CreateRunWithIntentIsAllOrNothing) { CheckEveryFailurePoint(CreateWithIntent()); }
+
+void FaultLoopTest::CheckEveryFailurePoint(const std::vector<Op>& ops) {
   const auto [injector, persistent, error] = GetParam();
-  const std::vector<Op> ops = RunLifecycle();
   const std::vector<std::string> snap = Snapshots(ops);
   ASSERT_EQ(snap.size(), ops.size() + 1);
   int completed_at = 0, unknown_outcomes = 0;

@@ -208,6 +208,42 @@ TEST_F(RunStoreTest, RecordIntentCommitsWithItsRunUpdateAndIsIdempotent) {
   EXPECT_EQ(got.created_at, kTestNow);
 }
 
+TEST_F(RunStoreTest, CreateRunWithIntentStoresBothOrNeither) {
+  IntentRecord in = SampleIntent("i1", "r1");
+  ASSERT_OK(store_->CreateRunWithIntent(SampleRun("r1"), in, {.status = RunStatus::kSubmitting}));
+  EXPECT_EQ(Get("r1").status, RunStatus::kSubmitting);
+  Result<std::vector<IntentRecord>> pending = store_->PendingIntents("r1");
+  ASSERT_OK(pending.status());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].id, "i1");
+  EXPECT_EQ((*pending)[0].state, IntentState::kPending);
+  EXPECT_EQ((*pending)[0].request, in.request);
+
+  // A taken run id: kConflict, nothing of the second call stored.
+  EXPECT_EQ(store_->CreateRunWithIntent(SampleRun("r1"), SampleIntent("i2", "r1"), {}).code(),
+            Status::Code::kConflict);
+  pending = store_->PendingIntents("r1");
+  ASSERT_OK(pending.status());
+  EXPECT_EQ(pending->size(), 1u);
+
+  // The intent fails inside the transaction (its key is taken): the run is rolled back too.
+  IntentRecord same_key = SampleIntent("i3", "r2");
+  same_key.idempotency_key = in.idempotency_key;
+  EXPECT_EQ(store_->CreateRunWithIntent(SampleRun("r2"), same_key, {}).code(), Status::Code::kConflict);
+  EXPECT_EQ(store_->GetRun("r2").status().code(), Status::Code::kNotFound);
+  pending = store_->PendingIntents("");
+  ASSERT_OK(pending.status());
+  EXPECT_EQ(pending->size(), 1u);
+
+  // Checked before any write: an intent of another run, a bad request body.
+  EXPECT_EQ(store_->CreateRunWithIntent(SampleRun("r3"), SampleIntent("i4", "r1"), {}).code(),
+            Status::Code::kInternal);
+  IntentRecord bad_json = SampleIntent("i5", "r3");
+  bad_json.request = "{";
+  EXPECT_EQ(store_->CreateRunWithIntent(SampleRun("r3"), bad_json, {}).code(), Status::Code::kInternal);
+  EXPECT_EQ(store_->GetRun("r3").status().code(), Status::Code::kNotFound);
+}
+
 TEST_F(RunStoreTest, AnIntentIdOrKeyCannotBeReusedForAnotherRequest) {
   Create("r1");
   ASSERT_OK(store_->RecordIntent(SampleIntent("i1", "r1"), {}));
