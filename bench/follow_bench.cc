@@ -46,6 +46,7 @@
 #include "api/http_transport.h"
 #include "cli/server_runner.h"
 #include "engine/json.h"
+#include "engine/synchronized_run_store.h"
 #include "sandbox/sandbox.h"
 #include "store/state_dir.h"
 
@@ -88,75 +89,34 @@ struct Marks {
   int64_t appended = 0, commits = 0;
 };
 
-// A runner's RunStore: forwards to its own store (serialized, for safety) and notes the follow
-// phase (MarkIntent done .. the confirming UpdateRun) in the shared Marks.
-class BenchStore : public RunStore {
+// A runner's RunStore: its own store (serialized, as in `run -j`), noting the follow phase
+// (MarkIntent done .. the confirming UpdateRun) and the commits in the shared Marks.
+class BenchStore final : public SynchronizedRunStore {
  public:
-  BenchStore(RunStore* inner, Marks* marks) : inner_(inner), marks_(marks) {}
+  BenchStore(RunStore* inner, Marks* marks) : SynchronizedRunStore(inner), marks_(marks) {}
 
-  template <typename F>
-  auto Locked(F&& f) -> decltype(f()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return f();
-  }
-
-
-  Status CreateRun(const RunRecord& run) override { return Locked([&] { return inner_->CreateRun(run); }); }
-  Status CreateRunWithIntent(const RunRecord& run, const IntentRecord& i, const RunUpdate& u) override {
-    return Locked([&] { return inner_->CreateRunWithIntent(run, i, u); });
-  }
-  Result<RunRecord> GetRun(const std::string& id) override { return Locked([&] { return inner_->GetRun(id); }); }
-  Result<std::vector<RunRecord>> ListRuns(const RunQuery& q) override {
-    return Locked([&] { return inner_->ListRuns(q); });
-  }
   Status UpdateRun(const std::string& id, const RunUpdate& u) override {
-    return Locked([&] {
-      std::lock_guard<std::mutex> m(marks_->mu);
-      marks_->follow_end = Mark::Now();  // Confirm: the follow phase of this run is over
-      return inner_->UpdateRun(id, u);
-    });
-  }
-  Status RecordIntent(const IntentRecord& i, const RunUpdate& u) override {
-    return Locked([&] { return inner_->RecordIntent(i, u); });
+    Status s = SynchronizedRunStore::UpdateRun(id, u);
+    std::lock_guard<std::mutex> m(marks_->mu);
+    marks_->follow_end = Mark::Now();  // Confirm: the follow phase of this run is over
+    return s;
   }
   Status MarkIntent(const std::string& id, const IntentUpdate& u) override {
-    return Locked([&] {
-      Status s = inner_->MarkIntent(id, u);
-      std::lock_guard<std::mutex> m(marks_->mu);
-      if (s.ok() && u.state == IntentState::kDone && !marks_->started)
-        marks_->follow_start = Mark::Now(), marks_->started = true;
-      return s;
-    });
-  }
-  Result<std::vector<IntentRecord>> PendingIntents(const std::string& id) override {
-    return Locked([&] { return inner_->PendingIntents(id); });
+    Status s = SynchronizedRunStore::MarkIntent(id, u);
+    std::lock_guard<std::mutex> m(marks_->mu);
+    if (s.ok() && u.state == IntentState::kDone && !marks_->started)
+      marks_->follow_start = Mark::Now(), marks_->started = true;
+    return s;
   }
   Result<AppendResult> AppendEvents(const std::string& id, const EventBatch& b) override {
-    return Locked([&] {
-      Result<AppendResult> r = inner_->AppendEvents(id, b);
-      std::lock_guard<std::mutex> m(marks_->mu);
-      if (r.ok()) marks_->appended += r->inserted, ++marks_->commits;
-      return r;
-    });
-  }
-  Result<std::vector<EventRecord>> ListEvents(const std::string& id, int64_t after, int64_t limit) override {
-    return Locked([&] { return inner_->ListEvents(id, after, limit); });
-  }
-  Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& id) override {
-    return Locked([&] { return inner_->ListArtifacts(id); });
-  }
-  Status MarkArtifact(const std::string& id, const ArtifactRecord& a) override {
-    return Locked([&] { return inner_->MarkArtifact(id, a); });
-  }
-  Status RecordApproval(const ApprovalRecord& a) override { return Locked([&] { return inner_->RecordApproval(a); }); }
-  Result<ApprovalRecord> FindApproval(const std::string& d) override {
-    return Locked([&] { return inner_->FindApproval(d); });
+    Result<AppendResult> r = SynchronizedRunStore::AppendEvents(id, b);
+    std::lock_guard<std::mutex> m(marks_->mu);
+    if (r.ok()) marks_->appended += r->inserted, ++marks_->commits;
+    return r;
   }
 
  private:
-  RunStore* inner_;
   Marks* marks_;
-  std::mutex mu_;
 };
 
 // `sogni-flow sandbox` as a child process.

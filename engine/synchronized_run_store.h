@@ -14,7 +14,7 @@
 
 namespace sflow {
 
-class SynchronizedRunStore final : public RunStore {
+class SynchronizedRunStore : public RunStore {
   template <typename F>
   auto Locked(F&& f) -> decltype(f()) {
     std::lock_guard<std::mutex> lock(mu_);
