@@ -6,27 +6,17 @@
 # $RANDOM seeded with $SEED (printed), so a failure is reproduced with SEED=<n> ctest -R sigkill.
 # The resume of every third trial is itself SIGKILLed once, then resumed again.
 set -u
-bin=$(realpath "$1")
-work=$(mktemp -d)
-sandbox_pid=""
+. "$(dirname "$0")/lib.sh"
+test_setup "$1"
 bg_pid=""
-cleanup() {
-  [ -n "$bg_pid" ] && kill -KILL "$bg_pid" 2>/dev/null
-  [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-cd "$work"
-fail() {
+fail() {  # lib.sh's, with the failing trial's own logs
   echo "FAIL: $*"
-  for f in "$work"/sandbox.out "$work/${d:-ref}"/*.err; do
+  for f in "$work"/sandbox.log "$work/${d:-ref}"/*.err; do
     [ -s "$f" ] && { echo "--- ${f#$work/}"; tail -n 20 "$f"; }
   done
   exit 1
 }
-for tool in curl jq sha256sum timeout; do command -v "$tool" >/dev/null || fail "$tool is required"; done
+require curl jq sha256sum timeout
 
 SEED=${SEED:-$(( $(date +%s%N) % 32768 ))}
 RANDOM=$SEED
@@ -34,13 +24,7 @@ echo "SEED=$SEED"
 trials=10
 key=k-sigkill
 export SOGNI_API_KEY=$key
-
-"$bin" sandbox --port 0 --seed 7 --api-key "$key" --step-ms 50 > sandbox.out 2>&1 &
-sandbox_pid=$!
-for _ in $(seq 1 100); do grep -q "listening on" sandbox.out 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/.*listening on //p' sandbox.out)
-[ -n "$url" ] || fail "the sandbox did not start"
-case "$url" in http://127.0.0.1:*) ;; *) fail "the sandbox is not on loopback: $url" ;; esac
+start_sandbox "$key" --seed 7 --step-ms 50
 
 # Five steps, image, audio and video, with dependencies.
 cat > plan.yaml <<'PLAN'
@@ -155,6 +139,7 @@ for i in $(seq 1 "$trials"); do
     delay=$(( RANDOM * duration / 32768 ))
     "$bin" run plan.yaml --api-url "$url" --state-dir "$d/state" --out "$d/out" > "$d/run.out" 2> "$d/run.err" &
     bg_pid=$!
+    bg_pids=("$bg_pid")
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
     kill -KILL "$bg_pid" 2>/dev/null
     wait "$bg_pid" 2>/dev/null; rc=$?
@@ -172,6 +157,7 @@ for i in $(seq 1 "$trials"); do
     # Kill the first resume too, a little after it starts.
     "$bin" resume "$run" --api-url "$url" --state-dir "$d/state" > "$d/resume0.out" 2> "$d/resume0.err" &
     bg_pid=$!
+    bg_pids=("$bg_pid")
     delay2=$(( RANDOM % 400 ))
     sleep "0.$(printf '%03d' "$delay2")"
     kill -KILL "$bg_pid" 2>/dev/null
