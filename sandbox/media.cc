@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <limits>
+#include <optional>
 
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/StreamSocket.h>
@@ -34,21 +35,34 @@ void SendXmlError(RouteContext& ctx, int status, const std::string& code, const 
   ctx.resp.sendBuffer(body.data(), body.size());
 }
 
+// Polls the request's connection for up to `timeout_ms`: the poll result's events, and whether a
+// one-byte peek saw an orderly close (0), data (1) or an error (-1, with its errno). nullopt when the
+// request is not on a plain server socket or nothing happened.
+struct ClientPoll {
+  short revents = 0;
+  ssize_t peek = 1;
+  int error = 0;  // errno of a failed peek
+};
+std::optional<ClientPoll> PollClient(RouteContext& ctx, int timeout_ms) {
+  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&ctx.req);
+  if (!impl) return std::nullopt;
+  int fd = impl->socket().impl()->sockfd();
+  struct pollfd p{};
+  p.fd = fd;
+  p.events = POLLIN | POLLRDHUP;
+  if (::poll(&p, 1, timeout_ms) <= 0) return std::nullopt;
+  char c;
+  ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return ClientPoll{p.revents, n, n < 0 ? errno : 0};
+}
+
 // True when the client has closed its end of the connection already (killed while the object was
 // being made, say). An HTTP client never half-closes while it awaits an answer, so nothing sent
 // now reaches anyone; the kernel would still take the bytes, and a download that nobody
 // received would be counted.
 bool ClientGone(RouteContext& ctx) {
-  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&ctx.req);
-  if (!impl) return false;
-  int fd = impl->socket().impl()->sockfd();
-  struct pollfd p{};
-  p.fd = fd;
-  p.events = POLLIN | POLLRDHUP;
-  if (::poll(&p, 1, 0) <= 0) return false;
-  if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
-  char c;
-  return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  std::optional<ClientPoll> p = PollClient(ctx, 0);
+  return p && ((p->revents & (POLLRDHUP | POLLHUP | POLLERR)) || p->peek == 0);
 }
 
 // After the last byte of an answer to a client that asked for `Connection: close`: waits (at most
@@ -56,17 +70,10 @@ bool ClientGone(RouteContext& ctx) {
 // resets a connection closed with unread data: a process killed mid-download), so the object was
 // not delivered; an orderly close, a next request or silence mean it was.
 bool DeliveredBeforeClose(RouteContext& ctx) {
-  auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&ctx.req);
-  if (!impl) return true;
-  int fd = impl->socket().impl()->sockfd();
-  struct pollfd p{};
-  p.fd = fd;
-  p.events = POLLIN | POLLRDHUP;
-  if (::poll(&p, 1, 50) <= 0) return true;
-  if (p.revents & POLLERR) return false;
-  char c;
-  ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n >= 0 || (errno != ECONNRESET && errno != EPIPE);
+  std::optional<ClientPoll> p = PollClient(ctx, 50);
+  if (!p) return true;
+  if (p->revents & POLLERR) return false;
+  return p->peek >= 0 || (p->error != ECONNRESET && p->error != EPIPE);
 }
 
 }  // namespace
