@@ -7,7 +7,9 @@
 //           ApiClient, transport AND state directory) in its own thread. RunStore is not
 //           thread-safe and a state directory has one writer process, so this is what 200
 //           concurrent `sogni-flow run` processes look like (each with its own --state-dir), minus
-//           the process boundaries: 200 databases, fsyncs in parallel.
+//           the process boundaries: 200 databases, fsyncs in parallel;
+//   multi, shared: the same workflows as `sogni-flow run -j 200` drives them: one state
+//           directory (a SynchronizedRunStore), one transport and one client for every runner.
 // Each runs twice: with the sandbox in-process (its CPU and memory count: it holds the whole
 // log) and with the sandbox as a separate `sogni-flow sandbox` process, which gives the runner's
 // own CPU and peak RSS (the honest measure of the runner).
@@ -22,7 +24,8 @@
 // A mismatch exits 1. Targets (one stream >= 175,000 events/s, < 40 MB RSS) print PASS or MISS;
 // a miss does not fail.
 //
-// Usage: follow_bench [SINGLE_EVENTS [STREAMS [EVENTS_PER_STREAM [ONLY]]]]   ONLY: e.g. single/external
+// Usage: follow_bench [SINGLE_EVENTS [STREAMS [EVENTS_PER_STREAM [ONLY]]]]
+//   ONLY: one scenario: single/external, single/in-process, multi/external, multi/external-shared...
 //        (defaults 100000 200 500; the sandbox binary is ../sogni-flow next to this one, or
 //        $SOGNI_FLOW)
 #include <signal.h>
@@ -225,6 +228,7 @@ struct Scenario {
   int streams;
   int events_per_stream;
   bool external;
+  bool shared_store = false;  // one state directory for every runner, as `sogni-flow run -j N` has
 };
 
 // Runs one scenario in this (forked) process. 0 ok, 1 verification failed, 2 could not run.
@@ -257,12 +261,13 @@ int RunScenario(const Scenario& sc) {
     Marks marks;
     std::vector<std::unique_ptr<StateDir>> dirs;
     std::vector<std::unique_ptr<BenchStore>> stores;
-    for (int i = 0; i < sc.streams; ++i) {
+    for (int i = 0; i < (sc.shared_store ? 1 : sc.streams); ++i) {
       Result<std::unique_ptr<StateDir>> dir = StateDir::Open({.path = tmp + "/state" + std::to_string(i)});
       if (!dir.ok()) return std::fprintf(stderr, "%s\n", dir.status().ToString().c_str()), 2;
       dirs.push_back(std::move(*dir));
       stores.push_back(std::make_unique<BenchStore>(&dirs.back()->store(), &marks));
     }
+    auto store_of = [&](size_t run) -> size_t { return sc.shared_store ? 0 : run; };
     Result<Value> body = ParseJson(
         R"({"input":{"steps":[{"id":"s0","toolName":"generate_image","arguments":{"prompt":"p"}}]}})");
     std::vector<std::string> run_ids;
@@ -272,22 +277,32 @@ int RunScenario(const Scenario& sc) {
                         .out_dir = tmp + "/out/" + std::to_string(i), .step_ids = {"s0"}};
       char id[32];
       std::snprintf(id, sizeof id, "run-%04d", i);
-      Result<std::string> made = CreateServerRun(*stores[i], spec, id);
+      Result<std::string> made = CreateServerRun(*stores[store_of(i)], spec, id);
       if (!made.ok()) return std::fprintf(stderr, "%s\n", made.status().ToString().c_str()), 2;
       run_ids.push_back(*made);
     }
     std::atomic<int> errors{0};
     const double cpu0 = CpuSeconds();
     const auto t0 = Clock::now();
+    ApiClientOptions api;
+    api.base_url = base_url;
+    api.api_key = kKey;
+    // As `run -j` has it: one transport (one TLS context) and one client for every runner.
+    Result<std::unique_ptr<HttpTransport>> shared_transport = NewHttpTransport(HttpTransportOptions());
+    if (!shared_transport.ok()) return 2;
+    ApiClient shared_client(shared_transport->get(), api);
     auto drive = [&](int i) {
       const std::string& run_id = run_ids[i];
+      if (sc.shared_store) {
+        ServerRunner runner(stores[0].get(), &shared_client, shared_transport->get(), ServerRunnerOptions());
+        Result<RunOutcome> out = runner.Drive(run_id);
+        if (!out.ok() || out->status != RunStatus::kCompleted) ++errors;
+        return;
+      }
       Result<std::unique_ptr<HttpTransport>> t = NewHttpTransport(HttpTransportOptions());
       if (!t.ok()) return void(++errors);
-      ApiClientOptions api;
-      api.base_url = base_url;
-      api.api_key = kKey;
       ApiClient client(t->get(), api);
-      ServerRunner runner(stores[i].get(), &client, t->get(), ServerRunnerOptions());
+      ServerRunner runner(stores[store_of(i)].get(), &client, t->get(), ServerRunnerOptions());
       Result<RunOutcome> out = runner.Drive(run_id);
       if (!out.ok() || out->status != RunStatus::kCompleted) {
         std::fprintf(stderr, "%s: %s\n", run_id.c_str(),
@@ -314,17 +329,18 @@ int RunScenario(const Scenario& sc) {
     Result<std::unique_ptr<HttpTransport>> t = NewHttpTransport(HttpTransportOptions());
     std::string problem = errors ? std::to_string(errors.load()) + " runs failed" : "";
     for (size_t i = 0; problem.empty() && i < run_ids.size(); ++i) {
-      Result<RunRecord> run = stores[i]->GetRun(run_ids[i]);
+      Result<RunRecord> run = stores[store_of(i)]->GetRun(run_ids[i]);
       if (!run.ok()) problem = run.status().ToString();
-      else problem = Verify(dirs[i]->sqlite_store(), **t, base_url, run_ids[i], run->workflow_id, sc.events_per_stream);
+      else problem = Verify(dirs[store_of(i)]->sqlite_store(), **t, base_url, run_ids[i], run->workflow_id, sc.events_per_stream);
     }
     if (problem.empty() && marks.appended != total)
       problem = std::to_string(marks.appended) + " events inserted, " + std::to_string(total) + " expected";
 
     double sb_cpu = 0, sb_rss = 0;
     if (sc.external) ext.Stop(&sb_cpu, &sb_rss);
-    std::printf("%-6s %3d x %6d events, sandbox %s\n", sc.name, sc.streams, sc.events_per_stream,
-                sc.external ? "out of process (figures are the runner's own)" : "in process (figures include it)");
+    std::printf("%-6s %3d x %6d events, sandbox %s%s\n", sc.name, sc.streams, sc.events_per_stream,
+                sc.external ? "out of process (figures are the runner's own)" : "in process (figures include it)",
+                sc.shared_store ? ", one shared state directory (as run -j)" : "");
     std::printf("  follow phase: %8lld events %7.3f s %9.0f events/s  CPU %6.2f s  peak RSS %6.1f MB  (%lld commits)\n",
                 static_cast<long long>(marks.appended), follow_s, follow_rate, follow_cpu, marks.follow_end.rss_mb,
                 static_cast<long long>(marks.commits));
@@ -357,11 +373,14 @@ int Main(int argc, char** argv) {
               std::filesystem::temp_directory_path().c_str());
   std::fflush(stdout);
   const Scenario scenarios[] = {{"single", 1, single, false}, {"single", 1, single, true},
-                                {"multi", streams, per_stream, false}, {"multi", streams, per_stream, true}};
+                                {"multi", streams, per_stream, false}, {"multi", streams, per_stream, true},
+                                {"multi", streams, per_stream, true, /*shared_store=*/true}};
   int worst = 0;
   const std::string only = argc > 4 ? argv[4] : "";  // e.g. "single/external" (for profiling)
   for (const Scenario& sc : scenarios) {
-    if (!only.empty() && only != std::string(sc.name) + (sc.external ? "/external" : "/in-process")) continue;
+    if (!only.empty() && only != std::string(sc.name) + (sc.external ? "/external" : "/in-process") +
+                             (sc.shared_store ? "-shared" : ""))
+      continue;
     pid_t pid = fork();
     if (pid < 0) return 2;
     if (pid == 0) {
