@@ -203,19 +203,28 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
       for (Driven& d : driven) {
         bool ended = d.outcome.ok() && (IsTerminal(d.outcome->status) || d.outcome->status == RunStatus::kWaitingForUser);
         if (ended) continue;
-        if (interrupted) {
-          d.outcome = Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
+        Result<RunRecord> r = store.GetRun(d.run_id);
+        const bool started = r.ok() && !r->workflow_id.empty();
+        const Status::Code code = interrupted ? Status::Code::kCancelled : Status::Code::kDeadlineExceeded;
+        const std::string why = interrupted ? "interrupted" : "--timeout expired";
+        if (started) {
+          d.outcome = Status::Error(code, why + "; the workflow keeps running on the server");
         } else {
-          d.outcome = Status::Error(Status::Code::kDeadlineExceeded, "--timeout expired; the workflow keeps running on the server");
+          d.outcome = Status::Error(code, why + " before its start was sent; resume starts it");
         }
-        if (interrupted && options.cancel_on_interrupt) {
-          Result<RunRecord> r = store.GetRun(d.run_id);
-          if (r.ok() && !r->workflow_id.empty()) {
-            Result<WorkflowReply> c = RequestCancel(store, *backend.client, *r);
-            reporter->Line(d.run_id + (c.ok() ? ": cancel requested for workflow " + r->workflow_id
-                                             : ": cancel failed: " + backend.client->Redact(c.status().message())));
-            if (c.ok()) d.outcome = Status::Error(Status::Code::kCancelled, "interrupted; cancel requested for the workflow");
+        if (interrupted && options.cancel_on_interrupt && !started) {
+          // Not sent yet: made sure it never is (a later resume --all would start it otherwise).
+          if (AbandonUnsentStart(store, d.run_id).ok()) {
+            reporter->Line(d.run_id + ": cancelled before its start was sent (nothing was sent)");
+            RunOutcome cancelled;
+            cancelled.status = RunStatus::kCancelled;
+            d.outcome = cancelled;
           }
+        } else if (interrupted && options.cancel_on_interrupt) {
+          Result<WorkflowReply> c = RequestCancel(store, *backend.client, *r);
+          reporter->Line(d.run_id + (c.ok() ? ": cancel requested for workflow " + r->workflow_id
+                                           : ": cancel failed: " + backend.client->Redact(c.status().message())));
+          if (c.ok()) d.outcome = Status::Error(Status::Code::kCancelled, "interrupted; cancel requested for the workflow");
         }
       }
     }

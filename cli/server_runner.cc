@@ -230,6 +230,24 @@ Result<WorkflowReply> RequestCancel(RunStore& store, ApiClient& client, const Ru
   return reply;
 }
 
+Status AbandonUnsentStart(RunStore& store, const std::string& run_id) {
+  Result<RunRecord> run = store.GetRun(run_id);
+  if (!run.ok()) return run.status();
+  if (!run->workflow_id.empty()) return Status::Error(Status::Code::kConflict, "run " + run_id + " has a workflow");
+  Result<std::vector<IntentRecord>> pending = store.PendingIntents(run_id);
+  if (!pending.ok()) return pending.status();
+  for (const IntentRecord& i : *pending) {
+    if (i.kind != IntentKind::kStart && i.kind != IntentKind::kReseed) continue;
+    if (i.state != IntentState::kPending)
+      return Status::Error(Status::Code::kConflict, "the start of run " + run_id + " may have reached the server");
+    Value error = Value::Object();
+    error.Set("message", Value::String("cancelled before its start request was sent"));
+    return store.MarkIntent(i.id, {.state = IntentState::kDone, .response = R"({"abandoned":true})",
+                                   .run = {.status = RunStatus::kCancelled, .error = error}});
+  }
+  return Status::Error(Status::Code::kConflict, "run " + run_id + " has no unsent start");
+}
+
 Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, std::string run_id) {
   if (run_id.empty()) run_id = MakeRunId(std::time(nullptr), RandomU64());
   RunRecord run;

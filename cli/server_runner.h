@@ -70,6 +70,12 @@ Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
 // with the intent's answer. A terminal one is left for the follower to confirm.
 Result<WorkflowReply> RequestCancel(RunStore& store, ApiClient& client, const RunRecord& run);
 
+// Gives up a run whose start (or reseed) request was never sent: its pending intent is marked
+// done with {"abandoned": true} and the run cancelled, in one transaction, so that no later
+// `resume` sends it. kConflict when the request may have been sent (intent sent or unknown), or
+// the run has a workflow: then only a remote cancel can stop it.
+Status AbandonUnsentStart(RunStore& store, const std::string& run_id);
+
 struct ServerRunnerOptions {
   RunReporter* reporter = nullptr;   // progress lines and events (cli/run_reporter.h); may be null
   bool start_only = false;           // --detach: send (or re-send) the start, store its answer, return

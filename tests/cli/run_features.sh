@@ -5,7 +5,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 test_setup "$1"
-require jq timeout
+require curl jq timeout
 export SOGNI_API_KEY=k-features-canary-7f3a9c SOGNI_FLOW_STATE_DIR="$work/state"
 sf() { timeout 60 "$bin" "$@"; }
 start_sandbox "$SOGNI_API_KEY" --step-ms 150
@@ -84,6 +84,25 @@ sf resume "$cancelled" > c.out 2> c.err; rc=$?
 [ "$rc" -eq 1 ] || fail "resume of the cancelled run exited $rc, expected 1"
 case "$("$bin" status "$cancelled")" in *" cancelled "*) ;; *) fail "not cancelled: $("$bin" status "$cancelled")" ;; esac
 echo "ok: --cancel-on-interrupt cancelled the workflow (exit 130), resume confirmed it"
+
+# 4b. With -j 1 the second plan waits its turn: Ctrl-C with --cancel-on-interrupt cancels the
+#     first remotely and gives up the second before its start is ever sent.
+before=$(curl -fsS "$url/_sandbox/stats" | jq '.workflowsCreated')
+"$bin" run one.yaml two.yaml -j 1 --cancel-on-interrupt > cancel2.out 2> cancel2.err &
+run_pid=$!
+bg_pids+=("$run_pid")
+for _ in $(seq 1 100); do grep -q ": running" cancel2.err 2>/dev/null && break; sleep 0.05; done
+kill -INT "$run_pid"
+wait "$run_pid"; rc=$?
+[ "$rc" -eq 130 ] || fail "run -j 1 --cancel-on-interrupt exited $rc after SIGINT, expected 130"
+second=$(sed -n 's/^run \(r-[^ ]*\) (two).*/\1/p' cancel2.err)
+grep -q "$second: cancelled before its start was sent" cancel2.err || fail "the waiting run was not given up"
+case "$("$bin" status "$second")" in *" cancelled "*) ;; *) fail "the waiting run: $("$bin" status "$second")" ;; esac
+after=$(curl -fsS "$url/_sandbox/stats" | jq '.workflowsCreated')
+[ "$after" -eq $((before + 1)) ] || fail "$((after - before)) workflows were created, expected 1"
+sf resume --all > c2.out 2> c2.err  # the first: confirmed cancelled (exit 1); the second is not taken up
+grep -q "$second" c2.err && fail "resume --all took up the run that was given up"
+echo "ok: with -j 1, Ctrl-C cancelled the running workflow and gave up the waiting one unsent"
 
 # 5. Nothing left: resume --all says so and exits 0; usage errors exit 2.
 sf resume --all > none.out 2> none.err; rc=$?
