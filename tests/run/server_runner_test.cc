@@ -467,6 +467,32 @@ TEST_F(ServerRunnerTest, WrongKeyIsAnAuthError) {
   EXPECT_EQ(r.err.find("sk_wrong_key_123"), std::string::npos) << r.err;
 }
 
+TEST_F(ServerRunnerTest, AnUnsentStartCanBeAbandonedAndIsThenNeverSent) {
+  StartSandbox();
+  OpenStore();
+  std::string run_id = NewRun();
+  ASSERT_TRUE(AbandonUnsentStart(dir_->store(), run_id).ok());
+  auto run = dir_->store().GetRun(run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->status, RunStatus::kCancelled);
+  EXPECT_TRUE(dir_->store().PendingIntents(run_id)->empty());
+  EXPECT_EQ(AbandonUnsentStart(dir_->store(), run_id).code(), Status::Code::kConflict) << "nothing left to give up";
+  ServerRunner runner(&dir_->store(), client_.get(), transport_.get(), Options());
+  EXPECT_FALSE(runner.Drive(run_id).ok()) << "a given-up run is not started by a later resume";
+  EXPECT_EQ(Stats().Find("workflowsCreated")->as_int(), 0);
+
+  // A start that may have reached the server is never given up: only a remote cancel could.
+  std::string sent = NewRun();
+  ServerRunnerOptions crashing = Options();
+  crashing.before_start_post = [&] {
+    auto pending = dir_->store().PendingIntents(sent);
+    return !(pending.ok() && !pending->empty() && dir_->store().MarkIntent((*pending)[0].id, {.state = IntentState::kSent}).ok());
+  };
+  ServerRunner crashed(&dir_->store(), client_.get(), transport_.get(), crashing);
+  EXPECT_FALSE(crashed.Drive(sent).ok());
+  EXPECT_EQ(AbandonUnsentStart(dir_->store(), sent).code(), Status::Code::kConflict);
+}
+
 TEST(RunIdTest, FormatsUtcTimeAndFourHexDigits) {
   EXPECT_EQ(MakeRunId(0, 0xabcd1234), "r-19700101-000000-1234");
   EXPECT_EQ(MakeRunId(1795000000, 0xbeef), "r-20261118-110640-beef");
