@@ -134,14 +134,24 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (Status d = ParseDriveFlags(jobs, timeout, &drive); !d.ok())
     return ctx.err << "sogni-flow run: " << d.message() << "\n", kExitInvalid;
 
+  // Nothing was driven: the message, and with --json a summary a machine can read as well.
+  auto stop = [&](const std::string& message, int code) {
+    if (!message.empty()) ctx.err << "sogni-flow run: " << message << "\n";
+    if (drive.json) {
+      Value summary = Value::Object();
+      summary.Set("event", Value::String("summary"));
+      summary.Set("runs", Value::Array());
+      if (!message.empty()) summary.Set("error", Value::String(message));
+      summary.Set("exitCode", Value::Int(code));
+      ctx.out << summary.ToJson() << "\n";
+    }
+    return code;
+  };
   std::vector<PreparedPlan> prepared(plans.size());
   int worst = kExitOk;
   for (size_t i = 0; i < plans.size(); ++i)
     if (int code = Prepare(plans[i], params, ctx, &prepared[i]); code != kExitOk && worst == kExitOk) worst = code;
-  if (worst != kExitOk) {
-    if (plans.size() > 1) ctx.err << "sogni-flow run: nothing was started\n";
-    return worst;
-  }
+  if (worst != kExitOk) return stop(plans.size() > 1 ? "nothing was started" : "", worst);
   if (dry_run) {
     // The body the API would get. A local file's URL is known only once it is uploaded, so it
     // shows as "upload://<path>"; everything else is byte for byte what `run` sends.
@@ -157,19 +167,19 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   }
 
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
-  if (!backend.ok()) return ctx.err << "sogni-flow run: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
+  if (!backend.ok()) return stop(backend.status().message(), ExitCodeFor(backend.status()));
   StateDirOptions so;
   so.path = StateDirPath(state_dir, ctx.environ);
   Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
-  if (!dir.ok()) return ctx.err << "sogni-flow run: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
+  if (!dir.ok()) return stop(dir.status().message(), ExitCodeFor(dir.status()));
   for (const std::string& n : (*dir)->notices()) ctx.err << "sogni-flow run: " << n << "\n";
   RunStore& store = (*dir)->store();
   std::vector<std::string> run_ids;
   for (PreparedPlan& p : prepared) {
     Result<std::string> run_id = CreateRun(p, **backend, store, out_dir, plans.size() > 1, ctx);
     if (!run_id.ok()) {
+      if (run_ids.empty()) return stop(p.path + ": " + run_id.status().message(), ExitCodeFor(run_id.status()));
       ctx.err << "sogni-flow run: " << p.path << ": " << run_id.status().message() << "\n";
-      if (run_ids.empty()) return ExitCodeFor(run_id.status());
       ctx.err << "sogni-flow run: the runs stored so far are driven; the others were not started\n";
       worst = ExitCodeFor(run_id.status());
       break;
