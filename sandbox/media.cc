@@ -121,6 +121,19 @@ void ServeMedia(RouteContext& ctx, const std::string& object_id) {
     ctx.resp.send();
     return;
   }
+  // Begun before the first byte, ended (counted or not) however this answer ends.
+  struct Delivery {
+    World& world;
+    bool ended = false;
+    void End(const std::string& id, bool count, bool resumed) {
+      world.EndDelivery(id, count, resumed);
+      ended = true;
+    }
+    ~Delivery() {
+      if (!ended) world.EndDelivery("", false, false);
+    }
+  } delivery{ctx.world};
+  ctx.world.BeginDelivery();
   std::ostream& out = ctx.resp.send();
   if (end - begin > 1 && ctx.world.faults().Roll("media_short_body")) {
     out.write(bytes.data() + begin, static_cast<std::streamsize>((end - begin) / 2));
@@ -130,9 +143,9 @@ void ServeMedia(RouteContext& ctx, const std::string& object_id) {
   }
   out.write(bytes.data() + begin, static_cast<std::streamsize>(end - begin));
   out.flush();
-  if (!out.good() || end != bytes.size()) return;
-  if (!ctx.req.getKeepAlive() && !DeliveredBeforeClose(ctx)) return;  // reset with bytes unread
-  ctx.world.CountDownload(object_id, /*resumed=*/begin > 0);
+  // Not counted: short, or reset with bytes unread.
+  bool delivered = out.good() && end == bytes.size() && (ctx.req.getKeepAlive() || DeliveredBeforeClose(ctx));
+  delivery.End(object_id, delivered, /*resumed=*/begin > 0);
 }
 
 void ReceiveUpload(RouteContext& ctx, const std::string& token) {

@@ -251,9 +251,18 @@ std::string World::AddArtifact(ArtifactSpec spec) {
   return id;
 }
 
-void World::CountDownload(const std::string& object_id, bool resumed) {
+void World::BeginDelivery() {
   std::lock_guard<std::mutex> lock(mu_);
-  ++(resumed ? resumed_downloads_ : downloads_)[object_id];
+  ++deliveries_;
+}
+
+void World::EndDelivery(const std::string& object_id, bool count, bool resumed) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (count) ++(resumed ? resumed_downloads_ : downloads_)[object_id];
+    --deliveries_;
+  }
+  deliveries_ended_.notify_all();
 }
 
 // ---- admin ----------------------------------------------------------------------------------
@@ -275,7 +284,8 @@ bool World::AllowRequest(const std::string& owner, int* retry_after) {
 }
 
 Value World::Stats() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  deliveries_ended_.wait_for(lock, std::chrono::milliseconds(500), [&] { return deliveries_ == 0; });
   Value s = Value::Object();
   Value requests = Value::Object();
   for (const auto& [route, by_status] : requests_) {

@@ -161,10 +161,14 @@ class World {
   // A signed, expiring URL for an object (30 minutes, as the API's).
   std::string SignedMediaUrl(const std::string& object_id) const;
   bool CheckSignature(const std::string& object_id, const std::string& expires, const std::string& signature) const;
-  // A response that delivered the object from byte 0 to its end (`resumed` false), or one that
-  // completed a Range request starting after byte 0 (`resumed` true: the end of an earlier,
+  // A media answer is "in delivery" from before its first byte until it is known whether the
+  // client got it all; Stats() waits (at most 500 ms) for every delivery to end, so a client that
+  // has read an object and asks for the stats at once finds it counted. EndDelivery with `count`
+  // records a response that delivered the object from byte 0 to its end (`resumed` false), or one
+  // that completed a Range request starting after byte 0 (`resumed` true: the end of an earlier,
   // interrupted download, counted apart under resumedDownloads).
-  void CountDownload(const std::string& object_id, bool resumed = false);
+  void BeginDelivery();
+  void EndDelivery(const std::string& object_id, bool count, bool resumed);
   // Upload slots. The caller names an upload by (jobId, type, imageId or id), as the API's upload
   // routes do; NewUploadSlot returns the token a later presigned POST or PUT fills, and
   // ObjectForKey the object it filled (for the download-URL routes), or "".
@@ -217,6 +221,8 @@ class World {
   std::string base_url_;
   std::mutex mu_;
   std::condition_variable changed_;
+  std::condition_variable deliveries_ended_;
+  int deliveries_ = 0;  // media answers whose delivery is not decided yet
   uint64_t id_counter_ = 0;
   std::map<std::string, std::unique_ptr<WorkflowRun>> workflows_;
   std::vector<std::string> workflow_order_;  // creation order
