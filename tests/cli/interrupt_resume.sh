@@ -18,13 +18,8 @@ steps:
     dependsOn: [{sourceStepId: keyframe, targetArgument: referenceImageIndices, mediaType: image, transform: image_index}]
 PLAN
 
-SOGNI_API_KEY=k-interrupt "$bin" run plan.yaml --api-url "$url" > run.out 2> run.err &
-run_pid=$!
-bg_pids+=("$run_pid")
-for _ in $(seq 1 100); do grep -q ": running" run.err 2>/dev/null && break; sleep 0.1; done
-sleep 0.5
-kill -INT "$run_pid"
-wait "$run_pid"; rc=$?
+export SOGNI_API_KEY=k-interrupt
+interrupt_run run 0.5 run plan.yaml --api-url "$url"
 [ "$rc" -eq 130 ] || fail "run exited $rc after SIGINT, expected 130"
 grep -q "resume it with: sogni-flow resume r-" run.err || fail "no resume command printed"
 run_id=$(sed -n 's/.*sogni-flow resume \(r-[^ ]*\).*/\1/p' run.err | head -1)
@@ -33,7 +28,7 @@ case "$line" in *" running "*|*" queued "*) ;; *) fail "after the interrupt: $li
 events=$(echo "$line" | sed -n 's/.*events \([0-9]*\).*/\1/p')
 [ "${events:-0}" -gt 0 ] || fail "no events were committed before the interrupt: $line"
 
-SOGNI_API_KEY=k-interrupt "$bin" resume "$run_id" --api-url "$url" > resume.out 2> resume.err; rc=$?
+"$bin" resume "$run_id" --api-url "$url" > resume.out 2> resume.err; rc=$?
 [ "$rc" -eq 0 ] || fail "resume exited $rc"
 line=$("$bin" status "$run_id")
 case "$line" in *" completed "*"artifacts 2/2"*) ;; *) fail "after resume: $line" ;; esac

@@ -5,6 +5,10 @@
 #   require TOOL...         fails unless every TOOL is on PATH
 #   start_sandbox KEY ARGS  `sogni-flow sandbox --port 0 --api-key KEY ARGS...` on 127.0.0.1,
 #                           logging to sandbox.log; sets url and sandbox_pid
+#   interrupt_run NAME SECS ARGS...
+#                           `sogni-flow ARGS...` in the background (stdout NAME.out, stderr
+#                           NAME.err); once NAME.err shows ": running" and SECS more have passed,
+#                           one SIGINT; sets rc to its exit code
 work=""
 sandbox_pid=""
 bg_pids=()
@@ -46,4 +50,17 @@ start_sandbox() {
   url=$(sed -n 's/.*listening on //p' sandbox.log)
   [ -n "$url" ] || fail "the sandbox did not start"
   case "$url" in http://127.0.0.1:*) ;; *) fail "the sandbox is not on loopback: $url" ;; esac
+}
+
+interrupt_run() {
+  local name=$1 delay=$2 pid
+  shift 2
+  "$bin" "$@" > "$name.out" 2> "$name.err" &
+  pid=$!
+  bg_pids+=("$pid")
+  for _ in $(seq 1 200); do grep -q ": running" "$name.err" 2>/dev/null && break; sleep 0.05; done
+  sleep "$delay"
+  kill -INT "$pid"
+  wait "$pid"
+  rc=$?
 }

@@ -71,12 +71,7 @@ grep -q "completed" follow.err || fail "events --follow did not report the end"
 echo "ok: --timeout exit 8; events --follow showed all $(wc -l < stored.out) events while resume ran"
 
 # 4. --cancel-on-interrupt: Ctrl-C cancels the workflow, exits 130; resume then confirms cancelled.
-"$bin" run three.yaml --cancel-on-interrupt > cancel.out 2> cancel.err &
-run_pid=$!
-bg_pids+=("$run_pid")
-for _ in $(seq 1 100); do grep -q ": running" cancel.err 2>/dev/null && break; sleep 0.05; done
-kill -INT "$run_pid"
-wait "$run_pid"; rc=$?
+interrupt_run cancel 0 run three.yaml --cancel-on-interrupt
 [ "$rc" -eq 130 ] || fail "run --cancel-on-interrupt exited $rc after SIGINT, expected 130"
 grep -q "cancel requested for workflow" cancel.err || fail "no cancel was requested"
 cancelled=$(sed -n 's/^run \(r-[^ ]*\) .*/\1/p' cancel.err)
@@ -88,12 +83,7 @@ echo "ok: --cancel-on-interrupt cancelled the workflow (exit 130), resume confir
 # 4b. With -j 1 the second plan waits its turn: Ctrl-C with --cancel-on-interrupt cancels the
 #     first remotely and gives up the second before its start is ever sent.
 before=$(curl -fsS "$url/_sandbox/stats" | jq '.workflowsCreated')
-"$bin" run one.yaml two.yaml -j 1 --cancel-on-interrupt > cancel2.out 2> cancel2.err &
-run_pid=$!
-bg_pids+=("$run_pid")
-for _ in $(seq 1 100); do grep -q ": running" cancel2.err 2>/dev/null && break; sleep 0.05; done
-kill -INT "$run_pid"
-wait "$run_pid"; rc=$?
+interrupt_run cancel2 0 run one.yaml two.yaml -j 1 --cancel-on-interrupt
 [ "$rc" -eq 130 ] || fail "run -j 1 --cancel-on-interrupt exited $rc after SIGINT, expected 130"
 second=$(sed -n 's/^run \(r-[^ ]*\) (two).*/\1/p' cancel2.err)
 grep -q "$second: cancelled before its start was sent" cancel2.err || fail "the waiting run was not given up"
