@@ -18,8 +18,8 @@ Value RunSummary(RunStore& store, const RunRecord& run) {
   v.Set("plan", Value::String(run.plan_path));
   v.Set("status", Value::String(Name(run.status)));
   v.Set("workflowId", Value::String(run.workflow_id));
-  Result<std::vector<EventRecord>> events = store.ListEvents(run.id, -1, 0);
-  v.Set("events", Value::Int(events.ok() ? static_cast<int64_t>(events->size()) : 0));
+  Result<int64_t> events = store.CountEvents(run.id);
+  v.Set("events", Value::Int(events.ok() ? *events : 0));
   v.Set("cursor", Value::Int(run.cursor));
   int64_t done = 0, all = 0;
   if (Result<std::vector<ArtifactRecord>> arts = store.ListArtifacts(run.id); arts.ok()) {

@@ -202,6 +202,8 @@ class RunStore {
   // Events with sequence > after, ascending; at most `limit` (0 = all).
   virtual Result<std::vector<EventRecord>> ListEvents(const std::string& run_id, int64_t after,
                                                       int64_t limit) = 0;
+  // How many events of the run are stored (without reading them). kNotFound if the run is absent.
+  virtual Result<int64_t> CountEvents(const std::string& run_id) = 0;
 
   // The run's artifacts in the order they were first announced.
   virtual Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run_id) = 0;

@@ -50,6 +50,9 @@ class SynchronizedRunStore : public RunStore {
   Result<std::vector<EventRecord>> ListEvents(const std::string& id, int64_t after, int64_t limit) override {
     return Locked([&] { return inner_->ListEvents(id, after, limit); });
   }
+  Result<int64_t> CountEvents(const std::string& id) override {
+    return Locked([&] { return inner_->CountEvents(id); });
+  }
   Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& id) override {
     return Locked([&] { return inner_->ListArtifacts(id); });
   }

@@ -426,6 +426,21 @@ Result<std::vector<EventRecord>> SqliteRunStore::ListEvents(const std::string& r
   return out;
 }
 
+Result<int64_t> SqliteRunStore::CountEvents(const std::string& run_id) {
+  int64_t n = 0;
+  Status s = Read([&]() -> Status {
+    if (Status st = RequireRun(run_id); !st.ok()) return st;
+    Result<Stmt> q = db_->Prepare("SELECT count(*) FROM events WHERE run_id = ?1");  // the primary key's index
+    if (!q.ok()) return q.status();
+    Result<bool> row = q->BindAll(run_id).Step();
+    if (!row.ok()) return row.status();
+    n = q->Int(0);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return n;
+}
+
 // ---- artifacts
 
 Result<std::vector<ArtifactRecord>> SqliteRunStore::ListArtifacts(const std::string& run_id) {

@@ -42,6 +42,7 @@ class SqliteRunStore : public RunStore {
   Result<AppendResult> AppendEvents(const std::string& run_id, const EventBatch& batch) override;
   Result<std::vector<EventRecord>> ListEvents(const std::string& run_id, int64_t after,
                                               int64_t limit) override;
+  Result<int64_t> CountEvents(const std::string& run_id) override;
   Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run_id) override;
   Status MarkArtifact(const std::string& run_id, const ArtifactRecord& artifact) override;
   Status RecordApproval(const ApprovalRecord& approval) override;

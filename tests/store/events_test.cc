@@ -47,6 +47,12 @@ TEST_F(EventsTest, ReplayedSequencesAreDroppedIdempotently) {
   EXPECT_EQ(r->inserted, 3);
   EXPECT_EQ(r->duplicates, 2);
   EXPECT_EQ(Sequences(), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(*store_->CountEvents("r1"), 8) << "replays are never counted";
+}
+
+TEST_F(EventsTest, CountEventsOfAnUnknownRunIsNotFound) {
+  EXPECT_EQ(*store_->CountEvents("r1"), 0);
+  EXPECT_EQ(store_->CountEvents("nope").status().code(), Status::Code::kNotFound);
 }
 
 TEST_F(EventsTest, TheFirstCopyOfASequenceWins) {
