@@ -133,6 +133,7 @@ struct Driven {
 
 int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backend& backend,
                    const std::vector<std::string>& run_ids, const DriveOptions& options) {
+  if (run_ids.empty()) return kExitOk;
   SynchronizedRunStore store(&raw_store);
   std::unique_ptr<RunReporter> reporter;
   if (!options.json && ctx.err_is_terminal && !options.detach) {
@@ -154,6 +155,7 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
     }
   }
   std::atomic<bool> interrupted{false}, timed_out{false};
+  bool stopped_any = false;  // a run left unfinished by Ctrl-C or --timeout
   auto stop_all = [&] {
     for (auto& c : cancels) c->Cancel();
   };
@@ -203,6 +205,7 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
       for (Driven& d : driven) {
         bool ended = d.outcome.ok() && (IsTerminal(d.outcome->status) || d.outcome->status == RunStatus::kWaitingForUser);
         if (ended) continue;
+        stopped_any = true;
         Result<RunRecord> r = store.GetRun(d.run_id);
         const bool started = r.ok() && !r->workflow_id.empty();
         const Status::Code code = interrupted ? Status::Code::kCancelled : Status::Code::kDeadlineExceeded;
@@ -272,8 +275,9 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
     runs.Append(summary);
     code = WorseExit(code, run_code);
   }
-  if (interrupted) code = kExitInterrupted;
-  else if (timed_out && code == kExitOk) code = kExitTimeout;
+  // A Ctrl-C or --timeout that came after every run had ended changed nothing.
+  if (stopped_any && interrupted) code = kExitInterrupted;
+  else if (stopped_any && timed_out && code == kExitOk) code = kExitTimeout;
   if (options.json) {
     Value summary = Value::Object();
     summary.Set("event", Value::String("summary"));
