@@ -34,18 +34,18 @@ struct PreparedPlan {
   ApprovalFile approval;
 };
 
-// Validates `path`, computes its digest and applies the cost gate. Messages go to ctx.err;
-// returns the exit code (0 = ready).
-int Prepare(const std::string& path, const ParamOptions& params, Context& ctx, PreparedPlan* out) {
+// Validates `path` (its diagnostics go to ctx.err), computes its digest and applies the cost
+// gate. Errors: kInvalidPlan, kCostGate, kIOError (a media file that cannot be read).
+Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx, PreparedPlan* out) {
   out->path = path;
   out->checked = CheckPlan(path, DefaultCatalog(), params, ctx.environ, ValidateOptions());
   CheckedPlan& c = out->checked;
   PrintDiagnostics(c.diags, ctx.err);
-  if (!c.ok()) return ctx.err << "sogni-flow run: " << path << " is invalid\n", kExitInvalid;
+  if (!c.ok()) return Status::InvalidPlan(path + " is invalid");
   if (c.plan.kind != PlanKind::kWorkflow || c.plan.execution != Execution::kServer)
-    return ctx.err << "sogni-flow run: " << path << ": only server workflow plans can run yet\n", kExitInvalid;
+    return Status::InvalidPlan(path + ": only server workflow plans can run yet");
   Result<std::string> digest = PlanDigest(c);
-  if (!digest.ok()) return ctx.err << "sogni-flow run: " << digest.status().message() << "\n", ExitCodeFor(digest.status());
+  if (!digest.ok()) return digest.status();
   out->digest = *digest;
   PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
   std::string param_args;
@@ -53,8 +53,8 @@ int Prepare(const std::string& path, const ParamOptions& params, Context& ctx, P
   for (const std::string& a : params.assignments) param_args += " -p '" + a + "'";
   Status gate = CheckCostGate(path, c, out->digest, estimate, std::time(nullptr), &out->start.max_units, param_args,
                               &out->approval);
-  if (!gate.ok()) return ctx.err << "sogni-flow run: " << gate.message() << "\n", kExitCostGate;
-  return kExitOk;
+  if (!gate.ok()) return Status::Error(Status::Code::kCostGate, gate.message());
+  return Status::OK();
 }
 
 // Uploads the plan's local media, then stores the run and its start intent (nothing is sent).
@@ -134,14 +134,16 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (Status d = ParseDriveFlags(jobs, timeout, &drive); !d.ok())
     return ctx.err << "sogni-flow run: " << d.message() << "\n", kExitInvalid;
 
-  // Nothing was driven: the message, and with --json a summary a machine can read as well.
-  auto stop = [&](const std::string& message, int code) {
-    if (!message.empty()) ctx.err << "sogni-flow run: " << message << "\n";
+  // Nothing was driven: the messages, and with --json a summary a machine can read as well.
+  auto stop = [&](const std::vector<std::string>& messages, int code) {
+    for (const std::string& m : messages) ctx.err << "sogni-flow run: " << m << "\n";
     if (drive.json) {
       Value summary = Value::Object();
       summary.Set("event", Value::String("summary"));
       summary.Set("runs", Value::Array());
-      if (!message.empty()) summary.Set("error", Value::String(message));
+      Value errors = Value::Array();
+      for (const std::string& m : messages) errors.Append(Value::String(m));
+      summary.Set("errors", errors);
       summary.Set("exitCode", Value::Int(code));
       ctx.out << summary.ToJson() << "\n";
     }
@@ -149,9 +151,17 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   };
   std::vector<PreparedPlan> prepared(plans.size());
   int worst = kExitOk;
-  for (size_t i = 0; i < plans.size(); ++i)
-    if (int code = Prepare(plans[i], params, ctx, &prepared[i]); code != kExitOk && worst == kExitOk) worst = code;
-  if (worst != kExitOk) return stop(plans.size() > 1 ? "nothing was started" : "", worst);
+  std::vector<std::string> problems;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (Status p = Prepare(plans[i], params, ctx, &prepared[i]); !p.ok()) {
+      problems.push_back(p.message());
+      if (worst == kExitOk) worst = ExitCodeFor(p);
+    }
+  }
+  if (worst != kExitOk) {
+    if (plans.size() > 1) problems.push_back("nothing was started");
+    return stop(problems, worst);
+  }
   if (dry_run) {
     // The body the API would get. A local file's URL is known only once it is uploaded, so it
     // shows as "upload://<path>"; everything else is byte for byte what `run` sends.
@@ -167,18 +177,18 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   }
 
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
-  if (!backend.ok()) return stop(backend.status().message(), ExitCodeFor(backend.status()));
+  if (!backend.ok()) return stop({backend.status().message()}, ExitCodeFor(backend.status()));
   StateDirOptions so;
   so.path = StateDirPath(state_dir, ctx.environ);
   Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
-  if (!dir.ok()) return stop(dir.status().message(), ExitCodeFor(dir.status()));
+  if (!dir.ok()) return stop({dir.status().message()}, ExitCodeFor(dir.status()));
   for (const std::string& n : (*dir)->notices()) ctx.err << "sogni-flow run: " << n << "\n";
   RunStore& store = (*dir)->store();
   std::vector<std::string> run_ids;
   for (PreparedPlan& p : prepared) {
     Result<std::string> run_id = CreateRun(p, **backend, store, out_dir, plans.size() > 1, ctx);
     if (!run_id.ok()) {
-      if (run_ids.empty()) return stop(p.path + ": " + run_id.status().message(), ExitCodeFor(run_id.status()));
+      if (run_ids.empty()) return stop({p.path + ": " + run_id.status().message()}, ExitCodeFor(run_id.status()));
       ctx.err << "sogni-flow run: " << p.path << ": " << run_id.status().message() << "\n";
       ctx.err << "sogni-flow run: the runs stored so far are driven; the others were not started\n";
       worst = ExitCodeFor(run_id.status());

@@ -101,7 +101,11 @@ grep -q "nothing to resume" none.err || fail "resume --all did not say there was
 sf run one.yaml -j 0 > /dev/null 2> usage.err; [ $? -eq 2 ] || fail "-j 0 was accepted"
 sf run one.yaml --timeout soon > /dev/null 2> usage.err; [ $? -eq 2 ] || fail "--timeout soon was accepted"
 sf resume > /dev/null 2> usage.err; [ $? -eq 2 ] || fail "resume without a run or --all was accepted"
-echo "ok: resume --all with nothing to do; usage errors exit 2"
+sf run one.yaml missing.yaml --json > bad.out 2> usage.err; rc=$?
+[ "$rc" -eq 2 ] || fail "a run with a missing plan exited $rc, expected 2"
+[ "$(jq -c '[.event, .runs, .exitCode, (.errors | length)]' bad.out)" = '["summary",[],2,2]' ] ||
+  fail "no JSON summary naming the problem when nothing could start: $(cat bad.out)"
+echo "ok: resume --all with nothing to do; usage errors exit 2; --json summary when nothing started"
 
 # The API key is in no file the runs wrote (state, outputs, logs of the runner, downloads).
 leaks=$(grep -rlaF "$SOGNI_API_KEY" . --exclude=sandbox.log)
