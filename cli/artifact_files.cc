@@ -179,7 +179,8 @@ bool SameContent(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, const std::string& part_path) {
+Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, const std::string& part_path,
+                            StreamCancel* cancel) {
   int fd = ::open(part_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("cannot open " + part_path + ": " + std::strerror(errno));
   struct Closer {
@@ -245,7 +246,7 @@ Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, co
       offset += static_cast<int64_t>(bytes.size());
       return true;
     };
-    Result<HttpResponse> head = transport.Stream(get, handlers, nullptr);
+    Result<HttpResponse> head = transport.Stream(get, handlers, cancel);
     if (!write_error.ok()) return write_error;
     if (bad_part) {
       if (Status s = restart(); !s.ok()) return s;

@@ -55,8 +55,10 @@ struct PartFetch {
 //    complete without a request, and never written to.
 // An answer with another status (a 404, a 503) is returned with complete == false and the part
 // left as it was. kUnavailable when the transport failed or the body ended before its total (the
-// bytes received stay in the part, for the next attempt's Range); kIOError for the local file.
-Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, const std::string& part_path);
+// bytes received stay in the part, for the next attempt's Range); kIOError for the local file;
+// kCancelled when `cancel` was cancelled (the bytes received stay, as for kUnavailable).
+Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, const std::string& part_path,
+                            StreamCancel* cancel = nullptr);
 
 // Makes the complete part file `part_path` the file `final_path` (both inside `dir`) durably
 // without ever replacing a file: fsync the part, link() it to the final name, fsync `dir`. A final

@@ -208,8 +208,13 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
         stopped_any = true;
         Result<RunRecord> r = store.GetRun(d.run_id);
         const bool started = r.ok() && !r->workflow_id.empty();
+        const bool finished_remotely = r.ok() && IsTerminal(r->status);  // stopped while downloading
         const Status::Code code = interrupted ? Status::Code::kCancelled : Status::Code::kDeadlineExceeded;
         const std::string why = interrupted ? "interrupted" : "--timeout expired";
+        if (finished_remotely) {
+          d.outcome = Status::Error(code, why + " while downloading; resume fetches the rest");
+          continue;
+        }
         if (started) {
           d.outcome = Status::Error(code, why + "; the workflow keeps running on the server");
         } else {

@@ -558,6 +558,9 @@ Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
     return nullptr;
   };
   Status first_error;
+  auto cancelled = [&] { return options_.cancel && options_.cancel->cancelled(); };
+  const Status interrupted = Status::Error(Status::Code::kCancelled,
+                                           "interrupted; the artifacts not downloaded yet follow on resume");
   for (ArtifactRecord a : *arts) {
     std::string dir = run->out_dir + "/" + SafeFileName(a.step_id);
     // Streamed into a part file of a fixed name, so that a download cut short (even by SIGKILL)
@@ -568,15 +571,17 @@ Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
       ++outcome->artifacts_done;
       continue;
     }
+    if (cancelled()) return interrupted;  // the part file (if any) is resumed with Range later
     Status s = MakeDirectories(dir);
     Result<PartFetch> got = Status::Error(Status::Code::kUnavailable, "not tried");
-    for (int attempt = 0; s.ok() && attempt < 5; ++attempt) {
+    for (int attempt = 0; s.ok() && attempt < 5 && !cancelled(); ++attempt) {
       if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
-      got = FetchPart(*transport_, a.url, part);
+      got = FetchPart(*transport_, a.url, part, options_.cancel);
       if (got.ok() && got->complete) break;
       if (got.ok() && got->status < 500 && got->status != 429 && got->status != 408) break;
       if (!got.ok() && got.status().code() == Status::Code::kIOError) break;  // the local disk
     }
+    if (cancelled()) return interrupted;
     if (s.ok() && !got.ok()) s = got.status();
     else if (s.ok() && !got->complete)
       s = Status::Error(Status::Code::kUnavailable, "download of artifact " + a.remote_id + ": HTTP " +

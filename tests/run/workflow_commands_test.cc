@@ -277,6 +277,57 @@ TEST_F(WorkflowCommandsTest, CrashAfterReseedIntentResumesWithTheSameKey) {
   EXPECT_EQ(RemoteSeed(w, "keyframe"), std::optional<int64_t>(42));
 }
 
+// A Ctrl-C while the artifacts download stops before the next one (the run stays completed, the
+// missing ones stay planned) and a later pass fetches exactly those.
+TEST_F(WorkflowCommandsTest, AnInterruptStopsTheDownloadsAndTheRestFollowLater) {
+  StartSandbox();
+  OpenStore();
+  std::string run_id = NewRun();
+  StreamCancel cancel;
+  // The first download goes through; the transport is "interrupted" as the second begins.
+  class InterruptingTransport : public HttpTransport {
+   public:
+    InterruptingTransport(HttpTransport* inner, StreamCancel* cancel) : inner_(inner), cancel_(cancel) {}
+    Result<HttpResponse> Send(const HttpRequest& r) override { return inner_->Send(r); }
+    Result<HttpResponse> Stream(const HttpRequest& r, const StreamHandlers& h, StreamCancel* c) override {
+      if (r.url.find("/_sandbox/media/") != std::string::npos && media_++ == 1) cancel_->Cancel();
+      return inner_->Stream(r, h, c);
+    }
+   private:
+    HttpTransport* inner_;
+    StreamCancel* cancel_;
+    int media_ = 0;
+  } interrupting(transport_.get(), &cancel);
+  ServerRunnerOptions options = Options();
+  options.cancel = &cancel;
+  ServerRunner runner(&dir_->store(), client_.get(), &interrupting, options);
+  auto outcome = runner.Drive(run_id);
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.status().code(), Status::Code::kCancelled) << outcome.status().ToString();
+  auto run = dir_->store().GetRun(run_id);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->status, RunStatus::kCompleted);
+  auto arts = dir_->store().ListArtifacts(run_id);
+  ASSERT_TRUE(arts.ok());
+  ASSERT_GE(arts->size(), 2u);
+  EXPECT_EQ((*arts)[0].state, ArtifactState::kDone);
+  for (size_t i = 1; i < arts->size(); ++i) EXPECT_EQ((*arts)[i].state, ArtifactState::kPlanned) << i;
+
+  ServerRunner later(&dir_->store(), client_.get(), transport_.get(), Options());
+  auto rest = later.DownloadMissing(run_id);
+  ASSERT_TRUE(rest.ok()) << rest.status().ToString();
+  EXPECT_EQ(rest->artifacts_done, static_cast<int64_t>(arts->size()));
+  EXPECT_EQ(rest->artifacts_failed, 0);
+  Value downloads = *Stats().Find("downloads");
+  auto after = dir_->store().ListArtifacts(run_id);
+  ASSERT_TRUE(after.ok());
+  for (const ArtifactRecord& a : *after) {
+    EXPECT_EQ(a.state, ArtifactState::kDone);
+    const Value* n = downloads.Find(a.remote_id);
+    EXPECT_TRUE(n && n->as_int() == 1) << a.remote_id << " " << downloads.ToJson();
+  }
+}
+
 TEST_F(WorkflowCommandsTest, ArtifactsDownloadsOnlyWhatIsMissing) {
   StartSandbox();
   OpenStore();
