@@ -122,7 +122,10 @@ class HttpTransport {
   // 64 KiB) is returned and no handler is called. Returns OK when the server ends the body or a
   // handler returns false. An end of body is not proof of completeness (Poco 1.11 reports a
   // truncated chunked body as a clean end), so callers decide "done" from the content. The
-  // receive timeout is options.stream_idle_timeout. `cancel` may be null.
+  // receive timeout is options.stream_idle_timeout. `cancel` may be null. While a 2xx body is
+  // being handed over, the connection is set to reset (SO_LINGER 0) should the process die; once
+  // Stream() returns it closes in order. So a server can tell a client that handled every byte
+  // from one killed with bytes received but never handled.
   virtual Result<HttpResponse> Stream(const HttpRequest& request, const StreamHandlers& handlers,
                                       StreamCancel* cancel) = 0;
 };

@@ -242,6 +242,11 @@ class PocoHttpTransport final : public HttpTransport {
     bool keep = false;
     Result<HttpResponse> r = Exchange(*conn, *url, request, &handlers, &keep);
     if (cancel) cancel->Detach();  // before the session (and its socket) goes away
+    // Every byte was handed to on_chunk (and has returned): an orderly close from here on.
+    try {
+      conn->session->socket().setLinger(false, 0);
+    } catch (const Poco::Exception&) {
+    }
     return r;
   }
 
@@ -302,6 +307,10 @@ class PocoHttpTransport final : public HttpTransport {
       out_resp.reason = rs.getReason();
       for (const auto& [k, v] : rs) out_resp.headers.emplace_back(k, v);
       bool stream_body = stream && out_resp.status >= 200 && out_resp.status < 300;
+      // Until the body has been handed over, a process that dies resets the connection instead of
+      // closing it: the server can tell a client that consumed the stream (an orderly close) from
+      // one killed with bytes received but never handled (the sandbox counts downloads so).
+      if (stream_body) conn.session->socket().setLinger(true, 0);
       if (stream_body && stream->on_head && !stream->on_head(out_resp)) return out_resp;
       Status body = stream_body ? StreamBody(in, stream->on_chunk, conn.state.cancel)
                                 : ReadBody(in, stream ? kMaxStreamErrorBody : options_.max_body_bytes, url, &out_resp.body);

@@ -66,11 +66,12 @@ bool ClientGone(RouteContext& ctx) {
 }
 
 // After the last byte of an answer to a client that asked for `Connection: close`: waits (at most
-// 50 ms) for it to close and tells how. A reset means it went away with bytes unread (Linux
-// resets a connection closed with unread data: a process killed mid-download), so the object was
-// not delivered; an orderly close, a next request or silence mean it was.
+// 2 s) for it to close and tells how. A reset means it went away without handling the object:
+// Linux resets a connection closed with unread data (a process killed mid-download), and
+// sogni-flow's transport resets one whose body it had not finished handing over (api/
+// http_transport.h). An orderly close, a next request or silence mean the object was delivered.
 bool DeliveredBeforeClose(RouteContext& ctx) {
-  std::optional<ClientPoll> p = PollClient(ctx, 50);
+  std::optional<ClientPoll> p = PollClient(ctx, 2000);
   if (!p) return true;
   if (p->revents & POLLERR) return false;
   return p->peek >= 0 || (p->error != ECONNRESET && p->error != EPIPE);
