@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -168,6 +169,29 @@ class BatchCommitter {
 
 std::string NewIdempotencyKey() { return RandomKey(); }
 
+namespace {
+
+// Stores `run` (plan, params, account and steps filled in; out_dir "" = sogni-out/<id>) as a
+// planned server run together with its first intent, `kind` with a fresh Idempotency-Key and the
+// exact `request`, run status submitting: one transaction, so a crash never leaves a run without
+// the intent that starts it. Nothing is sent.
+Result<std::string> StoreRunWithIntent(RunStore& store, RunRecord run, IntentKind kind, std::string request) {
+  run.execution = Execution::kServer;
+  run.status = RunStatus::kPlanned;
+  if (run.out_dir.empty()) run.out_dir = "sogni-out/" + run.id;
+  IntentRecord intent;
+  intent.id = run.id + (kind == IntentKind::kReseed ? "-reseed" : "-start");
+  intent.run_id = run.id;
+  intent.kind = kind;
+  intent.idempotency_key = RandomKey();
+  intent.request = std::move(request);
+  intent.state = IntentState::kPending;
+  if (Status s = store.CreateRunWithIntent(run, intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
+  return run.id;
+}
+
+}  // namespace
+
 Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
                                     const std::map<std::string, int64_t>& seed_overrides,
                                     const std::string& out_dir, std::string run_id) {
@@ -181,10 +205,8 @@ Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
   run.params = source.params.is_object() ? source.params : Value::Object();
   run.params.Set("cloned_from_run", Value::String(source.id));
   run.params.Set("cloned_from_workflow", Value::String(source.workflow_id));
-  run.execution = Execution::kServer;
-  run.status = RunStatus::kPlanned;
   run.account = source.account;
-  run.out_dir = out_dir.empty() ? "sogni-out/" + run_id : out_dir;
+  run.out_dir = out_dir;
   for (const StepRecord& s : source.steps) run.steps.push_back(StepRecord{.step_id = s.step_id, .tool = s.tool});
   Value body = Value::Object();
   if (!seed_overrides.empty()) {
@@ -193,16 +215,7 @@ Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
     body.Set("seed_overrides", seeds);
   }
   body.Set("app_source", Value::String("sogni-flow"));
-  IntentRecord intent;
-  intent.id = run_id + "-reseed";
-  intent.run_id = run_id;
-  intent.kind = IntentKind::kReseed;
-  intent.idempotency_key = RandomKey();
-  intent.request = body.ToJson();
-  intent.state = IntentState::kPending;
-  // One transaction: a crash never leaves a run without the reseed that starts it.
-  if (Status s = store.CreateRunWithIntent(run, intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
-  return run_id;
+  return StoreRunWithIntent(store, std::move(run), IntentKind::kReseed, body.ToJson());
 }
 
 Result<WorkflowReply> RequestCancel(RunStore& store, ApiClient& client, const RunRecord& run) {
@@ -256,21 +269,10 @@ Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, s
   run.plan_name = spec.plan_name;
   run.plan_digest = spec.plan_digest;
   run.params = spec.params;
-  run.execution = Execution::kServer;
-  run.status = RunStatus::kPlanned;
   run.account = spec.account;
-  run.out_dir = spec.out_dir.empty() ? "sogni-out/" + run_id : spec.out_dir;
+  run.out_dir = spec.out_dir;
   for (const std::string& id : spec.step_ids) run.steps.push_back(StepRecord{.step_id = id});
-  IntentRecord intent;
-  intent.id = run_id + "-start";
-  intent.run_id = run_id;
-  intent.kind = IntentKind::kStart;
-  intent.idempotency_key = RandomKey();
-  intent.request = spec.start_body.ToJson();
-  intent.state = IntentState::kPending;
-  // One transaction: a crash never leaves a run without the start intent that resume needs.
-  if (Status s = store.CreateRunWithIntent(run, intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
-  return run_id;
+  return StoreRunWithIntent(store, std::move(run), IntentKind::kStart, spec.start_body.ToJson());
 }
 
 ServerRunner::ServerRunner(RunStore* store, ApiClient* client, HttpTransport* transport,
@@ -290,8 +292,6 @@ Status ServerRunner::Start(RunRecord* run) {
     if (i.kind == IntentKind::kStart || i.kind == IntentKind::kReseed) intent = &i;
   if (!intent) return Status::Internal("run " + run->id + " has neither a workflow id nor a pending start");
   if (intent->kind == IntentKind::kReseed) return StartReseed(run, *intent);
-  if (options_.before_start_post && !options_.before_start_post())
-    return Status::Error(Status::Code::kCancelled, "stopped before the start request (test hook)");
 
   Result<Value> body = ParseJson(intent->request);
   if (!body.ok() || !body->is_object()) return Status::Internal("stored start request is not a JSON object");
@@ -309,38 +309,14 @@ Status ServerRunner::Start(RunRecord* run) {
     else if (m.key == "safe_content_filter" && v.is_bool()) req.safe_content_filter = v.as_bool();
     else if (m.key == "media_references") req.media_references = v;
   }
-  if (intent->state == IntentState::kPending) {
-    if (Status s = store_->MarkIntent(intent->id, {.state = IntentState::kSent}); !s.ok()) return s;
-  } else {
-    Say(run->id + ": re-sending the start request with its original Idempotency-Key");
-  }
-  Result<WorkflowReply> reply = client_->StartWorkflow(req, intent->idempotency_key);
-  if (!reply.ok()) {
-    Status s = reply.status();
-    if (s.code() == Status::Code::kInvalidPlan) {
-      Value err = Value::Object();
-      err.Set("message", Value::String(s.message()));
-      (void)store_->MarkIntent(intent->id, {.state = IntentState::kDone, .run = {.status = RunStatus::kFailed, .error = err}});
-    } else if (s.code() == Status::Code::kUnavailable) {
-      (void)store_->MarkIntent(intent->id, {.state = IntentState::kUnknown, .run = {.status = RunStatus::kUnknown}});
-    }
-    return s;
-  }
-  std::string wid = StringField(reply->workflow, "workflowId");
-  if (wid.empty()) return Status::Internal("start answer without a workflowId");
-  if (Status s = store_->MarkIntent(intent->id, {.state = IntentState::kDone, .response = reply->workflow.ToJson(),
-                                                 .run = {.status = RunStatus::kQueued, .workflow_id = wid}});
-      !s.ok())
-    return s;
-  run->workflow_id = wid;
-  run->status = RunStatus::kQueued;
-  Say(run->id + ": started workflow " + wid);
+  Result<WorkflowReply> reply = SendIntent(run, *intent, "start", {Status::Code::kInvalidPlan},
+                                           [&] { return client_->StartWorkflow(req, intent->idempotency_key); });
+  if (!reply.ok()) return reply.status();
+  Say(run->id + ": started workflow " + run->workflow_id);
   return Status::OK();
 }
 
 Status ServerRunner::StartReseed(RunRecord* run, const IntentRecord& intent) {
-  if (options_.before_start_post && !options_.before_start_post())
-    return Status::Error(Status::Code::kCancelled, "stopped before the reseed request (test hook)");
   Result<Value> body = ParseJson(intent.request);
   if (!body.ok() || !body->is_object()) return Status::Internal("stored reseed request is not a JSON object");
   std::string source = run->params.is_object() ? StringField(run->params, "cloned_from_workflow") : "";
@@ -352,16 +328,29 @@ Status ServerRunner::StartReseed(RunRecord* run, const IntentRecord& intent) {
   req.token_type = StringField(*body, "token_type");
   req.billing_mode = StringField(*body, "billing_mode");
   req.app_source = StringField(*body, "app_source");
+  Result<WorkflowReply> reply =
+      SendIntent(run, intent, "reseed", {Status::Code::kInvalidPlan, Status::Code::kConflict, Status::Code::kNotFound},
+                 [&] { return client_->ReseedWorkflow(source, req, intent.idempotency_key); });
+  if (!reply.ok()) return reply.status();
+  Say(run->id + ": reseeded " + source + " as workflow " + run->workflow_id +
+      (reply->Flag("idempotent") ? " (idempotent replay)" : ""));
+  return Status::OK();
+}
+
+Result<WorkflowReply> ServerRunner::SendIntent(RunRecord* run, const IntentRecord& intent, const std::string& what,
+                                               std::initializer_list<Status::Code> refusals,
+                                               const std::function<Result<WorkflowReply>()>& send) {
+  if (options_.before_start_post && !options_.before_start_post())
+    return Status::Error(Status::Code::kCancelled, "stopped before the " + what + " request (test hook)");
   if (intent.state == IntentState::kPending) {
     if (Status s = store_->MarkIntent(intent.id, {.state = IntentState::kSent}); !s.ok()) return s;
   } else {
-    Say(run->id + ": re-sending the reseed request with its original Idempotency-Key");
+    Say(run->id + ": re-sending the " + what + " request with its original Idempotency-Key");
   }
-  Result<WorkflowReply> reply = client_->ReseedWorkflow(source, req, intent.idempotency_key);
+  Result<WorkflowReply> reply = send();
   if (!reply.ok()) {
     Status s = reply.status();
-    if (s.code() == Status::Code::kInvalidPlan || s.code() == Status::Code::kConflict ||
-        s.code() == Status::Code::kNotFound) {
+    if (std::find(refusals.begin(), refusals.end(), s.code()) != refusals.end()) {
       Value err = Value::Object();
       err.Set("message", Value::String(s.message()));
       (void)store_->MarkIntent(intent.id, {.state = IntentState::kDone, .run = {.status = RunStatus::kFailed, .error = err}});
@@ -371,15 +360,16 @@ Status ServerRunner::StartReseed(RunRecord* run, const IntentRecord& intent) {
     return s;
   }
   std::string wid = StringField(reply->workflow, "workflowId");
-  if (wid.empty()) return Status::Internal("reseed answer without a workflowId");
-  if (Status s = store_->MarkIntent(intent.id, {.state = IntentState::kDone, .response = reply->data.ToJson(),
+  if (wid.empty()) return Status::Internal(what + " answer without a workflowId");
+  // A start keeps the workflow it answered; a reseed its whole answer (the reseed details too).
+  const Value& response = intent.kind == IntentKind::kReseed ? reply->data : reply->workflow;
+  if (Status s = store_->MarkIntent(intent.id, {.state = IntentState::kDone, .response = response.ToJson(),
                                                 .run = {.status = RunStatus::kQueued, .workflow_id = wid}});
       !s.ok())
     return s;
   run->workflow_id = wid;
   run->status = RunStatus::kQueued;
-  Say(run->id + ": reseeded " + source + " as workflow " + wid + (reply->Flag("idempotent") ? " (idempotent replay)" : ""));
-  return Status::OK();
+  return reply;
 }
 
 Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <ostream>
 #include <string>
@@ -117,6 +118,13 @@ class ServerRunner {
  private:
   Status Start(RunRecord* run);
   Status StartReseed(RunRecord* run, const IntentRecord& intent);
+  // Sends a committed start or reseed intent through `send` (marked sent first; a re-send says
+  // so) and stores the answer: the workflow id and status queued with the intent done. An error
+  // among `refusals` fails the run; kUnavailable leaves the outcome unknown, for a later re-send
+  // with the same key.
+  Result<WorkflowReply> SendIntent(RunRecord* run, const IntentRecord& intent, const std::string& what,
+                                   std::initializer_list<Status::Code> refusals,
+                                   const std::function<Result<WorkflowReply>()>& send);
   Status Follow(RunRecord* run, RunOutcome* outcome);
   Status Confirm(RunRecord* run, RunOutcome* outcome);
   Status Download(RunRecord* run, RunOutcome* outcome);
