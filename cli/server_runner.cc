@@ -130,8 +130,7 @@ class BatchCommitter {
     cv_.wait(lock, [&] { return !busy_; });
     return error_;
   }
-  // After Wait(): events inserted so far, and the committed cursor.
-  int64_t inserted() const { return inserted_; }
+  // After Wait(): the committed cursor.
   int64_t cursor() const { return cursor_; }
 
  private:
@@ -144,7 +143,6 @@ class BatchCommitter {
       Result<AppendResult> r = store_->AppendEvents(run_id_, pending_);
       lock.lock();
       if (r.ok()) {
-        inserted_ += r->inserted;
         cursor_ = r->cursor;
       } else {
         error_ = r.status();
@@ -161,7 +159,7 @@ class BatchCommitter {
   EventBatch pending_;
   bool busy_ = false, quit_ = false;
   Status error_;
-  int64_t inserted_ = 0, cursor_;
+  int64_t cursor_;
   std::thread thread_;  // last: starts once everything above exists
 };
 
@@ -372,14 +370,13 @@ Result<WorkflowReply> ServerRunner::SendIntent(RunRecord* run, const IntentRecor
   return reply;
 }
 
-Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
+Status ServerRunner::Follow(RunRecord* run) {
   EventFollower follower({.workflow_id = run->workflow_id, .cursor = std::max<int64_t>(run->cursor, 0)});
   EventBatch batch;
   Status store_error;
   bool stop = false;
   auto last_flush = Clock::now();
   BatchCommitter committer(store_, run->id, run->cursor);
-  const int64_t stored_before = outcome->events_stored;
   // Hands the batch to the committer; with `wait`, returns once everything is durable.
   auto flush = [&](bool wait) -> Status {
     if (!batch.events.empty() || batch.run.status) {
@@ -389,7 +386,6 @@ Status ServerRunner::Follow(RunRecord* run, RunOutcome* outcome) {
     }
     if (!wait) return Status::OK();
     Status s = committer.Wait();
-    outcome->events_stored = stored_before + committer.inserted();
     run->cursor = committer.cursor();
     return s;
   };
@@ -630,7 +626,7 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
   }
   for (int round = 0; round < 1000; ++round) {
     if (!IsTerminal(run.status) || round == 0) {
-      if (Status s = Follow(&run, &outcome); !s.ok()) return s;
+      if (Status s = Follow(&run); !s.ok()) return s;
     }
     if (Status s = Confirm(&run, &outcome); !s.ok()) return s;
     if (IsTerminal(run.status) || run.status == RunStatus::kWaitingForUser) break;

@@ -98,7 +98,7 @@ struct RunOutcome {
   RunStatus status = RunStatus::kUnknown;
   std::string waiting_reason;
   bool awaiting_cost_approval = false;
-  int64_t events_stored = 0;
+  int64_t events_stored = 0;        // every event stored for the run (counted at the end)
   int64_t artifacts_done = 0, artifacts_failed = 0;
 };
 
@@ -125,7 +125,7 @@ class ServerRunner {
   Result<WorkflowReply> SendIntent(RunRecord* run, const IntentRecord& intent, const std::string& what,
                                    std::initializer_list<Status::Code> refusals,
                                    const std::function<Result<WorkflowReply>()>& send);
-  Status Follow(RunRecord* run, RunOutcome* outcome);
+  Status Follow(RunRecord* run);
   Status Confirm(RunRecord* run, RunOutcome* outcome);
   Status Download(RunRecord* run, RunOutcome* outcome);
   void Say(const std::string& line);
