@@ -43,8 +43,9 @@ Result<std::vector<RunRecord>> RunsToResume(RunStore& store, std::vector<RunReco
 int RunResume(const std::vector<std::string>& args, Context& ctx) {
   bool all = false;
   BackendOptions backend_options;
-  DriveOptions drive;
-  std::string state_dir, jobs = "1", timeout;
+  DriveFlags flags;
+  DriveOptions& drive = flags.options;
+  std::string state_dir;
   CommandLine cl("resume RUN... | --all [-j N] [--timeout D] [--state-dir DIR] [--api-url URL] [--api-key-file FILE] [--json]",
                  "Continues runs where they stopped: a start request whose answer was never stored is sent\n"
                  "again with the SAME Idempotency-Key (the server then creates nothing twice); a started\n"
@@ -54,10 +55,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
                  "The API key must be each run's account (checked by fingerprint).");
   cl.Flag("all", "", "every unfinished run of the state directory", &all);
   cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
-  cl.Value("jobs", "j", "N", "follow up to N runs at once (default 1)", &jobs);
-  cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
-  cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
-          &drive.cancel_on_interrupt);
+  flags.Register(cl);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "use a fresh in-process simulator (it knows no earlier workflow)", &backend_options.sandbox);
   cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
@@ -71,7 +69,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow resume: " << s.message() << "\n", kExitInvalid;
   if (all == !runs.empty()) return ctx.err << "sogni-flow resume: give run ids or --all (see --help)\n", kExitInvalid;
-  if (Status d = ParseDriveFlags(jobs, timeout, &drive); !d.ok())
+  if (Status d = flags.Finish(); !d.ok())
     return ctx.err << "sogni-flow resume: " << d.message() << "\n", kExitInvalid;
 
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);

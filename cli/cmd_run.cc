@@ -94,8 +94,9 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   bool dry_run = false;
   ParamOptions params;
   BackendOptions backend_options;
-  DriveOptions drive;
-  std::string state_dir, out_dir, jobs = "1", timeout;
+  DriveFlags flags;
+  DriveOptions& drive = flags.options;
+  std::string state_dir, out_dir;
   CommandLine cl("run PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-j N] [--detach] [--timeout D] [--out DIR]\n"
                  "    [--cancel-on-interrupt] [--state-dir DIR] [--sandbox] [--json]",
                  "Runs server plans, each as one durable workflow: validates every plan first (nothing is sent\n"
@@ -109,11 +110,8 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   cl.Flag("dry-run", "", "print the exact start request body and stop: nothing is uploaded, sent or stored", &dry_run);
   cl.Repeated("param", "p", "NAME=VALUE", "set a param (the last one for a name wins)", &params.assignments);
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
-  cl.Value("jobs", "j", "N", "follow up to N runs at once (default 1)", &jobs);
+  flags.Register(cl);
   cl.Flag("detach", "", "start the workflows, store them and exit 0 without following", &drive.detach);
-  cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
-  cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
-          &drive.cancel_on_interrupt);
   cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN; with several plans DIR/RUN)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);
@@ -131,7 +129,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow run: " << s.message() << "\n", kExitInvalid;
   if (plans.empty()) return ctx.err << "sogni-flow run: give at least one plan (see --help)\n", kExitInvalid;
-  if (Status d = ParseDriveFlags(jobs, timeout, &drive); !d.ok())
+  if (Status d = flags.Finish(); !d.ok())
     return ctx.err << "sogni-flow run: " << d.message() << "\n", kExitInvalid;
 
   // Nothing was driven: the messages, and with --json a summary a machine can read as well.

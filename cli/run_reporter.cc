@@ -89,10 +89,11 @@ void StreamReporter::Line(const std::string& text) {
 }
 
 void StreamReporter::Event(const std::string& run_id, const Value& record) {
-  StepNews news = ReadStepNews(record);
-  std::string type = StringAt(record, "type");
-  bool transition = !news.step.empty() && !StepStatusOf(type).empty();
-  if (!json_ && !(progress_ && transition)) return;
+  // Most events (progress) are no step transition: the step is only read for those that are.
+  StepNews news;
+  if (progress_ && !StepStatusOf(StringAt(record, "type")).empty()) news = ReadStepNews(record);
+  const bool transition = !news.step.empty();
+  if (!json_ && !transition) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (json_) {
     Value line = Value::Object();
@@ -101,7 +102,7 @@ void StreamReporter::Event(const std::string& run_id, const Value& record) {
     line.Set("record", record);
     *json_ << line.ToJson() << "\n";
   }
-  if (progress_ && transition) *progress_ << run_id << ": step " << news.step << " " << news.status << "\n" << std::flush;
+  if (transition) *progress_ << run_id << ": step " << news.step << " " << news.status << "\n" << std::flush;
 }
 
 // ---- LiveReporter

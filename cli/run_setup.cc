@@ -101,14 +101,21 @@ std::string StateDirPath(const std::string& flag, char** environ) {
   return env.empty() ? ".sogni-flow" : env;
 }
 
-Status ParseDriveFlags(const std::string& jobs, const std::string& timeout, DriveOptions* options) {
+void DriveFlags::Register(CommandLine& cl) {
+  cl.Value("jobs", "j", "N", "follow up to N runs at once (default 1)", &jobs);
+  cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
+  cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
+          &options.cancel_on_interrupt);
+}
+
+Status DriveFlags::Finish() {
   if (jobs.empty() || jobs.size() > 3 || jobs.find_first_not_of("0123456789") != std::string::npos || std::stoi(jobs) < 1)
     return Status::InvalidPlan("-j wants a number from 1 to 999, not '" + jobs + "'");
-  options->jobs = std::stoi(jobs);
+  options.jobs = std::stoi(jobs);
   if (!timeout.empty()) {
     std::optional<int64_t> seconds = ParseDuration(timeout);
     if (!seconds) return Status::InvalidPlan("--timeout wants a duration such as 45s, 30m or 2h, not '" + timeout + "'");
-    options->timeout = std::chrono::seconds(*seconds);
+    options.timeout = std::chrono::seconds(*seconds);
   }
   return Status::OK();
 }

@@ -12,6 +12,7 @@
 #include "api/api_client.h"
 #include "api/http_transport.h"
 #include "engine/status.h"
+#include "cli/command_line.h"
 #include "cli/context.h"
 #include "engine/run_store.h"
 #include "sandbox/sandbox.h"
@@ -54,9 +55,16 @@ struct DriveOptions {
 //   the workflows continue remotely. Either prints the resume command for each unfinished run.
 int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
                    const std::vector<std::string>& run_ids, const DriveOptions& options);
-// Reads -j N (1..999) and --timeout D (ParseDuration; "" = none) into `options`; kInvalidPlan
-// with the message to print otherwise.
-Status ParseDriveFlags(const std::string& jobs, const std::string& timeout, DriveOptions* options);
+// The flags of the commands that follow runs (run, resume): -j N, --timeout D and
+// --cancel-on-interrupt. Register() before CommandLine::Parse, Finish() after it.
+struct DriveFlags {
+  DriveOptions options;
+  std::string jobs = "1", timeout;
+  void Register(CommandLine& cl);
+  // -j 1..999 and --timeout through ParseDuration ("" = none) into `options`; kInvalidPlan with
+  // the message to print otherwise.
+  Status Finish();
+};
 
 // One run, options {.json = json}.
 int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
