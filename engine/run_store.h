@@ -87,6 +87,7 @@ struct RunRecord {
   std::string workflow_id{};       // remote id; empty until the start is answered
   std::string account{};           // sha256 prefix of the API key (<= 16 hex): NEVER the key
   std::string out_dir{};
+  std::string api_url{};           // the API base URL the run was started against; "" = unknown (older state)
   Value error{};                   // null, or an error object
   int64_t created_at = 0, updated_at = 0;
   int64_t cursor = -1;             // read only: last committed event sequence; -1 before any

@@ -123,9 +123,15 @@ ALTER TABLE steps ADD COLUMN units REAL;            -- capacity units the server
 ALTER TABLE steps ADD COLUMN arguments_digest TEXT NOT NULL DEFAULT '';  -- sha256 of the sorted-key arguments JSON
 )sql";
 
+// Version 3: the API endpoint a run was started against, so that resume talks to the same one.
+constexpr const char* kV3 = R"sql(
+ALTER TABLE runs ADD COLUMN api_url TEXT NOT NULL DEFAULT '';  -- base URL the run belongs to; '' before v3
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kV1},
     {2, "step units and arguments digest", kV2},
+    {3, "run endpoint", kV3},
 };
 
 }  // namespace

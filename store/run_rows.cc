@@ -61,6 +61,7 @@ Result<RunRecord> DecodeRun(const Stmt& row) {
   r.created_at = row.Int(12);
   r.updated_at = row.Int(13);
   r.cursor = row.Int(14);
+  r.api_url = row.Text(15);
   return r;
 }
 

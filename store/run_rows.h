@@ -14,7 +14,7 @@ namespace sflow {
 inline constexpr const char* kSelectRuns =
     "SELECT r.id, r.plan_path, r.plan_name, r.plan_digest, r.params, r.execution, r.status, "
     "r.waiting_reason, r.workflow_id, r.account, r.out_dir, r.error, r.created_at, r.updated_at, "
-    "COALESCE(c.last_sequence, -1) FROM runs r LEFT JOIN cursors c ON c.run_id = r.id";
+    "COALESCE(c.last_sequence, -1), r.api_url FROM runs r LEFT JOIN cursors c ON c.run_id = r.id";
 inline constexpr const char* kStepColumns =
     "step_id, tool, status, seed, artifact_count, remote_id, error, updated_at, units, arguments_digest";
 inline constexpr const char* kIntentColumns =

@@ -109,14 +109,14 @@ Status SqliteRunStore::InsertRun(const RunRecord& run, int64_t now) {
   if (exists.code() != Status::Code::kNotFound) return exists;
   Result<Stmt> ins = db_->Prepare(
       "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
-      "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)");
+      "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at, api_url) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)");
   if (!ins.ok()) return ins.status();
   std::optional<std::string> workflow;
   if (!run.workflow_id.empty()) workflow = run.workflow_id;
   ins->BindAll(run.id, run.plan_path, run.plan_name, run.plan_digest, run.params.ToJson(),
                ExecutionName(run.execution), Name(run.status), run.waiting_reason, workflow,
-               run.account, run.out_dir, JsonOrNull(run.error), now);
+               run.account, run.out_dir, JsonOrNull(run.error), now, run.api_url);
   if (Status s = ins->Run(); !s.ok()) return s;
   Result<Stmt> cur = db_->Prepare("INSERT INTO cursors (run_id, last_sequence) VALUES (?1, -1)");
   if (!cur.ok()) return cur.status();

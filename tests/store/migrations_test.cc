@@ -22,7 +22,7 @@ TEST(MigrationsTest, FromEmptyCreatesEveryTableAndSetsTheVersion) {
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 0);
   ASSERT_OK(Migrate(db.get()));
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
-  EXPECT_EQ(LatestSchemaVersion(), 2);
+  EXPECT_EQ(LatestSchemaVersion(), 3);
   EXPECT_EQ(Tables(*db), "approvals artifacts cursors events intents runs steps");
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
@@ -36,8 +36,9 @@ TEST(MigrationsTest, Version1FileGainsTheStepProvenanceColumnsAndKeepsItsRows) {
       "INSERT INTO steps (run_id, step_id, position, status, seed, updated_at) "
       "VALUES ('r1', 'a', 0, 'running', 42, 1);"));
   ASSERT_OK(Migrate(db.get()));
-  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 2);
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
   EXPECT_EQ(*db->QueryInt("SELECT seed FROM steps WHERE step_id = 'a'"), 42);
+  EXPECT_EQ(*db->QueryInt("SELECT api_url = '' FROM runs WHERE id = 'r1'"), 1) << "a run from before v3 has no endpoint";
   EXPECT_EQ(*db->QueryInt("SELECT units IS NULL AND arguments_digest = '' FROM steps"), 1);
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
@@ -66,7 +67,7 @@ TEST(MigrationsTest, RefusesADatabaseFromANewerBinaryAndLeavesItAlone) {
   EXPECT_EQ(state.status().message(),
             "state database " + dir +
                 "/state.db is from a newer sogni-flow (version 7); upgrade "
-                "(this sogni-flow knows up to version 2)");
+                "(this sogni-flow knows up to version 3)");
   std::unique_ptr<Db> db = MustOpenDb(dir + "/state.db");
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 7);
 }

@@ -25,6 +25,7 @@ class RunStoreTest : public testing::Test {
 
 TEST_F(RunStoreTest, CreateRunThenGetRunReturnsEveryField) {
   RunRecord in = SampleRun("r1");
+  in.api_url = "https://api.example.test";
   in.error = Value::Object();
   in.error.Set("code", Value::String("x"));
   ASSERT_OK(store_->CreateRun(in));
@@ -40,6 +41,7 @@ TEST_F(RunStoreTest, CreateRunThenGetRunReturnsEveryField) {
   EXPECT_EQ(out.workflow_id, "");
   EXPECT_EQ(out.account, "0123456789abcdef");
   EXPECT_EQ(out.out_dir, "out/r1");
+  EXPECT_EQ(out.api_url, "https://api.example.test");
   EXPECT_EQ(out.error, in.error);
   EXPECT_EQ(out.created_at, kTestNow);
   EXPECT_EQ(out.updated_at, kTestNow);
@@ -79,7 +81,7 @@ TEST_F(RunStoreTest, RefusesAnApiKeyAsTheAccountWithoutEchoingIt) {
   // The schema refuses it too, should a write bypass the check.
   Status raw = store_->db().Exec(
       "INSERT INTO runs VALUES ('x', '', '', '', '{}', 'server', 'planned', '', NULL, "
-      "'sk-live-SECRET', '', NULL, 0, 0)");
+      "'sk-live-SECRET', '', NULL, 0, 0, '')");
   EXPECT_EQ(raw.code(), Status::Code::kInternal);
   EXPECT_NE(raw.message().find("CHECK constraint failed"), std::string::npos);
 }
