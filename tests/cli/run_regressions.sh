@@ -9,6 +9,7 @@
 #   gone       a workflow the server no longer knows ends failed (exit 1), not "queued" forever
 #   sandbox    --sandbox refuses --detach and --api-url
 #   cap        `run -j 3` under a cap of 1 active workflow waits for slots and completes
+#   reseed     a reseeded step's provenance names the arguments it ran with
 #   json       a run killed before its first batch committed printed no event; resume prints
 #              each once
 #   step       a failed step's error is printed by run
@@ -94,6 +95,14 @@ done
 [ $? -ne 0 ] || fail "artifacts $second exits 0 with its files not saved"
 [ "$(jq -r .state arts2.json | grep -c -v '^done$')" -gt 0 ] || fail "artifacts $second calls every file done"
 echo "ok   out: the second run into one --out exits 1, says why, leaves the first run's files"
+
+# --- reseed: the provenance of a reseeded step names other arguments; a kept step the same
+"$bin" reseed "$first" --step keyframe=42 --state-dir s-out --out reseeded > reseed.out 2> reseed.err ||
+  fail "reseed: exit $?: $(tail -n 3 reseed.err)"
+digest() { jq -r .argumentsDigest "$1"/"$2"/0.*.provenance.json; }
+[ "$(digest reseeded keyframe)" != "$(digest shared-out keyframe)" ] || fail "reseed: keyframe's argumentsDigest did not change"
+[ "$(digest reseeded bed)" = "$(digest shared-out bed)" ] || fail "reseed: bed's argumentsDigest changed"
+echo "ok   reseed: the reseeded step's argumentsDigest changed, a kept step's did not"
 
 # --- gone: a workflow the server forgets after it started
 expect_exit 0 gone-start "$bin" run plan.yaml --api-url "$url" --detach --state-dir s-gone

@@ -236,6 +236,26 @@ TEST_F(FollowContractTest, TheStartIntentIsMarkedSentBeforeItsPost) {
   EXPECT_EQ(*at_post, IntentState::kSent);
 }
 
+// A start the server refuses for good (401 before any workflow exists) ends the run failed with
+// the refusal stored: it is never left "submitting" for every later resume to trip over.
+TEST_F(FollowContractTest, AStartRefusedWithAuthEndsTheRunFailed) {
+  Start();
+  ScriptedTransport t(transport_.get());
+  t.on_send = [](const HttpRequest& r) -> Answer {
+    if (IsStart(r)) return Reply(401, R"({"status":"error","message":"Invalid API key","errorCode":401})");
+    return std::nullopt;
+  };
+  ServerRunner runner = Runner(&t, FastOptions());
+  Result<RunOutcome> out = runner.Drive(run_);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Status::Code::kPermission);
+  RunRecord r = *dir_->store().GetRun(run_);
+  EXPECT_EQ(r.status, RunStatus::kFailed);
+  ASSERT_TRUE(r.error.is_object());
+  EXPECT_EQ(r.error.Find("httpStatus")->as_int(), 401);
+  EXPECT_TRUE(dir_->store().PendingIntents(run_)->empty()) << "the refused intent stays open";
+}
+
 // A terminal status seen on the stream is not stored until the final record (with its
 // artifacts) is: a run whose record could not be read stays unfinished, so `resume --all` takes
 // it up again.
