@@ -550,7 +550,7 @@ Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
   for (ArtifactRecord a : *arts) {
     std::string dir = run->out_dir + "/" + SafeFileName(a.step_id);
     // Streamed into a part file of a fixed name, so that a download cut short (even by SIGKILL)
-    // is resumed with Range by the next attempt or process (design.md section 6).
+    // is resumed with Range by the next attempt or process (docs/architecture.md, crash safety).
     const std::string part = PartPathFor(dir, a.index);
     if (a.state == ArtifactState::kDone) {
       ::unlink(part.c_str());  // a crash after the store knew, before the part was removed

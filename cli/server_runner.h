@@ -1,6 +1,6 @@
 // ServerRunner: runs one server plan as a durable workflow on /v1/creative-agent/workflows.
 //
-// Crash safety (design.md section 6), in the order things happen:
+// Crash safety (docs/architecture.md), in the order things happen:
 //   1. CreateServerRun stores the run (status planned, account = key fingerprint, never the key).
 //   2. Drive(): with no workflow id yet, the start intent (a fresh random Idempotency-Key and the
 //      exact start body) is committed BEFORE the POST; an intent left pending/sent/unknown by an
