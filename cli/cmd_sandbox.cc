@@ -1,7 +1,12 @@
 // sogni-flow sandbox : run the local simulator of the Sogni API until interrupted.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -22,19 +27,30 @@ bool ParseInt(const std::string& text, int64_t min, int64_t max, int64_t* out) {
   return true;
 }
 
+// A key the sandbox can accept and a client can send in a header: 1 to 256 printable ASCII
+// characters, no spaces.
+bool UsableKey(const std::string& key) {
+  if (key.empty() || key.size() > 256) return false;
+  for (char c : key)
+    if (c < 0x21 || c > 0x7E) return false;
+  return true;
+}
+
 }  // namespace
 
 int RunSandbox(const std::vector<std::string>& args, Context& ctx) {
   std::string host = "127.0.0.1", port = "0", seed = "1", step_ms = "200", events = "3", faults, data_dir,
               cost = "pause", max_active = "16", rate = "0", keepalive = "5000";
   std::vector<std::string> keys;
-  CommandLine cl("sandbox [--port N] [--seed N] [--step-ms N] [--events-per-step N] [--faults SPEC] "
-                 "[--data-dir DIR] [--api-key KEY]...",
+  CommandLine cl("sandbox [--host ADDR] [--port N] [--seed N] [--step-ms N] [--events-per-step N] [--faults SPEC]\n"
+                 "    [--data-dir DIR] [--api-key KEY]... [--cost-approval MODE] [--max-active N] [--rate-limit N]\n"
+                 "    [--keepalive-ms N]",
                  "Runs sogni-flow's faithful local simulator of the Sogni API on loopback: the REST routes\n"
                  "(workflows, templates, uploads, downloads, account), event streams (SSE), the socket host's\n"
                  "estimate routes, signed media, and admin routes under /_sandbox/ (stats, reset, events).\n"
                  "The official SDK works against it unchanged. It prints its URL and an `export` line for\n"
-                 "SOGNI_API_BASE_URL and SOGNI_API_KEY, then serves until Ctrl-C. See docs/sandbox.md.");
+                 "SOGNI_API_BASE_URL, with SOGNI_API_KEY only when it made the key up (a key given with\n"
+                 "--api-key is never printed), then serves until Ctrl-C. See docs/sandbox.md.");
   cl.Value("host", "", "ADDR", "address to listen on (default 127.0.0.1)", &host);
   cl.Value("port", "", "N", "port to listen on; 0 picks a free one (default 0)", &port);
   cl.Value("seed", "", "N", "seed for ids, step seeds, media and faults (default 1)", &seed);
@@ -82,6 +98,11 @@ int RunSandbox(const std::vector<std::string>& args, Context& ctx) {
   if (cost != "pause" && cost != "reject")
     return ctx.err << "sogni-flow sandbox: --cost-approval is pause or reject\n", kExitInvalid;
   o.cost_approval = cost;
+  for (const std::string& k : keys)
+    if (!UsableKey(k))
+      return ctx.err << "sogni-flow sandbox: --api-key: a key is 1 to 256 printable ASCII characters without "
+                        "spaces (the value given is not shown)\n",
+             kExitInvalid;
   o.faults = faults;
   o.data_dir = data_dir;
   o.api_keys = keys;

@@ -36,15 +36,16 @@ namespace {
 
 Result<std::string> ReadKeyFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Status::Error(Status::Code::kPermission, "cannot open the API key file " + path + ": " + std::strerror(errno));
+  // Messages name the option, never the file: its name may be the key itself (a mistyped flag).
+  if (fd < 0) return Status::Error(Status::Code::kPermission, std::string("--api-key-file: cannot open the file: ") + std::strerror(errno));
   struct stat st{};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Status::Security("the API key file " + path + " is not a regular file");
+    return Status::Security("--api-key-file: the file is not a regular file");
   }
   if (st.st_mode & 077) {
     ::close(fd);
-    return Status::Security("the API key file " + path + " is readable by others; chmod 600 it");
+    return Status::Security("--api-key-file: the file is readable by group or others; chmod 600 it");
   }
   std::string key;
   char buf[512];
@@ -76,6 +77,7 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
     if (!options.api_key_file.empty()) {
       Result<std::string> key = ReadKeyFile(options.api_key_file);
       if (!key.ok()) return key.status();
+      if (key->empty()) return Status::Error(Status::Code::kPermission, "--api-key-file: the file holds no key");
       backend->api_key = *key;
     } else {
       backend->api_key = EnvValue(environ, "SOGNI_API_KEY");
