@@ -36,7 +36,7 @@ const std::vector<CommandSpec>& Commands() {
       {"reseed", "re-run a finished run as a new run with new seeds for chosen steps", RunReseed},
       {"artifacts", "a run's artifacts; downloads the ones still missing", RunArtifacts},
       {"templates", "saved templates on the API: list, show, push, pull, fork, delete", RunTemplates},
-      {"approve", "approve a plan's cost (PLAN.approval.json), or confirm a paused run's cost", RunApprove},
+      {"approve", "approve a plan's cost (NAME.approval.json), or confirm a paused run's cost", RunApprove},
       {"sandbox", "run the local simulator of the Sogni API on loopback", RunSandbox},
   };
   return kCommands;
