@@ -6,6 +6,7 @@
 #      over an approval file, templates pull over a file, templates push of a template id the
 #      server has; --force replaces (approve, pull) or updates (push).
 #   3. status RUN shows a failed step's error (code, message, retryable), in text and --json.
+#   4. No option is taken for an abbreviation of another, for any command.
 # Stops by itself.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -115,3 +116,23 @@ grep -q "^  step keyframe failed: provider_error: The render worker failed (sand
 [ "$(jq -r '.failedSteps[0].error.code' sj.out)" = provider_error ] || fail "status --json: no error code: $(cat sj.out)"
 [ "$(jq -r '.failedSteps[0].error.retryable' sj.out)" = true ] || fail "status --json: no retryable: $(cat sj.out)"
 echo "ok: status RUN shows the failed step's code, message and retryable"
+
+# 4. No abbreviations: every long option of every command, less its last letter (and less half of
+#    it), is refused as unknown with exit 2, unless that prefix is itself an option of the command.
+abbreviations=0
+mapfile -t commands < <("$bin" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]\+\) .*/\1/p')
+for cmd in "${commands[@]}"; do
+  mapfile -t options < <("$bin" "$cmd" --help | sed -n 's/^  \(-[a-zA-Z], \|    \)--\([a-z0-9-]\+\).*/\2/p')
+  for o in "${options[@]}"; do
+    for prefix in "${o:0:${#o}-1}" "${o:0:(${#o}+1)/2}"; do
+      [ "${#prefix}" -ge 2 ] || continue
+      printf '%s\n' "${options[@]}" | grep -qx -- "$prefix" && continue
+      "$bin" "$cmd" "--$prefix" x < /dev/null > ab.out 2> ab.err; rc=$?
+      [ "$rc" -eq 2 ] || fail "$cmd --$prefix (an abbreviation of --$o) exited $rc, expected 2"
+      grep -q "^sogni-flow $cmd: unknown option '--$prefix'" ab.err || fail "$cmd --$prefix said: $(head -n 1 ab.err)"
+      abbreviations=$((abbreviations + 1))
+    done
+  done
+done
+[ "$abbreviations" -ge 100 ] || fail "only $abbreviations abbreviations tried"
+echo "ok: $abbreviations abbreviations of the long options of ${#commands[@]} commands refused"
