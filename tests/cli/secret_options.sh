@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # No secret is ever echoed. For every command of `sogni-flow --help`, every option of its --help
-# whose name says key, token or secret, and the names a user might guess (--api-key, --token,
-# --secret, --api-token), each given a canary in every bad way: a file that does not exist, a
-# directory, a file unreadable by us, a file open to others (0644), an empty file, a symbolic
-# link, a file holding a key the API refuses (401), every abbreviation of the name, the `=` form,
-# an empty value, a value with a newline, the option last with no value; before and after the
-# positional arguments. The canary is the value, the file's name and the file's content; it must
+# whose name says key, token or secret is given a canary in every bad way: a file that does not
+# exist, a directory, a file unreadable by us, a file open to others (0644), an empty file, a
+# symbolic link, a file holding a key the API refuses (401), every abbreviation of the name, the
+# `=` form, an empty value, a value with a newline, the option last with no value; before and
+# after the positional arguments. The names a user might guess (--api-key, --token, --secret,
+# --api-token) are tried on every command too, where they are not options. The canary is the value, the file's name and the file's content; it must
 # never appear on stdout or stderr. The parser's cases (a name that is not an option, an
 # abbreviation, an empty or missing value) must exit 2.
 # Then `sandbox --api-key KEY`: it prints its URL and an export line, and a key given this way
@@ -97,11 +97,15 @@ for cmd in "${commands[@]}"; do
     [ "$cmd" = sandbox ] && [ "$name" = api-key ] && continue  # takes a key by design: below
     known=any  # an option of the command: what a bad file does depends on the command
     printf '%s\n' "${options[@]}" | grep -qx -- "$name" || known=2
-    values=("${bad_values[@]}")
-    [ "$known" = 2 ] && values=("$canary" "bad/missing/$canary" "${bad_values[8]}")  # refused by name alone
-    for v in "${values[@]}"; do
-      probe "$known" "$cmd" "${base[@]}" "--$name" "$v"
-      probe "$known" "$cmd" "--$name=$v" "${base[@]}"
+    if [ "$known" = 2 ]; then  # not an option: refused by its name alone, whatever follows
+      probe 2 "$cmd" "${base[@]}" "--$name" "${bad_values[8]}"
+      probe 2 "$cmd" "--$name=$canary" "${base[@]}"
+      probe 2 "$cmd" "${base[@]}" "--$name="
+      continue
+    fi
+    for v in "${bad_values[@]}"; do
+      probe any "$cmd" "${base[@]}" "--$name" "$v"
+      probe any "$cmd" "--$name=$v" "${base[@]}"
     done
     probe 2 "$cmd" "${base[@]}" "--$name="
     probe 2 "$cmd" "${base[@]}" "--$name" ""
