@@ -42,7 +42,7 @@ done < <(printf '%s\0' "${files[@]}" | xargs -0 grep -nIwE -- "$names" 2>/dev/nu
 while IFS= read -r hit; do
   file=${hit%%:*}
   ref=${hit##*:}
-  [ -f "$ref" ] && continue
+  [ -f "$ref" ] || [ "$file" = "tests/docs/standalone_check.sh" ] && continue
   echo "names a page that does not exist: $file: $ref"
   problems=$((problems + 1))
 done < <(printf '%s\0' "${files[@]}" | xargs -0 grep -oIE -- '(^|[^A-Za-z0-9_./-])docs/[A-Za-z0-9_-]+\.md' 2>/dev/null |
