@@ -60,6 +60,7 @@ class Interpolator {
       auto it = scope_.params->find(ref.name);
       if (it == scope_.params->end()) {
         *unresolved = true;
+        if (!scope_.refused || !scope_.refused->count(ref.name)) missing_param_ = true;
         return false;
       }
       *value = it->second;
@@ -140,6 +141,9 @@ class Interpolator {
 
   const InterpolationScope& scope_;
   DiagnosticList* diags_;
+
+ public:
+  bool missing_param_ = false;  // a reference to a param without a value was met
 };
 
 }  // namespace
@@ -157,14 +161,17 @@ Interpolated Interpolate(const Value& v, const InterpolationScope& scope, Diagno
     result.value = Value::Object(v.loc());
     for (const Value::Member& m : v.members()) {
       bool unresolved = false;
+      in.missing_param_ = false;
       result.value.members().push_back(Value::Member{m.key, m.key_loc, in.Walk(m.value, &unresolved)});
       if (unresolved) result.unresolved.insert(m.key);
+      if (in.missing_param_) result.missing_params.insert(m.key);
     }
     return result;
   }
   bool unresolved = false;
   result.value = in.Walk(v, &unresolved);
   if (unresolved) result.unresolved.insert("");
+  if (in.missing_param_) result.missing_params.insert("");
   return result;
 }
 

@@ -1,6 +1,5 @@
 #include "engine/media.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,8 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+
+#include "engine/url.h"
 
 namespace sflow {
 
@@ -27,13 +28,6 @@ std::string RealPath(const std::string& p) {
   char buf[PATH_MAX];
   if (!::realpath(p.c_str(), buf)) return "";
   return buf;
-}
-
-// True for addresses on this machine or on private and link-local networks.
-bool IsInternalV4(uint32_t host_order) {
-  uint8_t a = host_order >> 24, b = (host_order >> 16) & 0xff;
-  return a == 0 || a == 127 || a == 10 || (a == 172 && b >= 16 && b <= 31) || (a == 192 && b == 168) ||
-         (a == 169 && b == 254) || (a == 100 && b >= 64 && b <= 127);
 }
 
 }  // namespace
@@ -114,43 +108,13 @@ LocalMediaCheck CheckLocalMedia(const std::string& plan_dir, const std::string& 
 }
 
 std::string CheckMediaUrl(const std::string& url) {
-  std::string lower = Lower(url);
-  if (!StartsWith(lower, "https://")) {
-    size_t colon = lower.find(':');
-    std::string scheme = colon == std::string::npos ? "" : lower.substr(0, colon);
-    return scheme.empty() ? "not a URL" : "'" + scheme + ":' URLs are refused; only https is allowed";
-  }
-  std::string rest = url.substr(8);
-  std::string authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.find('@') != std::string::npos) return "URLs with credentials (user@host) are refused";
-  std::string host = authority;
-  if (!host.empty() && host[0] == '[') {
-    size_t close = host.find(']');
-    if (close == std::string::npos) return "malformed IPv6 host";
-    std::string v6 = host.substr(1, close - 1);
-    in6_addr addr{};
-    if (inet_pton(AF_INET6, v6.c_str(), &addr) != 1) return "malformed IPv6 host";
-    const uint8_t* b = addr.s6_addr;
-    bool loopback = IN6_IS_ADDR_LOOPBACK(&addr) || IN6_IS_ADDR_UNSPECIFIED(&addr);
-    bool link_local = b[0] == 0xfe && (b[1] & 0xc0) == 0x80;
-    bool unique_local = (b[0] & 0xfe) == 0xfc;
-    bool mapped_internal = IN6_IS_ADDR_V4MAPPED(&addr) &&
-                           IsInternalV4((uint32_t(b[12]) << 24) | (b[13] << 16) | (b[14] << 8) | b[15]);
-    if (loopback || link_local || unique_local || mapped_internal)
-      return "the host is a loopback, private or link-local address";
-    return "";
-  }
-  host = Lower(host.substr(0, host.find(':')));
-  while (!host.empty() && host.back() == '.') host.pop_back();  // "localhost." is localhost
-  if (host.empty()) return "the URL has no host";
-  if (host == "localhost" || (host.size() > 10 && host.substr(host.size() - 10) == ".localhost"))
-    return "the host names this machine";
-  // inet_aton accepts every legacy IPv4 form (127.1, 0x7f000001, 2130706433, 0177.0.0.1), which is
-  // exactly why it is used here: whatever a resolver would read as an address is checked as one.
-  in_addr v4{};
-  if (inet_aton(host.c_str(), &v4) == 1 && IsInternalV4(ntohl(v4.s_addr)))
-    return "the host is a loopback, private or link-local address";
-  return "";
+  std::string scheme = UrlScheme(url);
+  if (scheme.empty()) return "not a URL";
+  if (scheme != "https") return "'" + scheme + ":' URLs are refused; only https is allowed";
+  Result<Url> parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.status().message();
+  if (parsed->has_userinfo) return "URLs with credentials (user@host) are refused";
+  return InternalHostReason(*parsed);
 }
 
 MediaKind MediaKindFromUrl(const std::string& url) {

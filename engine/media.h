@@ -36,9 +36,9 @@ struct LocalMediaCheck {
 LocalMediaCheck CheckLocalMedia(const std::string& plan_dir, const std::string& path,
                                 uint64_t max_bytes = kMaxMediaBytes);
 
-// Checks a media URL: https only, no user:password, no host that names this machine or a private
-// network by literal address (in any of the forms inet_aton accepts) or as "localhost". Returns
-// "" when acceptable, else the reason.
+// Checks a media URL: parsed and normalised by ParseUrl (engine/url.h), then https only, no
+// user:password, and no host that InternalHostReason refuses. Returns "" when acceptable, else
+// the reason.
 std::string CheckMediaUrl(const std::string& url);
 
 // The media kind a URL's path suggests by its extension, or kUnknown.

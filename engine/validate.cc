@@ -100,7 +100,7 @@ class Validator {
       : plan_(*plan), catalog_(catalog), options_(options), diags_(*diags), graph_(*plan) {}
 
   PlanAnalysis Run(const ParamSources& sources) {
-    analysis_.params = ResolveParams(plan_, sources, &diags_);
+    analysis_.params = ResolveParams(plan_, sources, &diags_, &refused_params_);
     CheckPlanLevel();
     CheckMedia();
     CheckStepIds();
@@ -124,12 +124,10 @@ class Validator {
                    "server execution runs at most " + std::to_string(kMaxServerSteps) + " steps; this plan has " +
                        std::to_string(plan_.steps.size()),
                    "use 'execution: local', or split the plan");
-    if (options_.require_all_params) {
-      for (const ParamSpec& p : plan_.params)
-        if (!analysis_.params.count(p.name))
-          diags_.Error(p.loc, "param", "param " + Q(p.name) + " has no value",
-                       "give it a default, or pass -p " + p.name + "=VALUE");
-    }
+    for (const ParamSpec& p : plan_.params)
+      if (!analysis_.params.count(p.name) && !refused_params_.count(p.name))
+        diags_.Error(p.loc, "param", "param " + Q(p.name) + " has no value",
+                     "give it a default, or pass -p " + p.name + "=VALUE");
   }
 
   void CheckMedia() {
@@ -203,14 +201,13 @@ class Validator {
   void CheckStep(size_t i) {
     const Step& step = plan_.steps[i];
     ResolvedStep& r = analysis_.steps[i];
-    InterpolationScope scope{&plan_, &analysis_.params};
+    InterpolationScope scope{&plan_, &analysis_.params, &refused_params_};
     Interpolated in = Interpolate(step.is_project() ? *step.project : step.arguments, scope, &diags_);
     r.arguments = std::move(in.value);
     r.unresolved = std::move(in.unresolved);
-    if (options_.require_all_params && !r.unresolved.empty() && plan_.kind != PlanKind::kTemplate) {
-      for (const std::string& arg : r.unresolved)
-        diags_.Error(LocateIn(r.arguments, {arg}, step.loc), "param",
-                     "step " + Q(step.id) + ": argument " + Q(arg) + " refers to a param with no value");
+    for (const std::string& arg : in.missing_params) {
+      diags_.Error(LocateIn(r.arguments, {arg}, step.loc), "param",
+                   "step " + Q(step.id) + ": argument " + Q(arg) + " refers to a param with no value");
     }
     if (step.is_project()) {
       CheckProject(step, r);
@@ -605,6 +602,7 @@ class Validator {
   DiagnosticList& diags_;
   StepGraph graph_;
   PlanAnalysis analysis_;
+  std::set<std::string> refused_params_;  // params whose given value was wrong (reported once)
 };
 
 }  // namespace

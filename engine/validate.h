@@ -27,9 +27,11 @@
 
 namespace sflow {
 
+// Every command (validate, estimate, approve, run, run --dry-run, templates push) validates a plan
+// the same way: in particular, a declared param with no value (no default, none given) is an
+// error at the param, and so is each argument that refers to it. Nothing is ever sent or stored
+// with a "${params.x}" left in it.
 struct ValidateOptions {
-  // run and estimate need every param to have a value; validate accepts params given later.
-  bool require_all_params = false;
   uint64_t max_media_bytes = kMaxMediaBytes;
 };
 

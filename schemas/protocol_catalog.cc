@@ -1,5 +1,5 @@
 // Implementation details: the embedded package files are parsed with Poco::JSON once, at Load().
-// Each tool's schema is compiled by valijson's draft-7 parser on first use (the protocol's
+// Each tool's schema is compiled by valijson's draft-7 parser on first use, once (the protocol's
 // schemas declare draft 2020-12 but use only keywords whose meaning is the same in draft 7;
 // a test compiles every one of them). valijson reports a problem and then each enclosing
 // "failed to validate property X" again; only the innermost report is kept.
@@ -7,7 +7,8 @@
 
 #include <algorithm>
 #include <map>
-#include <regex>
+#include <mutex>
+#include <string_view>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -30,12 +31,53 @@ using Poco::JSON::Object;
 
 namespace {
 
+Object::Ptr AsObject(const Poco::Dynamic::Var& v);
+
+// A tool's schema compiled by valijson, once, by whichever thread checks the tool first
+// (std::call_once: CheckArguments is const and may run on several threads at once).
+struct CompiledSchema {
+  std::once_flag once;
+  std::unique_ptr<valijson::Schema> schema;  // null when compiling failed
+  std::string error;
+};
+
 struct ToolEntry {
   ToolInfo info;
   Object::Ptr schema;
   std::string schema_file;  // for messages
-  mutable std::unique_ptr<valijson::Schema> compiled;
+  std::unique_ptr<CompiledSchema> compiled = std::make_unique<CompiledSchema>();
 };
+
+// valijson (Debian's 1.0) checks "pattern", "patternProperties" and the date/time formats with
+// std::regex, whose executor recurses once per character of the checked string and backtracks
+// exponentially: an argument string from a plan must never reach it. No tool schema of the
+// pinned package uses these keywords (a test loads it); a package that does is refused at
+// Load, so that the change is seen in tests and handled (with RE2) before it ships.
+// Returns where the first such keyword is ("" when there is none).
+std::string FindRegexKeyword(const Poco::Dynamic::Var& node, const std::string& where, bool names) {
+  if (node.type() == typeid(Array::Ptr)) {
+    Array::Ptr a = node.extract<Array::Ptr>();
+    for (size_t i = 0; i < a->size(); ++i)
+      if (std::string f = FindRegexKeyword(a->get(i), where + "/" + std::to_string(i), false); !f.empty()) return f;
+    return "";
+  }
+  Object::Ptr o = AsObject(node);
+  if (!o) return "";
+  for (const auto& [key, value] : *o) {
+    // Under "properties" and "$defs" the keys are names, not keywords; data keywords hold data.
+    if (!names) {
+      if (key == "pattern" || key == "patternProperties") return where + "/" + key;
+      if (key == "format" && value.isString()) {
+        std::string f = value.toString();
+        if (f == "date" || f == "time" || f == "date-time") return where + "/format";
+      }
+      if (key == "enum" || key == "const" || key == "default" || key == "examples") continue;
+    }
+    bool child_names = !names && (key == "properties" || key == "$defs" || key == "definitions");
+    if (std::string f = FindRegexKeyword(value, where + "/" + key, child_names); !f.empty()) return f;
+  }
+  return "";
+}
 
 Poco::Dynamic::Var ParseJson(const char* text) {
   Poco::JSON::Parser parser;
@@ -149,40 +191,70 @@ std::string JoinQuoted(const std::vector<std::string>& v, size_t max) {
   return out;
 }
 
+// valijson's messages are parsed by hand, not with std::regex: they quote property names from
+// the plan (a 100,000-character argument name is a valid YAML key), and std::regex's executor
+// recurses once per character.
+
+// Consumes `prefix` from the front of *s; false (and *s unchanged) when it is not there.
+bool Eat(std::string_view* s, std::string_view prefix) {
+  if (s->substr(0, prefix.size()) != prefix) return false;
+  s->remove_prefix(prefix.size());
+  return true;
+}
+
+// A number as valijson prints it (std::to_string: "16.000000"), up to the end of *s or a space.
+bool EatNumber(std::string_view* s, std::string* number) {
+  size_t n = 0;
+  while (n < s->size() && std::string_view("+-.0123456789eE").find((*s)[n]) != std::string_view::npos) ++n;
+  if (n == 0) return false;
+  *number = std::string(s->substr(0, n));
+  s->remove_prefix(n);
+  return true;
+}
+
+// The name quoted at the end of a message: "...'NAME'." or "...'NAME'".
+bool QuotedTail(std::string_view s, std::string* name) {
+  if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  if (s.empty() || s.back() != '\'') return false;
+  s.remove_suffix(1);
+  *name = std::string(s);
+  return true;
+}
+
 // Turns one valijson finding into a readable ArgumentProblem, looking at the schema and the value
 // for the details valijson's text leaves out.
 ArgumentProblem Explain(const Object::Ptr& schema, const Value& args, std::vector<std::string> path,
                         const std::string& description) {
-  static const std::regex kNumber(R"(Expected number (less|greater) than( or equal to)? ([-+0-9.eE]+))");
-  static const std::regex kMissing(R"(Missing required property '(.*)'\.?)");
-  static const std::regex kExtra(R"(Object contains a property that could not be validated .*: '(.*)'\.?)");
-  static const std::regex kStrLen(R"(String should be no (more|fewer) than ([0-9]+) characters?\.?)");
-  static const std::regex kArrLen(R"(Array should contain no (more|fewer) than ([0-9]+) elements?\.?)");
-  std::smatch m;
   ArgumentProblem p;
   p.path = path;
   const Value* value = ValueAt(args, path);
   std::string got = value ? " (got " + value->Brief() + ")" : "";
-  if (std::regex_match(description, m, kNumber)) {
-    bool less = m[1] == "less";
-    bool inclusive = m[2].matched;
+  std::string_view d = description;
+  std::string word, number, name;
+  if (Eat(&d, "Expected number ")) {
+    bool less = Eat(&d, "less than ");
+    if (!less) Eat(&d, "greater than ");
+    bool inclusive = Eat(&d, "or equal to ");
+    EatNumber(&d, &number);
     p.rule = less ? (inclusive ? "maximum" : "exclusiveMaximum") : (inclusive ? "minimum" : "exclusiveMinimum");
     p.message = std::string("must be ") +
                 (less ? (inclusive ? "at most " : "less than ") : (inclusive ? "at least " : "greater than ")) +
-                TrimNumber(m[3]) + got;
-  } else if (std::regex_match(description, m, kMissing)) {
+                TrimNumber(number) + got;
+  } else if (Eat(&d, "Missing required property '") && QuotedTail(d, &name)) {
     p.rule = "required";
-    p.path.push_back(m[1]);
+    p.path.push_back(name);
     p.message = "is required";
-  } else if (std::regex_match(description, m, kExtra)) {
+  } else if (Eat(&(d = description), "Object contains a property that could not be validated") &&
+             d.find(": '") != std::string_view::npos &&
+             QuotedTail(d.substr(d.find(": '") + 3), &name)) {
     p.rule = "additionalProperties";
     std::vector<std::string> known;
     if (Object::Ptr s = SchemaAt(schema, path))
       if (Object::Ptr props = s->getObject("properties"))
         for (const auto& kv : *props) known.push_back(kv.first);
-    p.path.push_back(m[1]);
+    p.path.push_back(name);
     p.message = "unknown argument";
-    p.hint = DidYouMean(m[1].str(), known);
+    p.hint = DidYouMean(name, known);
   } else if (description.rfind("Failed to match against any enum values", 0) == 0) {
     p.rule = "enum";
     std::vector<std::string> allowed;
@@ -198,19 +270,47 @@ ArgumentProblem Explain(const Object::Ptr& schema, const Value& args, std::vecto
     for (size_t i = 0; i < types.size(); ++i) want += (i ? " or " : "") + types[i];
     p.message = "must be " + (want.empty() ? std::string("of another type") : "a" + std::string(
         !want.empty() && std::string("aeiou").find(want[0]) != std::string::npos ? "n " : " ") + want) + got;
-  } else if (std::regex_match(description, m, kStrLen)) {
-    p.rule = m[1] == "more" ? "maxLength" : "minLength";
-    p.message = std::string("must be ") + (m[1] == "more" ? "at most " : "at least ") + m[2].str() + " characters";
-  } else if (std::regex_match(description, m, kArrLen)) {
-    p.rule = m[1] == "more" ? "maxItems" : "minItems";
-    p.message = std::string("must have ") + (m[1] == "more" ? "at most " : "at least ") + m[2].str() + " items";
+  } else if ((Eat(&(d = description), "String should be no ") || Eat(&d, "Array should contain no ")) &&
+             (Eat(&d, "more than ") ? (word = "more", true) : Eat(&d, "fewer than ") ? (word = "fewer", true) : false) &&
+             EatNumber(&d, &number)) {
+    bool string = description[0] == 'S';
+    bool more = word == "more";
+    p.rule = string ? (more ? "maxLength" : "minLength") : (more ? "maxItems" : "minItems");
+    std::string n = TrimNumber(number);
+    p.message = std::string(string ? "must be " : "must have ") + (more ? "at most " : "at least ") + n +
+                (string ? " character" : " item") + (n == "1" ? "" : "s");
   } else {
     p.rule = "schema";
-    std::string d = description;
-    if (!d.empty() && d.back() == '.') d.pop_back();
-    p.message = "breaks the schema: " + d;
+    std::string text = description;
+    if (!text.empty() && text.back() == '.') text.pop_back();
+    p.message = "breaks the schema: " + text;
   }
   return p;
+}
+
+// valijson names only the first member that additionalProperties refuses; every member of the
+// object at `path` that its schema's properties do not list is reported, each with its hint.
+std::vector<ArgumentProblem> UnknownMembers(const Object::Ptr& schema, const Value& args,
+                                            const std::vector<std::string>& path) {
+  std::vector<ArgumentProblem> out;
+  const Value* object = ValueAt(args, path);
+  Object::Ptr s = SchemaAt(schema, path);
+  Object::Ptr props = s ? s->getObject("properties") : nullptr;
+  if (!object || !object->is_object()) return out;
+  std::vector<std::string> known;
+  if (props)
+    for (const auto& kv : *props) known.push_back(kv.first);
+  for (const Value::Member& m : object->members()) {
+    if (std::find(known.begin(), known.end(), m.key) != known.end()) continue;
+    ArgumentProblem p;
+    p.path = path;
+    p.path.push_back(m.key);
+    p.rule = "additionalProperties";
+    p.message = "unknown argument";
+    p.hint = DidYouMean(m.key, known);
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 bool IsEnclosingReport(const std::string& d) {
@@ -247,6 +347,14 @@ const char* ProtocolCatalog::PackageFile(std::string_view path) {
   return nullptr;
 }
 
+std::string ProtocolCatalog::RegexKeyword(const std::string& schema_json) {
+  try {
+    return FindRegexKeyword(ParseJson(schema_json.c_str()), "", false);
+  } catch (const Poco::Exception& e) {
+    return "(not JSON: " + e.displayText() + ")";
+  }
+}
+
 Result<std::unique_ptr<ProtocolCatalog>> ProtocolCatalog::Load() {
   auto impl = std::make_unique<Impl>();
   try {
@@ -276,7 +384,7 @@ Result<std::unique_ptr<ProtocolCatalog>> ProtocolCatalog::Load() {
         Object::Ptr schema;
         if (const char* text = PackageFile(file)) schema = AsObject(ParseJson(text));
         if (!schema) continue;  // app tools: below
-        impl->tools.push_back(ToolEntry{DescribeTool(name, schema, is_step(name)), schema, file, nullptr});
+        impl->tools.push_back(ToolEntry{DescribeTool(name, schema, is_step(name)), schema, file});
       }
     }
     Object::Ptr app = AsObject(ParseJson(PackageFile("manifests/app-tools.json")));
@@ -287,8 +395,12 @@ Result<std::unique_ptr<ProtocolCatalog>> ProtocolCatalog::Load() {
       Object::Ptr schema = fn->getObject("parameters");
       if (!schema) continue;
       impl->tools.push_back(ToolEntry{DescribeTool(name, schema, is_step(name)), schema,
-                                      "manifests/app-tools.json (" + name + ")", nullptr});
+                                      "manifests/app-tools.json (" + name + ")"});
     }
+    for (const ToolEntry& t : impl->tools)
+      if (std::string at = FindRegexKeyword(t.schema, "", false); !at.empty())
+        return Status::Internal("the schema of " + t.info.name + " (" + t.schema_file + ") uses " + at.substr(1) +
+                                ", which valijson would check with std::regex on plan text; sogni-flow refuses it");
   } catch (const Poco::Exception& e) {
     return Status::Internal("embedded protocol package is damaged: " + e.displayText());
   } catch (const std::exception& e) {
@@ -318,24 +430,42 @@ std::vector<ArgumentProblem> ProtocolCatalog::CheckArguments(const ToolInfo& too
     if (&t.info == &tool) entry = &t;
   if (!entry) return {ArgumentProblem{{}, "tool is not in the catalog", "", "catalog"}};
   std::vector<ArgumentProblem> problems;
-  try {
-    if (!entry->compiled) {
-      auto compiled = std::make_unique<valijson::Schema>();
+  CompiledSchema& compiled = *entry->compiled;
+  std::call_once(compiled.once, [&] {
+    try {
+      auto schema = std::make_unique<valijson::Schema>();
       valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
       Poco::Dynamic::Var schema_var = entry->schema;
       valijson::adapters::PocoJsonAdapter schema_adapter(schema_var);
-      parser.populateSchema(schema_adapter, *compiled);
-      entry->compiled = std::move(compiled);
+      parser.populateSchema(schema_adapter, *schema);
+      compiled.schema = std::move(schema);
+    } catch (const std::exception& e) {
+      compiled.error = e.what();
     }
+  });
+  if (!compiled.schema)
+    return {ArgumentProblem{{}, "schema check failed: " + compiled.error, "", "schema"}};
+  try {
     Poco::Dynamic::Var doc = ToPocoVar(arguments);
     valijson::adapters::PocoJsonAdapter adapter(doc);
     valijson::Validator validator;
     valijson::ValidationResults results;
-    if (validator.validate(*entry->compiled, adapter, &results)) return problems;
+    if (validator.validate(*compiled.schema, adapter, &results)) return problems;
     valijson::ValidationResults::Error error;
     while (results.popError(error)) {
       if (IsEnclosingReport(error.description)) continue;
       ArgumentProblem p = Explain(entry->schema, arguments, ContextToPath(error.context), error.description);
+      if (p.rule == "additionalProperties") {
+        std::vector<std::string> parent(p.path.begin(), p.path.end() - 1);
+        std::vector<ArgumentProblem> all = UnknownMembers(entry->schema, arguments, parent);
+        if (!all.empty()) {
+          for (ArgumentProblem& u : all) {
+            if (u.hint.empty()) u.hint = "rule 'additionalProperties' of " + entry->schema_file + " in " + impl_->source;
+            problems.push_back(std::move(u));
+          }
+          continue;
+        }
+      }
       if (p.hint.empty()) p.hint = "rule '" + p.rule + "' of " + entry->schema_file + " in " + impl_->source;
       problems.push_back(std::move(p));
     }

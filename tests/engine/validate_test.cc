@@ -52,16 +52,13 @@ const ToolCatalog& Real() {
 }
 
 std::string Check(const std::string& yaml, const ToolCatalog& catalog = Real(),
-                  const std::vector<std::string>& assignments = {}, bool require_all = false,
-                  const std::string& dir = ".") {
+                  const std::vector<std::string>& assignments = {}, const std::string& dir = ".") {
   DiagnosticList diags("p.yaml");
   Result<Plan> plan = LoadPlanFromText(dir + "/p.yaml", yaml, &diags);
   if (!plan.ok()) return "load failed:\n" + FormatAll(diags);
   ParamSources src;
   src.assignments = assignments;
-  ValidateOptions opt;
-  opt.require_all_params = require_all;
-  ValidatePlan(&plan.value(), catalog, src, opt, &diags);
+  ValidatePlan(&plan.value(), catalog, src, ValidateOptions(), &diags);
   return FormatAll(diags);
 }
 
@@ -125,10 +122,14 @@ steps:
     dependsOn:
       - {sourceStepId: a, targetArgument: videoIndices, transform: video_index}
 )"),
+            "4:3: error: param 'text' has no value\n  hint: give it a default, or pass -p text=VALUE\n"
+            "8:25: error: step 'a': argument 'prompt' refers to a param with no value\n"
             "13:68: error: step 'a' (generate_music) produces audio, but transform 'video_index' needs a video in step 'b'\n");
 }
 
-TEST(ValidateTest, RunModeNeedsEveryParam) {
+// One resolution path for every command: a param with no value is an error in validate too (it
+// used to pass validate, print "${params.text}" under run --dry-run and be sent by run).
+TEST(ValidateTest, EveryParamNeedsAValue) {
   EXPECT_EQ(Check(R"(version: 1
 name: x
 params:
@@ -138,7 +139,7 @@ steps:
     toolName: generate_image
     arguments: {prompt: "${params.text}"}
 )",
-                  Real(), {}, /*require_all=*/true),
+                  Real(), {}),
             "4:3: error: param 'text' has no value\n  hint: give it a default, or pass -p text=VALUE\n"
             "8:25: error: step 'a': argument 'prompt' refers to a param with no value\n");
 }
@@ -230,7 +231,7 @@ steps:
       - {sourceStepId: $input_media, targetArgument: sourceImageIndex, transform: video_index}
       - {sourceStepId: $input_media, targetArgument: sourceImageIndex, transform: artifact_url}
 )",
-                  Real(), {}, false, dir.path()),
+                  Real(), {}, dir.path()),
             "9:46: error: step 'a': sourceImageIndex -2 refers to uploaded image #2, but the plan's media has 1 image\n"
             "  hint: -1 is the first media entry of that kind, -2 the second\n"
             "11:117: error: sourceArtifactIndex 1 is out of range: the plan's media has 1 image\n"

@@ -7,6 +7,8 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "schemas/tool_traits.h"
 #include "tests/support/test_util.h"
 
@@ -108,7 +110,70 @@ TEST(ProtocolCatalogTest, ChecksNestedItems) {
   empty.Set("overlays", Value::Array());
   problems = Catalog().CheckArguments(*ov, empty);
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0].message, "must have at least 1 items");
+  EXPECT_EQ(problems[0].message, "must have at least 1 item");
+}
+
+// Every unknown argument is reported, not only the first (valijson names one per object).
+TEST(ProtocolCatalogTest, ReportsEveryUnknownArgument) {
+  const ToolInfo* img = Catalog().Find("generate_image");
+  Value args = Value::Object();
+  args.Set("prompt", Value::String("p"));
+  args.Set("modle", Value::String("z-turbo"));
+  args.Set("sede", Value::Int(1));
+  args.Set("colour", Value::String("red"));
+  std::vector<ArgumentProblem> problems = Catalog().CheckArguments(*img, args);
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_EQ(problems[0].path, std::vector<std::string>{"modle"});
+  EXPECT_EQ(problems[0].hint, "did you mean 'model'?");
+  EXPECT_EQ(problems[1].path, std::vector<std::string>{"sede"});
+  EXPECT_EQ(problems[1].hint, "did you mean 'seed'?");
+  EXPECT_EQ(problems[2].path, std::vector<std::string>{"colour"});
+  for (const ArgumentProblem& p : problems) EXPECT_EQ(p.rule, "additionalProperties");
+}
+
+// valijson's messages quote argument names from the plan; they are read without std::regex, whose
+// executor recursed once per character and overflowed the stack on a name this long.
+TEST(ProtocolCatalogTest, ExplainsProblemsWithHugeNamesAndValues) {
+  const ToolInfo* img = Catalog().Find("generate_image");
+  std::string name(500000, 'x');
+  Value args = Value::Object();
+  args.Set("prompt", Value::String("p"));
+  args.Set(name, Value::Int(1));
+  std::vector<ArgumentProblem> problems = Catalog().CheckArguments(*img, args);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rule, "additionalProperties");
+  EXPECT_EQ(problems[0].path, std::vector<std::string>{name});
+}
+
+// valijson 1.0 checks these keywords with std::regex; the catalog refuses a schema that has one.
+TEST(ProtocolCatalogTest, FindsKeywordsThatWouldRunStdRegex) {
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"type":"object","properties":{"pattern":{"type":"string"}}})"), "");
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"properties":{"a":{"type":"string","pattern":"^x+$"}}})"),
+            "/properties/a/pattern");
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"items":[{"patternProperties":{}}]})"), "/items/0/patternProperties");
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"$defs":{"t":{"format":"date-time"}}})"), "/$defs/t/format");
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"enum":[{"pattern":"x"}],"format":"uri"})"), "");
+  // ... and the pinned package's tool schemas have none: Load succeeds.
+  EXPECT_TRUE(ProtocolCatalog::Load().ok());
+}
+
+// CheckArguments is const and compiles each schema on first use: several threads checking at once
+// through one fresh catalog (run under ThreadSanitizer too) must each get the same answers.
+TEST(ProtocolCatalogTest, ChecksFromSeveralThreadsAtOnce) {
+  std::unique_ptr<ProtocolCatalog> fresh = std::move(ProtocolCatalog::Load()).value();
+  std::vector<std::string> tools = RunSchemaStepTools();
+  Value args = Value::Object();
+  args.Set("prmpt", Value::String("p"));
+  std::vector<std::vector<size_t>> counts(8);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < counts.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (const std::string& name : tools) counts[t].push_back(fresh->CheckArguments(*fresh->Find(name), args).size());
+    });
+  for (std::thread& th : threads) th.join();
+  std::vector<size_t> expected;
+  for (const std::string& name : tools) expected.push_back(Catalog().CheckArguments(*Catalog().Find(name), args).size());
+  for (const std::vector<size_t>& c : counts) EXPECT_EQ(c, expected);
 }
 
 TEST(ProtocolCatalogTest, EmbedsTheRecordSchemasForOtherComponents) {
