@@ -32,6 +32,17 @@ MediaKind TransformKind(const std::string& t) {
   return MediaKind::kUnknown;
 }
 
+// "an image", "a video", "audio".
+std::string KindPhrase(MediaKind kind) {
+  return kind == MediaKind::kImage ? "an image" : kind == MediaKind::kVideo ? "a video" : "audio";
+}
+
+// Transforms that hand over an artifact (its URL, index or bytes), as opposed to structured data
+// (subtitles, overlay items) or an asset reference.
+bool HandsOverMedia(const std::string& t) {
+  return TransformKind(t) != MediaKind::kUnknown || t == "artifact_url" || t == "artifact_data_uri";
+}
+
 // The JSON type a transform produces for its target argument, or "" for any.
 std::string TransformValueType(const std::string& t) {
   if (t.size() > 6 && t.compare(t.size() - 6, 6, "_index") == 0) return "number";
@@ -447,10 +458,52 @@ class Validator {
   }
 
   static std::string DependencyNeed(const Dependency& d, MediaKind kind) {
-    if (TransformKind(d.transform) != MediaKind::kUnknown)
-      return "transform " + Q(d.transform) + " needs " + (kind == MediaKind::kImage ? "an " : "") +
-             (kind == MediaKind::kImage ? "image" : kind == MediaKind::kVideo ? "a video" : "audio");
-    return "mediaType " + Q(*d.media_type) + " is asked for";
+    if (TransformKind(d.transform) != MediaKind::kUnknown) return "transform " + Q(d.transform) + " needs " + KindPhrase(kind);
+    if (d.media_type) return "mediaType " + Q(*d.media_type) + " is asked for";
+    return "argument " + Q(d.target_argument) + " takes " + KindPhrase(kind);
+  }
+
+  // The media a dependency hands over must be what its target argument takes (the argument's
+  // kind comes from tool_traits: the schemas say it only in names and descriptions). A
+  // kind-neutral transform without mediaType takes its kind from the argument, into *kind, so
+  // that the source is checked against it. Returns false when it reported a problem.
+  bool CheckTargetMedia(const Step& step, const ResolvedStep& r, const Dependency& d, MediaKind* kind) {
+    if (step.is_project() || !HandsOverMedia(d.transform)) return true;
+    const ToolInfo* tool = r.tool ? r.tool : catalog_.Find(step.tool_name);
+    const ArgumentInfo* arg = tool ? tool->FindArgument(d.target_argument) : nullptr;
+    if (!arg) return true;  // unknown tool or argument: reported elsewhere
+    auto inputs_of = [&](MediaKind k) {
+      std::vector<std::string> names;
+      for (const ArgumentInfo& a : tool->arguments)
+        if (a.media_input && (a.media == k || k == MediaKind::kUnknown)) names.push_back(Q(a.name));
+      std::string out;
+      for (size_t n = 0; n < names.size(); ++n) out += (n ? (n + 1 == names.size() ? " or " : ", ") : "") + names[n];
+      return out;
+    };
+    if (!arg->media_input) {
+      std::string takes = inputs_of(MediaKind::kUnknown);
+      diags_.Error(d.target_argument_loc, "target",
+                   "argument " + Q(d.target_argument) + " of " + tool->name + " does not take media, but transform " +
+                       Q(d.transform) + " hands over an artifact",
+                   takes.empty() ? tool->name + " takes no media" : tool->name + " takes media in " + takes);
+      return false;
+    }
+    if (arg->media == MediaKind::kUnknown) return true;
+    if (*kind == MediaKind::kUnknown) {
+      *kind = arg->media;
+      return true;
+    }
+    if (*kind == arg->media) return true;
+    std::string gives = TransformKind(d.transform) != MediaKind::kUnknown
+                            ? "transform " + Q(d.transform) + " hands over " + KindPhrase(*kind)
+                            : "mediaType " + Q(*d.media_type) + " asks for " + KindPhrase(*kind);
+    std::string other = inputs_of(*kind);
+    diags_.Error(d.transform_loc, "transform",
+                 "argument " + Q(d.target_argument) + " of " + tool->name + " takes " + KindPhrase(arg->media) + ", but " +
+                     gives,
+                 other.empty() ? tool->name + " takes no " + MediaKindName(*kind)
+                               : tool->name + " takes " + MediaKindName(*kind) + " in " + other);
+    return false;
   }
 
   void CheckDependencies(size_t i) {
@@ -467,9 +520,14 @@ class Validator {
                          ", or mediaType " + Q(MediaKindName(tkind)));
       MediaKind kind = tkind != MediaKind::kUnknown ? tkind : mkind;
       CheckTarget(step, analysis_.steps[i], d);
+      // After a conflict or a wrong target, what the source makes is moot until that is fixed.
+      // An upload is picked by kind and index, so $input_media keeps needing an explicit kind;
+      // a step's artifact may take its kind from the target argument.
+      MediaKind wanted = kind;
+      const bool moot = conflict || !CheckTargetMedia(step, analysis_.steps[i], d, &wanted);
 
       if (d.source_step_id == "$input_media") {
-        if (!conflict) CheckInputMedia(step, d, kind);
+        if (!moot) CheckInputMedia(step, d, kind);
         continue;
       }
       if (d.source_step_id == step.id) {
@@ -485,7 +543,8 @@ class Validator {
                      hint.empty() ? "sourceStepId names an earlier step, or $input_media" : hint);
         continue;
       }
-      if (conflict) continue;  // what the source makes is moot until the kind is settled
+      if (moot) continue;
+      kind = wanted;
       if (server() && static_cast<size_t>(src) > i) {
         diags_.Error(d.source_step_loc, "order",
                      "step " + Q(step.id) + " depends on " + Q(d.source_step_id) + " (line " +

@@ -124,6 +124,13 @@ ToolInfo DescribeTool(const std::string& name, const Object::Ptr& schema, bool w
   }
   info.counts_variations = info.FindArgument("numberOfVariations") != nullptr;
   if (const ToolTraits* t = FindToolTraits(name)) {
+    for (const MediaInput& in : t->inputs) {
+      for (ArgumentInfo& a : info.arguments) {
+        if (a.name != in.argument) continue;
+        a.media_input = true;
+        a.media = in.kind;
+      }
+    }
     info.outputs = t->outputs;
     info.cost_class = std::string(t->cost_class);
     info.default_seconds = t->default_seconds;

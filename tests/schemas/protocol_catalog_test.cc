@@ -7,6 +7,7 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <thread>
 
 #include "schemas/tool_traits.h"
@@ -49,6 +50,34 @@ TEST(ProtocolCatalogTest, EveryWorkflowStepToolHasASchemaAndTraits) {
     for (const ArgumentProblem& p : Catalog().CheckArguments(*t, Value::Object()))
       EXPECT_NE(p.rule, "catalog") << name;
   }
+}
+
+// The media kind of each argument is read from the schemas' names and descriptions into
+// tool_traits.cc; this keeps that table complete for the pinned package: every argument that
+// looks like a media input is either listed or known not to be one, and every listed one exists.
+TEST(ProtocolCatalogTest, EveryMediaLookingArgumentHasAKind) {
+  auto looks_like_media = [](const std::string& n) {
+    for (const char* end : {"Index", "Indices", "Url", "_url", "url"})
+      if (n.size() >= std::strlen(end) && n.compare(n.size() - std::strlen(end), std::string::npos, end) == 0) return true;
+    return false;
+  };
+  const auto& non_media = NonMediaArguments();
+  for (const std::string& name : RunSchemaStepTools()) {
+    const ToolInfo* t = Catalog().Find(name);
+    ASSERT_NE(t, nullptr) << name;
+    for (const ArgumentInfo& a : t->arguments) {
+      bool known_not = std::find(non_media.begin(), non_media.end(), a.name) != non_media.end();
+      if (looks_like_media(a.name)) {
+        EXPECT_TRUE(a.media_input || known_not) << name << "." << a.name << " has no media kind in tool_traits.cc";
+      }
+    }
+    for (const MediaInput& in : FindToolTraits(name)->inputs)
+      EXPECT_NE(t->FindArgument(in.argument), nullptr) << name << " has no argument " << in.argument;
+  }
+  const ArgumentInfo* stitch = Catalog().Find("stitch_video")->FindArgument("videoIndices");
+  EXPECT_TRUE(stitch->media_input);
+  EXPECT_EQ(stitch->media, MediaKind::kVideo);
+  EXPECT_FALSE(Catalog().Find("generate_image")->FindArgument("starting_image_strength")->media_input);
 }
 
 TEST(ProtocolCatalogTest, CompositionToolsAreKnownButAreNotSteps) {
