@@ -1,15 +1,7 @@
 #include "engine/media.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <climits>
-#include <cstdlib>
-#include <cstring>
 
 #include "engine/url.h"
 
@@ -22,12 +14,6 @@ bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-std::string RealPath(const std::string& p) {
-  char buf[PATH_MAX];
-  if (!::realpath(p.c_str(), buf)) return "";
-  return buf;
 }
 
 }  // namespace
@@ -58,53 +44,68 @@ MediaSniff SniffMedia(std::string_view h) {
   return {};
 }
 
-LocalMediaCheck CheckLocalMedia(const std::string& plan_dir, const std::string& path, uint64_t max_bytes) {
+LocalMediaCheck CheckLocalMedia(const FileProbe& files, const std::string& plan_dir, const std::string& path,
+                                uint64_t max_bytes) {
   LocalMediaCheck r;
   if (path.empty()) {
     r.error = "empty media path";
     return r;
   }
-  std::string root = RealPath(plan_dir);
+  std::string root = files.RealPath(plan_dir);
   std::string joined = path[0] == '/' ? path : plan_dir + "/" + path;
-  std::string real = RealPath(joined);
+  std::string real = files.RealPath(joined);
   if (real.empty()) {
     r.error = "media file '" + path + "' not found";
     r.hint = "paths are relative to the plan's directory";
     return r;
   }
   r.resolved = real;
+  if (!root.empty() && real == root) {
+    r.error = "media path '" + path + "' is the plan's directory, not a file";
+    r.hint = "name a file, e.g. media/logo.png";
+    return r;
+  }
   if (root.empty() || !(real.size() > root.size() && StartsWith(real, root) && real[root.size()] == '/')) {
     r.error = "media file '" + path + "' is outside the plan's directory";
     r.hint = "keep media next to the plan (links are followed before this check)";
     return r;
   }
-  int fd = ::open(real.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    r.error = "media file '" + path + "' cannot be opened: " + std::strerror(errno);
-    return r;
+  FileFacts f = files.Probe(real, max_bytes, 64);
+  switch (f.type) {
+    case FileFacts::Type::kMissing:
+      r.error = "media file '" + path + "' not found";
+      return r;
+    case FileFacts::Type::kDirectory:
+      r.error = "media path '" + path + "' is a directory, not a file";
+      r.hint = "name a file inside it";
+      return r;
+    case FileFacts::Type::kOther:
+      r.error = f.error.empty() ? "media file '" + path + "' is not a regular file"
+                                : "media file '" + path + "' cannot be opened: " + f.error;
+      return r;
+    case FileFacts::Type::kRegular:
+      break;
   }
-  struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    r.error = "media file '" + path + "' is not a regular file";
-    return r;
-  }
-  r.size = static_cast<uint64_t>(st.st_size);
+  r.size = f.size;
   if (r.size > max_bytes) {
-    ::close(fd);
     r.error = "media file '" + path + "' is " + std::to_string(r.size) + " bytes, over the " +
               std::to_string(max_bytes) + "-byte upload limit";
     return r;
   }
-  char head[64];
-  ssize_t n = ::read(fd, head, sizeof head);
-  ::close(fd);
-  r.sniff = SniffMedia(std::string_view(head, n > 0 ? static_cast<size_t>(n) : 0));
+  if (!f.error.empty()) {
+    r.error = "media file '" + path + "' cannot be read: " + f.error;
+    return r;
+  }
+  r.sniff = SniffMedia(f.head);
   if (r.sniff.kind == MediaKind::kUnknown) {
     r.error = "media file '" + path + "' is not a recognised image, video or audio file";
     r.hint = "supported: PNG, JPEG, GIF, WebP, MP4, MOV, WebM, WAV, MP3, FLAC, OGG, M4A (checked by content)";
   }
   return r;
+}
+
+LocalMediaCheck CheckLocalMedia(const std::string& plan_dir, const std::string& path, uint64_t max_bytes) {
+  return CheckLocalMedia(SystemFileProbe(), plan_dir, path, max_bytes);
 }
 
 std::string CheckMediaUrl(const std::string& url) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/file_probe.h"
 #include "engine/plan.h"
 
 namespace sflow {
@@ -31,8 +32,12 @@ struct LocalMediaCheck {
   MediaSniff sniff;
 };
 
-// Checks a plan-relative path: it must resolve (after following links) to a regular file inside
-// plan_dir, at most max_bytes, whose content is a recognised media format.
+// Checks a plan-relative path through `files`: it must resolve (after following links) to a
+// regular file inside plan_dir (not plan_dir itself, not a directory), at most max_bytes, whose
+// content is a recognised media format.
+LocalMediaCheck CheckLocalMedia(const FileProbe& files, const std::string& plan_dir, const std::string& path,
+                                uint64_t max_bytes = kMaxMediaBytes);
+// The same through SystemFileProbe().
 LocalMediaCheck CheckLocalMedia(const std::string& plan_dir, const std::string& path,
                                 uint64_t max_bytes = kMaxMediaBytes);
 

@@ -144,7 +144,7 @@ class Validator {
   void CheckMedia() {
     for (MediaEntry& m : plan_.media) {
       if (!m.path.empty()) {
-        LocalMediaCheck c = CheckLocalMedia(plan_.directory, m.path, options_.max_media_bytes);
+        LocalMediaCheck c = CheckLocalMedia(*options_.files, plan_.directory, m.path, options_.max_media_bytes);
         if (!c.error.empty()) {
           diags_.Error(m.value_loc, "media", c.error, c.hint);
           m.kind = m.declared_kind;

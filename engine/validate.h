@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/diagnostics.h"
+#include "engine/file_probe.h"
 #include "engine/media.h"
 #include "engine/params.h"
 #include "engine/plan.h"
@@ -33,6 +34,7 @@ namespace sflow {
 // with a "${params.x}" left in it.
 struct ValidateOptions {
   uint64_t max_media_bytes = kMaxMediaBytes;
+  const FileProbe* files = &SystemFileProbe();  // how local media are looked at
 };
 
 struct ResolvedStep {

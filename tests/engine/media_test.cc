@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -58,12 +59,55 @@ TEST(CheckLocalMediaTest, RefusesEscapesAndOddFiles) {
             "media file '" + outer.path() + "/secret.png' is outside the plan's directory");
   EXPECT_EQ(CheckLocalMedia(plan_dir, "link.png").error, "media file 'link.png' is outside the plan's directory");
   EXPECT_EQ(CheckLocalMedia(plan_dir, "missing.png").error, "media file 'missing.png' not found");
-  EXPECT_EQ(CheckLocalMedia(plan_dir, "dir").error, "media file 'dir' is not a regular file");
+  EXPECT_EQ(CheckLocalMedia(plan_dir, "dir").error, "media path 'dir' is a directory, not a file");
+  EXPECT_EQ(CheckLocalMedia(plan_dir, ".").error, "media path '.' is the plan's directory, not a file");
+  EXPECT_EQ(CheckLocalMedia(plan_dir, "dir/..").error, "media path 'dir/..' is the plan's directory, not a file");
   EXPECT_EQ(CheckLocalMedia(plan_dir, "fifo.png").error, "media file 'fifo.png' is not a regular file");
   EXPECT_EQ(CheckLocalMedia(plan_dir, "notes.png").error,
             "media file 'notes.png' is not a recognised image, video or audio file");
   EXPECT_EQ(CheckLocalMedia(plan_dir, "big.png", 50).error,
             "media file 'big.png' is 116 bytes, over the 50-byte upload limit");
+}
+
+// A file system in memory: CheckLocalMedia's decisions, without a disk.
+class FakeFiles : public FileProbe {
+ public:
+  std::map<std::string, std::string> links;  // path -> real path ("" = does not resolve)
+  std::map<std::string, FileFacts> files;    // real path -> facts
+  std::string RealPath(const std::string& path) const override {
+    auto it = links.find(path);
+    return it == links.end() ? "" : it->second;
+  }
+  FileFacts Probe(const std::string& path, uint64_t max_size, size_t head_bytes) const override {
+    auto it = files.find(path);
+    if (it == files.end()) return FileFacts();
+    FileFacts f = it->second;
+    if (f.size > max_size) f.head.clear();
+    if (f.head.size() > head_bytes) f.head.resize(head_bytes);
+    return f;
+  }
+};
+
+TEST(CheckLocalMediaTest, DecidesThroughTheProbe) {
+  FakeFiles fs;
+  fs.links = {{"/p", "/p"}, {"/p/a.png", "/p/a.png"}, {"/p/.", "/p"}, {"/p/sub", "/p/sub"},
+              {"/p/up", "/etc/passwd"}, {"/p/sock", "/p/sock"}, {"/p/gone", "/p/gone"}, {"/p/big.png", "/p/big.png"}};
+  fs.files["/p/a.png"] = {FileFacts::Type::kRegular, 8, std::string("\x89PNG\r\n\x1a\n", 8), ""};
+  fs.files["/p/big.png"] = {FileFacts::Type::kRegular, 1000, std::string("\x89PNG\r\n\x1a\n", 8), ""};
+  fs.files["/p/sub"] = {FileFacts::Type::kDirectory, 0, "", ""};
+  fs.files["/p/sock"] = {FileFacts::Type::kOther, 0, "", "Permission denied"};
+  LocalMediaCheck ok = CheckLocalMedia(fs, "/p", "a.png");
+  EXPECT_EQ(ok.error, "");
+  EXPECT_EQ(ok.sniff.format, "png");
+  EXPECT_EQ(ok.resolved, "/p/a.png");
+  EXPECT_EQ(CheckLocalMedia(fs, "/p", ".").error, "media path '.' is the plan's directory, not a file");
+  EXPECT_EQ(CheckLocalMedia(fs, "/p", "sub").error, "media path 'sub' is a directory, not a file");
+  EXPECT_EQ(CheckLocalMedia(fs, "/p", "up").error, "media file 'up' is outside the plan's directory");
+  EXPECT_EQ(CheckLocalMedia(fs, "/p", "sock").error, "media file 'sock' cannot be opened: Permission denied");
+  EXPECT_EQ(CheckLocalMedia(fs, "/p", "gone").error, "media file 'gone' not found");
+  EXPECT_EQ(CheckLocalMedia(fs, "/p", "nope").error, "media file 'nope' not found");
+  EXPECT_EQ(CheckLocalMedia(fs, "/p", "big.png", 100).error,
+            "media file 'big.png' is 1000 bytes, over the 100-byte upload limit");
 }
 
 TEST(CheckMediaUrlTest, AcceptsPublicHttps) {
