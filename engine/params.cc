@@ -59,6 +59,10 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
     *error = TooLong(text.size());
     return Value();
   }
+  if (!IsValidUtf8(text)) {  // -p and the environment carry bytes; plans and the wire are UTF-8
+    *error = "is not valid UTF-8";
+    return Value();
+  }
   switch (spec.type) {
     case ParamSpec::Type::kString:
       return Value::String(text);

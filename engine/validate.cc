@@ -18,7 +18,15 @@ namespace sflow {
 
 namespace {
 
-std::string Q(const std::string& s) { return "'" + s + "'"; }
+// A name quoted for a message. Names come from the plan and may be huge (a 500,000-character key
+// is valid YAML): past 80 bytes they are cut, at a character boundary, and marked with "...".
+std::string Q(const std::string& s) {
+  constexpr size_t kMax = 80;
+  if (s.size() <= kMax) return "'" + s + "'";
+  size_t cut = kMax - 3;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return "'" + s.substr(0, cut) + "...'";
+}
 
 std::string Plural(int64_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
