@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <latch>
 #include <thread>
 
 #include "schemas/tool_traits.h"
@@ -189,20 +190,25 @@ TEST(ProtocolCatalogTest, FindsKeywordsThatWouldRunStdRegex) {
 // CheckArguments is const and compiles each schema on first use: several threads checking at once
 // through one fresh catalog (run under ThreadSanitizer too) must each get the same answers.
 TEST(ProtocolCatalogTest, ChecksFromSeveralThreadsAtOnce) {
-  std::unique_ptr<ProtocolCatalog> fresh = std::move(ProtocolCatalog::Load()).value();
   std::vector<std::string> tools = RunSchemaStepTools();
   Value args = Value::Object();
   args.Set("prmpt", Value::String("p"));
-  std::vector<std::vector<size_t>> counts(8);
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < counts.size(); ++t)
-    threads.emplace_back([&, t] {
-      for (const std::string& name : tools) counts[t].push_back(fresh->CheckArguments(*fresh->Find(name), args).size());
-    });
-  for (std::thread& th : threads) th.join();
   std::vector<size_t> expected;
   for (const std::string& name : tools) expected.push_back(Catalog().CheckArguments(*Catalog().Find(name), args).size());
-  for (const std::vector<size_t>& c : counts) EXPECT_EQ(c, expected);
+  for (int round = 0; round < 10; ++round) {
+    std::unique_ptr<ProtocolCatalog> fresh = std::move(ProtocolCatalog::Load()).value();
+    std::vector<std::vector<size_t>> counts(8);
+    std::latch start(static_cast<std::ptrdiff_t>(counts.size()));  // every thread asks for the same uncompiled schema at once
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < counts.size(); ++t)
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        for (const std::string& name : tools)
+          counts[t].push_back(fresh->CheckArguments(*fresh->Find(name), args).size());
+      });
+    for (std::thread& th : threads) th.join();
+    for (const std::vector<size_t>& c : counts) EXPECT_EQ(c, expected) << "round " << round;
+  }
 }
 
 TEST(ProtocolCatalogTest, EmbedsTheRecordSchemasForOtherComponents) {
