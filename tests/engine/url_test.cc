@@ -107,6 +107,24 @@ TEST(UrlTest, RefusesInternalAddressesInEverySpelling) {
   }
 }
 
+// The normalised host is a fixed point: parsing it again gives the same host and the same verdict.
+TEST(UrlTest, NormalisedHostsParseToThemselves) {
+  for (const char* url : {"https://%31%32%37.0.0.1/", "https://0X7F000001/", "https://0x7f.0x0.0x0.0x1/",
+                          "https://017700000001/", "https://[::FFFF:127.0.0.1]/", "https://[0:0:0:0:0:0:0:1]/",
+                          "https://[2001:db8:0:0:1:0:0:1]/", "https://CDN.Example.com./", "https://4294967295/"}) {
+    Result<Url> a = ParseUrl(url);
+    ASSERT_TRUE(a.ok()) << url << ": " << a.status().ToString();
+    std::string again = "https://" + (a->host_kind == Url::HostKind::kIPv6 ? "[" + a->host + "]" : a->host) + "/";
+    Result<Url> b = ParseUrl(again);
+    ASSERT_TRUE(b.ok()) << again;
+    EXPECT_EQ(b->host, a->host) << url;
+    EXPECT_EQ(b->address, a->address) << url;
+    EXPECT_EQ(InternalHostReason(*b).empty(), InternalHostReason(*a).empty()) << url;
+  }
+  EXPECT_EQ(Host("https://[2001:db8:0:0:1:0:0:1]/"), "2001:db8::1:0:0:1");
+  EXPECT_EQ(Host("https://4294967295/"), "255.255.255.255");
+}
+
 TEST(UrlTest, PublicHostsPass) {
   for (const char* ok : {"https://cdn.example.com/a.png", "https://8.8.8.8/", "https://[2001:db8::1]/",
                          "https://[2606:4700::1111]/", "https://172.32.0.1/", "https://100.128.0.1/",
