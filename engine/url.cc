@@ -343,4 +343,11 @@ std::string InternalHostReason(const Url& url) {
   return "";
 }
 
+std::string InternalAddressReason(std::string_view address) {
+  Url url;
+  std::string host = address.find(':') != std::string_view::npos ? "[" + std::string(address) + "]" : std::string(address);
+  if (!ParseHost(host, &url).ok() || url.host_kind == Url::HostKind::kName) return "not an IP address";
+  return InternalHostReason(url);
+}
+
 }  // namespace sflow

@@ -52,6 +52,11 @@ Result<Url> ParseUrl(std::string_view text);
 // "" for a public host.
 std::string InternalHostReason(const Url& url);
 
+// The same rules for a resolved address as a resolver prints it ("10.0.0.1", "::ffff:a00:1"),
+// for checks at connect time (a public name may resolve to an internal address). "" for a
+// public address; a reason for an internal one or for text that is not an IP address.
+std::string InternalAddressReason(std::string_view address);
+
 }  // namespace sflow
 
 #endif  // SFLOW_ENGINE_URL_H_

@@ -125,6 +125,17 @@ TEST(UrlTest, NormalisedHostsParseToThemselves) {
   EXPECT_EQ(Host("https://4294967295/"), "255.255.255.255");
 }
 
+// For connect-time checks of resolved addresses.
+TEST(UrlTest, ResolvedAddressesFollowTheSameRules) {
+  EXPECT_EQ(InternalAddressReason("10.0.0.1"), "the host 10.0.0.1 is a private address");
+  EXPECT_EQ(InternalAddressReason("::ffff:169.254.169.254"), "the host [::ffff:a9fe:a9fe] is an IPv4-mapped address");
+  EXPECT_EQ(InternalAddressReason("fe80::1"), "the host [fe80::1] is a link-local address");
+  EXPECT_EQ(InternalAddressReason("93.184.216.34"), "");
+  EXPECT_EQ(InternalAddressReason("2606:2800:220:1::1"), "");
+  EXPECT_EQ(InternalAddressReason("example.com"), "not an IP address");
+  EXPECT_EQ(InternalAddressReason("fe80::1%eth0"), "not an IP address");
+}
+
 TEST(UrlTest, PublicHostsPass) {
   for (const char* ok : {"https://cdn.example.com/a.png", "https://8.8.8.8/", "https://[2001:db8::1]/",
                          "https://[2606:4700::1111]/", "https://172.32.0.1/", "https://100.128.0.1/",
