@@ -1,5 +1,7 @@
 #include "engine/interpolate.h"
 
+#include <utility>
+
 #include "engine/spell.h"
 
 namespace sflow {
@@ -26,6 +28,10 @@ std::string ScalarText(const Value& v) {
 class Interpolator {
  public:
   Interpolator(const InterpolationScope& scope, DiagnosticList* diags) : scope_(scope), diags_(diags) {}
+
+  // Whether a reference to a param without a value (not one already refused) was met since the
+  // last call.
+  bool TakeMissingParam() { return std::exchange(missing_param_, false); }
 
   // Returns the interpolated value; sets *unresolved when a reference remains.
   Value Walk(const Value& v, bool* unresolved) {
@@ -141,8 +147,6 @@ class Interpolator {
 
   const InterpolationScope& scope_;
   DiagnosticList* diags_;
-
- public:
   bool missing_param_ = false;  // a reference to a param without a value was met
 };
 
@@ -161,17 +165,16 @@ Interpolated Interpolate(const Value& v, const InterpolationScope& scope, Diagno
     result.value = Value::Object(v.loc());
     for (const Value::Member& m : v.members()) {
       bool unresolved = false;
-      in.missing_param_ = false;
       result.value.members().push_back(Value::Member{m.key, m.key_loc, in.Walk(m.value, &unresolved)});
       if (unresolved) result.unresolved.insert(m.key);
-      if (in.missing_param_) result.missing_params.insert(m.key);
+      if (in.TakeMissingParam()) result.missing_params.insert(m.key);
     }
     return result;
   }
   bool unresolved = false;
   result.value = in.Walk(v, &unresolved);
   if (unresolved) result.unresolved.insert("");
-  if (in.missing_param_) result.missing_params.insert("");
+  if (in.TakeMissingParam()) result.missing_params.insert("");
   return result;
 }
 

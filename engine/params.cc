@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+
 #include "engine/pattern.h"
 #include "engine/spell.h"
 
