@@ -139,11 +139,9 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
   Result<std::string> digest = PlanDigest(c);
   if (!digest.ok()) return ctx.err << "sogni-flow approve: " << digest.status().message() << "\n", ExitCodeFor(digest.status());
   PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
-  if (estimate.total_units > ceiling) {
-    ctx.err << "sogni-flow approve: the estimate (" << estimate.total_units << " units) is above --max-units "
-            << max_units_text << "; nothing written\n";
-    return kExitCostGate;
-  }
+  // The gate `run` applies: an approval that run would refuse is never written.
+  if (Status gate = CheckUnits(plans[0], c, estimate, ceiling, "--max-units"); !gate.ok())
+    return ctx.err << "sogni-flow approve: " << gate.message() << "; nothing written\n", ExitCodeFor(gate);
   ApprovalFile a;
   a.plan_path = plans[0];
   a.digest = *digest;
@@ -157,7 +155,8 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
   std::string path = ApprovalPathFor(plans[0]);
   if (Status w = WriteApproval(path, ApprovalJson(a), force); !w.ok())
     return ctx.err << "sogni-flow approve: " << w.message() << "\n", w.code() == Status::Code::kConflict ? kExitInvalid : ExitCodeFor(w);
-  ctx.err << "approved " << plans[0] << ": estimate " << estimate.total_units << " units, ceiling " << max_units_text
+  ctx.err << "approved " << plans[0] << ": estimate " << FormatUnits(estimate.total_units) << " units, ceiling "
+          << FormatUnits(ceiling)
           << ", by " << by << ", until " << IsoTime(a.expires_at) << "\n";
   ctx.out << path << "\n";
   return kExitOk;

@@ -15,8 +15,8 @@ int RunValidate(const std::vector<std::string>& args, Context& ctx) {
   CommandLine cl("validate PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-q] [--json]",
                  "Checks plans offline, the way the API will: the plan's shape and keys, params and their\n"
                  "values, each tool's arguments against its official schema, the dependency graph, and local\n"
-                 "media. Every problem is reported as FILE:LINE:COL with a hint where one helps. Params\n"
-                 "without a default may be left out; give them with -p to check their values too.\n"
+                 "media. Every problem is reported as FILE:LINE:COL with a hint where one helps. Every\n"
+                 "param needs a value, as for run: a default, -p, --param-file or SOGNI_FLOW_PARAM_<name>.\n"
                  "Reads only: creates no file and opens no socket.");
   cl.Flag("json", "", "one JSON object per plan on stdout (with its diagnostics), then a summary", &json);
   cl.Flag("quiet", "q", "print only errors and warnings, not the per-plan summary line", &quiet);

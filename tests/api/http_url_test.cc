@@ -42,6 +42,27 @@ TEST(HttpUrlTest, RefusesWhatItCannotSendSafely) {
   }
 }
 
+// The transport uses the plan validator's parser and address policy: every hostile spelling of an
+// internal address is refused over https too; only the sandbox's three names, as written, pass.
+TEST(HttpUrlTest, RefusesInternalAddressesInEverySpellingExceptTheSandboxNames) {
+  for (const char* bad : {"https://%31%32%37.0.0.1/", "https://[::127.0.0.1]/", "https://[64:ff9b::7f00:1]/",
+                          "https://[fec0::1]/", "https://exa mple.com/", "https://10.0.0.1/", "https://127.1/",
+                          "https://[::ffff:127.0.0.1]/", "https://169.254.169.254/latest", "http://0x7f000001/",
+                          "https://[fd00::1]/", "https://api.localhost/", "https://127.0.0.2/"}) {
+    Result<HttpUrl> r = ParseHttpUrl(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Status::Code::kSecurity) << bad;
+  }
+  EXPECT_EQ(ParseHttpUrl("https://%31%32%37.0.0.1/").status().message(),
+            "refused URL: the host 127.0.0.1 is a loopback address");
+  for (const char* ok : {"http://127.0.0.1:8787/v1", "http://[::1]:9/", "http://LOCALHOST/", "https://localhost:1/",
+                         "https://api.sogni.ai/v1/x?y=1", "https://%61pi.sogni.ai/"}) {
+    Result<HttpUrl> r = ParseHttpUrl(ok);
+    EXPECT_TRUE(r.ok()) << ok << ": " << r.status().ToString();
+  }
+  EXPECT_EQ(ParseHttpUrl("https://%61pi.sogni.ai/").value().host, "api.sogni.ai");
+}
+
 TEST(HttpUrlTest, RefusalNeverQuotesTheCredentials) {
   Result<HttpUrl> r = ParseHttpUrl("https://alice:s3cret-pw@host/");
   ASSERT_FALSE(r.ok());
