@@ -56,6 +56,17 @@ bool IsLoopbackHostName(std::string_view host) {
   return h == "127.0.0.1" || h == "::1" || h == "localhost";
 }
 
+std::string ResolvedAddressRefusal(std::string_view host, std::string_view address) {
+  std::string why = InternalAddressReason(address);
+  if (why.empty()) return "";
+  if (IsLoopbackHostName(host)) {
+    // The sandbox's names may reach loopback, and only loopback.
+    std::string a(address);
+    if (a == "::1" || a.rfind("127.", 0) == 0) return "";
+  }
+  return std::string(host) + " resolves to " + std::string(address) + " (" + why + ")";
+}
+
 std::string EncodeUriComponent(std::string_view s) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;

@@ -39,6 +39,12 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url);
 // the local sandbox). Other loopback spellings ("127.1", "0x7f000001") are not accepted.
 bool IsLoopbackHostName(std::string_view host);
 
+// Why a connection to `host` (as the URL names it) must not go to `address` (as the resolver
+// gave it): "" when it may. An https host that passed ParseHttpUrl may still resolve to an
+// internal address (DNS rebinding, a poisoned resolver); that is refused unless the host is one of
+// the local sandbox's exact names (IsLoopbackHostName), which may reach loopback only.
+std::string ResolvedAddressRefusal(std::string_view host, std::string_view address);
+
 // Percent-encodes everything but ALPHA / DIGIT / "-_.!~*'()", as JavaScript's
 // encodeURIComponent does (the SDKs encode path ids and query values this way).
 std::string EncodeUriComponent(std::string_view s);

@@ -1,5 +1,6 @@
 #include "cli/approval.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -215,7 +216,9 @@ Status CheckCostGate(const std::string& plan_path, const CheckedPlan& c, const s
   if (a->expires_at <= now) return gate(file + " expired at " + IsoTime(a->expires_at) + "; run: " + fix + " --force");
   if (Status s = CheckUnits(plan_path, c, estimate, a->max_units, file); !s.ok())
     return gate(s.message() + "; run: " + fix + " --force");
-  *max_units = a->max_units;
+  // Both are ceilings, set by two people: the plan's author (budget.max_units) and its approver.
+  // The server is told the lower one, so neither is ever exceeded.
+  *max_units = budget ? std::min(*budget, a->max_units) : a->max_units;
   if (used) *used = *a;
   return Status::OK();
 }

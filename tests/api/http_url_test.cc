@@ -76,6 +76,23 @@ TEST(HttpUrlTest, LoopbackIsExactlyTheThreeSandboxNames) {
     EXPECT_FALSE(IsLoopbackHostName(no)) << no;
 }
 
+// A public name that resolves to an internal address (DNS rebinding, a poisoned resolver) is
+// refused at connect time; only the sandbox's exact names reach loopback, and nothing else.
+TEST(HttpUrlTest, ResolvedAddressesAreCheckedAtConnectTime) {
+  for (const char* internal : {"127.0.0.1", "127.0.1.1", "::1", "10.1.2.3", "192.168.0.9", "169.254.169.254",
+                               "100.64.0.1", "0.0.0.0", "::ffff:10.0.0.1", "64:ff9b::a00:1", "fec0::1", "fd00::1",
+                               "fe80::1"})
+    EXPECT_NE(ResolvedAddressRefusal("api.example.com", internal), "") << internal;
+  for (const char* pub : {"93.184.216.34", "2606:4700::1111"})
+    EXPECT_EQ(ResolvedAddressRefusal("api.example.com", pub), "") << pub;
+  EXPECT_EQ(ResolvedAddressRefusal("localhost", "127.0.0.1"), "");
+  EXPECT_EQ(ResolvedAddressRefusal("127.0.0.1", "127.0.0.1"), "");
+  EXPECT_EQ(ResolvedAddressRefusal("::1", "::1"), "");
+  EXPECT_NE(ResolvedAddressRefusal("localhost", "10.0.0.1"), "") << "the sandbox's names reach loopback only";
+  EXPECT_NE(ResolvedAddressRefusal("vm", "127.0.0.1"), "") << "a machine's own name is not the sandbox's";
+  EXPECT_NE(ResolvedAddressRefusal("api.example.com", "not an address"), "");
+}
+
 TEST(HttpUrlTest, EncodesComponentsLikeEncodeUriComponent) {
   EXPECT_EQ(EncodeUriComponent("wf / one"), "wf%20%2F%20one");
   EXPECT_EQ(EncodeUriComponent("a-b_c.d!e~f*g'h(i)j"), "a-b_c.d!e~f*g'h(i)j");

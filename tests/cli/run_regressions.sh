@@ -54,6 +54,18 @@ for s in s-file s-noturl s-private s-env s-refused; do nothing_stored "$s" || fa
 [ "$(created)" -eq "$before" ] || fail "a refused endpoint created a workflow"
 echo "ok   endpoint: file://, not a URL, private http, env private: exit 7; closed port: exit 4; nothing stored"
 
+# A public-looking name that resolves to this machine (the host's own name, as /etc/hosts maps it)
+# is refused when the connection is made, not reached: only the sandbox's exact names may.
+own=$(hostname)
+case "$(getent hosts "$own" | awk '{print $1; exit}')" in
+  127.*|::1)
+    expect_exit 7 rebinding "$bin" run plan.yaml --api-url "https://$own:1/" --state-dir s-rebind
+    grep -q "resolves to the internal address" rebinding.err || fail "rebinding: $(head -n 2 rebinding.err)"
+    nothing_stored s-rebind || fail "rebinding: a run was stored"
+    echo "ok   endpoint: https://$own (resolving to loopback) is refused at connect time" ;;
+  *) echo "note: $own does not resolve to loopback here; HttpUrlTest.ResolvedAddressesAreCheckedAtConnectTime covers the rule" ;;
+esac
+
 # --- endpoint: a stored run goes back to its own endpoint
 expect_exit 0 detach "$bin" run plan.yaml --api-url "$url" --detach --state-dir s-own
 run=$(run_id_in s-own)
