@@ -81,7 +81,7 @@ TEST_F(RunStoreTest, RefusesAnApiKeyAsTheAccountWithoutEchoingIt) {
   // The schema refuses it too, should a write bypass the check.
   Status raw = store_->db().Exec(
       "INSERT INTO runs VALUES ('x', '', '', '', '{}', 'server', 'planned', '', NULL, "
-      "'sk-live-SECRET', '', NULL, 0, 0, '')");
+      "'sk-live-SECRET', '', NULL, 0, 0, '', 0)");
   EXPECT_EQ(raw.code(), Status::Code::kInternal);
   EXPECT_NE(raw.message().find("CHECK constraint failed"), std::string::npos);
 }
