@@ -19,7 +19,7 @@
 #include "cli/server_runner.h"
 #include "cli/sha256.h"
 #include "engine/estimate.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
 
 #ifndef SFLOW_VERSION
 #define SFLOW_VERSION "0.0.0"
@@ -54,11 +54,12 @@ int ApproveRun(const std::string& run_id, const std::string& state_dir, const Ba
                bool json, Context& ctx) {
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
   if (!backend.ok()) return ctx.err << "sogni-flow approve: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  Result<std::unique_ptr<StateDir>> dir = OpenState("approve", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return ctx.err << "sogni-flow approve: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   RunStore& store = (*dir)->store();
+  // Confirming the cost and following the run is driving it: one process at a time.
+  Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(**dir, {run_id}, "approve", ctx);
+  if (!lease.ok()) return ctx.err << "sogni-flow approve: " << lease.status().message() << "\n", ExitCodeFor(lease.status());
   Result<RunRecord> run = store.GetRun(run_id);
   if (!run.ok()) return ctx.err << "sogni-flow approve: " << run.status().message() << "\n", ExitCodeFor(run.status());
   if (run->account != AccountFingerprint((*backend)->api_key))

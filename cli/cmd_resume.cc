@@ -10,7 +10,7 @@
 #include "cli/exit_codes.h"
 #include "cli/run_setup.h"
 #include "cli/sha256.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
 
 namespace sflow {
 
@@ -37,6 +37,9 @@ Result<std::vector<RunRecord>> RunsToResume(RunStore& store, std::vector<RunReco
   }
   return out;
 }
+
+// The code for runs refused before any was driven: a local-state refusal outranks an account one.
+int WorseLocal(int a, int b) { return a == kExitLocalState || b == kExitLocalState ? kExitLocalState : (a ? a : b); }
 
 }  // namespace
 
@@ -74,9 +77,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
 
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
   if (!backend.ok()) return ctx.err << "sogni-flow resume: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  Result<std::unique_ptr<StateDir>> dir = OpenState("resume", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return ctx.err << "sogni-flow resume: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   RunStore& store = (*dir)->store();
   std::vector<RunRecord> records;
@@ -89,7 +90,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
               << "); see sogni-flow status " << w.id << "\n";
     records = std::move(*found);
     if (records.empty()) {
-      ctx.err << "sogni-flow resume: nothing to resume in " << so.path << "\n";
+      ctx.err << "sogni-flow resume: nothing to resume in " << (*dir)->path() << "\n";
       if (drive.json) ctx.out << R"({"event":"summary","runs":[],"exitCode":0})" << "\n";
       return kExitOk;
     }
@@ -102,15 +103,25 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
   }
   std::string account = AccountFingerprint((*backend)->api_key);
   std::vector<std::string> ids;
+  std::vector<std::unique_ptr<RunLease>> leases;  // one per run driven here, held until the end
   int worst = kExitOk;
   for (const RunRecord& r : records) {
     if (r.account == account) {
+      // One process drives a run: a run driven elsewhere is refused (exit 6), or with --all skipped.
+      Result<std::unique_ptr<RunLease>> lease = (*dir)->AcquireRunLease(r.id);
+      if (!lease.ok()) {
+        ctx.err << "sogni-flow resume: " << lease.status().message() << (all ? " (skipped)" : "") << "\n";
+        if (!all || lease.status().code() != Status::Code::kConflict) worst = WorseLocal(worst, ExitCodeFor(lease.status()));
+        continue;
+      }
+      if (!(*lease)->notice().empty()) ctx.err << "sogni-flow resume: " << (*lease)->notice() << "\n";
+      leases.push_back(std::move(*lease));
       ids.push_back(r.id);
       continue;
     }
     ctx.err << "sogni-flow resume: run " << r.id << " belongs to another account (key fingerprint " << r.account
             << "); skipped\n";
-    worst = kExitAuth;
+    worst = WorseLocal(worst, kExitAuth);
   }
   if (ids.empty()) return worst;
   if (all) ctx.err << "resuming " << ids.size() << (ids.size() == 1 ? " run\n" : " runs\n");

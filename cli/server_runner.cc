@@ -233,8 +233,10 @@ Result<WorkflowReply> RequestCancel(RunStore& store, ApiClient& client, const Ru
   }
   RunUpdate update;
   // A terminal status is left for the follower to confirm (with its events and artifacts).
-  if (std::optional<RunStatus> st = WireStatus(StringField(reply->workflow, "status")); st && !IsTerminal(*st))
-    update.status = *st;
+  std::optional<RunStatus> st = WireStatus(StringField(reply->workflow, "status"));
+  if (st && !IsTerminal(*st)) update.status = *st;
+  // Accepted (now, or by an earlier request): the run is "cancel requested" until its end is stored.
+  update.cancel_requested = reply->Flag("transitioned") || (st && (*st == RunStatus::kCancelled || !IsTerminal(*st)));
   if (Status s = store.MarkIntent(intent.id, {.state = IntentState::kDone, .response = reply->data.ToJson(), .run = update});
       !s.ok())
     return s;
@@ -631,7 +633,9 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
     if (Status s = Confirm(&run, &outcome); !s.ok()) return s;
     if (IsTerminal(run.status) || run.status == RunStatus::kWaitingForUser) break;
   }
-  if (Status s = Download(&run, &outcome); !s.ok()) return s;
+  if (options_.download) {
+    if (Status s = Download(&run, &outcome); !s.ok()) return s;
+  }
   if (Result<int64_t> n = store_->CountEvents(run_id); n.ok()) outcome.events_stored = *n;
   return outcome;
 }
