@@ -7,6 +7,7 @@
 #include "cli/exit_codes.h"
 #include "cli/run_setup.h"
 #include "cli/state_access.h"
+#include "store/run_rows.h"
 
 namespace sflow {
 
@@ -17,7 +18,7 @@ Result<Value> RunSummary(StateDir& dir, const RunRecord& run) {
   RunStore& store = dir.store();
   Value v = Value::Object();
   v.Set("run", Value::String(run.id));
-  v.Set("plan", Value::String(run.plan_path));
+  v.Set("plan", Value::String(Printable(run.plan_path)));  // a path's bytes may not be UTF-8
   v.Set("status", Value::String(Name(run.status)));
   // Asked for and accepted by the server, but the run's end is not stored yet.
   v.Set("cancelRequested", Value::Bool(run.cancel_requested_at > 0 && !IsTerminal(run.status)));
@@ -40,7 +41,7 @@ Result<Value> RunSummary(StateDir& dir, const RunRecord& run) {
   for (const ArtifactRecord& a : *arts) done += a.state == ArtifactState::kDone;
   v.Set("artifacts", Value::Int(all));
   v.Set("artifactsDone", Value::Int(done));
-  v.Set("outDir", Value::String(run.out_dir));
+  v.Set("outDir", Value::String(Printable(run.out_dir)));
   return v;
 }
 

@@ -3,6 +3,7 @@
 #include "store/run_rows.h"
 
 #include <climits>
+#include <cstdio>
 
 #include "engine/json.h"
 
@@ -17,14 +18,8 @@ bool IsLowerHex(const std::string& s) {
 }
 
 bool ValidUtf8(const std::string& s) {
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
+  for (size_t i = 0, len; i < s.size(); i += len)
+    if ((len = Utf8LengthAt(s, i)) == 0) return false;
   return true;
 }
 
@@ -68,7 +63,7 @@ class RowReader {
   E Name(const char* const (&names)[N], int c, const char* col) {
     std::string text = Text(c, col);
     std::optional<E> e = ParseName<E>(names, text);
-    if (ok() && !e) Fail(std::string(col) + " '" + text + "' is not one this sogni-flow knows");
+    if (ok() && !e) Fail(std::string(col) + " '" + Printable(text) + "' is not one this sogni-flow knows");
     return e.value_or(static_cast<E>(0));
   }
   void Check(bool holds, const std::string& what) {
@@ -95,7 +90,7 @@ class RowReader {
 }  // namespace
 
 Status DamagedRow(const Stmt& row, const std::string& table, const std::string& key, const std::string& what) {
-  std::string where = table + " row" + (key.empty() || !ValidUtf8(key) ? "" : " '" + key + "'");
+  std::string where = table + " row" + (key.empty() ? "" : " '" + Printable(key) + "'");
   return Status::IOError("the state database " + row.db_path() + " is damaged: " + where + ": " + what +
                          "; " + DamagedDatabaseHint(row.db_path()));
 }
@@ -124,7 +119,8 @@ Result<RunRecord> DecodeRun(const Stmt& row) {
   run.plan_digest = r.Text(3, "plan_digest");
   run.params = r.Json(4, "params", /*nullable=*/false);
   std::string execution = r.Text(5, "execution");
-  r.Check(execution == "server" || execution == "local", "execution '" + execution + "' is not one this sogni-flow knows");
+  r.Check(execution == "server" || execution == "local",
+          "execution '" + Printable(execution) + "' is not one this sogni-flow knows");
   run.execution = execution == "local" ? Execution::kLocal : Execution::kServer;
   run.status = r.Name<RunStatus>(kRunStatusNames, 6, "status");
   run.waiting_reason = r.Text(7, "waiting_reason");

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace sflow {
@@ -83,6 +84,33 @@ std::string Brief(std::string_view sql) {
 
 }  // namespace
 
+size_t Utf8LengthAt(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  return len;
+}
+
+std::string Printable(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t len = Utf8LengthAt(text, i);
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (len == 0 || (len == 1 && (c < 0x20 || c == 0x7f))) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+      ++i;
+    } else {
+      out.append(text, i, len);
+      i += len;
+    }
+  }
+  return out;
+}
+
 std::string DamagedDatabaseHint(std::string_view path) {
   std::string dir(path.substr(0, path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/')));
   if (dir.empty()) dir = ".";
@@ -94,7 +122,8 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view path, std::string_view
   // sqlite3_errmsg and sqlite3_system_errno describe the connection's last error, which is this
   // one only if the codes agree (an injected fault never reached SQLite).
   const bool ours = db != nullptr && sqlite3_extended_errcode(db) == rc;
-  std::string detail = ours ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  // Printable: SQLite quotes a damaged schema's bytes in its messages.
+  std::string detail = Printable(ours ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   const int sys = ours ? sqlite3_system_errno(db) : 0;
   std::string code = IoErrName(rc);
   if (code.empty()) code = PrimaryCodeName(rc);

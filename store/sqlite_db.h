@@ -60,6 +60,11 @@ struct DbOptions {
 // The Status for SQLite result code `rc` (extended codes welcome). `db` may be null; `what` says
 // what was being done ("opening", "inserting events").
 Status SqliteStatus(int rc, sqlite3* db, std::string_view path, std::string_view what);
+// `text` for a message: valid UTF-8 kept, control characters and bytes that are not UTF-8
+// written as \xNN (text from a damaged file must not make a --json line invalid).
+std::string Printable(std::string_view text);
+// The length of the valid UTF-8 sequence at text[i], or 0.
+size_t Utf8LengthAt(std::string_view text, size_t i);
 // What to do about a damaged state database at `path`: "keep a copy of DIR; `sogni-flow check`
 // lists what is damaged and `sogni-flow recover` gets runs back from the server".
 std::string DamagedDatabaseHint(std::string_view path);

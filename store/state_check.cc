@@ -57,21 +57,21 @@ Result<StoreCheck> CheckStore(const std::string& db_path) {
   }
   Db& db = **opened;
   EachRow(db, "PRAGMA integrity_check", &out, [&](Stmt& q) {
-    if (q.Text(0) != "ok") out.problems.push_back("integrity_check: " + q.Text(0));
+    if (q.Text(0) != "ok") out.problems.push_back("integrity_check: " + Printable(q.Text(0)));
   });
   EachRow(db, "PRAGMA foreign_key_check", &out, [&](Stmt& q) {
-    out.problems.push_back("foreign_key_check: a " + q.Text(0) + " row (rowid " + q.Text(1) + ") names a missing " +
-                           q.Text(2) + " row");
+    out.problems.push_back("foreign_key_check: a " + Printable(q.Text(0)) + " row (rowid " + q.Text(1) +
+                           ") names a missing " + Printable(q.Text(2)) + " row");
   });
   std::map<std::string, int64_t> cursors;  // run -> stored cursor
   EachRow(db, std::string(kSelectRuns) + " ORDER BY r.id", &out, [&](Stmt& q) {
     ++out.runs;
     Result<RunRecord> run = DecodeRun(q);
     Note(run, &out);
-    if (run.ok()) cursors[run->id] = run->cursor;
+    if (run.ok()) cursors[Printable(run->id)] = run->cursor;
   });
-  EachRow(db, "SELECT run_id FROM runs r WHERE NOT EXISTS (SELECT 1 FROM cursors c WHERE c.run_id = r.id)", &out,
-          [&](Stmt& q) { out.problems.push_back("run '" + q.Text(0) + "' has no event cursor"); });
+  EachRow(db, "SELECT r.id FROM runs r WHERE NOT EXISTS (SELECT 1 FROM cursors c WHERE c.run_id = r.id)", &out,
+          [&](Stmt& q) { out.problems.push_back("run '" + Printable(q.Text(0)) + "' has no event cursor"); });
   EachRow(db, "SELECT " + std::string(kStepColumns) + " FROM steps", &out, [&](Stmt& q) {
     ++out.steps;
     Note(DecodeStep(q), &out);
@@ -95,10 +95,10 @@ Result<StoreCheck> CheckStore(const std::string& db_path) {
     ++out.events;
     Result<EventRecord> e = DecodeEvent(q);
     if (!e.ok()) {
-      out.problems.push_back("run '" + q.Text(5) + "': " + DamageDetail(e.status()));
+      out.problems.push_back("run '" + Printable(q.Text(5)) + "': " + DamageDetail(e.status()));
       return;
     }
-    int64_t& max = last[q.Text(5)];
+    int64_t& max = last[Printable(q.Text(5))];
     max = std::max(max, e->sequence);
   });
   for (const auto& [run, sequence] : last) {
