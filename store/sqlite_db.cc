@@ -159,8 +159,15 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view path, std::string_view
                                ": free some space on its filesystem, then try again; what was "
                                "stored before is intact");
       }
+      if (rc == SQLITE_IOERR_SHMSIZE) {  // ftruncate/fallocate of the -shm: in practice a full disk
+        return Status::IOError("cannot grow the state database's shared-memory file " + p +
+                               "-shm, most likely because the disk is full" + where +
+                               ": free some space on its filesystem, then try again; what was stored "
+                               "before is intact");
+      }
       return Status::IOError("I/O error on the state database " + p + where + ": " + detail +
-                             "; check the disk, then try again; what was stored before is intact");
+                             "; the disk may be full or failing: check it, then try again; what was "
+                             "stored before is intact");
   }
 }
 

@@ -9,10 +9,13 @@
 //   SQLITE_MISUSE, SQLITE_RANGE, ERROR     -> kInternal  (a bug: bad SQL, bad binding)
 // Messages say in words what happened to which file, then the code by name and what was being
 // done, never the values bound:
-//   "disk full writing the state database <db> (SQLITE_IOERR_SHMSIZE, No space left on device while running
-//    'INSERT ...'): free some space on its filesystem, then try again; what was stored before is
-//    intact"        (SQLITE_FULL, or any error whose system errno is ENOSPC or EDQUOT)
-//   "I/O error on the state database <db> (SQLITE_IOERR_FSYNC while ...): ...; check the disk"
+//   "disk full writing the state database <db> (SQLITE_FULL while running 'INSERT ...'): free
+//    some space on its filesystem, then try again; what was stored before is intact"
+//                   (SQLITE_FULL, or any error whose system errno is ENOSPC or EDQUOT)
+//   "cannot grow the state database's shared-memory file <db>-shm, most likely because the disk
+//    is full (SQLITE_IOERR_SHMSIZE while ...): free some space ..."  (once "extended code 4874")
+//   "I/O error on the state database <db> (SQLITE_IOERR_FSYNC while ...): ...; the disk may be
+//    full or failing: check it, then try again; ..."
 //   "state database <db> is damaged (SQLITE_CORRUPT while ...): ...; <DamagedDatabaseHint>"
 // For callers: a kIOError from the store means the disk or the file is in trouble, never that a
 // run's state is half written (every write is one transaction). Once the cause is fixed the same
