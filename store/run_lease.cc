@@ -88,7 +88,7 @@ Result<std::unique_ptr<RunLease>> RunLeases::Acquire(const std::string& run_id) 
     // The holder writes its row just after taking the byte: give it a moment to, so that the
     // refusal can name it.
     Result<std::optional<ProcessIdentity>> row = ReadRow(run_id);
-    for (int i = 0; i < 100 && row.ok() && !*row; ++i) {
+    for (int i = 0; i < 500 && row.ok() && !*row; ++i) {  // up to 5 s: its commit fsyncs
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       row = ReadRow(run_id);
     }
