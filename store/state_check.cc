@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "store/migrations.h"
 #include "store/run_rows.h"
 #include "store/state_dir.h"
 #include "store/wal_check.h"
@@ -56,6 +57,14 @@ Result<StoreCheck> CheckStore(const std::string& db_path) {
     return out;
   }
   Db& db = **opened;
+  Result<int64_t> version = db.QueryInt("PRAGMA user_version");
+  if (version.ok() && *version != LatestSchemaVersion()) {  // the rows below would not match
+    out.problems.push_back("the database is at schema version " + std::to_string(*version) + ", not " +
+                           std::to_string(LatestSchemaVersion()) +
+                           (*version < LatestSchemaVersion() ? "; run a writing command (e.g. resume) once to upgrade it"
+                                                              : "; it is from a newer sogni-flow"));
+    return out;
+  }
   EachRow(db, "PRAGMA integrity_check", &out, [&](Stmt& q) {
     if (q.Text(0) != "ok") out.problems.push_back("integrity_check: " + Printable(q.Text(0)));
   });
