@@ -19,7 +19,7 @@
 #include "cli/server_runner.h"
 #include "cli/sha256.h"
 #include "engine/estimate.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
 
 #ifndef SFLOW_VERSION
 #define SFLOW_VERSION "0.0.0"
@@ -53,11 +53,12 @@ Status WriteApproval(const std::string& path, const std::string& text, bool forc
 int ApproveRun(const std::string& run_id, const std::string& state_dir, const BackendOptions& backend_options,
                bool json, Context& ctx) {
   auto fail = [&](const Status& s) { return ctx.err << "sogni-flow approve: " << s.message() << "\n", ExitCodeFor(s); };
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  Result<std::unique_ptr<StateDir>> dir = OpenState("approve", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return fail(dir.status());
   RunStore& store = (*dir)->store();
+  // Confirming the cost and following the run is driving it: one process at a time.
+  Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(**dir, {run_id}, "approve", ctx);
+  if (!lease.ok()) return fail(lease.status());
   Result<RunRecord> run = store.GetRun(run_id);
   if (!run.ok()) return fail(run.status());
   bool overridden = false;
