@@ -149,7 +149,11 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
                    << "answered);\nrun 'sogni-flow resume " << run_id << "' first, then cancel it\n", kExitInvalid;
   }
 
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
+  // The run's own endpoint (stored with it), unless --api-url names another.
+  bool overridden = false;
+  Result<BackendOptions> bo = BackendOptionsFor(*run, backend_options, &overridden);
+  if (!bo.ok()) return fail(bo.status());
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
   if (!backend.ok()) return fail(backend.status());
   if (run->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow cancel: run " << run_id << " belongs to another account (key fingerprint "

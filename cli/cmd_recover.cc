@@ -86,13 +86,10 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
 
   Result<std::unique_ptr<StateDir>> dir = OpenState("recover", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return fail(dir.status());
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ, &ctx.err);
   if (!backend.ok()) return fail(backend.status());
   ApiClient& client = *(*backend)->client;
-  const std::string api_url = (*backend)->sandbox ? (*backend)->sandbox->url()
-                              : !backend_options.api_url.empty() ? backend_options.api_url
-                              : !EnvValue(ctx.environ, "SOGNI_API_BASE_URL").empty() ? EnvValue(ctx.environ, "SOGNI_API_BASE_URL")
-                                                                                       : "https://api.sogni.ai";
+  const std::string api_url = (*backend)->api_url;  // the endpoint the recovered runs belong to
 
   Result<std::vector<RunRecord>> stored = (*dir)->store().ListRuns({});
   if (!stored.ok()) return fail(stored.status());
