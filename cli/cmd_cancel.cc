@@ -2,7 +2,7 @@
 // state say so.
 //
 // A run becomes terminal locally only once its events have been followed to the end after the
-// terminal status (design.md section 6). So, after the server accepted the cancel:
+// terminal status (docs/architecture.md, crash safety). So, after the server accepted the cancel:
 //   - when no other process drives the run, cancel takes its lease and finishes it itself: it
 //     follows the remaining events and confirms the final record (without downloading: `resume`
 //     or `artifacts` do that), so `status` shows cancelled at once;

@@ -121,6 +121,7 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
     PrintDiagnostics(c.diags, ctx.err);
     if (!c.ok()) {
       ctx.err << plans[i] << ": invalid; nothing estimated\n";
+      if (json) ctx.out << PlanCheckJson(plans[i], c) << "\n";
       exit = kExitInvalid;
       summary.push_back({plans[i], "-", "-", "-", "-", "-", "invalid"});
       continue;

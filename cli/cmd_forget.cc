@@ -46,8 +46,8 @@ int RunForget(const std::vector<std::string>& args, Context& ctx) {
   cl.Epilog("exit codes: 0 every run forgotten, 2 usage or unknown run, 6 a run is driven by another process,\n"
             "or may be live (without --force); the other runs given are still forgotten\n\n"
             "examples:\n"
-            "  sogni-flow forget 20261123T101500Z-3f2a\n"
-            "  sogni-flow forget 20261123T101500Z-3f2a --force   # its workflow may run on, unfollowed\n");
+            "  sogni-flow forget r-20261123-101500-3f2a\n"
+            "  sogni-flow forget r-20261123-101500-3f2a --force   # its workflow may run on, unfollowed\n");
   std::vector<std::string> runs;
   Status s = cl.Parse(args, &runs);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;

@@ -76,7 +76,7 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
             "4 unavailable, 6 local state\n\n"
             "examples:\n"
             "  sogni-flow recover\n"
-            "  sogni-flow recover wf_5d8fc1262730e383 && sogni-flow resume --all\n");
+            "  sogni-flow recover --all && sogni-flow resume --all   # every lost run back, then followed\n");
   std::vector<std::string> wanted;
   Status s = cl.Parse(args, &wanted);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;

@@ -39,23 +39,7 @@ int RunValidate(const std::vector<std::string>& args, Context& ctx) {
     invalid += !c.ok();
     warnings += c.diags.warning_count();
     if (json) {
-      Value line = Value::Object();
-      line.Set("event", Value::String("plan"));
-      line.Set("plan", Value::String(path));
-      line.Set("valid", Value::Bool(c.ok()));
-      if (c.loaded) {
-        line.Set("name", Value::String(c.plan.name));
-        line.Set("steps", Value::Int(static_cast<int64_t>(c.plan.steps.size())));
-      }
-      line.Set("errors", Value::Int(c.diags.error_count()));
-      line.Set("warnings", Value::Int(c.diags.warning_count()));
-      std::string diags = "[";
-      bool first = true;
-      for (const Diagnostic& d : c.diags.Sorted()) diags += (first ? "" : ",") + DiagnosticToJson(d), first = false;
-      diags += "]";
-      std::string text = line.ToJson();
-      text.insert(text.size() - 1, ",\"diagnostics\":" + diags);
-      ctx.out << text << "\n";
+      ctx.out << PlanCheckJson(path, c) << "\n";
     } else if (!quiet) {
       ctx.err << path << ": " << (c.ok() ? "valid" : "invalid");
       if (c.loaded) ctx.err << " (" << c.plan.steps.size() << (c.plan.steps.size() == 1 ? " step" : " steps");
