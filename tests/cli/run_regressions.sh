@@ -94,7 +94,20 @@ for s in s-key1 s-key2 s-key3; do nothing_stored "$s" || fail "$s: a run was sto
 expect_exit 0 resume-nothing "$bin" resume --all --state-dir s-key3
 echo "ok   key: line breaks and a refused key exit 3 before anything is stored; never printed"
 
-# --- out: a second run into the same --out cannot save its files
+# --- out: a second run into the same --out cannot save its files. Its image has the same seed,
+# so the same bytes: only the provenance file (which names the first run) is in the way.
+cat > seeded.yaml <<'PLAN'
+version: 1
+name: seeded
+steps:
+  - {id: keyframe, toolName: generate_image, arguments: {prompt: a brass lamp on a desk, seed: 11}}
+PLAN
+expect_exit 0 out0 "$bin" run seeded.yaml --api-url "$url" --state-dir s-seeded --out seeded-out
+expect_exit 1 out00 "$bin" run seeded.yaml --api-url "$url" --state-dir s-seeded2 --out seeded-out
+grep -q "exists with other content" out00.err || fail "out00: it does not say why the file was not saved"
+[ "$(jq -r .run seeded-out/keyframe/0.png.provenance.json)" = "$(run_id_in s-seeded)" ] ||
+  fail "out00: the provenance file no longer names the run that made the file"
+# Other bytes in the way (steps without a fixed seed): the same.
 expect_exit 0 out1 "$bin" run plan.yaml --api-url "$url" --state-dir s-out --out shared-out
 first=$(run_id_in s-out)
 expect_exit 1 out2 "$bin" run plan.yaml --api-url "$url" --state-dir s-out2 --out shared-out
