@@ -80,7 +80,9 @@ final_state() {
   [ "$(cut -f1 "$dir/artifacts.server" | sort)" = "$(jq -r .id "$dir/artifacts.json" | sort)" ] ||
     fail "$dir: stored artifacts are not the workflow's"
   local id u len
-  while IFS=$'\t' read -r id u; do
+  # (FAST_CHECKS=1, the crash soak: skipped; the sha256 of each file against the store stays, and
+  # the sandbox's download counts are checked at the end.)
+  [ "${FAST_CHECKS:-0}" = 1 ] || while IFS=$'\t' read -r id u; do
     len=$(curl -sfI "$u" | tr -d '\r' | sed -n 's/^Content-Length: //Ip')
     [ "$len" = "$(jq -r --arg id "$id" 'select(.id == $id) | .size' "$dir/artifacts.json")" ] ||
       fail "$dir: artifact $id: the sandbox serves $len bytes, the store says otherwise"
