@@ -40,6 +40,19 @@ Status CheckMediaReferences(const Value& refs) {
   return Invalid("Durable creative workflows do not support inline base64/data URI media. Upload media first and "
                  "pass HTTP(S) URLs instead. Offending field(s): " + list);
 }
+// The machine-readable reason of an error answer, for the decisions the run driver makes:
+//   "active_workflow_limit"  409 with details {activeWorkflows, limit}: the account's cap of
+//                            concurrent workflows (wait for a slot, then send again);
+//   "not_found"              404/410.
+std::string ReasonOf(const ApiError& e) {
+  if (e.http_status == 409 && e.details.is_object() && (e.details.Find("limit") || e.details.Find("activeWorkflows")))
+    return "active_workflow_limit";
+  if (e.http_status == 409 && e.message.find("Too many active workflows") != std::string::npos)
+    return "active_workflow_limit";
+  if (e.http_status == 404 || e.http_status == 410) return "not_found";
+  return "";
+}
+
 Status CheckIdempotencyKey(const std::string& key) {
   if (key.empty()) return Status::Internal("a paid request needs an idempotency key");
   if (key.size() > 255) return Status::Internal("idempotency key longer than 255 characters");
@@ -64,11 +77,12 @@ std::string ApiClient::Redact(std::string text) const {
 
 ApiError ApiClient::last_error() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return last_error_;
+  auto it = last_errors_.find(std::this_thread::get_id());
+  return it == last_errors_.end() ? ApiError() : it->second;
 }
 
 HttpRequest ApiClient::Build(const std::string& method, const std::string& path_and_query, const Value* body,
-                             const std::string& idempotency_key) const {
+                             const std::string& idempotency_key, const std::string* raw_body) const {
   HttpRequest r;
   r.method = method;
   r.url = options_.base_url + path_and_query;
@@ -79,9 +93,9 @@ HttpRequest ApiClient::Build(const std::string& method, const std::string& path_
   r.headers.emplace_back("Accept", "application/json");
   if (!options_.app_source.empty()) r.headers.emplace_back("X-App-Source", options_.app_source);
   if (!idempotency_key.empty()) r.headers.emplace_back("Idempotency-Key", idempotency_key);
-  if (body) {
+  if (body || raw_body) {
     r.headers.emplace_back("Content-Type", "application/json");
-    r.body = body->ToJson();
+    r.body = raw_body ? *raw_body : body->ToJson();
   }
   return r;
 }
@@ -97,14 +111,14 @@ Status ApiClient::Fail(const Call& call, ApiError error, const Status& base) {
     }
   }
   std::string msg = call.method + " " + call.path + ": " + Redact(base.message());
-  Status out = Status::Error(base.code(), Redact(msg));
+  Status out = Status::Error(base.code(), Redact(msg)).WithHttp(error.http_status, ReasonOf(error));
   std::lock_guard<std::mutex> lock(mu_);
-  last_error_ = std::move(error);
+  last_errors_[std::this_thread::get_id()] = std::move(error);
   return out;
 }
 
 Result<Value> ApiClient::Run(const Call& call) {
-  HttpRequest request = Build(call.method, call.path + call.query, call.body, call.idempotency_key);
+  HttpRequest request = Build(call.method, call.path + call.query, call.body, call.idempotency_key, call.raw_body);
   RetryOptions retry = options_.retry;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -138,6 +152,22 @@ Result<Value> ApiClient::Run(const Call& call) {
 }
 
 // --- Workflows -------------------------------------------------------------------------------
+
+Status CheckStartBody(const Value& body) {
+  if (!body.is_object()) return Invalid("the start request must be a JSON object");
+  const Value* input = body.Find("input");
+  const Value* workflow_id = body.Find("workflow_id");
+  const Value* inputs = body.Find("inputs");
+  const bool has_input = input && !input->is_null();
+  const bool has_template = workflow_id && workflow_id->is_string() && !workflow_id->as_string().empty();
+  if (!has_input && !has_template) return Invalid("starting a workflow requires either input or workflow_id");
+  if (has_input && has_template) return Invalid("starting a workflow accepts input or workflow_id, not both");
+  if (has_input && !input->is_object()) return Invalid("input must be an object");
+  if (inputs && !inputs->is_null() && (!has_template || !inputs->is_object()))
+    return Invalid("inputs must be an object and goes only with workflow_id");
+  const Value* refs = body.Find("media_references");
+  return CheckMediaReferences(refs ? *refs : Value());
+}
 
 Result<WorkflowReply> ApiClient::StartWorkflow(const StartWorkflowRequest& req, const std::string& idempotency_key) {
   Call call{"POST", kWorkflows};
@@ -243,6 +273,28 @@ Result<WorkflowReply> ApiClient::ConfirmCost(const std::string& id, const Value&
                                      Invalid("confirm-cost body must be an object"));
   call.body = &body;
   call.idempotency_key = idempotency_key;
+  return RunWorkflow(std::move(call));
+}
+
+Result<WorkflowReply> ApiClient::SendStored(IntentKind kind, const std::string& workflow_id, const std::string& body,
+                                            const std::string& idempotency_key) {
+  const std::string id = EncodeUriComponent(workflow_id);
+  Call call{"POST", kind == IntentKind::kStart ? std::string(kWorkflows) : std::string(kWorkflows) + "/" + id};
+  switch (kind) {
+    case IntentKind::kStart: break;
+    case IntentKind::kReseed: call.path += "/reseed"; break;
+    case IntentKind::kConfirmCost: call.path += "/confirm-cost"; break;
+    case IntentKind::kCancel: call.path += "/cancel"; break;
+  }
+  auto refuse = [&](Status s) { return Fail(call, LocalError(s.message()), s); };
+  if (kind != IntentKind::kStart && workflow_id.empty()) return refuse(Status::Internal("no workflow id to act on"));
+  // The paid kinds carry their key, so the server answers a re-send with what it did the first
+  // time; a cancel has none (the SDK sends none, and cancelling twice changes nothing).
+  if (kind != IntentKind::kCancel) {
+    if (Status k = CheckIdempotencyKey(idempotency_key); !k.ok()) return refuse(k);
+    call.idempotency_key = idempotency_key;
+  }
+  call.raw_body = &body;
   return RunWorkflow(std::move(call));
 }
 

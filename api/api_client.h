@@ -18,20 +18,28 @@
 #define SFLOW_API_API_CLIENT_H_
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/api_envelope.h"
 #include "api/api_types.h"
 #include "api/http_transport.h"
 #include "api/retry_policy.h"
+#include "engine/run_store.h"
 #include "engine/status.h"
 #include "engine/value.h"
 
 namespace sflow {
+
+// The checks StartWorkflow makes of a start body (input xor workflow_id, inputs only with a
+// template, media references by URL only), for a body built elsewhere and stored before it is
+// sent. kInvalidPlan with the server's wording otherwise.
+Status CheckStartBody(const Value& body);
 
 struct ApiClientOptions {
   std::string base_url = "https://api.sogni.ai";  // a path prefix is kept; a trailing "/" is not
@@ -59,6 +67,13 @@ class ApiClient {
   Result<WorkflowReply> ConfirmCost(const std::string& workflow_id, const Value& body,
                                     const std::string& idempotency_key);
 
+  // The request of a committed intent (cli/intents.h), sent exactly as stored: `body` (JSON
+  // text) byte for byte, and for the paid kinds (start, reseed, confirm-cost) `idempotency_key`.
+  // `workflow_id` is the workflow acted on (a reseed's source; unused for a start). Retried by
+  // the policy when keyed; a cancel is sent once.
+  Result<WorkflowReply> SendStored(IntentKind kind, const std::string& workflow_id, const std::string& body,
+                                   const std::string& idempotency_key);
+
   // The event-stream request (W5) with this client's headers, for an event follower: `after`
   // becomes ?after=, `last_event_id` (when not empty) the Last-Event-ID header.
   HttpRequest EventStreamRequest(const std::string& workflow_id, std::optional<int64_t> after,
@@ -79,7 +94,10 @@ class ApiClient {
   Result<Value> GetUploadUrl(const MediaUrlQuery& query);
   Result<std::string> GetDownloadUrl(const MediaUrlQuery& query);
 
-  // The structured error of the most recent failed call on this client.
+  // The structured error of the most recent failed call that the CALLING THREAD made on this
+  // client (-j runs share one client: each thread sees only its own calls). The HTTP status and
+  // a reason also travel with every failed call's Status (engine/status.h), which is what the
+  // run driver decides on.
   ApiError last_error() const;
   // `text` with every occurrence of the API key replaced by "***".
   std::string Redact(std::string text) const;
@@ -90,7 +108,7 @@ class ApiClient {
   // Run() for the workflow routes: the answer must have data.workflow.
   Result<WorkflowReply> RunWorkflow(Call call);
   HttpRequest Build(const std::string& method, const std::string& path_and_query, const Value* body,
-                    const std::string& idempotency_key) const;
+                    const std::string& idempotency_key, const std::string* raw_body = nullptr) const;
   Status Fail(const Call& call, ApiError error, const Status& base);
 
   HttpTransport* transport_;
@@ -98,7 +116,7 @@ class ApiClient {
   RetryClock* clock_;
   mutable std::mutex mu_;
   std::mt19937_64 seeds_;  // guarded by mu_; seeds each call's RetryPolicy
-  ApiError last_error_;    // guarded by mu_
+  std::map<std::thread::id, ApiError> last_errors_;  // guarded by mu_; one per calling thread
 };
 
 }  // namespace sflow

@@ -22,6 +22,7 @@ struct ApiClient::Call {
   std::string path;   // for the request and messages
   std::string query;  // "?..." or "", sent but never quoted in messages
   const Value* body = nullptr;
+  const std::string* raw_body = nullptr;  // JSON text sent byte for byte (a stored intent's body)
   std::string idempotency_key;
   std::string key;  // the data member the route promises; "" for none
   Value::Kind kind = Value::Kind::kObject;

@@ -137,6 +137,29 @@ AttemptResult AttemptResult::FromResponse(const Result<HttpResponse>& r) {
   return a;
 }
 
+namespace {
+
+// The path of a URL, without scheme, host or query: what a retry notice may show.
+std::string UrlPathForMessages(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (path == std::string::npos) return "/";
+  return url.substr(path, url.find_first_of("?#", path) - path);
+}
+
+std::string Seconds(std::chrono::milliseconds d) {
+  const int64_t ms = d.count();
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  return std::to_string((ms + 500) / 1000) + "s";
+}
+
+}  // namespace
+
+std::string RetryNotice::Describe() const {
+  return "API unavailable (" + request + ": " + why + "); retrying, next try in " + Seconds(delay) + " (attempt " +
+         std::to_string(attempt + 1) + " of " + std::to_string(max_attempts) + ")";
+}
+
 RetryPolicy::RetryPolicy(RetryOptions options, RetryClock* clock)
     : options_(options), clock_(clock ? clock : RetryClock::Real()),
       rng_(options.seed ? *options.seed : std::random_device()()) {}
@@ -197,6 +220,15 @@ Result<HttpResponse> RetryPolicy::Execute(HttpTransport& transport, const HttpRe
         return Status::Error(Status::Code::kUnavailable,
                              r.status().message() + " (after " + std::to_string(n) + " attempts)");
       return r;
+    }
+    if (options_.on_retry) {
+      RetryNotice notice;
+      notice.request = request.method + " " + UrlPathForMessages(request.url);
+      notice.why = r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message();
+      notice.attempt = n;
+      notice.max_attempts = options_.max_attempts;
+      notice.delay = delay;
+      options_.on_retry(notice);
     }
     if (!clock_->SleepFor(delay)) return Status::Error(Status::Code::kCancelled, "interrupted while waiting to retry");
   }

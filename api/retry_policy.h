@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -40,6 +41,18 @@ class RetryClock {
   static RetryClock* Real();
 };
 
+// What a retry loop tells its observer before it waits: a person watching a 20-second outage
+// should see "API unavailable, retrying" rather than nothing.
+struct RetryNotice {
+  std::string request;       // "GET /v1/creative-agent/workflows" (never a query string)
+  std::string why;           // "HTTP 503", or the transport's message
+  int attempt = 0;           // the send that failed (1 = the first)
+  int max_attempts = 0;
+  std::chrono::milliseconds delay{0};  // the wait before the next send
+  // "API unavailable (GET /v1/...: HTTP 503); retrying, next try in 4s (attempt 2 of 5)"
+  std::string Describe() const;
+};
+
 struct RetryOptions {
   int max_attempts = 5;                             // sends in all, the first included
   std::chrono::milliseconds base_delay{500};        // backoff before the first retry (upper bound)
@@ -47,6 +60,9 @@ struct RetryOptions {
   std::chrono::milliseconds time_budget{600000};    // from the first send to the last retry
   std::chrono::milliseconds max_retry_after{900000};  // server hints are clamped to this (15 min)
   std::optional<uint64_t> seed;                     // jitter seed; none: std::random_device
+  // Called before each wait for a retry; may be empty. Called on the thread of the request, so
+  // it must be thread-safe when one client serves several threads.
+  std::function<void(const RetryNotice&)> on_retry;
 };
 
 // Seconds to wait from a Retry-After header value: delta-seconds (digits only) or an HTTP-date

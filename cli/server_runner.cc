@@ -1,24 +1,18 @@
 #include "cli/server_runner.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <condition_variable>
-#include <ctime>
-#include <functional>
-#include <map>
+#include <deque>
 #include <mutex>
 #include <random>
-#include <set>
 #include <thread>
 
 #include "api/event_follower.h"
 #include "api/sse_parser.h"
-#include "cli/artifact_files.h"
+#include "cli/artifact_download.h"
 #include "cli/exit_codes.h"
-#include "cli/sha256.h"
-#include "engine/json.h"
-#include "engine/run_id.h"
+#include "cli/workflow_record.h"
+#include "engine/crash_point.h"
 
 namespace sflow {
 
@@ -26,76 +20,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-uint64_t RandomU64() {
-  static thread_local std::mt19937_64 rng{(static_cast<uint64_t>(std::random_device()()) << 32) ^
-                                          std::random_device()()};
-  return rng();
-}
-
-std::string RandomKey() {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "sflow-%016llx%016llx", static_cast<unsigned long long>(RandomU64()),
-                static_cast<unsigned long long>(RandomU64()));
-  return buf;
-}
-
-std::optional<RunStatus> WireStatus(std::string s) {
-  if (s == "canceled") s = "cancelled";
-  if (s == "pending") s = "queued";
-  return ParseName<RunStatus>(kRunStatusNames, s);
-}
-
 std::string StringField(const Value& v, std::string_view key) {
   const Value* f = v.is_object() ? v.Find(key) : nullptr;
   return f && f->is_string() ? f->as_string() : std::string();
 }
 
-// The capacity units a workflow record's step reports. The contract (durable-workflow-step) has
-// cost{estimate, actual} with `actual` untyped, so every spelling seen is accepted: cost.actual
-// as a number or as {capacityUnits}, and cost.capacityUnits. Unknown: nullopt.
-std::optional<double> StepUnits(const Value& step) {
-  const Value* cost = step.is_object() ? step.Find("cost") : nullptr;
-  if (!cost || !cost->is_object()) return std::nullopt;
-  if (const Value* actual = cost->Find("actual")) {
-    if (actual->is_number()) return actual->as_number();
-    if (const Value* u = actual->is_object() ? actual->Find("capacityUnits") : nullptr; u && u->is_number())
-      return u->as_number();
-  }
-  if (const Value* u = cost->Find("capacityUnits"); u && u->is_number()) return u->as_number();
-  return std::nullopt;
-}
-
-// What a provenance file says about one downloaded artifact: enough to tell, from the file alone,
-// which reviewed plan, step, tool, seed and arguments made it, on which workflow, at what cost.
-// Nothing in it changes between two downloads of the same artifact.
-std::string ProvenanceJson(const RunRecord& run, const ArtifactRecord& a, const StepRecord* step) {
-  Value v = Value::Object();
-  v.Set("kind", Value::String("sogni-flow/provenance"));
-  v.Set("run", Value::String(run.id));
-  v.Set("plan", Value::String(run.plan_path));
-  v.Set("planName", Value::String(run.plan_name));
-  v.Set("planDigest", Value::String(run.plan_digest));
-  v.Set("workflowId", Value::String(run.workflow_id));
-  v.Set("step", Value::String(a.step_id));
-  v.Set("tool", step && !step->tool.empty() ? Value::String(step->tool) : Value::Null());
-  v.Set("seed", step && step->seed ? Value::Int(*step->seed) : Value::Null());
-  v.Set("argumentsDigest", step && !step->arguments_digest.empty() ? Value::String(step->arguments_digest) : Value::Null());
-  v.Set("units", step && step->units ? Value::Double(*step->units) : Value::Null());
-  v.Set("artifactId", Value::String(a.remote_id));
-  v.Set("index", Value::Int(a.index));
-  v.Set("mediaKind", Value::String(MediaKindName(a.kind)));
-  v.Set("file", Value::String(a.local_path.substr(a.local_path.rfind('/') + 1)));
-  v.Set("size", Value::Int(a.size));
-  v.Set("sha256", Value::String(a.sha256));
-  return v.ToJson() + "\n";
+bool Ended(const std::string& wire_status) {
+  return EventFollower::IsTerminal(wire_status) || wire_status == "waiting_for_user";
 }
 
 // Commits event batches (each with the cursor that covers it, one transaction) on a thread of
 // its own, so that reading and parsing the stream go on during the previous batch's fsync. One
 // batch is in flight at most: Submit() waits for the one before, so batches commit in order and
-// memory stays bounded. Nothing may depend on a batch until Wait() has returned: the follower
-// waits before it reconciles, reconnects, returns or reports an interruption. The destructor
-// commits what is in flight.
+// memory stays bounded. Nothing may depend on a batch until it is committed: the follower
+// reports events only up to committed(), and waits before it reconciles, reconnects, returns or
+// reports an interruption. The destructor commits what is in flight.
 class BatchCommitter {
  public:
   BatchCommitter(RunStore* store, std::string run_id, int64_t cursor)
@@ -111,8 +50,9 @@ class BatchCommitter {
   BatchCommitter(const BatchCommitter&) = delete;
   BatchCommitter& operator=(const BatchCommitter&) = delete;
 
-  // Takes `batch` (which comes back empty, with the previous batch's capacity). Returns the error
-  // of an earlier batch, if any: after one, nothing more is committed.
+  // Takes `batch` (which comes back empty, with the previous batch's capacity) once the batch
+  // before it is committed. Returns the error of an earlier batch, if any: after one, nothing
+  // more is committed.
   Status Submit(EventBatch* batch) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return !busy_; });
@@ -130,8 +70,11 @@ class BatchCommitter {
     cv_.wait(lock, [&] { return !busy_; });
     return error_;
   }
-  // After Wait(): the committed cursor.
-  int64_t cursor() const { return cursor_; }
+  // The cursor of the last committed batch.
+  int64_t committed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cursor_;
+  }
 
  private:
   void Loop() {
@@ -140,7 +83,9 @@ class BatchCommitter {
       cv_.wait(lock, [&] { return busy_ || quit_; });
       if (!busy_) return;  // quit, nothing in flight
       lock.unlock();
+      CrashPoint("follow.before_commit");
       Result<AppendResult> r = store_->AppendEvents(run_id_, pending_);
+      if (r.ok()) CrashPoint("follow.committed");
       lock.lock();
       if (r.ok()) {
         cursor_ = r->cursor;
@@ -163,211 +108,100 @@ class BatchCommitter {
   std::thread thread_;  // last: starts once everything above exists
 };
 
-}  // namespace
+// Events waiting for their batch to commit before the reporter sees them.
+class ReportQueue {
+ public:
+  ReportQueue(RunReporter* reporter, std::string run_id) : reporter_(reporter), run_id_(std::move(run_id)) {}
+  bool active() const { return reporter_ != nullptr; }
+  void Add(int64_t sequence, Value record) { waiting_.emplace_back(sequence, std::move(record)); }
+  // Reports every event at or below `committed`.
+  void Release(int64_t committed) {
+    while (!waiting_.empty() && waiting_.front().first <= committed) {
+      reporter_->Event(run_id_, waiting_.front().second);
+      waiting_.pop_front();
+    }
+  }
 
-std::string NewIdempotencyKey() { return RandomKey(); }
-
-namespace {
-
-// Stores `run` (plan, params, account and steps filled in; out_dir "" = sogni-out/<id>) as a
-// planned server run together with its first intent, `kind` with a fresh Idempotency-Key and the
-// exact `request`, run status submitting: one transaction, so a crash never leaves a run without
-// the intent that starts it. Nothing is sent.
-Result<std::string> StoreRunWithIntent(RunStore& store, RunRecord run, IntentKind kind, std::string request) {
-  run.execution = Execution::kServer;
-  run.status = RunStatus::kPlanned;
-  if (run.out_dir.empty()) run.out_dir = "sogni-out/" + run.id;
-  IntentRecord intent;
-  intent.id = run.id + (kind == IntentKind::kReseed ? "-reseed" : "-start");
-  intent.run_id = run.id;
-  intent.kind = kind;
-  intent.idempotency_key = RandomKey();
-  intent.request = std::move(request);
-  intent.state = IntentState::kPending;
-  if (Status s = store.CreateRunWithIntent(run, intent, {.status = RunStatus::kSubmitting}); !s.ok()) return s;
-  return run.id;
-}
+ private:
+  RunReporter* reporter_;
+  const std::string run_id_;
+  std::deque<std::pair<int64_t, Value>> waiting_;
+};
 
 }  // namespace
-
-Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
-                                    const std::map<std::string, int64_t>& seed_overrides,
-                                    const std::string& out_dir, std::string run_id) {
-  if (source.workflow_id.empty()) return Status::Internal("run " + source.id + " has no workflow id");
-  if (run_id.empty()) run_id = MakeRunId(std::time(nullptr), RandomU64());
-  RunRecord run;
-  run.id = run_id;
-  run.plan_path = source.plan_path;
-  run.plan_name = source.plan_name;
-  run.plan_digest = source.plan_digest;
-  run.params = source.params.is_object() ? source.params : Value::Object();
-  run.params.Set("cloned_from_run", Value::String(source.id));
-  run.params.Set("cloned_from_workflow", Value::String(source.workflow_id));
-  run.account = source.account;
-  run.out_dir = out_dir;
-  for (const StepRecord& s : source.steps) run.steps.push_back(StepRecord{.step_id = s.step_id, .tool = s.tool});
-  Value body = Value::Object();
-  if (!seed_overrides.empty()) {
-    Value seeds = Value::Object();
-    for (const auto& [step, seed] : seed_overrides) seeds.Set(step, Value::Int(seed));
-    body.Set("seed_overrides", seeds);
-  }
-  body.Set("app_source", Value::String("sogni-flow"));
-  return StoreRunWithIntent(store, std::move(run), IntentKind::kReseed, body.ToJson());
-}
-
-Result<WorkflowReply> RequestCancel(RunStore& store, ApiClient& client, const RunRecord& run) {
-  IntentRecord intent;
-  intent.idempotency_key = RandomKey();
-  intent.id = run.id + "-cancel-" + intent.idempotency_key.substr(6, 12);
-  intent.run_id = run.id;
-  intent.kind = IntentKind::kCancel;
-  intent.request = "{}";
-  intent.state = IntentState::kPending;
-  if (Status s = store.RecordIntent(intent, {}); !s.ok()) return s;
-  if (Status s = store.MarkIntent(intent.id, {.state = IntentState::kSent}); !s.ok()) return s;
-  Result<WorkflowReply> reply = client.CancelWorkflow(run.workflow_id);
-  if (!reply.ok()) {
-    (void)store.MarkIntent(intent.id, {.state = IntentState::kUnknown});
-    return reply.status();
-  }
-  RunUpdate update;
-  // A terminal status is left for the follower to confirm (with its events and artifacts).
-  if (std::optional<RunStatus> st = WireStatus(StringField(reply->workflow, "status")); st && !IsTerminal(*st))
-    update.status = *st;
-  if (Status s = store.MarkIntent(intent.id, {.state = IntentState::kDone, .response = reply->data.ToJson(), .run = update});
-      !s.ok())
-    return s;
-  return reply;
-}
-
-Status AbandonUnsentStart(RunStore& store, const std::string& run_id) {
-  Result<RunRecord> run = store.GetRun(run_id);
-  if (!run.ok()) return run.status();
-  if (!run->workflow_id.empty()) return Status::Error(Status::Code::kConflict, "run " + run_id + " has a workflow");
-  Result<std::vector<IntentRecord>> pending = store.PendingIntents(run_id);
-  if (!pending.ok()) return pending.status();
-  for (const IntentRecord& i : *pending) {
-    if (i.kind != IntentKind::kStart && i.kind != IntentKind::kReseed) continue;
-    if (i.state != IntentState::kPending)
-      return Status::Error(Status::Code::kConflict, "the start of run " + run_id + " may have reached the server");
-    Value error = Value::Object();
-    error.Set("message", Value::String("cancelled before its start request was sent"));
-    return store.MarkIntent(i.id, {.state = IntentState::kDone, .response = R"({"abandoned":true})",
-                                   .run = {.status = RunStatus::kCancelled, .error = error}});
-  }
-  return Status::Error(Status::Code::kConflict, "run " + run_id + " has no unsent start");
-}
-
-Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, std::string run_id) {
-  if (run_id.empty()) run_id = MakeRunId(std::time(nullptr), RandomU64());
-  RunRecord run;
-  run.id = run_id;
-  run.plan_path = spec.plan_path;
-  run.plan_name = spec.plan_name;
-  run.plan_digest = spec.plan_digest;
-  run.params = spec.params;
-  run.account = spec.account;
-  run.out_dir = spec.out_dir;
-  for (const std::string& id : spec.step_ids) run.steps.push_back(StepRecord{.step_id = id});
-  return StoreRunWithIntent(store, std::move(run), IntentKind::kStart, spec.start_body.ToJson());
-}
 
 ServerRunner::ServerRunner(RunStore* store, ApiClient* client, HttpTransport* transport,
                            ServerRunnerOptions options)
-    : store_(store), client_(client), transport_(transport), options_(std::move(options)) {}
+    : store_(store), client_(client), transport_(transport), options_(std::move(options)) {
+  if (!options_.clock) options_.clock = RetryClock::Real();
+}
 
 void ServerRunner::Say(const std::string& line) {
   if (options_.reporter) options_.reporter->Line(line);
 }
 
+bool ServerRunner::Wait(std::chrono::milliseconds d) {
+  const std::chrono::milliseconds slice{50};  // a Ctrl-C during a wait is not kept waiting
+  while (d.count() > 0) {
+    if (options_.cancel && options_.cancel->cancelled()) return false;
+    std::chrono::milliseconds step = std::min(d, slice);
+    if (!options_.clock->SleepFor(step)) return false;
+    d -= step;
+  }
+  return !(options_.cancel && options_.cancel->cancelled());
+}
+
 Status ServerRunner::Start(RunRecord* run) {
   if (!run->workflow_id.empty()) return Status::OK();
-  Result<std::vector<IntentRecord>> pending = store_->PendingIntents(run->id);
-  if (!pending.ok()) return pending.status();
+  Result<std::vector<IntentRecord>> open = store_->PendingIntents(run->id);
+  if (!open.ok()) return open.status();
   const IntentRecord* intent = nullptr;
-  for (const IntentRecord& i : *pending)
+  for (const IntentRecord& i : *open)
     if (i.kind == IntentKind::kStart || i.kind == IntentKind::kReseed) intent = &i;
-  if (!intent) return Status::Internal("run " + run->id + " has neither a workflow id nor a pending start");
-  if (intent->kind == IntentKind::kReseed) return StartReseed(run, *intent);
-
-  Result<Value> body = ParseJson(intent->request);
-  if (!body.ok() || !body->is_object()) return Status::Internal("stored start request is not a JSON object");
-  StartWorkflowRequest req;
-  for (const Value::Member& m : body->members()) {
-    const Value& v = m.value;
-    if (m.key == "input") req.input = v;
-    else if (m.key == "workflow_id" && v.is_string()) req.workflow_id = v.as_string();
-    else if (m.key == "inputs") req.inputs = v;
-    else if (m.key == "token_type" && v.is_string()) req.token_type = v.as_string();
-    else if (m.key == "billing_mode" && v.is_string()) req.billing_mode = v.as_string();
-    else if (m.key == "app_source" && v.is_string()) req.app_source = v.as_string();
-    else if (m.key == "max_estimated_capacity_units" && v.is_number()) req.max_estimated_capacity_units = v.as_number();
-    else if (m.key == "confirm_cost" && v.is_bool()) req.confirm_cost = v.as_bool();
-    else if (m.key == "safe_content_filter" && v.is_bool()) req.safe_content_filter = v.as_bool();
-    else if (m.key == "media_references") req.media_references = v;
-  }
-  Result<WorkflowReply> reply = SendIntent(run, *intent, "start", {Status::Code::kInvalidPlan},
-                                           [&] { return client_->StartWorkflow(req, intent->idempotency_key); });
-  if (!reply.ok()) return reply.status();
-  Say(run->id + ": started workflow " + run->workflow_id);
-  return Status::OK();
-}
-
-Status ServerRunner::StartReseed(RunRecord* run, const IntentRecord& intent) {
-  Result<Value> body = ParseJson(intent.request);
-  if (!body.ok() || !body->is_object()) return Status::Internal("stored reseed request is not a JSON object");
-  std::string source = run->params.is_object() ? StringField(run->params, "cloned_from_workflow") : "";
-  if (source.empty()) return Status::Internal("run " + run->id + " does not name the workflow it reseeds");
-  ReseedRequest req;
-  if (const Value* o = body->Find("seed_overrides"); o && o->is_object())
-    for (const Value::Member& m : o->members())
-      if (m.value.is_int()) req.seed_overrides[m.key] = m.value.as_int();
-  req.token_type = StringField(*body, "token_type");
-  req.billing_mode = StringField(*body, "billing_mode");
-  req.app_source = StringField(*body, "app_source");
-  Result<WorkflowReply> reply =
-      SendIntent(run, intent, "reseed", {Status::Code::kInvalidPlan, Status::Code::kConflict, Status::Code::kNotFound},
-                 [&] { return client_->ReseedWorkflow(source, req, intent.idempotency_key); });
-  if (!reply.ok()) return reply.status();
-  Say(run->id + ": reseeded " + source + " as workflow " + run->workflow_id +
-      (reply->Flag("idempotent") ? " (idempotent replay)" : ""));
-  return Status::OK();
-}
-
-Result<WorkflowReply> ServerRunner::SendIntent(RunRecord* run, const IntentRecord& intent, const std::string& what,
-                                               std::initializer_list<Status::Code> refusals,
-                                               const std::function<Result<WorkflowReply>()>& send) {
-  if (options_.before_start_post && !options_.before_start_post())
-    return Status::Error(Status::Code::kCancelled, "stopped before the " + what + " request (test hook)");
-  if (intent.state == IntentState::kPending) {
-    if (Status s = store_->MarkIntent(intent.id, {.state = IntentState::kSent}); !s.ok()) return s;
-  } else {
-    Say(run->id + ": re-sending the " + what + " request with its original Idempotency-Key");
-  }
-  Result<WorkflowReply> reply = send();
-  if (!reply.ok()) {
-    Status s = reply.status();
-    if (std::find(refusals.begin(), refusals.end(), s.code()) != refusals.end()) {
-      Value err = Value::Object();
-      err.Set("message", Value::String(s.message()));
-      (void)store_->MarkIntent(intent.id, {.state = IntentState::kDone, .run = {.status = RunStatus::kFailed, .error = err}});
-    } else if (s.code() == Status::Code::kUnavailable) {
-      (void)store_->MarkIntent(intent.id, {.state = IntentState::kUnknown, .run = {.status = RunStatus::kUnknown}});
+  if (!intent) return Status::Internal("run " + run->id + " has neither a workflow id nor an open start");
+  const std::string what = intent->kind == IntentKind::kReseed ? "reseed" : "start";
+  std::mt19937_64 jitter(std::random_device{}());
+  for (int slot_waits = 0;; ++slot_waits) {
+    if (options_.before_start_post && !options_.before_start_post())
+      return Status::Error(Status::Code::kCancelled, "stopped before the " + what + " request (test hook)");
+    if (intent->state != IntentState::kPending || slot_waits > 0)
+      Say(run->id + ": re-sending the " + what + " request with its original Idempotency-Key");
+    IntentRecord current = *intent;
+    if (slot_waits > 0) current.state = IntentState::kSent;
+    Result<WorkflowReply> reply = SendIntent(*store_, *client_, *run, current);
+    if (reply.ok()) {
+      run->workflow_id = StringField(reply->workflow, "workflowId");
+      run->status = RunStatus::kQueued;
+      Say(run->id + (intent->kind == IntentKind::kReseed ? ": reseeded as workflow " : ": started workflow ") +
+          run->workflow_id + (reply->Flag("idempotent") ? " (idempotent replay)" : ""));
+      return Status::OK();
     }
-    return s;
+    if (reply.status().reason() != "active_workflow_limit") return reply.status();
+    // The account's cap of concurrent workflows: nothing was created. Wait for a slot (one of
+    // the account's workflows finishing), then send the same request again.
+    const int64_t cap = std::min<int64_t>(options_.slot_wait_max.count(),
+                                          options_.backoff_base.count() << std::min(slot_waits + 2, 16));
+    std::chrono::milliseconds wait{std::uniform_int_distribution<int64_t>(cap / 2, std::max<int64_t>(cap, 1))(jitter)};
+    Say(run->id + ": the account has its maximum of active workflows; waiting for a slot, next try in " +
+        FormatElapsed(wait));
+    if (!Wait(wait)) return Status::Error(Status::Code::kCancelled, "interrupted while waiting for a workflow slot");
   }
-  std::string wid = StringField(reply->workflow, "workflowId");
-  if (wid.empty()) return Status::Internal(what + " answer without a workflowId");
-  // A start keeps the workflow it answered; a reseed its whole answer (the reseed details too).
-  const Value& response = intent.kind == IntentKind::kReseed ? reply->data : reply->workflow;
-  if (Status s = store_->MarkIntent(intent.id, {.state = IntentState::kDone, .response = response.ToJson(),
-                                                .run = {.status = RunStatus::kQueued, .workflow_id = wid}});
-      !s.ok())
-    return s;
-  run->workflow_id = wid;
-  run->status = RunStatus::kQueued;
-  return reply;
+}
+
+Status ServerRunner::ResendOpenIntents(RunRecord* run) {
+  Result<std::vector<IntentRecord>> open = store_->PendingIntents(run->id);
+  if (!open.ok()) return open.status();
+  for (const IntentRecord& i : *open) {
+    if (i.kind != IntentKind::kCancel && i.kind != IntentKind::kConfirmCost) continue;
+    // A cancel or a cost confirmation asked for earlier whose answer was never stored: sent
+    // again as stored (the confirmation with its key), so the person's decision is not lost.
+    Say(run->id + ": re-sending the " + std::string(i.kind == IntentKind::kCancel ? "cancel" : "cost confirmation") +
+        " request");
+    Result<WorkflowReply> reply = SendIntent(*store_, *client_, *run, i);
+    if (!reply.ok() && reply.status().code() == Status::Code::kIOError) return reply.status();
+    if (!reply.ok()) Say(run->id + ": " + client_->Redact(reply.status().message()));
+  }
+  return Status::OK();
 }
 
 Status ServerRunner::Follow(RunRecord* run) {
@@ -377,16 +211,20 @@ Status ServerRunner::Follow(RunRecord* run) {
   bool stop = false;
   auto last_flush = Clock::now();
   BatchCommitter committer(store_, run->id, run->cursor);
-  // Hands the batch to the committer; with `wait`, returns once everything is durable.
+  ReportQueue reports(options_.reporter, run->id);
+  // Hands the batch to the committer; with `wait`, returns once everything is durable. Events
+  // reach the reporter only once committed.
   auto flush = [&](bool wait) -> Status {
     if (!batch.events.empty() || batch.run.status) {
       batch.cursor = follower.cursor();
       if (Status s = committer.Submit(&batch); !s.ok()) return s;
       last_flush = Clock::now();
     }
+    if (reports.active()) reports.Release(committer.committed());
     if (!wait) return Status::OK();
     Status s = committer.Wait();
-    run->cursor = committer.cursor();
+    run->cursor = committer.committed();
+    if (reports.active()) reports.Release(run->cursor);
     return s;
   };
   auto absorb = [&](FollowOutcome& o) {
@@ -396,7 +234,7 @@ Status ServerRunner::Follow(RunRecord* run) {
       EventRecord rec{.sequence = e.sequence, .type = StringField(e.record, "type"),
                       .status = StringField(e.record, "status"),
                       .json = e.raw.empty() ? e.record.ToJson() : std::move(e.raw)};
-      if (options_.reporter) options_.reporter->Event(run->id, e.record);
+      if (reports.active()) reports.Add(e.sequence, std::move(e.record));
       batch.events.push_back(std::move(rec));
     }
     if (o.status && *o.status != last_status_) {
@@ -406,12 +244,25 @@ Status ServerRunner::Follow(RunRecord* run) {
     }
     if (o.stops()) stop = true;
   };
+  // GET .../events after the cursor until an answer brings nothing new (fills holes too).
+  auto read_log = [&]() -> Status {
+    for (int pages = 0; pages < 1000; ++pages) {
+      const int64_t before = follower.cursor();
+      Result<std::vector<Value>> records = client_->ListEvents(run->workflow_id, follower.cursor());
+      if (!records.ok()) return records.status();
+      FollowOutcome reconciled = follower.Reconcile(std::move(*records));
+      const bool brought = !reconciled.deliver.empty();
+      absorb(reconciled);
+      if (!brought || follower.cursor() == before) return Status::OK();
+    }
+    return Status::OK();
+  };
   int failures = 0;
-  std::mt19937_64 jitter(RandomU64());
+  std::mt19937_64 jitter(std::random_device{}());
   FollowOutcome offered;  // reused for every frame: no allocation per event
   batch.events.reserve(std::min<size_t>(options_.flush_events, 4096));
   while (true) {
-    int64_t before = follower.cursor();
+    const int64_t before = follower.cursor();
     SseParser parser;
     follower.StreamStarted();
     HttpRequest req = client_->EventStreamRequest(run->workflow_id, follower.cursor(),
@@ -436,182 +287,124 @@ Status ServerRunner::Follow(RunRecord* run) {
       if (Status s = flush(/*wait=*/true); !s.ok()) return s;  // everything received so far, with its cursor
       return Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
     }
-    std::optional<double> wait_s;
+    std::optional<std::chrono::milliseconds> retry_after;
     if (!head.ok()) {
       if (head.status().code() != Status::Code::kUnavailable) return head.status();
     } else if (head->status == 401 || head->status == 402 || head->status == 403) {
-      return Status::Error(Status::Code::kPermission, "event stream: HTTP " + std::to_string(head->status));
-    } else if (head->status == 404) {
-      return Status::NotFound("workflow " + run->workflow_id + " not found on the server");
+      return Status::Error(Status::Code::kPermission, "event stream: HTTP " + std::to_string(head->status))
+          .WithHttp(head->status);
+    } else if (head->status == 404 || head->status == 410) {
+      return Status::NotFound("event stream of workflow " + run->workflow_id + ": HTTP " + std::to_string(head->status))
+          .WithHttp(head->status, "not_found");
     } else if (head->status >= 300) {
-      std::string ra = head->Header("Retry-After");
-      if (!ra.empty() && std::all_of(ra.begin(), ra.end(), ::isdigit)) wait_s = std::min(30.0, std::stod(ra));
+      // Parsed, never converted blindly: a 309-digit value must not throw in a worker thread.
+      if (std::optional<double> s = ParseRetryAfter(head->Header("Retry-After"), head->Header("Date"),
+                                                    std::chrono::system_clock::now()))
+        retry_after = std::chrono::milliseconds(static_cast<int64_t>(
+            std::min(*s * 1000.0, static_cast<double>(options_.max_retry_after.count()))));
     }
-    // Fill holes (and catch up after a dropped stream) from the log itself.
-    if (stop || follower.gap() || head.ok()) {
-      Result<std::vector<Value>> records = client_->ListEvents(run->workflow_id, follower.cursor());
-      if (records.ok()) {
-        FollowOutcome reconciled = follower.Reconcile(std::move(*records));
-        absorb(reconciled);
-      } else if (records.status().code() == Status::Code::kPermission) {
-        return records.status();
+    // The workflow has ended when the stream said so; otherwise, when nothing came, ask.
+    bool ended = stop;
+    if (!ended && follower.cursor() == before) {
+      Result<Value> w = client_->GetWorkflow(run->workflow_id);
+      if (w.ok()) {
+        ended = Ended(StringField(*w, "status"));
+      } else if (w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found") {
+        return w.status();
       }
     }
+    // Holes, a dropped stream, or an end: read the log itself, to its end. After an end this
+    // read happens after the end was known, so it holds every event the workflow produced.
+    if (ended || follower.gap() || head.ok()) {
+      Status read = read_log();
+      if (read.code() == Status::Code::kPermission) return read;
+      if (!read.ok()) ended = false;  // not read to the end: not done yet
+    }
     if (Status s = flush(/*wait=*/true); !s.ok()) return s;
-    if (stop && !follower.gap()) return Status::OK();
+    if (ended && !follower.gap()) {
+      caught_up_after_end_ = true;
+      return Status::OK();
+    }
     if (follower.cursor() > before) {
       failures = 0;
-    } else if (Result<Value> w = client_->GetWorkflow(run->workflow_id);
-               w.ok() && (EventFollower::IsTerminal(StringField(*w, "status")) ||
-                          StringField(*w, "status") == "waiting_for_user") && !follower.gap()) {
-      return Status::OK();  // a stream of a run that has ended sends nothing more
     } else if (++failures > options_.max_stream_failures) {
       return Status::Error(Status::Code::kUnavailable, "event stream of " + run->workflow_id +
                                                            ": no progress after " + std::to_string(failures) + " attempts");
     }
-    auto cap = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count() << std::min(failures, 10));
-    int64_t ms = failures == 0 ? 0 : std::uniform_int_distribution<int64_t>(0, cap)(jitter);
-    if (wait_s) ms = std::max<int64_t>(ms, static_cast<int64_t>(*wait_s * 1000));
-    for (int64_t slept = 0; slept < ms; slept += 50) {  // a Ctrl-C during backoff is not kept waiting
-      if (options_.cancel && options_.cancel->cancelled()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(50, ms - slept)));
-    }
+    const int64_t cap = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count() << std::min(failures, 10));
+    std::chrono::milliseconds wait{failures == 0 ? 0 : std::uniform_int_distribution<int64_t>(0, cap)(jitter)};
+    if (retry_after) wait = std::max(wait, *retry_after);
+    if (failures > 0)
+      Say(run->id + ": event stream unavailable (" +
+          (head.ok() ? "HTTP " + std::to_string(head->status) : client_->Redact(head.status().message())) +
+          "); retrying, next try in " + FormatElapsed(wait));
+    Wait(wait);  // a Ctrl-C ends it; the loop then sees the cancel at the next stream
   }
+}
+
+Status ServerRunner::CatchUp(RunRecord* run) {
+  EventFollower follower({.workflow_id = run->workflow_id, .cursor = std::max<int64_t>(run->cursor, 0)});
+  for (int pages = 0; pages < 1000; ++pages) {
+    Result<std::vector<Value>> records = client_->ListEvents(run->workflow_id, follower.cursor());
+    if (!records.ok()) return records.status();
+    FollowOutcome got = follower.Reconcile(std::move(*records));
+    if (got.deliver.empty()) break;
+    EventBatch batch;
+    for (FollowedEvent& e : got.deliver)
+      batch.events.push_back(EventRecord{.sequence = e.sequence, .type = StringField(e.record, "type"),
+                                         .status = StringField(e.record, "status"), .json = e.record.ToJson()});
+    batch.cursor = follower.cursor();
+    Result<AppendResult> r = store_->AppendEvents(run->id, batch);
+    if (!r.ok()) return r.status();
+    CrashPoint("catchup.committed");
+    run->cursor = r->cursor;
+    if (options_.reporter)
+      for (const FollowedEvent& e : got.deliver) options_.reporter->Event(run->id, e.record);
+  }
+  if (follower.gap()) {
+    // The server's own log has a hole after the workflow ended: those events do not exist.
+    Say(run->id + ": the server's event log has no events " + std::to_string(follower.gap()->first) + ".." +
+        std::to_string(follower.gap()->last) + "; continuing without them");
+  }
+  return Status::OK();
 }
 
 Status ServerRunner::Confirm(RunRecord* run, RunOutcome* outcome) {
   Result<Value> got = client_->GetWorkflow(run->workflow_id);
   if (!got.ok()) return got.status();
-  const Value& w = *got;
-  std::string wire = StringField(w, "status");
-  std::optional<RunStatus> st = WireStatus(wire);
-  if (!st) return Status::Internal("workflow " + run->workflow_id + " has an unknown status '" + wire + "'");
-  RunUpdate update{.status = *st, .waiting_reason = StringField(w, "waitingReason")};
-  if (const Value* e = w.Find("error"); e && e->is_object()) update.error = *e;
-  std::set<std::string> seen;
-  auto add_artifact = [&](const Value& a, const std::string& step, int64_t index) {
-    std::string id = StringField(a, "id");
-    if (id.empty() || !seen.insert(id).second) return;
-    ArtifactRecord rec{.step_id = step, .index = index, .remote_id = id, .url = StringField(a, "url")};
-    rec.kind = ParseMediaKind(StringField(a, "kind")).value_or(MediaKind::kUnknown);
-    update.artifacts.push_back(std::move(rec));
-  };
-  if (const Value* steps = w.Find("steps"); steps && steps->is_array()) {
-    for (const Value& s : steps->items()) {
-      std::string sid = StringField(s, "id");
-      if (sid.empty()) continue;
-      int64_t n = 0;
-      if (const Value* arts = s.Find("artifacts"); arts && arts->is_array())
-        for (const Value& a : arts->items()) add_artifact(a, sid, n++);
-      std::optional<RunStatus> ss = WireStatus(StringField(s, "status"));
-      if (!ss) continue;
-      StepRecord step{.step_id = sid, .tool = StringField(s, "toolName"), .status = *ss, .artifact_count = n};
-      if (const Value* seed = s.Find("seed"); seed && seed->is_int()) step.seed = seed->as_int();
-      step.units = StepUnits(s);
-      if (const Value* args = s.Find("arguments"); args && args->is_object())
-        step.arguments_digest = Sha256Hex(args->ToJson(/*sort_keys=*/true));
-      update.steps.push_back(std::move(step));
-    }
+  Result<RunUpdate> update = RecordUpdate(*got);
+  if (!update.ok()) return Status::Internal("workflow " + run->workflow_id + ": " + update.status().message());
+  CrashPoint("confirm.fetched");
+  if (IsTerminal(*update->status) && !caught_up_after_end_) {
+    // The record says it ended, but the events were last read before that was known.
+    if (Status s = CatchUp(run); !s.ok()) return s;
+    caught_up_after_end_ = true;
   }
-  if (const Value* arts = w.Find("artifacts"); arts && arts->is_array()) {
-    std::map<std::string, int64_t> next;
-    for (const ArtifactRecord& a : update.artifacts) next[a.step_id] = std::max(next[a.step_id], a.index + 1);
-    for (const Value& a : arts->items()) {
-      std::string step = StringField(a, "stepId");
-      if (step.empty()) step = "_";
-      if (!seen.count(StringField(a, "id"))) add_artifact(a, step, next[step]++);
-    }
-  }
-  if (Status s = store_->UpdateRun(run->id, update); !s.ok()) return s;
-  run->status = *st;
-  outcome->status = *st;
-  outcome->waiting_reason = update.waiting_reason.value_or("");
-  const Value* aca = w.Find("awaitingCostApproval");
-  outcome->awaiting_cost_approval = (aca && aca->is_bool() && aca->as_bool()) ||
-                                    outcome->waiting_reason == "cost_approval_required";
+  if (Status s = store_->UpdateRun(run->id, *update); !s.ok()) return s;
+  CrashPoint("confirm.stored");
+  run->status = *update->status;
+  outcome->status = *update->status;
+  outcome->waiting_reason = update->waiting_reason.value_or("");
+  outcome->awaiting_cost_approval = AwaitsCostApproval(*got);
+  const std::string wire = StringField(*got, "status");
   if (wire != last_status_) Say(run->id + ": " + wire), last_status_ = wire;
   return Status::OK();
 }
 
-Status ServerRunner::Download(RunRecord* run, RunOutcome* outcome) {
-  Result<std::vector<ArtifactRecord>> arts = store_->ListArtifacts(run->id);
-  if (!arts.ok()) return arts.status();
-  Result<RunRecord> fresh = store_->GetRun(run->id);  // the steps as Confirm() stored them
-  if (!fresh.ok()) return fresh.status();
-  auto step_of = [&](const std::string& id) -> const StepRecord* {
-    for (const StepRecord& st : fresh->steps)
-      if (st.step_id == id) return &st;
-    return nullptr;
-  };
-  Status first_error;
-  auto cancelled = [&] { return options_.cancel && options_.cancel->cancelled(); };
-  const Status interrupted = Status::Error(Status::Code::kCancelled,
-                                           "interrupted; the artifacts not downloaded yet follow on resume");
-  for (ArtifactRecord a : *arts) {
-    std::string dir = run->out_dir + "/" + SafeFileName(a.step_id);
-    // Streamed into a part file of a fixed name, so that a download cut short (even by SIGKILL)
-    // is resumed with Range by the next attempt or process (design.md section 6).
-    const std::string part = PartPathFor(dir, a.index);
-    if (a.state == ArtifactState::kDone) {
-      ::unlink(part.c_str());  // a crash after the store knew, before the part was removed
-      ++outcome->artifacts_done;
-      continue;
-    }
-    if (cancelled()) return interrupted;  // the part file (if any) is resumed with Range later
-    Status s = MakeDirectories(dir);
-    Result<PartFetch> got = Status::Error(Status::Code::kUnavailable, "not tried");
-    for (int attempt = 0; s.ok() && attempt < 5 && !cancelled(); ++attempt) {
-      if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
-      got = FetchPart(*transport_, a.url, part, options_.cancel);
-      if (got.ok() && got->complete) break;
-      if (got.ok() && got->status < 500 && got->status != 429 && got->status != 408) break;
-      if (!got.ok() && got.status().code() == Status::Code::kIOError) break;  // the local disk
-    }
-    if (cancelled()) return interrupted;
-    if (s.ok() && !got.ok()) s = got.status();
-    else if (s.ok() && !got->complete)
-      s = Status::Error(Status::Code::kUnavailable, "download of artifact " + a.remote_id + ": HTTP " +
-                                                        std::to_string(got->status));
-    Result<std::string> body = std::string();
-    if (s.ok()) body = ReadWholeFile(part);
-    if (s.ok() && !body.ok()) s = body.status();
-    if (s.ok() && got->total >= 0 && static_cast<int64_t>(body->size()) != got->total) {
-      ::unlink(part.c_str());  // not the object the server announced: never publish it
-      s = Status::Error(Status::Code::kUnavailable, "download of artifact " + a.remote_id + ": " +
-                                                        std::to_string(body->size()) + " bytes, not " +
-                                                        std::to_string(got->total));
-    }
-    std::string path = dir + "/" + std::to_string(a.index) + "." + (s.ok() ? ExtensionFor(a.kind, *body) : "bin");
-    if (s.ok()) s = PublishPart(dir, part, path);
-    if (!s.ok()) {
-      Say(run->id + ": artifact " + a.remote_id + ": " + s.message());
-      a.state = ArtifactState::kFailed;
-      (void)store_->MarkArtifact(run->id, a);
-      ++outcome->artifacts_failed;
-      if (first_error.ok()) first_error = s;
-      continue;
-    }
-    a.state = ArtifactState::kDone;
-    a.local_path = path;
-    a.size = static_cast<int64_t>(body->size());
-    a.sha256 = Sha256Hex(*body);
-    // Beside the file, before the store calls it done: a crash in between writes it again (same
-    // bytes are success). One that differs (written by an earlier attempt) is left alone.
-    Status p = WriteNoReplace(dir, path + ".provenance.json", ProvenanceJson(*run, a, step_of(a.step_id)));
-    if (!p.ok() && p.code() != Status::Code::kConflict) {
-      Say(run->id + ": provenance of " + path + ": " + p.message());
-      a.state = ArtifactState::kFailed;
-      (void)store_->MarkArtifact(run->id, a);
-      ++outcome->artifacts_failed;
-      if (first_error.ok()) first_error = p;
-      continue;
-    }
-    if (Status m = store_->MarkArtifact(run->id, a); !m.ok()) return m;
-    ::unlink(part.c_str());  // only now: until the store knew, the part proved the bytes complete
-    ++outcome->artifacts_done;
-    Say(run->id + ": saved " + path + " (" + std::to_string(a.size) + " bytes)");
-  }
-  return first_error.ok() || first_error.code() == Status::Code::kConflict ? Status::OK() : first_error;
+Result<RunOutcome> ServerRunner::WorkflowGone(RunRecord* run, const Status& why) {
+  Value error = Value::Object();
+  error.Set("code", Value::String("workflow_not_found"));
+  error.Set("message", Value::String("the server no longer knows workflow " + run->workflow_id + " (" +
+                                     client_->Redact(why.message()) + ")"));
+  if (Status s = store_->UpdateRun(run->id, {.status = RunStatus::kFailed, .error = error}); !s.ok()) return s;
+  RunOutcome outcome;
+  outcome.status = RunStatus::kFailed;
+  outcome.problem = "the server no longer knows workflow " + run->workflow_id +
+                    " (it may have expired or been deleted); the run is marked failed. What was stored "
+                    "locally stays: `sogni-flow events " + run->id + "`; `sogni-flow forget " + run->id +
+                    "` removes it";
+  if (Result<int64_t> n = store_->CountEvents(run->id); n.ok()) outcome.events_stored = *n;
+  return outcome;
 }
 
 Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
@@ -619,19 +412,45 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
   if (!loaded.ok()) return loaded.status();
   RunRecord run = std::move(*loaded);
   RunOutcome outcome;
+  caught_up_after_end_ = false;
   if (Status s = Start(&run); !s.ok()) return s;
   if (options_.start_only) {
     outcome.status = run.status;
     return outcome;
   }
-  for (int round = 0; round < 1000; ++round) {
-    if (!IsTerminal(run.status) || round == 0) {
-      if (Status s = Follow(&run); !s.ok()) return s;
+  if (Status s = ResendOpenIntents(&run); !s.ok()) return s;
+  // Follow, then confirm with a GET; a record that is not ended yet (the status moved on after a
+  // wait for a person, or the stream said more than the record) means following again. A server
+  // whose stream and record keep disagreeing is given up on after a while (resumable).
+  for (int disagreements = 0;; ++disagreements) {
+    if (disagreements > 50)
+      return Status::Error(Status::Code::kUnavailable, "workflow " + run.workflow_id +
+                                                           ": its event stream ends but its record does not");
+    if (disagreements > 0 && !Wait(std::min(options_.backoff_max, options_.backoff_base * disagreements)))
+      return Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
+    if (!IsTerminal(run.status) || !caught_up_after_end_) {
+      Status f = Follow(&run);
+      if (f.reason() == "not_found") {
+        Result<Value> w = client_->GetWorkflow(run.workflow_id);
+        if (!w.ok() && w.status().reason() == "not_found") return WorkflowGone(&run, w.status());
+        if (!w.ok()) return w.status();
+        f = Status::Error(Status::Code::kUnavailable, f.message() + ", while a GET of the workflow answers");
+      }
+      if (!f.ok()) return f;
     }
-    if (Status s = Confirm(&run, &outcome); !s.ok()) return s;
+    Status c = Confirm(&run, &outcome);
+    if (c.reason() == "not_found") return WorkflowGone(&run, c);
+    if (!c.ok()) return c;
     if (IsTerminal(run.status) || run.status == RunStatus::kWaitingForUser) break;
+    caught_up_after_end_ = false;
   }
-  if (Status s = Download(&run, &outcome); !s.ok()) return s;
+  DownloadTally tally;
+  Status d = DownloadArtifacts(*store_, *transport_, run,
+                               {.reporter = options_.reporter, .cancel = options_.cancel, .clock = options_.clock}, &tally);
+  outcome.artifacts_done = tally.done;
+  outcome.artifacts_failed = tally.failed;
+  outcome.problem = tally.first_problem;
+  if (!d.ok()) return d;
   if (Result<int64_t> n = store_->CountEvents(run_id); n.ok()) outcome.events_stored = *n;
   return outcome;
 }
@@ -643,7 +462,13 @@ Result<RunOutcome> ServerRunner::DownloadMissing(const std::string& run_id, cons
   if (!out_dir.empty()) run.out_dir = out_dir;
   RunOutcome outcome;
   outcome.status = run.status;
-  if (Status s = Download(&run, &outcome); !s.ok()) return s;
+  DownloadTally tally;
+  Status d = DownloadArtifacts(*store_, *transport_, run,
+                               {.reporter = options_.reporter, .cancel = options_.cancel, .clock = options_.clock}, &tally);
+  outcome.artifacts_done = tally.done;
+  outcome.artifacts_failed = tally.failed;
+  outcome.problem = tally.first_problem;
+  if (!d.ok()) return d;
   return outcome;
 }
 

@@ -43,6 +43,19 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+
+  // For an error that comes from a remote answer: its HTTP status (0 when no answer arrived or
+  // the error is local), and a short machine-readable reason the client derived from the answer
+  // ("" when none), such as "active_workflow_limit". They travel with the error itself, so no
+  // caller has to ask a shared object what the last call did.
+  int http_status() const { return http_status_; }
+  const std::string& reason() const { return reason_; }
+  Status WithHttp(int http_status, std::string reason = "") const& {
+    Status s = *this;
+    s.http_status_ = http_status;
+    s.reason_ = std::move(reason);
+    return s;
+  }
   // "invalid plan: <message>", or "OK".
   std::string ToString() const;
   static const char* CodeName(Code code);
@@ -51,6 +64,8 @@ class [[nodiscard]] Status {
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
   Code code_ = Code::kOk;
   std::string message_;
+  int http_status_ = 0;
+  std::string reason_;
 };
 
 // A value or the Status that explains why there is none. Accessing value() of an error is a
