@@ -1,14 +1,44 @@
-# Seeds a corpus from the samples and the invalid-plan corpus, then fuzzes for a fixed time.
+# Runs one libFuzzer target: seeds a working corpus from tests/fuzz/corpus/NAME and the SEEDS
+# directories (relative to SRC; DIR/*.yaml takes only YAML files), then fuzzes for SECONDS, or for
+# RUNS executions when RUNS is set (scripts/soak). A crash or a broken invariant fails with the
+# input saved beside the working corpus (WORK-crash-*), to be added to tests/fuzz/corpus/NAME.
+# Prints "libFuzzer NAME: N runs in T s, no crash".
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
-file(GLOB seeds ${SRC}/samples/*.yaml ${SRC}/tests/data/invalid/*.yaml)
+set(globs ${SRC}/tests/fuzz/corpus/${NAME}/*)
+foreach(dir IN LISTS SEEDS)
+  if(dir MATCHES "/\\*\\.yaml$")
+    list(APPEND globs ${SRC}/${dir})
+  else()
+    list(APPEND globs ${SRC}/${dir}/*)
+  endif()
+endforeach()
+file(GLOB seeds LIST_DIRECTORIES false ${globs})
 foreach(s IN LISTS seeds)
   file(COPY ${s} DESTINATION ${WORK})
 endforeach()
-execute_process(COMMAND ${FUZZER} -max_total_time=60 -seed=1 -rss_limit_mb=2048 -max_len=65536 ${WORK}
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-string(REGEX MATCH "Done [0-9]+ runs" done "${err}")
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "the plan fuzzer failed (${rc}):\n${err}")
+if(NOT MAX_LEN)
+  set(MAX_LEN 4096)
 endif()
-message(STATUS "libFuzzer: ${done} in 60 s, no crash")
+if(RUNS)
+  set(budget -runs=${RUNS})
+else()
+  set(budget -max_total_time=${SECONDS})
+endif()
+string(TIMESTAMP t0 "%s")
+execute_process(COMMAND ${FUZZER} ${budget} -seed=1 -rss_limit_mb=2048 -timeout=20 -max_len=${MAX_LEN}
+                        -print_final_stats=1 -artifact_prefix=${WORK}-crash- ${WORK}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(TIMESTAMP t1 "%s")
+math(EXPR elapsed "${t1} - ${t0}")
+string(REGEX MATCH "stat::number_of_executed_units: *[0-9]+" units "${err}")
+string(REGEX REPLACE ".*: *" "" units "${units}")
+if(NOT rc EQUAL 0)
+  string(LENGTH "${err}" n)
+  if(n GREATER 6000)
+    math(EXPR from "${n} - 6000")
+    string(SUBSTRING "${err}" ${from} 6000 err)
+  endif()
+  message(FATAL_ERROR "the ${NAME} fuzzer failed (${rc}) after ${units} runs:\n${err}")
+endif()
+message(STATUS "libFuzzer ${NAME}: ${units} runs in ${elapsed} s, no crash")
