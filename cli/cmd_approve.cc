@@ -52,61 +52,34 @@ Status WriteApproval(const std::string& path, const std::string& text, bool forc
 
 int ApproveRun(const std::string& run_id, const std::string& state_dir, const BackendOptions& backend_options,
                bool json, Context& ctx) {
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
-  if (!backend.ok()) return ctx.err << "sogni-flow approve: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
+  auto fail = [&](const Status& s) { return ctx.err << "sogni-flow approve: " << s.message() << "\n", ExitCodeFor(s); };
   StateDirOptions so;
   so.path = StateDirPath(state_dir, ctx.environ);
   Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
-  if (!dir.ok()) return ctx.err << "sogni-flow approve: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
+  if (!dir.ok()) return fail(dir.status());
   RunStore& store = (*dir)->store();
   Result<RunRecord> run = store.GetRun(run_id);
-  if (!run.ok()) return ctx.err << "sogni-flow approve: " << run.status().message() << "\n", ExitCodeFor(run.status());
+  if (!run.ok()) return fail(run.status());
+  bool overridden = false;
+  Result<BackendOptions> bo = BackendOptionsFor(*run, backend_options, &overridden);
+  if (!bo.ok()) return fail(bo.status());
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
+  if (!backend.ok()) return fail(backend.status());
   if (run->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow approve: run " << run_id << " belongs to another account (key fingerprint "
                    << run->account << ")\n", kExitAuth;
-  // A confirm-cost whose answer was never stored is re-sent with its original key.
-  Result<std::vector<IntentRecord>> pending = store.PendingIntents(run_id);
-  if (!pending.ok()) return ctx.err << "sogni-flow approve: " << pending.status().message() << "\n", ExitCodeFor(pending.status());
-  IntentRecord intent;
-  for (const IntentRecord& i : *pending)
-    if (i.kind == IntentKind::kConfirmCost) intent = i;
-  if (intent.id.empty()) {
-    bool cost_wait = run->status == RunStatus::kWaitingForUser &&
-                     (run->waiting_reason == "cost_approval_required" || run->waiting_reason == "cost_reauthorization_required");
-    if (!cost_wait)
-      return ctx.err << "sogni-flow approve: run " << run_id << " is " << Name(run->status)
-                     << (run->waiting_reason.empty() ? "" : " (" + run->waiting_reason + ")")
-                     << ", not waiting for cost approval\n", kExitInvalid;
-    if (run->workflow_id.empty()) return ctx.err << "sogni-flow approve: run " << run_id << " has no workflow id\n", kExitInvalid;
-    intent.id = run_id + "-confirm-" + NewIdempotencyKey().substr(6, 8);
-    intent.run_id = run_id;
-    intent.kind = IntentKind::kConfirmCost;
-    intent.idempotency_key = NewIdempotencyKey();
-    Value body = Value::Object();
-    body.Set("decision", Value::String("confirm"));
-    intent.request = body.ToJson();
-    intent.state = IntentState::kPending;
-    if (Status s = store.RecordIntent(intent, RunUpdate{}); !s.ok())
-      return ctx.err << "sogni-flow approve: " << s.message() << "\n", ExitCodeFor(s);
-  }
-  Value body = Value::Object();
-  body.Set("decision", Value::String("confirm"));
-  Result<WorkflowReply> reply = (*backend)->client->ConfirmCost(run->workflow_id, body, intent.idempotency_key);
+  // One protocol with start and reseed (cli/intents.h): the confirmation is committed with its
+  // key before it is sent; one whose answer was never stored is re-sent as stored.
+  Result<WorkflowReply> reply = ConfirmCost(store, *(*backend)->client, *run);
   if (!reply.ok()) {
-    Status s = reply.status();
+    const Status& s = reply.status();
     ctx.err << "sogni-flow approve: " << (*backend)->client->Redact(s.message()) << "\n";
-    if (ExitCodeFor(s) == kExitUnavailable) ctx.err << "try again: sogni-flow approve --run " << run_id << "\n";
+    if (ExitCodeFor(s) == kExitUnavailable)
+      ctx.err << "try again: sogni-flow approve --run " << run_id << StateDirHint(state_dir) << "\n";
     return ExitCodeFor(s);
   }
-  IntentUpdate done;
-  done.state = IntentState::kDone;
-  done.response = "{}";
-  done.run.status = RunStatus::kRunning;
-  done.run.waiting_reason = "";
-  if (Status s = store.MarkIntent(intent.id, done); !s.ok())
-    return ctx.err << "sogni-flow approve: " << s.message() << "\n", ExitCodeFor(s);
   ctx.err << run_id << ": cost confirmed; following the run\n";
-  return DriveAndReport("approve", ctx, store, **backend, run_id, json);
+  return DriveAndReport("approve", ctx, store, **backend, run_id, json, StateDirHint(state_dir));
 }
 
 }  // namespace

@@ -103,15 +103,23 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
     overrides[st.step_id] = *st.seed;
   }
 
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
+  // The new run belongs where its source does (--api-url names another endpoint).
+  bool overridden = false;
+  Result<BackendOptions> bo = BackendOptionsFor(*source, backend_options, &overridden);
+  if (!bo.ok()) return ctx.err << "sogni-flow reseed: " << bo.status().message() << "\n", ExitCodeFor(bo.status());
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
   if (!backend.ok()) return ctx.err << "sogni-flow reseed: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
+  if (Status b = CheckBackend(**backend); !b.ok())
+    return ctx.err << "sogni-flow reseed: " << b.message() << "\n", ExitCodeFor(b);
   if (source->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow reseed: run " << runs[0] << " belongs to another account (key fingerprint "
                    << source->account << ")\n", kExitAuth;
-  Result<std::string> run_id = CreateReseedRun(store, *source, overrides, out_dir);
+  RunRecord from = *source;
+  from.api_url = (*backend)->api_url;
+  Result<std::string> run_id = CreateReseedRun(store, from, overrides, out_dir);
   if (!run_id.ok()) return ctx.err << "sogni-flow reseed: " << run_id.status().message() << "\n", ExitCodeFor(run_id.status());
   ctx.err << "run " << *run_id << " (reseed of " << runs[0] << ")\n";
-  return DriveAndReport("reseed", ctx, store, **backend, *run_id, json);
+  return DriveAndReport("reseed", ctx, store, **backend, *run_id, json, StateDirHint(state_dir));
 }
 
 }  // namespace sflow

@@ -1,5 +1,6 @@
 // sogni-flow resume RUN...|--all : re-attaches to stored runs from their intents and event cursors.
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/run_setup.h"
+#include "api/http_url.h"
 #include "cli/sha256.h"
 #include "store/state_dir.h"
 
@@ -72,8 +74,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
   if (Status d = flags.Finish(); !d.ok())
     return ctx.err << "sogni-flow resume: " << d.message() << "\n", kExitInvalid;
 
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
-  if (!backend.ok()) return ctx.err << "sogni-flow resume: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
+  drive.hint_args = StateDirHint(state_dir);
   StateDirOptions so;
   so.path = StateDirPath(state_dir, ctx.environ);
   Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
@@ -100,22 +101,56 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
       records.push_back(std::move(*run));
     }
   }
-  std::string account = AccountFingerprint((*backend)->api_key);
+  // Each run goes back to the endpoint it was started against (stored with it), whatever
+  // SOGNI_API_BASE_URL says today; --api-url or --sandbox names another one, and says so.
+  std::map<std::string, std::unique_ptr<Backend>> backends;  // by endpoint
+  std::map<std::string, Status> refused;                      // endpoints that cannot be used
+  std::map<std::string, Backend*> backend_of;                 // by run id
   std::vector<std::string> ids;
   int worst = kExitOk;
+  auto skip = [&](const std::string& why, int code) {
+    ctx.err << "sogni-flow resume: " << why << "\n";
+    worst = WorseExitCode(worst, code);
+  };
   for (const RunRecord& r : records) {
-    if (r.account == account) {
-      ids.push_back(r.id);
+    bool overridden = false;
+    Result<BackendOptions> bo = BackendOptionsFor(r, backend_options, &overridden);
+    if (!bo.ok()) {
+      if (all) ctx.err << r.id << ": skipped: " << bo.status().message() << "\n";
+      else skip(bo.status().message(), ExitCodeFor(bo.status()));
       continue;
     }
-    ctx.err << "sogni-flow resume: run " << r.id << " belongs to another account (key fingerprint " << r.account
-            << "); skipped\n";
-    worst = kExitAuth;
+    const std::string endpoint = bo->sandbox ? kInProcessSandbox : bo->api_url;
+    if (refused.count(endpoint)) {
+      skip("run " + r.id + ": " + refused[endpoint].message(), ExitCodeFor(refused[endpoint]));
+      continue;
+    }
+    if (!backends.count(endpoint)) {
+      Result<std::unique_ptr<Backend>> b = OpenBackend(*bo, ctx.environ, &ctx.err);
+      Status s = b.ok() ? CheckBackend(**b) : b.status();
+      if (!s.ok()) {
+        refused[endpoint] = s;
+        skip("run " + r.id + ": " + s.message(), ExitCodeFor(s));
+        continue;
+      }
+      backends[endpoint] = std::move(*b);
+    }
+    Backend* b = backends[endpoint].get();
+    if (r.account != AccountFingerprint(b->api_key)) {
+      skip("run " + r.id + " belongs to another account (key fingerprint " + r.account + "); skipped", kExitAuth);
+      continue;
+    }
+    if (overridden)
+      ctx.err << r.id << ": resuming against " << (bo->sandbox ? "a fresh in-process sandbox" : RedactUrl(bo->api_url))
+              << ", not the endpoint it was started against (" << RedactUrl(r.api_url) << ")\n";
+    backend_of[r.id] = b;
+    ids.push_back(r.id);
   }
   if (ids.empty()) return worst;
   if (all) ctx.err << "resuming " << ids.size() << (ids.size() == 1 ? " run\n" : " runs\n");
-  int code = DriveAndReport("resume", ctx, store, **backend, ids, drive);
-  return code == kExitOk ? worst : code;
+  int code = DriveAndReport("resume", ctx, store, [&](const std::string& id) -> Backend& { return *backend_of.at(id); },
+                            ids, drive);
+  return WorseExitCode(code, worst);
 }
 
 }  // namespace sflow

@@ -83,6 +83,7 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, RunStore& store
   for (const auto& [name, value] : c.analysis.params) spec.params.Set(name, value);
   spec.start_body = StartBody(c.plan, c.analysis, p.start);
   spec.account = AccountFingerprint(backend.api_key);
+  spec.api_url = backend.api_url;
   spec.out_dir = out_dir.empty() || !per_run_dir ? out_dir : out_dir + "/" + run_id;
   for (const Step& step : c.plan.steps) spec.step_ids.push_back(step.id);
   return CreateServerRun(store, spec, run_id);
@@ -131,6 +132,11 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (plans.empty()) return ctx.err << "sogni-flow run: give at least one plan (see --help)\n", kExitInvalid;
   if (Status d = flags.Finish(); !d.ok())
     return ctx.err << "sogni-flow run: " << d.message() << "\n", kExitInvalid;
+  if (drive.detach && backend_options.sandbox)
+    return ctx.err << "sogni-flow run: --detach leaves the workflows to a server that outlives this command; "
+                      "--sandbox runs the simulator inside it (use `sogni-flow sandbox` and --api-url)\n",
+           kExitInvalid;
+  drive.hint_args = StateDirHint(state_dir);
 
   // Nothing was driven: the messages, and with --json a summary a machine can read as well.
   auto stop = [&](const std::vector<std::string>& messages, int code) {
@@ -174,8 +180,11 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
     return kExitOk;
   }
 
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
+  // The endpoint and the key are checked (one cheap request) before anything is stored, so a
+  // run is never stored that could not have been started.
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ, &ctx.err);
   if (!backend.ok()) return stop({backend.status().message()}, ExitCodeFor(backend.status()));
+  if (Status b = CheckBackend(**backend); !b.ok()) return stop({b.message()}, ExitCodeFor(b));
   StateDirOptions so;
   so.path = StateDirPath(state_dir, ctx.environ);
   Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);

@@ -17,6 +17,7 @@
 #include "cli/exit_codes.h"
 #include "cli/approval.h"
 #include "cli/run_reporter.h"
+#include "api/http_url.h"
 #include "cli/server_runner.h"
 #include "engine/synchronized_run_store.h"
 
@@ -34,17 +35,18 @@ std::string EnvValue(char** environ, const std::string& name) {
 
 namespace {
 
+// The key file's path is not echoed: a key pasted where the path belongs must not be printed.
 Result<std::string> ReadKeyFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Status::Error(Status::Code::kPermission, "cannot open the API key file " + path + ": " + std::strerror(errno));
+  if (fd < 0) return Status::Error(Status::Code::kPermission, std::string("cannot open the file given to --api-key-file: ") + std::strerror(errno));
   struct stat st{};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Status::Security("the API key file " + path + " is not a regular file");
+    return Status::Security("the file given to --api-key-file is not a regular file");
   }
   if (st.st_mode & 077) {
     ::close(fd);
-    return Status::Security("the API key file " + path + " is readable by others; chmod 600 it");
+    return Status::Security("the file given to --api-key-file is readable by others; chmod 600 it");
   }
   std::string key;
   char buf[512];
@@ -57,11 +59,48 @@ Result<std::string> ReadKeyFile(const std::string& path) {
   return key.substr(start);
 }
 
+// A key is sent in two headers; only visible ASCII can travel there intact. The message says
+// where the key came from and what is wrong, never a byte of the key.
+Status CheckKeyBytes(const std::string& key, const std::string& source) {
+  if (key.size() > 4096) return Status::Error(Status::Code::kPermission, "the API key from " + source + " is longer than 4096 bytes");
+  for (size_t i = 0; i < key.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(key[i]);
+    if (c > 0x20 && c < 0x7f) continue;
+    std::string what = c == '\n' || c == '\r' ? "a line break" : c == ' ' || c == '\t' ? "a space" :
+                       c < 0x20 || c == 0x7f ? "a control character" : "a non-ASCII byte";
+    return Status::Error(Status::Code::kPermission,
+                         "the API key from " + source + " has " + what + " at byte " + std::to_string(i + 1) +
+                             " (a key is one line of visible ASCII characters); check " + source);
+  }
+  return Status::OK();
+}
+
+// Where the endpoint came from, for messages.
+std::string EndpointSource(const BackendOptions& options, char** environ) {
+  if (!options.api_url.empty()) return "--api-url";
+  if (!EnvValue(environ, "SOGNI_API_BASE_URL").empty()) return "SOGNI_API_BASE_URL";
+  return "the default endpoint";
+}
+
 }  // namespace
 
-Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char** environ) {
+void NoticeSink::Say(const std::string& line) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (to_) to_(line);
+  else if (fallback_) *fallback_ << line << "\n" << std::flush;
+}
+
+void NoticeSink::Redirect(std::function<void(const std::string&)> to) {
+  std::lock_guard<std::mutex> lock(mu_);
+  to_ = std::move(to);
+}
+
+Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char** environ, std::ostream* notices) {
   auto backend = std::make_unique<Backend>();
+  backend->notices = std::make_unique<NoticeSink>(notices);
   ApiClientOptions api;
+  if (options.sandbox && !options.api_url.empty())
+    return Status::InvalidPlan("--sandbox runs the simulator in this process; it cannot be combined with --api-url");
   if (options.sandbox) {
     SandboxOptions so;
     so.step_ms = 20;
@@ -70,19 +109,33 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
     backend->sandbox = std::move(*sb);
     api.base_url = backend->sandbox->url();
     backend->api_key = backend->sandbox->api_keys().front();
+    backend->api_url = kInProcessSandbox;
   } else {
     api.base_url = !options.api_url.empty() ? options.api_url : EnvValue(environ, "SOGNI_API_BASE_URL");
     if (api.base_url.empty()) api.base_url = "https://api.sogni.ai";
+    while (api.base_url.size() > 1 && api.base_url.back() == '/') api.base_url.pop_back();
+    // The rules the transport applies to every request, checked before anything is stored.
+    Result<HttpUrl> url = ParseHttpUrl(api.base_url);
+    if (!url.ok()) return Status::Security(EndpointSource(options, environ) + ": " + url.status().message());
+    if (!url->secure() && !IsLoopbackHostName(url->host))
+      return Status::Security(EndpointSource(options, environ) + ": refusing plain http:// to " + url->host +
+                              ": only https is allowed beyond loopback");
+    backend->api_url = api.base_url;
+    std::string source = "SOGNI_API_KEY";
     if (!options.api_key_file.empty()) {
       Result<std::string> key = ReadKeyFile(options.api_key_file);
       if (!key.ok()) return key.status();
       backend->api_key = *key;
+      source = "--api-key-file";
     } else {
       backend->api_key = EnvValue(environ, "SOGNI_API_KEY");
     }
     if (backend->api_key.empty())
       return Status::Error(Status::Code::kPermission, "no API key: set SOGNI_API_KEY or give --api-key-file");
+    if (Status k = CheckKeyBytes(backend->api_key, source); !k.ok()) return k;
   }
+  NoticeSink* sink = backend->notices.get();
+  api.retry.on_retry = [sink](const RetryNotice& n) { sink->Say(n.Describe()); };
   api.api_key = backend->api_key;
   api.app_source = "sogni-flow";
   HttpTransportOptions transport_options;
@@ -93,6 +146,48 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
   backend->transport = std::move(*t);
   backend->client = std::make_unique<ApiClient>(backend->transport.get(), api);
   return backend;
+}
+
+Status CheckBackend(Backend& backend) {
+  Result<WorkflowPage> page = backend.client->ListWorkflows(1);
+  if (page.ok()) return Status::OK();
+  const Status& s = page.status();
+  // Only what says the endpoint or the key cannot work stops here; an answer in an unexpected
+  // shape does not (the routes that matter check their own answers).
+  if (s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kSecurity ||
+      s.code() == Status::Code::kPermission || s.code() == Status::Code::kCancelled)
+    return Status::Error(s.code(), "the API at " + RedactUrl(backend.api_url) + " cannot be used: " +
+                                       backend.client->Redact(s.message()) + "; nothing was started")
+        .WithHttp(s.http_status(), s.reason());
+  return Status::OK();
+}
+
+Result<BackendOptions> BackendOptionsFor(const RunRecord& run, const BackendOptions& given, bool* overridden) {
+  BackendOptions o = given;
+  *overridden = false;
+  if (given.sandbox || !given.api_url.empty()) {
+    *overridden = given.sandbox ? run.api_url != kInProcessSandbox : run.api_url != given.api_url && !run.api_url.empty();
+    return o;
+  }
+  if (run.api_url == kInProcessSandbox)
+    return Status::InvalidPlan("run " + run.id + " was started against the in-process sandbox (--sandbox), which "
+                               "ended with its process; it cannot be resumed (`sogni-flow forget " + run.id +
+                               "` removes it)");
+  o.api_url = run.api_url;  // "" for a run stored before endpoints were: the usual default
+  return o;
+}
+
+int WorseExitCode(int a, int b) {
+  static constexpr int kOrder[] = {kExitSecurity, kExitLocalState, kExitAuth, kExitCostGate,
+                                   kExitUnavailable, kExitRunFailed, kExitTimeout, kExitInvalid};
+  for (int code : kOrder)
+    if (a == code || b == code) return code;
+  return a != kExitOk ? a : b;
+}
+
+std::string StateDirHint(const std::string& flag) {
+  if (flag.empty()) return "";
+  return " --state-dir '" + flag + "'";
 }
 
 std::string StateDirPath(const std::string& flag, char** environ) {
@@ -122,15 +217,6 @@ Status DriveFlags::Finish() {
 
 namespace {
 
-// Which exit code wins when runs end differently: the one that needs a person first.
-int WorseExit(int a, int b) {
-  static constexpr int kOrder[] = {kExitSecurity, kExitLocalState, kExitAuth, kExitCostGate,
-                                   kExitUnavailable, kExitRunFailed, kExitTimeout, kExitInvalid};
-  for (int code : kOrder)
-    if (a == code || b == code) return code;
-  return a != kExitOk ? a : b;
-}
-
 struct Driven {
   std::string run_id;
   Result<RunOutcome> outcome = Status::Internal("not driven");
@@ -138,7 +224,37 @@ struct Driven {
 
 }  // namespace
 
+namespace {
+
+// What a person needs to know about a run that did not complete: its stored error and each failed
+// step's error (code, message, whether a retry may help), one line each.
+std::vector<std::string> ProblemLines(const RunRecord& run) {
+  auto describe = [](const Value& e) {
+    std::string text;
+    if (const Value* c = e.Find("code"); c && (c->is_string() || c->is_int()))
+      text = c->is_string() ? c->as_string() : std::to_string(c->as_int());
+    if (const Value* m = e.Find("message"); m && m->is_string()) text += (text.empty() ? "" : ": ") + m->as_string();
+    if (const Value* r = e.Find("retryable"); r && r->is_bool())
+      text += r->as_bool() ? " (retryable)" : " (not retryable)";
+    return text.empty() ? e.ToJson() : text;
+  };
+  std::vector<std::string> lines;
+  for (const StepRecord& st : run.steps)
+    if (st.error.is_object()) lines.push_back("step " + st.step_id + " " + Name(st.status) + ": " + describe(st.error));
+  if (run.error.is_object()) lines.push_back(describe(run.error));
+  return lines;
+}
+
+}  // namespace
+
 int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backend& backend,
+                   const std::vector<std::string>& run_ids, const DriveOptions& options) {
+  return DriveAndReport(command, ctx, raw_store, [&](const std::string&) -> Backend& { return backend; }, run_ids,
+                        options);
+}
+
+int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store,
+                   const std::function<Backend&(const std::string& run_id)>& backend_of,
                    const std::vector<std::string>& run_ids, const DriveOptions& options) {
   if (run_ids.empty()) return kExitOk;
   SynchronizedRunStore store(&raw_store);
@@ -150,6 +266,12 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
   } else {
     reporter = std::make_unique<StreamReporter>(&ctx.err, options.json ? &ctx.out : nullptr);
   }
+  std::vector<Backend*> backends;  // each once, for the notices
+  for (const std::string& id : run_ids) {
+    Backend* b = &backend_of(id);
+    if (std::find(backends.begin(), backends.end(), b) == backends.end()) backends.push_back(b);
+  }
+  for (Backend* b : backends) b->notices->Redirect([r = reporter.get()](const std::string& line) { r->Line(line); });
   std::vector<Driven> driven(run_ids.size());
   std::vector<std::unique_ptr<StreamCancel>> cancels;
   for (size_t i = 0; i < run_ids.size(); ++i) {
@@ -189,11 +311,12 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
     auto worker = [&] {
       for (size_t i; (i = next++) < driven.size();) {
         if (interrupted || timed_out) break;
+        Backend& b = backend_of(driven[i].run_id);
         ServerRunnerOptions ro;
         ro.reporter = reporter.get();
         ro.cancel = cancels[i].get();
         ro.start_only = options.detach;
-        ServerRunner runner(&store, backend.client.get(), backend.transport.get(), ro);
+        ServerRunner runner(&store, b.client.get(), b.transport.get(), ro);
         driven[i].outcome = runner.Drive(driven[i].run_id);
       }
     };
@@ -236,19 +359,34 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
             d.outcome = cancelled;
           }
         } else if (interrupted && options.cancel_on_interrupt) {
-          Result<WorkflowReply> c = RequestCancel(store, *backend.client, *r);
+          Backend& b = backend_of(d.run_id);
+          Result<WorkflowReply> c = RequestCancel(store, *b.client, *r);
           reporter->Line(d.run_id + (c.ok() ? ": cancel requested for workflow " + r->workflow_id
-                                           : ": cancel failed: " + backend.client->Redact(c.status().message())));
+                                           : ": cancel failed: " + b.client->Redact(c.status().message())));
           if (c.ok()) d.outcome = Status::Error(Status::Code::kCancelled, "interrupted; cancel requested for the workflow");
         }
       }
     }
   }
+  // A run of the in-process simulator cannot go on once this process ends: it is cancelled now,
+  // so that no later `resume --all` waits for a workflow that no longer exists anywhere.
+  for (Driven& d : driven) {
+    if (backend_of(d.run_id).api_url != kInProcessSandbox) continue;
+    Result<RunRecord> r = store.GetRun(d.run_id);
+    if (!r.ok() || IsTerminal(r->status)) continue;
+    Value error = Value::Object();
+    error.Set("code", Value::String("sandbox_ended"));
+    error.Set("message", Value::String("the in-process sandbox ended with its process before the run did"));
+    if (store.UpdateRun(d.run_id, {.status = RunStatus::kCancelled, .error = error}).ok())
+      reporter->Line(d.run_id + ": cancelled: the in-process sandbox ends with this process");
+  }
+  for (Backend* b : backends) b->notices->Redirect(nullptr);
   reporter.reset();  // the live block's last picture, before the summary lines
 
   int code = kExitOk;
   Value runs = Value::Array();
   for (Driven& d : driven) {
+    Backend& backend = backend_of(d.run_id);
     Result<RunRecord> run = store.GetRun(d.run_id);
     int run_code = d.outcome.ok() ? ExitCodeForOutcome(d.outcome.value()) : ExitCodeFor(d.outcome.status());
     if (options.detach && d.outcome.ok()) run_code = kExitOk;
@@ -259,8 +397,11 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
       summary.Set("workflowId", Value::String(run->workflow_id));
       summary.Set("outDir", Value::String(run->out_dir));
     }
+    std::vector<std::string> problems = run.ok() && d.outcome.ok() && run_code != kExitOk ? ProblemLines(*run)
+                                                                                         : std::vector<std::string>();
     if (d.outcome.ok()) {
       const RunOutcome& o = *d.outcome;
+      if (!o.problem.empty()) problems.push_back(o.problem);
       summary.Set("events", Value::Int(o.events_stored));
       summary.Set("artifactsDone", Value::Int(o.artifacts_done));
       summary.Set("artifactsFailed", Value::Int(o.artifacts_failed));
@@ -268,24 +409,33 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
       if (!options.json && run.ok()) {
         if (options.detach) {
           ctx.err << d.run_id << ": " << Name(run->status) << " as workflow " << run->workflow_id
-                  << " (detached); follow it with: sogni-flow resume " << d.run_id << "\n";
+                  << " (detached); follow it with: sogni-flow resume " << d.run_id << options.hint_args << "\n";
         } else {
           ctx.err << d.run_id << ": " << Name(run->status) << " (" << o.events_stored << " events, "
-                  << o.artifacts_done << " artifacts in " << run->out_dir << ")\n";
+                  << o.artifacts_done << " artifacts in " << run->out_dir
+                  << (o.artifacts_failed ? ", " + std::to_string(o.artifacts_failed) + " not saved" : "") << ")\n";
         }
+        for (const std::string& p : problems) ctx.err << "  " << backend.client->Redact(p) << "\n";
       }
       if (!options.json && o.awaiting_cost_approval)
-        ctx.err << "the server awaits cost approval: sogni-flow approve --run " << d.run_id << "\n";
+        ctx.err << "the server awaits cost approval: sogni-flow approve --run " << d.run_id << options.hint_args << "\n";
     } else {
       std::string message = backend.client->Redact(d.outcome.status().message());
       summary.Set("error", Value::String(message));
       if (!options.json) ctx.err << "sogni-flow " << command << ": " << d.run_id << ": " << message << "\n";
-      if (run_code == kExitUnavailable || run_code == kExitInterrupted || run_code == kExitTimeout)
-        ctx.err << "resume it with: sogni-flow resume " << d.run_id << "\n";
+      const bool resumable = run_code == kExitUnavailable || run_code == kExitInterrupted || run_code == kExitTimeout ||
+                             d.outcome.status().code() == Status::Code::kIOError;
+      if (resumable && backend.api_url != kInProcessSandbox)
+        ctx.err << "resume it with: sogni-flow resume " << d.run_id << options.hint_args << "\n";
+    }
+    if (!problems.empty()) {
+      Value list = Value::Array();
+      for (const std::string& p : problems) list.Append(Value::String(backend.client->Redact(p)));
+      summary.Set("problems", list);
     }
     summary.Set("exitCode", Value::Int(run_code));
     runs.Append(summary);
-    code = WorseExit(code, run_code);
+    code = WorseExitCode(code, run_code);
   }
   // A Ctrl-C or --timeout that came after every run had ended changed nothing.
   if (stopped_any && interrupted) code = kExitInterrupted;
@@ -303,8 +453,9 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backe
 }
 
 int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
-                   const std::string& run_id, bool json) {
-  return DriveAndReport(command, ctx, store, backend, std::vector<std::string>{run_id}, DriveOptions{.json = json});
+                   const std::string& run_id, bool json, const std::string& hint_args) {
+  return DriveAndReport(command, ctx, store, backend, std::vector<std::string>{run_id},
+                        DriveOptions{.json = json, .hint_args = hint_args});
 }
 
 }  // namespace sflow

@@ -5,7 +5,10 @@
 #define SFLOW_CLI_RUN_SETUP_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -25,19 +28,57 @@ struct BackendOptions {
   std::string api_key_file;   // --api-key-file: must not be readable by group or others
 };
 
+// The endpoint stored with a run started against the in-process simulator, which ends with its
+// process: such a run can only be resumed by another --sandbox (which knows no earlier workflow).
+inline constexpr const char* kInProcessSandbox = "sandbox:in-process";
+
+// Receives the lines a backend has to say while no run reporter exists yet (retry notices).
+// Thread-safe; the run driver points it at its reporter while it drives.
+class NoticeSink {
+ public:
+  explicit NoticeSink(std::ostream* fallback) : fallback_(fallback) {}
+  void Say(const std::string& line);
+  void Redirect(std::function<void(const std::string&)> to);  // empty: back to the fallback
+ private:
+  std::mutex mu_;
+  std::ostream* fallback_;
+  std::function<void(const std::string&)> to_;
+};
+
 struct Backend {
   std::unique_ptr<Sandbox> sandbox;
   std::unique_ptr<HttpTransport> transport;
   std::unique_ptr<ApiClient> client;
-  std::string api_key;  // in memory only
+  std::string api_key;   // in memory only
+  std::string api_url;   // the endpoint, as stored with runs (kInProcessSandbox for --sandbox)
+  std::unique_ptr<NoticeSink> notices;
 };
 
-// Errors: kPermission (no key), kSecurity (a key file open to others, a refused URL), the
-// sandbox's start error.
-Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char** environ);
+// Opens the endpoint and the API key, checking both before anything is stored or sent:
+//   * --sandbox with --api-url is a usage error (kInvalidPlan);
+//   * the endpoint must be an absolute https:// URL, or http:// to a loopback name (the local
+//     sandbox): else kSecurity, naming the setting it came from;
+//   * the key (SOGNI_API_KEY or --api-key-file, never a flag) must be 1..4096 visible ASCII
+//     characters: a newline, a space or a control character inside it would be sent as a broken
+//     header, so it is refused with kPermission, saying where and which kind of byte (never the
+//     key). A key file must be a regular file not readable by others (kSecurity).
+// `notices` gets the client's retry notices (may be null: none).
+Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char** environ,
+                                             std::ostream* notices = nullptr);
+
+// One cheap authenticated read (GET /v1/creative-agent/workflows?limit=1) before anything is
+// stored: a refused connection (kUnavailable, exit 4), TLS (kSecurity, 7) or a refused key
+// (kPermission, 3) is found while nothing exists that a later resume could start.
+Status CheckBackend(Backend& backend);
+
+// The backend options for acting on a stored run: its own endpoint unless the command line
+// names one (--api-url or --sandbox: then `*overridden` says so), else the usual default. A run
+// of the in-process sandbox without --sandbox is kInvalidPlan, saying why.
+Result<BackendOptions> BackendOptionsFor(const RunRecord& run, const BackendOptions& given, bool* overridden);
 
 struct DriveOptions {
   bool json = false;                   // --json: events and the summary as JSON lines on stdout
+  std::string hint_args;               // appended to printed resume commands (" --state-dir X")
   bool detach = false;                 // --detach: start (or re-send the start), store it, stop
   std::chrono::seconds timeout{0};     // --timeout: stop following after this long (0 = never)
   bool cancel_on_interrupt = false;    // --cancel-on-interrupt: Ctrl-C cancels the workflows
@@ -55,6 +96,11 @@ struct DriveOptions {
 //   the workflows continue remotely. Either prints the resume command for each unfinished run.
 int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
                    const std::vector<std::string>& run_ids, const DriveOptions& options);
+// The same, each run with the backend of its own endpoint (`backend_of` returns one for every
+// run id it is given; the first run's is used for messages).
+int DriveAndReport(const char* command, Context& ctx, RunStore& store,
+                   const std::function<Backend&(const std::string& run_id)>& backend_of,
+                   const std::vector<std::string>& run_ids, const DriveOptions& options);
 // The flags of the commands that follow runs (run, resume): -j N, --timeout D and
 // --cancel-on-interrupt. Register() before CommandLine::Parse, Finish() after it.
 struct DriveFlags {
@@ -66,9 +112,16 @@ struct DriveFlags {
   Status Finish();
 };
 
-// One run, options {.json = json}.
+// One run, options {.json = json, .hint_args = hint_args}.
 int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
-                   const std::string& run_id, bool json);
+                   const std::string& run_id, bool json, const std::string& hint_args = "");
+
+// Which exit code wins when runs end differently: the one that needs a person first (the first
+// of 7, 6, 3, 5, 4, 1, 8, 2 present).
+int WorseExitCode(int a, int b);
+
+// " --state-dir DIR" when the command line named a state directory, for printed commands.
+std::string StateDirHint(const std::string& flag);
 
 // Opens --state-dir (or SOGNI_FLOW_STATE_DIR, else ./.sogni-flow) for the commands.
 std::string StateDirPath(const std::string& flag, char** environ);

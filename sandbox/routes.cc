@@ -265,6 +265,10 @@ void RouteRequest(RouteContext& ctx) {
     b.Set("reset", Value::Bool(true));
     return SendJson(ctx, 200, b);
   }
+  if (is({"_sandbox", "forget", "*"}) && m == "POST") {
+    ctx.route = "/_sandbox/forget/:id";
+    return Send(ctx, ctx.world.Forget(seg[2]));
+  }
   if (is({"_sandbox", "events", "*"}) && m == "GET") {
     ctx.route = "/_sandbox/events/:id";
     return Send(ctx, ctx.world.AuthoritativeEvents(seg[2]));

@@ -86,7 +86,8 @@ void StreamEvents(RouteContext& ctx, const std::string& workflow_id) {
       if (!world.FindWorkflowLocked(ctx.caller, workflow_id, &w)) return;  // reset under us
       if (static_cast<int64_t>(w->events.size()) <= cursor && !Ends(w->status)) {
         bool news = world.changed().wait_for(lock, keepalive, [&] {
-          return ctx.stopping.load() || static_cast<int64_t>(w->events.size()) > cursor || Ends(w->status);
+          return ctx.stopping.load() || static_cast<int64_t>(w->events.size()) > cursor || Ends(w->status) ||
+                 w->forgotten;
         });
         if (!news) {
           lock.unlock();

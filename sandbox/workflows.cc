@@ -295,8 +295,10 @@ Reply World::StartWorkflow(const Caller& c, const Value& body, const std::string
     if (it != idempotency_.end()) {
       if (it->second.body != canonical)
         return Error(422, "Idempotency-Key was already used with a different request body");
+      WorkflowRun* first = Find(it->second.workflow_id);
+      if (!first) return Error(404, "Workflow not found");  // forgotten since
       Value data = Value::Object();
-      data.Set("workflow", WorkflowRecord(*Find(it->second.workflow_id)));
+      data.Set("workflow", WorkflowRecord(*first));
       return Ok(std::move(data), 201);
     }
   }
@@ -509,7 +511,7 @@ std::chrono::steady_clock::time_point World::AdvanceDue() {
   auto next = now + std::chrono::milliseconds(250);
   for (const std::string& id : workflow_order_) {
     WorkflowRun& w = *workflows_[id];
-    if (w.terminal() || w.status == "waiting_for_user") continue;
+    if (w.forgotten || w.terminal() || w.status == "waiting_for_user") continue;
     // With step_ms 0 a workflow runs to its end in one go; otherwise one event per tick, the
     // next one step_ms later (no bursts to catch up after a pause).
     if (w.due > now) {

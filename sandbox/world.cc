@@ -74,12 +74,12 @@ std::string World::NewId(const std::string& prefix) {
 
 WorkflowRun* World::Find(const std::string& id) {
   auto it = workflows_.find(id);
-  return it == workflows_.end() ? nullptr : it->second.get();
+  return it == workflows_.end() || it->second->forgotten ? nullptr : it->second.get();
 }
 
 int World::ActiveCount(const std::string& owner) const {
   int n = 0;
-  for (const auto& [id, w] : workflows_) n += w->owner == owner && w->active();
+  for (const auto& [id, w] : workflows_) n += w->owner == owner && w->active() && !w->forgotten;
   return n;
 }
 
@@ -340,6 +340,18 @@ void World::Reset() {
   faults_->Reset();
   dirty_ = true;
   changed_.notify_all();
+}
+
+Reply World::Forget(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WorkflowRun* w = Find(id);
+  if (!w) return Error(404, "Workflow not found");
+  w->forgotten = true;
+  dirty_ = true;
+  changed_.notify_all();  // open streams of it end
+  Reply r;
+  r.raw_body = "{\"forgotten\":true}";
+  return r;
 }
 
 Reply World::AuthoritativeEvents(const std::string& id) {

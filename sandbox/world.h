@@ -94,6 +94,9 @@ struct WorkflowRun {
   bool cost_confirmed = false;
   bool cancel_requested = false;
   bool will_partially_fail = false;
+  // Forgotten by the admin route POST /_sandbox/forget/{id}: every route answers 404 for it, as
+  // the API does once a workflow's retention has ended. Kept for the stats, never served.
+  bool forgotten = false;
   std::string title;
   Value input;             // the normalised input echo
   Value media_references;  // as sent
@@ -187,6 +190,8 @@ class World {
   Value Stats();
   void Reset();
   Reply AuthoritativeEvents(const std::string& id);
+  // The server forgets a workflow (it stops, and every route answers 404 for it). 404 if unknown.
+  Reply Forget(const std::string& id);
   void CountRequest(const std::string& route, int status);
 
   // Rate limiting per key; true when this request may go on.

@@ -226,6 +226,17 @@ TEST_F(WorkflowCommandsTest, ReseedChangesOnlyTheNamedStepSeed) {
     EXPECT_EQ(a.local_path.rfind(tmp_.path() + "/reseeded/", 0), 0u) << a.local_path;
   }
   EXPECT_EQ(Stats().Find("workflowsCreated")->as_int(), 2);
+  // The arguments digest tells what the step ran with: it changes with the reseeded step's seed
+  // and stays for the step that kept its seed.
+  auto digest_of = [](const RunRecord& r, const std::string& step) {
+    for (const StepRecord& s : r.steps)
+      if (s.step_id == step) return s.arguments_digest;
+    return std::string();
+  };
+  RunRecord before = *src, after = *dir_->store().GetRun(clone);
+  ASSERT_FALSE(digest_of(before, "keyframe").empty());
+  EXPECT_NE(digest_of(after, "keyframe"), digest_of(before, "keyframe"));
+  EXPECT_EQ(digest_of(after, "clip"), digest_of(before, "clip"));
 }
 
 TEST_F(WorkflowCommandsTest, CrashAfterReseedIntentResumesWithTheSameKey) {

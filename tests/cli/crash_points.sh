@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The crash-point sweep (docs/reliability.md): a 5-step run is killed (SIGKILL, from inside, at the
+# exact moment) at each crash point of its persistence protocol (engine/crash_point.h), then
+# resumed; every episode must end as an uninterrupted run does: the same final state, stored
+# events equal to the server's log, files equal to the store, no temp file left; and over all
+# episodes the sandbox must have created one workflow per run and sent each artifact once.
+#
+#   crash_points.sh BIN_DIR [short|soak] [EPISODES]
+# BIN_DIR holds sogni-flow and sogni-flow-crashtest (the same code with its crash points armed).
+# short: every point at its first and its last hit (make test). soak: every hit of every point,
+# over several sandbox seeds, with every third resume killed at a crash point of its own too,
+# until EPISODES (default 2000) episodes have run (make soak). SEED=<n> replays a soak's choices.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/run_checks.sh"
+bin_dir=$(realpath "$1")
+mode=${2:-short}
+target=${3:-2000}
+test_setup "$bin_dir/sogni-flow"
+crash_bin=$bin_dir/sogni-flow-crashtest
+[ -x "$crash_bin" ] || fail "$crash_bin is missing"
+require curl jq sha256sum timeout
+SEED=${SEED:-$(( $(date +%s%N) % 32768 ))}
+RANDOM=$SEED
+echo "mode $mode, SEED=$SEED"
+key=k-crash-points
+export SOGNI_API_KEY=$key
+sandbox_seed=7
+start_sandbox "$key" --seed "$sandbox_seed" --step-ms 20
+five_step_plan > plan.yaml
+
+# The uninterrupted run, traced: which crash points it passes and how often.
+mkdir ref
+SOGNI_FLOW_CRASH_TRACE=$work/ref/trace timeout 60 "$crash_bin" run plan.yaml --api-url "$url" --state-dir ref/state \
+  --out ref/out > ref/run.out 2> ref/run.err || fail "the uninterrupted run exited $?"
+final_state ref "$(run_id_in ref/state)"
+runs_created=1
+sort ref/trace | uniq -c | awk '{print $2, $1}' > points
+[ "$(wc -l < points)" -ge 10 ] || fail "the run passed only $(wc -l < points) crash points: $(tr '\n' ' ' < points)"
+echo "crash points of one run: $(awk '{printf "%s x%s, ", $1, $2}' points)"
+
+# (point, hit) pairs of one round.
+pairs() {
+  local name count n
+  while read -r name count; do
+    if [ "$mode" = soak ]; then
+      for n in $(seq 1 "$count"); do echo "$name $n"; done
+    else
+      echo "$name 1"
+      [ "$count" -gt 1 ] && echo "$name $count"
+    fi
+  done < points
+}
+
+# Over the episodes on one sandbox: one workflow per run, each artifact sent once, and only the
+# runs' own artifacts.
+check_sandbox_totals() {
+  local stats dups
+  stats=$(curl -sf "$url/_sandbox/stats") || fail "GET /_sandbox/stats failed"
+  [ "$(jq .workflowsCreated <<<"$stats")" -eq "$runs_created" ] ||
+    fail "the sandbox created $(jq .workflowsCreated <<<"$stats") workflows for $runs_created runs"
+  [ "$(jq '[.workflowsByIdempotencyKey[] | select(. != 1)] | length' <<<"$stats")" -eq 0 ] ||
+    fail "an idempotency key created more than one workflow: $(jq -c .workflowsByIdempotencyKey <<<"$stats")"
+  dups=$(jq -c '[.downloads | to_entries[] | select(.value != 1)]' <<<"$stats")
+  [ "$dups" = "[]" ] || fail "objects downloaded more than once: $dups"
+  sort remote_artifacts > artifacts.expected
+  jq -r '.downloads | keys[]' <<<"$stats" | sort > artifacts.downloaded
+  cmp -s artifacts.expected artifacts.downloaded ||
+    fail "downloaded objects differ from the runs' artifacts: $(diff artifacts.expected artifacts.downloaded | head -n 5)"
+}
+episodes=0 killed=0 unreached=0 resume_killed=0 round=0
+while :; do
+  round=$((round + 1))
+  if [ "$round" -gt 1 ]; then
+    # A new round on a sandbox with another seed: other step seeds, media and timings.
+    kill "$sandbox_pid" 2>/dev/null; wait "$sandbox_pid" 2>/dev/null
+    sandbox_seed=$((sandbox_seed + 1))
+    # Its counters start again: check the last one's before they go.
+    check_sandbox_totals
+    start_sandbox "$key" --seed "$sandbox_seed" --step-ms 20
+    : > workflows; : > remote_artifacts; runs_created=0
+  fi
+  while read -r point n; do
+    episodes=$((episodes + 1))
+    d=e$episodes
+    mkdir "$d"
+    # In the background and waited for: a shell reports a foreground job killed by a signal.
+    SOGNI_FLOW_CRASH_AT="$point:$n" timeout 60 "$crash_bin" run plan.yaml --api-url "$url" --state-dir "$d/state" \
+      --out "$d/out" > "$d/run.out" 2> "$d/run.err" &
+    wait $! 2>/dev/null
+    rc=$?
+    run=$(run_id_in "$d/state")
+    if [ -z "$run" ]; then
+      [ "$rc" -eq 137 ] || fail "episode $episodes ($point:$n): no run stored, exit $rc"
+      # Killed before the run existed: nothing to resume, nothing may have been sent.
+      rm -rf "$d"
+      killed=$((killed + 1))
+      continue
+    fi
+    runs_created=$((runs_created + 1))
+    if [ "$rc" -eq 137 ]; then killed=$((killed + 1)); else unreached=$((unreached + 1)); fi
+    if [ "$mode" = soak ] && [ $((episodes % 3)) -eq 0 ] && [ "$rc" -eq 137 ]; then
+      # The resume is killed too, at a point of its own.
+      read -r p2 c2 < <(shuf -n 1 --random-source=<(yes "$RANDOM") points)
+      n2=$(( RANDOM % c2 + 1 ))
+      SOGNI_FLOW_CRASH_AT="$p2:$n2" timeout 60 "$crash_bin" resume "$run" --state-dir "$d/state" \
+        > "$d/resume0.out" 2> "$d/resume0.err" &
+      wait $! 2>/dev/null
+      [ $? -eq 137 ] && resume_killed=$((resume_killed + 1))
+    fi
+    timeout 60 "$bin" resume "$run" --state-dir "$d/state" > "$d/resume.out" 2> "$d/resume.err"
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "episode $episodes ($point:$n): resume exited $rc"
+    final_state "$d" "$run"
+    cmp -s ref/final "$d/final" ||
+      fail "episode $episodes ($point:$n): the final state differs from the uninterrupted run: $(diff ref/final "$d/final" | head -n 6)"
+    rm -rf "$d"
+  done < <(pairs)
+  [ "$mode" = soak ] && [ "$episodes" -lt "$target" ] || break
+done
+check_sandbox_totals
+echo "ok: $episodes crash episodes ($killed killed at their point, $unreached ran past it, $resume_killed resumes killed" \
+  "too), every one resumed to the uninterrupted run's final state; one workflow per run, each artifact sent once"

@@ -1,0 +1,99 @@
+# What the run-level binary tests check of a finished run; sourced by tests/cli/*.sh after lib.sh.
+# Needs $bin, $url (the sandbox), $key (its API key) and a `fail` function.
+#   five_step_plan        prints a 5-step plan (image, audio, two videos, a stitch) with dependencies
+#   now_ms                milliseconds since the epoch
+#   run_id_in STATE_DIR   the id of the one run stored there, or ""
+#   final_state DIR RUN   checks run RUN of state dir DIR/state against the sandbox and the files
+#                         on disk, then writes DIR/final (its state without ids or timing: what
+#                         must equal an uninterrupted run's) and appends its workflow id to
+#                         ./workflows and its artifact ids to ./remote_artifacts
+
+five_step_plan() {
+  cat <<'PLAN'
+version: 1
+name: sigkill
+steps:
+  - {id: keyframe, toolName: generate_image, arguments: {prompt: a brass lamp on a desk, seed: 11}}
+  - {id: bed, toolName: generate_music, arguments: {prompt: slow lo-fi beat, model: turbo, duration: 10, bpm: 90}}
+  - id: orbit
+    toolName: generate_video
+    arguments: {prompt: slow orbit around the lamp, videoModel: ltx23, duration: 3}
+    dependsOn: [{sourceStepId: keyframe, targetArgument: referenceImageIndices, mediaType: image, transform: image_index}]
+  - id: glow
+    toolName: animate_photo
+    arguments: {prompt: the lamp flickers on, videoModel: ltx23, duration: 2}
+    dependsOn: [{sourceStepId: keyframe, targetArgument: sourceImageIndex, mediaType: image, transform: image_index}]
+  - id: final
+    toolName: stitch_video
+    arguments: {transition: {type: fade, durationSeconds: 0.3}}
+    dependsOn:
+      - {sourceStepId: orbit, targetArgument: videoIndices, mediaType: video, transform: video_index}
+      - {sourceStepId: glow, targetArgument: videoIndices, mediaType: video, transform: video_index}
+      - {sourceStepId: bed, targetArgument: audioIndex, mediaType: audio, transform: audio_index}
+PLAN
+}
+
+now_ms() { date +%s%3N; }
+
+# The run stored in state dir $1 (at most one): its id, or "".
+run_id_in() { "$bin" status --state-dir "$1" --json 2>/dev/null | jq -r '.run' | head -n 1; }
+
+# The final state of run $2 in trial dir $1, in a form that does not depend on ids or timing:
+# status, events (sequence, type, status, step), artifacts (step, index, kind, state, size, path
+# relative to the out dir). Also checks the files against the store and the sandbox's log.
+final_state() {
+  local dir=$1 run=$2 st wid out
+  st=$("$bin" status "$run" --state-dir "$dir/state" --json) || fail "$dir: status $run failed"
+  wid=$(jq -r .workflowId <<<"$st")
+  out=$(jq -r .outDir <<<"$st")
+  [ "$(jq -r .status <<<"$st")" = completed ] || fail "$dir: run $run is not completed: $st"
+  [ "$(jq -r '.artifacts == .artifactsDone and .artifacts > 0' <<<"$st")" = true ] || fail "$dir: artifacts not all done: $st"
+  # The stored events are exactly the sandbox's authoritative log, in order, nothing twice.
+  "$bin" events "$run" --state-dir "$dir/state" --json | jq -cS . > "$dir/events.stored" || fail "$dir: events $run failed"
+  curl -sf "$url/_sandbox/events/$wid" | jq -cS '.events[]' > "$dir/events.sandbox" ||
+    fail "$dir: GET /_sandbox/events/$wid failed"
+  cmp -s "$dir/events.stored" "$dir/events.sandbox" ||
+    fail "$dir: stored events differ from the sandbox's log: $(diff "$dir/events.stored" "$dir/events.sandbox" | head -n 5)"
+  [ "$(jq -r .events <<<"$st")" -eq "$(wc -l < "$dir/events.sandbox")" ] || fail "$dir: status counts other events than stored"
+  # Every artifact is done, on disk, with the size and sha256 the store has; nothing else on disk.
+  "$bin" artifacts "$run" --state-dir "$dir/state" --no-download --json > "$dir/artifacts.json" 2>/dev/null ||
+    fail "$dir: artifacts $run failed: $(cat "$dir/artifacts.json")"
+  local path size sha n=0
+  while IFS=$'\t' read -r path size sha; do
+    [ -f "$path" ] || fail "$dir: artifact file $path is missing"
+    [ "$(stat -c %s "$path")" = "$size" ] || fail "$dir: $path has another size than stored ($size)"
+    [ "$(sha256sum < "$path" | cut -d' ' -f1)" = "$sha" ] || fail "$dir: $path has another sha256 than stored"
+    # The provenance file beside it names this run and these bytes.
+    [ "$(jq -r --arg run "$run" --arg sha "$sha" --argjson size "$size" \
+        '.run == $run and .sha256 == $sha and .size == $size' "$path.provenance.json" 2>/dev/null)" = true ] ||
+      fail "$dir: $path.provenance.json is missing or does not match the store"
+    n=$((n + 1))
+  done < <(jq -r '[.path, .size, .sha256] | @tsv' "$dir/artifacts.json")
+  [ "$(find "$out" -type f | wc -l)" -eq $((2 * n)) ] ||
+    fail "$dir: $out holds other files than the $n artifacts and their provenance: $(find "$out" -type f | sort | tr '\n' ' ')"
+  [ "$(find "$out" -name '*.part*' | wc -l)" -eq 0 ] || fail "$dir: temp files left in $out"
+  jq -r '.state' "$dir/artifacts.json" | grep -qv '^done$' && fail "$dir: an artifact is not done"
+  # The stored artifacts are the workflow's, each as big as the sandbox serves it (HEAD: not a
+  # download, so the stats below still count only the runner's).
+  curl -sf -H "api-key: $key" "$url/v1/creative-agent/workflows/$wid" | jq -r '.data.workflow.artifacts[] | [.id, .url] | @tsv' \
+    > "$dir/artifacts.server" || fail "$dir: GET workflow $wid failed"
+  [ "$(cut -f1 "$dir/artifacts.server" | sort)" = "$(jq -r .id "$dir/artifacts.json" | sort)" ] ||
+    fail "$dir: stored artifacts are not the workflow's"
+  local id u len
+  while IFS=$'\t' read -r id u; do
+    len=$(curl -sfI "$u" | tr -d '\r' | sed -n 's/^Content-Length: //Ip')
+    [ "$len" = "$(jq -r --arg id "$id" 'select(.id == $id) | .size' "$dir/artifacts.json")" ] ||
+      fail "$dir: artifact $id: the sandbox serves $len bytes, the store says otherwise"
+  done < "$dir/artifacts.server"
+  # Across runs: the same layout; bytes too where the plan fixes the seed (only generate_image
+  # takes one: the sandbox draws the others' per workflow).
+  jq -c --arg out "$out/" '{step, index, kind, state, path: (.path | ltrimstr($out))}
+      + (if .step == "keyframe" then {size, sha256} else {} end)' "$dir/artifacts.json" > "$dir/artifacts.norm"
+  { jq -c '{status, events, cursor, artifacts, artifactsDone}' <<<"$st"
+    jq -c '{sequence, type, status, stepId}' "$dir/events.stored"
+    cat "$dir/artifacts.norm"; } > "$dir/final"
+  jq -r .id "$dir/artifacts.json" >> remote_artifacts
+  echo "$wid" >> workflows
+  echo "$st" > "$dir/status.json"
+}
+

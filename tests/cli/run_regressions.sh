@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Regressions of the run driver through the real binary against `sogni-flow sandbox` on
+# 127.0.0.1, one block per defect an outside review found (each block failed before its fix):
+#   endpoint   a refused --api-url or an unreachable API stores nothing; a stored run goes back to
+#              the endpoint it was started against, whatever SOGNI_API_BASE_URL says later
+#   key        a key with a line break (variable or two-line file) or a refused key: exit 3,
+#              nothing stored, the key never printed
+#   out        a second run into the same --out cannot save its files: exit 1, and says why
+#   gone       a workflow the server no longer knows ends failed (exit 1), not "queued" forever
+#   sandbox    --sandbox refuses --detach and --api-url
+#   cap        `run -j 3` under a cap of 1 active workflow waits for slots and completes
+#   reseed     a reseeded step's provenance names the arguments it ran with
+#   json       a run killed before its first batch committed printed no event; resume prints
+#              each once
+#   step       a failed step's error is printed by run
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/run_checks.sh"
+bin_dir=$(realpath "$1")
+test_setup "$bin_dir/sogni-flow"
+crash_bin=$bin_dir/sogni-flow-crashtest
+require curl jq
+key=k-regressions-0001
+export SOGNI_API_KEY=$key
+start_sandbox "$key" --step-ms 5
+five_step_plan > plan.yaml
+stats() { curl -sf "$url/_sandbox/stats"; }
+created() { stats | jq .workflowsCreated; }
+nothing_stored() {  # STATE_DIR: no run in it (or no state dir at all)
+  [ ! -e "$1/state.db" ] && return 0
+  [ -z "$("$bin" status --state-dir "$1" --json 2>/dev/null | jq -r '.run // empty')" ]
+}
+expect_exit() {  # WANT NAME CMD...: runs CMD, stderr in NAME.err
+  local want=$1 name=$2 rc
+  shift 2
+  "$@" > "$name.out" 2> "$name.err"; rc=$?
+  [ "$rc" -eq "$want" ] || fail "$name: exit $rc, expected $want"
+}
+
+# --- endpoint: refused locally, nothing stored, nothing sent
+before=$(created)
+expect_exit 7 file-url "$bin" run plan.yaml --api-url file:///etc/passwd --state-dir s-file
+grep -q -- "--api-url" file-url.err || fail "file-url: the message does not name --api-url"
+expect_exit 7 not-url "$bin" run plan.yaml --api-url 'not a url' --state-dir s-noturl
+expect_exit 7 private "$bin" run plan.yaml --api-url http://10.0.0.1:9/ --state-dir s-private
+SOGNI_API_BASE_URL=http://192.168.1.1 expect_exit 7 env-private "$bin" run plan.yaml --state-dir s-env
+grep -q SOGNI_API_BASE_URL env-private.err || fail "env-private: the message does not name SOGNI_API_BASE_URL"
+# A port nobody listens on: unavailable after the retries, exit 4, still nothing stored.
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+expect_exit 4 refused "$bin" run plan.yaml --api-url "http://127.0.0.1:$closed" --state-dir s-refused
+grep -q "retrying, next try in" refused.err || fail "refused: no retry notice while the API was unavailable"
+grep -q "nothing was started" refused.err || fail "refused: it does not say that nothing was started"
+for s in s-file s-noturl s-private s-env s-refused; do nothing_stored "$s" || fail "$s: a run was stored"; done
+[ "$(created)" -eq "$before" ] || fail "a refused endpoint created a workflow"
+echo "ok   endpoint: file://, not a URL, private http, env private: exit 7; closed port: exit 4; nothing stored"
+
+# --- endpoint: a stored run goes back to its own endpoint
+expect_exit 0 detach "$bin" run plan.yaml --api-url "$url" --detach --state-dir s-own
+run=$(run_id_in s-own)
+[ -n "$run" ] || fail "detach: no run stored"
+SOGNI_API_BASE_URL=http://127.0.0.1:$closed expect_exit 0 resume-own "$bin" resume --all --state-dir s-own
+[ "$("$bin" status "$run" --state-dir s-own --json | jq -r .status)" = completed ] || fail "resume-own: not completed"
+grep -q "not the endpoint" resume-own.err && fail "resume-own: it went to another endpoint"
+# --api-url names another endpoint, and it says so.
+expect_exit 0 detach2 "$bin" run plan.yaml --api-url "$url" --detach --state-dir s-other
+run2=$(run_id_in s-other)
+expect_exit 0 resume-other "$bin" resume "$run2" --api-url "$url/" --state-dir s-other
+echo "ok   endpoint: resume --all follows the run's own endpoint despite SOGNI_API_BASE_URL"
+
+# --- key: line breaks, refused key; never printed
+before=$(created)
+SOGNI_API_KEY=$'k-regressions\n-0001' expect_exit 3 key-newline "$bin" run plan.yaml --api-url "$url" --state-dir s-key1
+grep -q "line break" key-newline.err || fail "key-newline: the message does not say what is wrong"
+printf 'k-regressions-0001\nsecond-line-secret\n' > key.txt; chmod 600 key.txt
+env -u SOGNI_API_KEY "$bin" run plan.yaml --api-url "$url" --api-key-file key.txt --state-dir s-key2 > key-file.out 2> key-file.err
+[ $? -eq 3 ] || fail "key-file: a two-line key file was accepted"
+grep -q "second-line-secret" key-file.err && fail "key-file: a line of the key file was printed"
+SOGNI_API_KEY=k-wrong-key-0002 expect_exit 3 key-refused "$bin" run plan.yaml --api-url "$url" --state-dir s-key3
+grep -q "k-wrong-key-0002" key-refused.err && fail "key-refused: the key was printed"
+for s in s-key1 s-key2 s-key3; do nothing_stored "$s" || fail "$s: a run was stored"; done
+[ "$(created)" -eq "$before" ] || fail "a refused key created a workflow"
+expect_exit 0 resume-nothing "$bin" resume --all --state-dir s-key3
+echo "ok   key: line breaks and a refused key exit 3 before anything is stored; never printed"
+
+# --- out: a second run into the same --out cannot save its files
+expect_exit 0 out1 "$bin" run plan.yaml --api-url "$url" --state-dir s-out --out shared-out
+first=$(run_id_in s-out)
+expect_exit 1 out2 "$bin" run plan.yaml --api-url "$url" --state-dir s-out2 --out shared-out
+grep -q "exists with other content" out2.err || fail "out2: it does not say why the files were not saved"
+second=$(run_id_in s-out2)
+for p in shared-out/*/*.provenance.json; do
+  [ "$(jq -r .run "$p")" = "$first" ] || fail "out2: $p was overwritten"
+done
+"$bin" artifacts "$second" --state-dir s-out2 --no-download --json > arts2.json 2> arts2.err
+[ $? -ne 0 ] || fail "artifacts $second exits 0 with its files not saved"
+[ "$(jq -r .state arts2.json | grep -c -v '^done$')" -gt 0 ] || fail "artifacts $second calls every file done"
+echo "ok   out: the second run into one --out exits 1, says why, leaves the first run's files"
+
+# --- reseed: the provenance of a reseeded step names other arguments; a kept step the same
+"$bin" reseed "$first" --step keyframe=42 --state-dir s-out --out reseeded > reseed.out 2> reseed.err ||
+  fail "reseed: exit $?: $(tail -n 3 reseed.err)"
+digest() { jq -r .argumentsDigest "$1"/"$2"/0.*.provenance.json; }
+[ "$(digest reseeded keyframe)" != "$(digest shared-out keyframe)" ] || fail "reseed: keyframe's argumentsDigest did not change"
+[ "$(digest reseeded bed)" = "$(digest shared-out bed)" ] || fail "reseed: bed's argumentsDigest changed"
+echo "ok   reseed: the reseeded step's argumentsDigest changed, a kept step's did not"
+
+# --- gone: a workflow the server forgets after it started
+expect_exit 0 gone-start "$bin" run plan.yaml --api-url "$url" --detach --state-dir s-gone
+gone=$(run_id_in s-gone)
+wid=$("$bin" status "$gone" --state-dir s-gone --json | jq -r .workflowId)
+curl -sf -X POST "$url/_sandbox/forget/$wid" > /dev/null || fail "gone: the sandbox did not forget $wid"
+expect_exit 1 gone-resume "$bin" resume "$gone" --state-dir s-gone
+grep -q "no longer knows workflow" gone-resume.err || fail "gone: the message does not say what happened"
+[ "$("$bin" status "$gone" --state-dir s-gone --json | jq -r .status)" = failed ] || fail "gone: the run is not failed"
+expect_exit 0 gone-all "$bin" resume --all --state-dir s-gone
+echo "ok   gone: a forgotten workflow ends its run failed (exit 1); resume --all leaves it"
+
+# --- sandbox: the flags it cannot honour
+expect_exit 2 sb-detach "$bin" run plan.yaml --sandbox --detach --state-dir s-sb
+expect_exit 2 sb-url "$bin" run plan.yaml --sandbox --api-url "$url" --state-dir s-sb
+nothing_stored s-sb || fail "sandbox: a run was stored"
+echo "ok   sandbox: --detach and --api-url refused with --sandbox"
+
+# --- cap: three runs under a cap of one active workflow
+kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --step-ms 5 --max-active 1
+cp plan.yaml p1.yaml; cp plan.yaml p2.yaml; cp plan.yaml p3.yaml
+expect_exit 0 cap timeout 120 "$bin" run p1.yaml p2.yaml p3.yaml -j 3 --api-url "$url" --state-dir s-cap
+grep -q "waiting for a slot" cap.err || fail "cap: no run waited for a slot"
+[ "$(stats | jq .workflowsCreated)" -eq 3 ] || fail "cap: $(stats | jq .workflowsCreated) workflows for 3 runs"
+echo "ok   cap: -j 3 under a cap of 1 waited for slots and completed 3 runs, one workflow each"
+
+# --- json: no event printed before its batch is committed
+kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --step-ms 5
+SOGNI_FLOW_CRASH_AT=follow.before_commit:1 "$crash_bin" run plan.yaml --api-url "$url" --json --state-dir s-json \
+  > json1.out 2> json1.err &
+wait $! 2>/dev/null
+[ $? -eq 137 ] || fail "json: the run was not killed at its first commit"
+jrun=$(run_id_in s-json)
+[ "$(grep -c workflow_event json1.out)" -eq 0 ] || fail "json: events were printed before they were committed"
+expect_exit 0 json2 "$bin" resume "$jrun" --json --state-dir s-json
+jq -r 'select(.event == "workflow_event") | .record.sequence' json1.out json2.out | sort -n > printed
+[ "$(uniq -d printed | wc -l)" -eq 0 ] || fail "json: events printed twice: $(uniq -d printed | head -n 3 | tr '\n' ' ')"
+[ "$(wc -l < printed)" -eq "$("$bin" status "$jrun" --state-dir s-json --json | jq .events)" ] ||
+  fail "json: $(wc -l < printed) events printed, $("$bin" status "$jrun" --state-dir s-json --json | jq .events) stored"
+echo "ok   json: nothing printed before its commit; across the crash each event printed once"
+
+# --- step: a failed step's error is printed
+kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --step-ms 5 --faults step_fail=1
+expect_exit 1 step "$bin" run plan.yaml --api-url "$url" --state-dir s-step
+grep -q "step keyframe failed: " step.err || fail "step: the failed step's error is not printed: $(tail -n 5 step.err)"
+echo "ok   step: run prints the failed step's error"
