@@ -1,8 +1,9 @@
 # Runs one libFuzzer target: seeds a working corpus from tests/fuzz/corpus/NAME and the SEEDS
 # directories (relative to SRC; DIR/*.yaml takes only YAML files), then fuzzes for SECONDS, or for
-# RUNS executions when RUNS is set (scripts/soak). A crash or a broken invariant fails with the
-# input saved beside the working corpus (WORK-crash-*), to be added to tests/fuzz/corpus/NAME.
-# Prints "libFuzzer NAME: N runs in T s, no crash".
+# RUNS executions when RUNS is set (scripts/soak), then at most CAP seconds if CAP is set too. A
+# crash or a broken invariant fails with the input saved beside the working corpus
+# (WORK-crash-*), to be added to tests/fuzz/corpus/NAME.
+# Prints "libFuzzer NAME: N runs in T s (R/s), no crash", and with RUNS whether it got there.
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 set(globs ${SRC}/tests/fuzz/corpus/${NAME}/*)
@@ -22,6 +23,9 @@ if(NOT MAX_LEN)
 endif()
 if(RUNS)
   set(budget -runs=${RUNS})
+  if(CAP)
+    list(APPEND budget -max_total_time=${CAP})
+  endif()
 else()
   set(budget -max_total_time=${SECONDS})
 endif()
@@ -41,4 +45,16 @@ if(NOT rc EQUAL 0)
   endif()
   message(FATAL_ERROR "the ${NAME} fuzzer failed (${rc}) after ${units} runs:\n${err}")
 endif()
-message(STATUS "libFuzzer ${NAME}: ${units} runs in ${elapsed} s, no crash")
+if(NOT elapsed GREATER 0)
+  set(elapsed 1)
+endif()
+math(EXPR rate "${units} / ${elapsed}")
+set(note "")
+if(RUNS)
+  if(units LESS RUNS)
+    set(note " (capped at ${CAP} s before ${RUNS})")
+  else()
+    set(note " (target ${RUNS} reached)")
+  endif()
+endif()
+message(STATUS "libFuzzer ${NAME}: ${units} runs in ${elapsed} s (${rate}/s), no crash${note}")
