@@ -18,6 +18,7 @@
 #include "engine/json.h"
 #include "engine/value.h"
 #include "tests/support/fault_proxy_io.h"
+#include "tests/support/fault_proxy_relay.h"
 
 namespace sflow {
 
@@ -53,76 +54,6 @@ void ReplaceAll(std::string* s, const std::string& from, const std::string& to) 
 }
 
 }  // namespace
-
-// Writes one answer's body to the client, carrying out the decision's body faults: a cut (reset
-// or truncate) or a stall at `after` bytes, and the drip.
-class FaultProxy::Relay {
- public:
-  Relay(FaultProxy* proxy, int client, const Request& req, bool chunked)
-      : proxy_(proxy), client_(client), req_(req), d_(req.decision), chunked_(chunked) {
-    point_ = (d_.kind == FaultKind::kReset || d_.kind == FaultKind::kTruncate ||
-              (d_.kind == FaultKind::kStall && d_.after >= 0)) ? d_.after : -1;
-  }
-
-  // False when the connection ended (a cut, or the client went away).
-  bool Body(std::string_view data) {
-    while (!data.empty()) {
-      if (Pending() && sent_ == point_ && !Fire()) return false;
-      size_t take = data.size();
-      if (d_.kind == FaultKind::kDrip) take = std::min<size_t>(take, static_cast<size_t>(d_.bytes));
-      if (Pending() && sent_ + static_cast<int64_t>(take) > point_) {
-        size_t part = static_cast<size_t>(point_ - sent_);
-        if (d_.kind == FaultKind::kStall) {
-          take = part;  // up to the stall point; the rest after it
-        } else {        // a cut inside this piece: a chunk announced whole, sent in part
-          if (chunked_ && !Send(proxy_io::ChunkHeader(take))) return false;
-          if (!Send(data.substr(0, part))) return false;
-          sent_ += static_cast<int64_t>(part);
-          return Fire();
-        }
-      }
-      // The drip pauses between pieces, never after the last: a client that has the whole body
-      // may go away at once.
-      if (d_.kind == FaultKind::kDrip && sent_ > 0 && !proxy_->WaitFor(std::chrono::milliseconds(d_.ms), client_))
-        return false;
-      if (chunked_ && !Send(proxy_io::ChunkHeader(take))) return false;
-      if (!Send(data.substr(0, take)) || (chunked_ && !Send("\r\n"))) return false;
-      sent_ += static_cast<int64_t>(take);
-      data.remove_prefix(take);
-    }
-    return true;
-  }
-
-  // The end of the body. A cut or stall due exactly here still happens in a chunked body (before
-  // its last chunk); one due further on, or at the end of a sized body, is counted as missed.
-  bool End() {
-    if (Pending() && sent_ == point_ && chunked_ && !Fire()) return false;
-    if (Pending()) proxy_->Count("missed", req_.route, d_.kind);
-    return !chunked_ || Send("0\r\n\r\n");
-  }
-
-  bool reset() const { return reset_; }
-
- private:
-  bool Pending() const { return point_ >= 0 && !fired_; }
-  bool Send(std::string_view bytes) { return proxy_io::SendAll(client_, bytes); }
-  // Carries out the cut or the stall; false when the connection is to end.
-  bool Fire() {
-    fired_ = true;
-    proxy_->Count("faults", req_.route, d_.kind);
-    if (d_.kind == FaultKind::kStall) return proxy_->WaitFor(std::chrono::milliseconds(d_.ms), client_);
-    reset_ = d_.kind == FaultKind::kReset;
-    return false;
-  }
-
-  FaultProxy* proxy_;
-  int client_;
-  const Request& req_;
-  const FaultDecision& d_;
-  bool chunked_;
-  int64_t point_ = -1, sent_ = 0;
-  bool fired_ = false, reset_ = false;
-};
 
 FaultProxy::FaultProxy(FaultProxyOptions options) : options_(std::move(options)) {}
 
@@ -307,7 +238,9 @@ FaultProxy::Outcome FaultProxy::Forward(int client, const Request& req) {
   if (no_body) return Outcome::kKeep;
 
   if (d.kind == FaultKind::kDrip) Count("faults", req.route, d.kind);
-  Relay relay(this, client, req, chunked_out);
+  FaultRelay relay(client, d, chunked_out,
+                   {.count = [&](bool missed) { Count(missed ? "missed" : "faults", req.route, d.kind); },
+                    .wait = [&](int64_t ms) { return WaitFor(std::chrono::milliseconds(ms), client); }});
   // The relay refused more (a cut, or the client went away): the upstream sees a reset too, as
   // from a client gone with bytes unread, so the sandbox never counts a body the client did not
   // get as delivered.

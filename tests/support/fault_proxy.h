@@ -63,7 +63,6 @@ class FaultProxy {
 
  private:
   struct Request;
-  class Relay;
   enum class Outcome { kKeep, kClose, kReset };  // of one request, for its client connection
   explicit FaultProxy(FaultProxyOptions options);
   void AcceptLoop();
