@@ -42,10 +42,11 @@ bool InternalLiteral(const std::string& host) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string url(reinterpret_cast<const char*>(data), size);
   const size_t q = url.find('?');
-  // The start of a query long enough to be a secret, found nowhere before the query: no message
-  // may quote it.
+  // The start of a query long enough to be a secret (a name=value pair, as presigned signatures
+  // are; no fixed message has an '='), found nowhere before the query: no message may quote it.
   const std::string query = q == std::string::npos ? "" : url.substr(q + 1, 12);
-  const bool secret = query.size() == 12 && url.substr(0, q).find(query) == std::string::npos;
+  const bool secret = query.size() == 12 && query.find('=') != std::string::npos &&
+                      url.substr(0, q).find(query) == std::string::npos;
 
   sflow::Result<sflow::HttpUrl> u = sflow::ParseHttpUrl(url);
   if (u.ok()) {
