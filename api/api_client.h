@@ -1,4 +1,4 @@
-// ApiClient: the Sogni REST routes sogni-flow uses (sogni-api.md 2, 8, 9) over an HttpTransport.
+// ApiClient: the Sogni REST routes sogni-flow uses (docs/api-contract.md sections 2, 8, 9) over an HttpTransport.
 //
 // Contract:
 //  * Every call sends `Authorization: Bearer <key>` and `api-key: <key>` (the reference

@@ -1,5 +1,5 @@
-// The Sogni REST envelopes, read the way the official SDK reads them (sogni-api.md sections 1
-// and 9), with no I/O: the success envelope {"status":"success","data":{...}} and the error
+// The Sogni REST envelopes, read the way the official SDK reads them (docs/api-contract.md
+// sections 1 and 9), with no I/O: the success envelope {"status":"success","data":{...}} and the error
 // envelope {"status":"error","message","errorCode","retryAfter"?,"details"?}, plus the SDK's
 // fallbacks for answers that are not JSON.
 #ifndef SFLOW_API_API_ENVELOPE_H_

@@ -1,7 +1,7 @@
 // Requests and replies of the REST client (api_client.h). Records stay sflow::Value trees with the
 // server's camelCase keys (workflowId, status, steps...); only what the client itself must know is
 // typed. Request fields are written as the SDK sends them: snake_case at the top level, the step
-// plan inside `input` untouched (sogni-api.md 1 and 2.1). A field is sent only when set.
+// plan inside `input` untouched (docs/api-contract.md sections 1 and 2.1). A field is sent only when set.
 #ifndef SFLOW_API_API_TYPES_H_
 #define SFLOW_API_API_TYPES_H_
 
@@ -64,7 +64,7 @@ struct TemplatePage {
   std::optional<int64_t> next;
 };
 
-// Upload and download URL routes (sogni-api.md 8): /v{version}/{family}/{uploadUrl,downloadUrl}.
+// Upload and download URL routes (docs/api-contract.md section 8): /v{version}/{family}/{uploadUrl,downloadUrl}.
 struct MediaUrlQuery {
   std::string family = "image";  // "image" or "media"
   int version = 2;               // 2: presigned multipart POST; 1: legacy raw PUT

@@ -9,8 +9,8 @@
 //   * sequence > cursor + 1: held back, and the hole [cursor + 1, first held - 1] is reported as
 //     a gap until filled. The caller fetches GET .../events?after=<cursor> and passes the records
 //     to Reconcile(); a later frame may also fill it (a reorder), so the caller may wait briefly.
-// The caller stores the delivered events and the new cursor in one transaction (design.md
-// section 6); if that fails it must rebuild the follower from the stored cursor.
+// The caller stores the delivered events and the new cursor in one transaction (docs/architecture.md,
+// crash safety); if that fails it must rebuild the follower from the stored cursor.
 //
 // A frame's sequence is data.sequence, else its own numeric `id:` field. A frame with neither is a
 // status frame (`event: workflow_status`, data {workflowId, status}). Status is read from

@@ -1,6 +1,6 @@
 // The Poco implementation of HttpTransport (http_transport.h).
 //
-// Why it looks the way it does (shared/reference/reliability.md 1.11 and 4.1):
+// Why it looks the way it does (docs/architecture.md, library pitfalls: Poco):
 //  * Each session overrides connect(): plain sessions check that the resolved address is loopback
 //    (so a name that resolves elsewhere is refused at connect time too), TLS sessions connect TCP
 //    themselves so that the handshake runs under the receive timeout, then attach TLS with the

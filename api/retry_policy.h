@@ -1,6 +1,6 @@
 // When and how long to wait before sending a failed request again.
 //
-// Rules (shared/reference/sogni-api.md section 9, reliability.md 1.3, 1.4, 2.2):
+// Rules (docs/api-contract.md section 9):
 //  * Only requests that are safe to repeat are retried: GET, HEAD, OPTIONS, or any request that
 //    carries an Idempotency-Key header (the server deduplicates on it). An unkeyed POST is sent
 //    once, whatever happens.

@@ -1,6 +1,6 @@
 // The cost gate shared by approve and run: the plan digest (what an approval is bound to), the
-// PLAN.approval.json file (written by `approve`, read by `run`) and the local checks of design.md
-// section 5 (exit 5: no or stale approval, estimate over the ceiling or over budget.max_units).
+// PLAN.approval.json file (written by `approve`, read by `run`) and the local checks of
+// docs/plan-language.md section 7 (exit 5: no or stale approval, estimate over the ceiling or over budget.max_units).
 #ifndef SFLOW_CLI_APPROVAL_H_
 #define SFLOW_CLI_APPROVAL_H_
 

@@ -1,5 +1,5 @@
 // Downloading a run's artifacts, each exactly once, with a provenance file beside it
-// (design.md section 6).
+// (docs/architecture.md, crash safety).
 //
 // For each artifact the store does not call done yet, in the order the run announced them:
 //   1. the body streams into <out>/<step>/.<n>.part (cli/artifact_files.h), resumed with Range

@@ -1,4 +1,4 @@
-// Files for downloaded artifacts (design.md section 6): names made by the runner, never taken
+// Files for downloaded artifacts (docs/architecture.md, crash safety): names made by the runner, never taken
 // from the server; written durably and never over an existing file.
 #ifndef SFLOW_CLI_ARTIFACT_FILES_H_
 #define SFLOW_CLI_ARTIFACT_FILES_H_

@@ -1,6 +1,7 @@
 // The subcommand table and top-level dispatch (ninja's kTools[] in spirit).
 #include <iostream>
 
+#include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "engine/spell.h"
@@ -36,7 +37,7 @@ const std::vector<CommandSpec>& Commands() {
       {"reseed", "re-run a finished run as a new run with new seeds for chosen steps", RunReseed},
       {"artifacts", "a run's artifacts; downloads the ones still missing", RunArtifacts},
       {"templates", "saved templates on the API: list, show, push, pull, fork, delete", RunTemplates},
-      {"approve", "approve a plan's cost (PLAN.approval.json), or confirm a paused run's cost", RunApprove},
+      {"approve", "approve a plan's cost (NAME.approval.json), or confirm a paused run's cost", RunApprove},
       {"sandbox", "run the local simulator of the Sogni API on loopback", RunSandbox},
   };
   return kCommands;
@@ -76,8 +77,8 @@ int RunCli(const std::vector<std::string>& args, Context& ctx) {
     if (name == c.name) return c.run(std::vector<std::string>(args.begin() + 1, args.end()), ctx);
   std::vector<std::string> names;
   for (const CommandSpec& c : Commands()) names.push_back(c.name);
-  std::string hint = DidYouMean(name, names);
-  ctx.err << "sogni-flow: unknown command '" << name << "'" << (hint.empty() ? "" : "; " + hint) << "\n"
+  std::string hint = name.size() <= 64 ? DidYouMean(name, names) : "";
+  ctx.err << "sogni-flow: unknown command '" << CommandLine::Shown(name) << "'" << (hint.empty() ? "" : "; " + hint) << "\n"
           << "run 'sogni-flow --help' for the list\n";
   return kExitInvalid;
 }

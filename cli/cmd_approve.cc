@@ -89,10 +89,10 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
   ParamOptions params;
   BackendOptions backend_options;
   std::string max_units_text, by, expires = "30d", run_id, state_dir;
-  CommandLine cl("approve PLAN --max-units N [--by NAME] [--expires D] [-p NAME=VALUE]... [--param-file FILE] [--force]\n"
-                 "       approve --run RUN [--state-dir DIR] [--api-url URL] [--api-key-file FILE] [--json]",
+  CommandLine cl("approve PLAN --max-units N [--by NAME] [--expires D] [-p NAME=VALUE]... [--param-file FILE]... [--force]\n"
+                 "       approve --run RUN [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE] [--json]",
                  "Approves the cost of a plan: validates and estimates it with its params, refuses (exit 5) when\n"
-                 "the estimate is above --max-units, else writes PLAN.approval.json next to the plan with the\n"
+                 "the estimate is above --max-units, else writes NAME.approval.json beside NAME.yaml with the\n"
                  "digest of the resolved plan and params, the estimate, the ceiling, who, when and until when.\n"
                  "Review and commit that file; `run` of a plan with budget.approval: required needs it, sends\n"
                  "its ceiling as max_estimated_capacity_units, and refuses once the plan or params change.\n"

@@ -50,8 +50,8 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
   cl.Epilog("exit codes: 0 every artifact downloaded, 1 some could not be downloaded, 2 usage or\n"
             "unknown run, 4 unavailable, 6 local state\n\n"
             "examples:\n"
-            "  sogni-flow artifacts 20261123T101500Z-3f2a\n"
-            "  sogni-flow artifacts 20261123T101500Z-3f2a --out renders/ --json\n");
+            "  sogni-flow artifacts r-20261123-101500-3f2a\n"
+            "  sogni-flow artifacts r-20261123-101500-3f2a --out renders/ --json\n");
   std::vector<std::string> runs;
   Status s = cl.Parse(args, &runs);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;

@@ -43,8 +43,8 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
   cl.Epilog("exit codes: 0 cancelled (or had already ended: said so), 1 the run ended otherwise after\n"
             "--wait (failed), 2 usage or unknown run, 3 auth, 4 unavailable, 6 local state\n\n"
             "examples:\n"
-            "  sogni-flow cancel 20261123T101500Z-3f2a\n"
-            "  sogni-flow cancel 20261123T101500Z-3f2a --wait\n");
+            "  sogni-flow cancel r-20261123-101500-3f2a\n"
+            "  sogni-flow cancel r-20261123-101500-3f2a --wait\n");
   std::vector<std::string> runs;
   Status s = cl.Parse(args, &runs);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;

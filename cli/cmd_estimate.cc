@@ -103,7 +103,9 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
   cl.Epilog("exit codes: 0 estimated (and within budget), 2 invalid plan or usage,\n"
             "            5 the estimate is over budget.max_units\n\n"
-            "example:\n  sogni-flow estimate samples/launch-teaser.yaml -p seconds=8\n");
+            "examples:\n"
+            "  sogni-flow estimate samples/launch-teaser.yaml\n"
+            "  sogni-flow estimate samples/launch-teaser.yaml -p seconds=8 --json   # exit 5: over budget.max_units\n");
   std::vector<std::string> plans;
   Status s = cl.Parse(args, &plans);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;

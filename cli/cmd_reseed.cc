@@ -22,7 +22,8 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
   BackendOptions backend_options;
   std::string state_dir, out_dir;
   std::vector<std::string> step_args;
-  CommandLine cl("reseed RUN [--step ID[=SEED]]... [--out DIR] [--state-dir DIR] [--api-url URL] [--json]",
+  CommandLine cl("reseed RUN [--step ID[=SEED]]... [--out DIR] [--state-dir DIR] [--api-url URL] [--api-key-file FILE]\n"
+                 "    [--json]",
                  "Runs a completed or partial_failure run again as a NEW run (a server-side clone of its\n"
                  "workflow) with new seeds for the steps named by --step: ID=SEED sets that seed, a bare ID\n"
                  "lets the server draw a random one. Every step NOT named keeps the seed it had (taken from\n"
@@ -40,8 +41,8 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
   cl.Epilog("exit codes: 0 the new run completed, 1 it failed, 2 usage, unknown run or step, a run that\n"
             "is not completed/partial_failure, 3 auth, 4 unavailable (resumable), 6 local state\n\n"
             "examples:\n"
-            "  sogni-flow reseed 20261123T101500Z-3f2a --step keyframe=42\n"
-            "  sogni-flow reseed 20261123T101500Z-3f2a --step clip      # a random seed for clip only\n");
+            "  sogni-flow reseed r-20261123-101500-3f2a --step keyframe=42\n"
+            "  sogni-flow reseed r-20261123-101500-3f2a --step clip      # a random seed for clip only\n");
   std::vector<std::string> runs;
   Status s = cl.Parse(args, &runs);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;

@@ -99,7 +99,8 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   DriveOptions& drive = flags.options;
   std::string state_dir, out_dir;
   CommandLine cl("run PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-j N] [--detach] [--timeout D] [--out DIR]\n"
-                 "    [--cancel-on-interrupt] [--state-dir DIR] [--sandbox] [--json]",
+                 "    [--cancel-on-interrupt] [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE]\n"
+                 "    [--dry-run] [--json]",
                  "Runs server plans, each as one durable workflow: validates every plan first (nothing is sent\n"
                  "if one is invalid or lacks its approval), commits each start request and its Idempotency-Key\n"
                  "to the state store before sending it, follows the workflows' events (stored with their\n"

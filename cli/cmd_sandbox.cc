@@ -1,7 +1,12 @@
 // sogni-flow sandbox : run the local simulator of the Sogni API until interrupted.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -22,32 +27,61 @@ bool ParseInt(const std::string& text, int64_t min, int64_t max, int64_t* out) {
   return true;
 }
 
+// A key the sandbox can accept and a client can send in a header: 1 to 256 printable ASCII
+// characters, no spaces.
+bool UsableKey(const std::string& key) {
+  if (key.empty() || key.size() > 256) return false;
+  for (char c : key)
+    if (c < 0x21 || c > 0x7E) return false;
+  return true;
+}
+
+// --data-dir: created when missing (its parent must exist), and proved writable before the
+// sandbox starts, so that a sandbox never runs for hours persisting nothing. kIOError otherwise.
+Status PrepareDataDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Status::IOError("--data-dir " + dir + ": cannot create it: " + std::strerror(errno));
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) return Status::IOError("--data-dir " + dir + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return Status::IOError("--data-dir " + dir + ": not a directory");
+  std::string probe = dir + "/.sandbox-write-check." + std::to_string(::getpid());
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("--data-dir " + dir + ": cannot write in it: " + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return Status::OK();
+}
+
 }  // namespace
 
 int RunSandbox(const std::vector<std::string>& args, Context& ctx) {
   std::string host = "127.0.0.1", port = "0", seed = "1", step_ms = "200", events = "3", faults, data_dir,
               cost = "pause", max_active = "16", rate = "0", keepalive = "5000";
   std::vector<std::string> keys;
-  CommandLine cl("sandbox [--port N] [--seed N] [--step-ms N] [--events-per-step N] [--faults SPEC] "
-                 "[--data-dir DIR] [--api-key KEY]...",
+  CommandLine cl("sandbox [--host ADDR] [--port N] [--seed N] [--step-ms N] [--events-per-step N] [--faults SPEC]\n"
+                 "    [--data-dir DIR] [--api-key KEY]... [--cost-approval MODE] [--max-active N] [--rate-limit N]\n"
+                 "    [--keepalive-ms N]",
                  "Runs sogni-flow's faithful local simulator of the Sogni API on loopback: the REST routes\n"
                  "(workflows, templates, uploads, downloads, account), event streams (SSE), the socket host's\n"
                  "estimate routes, signed media, and admin routes under /_sandbox/ (stats, reset, events).\n"
                  "The official SDK works against it unchanged. It prints its URL and an `export` line for\n"
-                 "SOGNI_API_BASE_URL and SOGNI_API_KEY, then serves until Ctrl-C. See docs/sandbox.md.");
+                 "SOGNI_API_BASE_URL, with SOGNI_API_KEY only when it made the key up (a key given with\n"
+                 "--api-key is never printed), then serves until Ctrl-C. See docs/sandbox.md.");
   cl.Value("host", "", "ADDR", "address to listen on (default 127.0.0.1)", &host);
   cl.Value("port", "", "N", "port to listen on; 0 picks a free one (default 0)", &port);
   cl.Value("seed", "", "N", "seed for ids, step seeds, media and faults (default 1)", &seed);
   cl.Value("step-ms", "", "N", "milliseconds between a workflow's events; 0 runs flat out (default 200)", &step_ms);
   cl.Value("events-per-step", "", "N", "progress events per step (default 3)", &events);
   cl.Value("faults", "", "SPEC", "faults to inject, e.g. http_5xx=0.2,sse_drop_after=3 (docs/sandbox.md)", &faults);
-  cl.Value("data-dir", "", "DIR", "keep state in DIR, so a restarted sandbox knows its workflows", &data_dir);
+  cl.Value("data-dir", "", "DIR", "keep state in DIR (created if missing), so a restarted sandbox knows its workflows",
+           &data_dir);
   cl.Repeated("api-key", "", "KEY", "an accepted API key (repeatable); default: one generated key", &keys);
   cl.Value("cost-approval", "", "MODE", "over-ceiling starts: pause (waiting_for_user, default) or reject (400)", &cost);
   cl.Value("max-active", "", "N", "active workflows per key before 409 (default 16)", &max_active);
   cl.Value("rate-limit", "", "N", "requests per second per key before 429; 0 = off (default 0)", &rate);
   cl.Value("keepalive-ms", "", "N", "milliseconds between keepalive comments on idle streams (default 5000)", &keepalive);
-  cl.Epilog("exit codes: 0 stopped by a signal, 2 bad options, 4 cannot listen, 6 cannot read --data-dir\n\n"
+  cl.Epilog("exit codes: 0 stopped by a signal, 2 bad options, 4 cannot listen, 6 --data-dir cannot be created,\n"
+            "written or read\n\n"
             "example:\n  sogni-flow sandbox --port 8787 --step-ms 50 --faults http_5xx=0.1\n");
   std::vector<std::string> rest;
   Status s = cl.Parse(args, &rest);
@@ -82,6 +116,15 @@ int RunSandbox(const std::vector<std::string>& args, Context& ctx) {
   if (cost != "pause" && cost != "reject")
     return ctx.err << "sogni-flow sandbox: --cost-approval is pause or reject\n", kExitInvalid;
   o.cost_approval = cost;
+  for (const std::string& k : keys)
+    if (!UsableKey(k))
+      return ctx.err << "sogni-flow sandbox: --api-key: a key is 1 to 256 printable ASCII characters without "
+                        "spaces (the value given is not shown)\n",
+             kExitInvalid;
+  if (!data_dir.empty()) {
+    if (Status d = PrepareDataDir(data_dir); !d.ok())
+      return ctx.err << "sogni-flow sandbox: " << d.message() << "\n", ExitCodeFor(d);
+  }
   o.faults = faults;
   o.data_dir = data_dir;
   o.api_keys = keys;

@@ -6,6 +6,7 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/run_setup.h"
+#include "engine/json.h"
 #include "store/state_dir.h"
 
 namespace sflow {
@@ -32,6 +33,52 @@ Value RunSummary(RunStore& store, const RunRecord& run) {
   return v;
 }
 
+std::string Text(const Value& v, std::string_view key) {
+  const Value* f = v.is_object() ? v.Find(key) : nullptr;
+  if (!f || f->is_null()) return "";
+  return f->is_string() ? f->as_string() : f->ToJson();
+}
+
+// "CODE: MESSAGE (retryable)" for an error object as the contract shapes it ({code, message,
+// classification, retryable, ...}); its JSON when it has neither code nor message.
+std::string ErrorLine(const Value& error) {
+  std::string code = Text(error, "code"), message = Text(error, "message");
+  if (code.empty() && message.empty()) return error.ToJson();
+  std::string line = code.empty() ? message : message.empty() ? code : code + ": " + message;
+  for (char& c : line)  // the server's text: no control characters reach the terminal
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  const Value* retryable = error.Find("retryable");
+  if (retryable && retryable->is_bool()) line += retryable->as_bool() ? " (retryable)" : " (not retryable)";
+  return line;
+}
+
+// The error of each failed step: the one stored with the step, else the one in its stored
+// step_failed event (data.error). Steps in plan order; a failed step without either gets null.
+std::vector<std::pair<std::string, Value>> FailedSteps(RunStore& store, const RunRecord& run) {
+  std::vector<std::pair<std::string, Value>> failed;
+  bool need_events = false;
+  for (const StepRecord& st : run.steps) {
+    if (st.status != RunStatus::kFailed) continue;
+    failed.emplace_back(st.step_id, st.error.is_object() ? st.error : Value());
+    need_events |= !st.error.is_object();
+  }
+  if (!need_events) return failed;
+  Result<std::vector<EventRecord>> events = store.ListEvents(run.id, 0, 0);
+  if (!events.ok()) return failed;
+  for (const EventRecord& e : *events) {
+    if (e.type != "step_failed") continue;
+    Result<Value> record = ParseJson(e.json);
+    if (!record.ok()) continue;
+    const Value* data = record->Find("data");
+    if (!data || !data->is_object()) continue;
+    const Value* error = data->Find("error");
+    std::string step = Text(*data, "stepId");
+    for (auto& [id, err] : failed)
+      if (id == step && !err.is_object() && error && error->is_object()) err = *error;
+  }
+  return failed;
+}
+
 }  // namespace
 
 int RunStatusCommand(const std::vector<std::string>& args, Context& ctx) {
@@ -39,9 +86,16 @@ int RunStatusCommand(const std::vector<std::string>& args, Context& ctx) {
   std::string state_dir;
   CommandLine cl("status [RUN] [--state-dir DIR] [--json]",
                  "Lists stored runs (newest first) or one run: status, workflow id, events stored,\n"
-                 "artifacts downloaded. Reads the state store only: no lock, no network.");
+                 "artifacts downloaded. One run also shows why it failed: the run's error and each failed\n"
+                 "step's (code, message, whether a retry may succeed). Reads the state store only: no lock,\n"
+                 "no network.");
   cl.Flag("json", "", "one JSON object per run on stdout", &json);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Epilog("exit codes: 0 shown (also when there are no runs yet), 2 usage or unknown run, 6 the state store\n"
+            "cannot be read\n\n"
+            "examples:\n"
+            "  sogni-flow status\n"
+            "  sogni-flow status r-20261123-101500-3f2a --json\n");
   std::vector<std::string> runs;
   Status s = cl.Parse(args, &runs);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
@@ -69,12 +123,31 @@ int RunStatusCommand(const std::vector<std::string>& args, Context& ctx) {
   }
   for (const RunRecord& run : list) {
     Value v = RunSummary(store, run);
+    // One run asked for by id: also why it failed (the run's error and each failed step's).
+    std::vector<std::pair<std::string, Value>> failed;
+    if (!runs.empty()) failed = FailedSteps(store, run);
     if (json) {
+      if (!runs.empty()) {
+        if (run.error.is_object()) v.Set("error", run.error);
+        Value steps = Value::Array();
+        for (const auto& [id, error] : failed) {
+          Value step = Value::Object();
+          step.Set("step", Value::String(id));
+          step.Set("status", Value::String("failed"));
+          step.Set("error", error);
+          steps.Append(step);
+        }
+        v.Set("failedSteps", steps);
+      }
       ctx.out << v.ToJson() << "\n";
     } else {
       ctx.out << run.id << "  " << Name(run.status) << "  " << (run.workflow_id.empty() ? "-" : run.workflow_id)
               << "  events " << v.Find("events")->as_int() << "  artifacts " << v.Find("artifactsDone")->as_int()
               << "/" << v.Find("artifacts")->as_int() << "  " << run.plan_path << "\n";
+      if (!runs.empty() && run.error.is_object()) ctx.out << "  error: " << ErrorLine(run.error) << "\n";
+      for (const auto& [id, error] : failed)
+        ctx.out << "  step " << id << " failed: " << (error.is_object() ? ErrorLine(error) : "no error recorded")
+                << "\n";
     }
   }
   return kExitOk;

@@ -12,7 +12,7 @@ namespace sflow {
 int RunValidate(const std::vector<std::string>& args, Context& ctx) {
   bool json = false, quiet = false;
   ParamOptions params;
-  CommandLine cl("validate PLAN... [-p NAME=VALUE]... [--param-file FILE]... [--json]",
+  CommandLine cl("validate PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-q] [--json]",
                  "Checks plans offline, the way the API will: the plan's shape and keys, params and their\n"
                  "values, each tool's arguments against its official schema, the dependency graph, and local\n"
                  "media. Every problem is reported as FILE:LINE:COL with a hint where one helps. Params\n"

@@ -1,13 +1,26 @@
-// CommandLine: one subcommand's options, parsed with Poco::Util's OptionProcessor.
+// CommandLine: one subcommand's options, parsed by exact name only.
 //
 // Each subcommand declares its options on a CommandLine (binding each to a variable), calls
-// Parse, and gets the positional arguments back. Unknown options come back as a usage Status with
-// a "did you mean"; --help is always available and sets help_requested().
+// Parse, and gets the positional arguments back. The rules, the same for every command:
+//   * `--name`, `--name VALUE`, `--name=VALUE`, `-x`, `-x VALUE`, `-xVALUE`. A name must be
+//     written in full: no abbreviations (a prefix such as `--api-key` is never taken for
+//     `--api-key-file`), and no grouped short flags.
+//   * A value is never empty, and an option with one value is given at most once (a repeated
+//     flag is harmless and allowed; a Repeated() option collects every value).
+//   * `--` ends the options; a lone `-` is a positional argument.
+//   * Errors are usage errors (kInvalidPlan, exit 2) naming the option as written, never its
+//     value. An option whose name says key, token or secret is a "secret option": nothing of its
+//     value, nor of a file it names, is ever printed, by the parser or (by contract) by the
+//     command. An unknown option naming a key, token or secret gets the hint that a key comes
+//     from SOGNI_API_KEY or --api-key-file and never from a flag value.
+//   * Arguments are shown at most 64 bytes long, with control and non-UTF-8 bytes as \xNN.
+// --help is always available and sets help_requested(); Help() lists every option.
 #ifndef SFLOW_CLI_COMMAND_LINE_H_
 #define SFLOW_CLI_COMMAND_LINE_H_
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/status.h"
@@ -32,8 +45,15 @@ class CommandLine {
   bool help_requested() const { return help_; }
   std::string Help() const;
 
+  // Whether an option of this name is a secret option (its name says key, token or secret).
+  static bool IsSecretName(std::string_view name);
+  // `arg` as it may appear in a message: at most 64 bytes (longer ones cut, with their length),
+  // control bytes and bytes that are not UTF-8 written as \xNN.
+  static std::string Shown(std::string_view arg);
+
  private:
   struct Binding;
+  Binding* Find(std::string_view name, bool short_name) const;
   std::string usage_, description_, epilog_;
   std::vector<std::unique_ptr<Binding>> bindings_;
   bool help_ = false;

@@ -1,4 +1,4 @@
-// The one table of exit codes (design.md section 5). Scripts and cron jobs branch on these.
+// The one table of exit codes (docs/diagnostics.md section 4). Scripts and cron jobs branch on these.
 #ifndef SFLOW_CLI_EXIT_CODES_H_
 #define SFLOW_CLI_EXIT_CODES_H_
 

@@ -1,5 +1,5 @@
 // Intents: the one protocol for every request that changes remote state or costs money: a
-// workflow start, a reseed, a cost confirmation, a cancel (design.md section 6).
+// workflow start, a reseed, a cost confirmation, a cancel (docs/architecture.md, crash safety).
 //
 //   record   the intent (its kind, a fresh Idempotency-Key, the EXACT request body) is committed
 //            together with the run change that goes with it, BEFORE anything is sent (pending);

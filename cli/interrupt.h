@@ -1,4 +1,4 @@
-// Ctrl-C for commands that follow a run (design.md section 5).
+// Ctrl-C for commands that follow a run (docs/architecture.md, how a run is driven).
 //
 // While an InterruptGuard lives, the first SIGINT or SIGTERM calls `on_first` from a watcher
 // thread (not from the signal handler, so it may lock and allocate); the runner then commits its

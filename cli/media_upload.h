@@ -1,4 +1,4 @@
-// Local media for `run` (sogni-api.md section 8): each `media:` entry with a path is uploaded
+// Local media for `run` (docs/api-contract.md section 8): each `media:` entry with a path is uploaded
 // before the start request and sent as a media_references entry with the upload's download URL.
 //   v2: GET /v2/{image|media}/uploadUrl?jobId&type&contentType&imageId|id, then a multipart POST to
 //       the presigned url with every `fields` entry first and the `file` part LAST (204 expected),

@@ -1,4 +1,4 @@
-// RunReporter: what runners tell the person or program watching them (design.md section 5).
+// RunReporter: what runners tell the person or program watching them (docs/diagnostics.md, streams).
 // stdout carries data (--json: one JSON object per workflow event), stderr human progress: on a
 // terminal a live block of lines per step, otherwise one line per change, fit for cron logs.
 //

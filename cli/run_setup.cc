@@ -35,18 +35,18 @@ std::string EnvValue(char** environ, const std::string& name) {
 
 namespace {
 
-// The key file's path is not echoed: a key pasted where the path belongs must not be printed.
 Result<std::string> ReadKeyFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Status::Error(Status::Code::kPermission, std::string("cannot open the file given to --api-key-file: ") + std::strerror(errno));
+  // Messages name the option, never the file: its name may be the key itself (a mistyped flag).
+  if (fd < 0) return Status::Error(Status::Code::kPermission, std::string("--api-key-file: cannot open the file: ") + std::strerror(errno));
   struct stat st{};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Status::Security("the file given to --api-key-file is not a regular file");
+    return Status::Security("--api-key-file: the file is not a regular file");
   }
   if (st.st_mode & 077) {
     ::close(fd);
-    return Status::Security("the file given to --api-key-file is readable by others; chmod 600 it");
+    return Status::Security("--api-key-file: the file is readable by group or others; chmod 600 it");
   }
   std::string key;
   char buf[512];
@@ -125,6 +125,7 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
     if (!options.api_key_file.empty()) {
       Result<std::string> key = ReadKeyFile(options.api_key_file);
       if (!key.ok()) return key.status();
+      if (key->empty()) return Status::Error(Status::Code::kPermission, "--api-key-file: the file holds no key");
       backend->api_key = *key;
       source = "--api-key-file";
     } else {

@@ -1,6 +1,6 @@
 // ServerRunner: runs one server plan as a durable workflow on /v1/creative-agent/workflows.
 //
-// Crash safety (design.md section 6), in the order things happen:
+// Crash safety (docs/architecture.md), in the order things happen:
 //   1. CreateServerRun (cli/intents.h) stores the run with its start intent: the exact body and
 //      a fresh Idempotency-Key, committed before anything is sent.
 //   2. Drive() sends the start through the intent protocol (cli/intents.h): an intent left

@@ -2,7 +2,7 @@
 //
 // Capacity units are the API's coarse, unitless cost measure ("one unit very roughly corresponds
 // to one standard 1-credit image render"). Weights per cost class are those of the backbone's
-// cost table (shared/reference/sogni-api.md section 6):
+// cost table (docs/api-contract.md section 6):
 //   free 0, image.standard 1, image.premium 2, image.external 3, video.standard 5,
 //   video.vendor.standard 6, video.premium 8, video.vendor.premium 10, audio.standard 3,
 //   compose.standard 1, compose.ffmpeg 1, any other or unknown class 1.

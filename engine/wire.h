@@ -1,5 +1,5 @@
 // Plans on the wire: the request bodies sogni-flow sends for a plan, built exactly as the
-// official SDK builds them (shared/reference/sogni-api.md 2.1), so that a plan run through
+// official SDK builds them (docs/api-contract.md section 2.1), so that a plan run through
 // sogni-flow and the same plan given to the SDK reach the API as the same JSON.
 //
 //   start body:  {input:{title?, steps:[{id, toolName, arguments, dependsOn?}]}, token_type?,

@@ -2,7 +2,7 @@
 //
 // yaml-cpp 0.7 accepts duplicate keys, lets aliases share (and loop) nodes, does not check
 // UTF-8 and spends ~44 bytes of memory per input byte when it builds its node tree (see
-// shared/reference/reliability.md 1.10). So sogni-flow never builds a YAML::Node: it checks the
+// docs/architecture.md, library pitfalls). So sogni-flow never builds a YAML::Node: it checks the
 // bytes first, then drives yaml-cpp's event parser and builds a Value directly, refusing on the
 // spot what a plan must not contain. In order:
 //   1. a regular file (fstat before reading), at most `max_bytes`;

@@ -1,7 +1,7 @@
 // ProjectsHub: the sandbox's projects socket and the REST reads that go with it.
 //
 // Direct projects (image, video and audio generation) are created only over the socket, as on
-// socket.sogni.ai (shared/reference/sogni-api.md section 7). The hub answers:
+// socket.sogni.ai (docs/api-contract.md section 7). The hub answers:
 //
 //   - the WebSocket upgrade, on any path (`ws://HOST/?appId=...&clientType=artist`). The `api-key`
 //     header (or `Authorization: Bearer`) must be one of the sandbox's keys; otherwise the upgrade

@@ -1,5 +1,5 @@
 // Implementation details: the workflow-template routes (T1-T6). Rules from the docs
-// (shared/reference/sogni-api.md 2): private templates are visible only to their owner; public ones
+// (docs/api-contract.md section 2.6): private templates are visible only to their owner; public ones
 // can be read and forked by anyone; update and delete answer "not owned" as 404; `id` is derived
 // from the name when absent; `version` starts at 0.0.1 and each update bumps the patch; defaults
 // are category "custom", stability "experimental", visibility "private".

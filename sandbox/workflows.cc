@@ -1,7 +1,7 @@
 // Implementation details: the durable-workflow routes (W1-W9) and the executor's ticks.
 //
-// A start request is validated the way the backbone does it (shared/reference/sogni-api.md
-// 4.2 and 11.2), with the backbone's own messages where the reference quotes them, and with the
+// A start request is validated the way the backbone does it (docs/api-contract.md
+// sections 4.2 and 11), with the backbone's own messages where the reference quotes them, and with the
 // same official schemas `sogni-flow validate` uses for the arguments. A workflow then advances one
 // event per tick: workflow_started, and for each step step_started, `events_per_step`
 // workflow_progress events, one artifact_created per artifact and step_completed; then the

@@ -5,7 +5,7 @@
 // parsed request and return a Reply (status, JSON body, extra headers); they never touch sockets.
 // Workflows advance on the executor thread (Advance), one "tick" at a time, every step_ms.
 //
-// The records follow shared/reference/sogni-api.md: the workflow record is the PROTO run contract
+// The records follow docs/api-contract.md (section 2.2): the workflow record is the PROTO run contract
 // plus the fields the SDK's CreativeWorkflowRecord and the docs add (see docs/sandbox.md).
 #ifndef SFLOW_SANDBOX_WORLD_H_
 #define SFLOW_SANDBOX_WORLD_H_

@@ -1,7 +1,7 @@
 // What the protocol schemas do not say about each tool: which media its artifacts are, its cost
 // class, and how long its output is when the arguments do not say.
 //
-// Sources (shared/reference/sogni-api.md): cost classes from section 6 (the backbone's
+// Sources (docs/api-contract.md): cost classes from section 6 (the backbone's
 // toolCostMetadata); output kinds from each tool's description in section 5 and the protocol's
 // prompt texts. Where neither says, the entry is marked INFERRED in tool_traits.cc. A test checks
 // that every workflow-step tool of the pinned package has an entry here.

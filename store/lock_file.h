@@ -3,7 +3,7 @@
 // The lock is flock(LOCK_EX) on a separate file (`<state dir>/lock`, mode 0600), held for the
 // lifetime of the LockFile, normally the process's. flock rather than fcntl: an fcntl lock is
 // dropped when ANY descriptor of the file is closed by the process and is not exclusive between
-// two descriptors of one process (reliability.md 4.3.4); flock belongs to the open file
+// two descriptors of one process (https://sqlite.org/howtocorrupt.html 2.2); flock belongs to the open file
 // description, so a second open, even in the same process, is refused.
 //
 // The file's content names the holder (pid, host, start time) for the messages a refused writer

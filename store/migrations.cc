@@ -3,7 +3,7 @@
 // the file. All tables are STRICT (types enforced) and check their enumerations and JSON columns,
 // so a bug in the store cannot write a state the engine would not recognise on resume.
 //
-// Run and step status grammar (design.md section 6):
+// Run and step status grammar (docs/architecture.md, crash safety):
 //   planned -> submitting -> (queued | running) <-> waiting_for_user
 //           -> completed | partial_failure | failed | cancelled
 //   any non-terminal -> unknown   (a request's outcome is not known; left only by reconciliation)

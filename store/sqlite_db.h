@@ -9,10 +9,10 @@
 //   SQLITE_MISUSE, SQLITE_RANGE, ERROR     -> kInternal  (a bug: bad SQL, bad binding)
 // Messages name the database file and what was being done, never the values bound.
 //
-// Db opens one connection with the settings design.md section 6 requires: WAL, synchronous=FULL,
+// Db opens one connection with the settings docs/architecture.md (crash safety) requires: WAL, synchronous=FULL,
 // foreign_keys=ON, a busy timeout. Writes go through Transaction, which uses BEGIN IMMEDIATE so
 // that a waiting writer honours the busy timeout (a deferred transaction that upgrades to a write
-// fails at once with SQLITE_BUSY; reliability.md 4.3.1).
+// fails at once with SQLITE_BUSY; https://sqlite.org/lang_transaction.html).
 //
 // Prepared statements are cached per connection (a store uses a small fixed set of SQL strings), so
 // Prepare() is cheap after the first call. Not thread-safe: one thread uses a Db at a time.

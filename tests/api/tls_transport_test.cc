@@ -169,7 +169,7 @@ TEST_F(TlsTransportTest, StreamsOverTlsCanBeCancelled) {
 }
 
 // Poco::Util::Application is where Poco's defaults turn lax: no host-name check, and a console
-// prompt for an untrusted certificate (reliability.md 1.11). The transport ignores all of it.
+// prompt for an untrusted certificate (docs/architecture.md, library pitfalls). The transport ignores all of it.
 class LaxApp : public Poco::Util::Application {
  public:
   LaxApp() {

@@ -1,6 +1,7 @@
 // The subcommands in-process: exit codes, --help, --json, usage errors.
 #include <gtest/gtest.h>
 
+#include "cli/command_line.h"
 #include "tests/support/test_util.h"
 
 namespace sflow {
@@ -73,6 +74,66 @@ TEST(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(r.err, "sogni-flow validate: unknown option '--jsn'; did you mean '--json'?\n");
   EXPECT_EQ(RunCliForTest({"validate"}).exit_code, 2);
   EXPECT_EQ(RunCliForTest({"estimate", "x.yaml", "-p"}).exit_code, 2);
+}
+
+// The parser's rules (cli/command_line.h), one by one.
+struct ParsedLine {
+  Status status = Status::OK();
+  bool json = false;
+  std::string out, key_file;
+  std::vector<std::string> params, positional;
+};
+
+ParsedLine ParseLine(const std::vector<std::string>& args) {
+  ParsedLine p;
+  CommandLine cl("test ARGS", "a test");
+  cl.Flag("json", "", "", &p.json);
+  cl.Value("out", "o", "DIR", "", &p.out);
+  cl.Value("api-key-file", "", "FILE", "", &p.key_file);
+  cl.Repeated("param", "p", "NAME=VALUE", "", &p.params);
+  p.status = cl.Parse(args, &p.positional);
+  return p;
+}
+
+TEST(CommandLineTest, NamesAreExactValuesAttachedOrNext) {
+  ParsedLine p = ParseLine({"a", "--out", "d", "-pk=1", "-p", "j=2", "--json", "--", "--json", "-"});
+  ASSERT_TRUE(p.status.ok()) << p.status.message();
+  EXPECT_EQ(p.out, "d");
+  EXPECT_EQ(p.params, (std::vector<std::string>{"k=1", "j=2"}));
+  EXPECT_TRUE(p.json);
+  EXPECT_EQ(p.positional, (std::vector<std::string>{"a", "--json", "-"}));
+  EXPECT_EQ(ParseLine({"--out=x=y"}).out, "x=y");
+  EXPECT_EQ(ParseLine({"-ox"}).out, "x");
+  // No abbreviation of any option, and a repeated flag is harmless.
+  EXPECT_EQ(ParseLine({"--ou", "d"}).status.message(), "unknown option '--ou'; did you mean '--out'?");
+  EXPECT_EQ(ParseLine({"--js"}).status.code(), Status::Code::kInvalidPlan);
+  EXPECT_TRUE(ParseLine({"--json", "--json"}).status.ok());
+}
+
+TEST(CommandLineTest, BadValuesAreUsageErrorsThatNeverShowTheValue) {
+  EXPECT_EQ(ParseLine({"--out="}).status.message(), "option '--out' needs a value, not an empty one");
+  EXPECT_EQ(ParseLine({"--out", ""}).status.message(), "option '--out' needs a value, not an empty one");
+  EXPECT_EQ(ParseLine({"--out"}).status.message(), "option '--out' needs a value");
+  EXPECT_EQ(ParseLine({"--out", "a", "-o", "b"}).status.message(), "option '-o' is given more than once; give it once");
+  EXPECT_EQ(ParseLine({"--json=yes"}).status.message(), "option '--json' takes no value");
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--api-key", "sk-value-1"}, {"--api-key=sk-value-1"}, {"--api-key-fil=sk-value-1"}, {"--token", "sk-value-1"}}) {
+    ParsedLine p = ParseLine(args);
+    EXPECT_EQ(p.status.code(), Status::Code::kInvalidPlan);
+    EXPECT_EQ(p.status.message().find("sk-value-1"), std::string::npos) << p.status.message();
+    EXPECT_NE(p.status.message().find("never from a flag value"), std::string::npos) << p.status.message();
+  }
+}
+
+TEST(CommandLineTest, ShownArgumentsAreShortAndPrintable) {
+  EXPECT_EQ(CommandLine::Shown("--plain"), "--plain");
+  EXPECT_EQ(CommandLine::Shown("--caf\xC3\xA9"), "--caf\xC3\xA9");  // UTF-8 stays
+  EXPECT_EQ(CommandLine::Shown("--a\xFF\x1B[31m"), "--a\\xFF\\x1B[31m");
+  EXPECT_EQ(CommandLine::Shown("--\xC0\xAF\xED\xA0\x80"), "--\\xC0\\xAF\\xED\\xA0\\x80");  // overlong, surrogate
+  EXPECT_EQ(CommandLine::Shown(std::string(100, 'a')), std::string(64, 'a') + "... (100 bytes)");
+  EXPECT_TRUE(CommandLine::IsSecretName("api-key-file"));
+  EXPECT_TRUE(CommandLine::IsSecretName("AUTH-TOKEN"));
+  EXPECT_FALSE(CommandLine::IsSecretName("keepalive-ms"));
 }
 
 TEST(CliTest, EstimatePrintsATableAndGatesTheBudget) {

@@ -9,7 +9,9 @@
 #   env      KEY=VALUE lines added to a clean environment (PATH, HOME=the copy, LANG=C.UTF-8)
 #   stdin    fed to the command's standard input (default: /dev/null)
 #   setup    a bash script run in the copy first, for what cannot be committed (FIFOs, big files,
-#            modes, a state directory made by an earlier command)
+#            modes, a state directory made by an earlier command, a 1 MB argument: it may rewrite
+#            the copy's args, which is read after it)
+#   json     (empty) stdout must be JSON lines, each one object in valid UTF-8
 #   sandbox  line 1: an API key; further lines: more `sogni-flow sandbox` arguments. A sandbox is
 #            started on 127.0.0.1 for the case and stopped after it.
 # In args, env, stdin and expect, @CASE@ stands for the copy's absolute path and @URL@ for the
@@ -52,7 +54,6 @@ while IFS= read -r src; do
   if [ -f "$src/sandbox" ] && ! start_case_sandbox "$src/sandbox"; then problem="its sandbox did not start"; fi
   env_args=(PATH="$PATH" HOME="$case_dir" LANG=C.UTF-8)
   [ -f "$src/env" ] && while IFS= read -r line; do [ -n "$line" ] && env_args+=("$line"); done < <(subst "$src/env")
-  mapfile -t args < <(subst "$src/args")
   stdin=/dev/null
   if [ -f "$src/stdin" ]; then subst "$src/stdin" > "$root/stdin"; stdin="$root/stdin"; fi
   rc=""
@@ -63,6 +64,7 @@ while IFS= read -r src; do
     fi
   fi
   if [ -z "$problem" ]; then
+    mapfile -t args < <(subst "$case_dir/args")
     (cd "$case_dir" && exec timeout -s KILL 20 env -i "${env_args[@]}" "$bin" "${args[@]}") \
       < "$stdin" > "$root/out" 2> "$root/err"
     rc=$?
@@ -72,6 +74,12 @@ while IFS= read -r src; do
     if [ "$rc" = 137 ]; then problem="killed after 20 s"
     elif [ "$rc" != "$want_rc" ]; then problem="exit $rc, expected $want_rc"
     elif [ "$got_line" != "$want_line" ]; then problem="first stderr line differs"
+    fi
+    if [ -f "$src/json" ]; then
+      if ! iconv -f UTF-8 -t UTF-8 "$root/out" > /dev/null 2>&1; then problem="${problem:+$problem; }stdout is not valid UTF-8"
+      elif [ ! -s "$root/out" ] || ! jq -e -s 'length > 0 and all(type == "object")' "$root/out" > /dev/null 2>&1; then
+        problem="${problem:+$problem; }stdout is not JSON lines of objects"
+      fi
     fi
     for kv in "${env_args[@]}"; do
       k=${kv%%=*} v=${kv#*=}

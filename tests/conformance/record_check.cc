@@ -33,7 +33,7 @@ namespace sflow {
 namespace {
 
 // Fields of the live workflow record beyond durable-workflow-run.schema.json (sources in
-// shared/reference/sogni-api.md 2.2): the SDK type's waitingReason, awaitingCostApproval,
+// docs/api-contract.md section 2.2): the SDK type's waitingReason, awaitingCostApproval,
 // safeContentFilter, createdAt/updatedAt/createTime/updateTime, billingPreview, error; and the
 // reseed's clonedFromRunId.
 const char* kExtensions[] = {"waitingReason", "awaitingCostApproval", "safeContentFilter", "createdAt", "updatedAt",

@@ -425,7 +425,7 @@ TEST_F(WorkflowCommandsTest, TemplatesRoundTripAndPrivacy) {
   ASSERT_TRUE(pulled.ok());
   EXPECT_EQ(*pulled, *shown);
   CliResult pull_again = RunCliForTest(Api({"templates", "pull", id, "--out", out}));
-  EXPECT_EQ(pull_again.exit_code, kExitLocalState) << pull_again.err;
+  EXPECT_EQ(pull_again.exit_code, kExitInvalid) << pull_again.err;  // "it already exists": docs/diagnostics.md
   EXPECT_NE(pull_again.err.find("not overwriting"), std::string::npos) << pull_again.err;
 
   CliResult fork = RunCliForTest(Api({"templates", "fork", id, "--name", "my-teaser"}));

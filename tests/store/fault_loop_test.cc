@@ -1,4 +1,4 @@
-// SQLite's anomaly testing applied to the store (aesthetics.md 7.12, reliability.md 1.1): run an
+// SQLite's anomaly testing applied to the store (https://sqlite.org/testing.html): run an
 // operation sequence with a failure injected at step N, for N = 1, 2, ... until the sequence
 // completes untouched. Every time, each call must succeed or fail cleanly, and the database,
 // reopened without the fault, must pass integrity_check and hold exactly the state after the
