@@ -27,6 +27,10 @@ scenarios=(
   # GET .../events finds nothing yet, and the GET of the workflow is answered only once the
   # workflow has ended. The events produced meanwhile must still be fetched.
   "lost_tail|300|one|stream status 503 retry_after=1; workflow[1] hold until=ended"
+  # The same with stream attempts that get no answer at all (reset before any byte).
+  "lost_tail_reset|300|one|stream drop forward=0; workflow[1] hold until=ended"
+  # ... and with the reads of the log failing at first: a read that failed is no read to the end.
+  "lost_tail_log_fails|300|one|stream status 503 retry_after=0; workflow[1] hold until=ended; events[1-6] status 503 retry_after=0"
   "stream_503|20|one|stream[1-2] status 503 retry_after=0-1; stream status 503 retry_after=0-1 p=0.5; events status 503 retry_after=0 p=0.3"
   "stream_reset|20|one|stream[1] reset after=0-3000; stream reset after=0-3000 p=0.5"
   "stream_truncate|20|one|stream[1] truncate after=0-3000; stream truncate after=0-3000 p=0.5"
