@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "engine/url.h"
+
 namespace sflow {
 
 namespace {
@@ -11,10 +13,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
   return out;
-}
-
-bool IsHostChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
 }
 
 Status Refused(std::string_view why) { return Status::Security("refused URL: " + std::string(why)); }
@@ -32,53 +30,23 @@ std::string HttpUrl::Redacted() const {
 }
 
 Result<HttpUrl> ParseHttpUrl(std::string_view url) {
-  for (char c : url) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return Refused("it contains a space or control character");
-  }
-  size_t colon = url.find("://");
-  if (colon == std::string_view::npos) return Refused("not an absolute http(s) URL");
+  Result<Url> parsed = ParseUrl(url);
+  if (!parsed.ok()) return Refused(parsed.status().message());
   HttpUrl out;
-  out.scheme = Lower(url.substr(0, colon));
+  out.scheme = parsed->scheme;
   if (out.scheme != "http" && out.scheme != "https") return Refused("scheme \"" + out.scheme + "\" is not http or https");
-  std::string_view rest = url.substr(colon + 3);
-  size_t end = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, end);
-  std::string_view tail = end == std::string_view::npos ? std::string_view() : rest.substr(end);
-  if (tail.find('#') != std::string_view::npos) return Refused("fragments are not sent");
-  if (authority.find('@') != std::string_view::npos) return Refused("user info in a URL is not allowed");
-  if (authority.empty()) return Refused("no host");
-
-  std::string_view host = authority, port;
-  bool has_port = false;
-  if (authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Refused("unclosed IPv6 bracket");
-    host = authority.substr(1, close - 1);
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') return Refused("junk after the IPv6 address");
-    has_port = !after.empty();
-    if (has_port) port = after.substr(1);
-    if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos)
-      return Refused("bad IPv6 address");
-  } else {
-    size_t c = authority.rfind(':');
-    if (c != std::string_view::npos) {
-      has_port = true;
-      host = authority.substr(0, c);
-      port = authority.substr(c + 1);
-    }
-    if (host.empty() || !std::all_of(host.begin(), host.end(), IsHostChar)) return Refused("bad host name");
+  if (parsed->has_userinfo) return Refused("user info in a URL is not allowed");
+  if (parsed->has_fragment) return Refused("fragments are not sent");
+  // The local sandbox is reached by exactly these names, as written; any other spelling of an
+  // internal address ("127.1", "[::ffff:127.0.0.1]", "10.0.0.1") is refused, over https too.
+  std::string written = parsed->written_host;
+  if (written.size() >= 2 && written.front() == '[') written = written.substr(1, written.size() - 2);
+  if (!IsLoopbackHostName(written)) {
+    if (std::string why = InternalHostReason(*parsed); !why.empty()) return Refused(why);
   }
-  out.host = Lower(host);
-  if (has_port) {
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return Refused("bad port");
-    out.port = std::stoi(std::string(port));
-    if (out.port < 1 || out.port > 65535) return Refused("port out of range");
-  } else {
-    out.port = out.secure() ? 443 : 80;
-  }
-  out.target = tail.empty() ? "/" : std::string(tail);
+  out.host = parsed->host;
+  out.port = parsed->port ? parsed->port : out.secure() ? 443 : 80;
+  out.target = parsed->path_query.empty() ? "/" : parsed->path_query;
   if (out.target.front() == '?') out.target.insert(out.target.begin(), '/');
   return out;
 }
@@ -86,6 +54,17 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
 bool IsLoopbackHostName(std::string_view host) {
   std::string h = Lower(host);
   return h == "127.0.0.1" || h == "::1" || h == "localhost";
+}
+
+std::string ResolvedAddressRefusal(std::string_view host, std::string_view address) {
+  std::string why = InternalAddressReason(address);
+  if (why.empty()) return "";
+  if (IsLoopbackHostName(host)) {
+    // The sandbox's names may reach loopback, and only loopback.
+    std::string a(address);
+    if (a == "::1" || a.rfind("127.", 0) == 0) return "";
+  }
+  return std::string(host) + " resolves to " + std::string(address) + " (" + why + ")";
 }
 
 std::string EncodeUriComponent(std::string_view s) {

@@ -2,9 +2,10 @@
 //
 // Why it looks the way it does (docs/architecture.md, library pitfalls: Poco):
 //  * Each session overrides connect(): plain sessions check that the resolved address is loopback
-//    (so a name that resolves elsewhere is refused at connect time too), TLS sessions connect TCP
-//    themselves so that the handshake runs under the receive timeout, then attach TLS with the
-//    host name to verify. The phase reached tells a certificate problem (kSecurity) from a
+//    (so a name that resolves elsewhere is refused at connect time too), TLS sessions refuse an
+//    internal resolved address (engine/url.h) unless the name is the sandbox's exact loopback
+//    name, then connect TCP themselves so that the handshake runs under the receive timeout, then
+//    attach TLS with the host name to verify. The phase reached tells a certificate problem (kSecurity) from a
 //    network one (kUnavailable).
 //  * SSLManager's process-wide handler is replaced once by one that rejects and records the
 //    reason, so no code path can reach ConsoleCertificateHandler, even under Util::Application.
@@ -48,6 +49,7 @@ enum class Phase { kIdle, kConnect, kHandshake, kExchange };
 struct ConnState {
   Phase phase = Phase::kIdle;
   bool refused_address = false;  // plain http resolved to a non-loopback address
+  std::string internal_address;  // https to a public name that resolved to this internal address
   std::string verify_error;      // the first certificate problem OpenSSL reported
   StreamCancel* cancel = nullptr;
 };
@@ -143,6 +145,13 @@ class TlsSession : public Poco::Net::HTTPSClientSession {
  protected:
   void connect(const Poco::Net::SocketAddress& address) override {
     state_->phase = Phase::kConnect;
+    // A name checked as public may still resolve to this machine or the local network (DNS
+    // rebinding, a poisoned resolver): the address itself is checked before connecting. Only the
+    // local sandbox's exact names (http_url.h) may reach loopback.
+    if (!ResolvedAddressRefusal(host_, address.host().toString()).empty()) {
+      state_->internal_address = address.host().toString();
+      throw Poco::Net::NetException("refused");
+    }
     Poco::Net::StreamSocket tcp;
     tcp.connect(address, connect_timeout_);
     tcp.setNoDelay(true);
@@ -187,6 +196,8 @@ Status MapFailure(const Poco::Exception& e, const ConnState& st, const HttpUrl& 
   if (st.cancel && st.cancel->cancelled()) return Status::Error(Status::Code::kCancelled, "stream from " + where + " cancelled");
   if (st.refused_address)
     return Status::Security("refusing plain http:// to " + url.host + ": it does not resolve to a loopback address");
+  if (!st.internal_address.empty())
+    return Status::Security("refusing " + url.host + ": it resolves to the internal address " + st.internal_address);
   if (!st.verify_error.empty()) return Status::Security("TLS: cannot verify " + where + ": " + st.verify_error);
   if (st.phase == Phase::kHandshake) {
     if (dynamic_cast<const Poco::Net::CertificateValidationException*>(&e) ||

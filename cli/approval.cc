@@ -1,5 +1,6 @@
 #include "cli/approval.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -179,39 +180,45 @@ std::optional<int64_t> ParseIsoTime(const std::string& text) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
+std::string FormatUnits(double units) { return Value::Double(units).ToJson(); }
+
+Status CheckUnits(const std::string& plan_path, const CheckedPlan& c, const PlanEstimate& estimate,
+                  std::optional<double> ceiling, const std::string& ceiling_name) {
+  std::optional<double> budget = c.plan.budget.max_units;
+  if (budget && estimate.total_units > *budget)
+    return Status::Error(Status::Code::kCostGate,
+                         "the estimate (" + FormatUnits(estimate.total_units) + " units) is over budget.max_units (" +
+                             FormatUnits(*budget) + "); raise budget.max_units in " + plan_path + " or lower the work");
+  if (ceiling && estimate.total_units > *ceiling)
+    return Status::Error(Status::Code::kCostGate, ceiling_name + " approves at most " + FormatUnits(*ceiling) +
+                                                      " units but the estimate is " + FormatUnits(estimate.total_units));
+  return Status::OK();
+}
+
 Status CheckCostGate(const std::string& plan_path, const CheckedPlan& c, const std::string& digest,
                      const PlanEstimate& estimate, int64_t now, std::optional<double>* max_units,
                      const std::string& param_args, ApprovalFile* used) {
   std::optional<double> budget = c.plan.budget.max_units;
-  std::ostringstream units;
-  units << estimate.total_units;
-  if (budget && estimate.total_units > *budget) {
-    std::ostringstream b;
-    b << *budget;
-    return Status::Error(Status::Code::kInvalidPlan,
-                         "the estimate (" + units.str() + " units) is over budget.max_units (" + b.str() +
-                             "); raise budget.max_units in " + plan_path + " or lower the work");
-  }
+  if (Status s = CheckUnits(plan_path, c, estimate, std::nullopt, ""); !s.ok()) return s;
   *max_units = budget;
   if (!c.plan.budget.approval_required) return Status::OK();
   std::string fix = "sogni-flow approve " + plan_path + " --max-units " +
                     std::to_string(SuggestedCeiling(estimate.total_units, budget)) + param_args;
   std::string file = ApprovalPathFor(plan_path);
+  auto gate = [](std::string m) { return Status::Error(Status::Code::kCostGate, std::move(m)); };
   Result<ApprovalFile> a = ReadApprovalFile(file);
   if (!a.ok() && a.status().code() == Status::Code::kNotFound)
-    return Status::Error(Status::Code::kInvalidPlan, "the plan needs an approval (budget.approval: required) and " +
-                                                         file + " is missing; run: " + fix);
-  if (!a.ok()) return Status::Error(Status::Code::kInvalidPlan, a.status().message() + "; run: " + fix + " --force");
+    return gate("the plan needs an approval (budget.approval: required) and " + file + " is missing; run: " + fix);
+  if (!a.ok()) return gate(a.status().message() + "; run: " + fix + " --force");
   if (a->digest != digest)
-    return Status::Error(Status::Code::kInvalidPlan, file + " approves another version of the plan or its params (digest " +
-                                                         a->digest.substr(0, 12) + ", now " + digest.substr(0, 12) +
-                                                         "); review the change, then run: " + fix + " --force");
-  if (a->expires_at <= now)
-    return Status::Error(Status::Code::kInvalidPlan, file + " expired at " + IsoTime(a->expires_at) + "; run: " + fix + " --force");
-  if (a->max_units < estimate.total_units)
-    return Status::Error(Status::Code::kInvalidPlan, file + " approves at most " + std::to_string(a->max_units) +
-                                                         " units but the estimate is " + units.str() + "; run: " + fix + " --force");
-  *max_units = a->max_units;
+    return gate(file + " approves another version of the plan or its params (digest " + a->digest.substr(0, 12) +
+                ", now " + digest.substr(0, 12) + "); review the change, then run: " + fix + " --force");
+  if (a->expires_at <= now) return gate(file + " expired at " + IsoTime(a->expires_at) + "; run: " + fix + " --force");
+  if (Status s = CheckUnits(plan_path, c, estimate, a->max_units, file); !s.ok())
+    return gate(s.message() + "; run: " + fix + " --force");
+  // Both are ceilings, set by two people: the plan's author (budget.max_units) and its approver.
+  // The server is told the lower one, so neither is ever exceeded.
+  *max_units = budget ? std::min(*budget, a->max_units) : a->max_units;
   if (used) *used = *a;
   return Status::OK();
 }

@@ -41,7 +41,16 @@ std::optional<int64_t> ParseDuration(const std::string& text);
 std::string IsoTime(int64_t seconds);                      // 2026-11-23T17:40:00Z
 std::optional<int64_t> ParseIsoTime(const std::string& text);
 
-// The local cost gate of `run` (exit 5 when it fails; the message names the command that fixes
+// Units as a person writes them: 10, 10.5, 0.25 (never 10.000000).
+std::string FormatUnits(double units);
+
+// The units gate, one function for approve and run: the estimate must be within the plan's
+// budget.max_units and within `ceiling` when there is one (an approval's maxUnits, or approve's
+// --max-units, named by ceiling_name in the message). kCostGate (exit 5) when it is not.
+Status CheckUnits(const std::string& plan_path, const CheckedPlan& c, const PlanEstimate& estimate,
+                  std::optional<double> ceiling, const std::string& ceiling_name);
+
+// The local cost gate of `run` (kCostGate, exit 5, when it fails; the message names the command that fixes
 // it). budget.approval: required needs ApprovalPathFor(plan_path) with this digest, unexpired at
 // `now` (seconds) and a maxUnits that covers the estimate; *max_units becomes its ceiling and
 // *used (when given) the approval. Without

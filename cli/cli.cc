@@ -24,6 +24,9 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx);
 int RunArtifacts(const std::vector<std::string>& args, Context& ctx);
 int RunTemplates(const std::vector<std::string>& args, Context& ctx);
 int RunApprove(const std::vector<std::string>& args, Context& ctx);
+int RunCheck(const std::vector<std::string>& args, Context& ctx);
+int RunRecover(const std::vector<std::string>& args, Context& ctx);
+int RunForget(const std::vector<std::string>& args, Context& ctx);
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
@@ -38,6 +41,9 @@ const std::vector<CommandSpec>& Commands() {
       {"artifacts", "a run's artifacts; downloads the ones still missing", RunArtifacts},
       {"templates", "saved templates on the API: list, show, push, pull, fork, delete", RunTemplates},
       {"approve", "approve a plan's cost (NAME.approval.json), or confirm a paused run's cost", RunApprove},
+      {"check", "check the state directory fully: database, log, rows, cursors, downloaded files", RunCheck},
+      {"recover", "get back runs the server knows but the state directory lost", RunRecover},
+      {"forget", "remove runs from the state directory (downloaded files stay)", RunForget},
       {"sandbox", "run the local simulator of the Sogni API on loopback", RunSandbox},
   };
   return kCommands;

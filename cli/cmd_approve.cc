@@ -19,7 +19,7 @@
 #include "cli/server_runner.h"
 #include "cli/sha256.h"
 #include "engine/estimate.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
 
 #ifndef SFLOW_VERSION
 #define SFLOW_VERSION "0.0.0"
@@ -53,11 +53,12 @@ Status WriteApproval(const std::string& path, const std::string& text, bool forc
 int ApproveRun(const std::string& run_id, const std::string& state_dir, const BackendOptions& backend_options,
                bool json, Context& ctx) {
   auto fail = [&](const Status& s) { return ctx.err << "sogni-flow approve: " << s.message() << "\n", ExitCodeFor(s); };
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  Result<std::unique_ptr<StateDir>> dir = OpenState("approve", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return fail(dir.status());
   RunStore& store = (*dir)->store();
+  // Confirming the cost and following the run is driving it: one process at a time.
+  Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(**dir, {run_id}, "approve", ctx);
+  if (!lease.ok()) return fail(lease.status());
   Result<RunRecord> run = store.GetRun(run_id);
   if (!run.ok()) return fail(run.status());
   bool overridden = false;
@@ -139,11 +140,9 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
   Result<std::string> digest = PlanDigest(c);
   if (!digest.ok()) return ctx.err << "sogni-flow approve: " << digest.status().message() << "\n", ExitCodeFor(digest.status());
   PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
-  if (estimate.total_units > ceiling) {
-    ctx.err << "sogni-flow approve: the estimate (" << estimate.total_units << " units) is above --max-units "
-            << max_units_text << "; nothing written\n";
-    return kExitCostGate;
-  }
+  // The gate `run` applies: an approval that run would refuse is never written.
+  if (Status gate = CheckUnits(plans[0], c, estimate, ceiling, "--max-units"); !gate.ok())
+    return ctx.err << "sogni-flow approve: " << gate.message() << "; nothing written\n", ExitCodeFor(gate);
   ApprovalFile a;
   a.plan_path = plans[0];
   a.digest = *digest;
@@ -157,7 +156,8 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
   std::string path = ApprovalPathFor(plans[0]);
   if (Status w = WriteApproval(path, ApprovalJson(a), force); !w.ok())
     return ctx.err << "sogni-flow approve: " << w.message() << "\n", w.code() == Status::Code::kConflict ? kExitInvalid : ExitCodeFor(w);
-  ctx.err << "approved " << plans[0] << ": estimate " << estimate.total_units << " units, ceiling " << max_units_text
+  ctx.err << "approved " << plans[0] << ": estimate " << FormatUnits(estimate.total_units) << " units, ceiling "
+          << FormatUnits(ceiling)
           << ", by " << by << ", until " << IsoTime(a.expires_at) << "\n";
   ctx.out << path << "\n";
   return kExitOk;

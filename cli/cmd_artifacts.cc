@@ -9,7 +9,7 @@
 #include "cli/exit_codes.h"
 #include "cli/run_setup.h"
 #include "cli/server_runner.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
 
 namespace sflow {
 
@@ -42,7 +42,9 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
                  "(after an interrupted run, or one whose downloads failed). A downloaded artifact is never\n"
                  "fetched again: its path, size and sha256 are in the state store. Files are written to\n"
                  "--out (default: the run's own out dir) under names the runner makes, never over an\n"
-                 "existing file. Media URLs are presigned: no API key is needed or sent.");
+                 "existing file. Media URLs are presigned: no API key is needed or sent.\n"
+                 "Downloading takes the run's lease: it is refused while another sogni-flow drives the run\n"
+                 "(which downloads them itself); --no-download only reads, and works meanwhile.");
   cl.Flag("json", "", "one JSON object per artifact on stdout", &json);
   cl.Flag("no-download", "", "only list; download nothing", &no_download);
   cl.Value("out", "", "DIR", "where missing artifacts go (default: the run's out dir)", &out_dir);
@@ -59,9 +61,8 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
   if (runs.size() != 1) return ctx.err << "sogni-flow artifacts: give exactly one run id\n", kExitInvalid;
   const std::string& run_id = runs[0];
 
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  Result<std::unique_ptr<StateDir>> dir =
+      OpenState("artifacts", state_dir, no_download ? StateAccess::kRead : StateAccess::kWrite, ctx);
   if (!dir.ok()) return ctx.err << "sogni-flow artifacts: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   RunStore& store = (*dir)->store();
   Result<RunRecord> run = store.GetRun(run_id);
@@ -73,6 +74,11 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
 
   int code = kExitOk;
   if (missing > 0 && !no_download) {
+    Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(**dir, {run_id}, "artifacts", ctx);
+    if (!lease.ok())
+      return ctx.err << "sogni-flow artifacts: " << lease.status().message()
+                     << "\n(it downloads them itself; 'sogni-flow artifacts " << run_id << " --no-download' lists them)\n",
+             ExitCodeFor(lease.status());
     ctx.err << run_id << ": downloading " << missing << " of " << arts->size() << " artifacts\n";
     HttpTransportOptions transport_options;
     transport_options.ca_file = EnvValue(ctx.environ, "SSL_CERT_FILE");  // as OpenBackend does

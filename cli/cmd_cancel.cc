@@ -1,16 +1,32 @@
-// sogni-flow cancel RUN : asks the server to cancel a stored run's workflow (and, with --wait,
-// follows it until it has ended).
+// sogni-flow cancel RUN : asks the server to cancel a stored run's workflow, and makes the stored
+// state say so.
+//
+// A run becomes terminal locally only once its events have been followed to the end after the
+// terminal status (docs/architecture.md, crash safety). So, after the server accepted the cancel:
+//   - when no other process drives the run, cancel takes its lease and finishes it itself: it
+//     follows the remaining events and confirms the final record (without downloading: `resume`
+//     or `artifacts` do that), so `status` shows cancelled at once;
+//   - when another process drives it, that process records the end; meanwhile the run is stored
+//     "cancel requested" (RunRecord::cancel_requested_at) and `status` shows it;
+//   - when the server answered a status that is not final yet (cooperative cancellation), the run
+//     stays "cancel requested" until a driver (resume, cancel --wait) records its end.
+// --wait follows the run to its end as `run` does (downloads included), or, while another
+// process drives it, waits for that process to store the end.
+#include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
+#include "cli/interrupt.h"
 #include "cli/run_setup.h"
 #include "cli/server_runner.h"
 #include "cli/sha256.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
 
 namespace sflow {
 
@@ -22,6 +38,60 @@ std::string WireStatusOf(const Value& workflow) {
   return status == "canceled" ? "cancelled" : status;
 }
 
+// The exit code of cancel for a run that has ended `status`, saying so when it is not cancelled.
+int Ended(Context& ctx, const std::string& run_id, RunStatus status) {
+  if (status == RunStatus::kCancelled) return ctx.err << "run " << run_id << ": cancelled\n", kExitOk;
+  ctx.err << "run " << run_id << " ended " << Name(status) << " before the cancel took effect\n";
+  return status == RunStatus::kCompleted ? kExitOk : kExitRunFailed;
+}
+
+// Follows `run_id` (whose lease this process holds) to its stored end, without downloads.
+int Finish(Context& ctx, RunStore& store, Backend& backend, const std::string& run_id) {
+  StreamReporter reporter(&ctx.err, nullptr);
+  ServerRunnerOptions options;
+  options.reporter = &reporter;
+  options.download = false;
+  ServerRunner runner(&store, backend.client.get(), backend.transport.get(), options);
+  Result<RunOutcome> outcome = runner.Drive(run_id);
+  if (!outcome.ok()) {
+    ctx.err << "sogni-flow cancel: " << backend.client->Redact(outcome.status().message()) << "\n"
+            << "the cancel was accepted; 'sogni-flow resume " << run_id << "' records the run's end\n";
+    return ExitCodeFor(outcome.status());
+  }
+  if (!IsTerminal(outcome->status)) {
+    ctx.err << "run " << run_id << ": " << Name(outcome->status) << "\n";
+    return kExitRunFailed;
+  }
+  return Ended(ctx, run_id, outcome->status);
+}
+
+// --wait with the lease: follows the run as `run` does; cancel's own exit code for how it ended.
+int FollowToEnd(Context& ctx, RunStore& store, Backend& backend, const std::string& run_id, bool json) {
+  int code = DriveAndReport("cancel", ctx, store, backend, run_id, json);
+  Result<RunRecord> after = store.GetRun(run_id);
+  if (!after.ok() || !IsTerminal(after->status)) return code;
+  return after->status == RunStatus::kCancelled || after->status == RunStatus::kCompleted ? kExitOk : kExitRunFailed;
+}
+
+// --wait while another process drives the run: until the store shows its end. When that process
+// goes away first, this one takes the lease and follows the run itself.
+int WaitForDriver(Context& ctx, StateDir& dir, Backend& backend, const std::string& run_id, bool json) {
+  std::atomic<bool> stop{false};
+  InterruptGuard guard([&] { stop = true; });
+  while (!stop) {
+    Result<RunRecord> run = dir.store().GetRun(run_id);
+    if (!run.ok()) return ctx.err << "sogni-flow cancel: " << run.status().message() << "\n", ExitCodeFor(run.status());
+    if (IsTerminal(run->status)) return Ended(ctx, run_id, run->status);
+    if (DriverOf(dir, run_id).empty()) {
+      Result<std::unique_ptr<RunLease>> lease = dir.AcquireRunLease(run_id);
+      if (lease.ok()) return FollowToEnd(ctx, dir.store(), backend, run_id, json);
+    }
+    for (int i = 0; i < 4 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ctx.err << "sogni-flow cancel: interrupted; the cancel was accepted and the run's driver records its end\n";
+  return kExitInterrupted;
+}
+
 }  // namespace
 
 int RunCancel(const std::vector<std::string>& args, Context& ctx) {
@@ -31,17 +101,20 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
   CommandLine cl("cancel RUN [--wait] [--state-dir DIR] [--api-url URL] [--api-key-file FILE] [--json]",
                  "Asks the server to cancel the workflow of a stored run. The cancel intent is committed to\n"
                  "the state store before the request; the request is sent once (a cancel is never retried\n"
-                 "blindly) and the status it answers is stored. Cancellation is cooperative: the step in\n"
-                 "flight may finish first. With --wait the run is followed until it has ended (events\n"
-                 "stored, artifacts of finished steps downloaded), as 'run' does.\n"
-                 "The API key must be the run's account (checked by fingerprint).");
+                 "blindly). When no other sogni-flow drives the run, cancel then follows its remaining events\n"
+                 "and stores its end, so 'status' shows it cancelled (artifacts of finished steps are left\n"
+                 "for 'resume' or 'artifacts'). While another sogni-flow drives it, that one stores the end\n"
+                 "and 'status' shows 'cancel requested' until then. Cancellation is cooperative: the step in\n"
+                 "flight may finish first. A run whose start was never sent is cancelled locally.\n"
+                 "With --wait the run is followed until it has ended (events stored, artifacts of finished\n"
+                 "steps downloaded), as 'run' does. The API key must be the run's account (by fingerprint).");
   cl.Flag("wait", "", "follow the run until it is cancelled (or has ended otherwise)", &wait);
   cl.Flag("json", "", "with --wait: one JSON object per workflow event on stdout, then a summary", &json);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
-  cl.Epilog("exit codes: 0 cancelled (or had already ended: said so), 1 the run ended otherwise after\n"
-            "--wait (failed), 2 usage or unknown run, 3 auth, 4 unavailable, 6 local state\n\n"
+  cl.Epilog("exit codes: 0 cancelled (or had already ended: said so), 1 the run ended otherwise (failed),\n"
+            "2 usage or unknown run, 3 auth, 4 unavailable, 6 local state\n\n"
             "examples:\n"
             "  sogni-flow cancel r-20261123-101500-3f2a\n"
             "  sogni-flow cancel r-20261123-101500-3f2a --wait\n");
@@ -51,24 +124,37 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
   if (!s.ok()) return ctx.err << "sogni-flow cancel: " << s.message() << "\n", kExitInvalid;
   if (runs.size() != 1) return ctx.err << "sogni-flow cancel: give exactly one run id\n", kExitInvalid;
   const std::string& run_id = runs[0];
+  auto fail = [&](const Status& st) { return ctx.err << "sogni-flow cancel: " << st.message() << "\n", ExitCodeFor(st); };
 
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
-  if (!dir.ok()) return ctx.err << "sogni-flow cancel: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
+  Result<std::unique_ptr<StateDir>> dir = OpenState("cancel", state_dir, StateAccess::kWrite, ctx);
+  if (!dir.ok()) return fail(dir.status());
   RunStore& store = (*dir)->store();
   Result<RunRecord> run = store.GetRun(run_id);
-  if (!run.ok()) return ctx.err << "sogni-flow cancel: " << run.status().message() << "\n", ExitCodeFor(run.status());
+  if (!run.ok()) return fail(run.status());
   if (IsTerminal(run->status)) {
     ctx.err << "sogni-flow cancel: run " << run_id << " has already ended (" << Name(run->status) << "); nothing to cancel\n";
     return kExitOk;
   }
-  if (run->workflow_id.empty())
-    return ctx.err << "sogni-flow cancel: run " << run_id << " has no workflow id yet (its start was never answered);\n"
-                   << "run 'sogni-flow resume " << run_id << "' first, then cancel it\n", kExitInvalid;
+  // The lease, when nobody else drives the run: this process then stores its end.
+  Result<std::unique_ptr<RunLease>> lease = (*dir)->AcquireRunLease(run_id);
+  if (!lease.ok() && lease.status().code() != Status::Code::kConflict) return fail(lease.status());
+  if (lease.ok() && !(*lease)->notice().empty()) ctx.err << "sogni-flow cancel: " << (*lease)->notice() << "\n";
+  if (run->workflow_id.empty()) {
+    if (!lease.ok())
+      return ctx.err << "sogni-flow cancel: " << lease.status().message() << "\n(it is starting the run; cancel it again "
+                     << "once the start is answered)\n", kExitLocalState;
+    if (AbandonUnsentStart(store, run_id).ok())
+      return ctx.err << "run " << run_id << ": cancelled before its start was sent (nothing was sent)\n", kExitOk;
+    return ctx.err << "sogni-flow cancel: run " << run_id << " has no workflow id yet (its start was sent but never "
+                   << "answered);\nrun 'sogni-flow resume " << run_id << "' first, then cancel it\n", kExitInvalid;
+  }
 
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
-  if (!backend.ok()) return ctx.err << "sogni-flow cancel: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
+  // The run's own endpoint (stored with it), unless --api-url names another.
+  bool overridden = false;
+  Result<BackendOptions> bo = BackendOptionsFor(*run, backend_options, &overridden);
+  if (!bo.ok()) return fail(bo.status());
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
+  if (!backend.ok()) return fail(backend.status());
   if (run->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow cancel: run " << run_id << " belongs to another account (key fingerprint "
                    << run->account << ")\n", kExitAuth;
@@ -85,22 +171,26 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
     ctx.err << "run " << run_id << ": workflow " << run->workflow_id << " had already ended (" << wire << ")\n";
   else
     ctx.err << "run " << run_id << ": cancel requested for workflow " << run->workflow_id << " (status " << wire << ")\n";
-  if (!wait) {
-    if (!transitioned && status && !IsTerminal(*status)) {
-      ctx.err << "sogni-flow cancel: the server did not accept the cancel (status " << wire << ")\n";
-      return kExitRunFailed;
-    }
+  if (!transitioned && status && !IsTerminal(*status) && !wait) {
+    ctx.err << "sogni-flow cancel: the server did not accept the cancel (status " << wire << ")\n";
+    return kExitRunFailed;
+  }
+  if (!lease.ok()) lease = (*dir)->AcquireRunLease(run_id);  // its driver may have stopped meanwhile
+  if (!lease.ok()) {
+    std::string driver = DriverOf(**dir, run_id);
+    ctx.err << "run " << run_id << ": " << (driver.empty() ? "another sogni-flow drives it" : driver)
+            << ", which stores its end\n";
+    return wait ? WaitForDriver(ctx, **dir, **backend, run_id, json) : kExitOk;
+  }
+  if (Result<RunRecord> now = store.GetRun(run_id); now.ok() && IsTerminal(now->status))
+    return Ended(ctx, run_id, now->status);  // stored by the driver that had it
+  if (wait) return FollowToEnd(ctx, store, **backend, run_id, json);
+  if (!status || !IsTerminal(*status)) {
+    ctx.err << "run " << run_id << ": the workflow stops once its current step does; 'sogni-flow status' shows "
+            << "'cancel requested' until 'sogni-flow resume " << run_id << "' (or cancel --wait) stores its end\n";
     return kExitOk;
   }
-  int code = DriveAndReport("cancel", ctx, store, **backend, run_id, json);
-  Result<RunRecord> after = store.GetRun(run_id);
-  if (!after.ok()) return code;
-  if (after->status == RunStatus::kCancelled) return kExitOk;
-  if (IsTerminal(after->status)) {
-    ctx.err << "run " << run_id << " ended " << Name(after->status) << " before the cancel took effect\n";
-    return after->status == RunStatus::kCompleted ? kExitOk : kExitRunFailed;
-  }
-  return code;
+  return Finish(ctx, store, **backend, run_id);
 }
 
 }  // namespace sflow

@@ -114,7 +114,6 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
 
   int exit = kExitOk;
   ValidateOptions options;
-  options.require_all_params = true;
   // With several plans, a closing summary: one line per plan.
   std::vector<std::vector<std::string>> summary = {{"PLAN", "EXECUTION", "STEPS", "UNITS", "QUOTES", "BUDGET", "VERDICT"}};
   for (size_t i = 0; i < plans.size(); ++i) {
@@ -122,6 +121,7 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
     PrintDiagnostics(c.diags, ctx.err);
     if (!c.ok()) {
       ctx.err << plans[i] << ": invalid; nothing estimated\n";
+      if (json) ctx.out << PlanCheckJson(plans[i], c) << "\n";
       exit = kExitInvalid;
       summary.push_back({plans[i], "-", "-", "-", "-", "-", "invalid"});
       continue;

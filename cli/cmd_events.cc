@@ -6,36 +6,22 @@
 #include <thread>
 #include <vector>
 
-#include "cli/artifact_files.h"
 #include "cli/command_line.h"
 #include "cli/interrupt.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
-#include "cli/run_setup.h"
-#include "store/lock_file.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
 
 namespace sflow {
-
-namespace {
-
-// Whether a live sogni-flow on this host holds the state directory's writer lock (and so may be
-// storing events). Read from the lock file's holder line, without taking the lock.
-bool WriterAlive(const std::string& state_dir) {
-  Result<std::string> content = ReadWholeFile(state_dir + "/" + StateDir::kLockName);
-  if (!content.ok()) return false;
-  std::optional<LockHolder> holder = LockHolder::Parse(*content);
-  return holder && holder->host == LockFile::HostName() && LockFile::ProcessAlive(holder->pid);
-}
-
-}  // namespace
 
 int RunEvents(const std::vector<std::string>& args, Context& ctx) {
   bool json = false, follow = false;
   std::string state_dir;
   CommandLine cl("events RUN [--follow] [--state-dir DIR] [--json]",
                  "Prints a run's stored workflow events in sequence order. Reads the state store only and\n"
-                 "takes no lock, so it works while another sogni-flow (run, resume) is driving the run.\n"
+                 "takes no lock, so it works while another sogni-flow (run, resume) is driving the run, and\n"
+                 "in a read-only state directory. A stored event that is not valid JSON is never printed:\n"
+                 "the database is damaged then (exit 6, and what to do).\n"
                  "--follow keeps printing events as that process stores them, until the run has ended.");
   cl.Flag("json", "", "each event as stored (JSON), one per line", &json);
   cl.Flag("follow", "f", "keep printing new events until the run ends (Ctrl-C stops)", &follow);
@@ -50,10 +36,7 @@ int RunEvents(const std::vector<std::string>& args, Context& ctx) {
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow events: " << s.message() << "\n", kExitInvalid;
   if (runs.size() != 1) return ctx.err << "sogni-flow events: give exactly one run id\n", kExitInvalid;
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  so.read_only = true;
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  Result<std::unique_ptr<StateDir>> dir = OpenState("events", state_dir, StateAccess::kRead, ctx);
   if (!dir.ok()) return ctx.err << "sogni-flow events: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   RunStore& store = (*dir)->store();
   Result<RunRecord> run = store.GetRun(runs[0]);
@@ -86,7 +69,7 @@ int RunEvents(const std::vector<std::string>& args, Context& ctx) {
       ctx.err << runs[0] << ": " << Name(run->status) << "\n";
       return kExitOk;
     }
-    if (!hinted && !WriterAlive(so.path)) {
+    if (!hinted && DriverOf(**dir, runs[0]).empty()) {
       ctx.err << "sogni-flow events: no sogni-flow is following run " << runs[0] << " now; start 'sogni-flow resume "
               << runs[0] << "' and its events show here\n";
       hinted = true;

@@ -1,6 +1,8 @@
 // sogni-flow reseed RUN : re-runs a finished workflow as a clone with new seeds for chosen steps.
 #include <cerrno>
 #include <cstdlib>
+#include <ctime>
+#include <random>
 #include <map>
 #include <optional>
 #include <set>
@@ -13,7 +15,8 @@
 #include "cli/run_setup.h"
 #include "cli/server_runner.h"
 #include "cli/sha256.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
+#include "engine/run_id.h"
 
 namespace sflow {
 
@@ -67,9 +70,7 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
     named[id] = seed;
   }
 
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  Result<std::unique_ptr<StateDir>> dir = OpenState("reseed", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return ctx.err << "sogni-flow reseed: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   RunStore& store = (*dir)->store();
   Result<RunRecord> source = store.GetRun(runs[0]);
@@ -115,9 +116,14 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
   if (source->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow reseed: run " << runs[0] << " belongs to another account (key fingerprint "
                    << source->account << ")\n", kExitAuth;
+  // The new run is leased before it is stored: no other process can take it up first. It
+  // belongs where its source does, unless --api-url named another endpoint.
+  const std::string new_id = MakeRunId(std::time(nullptr), std::random_device()());
+  Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(**dir, {new_id}, "reseed", ctx);
+  if (!lease.ok()) return ctx.err << "sogni-flow reseed: " << lease.status().message() << "\n", ExitCodeFor(lease.status());
   RunRecord from = *source;
   from.api_url = (*backend)->api_url;
-  Result<std::string> run_id = CreateReseedRun(store, from, overrides, out_dir);
+  Result<std::string> run_id = CreateReseedRun(store, from, overrides, out_dir, new_id);
   if (!run_id.ok()) return ctx.err << "sogni-flow reseed: " << run_id.status().message() << "\n", ExitCodeFor(run_id.status());
   ctx.err << "run " << *run_id << " (reseed of " << runs[0] << ")\n";
   return DriveAndReport("reseed", ctx, store, **backend, *run_id, json, StateDirHint(state_dir));

@@ -12,7 +12,7 @@
 #include "cli/run_setup.h"
 #include "api/http_url.h"
 #include "cli/sha256.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
 
 namespace sflow {
 
@@ -76,9 +76,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
     return ctx.err << "sogni-flow resume: " << d.message() << "\n", kExitInvalid;
 
   drive.hint_args = StateDirHint(state_dir);
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  Result<std::unique_ptr<StateDir>> dir = OpenState("resume", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return ctx.err << "sogni-flow resume: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   RunStore& store = (*dir)->store();
   std::vector<RunRecord> records;
@@ -91,7 +89,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
               << "); see sogni-flow status " << w.id << "\n";
     records = std::move(*found);
     if (records.empty()) {
-      ctx.err << "sogni-flow resume: nothing to resume in " << so.path << "\n";
+      ctx.err << "sogni-flow resume: nothing to resume in " << (*dir)->path() << "\n";
       if (drive.json) ctx.out << R"({"event":"summary","runs":[],"exitCode":0})" << "\n";
       return kExitOk;
     }
@@ -108,6 +106,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
   std::map<std::string, Status> refused;                      // endpoints that cannot be used
   std::map<std::string, Backend*> backend_of;                 // by run id
   std::vector<std::string> ids;
+  std::vector<std::unique_ptr<RunLease>> leases;  // one per run driven here, held until the end
   int worst = kExitOk;
   auto skip = [&](const std::string& why, int code) {
     ctx.err << "sogni-flow resume: " << why << "\n";
@@ -144,6 +143,15 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
     if (overridden)
       ctx.err << r.id << ": resuming against " << (bo->sandbox ? "a fresh in-process sandbox" : RedactUrl(bo->api_url))
               << ", not the endpoint it was started against (" << RedactUrl(r.api_url) << ")\n";
+    // One process drives a run: a run driven elsewhere is refused (exit 6), or with --all skipped.
+    Result<std::unique_ptr<RunLease>> lease = (*dir)->AcquireRunLease(r.id);
+    if (!lease.ok()) {
+      ctx.err << "sogni-flow resume: " << lease.status().message() << (all ? " (skipped)" : "") << "\n";
+      if (!all || lease.status().code() != Status::Code::kConflict) worst = WorseExitCode(worst, ExitCodeFor(lease.status()));
+      continue;
+    }
+    if (!(*lease)->notice().empty()) ctx.err << "sogni-flow resume: " << (*lease)->notice() << "\n";
+    leases.push_back(std::move(*lease));
     backend_of[r.id] = b;
     ids.push_back(r.id);
   }

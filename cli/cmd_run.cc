@@ -19,7 +19,7 @@
 #include "engine/estimate.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"
-#include "store/state_dir.h"
+#include "cli/state_access.h"
 
 namespace sflow {
 
@@ -59,8 +59,11 @@ Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx
 
 // Uploads the plan's local media, then stores the run and its start intent (nothing is sent).
 // --out DIR: with one plan DIR itself; with several DIR/RUN, so that no two runs share files.
-Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, RunStore& store, const std::string& out_dir,
-                              bool per_run_dir, Context& ctx) {
+// The run's lease is taken before the run is stored, so that no other process (resume --all) can
+// take it up before this one drives it; it joins `leases`.
+Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, std::vector<std::unique_ptr<RunLease>>* leases,
+                              const std::string& out_dir, bool per_run_dir, Context& ctx) {
+  RunStore& store = dir.store();
   const CheckedPlan& c = p.checked;
   if (!p.approval.digest.empty()) {  // kept in the state store: which approval let this run start
     ApprovalRecord record;
@@ -72,6 +75,9 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, RunStore& store
     if (Status s = store.RecordApproval(record); !s.ok()) return s;
   }
   std::string run_id = MakeRunId(std::time(nullptr), std::random_device()());
+  Result<std::unique_ptr<RunLease>> lease = dir.AcquireRunLease(run_id);
+  if (!lease.ok()) return lease.status();
+  leases->push_back(std::move(*lease));
   Result<std::vector<WireMedia>> media =
       ResolveMedia(c.plan, *backend.client, *backend.transport, "sogni-flow-" + run_id, &ctx.err);
   if (!media.ok()) return Status::Error(media.status().code(), backend.client->Redact(media.status().message()));
@@ -186,15 +192,13 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ, &ctx.err);
   if (!backend.ok()) return stop({backend.status().message()}, ExitCodeFor(backend.status()));
   if (Status b = CheckBackend(**backend); !b.ok()) return stop({b.message()}, ExitCodeFor(b));
-  StateDirOptions so;
-  so.path = StateDirPath(state_dir, ctx.environ);
-  Result<std::unique_ptr<StateDir>> dir = StateDir::Open(so);
+  Result<std::unique_ptr<StateDir>> dir = OpenState("run", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return stop({dir.status().message()}, ExitCodeFor(dir.status()));
-  for (const std::string& n : (*dir)->notices()) ctx.err << "sogni-flow run: " << n << "\n";
   RunStore& store = (*dir)->store();
   std::vector<std::string> run_ids;
+  std::vector<std::unique_ptr<RunLease>> leases;  // one per run, held while the runs are driven
   for (PreparedPlan& p : prepared) {
-    Result<std::string> run_id = CreateRun(p, **backend, store, out_dir, plans.size() > 1, ctx);
+    Result<std::string> run_id = CreateRun(p, **backend, **dir, &leases, out_dir, plans.size() > 1, ctx);
     if (!run_id.ok()) {
       if (run_ids.empty()) return stop({p.path + ": " + run_id.status().message()}, ExitCodeFor(run_id.status()));
       ctx.err << "sogni-flow run: " << p.path << ": " << run_id.status().message() << "\n";

@@ -15,8 +15,8 @@ int RunValidate(const std::vector<std::string>& args, Context& ctx) {
   CommandLine cl("validate PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-q] [--json]",
                  "Checks plans offline, the way the API will: the plan's shape and keys, params and their\n"
                  "values, each tool's arguments against its official schema, the dependency graph, and local\n"
-                 "media. Every problem is reported as FILE:LINE:COL with a hint where one helps. Params\n"
-                 "without a default may be left out; give them with -p to check their values too.\n"
+                 "media. Every problem is reported as FILE:LINE:COL with a hint where one helps. Every\n"
+                 "param needs a value, as for run: a default, -p, --param-file or SOGNI_FLOW_PARAM_<name>.\n"
                  "Reads only: creates no file and opens no socket.");
   cl.Flag("json", "", "one JSON object per plan on stdout (with its diagnostics), then a summary", &json);
   cl.Flag("quiet", "q", "print only errors and warnings, not the per-plan summary line", &quiet);
@@ -39,23 +39,7 @@ int RunValidate(const std::vector<std::string>& args, Context& ctx) {
     invalid += !c.ok();
     warnings += c.diags.warning_count();
     if (json) {
-      Value line = Value::Object();
-      line.Set("event", Value::String("plan"));
-      line.Set("plan", Value::String(path));
-      line.Set("valid", Value::Bool(c.ok()));
-      if (c.loaded) {
-        line.Set("name", Value::String(c.plan.name));
-        line.Set("steps", Value::Int(static_cast<int64_t>(c.plan.steps.size())));
-      }
-      line.Set("errors", Value::Int(c.diags.error_count()));
-      line.Set("warnings", Value::Int(c.diags.warning_count()));
-      std::string diags = "[";
-      bool first = true;
-      for (const Diagnostic& d : c.diags.Sorted()) diags += (first ? "" : ",") + DiagnosticToJson(d), first = false;
-      diags += "]";
-      std::string text = line.ToJson();
-      text.insert(text.size() - 1, ",\"diagnostics\":" + diags);
-      ctx.out << text << "\n";
+      ctx.out << PlanCheckJson(path, c) << "\n";
     } else if (!quiet) {
       ctx.err << path << ": " << (c.ok() ? "valid" : "invalid");
       if (c.loaded) ctx.err << " (" << c.plan.steps.size() << (c.plan.steps.size() == 1 ? " step" : " steps");

@@ -204,6 +204,10 @@ Result<WorkflowReply> SendIntent(RunStore& store, ApiClient& client, const RunRe
       if (answered && !IsTerminal(*answered) && (*answered == RunStatus::kQueued || *answered == RunStatus::kRunning ||
                                                  *answered == RunStatus::kWaitingForUser))
         done.run.status = *answered;
+      // Accepted (now, or by an earlier request): the run is "cancel requested" until its end is
+      // stored, which `status` shows.
+      done.run.cancel_requested = reply->Flag("transitioned") ||
+                                  (answered && (*answered == RunStatus::kCancelled || !IsTerminal(*answered)));
       break;
   }
   if (Status m = store.MarkIntent(intent.id, done); !m.ok()) return m;

@@ -42,6 +42,26 @@ CheckedPlan CheckPlan(const std::string& path, const ToolCatalog& catalog, const
   return c;
 }
 
+std::string PlanCheckJson(const std::string& path, const CheckedPlan& c) {
+  Value line = Value::Object();
+  line.Set("event", Value::String("plan"));
+  line.Set("plan", Value::String(path));
+  line.Set("valid", Value::Bool(c.ok()));
+  if (c.loaded) {
+    line.Set("name", Value::String(c.plan.name));
+    line.Set("steps", Value::Int(static_cast<int64_t>(c.plan.steps.size())));
+  }
+  line.Set("errors", Value::Int(c.diags.error_count()));
+  line.Set("warnings", Value::Int(c.diags.warning_count()));
+  std::string diags = "[";
+  bool first = true;
+  for (const Diagnostic& d : c.diags.Sorted()) diags += (first ? "" : ",") + DiagnosticToJson(d), first = false;
+  diags += "]";
+  std::string text = line.ToJson();
+  text.insert(text.size() - 1, ",\"diagnostics\":" + diags);
+  return text;
+}
+
 void PrintDiagnostics(const DiagnosticList& diags, std::ostream& err) {
   for (const Diagnostic& d : diags.Sorted()) err << FormatDiagnostic(d) << "\n";
 }

@@ -37,6 +37,11 @@ CheckedPlan CheckPlan(const std::string& path, const ToolCatalog& catalog, const
 // Writes the diagnostics, sorted, one per line (hints on their own line).
 void PrintDiagnostics(const DiagnosticList& diags, std::ostream& err);
 
+// The --json line of a checked plan, as `validate --json` prints it: {"event":"plan", "plan",
+// "valid", "name"?, "steps"?, "errors", "warnings", "diagnostics": [...]}. Commands that take
+// plans print it for a plan they refuse, so their --json output stays JSON.
+std::string PlanCheckJson(const std::string& path, const CheckedPlan& c);
+
 }  // namespace sflow
 
 #endif  // SFLOW_CLI_PLAN_CHECK_H_

@@ -206,6 +206,7 @@ Status ServerRunner::ResendOpenIntents(RunRecord* run) {
 
 Status ServerRunner::Follow(RunRecord* run) {
   EventFollower follower({.workflow_id = run->workflow_id, .cursor = std::max<int64_t>(run->cursor, 0)});
+  const bool stored_final = IsTerminal(run->status);
   EventBatch batch;
   Status store_error;
   bool stop = false;
@@ -240,7 +241,9 @@ Status ServerRunner::Follow(RunRecord* run) {
     if (o.status && *o.status != last_status_) {
       last_status_ = *o.status;
       Say(run->id + ": " + *o.status);
-      if (auto st = WireStatus(*o.status); st && !IsTerminal(*st)) batch.run.status = *st;
+      // A run stored final stays final (the store refuses to leave it): replayed events of a run
+      // resumed for its downloads must not carry an old status back.
+      if (auto st = WireStatus(*o.status); st && !IsTerminal(*st) && !stored_final) batch.run.status = *st;
     }
     if (o.stops()) stop = true;
   };
@@ -444,7 +447,13 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
       Status f = Follow(&run);
       if (f.reason() == "not_found") {
         Result<Value> w = client_->GetWorkflow(run.workflow_id);
-        if (!w.ok() && w.status().reason() == "not_found") return WorkflowGone(&run, w.status());
+        if (!w.ok() && w.status().reason() == "not_found") {
+          if (!IsTerminal(run.status)) return WorkflowGone(&run, w.status());
+          // It ended (stored) and is forgotten since: its events are all here; the artifacts
+          // still to fetch are tried at their stored URLs.
+          outcome.status = run.status;
+          break;
+        }
         if (!w.ok()) return w.status();
         f = Status::Error(Status::Code::kUnavailable, f.message() + ", while a GET of the workflow answers");
       }
@@ -456,13 +465,16 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
     if (IsTerminal(run.status) || run.status == RunStatus::kWaitingForUser) break;
     caught_up_after_end_ = false;
   }
-  DownloadTally tally;
-  Status d = DownloadArtifacts(*store_, *transport_, run,
-                               {.reporter = options_.reporter, .cancel = options_.cancel, .clock = options_.clock}, &tally);
-  outcome.artifacts_done = tally.done;
-  outcome.artifacts_failed = tally.failed;
-  outcome.problem = tally.first_problem;
-  if (!d.ok()) return d;
+  if (options_.download) {
+    DownloadTally tally;
+    Status d = DownloadArtifacts(*store_, *transport_, run,
+                                 {.reporter = options_.reporter, .cancel = options_.cancel, .clock = options_.clock},
+                                 &tally);
+    outcome.artifacts_done = tally.done;
+    outcome.artifacts_failed = tally.failed;
+    outcome.problem = tally.first_problem;
+    if (!d.ok()) return d;
+  }
   if (Result<int64_t> n = store_->CountEvents(run_id); n.ok()) outcome.events_stored = *n;
   return outcome;
 }

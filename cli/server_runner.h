@@ -45,6 +45,7 @@ namespace sflow {
 struct ServerRunnerOptions {
   RunReporter* reporter = nullptr;   // progress lines and events (cli/run_reporter.h); may be null
   bool start_only = false;           // --detach: send (or re-send) the start, store its answer, return
+  bool download = true;              // false: follow and confirm the end, leave the artifacts (cancel)
   // A batch (its events and their cursor, one transaction, one fsync) is committed at
   // flush_events events, flush_interval after the last commit, or the end of a stream.
   std::chrono::milliseconds flush_interval{100};

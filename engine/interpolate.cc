@@ -1,5 +1,7 @@
 #include "engine/interpolate.h"
 
+#include <utility>
+
 #include "engine/spell.h"
 
 namespace sflow {
@@ -26,6 +28,10 @@ std::string ScalarText(const Value& v) {
 class Interpolator {
  public:
   Interpolator(const InterpolationScope& scope, DiagnosticList* diags) : scope_(scope), diags_(diags) {}
+
+  // Whether a reference to a param without a value (not one already refused) was met since the
+  // last call.
+  bool TakeMissingParam() { return std::exchange(missing_param_, false); }
 
   // Returns the interpolated value; sets *unresolved when a reference remains.
   Value Walk(const Value& v, bool* unresolved) {
@@ -60,6 +66,7 @@ class Interpolator {
       auto it = scope_.params->find(ref.name);
       if (it == scope_.params->end()) {
         *unresolved = true;
+        if (!scope_.refused || !scope_.refused->count(ref.name)) missing_param_ = true;
         return false;
       }
       *value = it->second;
@@ -140,6 +147,7 @@ class Interpolator {
 
   const InterpolationScope& scope_;
   DiagnosticList* diags_;
+  bool missing_param_ = false;  // a reference to a param without a value was met
 };
 
 }  // namespace
@@ -159,12 +167,14 @@ Interpolated Interpolate(const Value& v, const InterpolationScope& scope, Diagno
       bool unresolved = false;
       result.value.members().push_back(Value::Member{m.key, m.key_loc, in.Walk(m.value, &unresolved)});
       if (unresolved) result.unresolved.insert(m.key);
+      if (in.TakeMissingParam()) result.missing_params.insert(m.key);
     }
     return result;
   }
   bool unresolved = false;
   result.value = in.Walk(v, &unresolved);
   if (unresolved) result.unresolved.insert("");
+  if (in.TakeMissingParam()) result.missing_params.insert("");
   return result;
 }
 

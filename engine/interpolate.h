@@ -6,8 +6,7 @@
 //   "$${params.x}"                          -> the literal text "${params.x}"
 //
 // A reference to a param that has no value (no default, none given) is left as written and
-// reported as unresolved, so `validate` can check a plan whose params are supplied only at run
-// time; `run` and `estimate` treat unresolved references as errors.
+// reported in `missing_params`; validation makes it an error for every command.
 #ifndef SFLOW_ENGINE_INTERPOLATE_H_
 #define SFLOW_ENGINE_INTERPOLATE_H_
 
@@ -24,6 +23,9 @@ namespace sflow {
 struct InterpolationScope {
   const Plan* plan = nullptr;
   const ParamValues* params = nullptr;
+  // Params whose value was refused (already reported): a reference to one is unresolved but
+  // not reported again in `missing_params`.
+  const std::set<std::string>* refused = nullptr;
 };
 
 struct Interpolated {
@@ -31,6 +33,9 @@ struct Interpolated {
   // Top-level keys of the interpolated object whose values still hold a reference (an unresolved
   // param or a template input); for a scalar, "" when the scalar itself does.
   std::set<std::string> unresolved;
+  // The subset of `unresolved` that holds a reference to a param with no value (an error for
+  // every command); the rest hold template inputs, which the server fills in.
+  std::set<std::string> missing_params;
 };
 
 // Interpolates every string in v (recursively). Unknown references and references to undeclared

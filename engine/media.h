@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/file_probe.h"
 #include "engine/plan.h"
 
 namespace sflow {
@@ -31,14 +32,18 @@ struct LocalMediaCheck {
   MediaSniff sniff;
 };
 
-// Checks a plan-relative path: it must resolve (after following links) to a regular file inside
-// plan_dir, at most max_bytes, whose content is a recognised media format.
+// Checks a plan-relative path through `files`: it must resolve (after following links) to a
+// regular file inside plan_dir (not plan_dir itself, not a directory), at most max_bytes, whose
+// content is a recognised media format.
+LocalMediaCheck CheckLocalMedia(const FileProbe& files, const std::string& plan_dir, const std::string& path,
+                                uint64_t max_bytes = kMaxMediaBytes);
+// The same through SystemFileProbe().
 LocalMediaCheck CheckLocalMedia(const std::string& plan_dir, const std::string& path,
                                 uint64_t max_bytes = kMaxMediaBytes);
 
-// Checks a media URL: https only, no user:password, no host that names this machine or a private
-// network by literal address (in any of the forms inet_aton accepts) or as "localhost". Returns
-// "" when acceptable, else the reason.
+// Checks a media URL: parsed and normalised by ParseUrl (engine/url.h), then https only, no
+// user:password, and no host that InternalHostReason refuses. Returns "" when acceptable, else
+// the reason.
 std::string CheckMediaUrl(const std::string& url);
 
 // The media kind a URL's path suggests by its extension, or kUnknown.

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <regex>
 
+#include "engine/pattern.h"
 #include "engine/spell.h"
 
 namespace sflow {
@@ -17,6 +17,21 @@ constexpr std::string_view kEnvPrefix = "SOGNI_FLOW_PARAM_";
 std::string FormatNumber(double d) {
   std::string s = Value::Double(d).ToJson();
   return s;
+}
+
+// A value as messages show it: quoted, and cut after 40 bytes (at a character boundary) so that a
+// 60,000-character value does not flood the terminal.
+std::string Shown(std::string_view text) {
+  constexpr size_t kMax = 40;
+  if (text.size() <= kMax) return "'" + std::string(text) + "'";
+  size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not mid-character
+  return "'" + std::string(text.substr(0, cut)) + "...' (" + std::to_string(text.size()) + " bytes)";
+}
+
+std::string TooLong(size_t bytes) {
+  return "is " + std::to_string(bytes) + " bytes long, over the " + std::to_string(kMaxParamValueBytes) +
+         "-byte limit for a param value";
 }
 
 std::vector<std::string> ParamNames(const Plan& plan) {
@@ -41,6 +56,14 @@ std::vector<std::pair<std::string, std::string>> ParamsFromEnvironment(char** en
 }
 
 Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string* error) {
+  if (text.size() > kMaxParamValueBytes) {
+    *error = TooLong(text.size());
+    return Value();
+  }
+  if (!IsValidUtf8(text)) {  // -p and the environment carry bytes; plans and the wire are UTF-8
+    *error = "is not valid UTF-8";
+    return Value();
+  }
   switch (spec.type) {
     case ParamSpec::Type::kString:
       return Value::String(text);
@@ -49,7 +72,7 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
       char* end = nullptr;
       long long v = std::strtoll(text.c_str(), &end, 10);
       if (text.empty() || *end != '\0' || errno == ERANGE) {
-        *error = "'" + text + "' is not an integer";
+        *error = Shown(text) + " is not an integer";
         return Value();
       }
       return Value::Int(v);
@@ -61,7 +84,7 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
       // strtod also reads hex, "inf" and "nan"; a param takes plain decimal numbers only.
       bool plain = text.find_first_not_of("0123456789+-.eE") == std::string::npos;
       if (text.empty() || !plain || *end != '\0' || errno == ERANGE || !std::isfinite(v)) {
-        *error = "'" + text + "' is not a number";
+        *error = Shown(text) + " is not a number";
         return Value();
       }
       return Value::Double(v);
@@ -69,7 +92,7 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
     case ParamSpec::Type::kBoolean:
       if (text == "true" || text == "yes" || text == "1") return Value::Bool(true);
       if (text == "false" || text == "no" || text == "0") return Value::Bool(false);
-      *error = "'" + text + "' is not a boolean (use true or false)";
+      *error = Shown(text) + " is not a boolean (use true or false)";
       return Value();
     case ParamSpec::Type::kEnum:
       // Enum values may be numbers in the plan; match the text against each value's rendering.
@@ -77,23 +100,22 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
         if ((v.is_string() && v.as_string() == text) || (!v.is_string() && v.ToJson() == text))
           return v;
       }
-      *error = "'" + text + "' is not one of the allowed values";
+      *error = Shown(text) + " is not one of the allowed values";
       return Value();
   }
   return Value();
 }
 
 std::string CheckParamValue(const ParamSpec& spec, const Value& value) {
+  if (value.is_string() && value.as_string().size() > kMaxParamValueBytes) return TooLong(value.as_string().size());
   switch (spec.type) {
     case ParamSpec::Type::kString:
       if (!value.is_string()) return std::string("must be a string, not ") + Value::KindPhrase(value.kind());
       if (spec.pattern) {
-        try {
-          if (!std::regex_match(value.as_string(), std::regex(*spec.pattern, std::regex::ECMAScript)))
-            return "'" + value.as_string() + "' does not match pattern '" + *spec.pattern + "'";
-        } catch (const std::regex_error&) {
-          return "";  // the bad pattern itself is reported once, at the pattern
-        }
+        Result<Pattern> pattern = Pattern::Compile(*spec.pattern);
+        if (!pattern.ok()) return "";  // the bad pattern itself is reported once, at the pattern
+        if (!pattern->FullMatch(value.as_string()))
+          return Shown(value.as_string()) + " does not match pattern " + Shown(*spec.pattern);
       }
       return "";
     case ParamSpec::Type::kInteger:
@@ -116,22 +138,23 @@ std::string CheckParamValue(const ParamSpec& spec, const Value& value) {
         if (v == value) return "";
       std::string allowed;
       for (size_t i = 0; i < spec.values.size(); ++i) allowed += (i ? ", " : "") + spec.values[i].ToJson();
-      return value.ToJson() + " is not one of " + allowed;
+      return value.Brief() + " is not one of " + allowed;
     }
   }
   return "";
 }
 
-ParamValues ResolveParams(const Plan& plan, const ParamSources& sources, DiagnosticList* diags) {
+ParamValues ResolveParams(const Plan& plan, const ParamSources& sources, DiagnosticList* diags,
+                          std::set<std::string>* refused) {
   ParamValues values;
+  std::set<std::string> unused_refused;
+  if (!refused) refused = &unused_refused;
   // The specs.
   for (const ParamSpec& p : plan.params) {
     if (p.pattern) {
-      try {
-        std::regex re(*p.pattern, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        diags->Error(p.pattern_loc, "param", "param '" + p.name + "' has an invalid pattern: " + e.what());
-      }
+      if (Result<Pattern> re = Pattern::Compile(*p.pattern); !re.ok())
+        diags->Error(p.pattern_loc, "param", "param '" + p.name + "' has an invalid pattern: " + re.status().message(),
+                     "patterns are RE2 syntax, matched against the whole value: no backreferences or lookaround");
       if (p.type != ParamSpec::Type::kString)
         diags->Error(p.pattern_loc, "param", "'pattern' applies only to string params");
     }
@@ -143,9 +166,10 @@ ParamValues ResolveParams(const Plan& plan, const ParamSources& sources, Diagnos
       diags->Error(p.maximum_loc, "param", "param '" + p.name + "' has maximum below its minimum");
     if (p.default_value) {
       std::string problem = CheckParamValue(p, *p.default_value);
-      if (!problem.empty())
+      if (!problem.empty()) {
         diags->Error(p.default_loc, "param", "default of param '" + p.name + "' " + problem);
-      else
+        refused->insert(p.name);
+      } else
         values[p.name] = *p.default_value;
     }
   }
@@ -162,9 +186,11 @@ ParamValues ResolveParams(const Plan& plan, const ParamSources& sources, Diagnos
     if (error.empty()) error = CheckParamValue(*spec, v);
     if (!error.empty()) {
       diags->Error({}, "param", origin + ": param '" + name + "' " + error);
+      refused->insert(name);
       return;
     }
     values[name] = std::move(v);
+    refused->erase(name);
   };
 
   for (const auto& [name, text] : sources.environment)
@@ -181,9 +207,11 @@ ParamValues ResolveParams(const Plan& plan, const ParamSources& sources, Diagnos
       std::string problem = CheckParamValue(*spec, m.value);
       if (!problem.empty()) {
         file_diags.Error(m.value.loc(), "param", "param '" + m.key + "' " + problem);
+        refused->insert(m.key);
         continue;
       }
       values[m.key] = m.value;
+      refused->erase(m.key);
     }
     diags->Append(file_diags);
   }

@@ -11,6 +11,7 @@
 #define SFLOW_ENGINE_PARAMS_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,7 +42,10 @@ std::vector<std::pair<std::string, std::string>> ParamsFromEnvironment(char** en
 // Checks the specs themselves (defaults fit their type, bounds, patterns that compile), then
 // resolves values by the precedence above, checking each. Problems go to diags (-p and
 // environment problems have no position; param-file problems point into that file).
-ParamValues ResolveParams(const Plan& plan, const ParamSources& sources, DiagnosticList* diags);
+// *refused (when given) receives the names of params for which a default or a source gave a value
+// that was reported as wrong: they have no value, and that is already said.
+ParamValues ResolveParams(const Plan& plan, const ParamSources& sources, DiagnosticList* diags,
+                          std::set<std::string>* refused = nullptr);
 
 // Converts text to the param's type; on failure returns null and sets *error.
 Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string* error);

@@ -30,7 +30,7 @@ struct ParamSpec {
   Type type = Type::kString;
   std::optional<Value> default_value;
   std::optional<double> minimum, maximum;
-  std::optional<std::string> pattern;   // ECMAScript regex, whole-value match, strings only
+  std::optional<std::string> pattern;   // RE2 syntax, whole-value match, strings only (pattern.h)
   std::vector<Value> values;            // allowed values for kEnum
   std::string description;
   SourceLoc default_loc, minimum_loc, maximum_loc, pattern_loc;

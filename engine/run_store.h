@@ -12,7 +12,11 @@
 //   outcome unknown, and after a restart the call is then either wholly present or wholly absent.
 // - Times are milliseconds since the Unix epoch, stamped by the store; the *_at fields of the
 //   records passed in are ignored.
-// - Not thread-safe; one writer per state directory (store/state_dir.h enforces it).
+// - A final run status (completed, partial_failure, failed, cancelled) is never left: an update
+//   to another status is kConflict. What may still change after it: artifacts (refreshed URLs,
+//   downloads), the run's error, and its steps' details (status, seed, units, digest, error).
+// - Not thread-safe. Several processes may write one state directory at once (each write is one
+//   transaction); one process drives a run at a time (store/run_lease.h).
 // Implementation: store/sqlite_run_store.h. Status names are the wire's where one exists.
 #ifndef SFLOW_ENGINE_RUN_STORE_H_
 #define SFLOW_ENGINE_RUN_STORE_H_
@@ -88,6 +92,7 @@ struct RunRecord {
   std::string account{};           // sha256 prefix of the API key (<= 16 hex): NEVER the key
   std::string out_dir{};
   std::string api_url{};           // the API base URL the run was started against; "" = unknown (older state)
+  int64_t cancel_requested_at = 0; // read only: when the server accepted a cancel (0 = never)
   Value error{};                   // null, or an error object
   int64_t created_at = 0, updated_at = 0;
   int64_t cursor = -1;             // read only: last committed event sequence; -1 before any
@@ -118,6 +123,9 @@ struct RunUpdate {
   std::optional<Value> error{};              // a null Value clears
   std::vector<StepRecord> steps{};
   std::vector<ArtifactRecord> artifacts{};
+  // true: the server accepted a cancel of the run's workflow; stamped once (cancel_requested_at),
+  // ignored on a run that has ended. The run is "cancel requested" until its end is stored.
+  bool cancel_requested = false;
 };
 
 struct EventRecord {

@@ -1,8 +1,8 @@
 // SynchronizedRunStore: a RunStore that several threads may share. Each call runs whole under
 // one mutex on the wrapped store, so every call stays one transaction and the order of two
 // threads' transitions is the order in which they got the lock. Used by `run -j N` and
-// `resume --all`, where several ServerRunners drive runs of one state directory at once (one
-// process is the single writer; the threads take turns inside it).
+// `resume --all`, where several ServerRunners of one process drive runs of one state directory at
+// once (each under its run's lease, store/run_lease.h; the threads take turns on the connection).
 #ifndef SFLOW_ENGINE_SYNCHRONIZED_RUN_STORE_H_
 #define SFLOW_ENGINE_SYNCHRONIZED_RUN_STORE_H_
 

@@ -22,6 +22,10 @@ struct ArgumentInfo {
   std::vector<std::string> types;  // empty: any
   std::string item_type;           // for arrays; empty: any
   bool required = false;
+  // Whether the argument takes media (an index or URL of an artifact or upload, or a list of
+  // them), and which kind; kUnknown with media_input means any kind.
+  bool media_input = false;
+  MediaKind media = MediaKind::kUnknown;
 };
 
 struct ToolInfo {

@@ -18,7 +18,15 @@ namespace sflow {
 
 namespace {
 
-std::string Q(const std::string& s) { return "'" + s + "'"; }
+// A name quoted for a message. Names come from the plan and may be huge (a 500,000-character key
+// is valid YAML): past 80 bytes they are cut, at a character boundary, and marked with "...".
+std::string Q(const std::string& s) {
+  constexpr size_t kMax = 80;
+  if (s.size() <= kMax) return "'" + s + "'";
+  size_t cut = kMax - 3;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return "'" + s.substr(0, cut) + "...'";
+}
 
 std::string Plural(int64_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -30,6 +38,17 @@ MediaKind TransformKind(const std::string& t) {
   if (t == "video_url" || t == "video_index") return MediaKind::kVideo;
   if (t == "audio_url" || t == "audio_index") return MediaKind::kAudio;
   return MediaKind::kUnknown;
+}
+
+// "an image", "a video", "audio".
+std::string KindPhrase(MediaKind kind) {
+  return kind == MediaKind::kImage ? "an image" : kind == MediaKind::kVideo ? "a video" : "audio";
+}
+
+// Transforms that hand over an artifact (its URL, index or bytes), as opposed to structured data
+// (subtitles, overlay items) or an asset reference.
+bool HandsOverMedia(const std::string& t) {
+  return TransformKind(t) != MediaKind::kUnknown || t == "artifact_url" || t == "artifact_data_uri";
 }
 
 // The JSON type a transform produces for its target argument, or "" for any.
@@ -100,7 +119,7 @@ class Validator {
       : plan_(*plan), catalog_(catalog), options_(options), diags_(*diags), graph_(*plan) {}
 
   PlanAnalysis Run(const ParamSources& sources) {
-    analysis_.params = ResolveParams(plan_, sources, &diags_);
+    analysis_.params = ResolveParams(plan_, sources, &diags_, &refused_params_);
     CheckPlanLevel();
     CheckMedia();
     CheckStepIds();
@@ -124,18 +143,16 @@ class Validator {
                    "server execution runs at most " + std::to_string(kMaxServerSteps) + " steps; this plan has " +
                        std::to_string(plan_.steps.size()),
                    "use 'execution: local', or split the plan");
-    if (options_.require_all_params) {
-      for (const ParamSpec& p : plan_.params)
-        if (!analysis_.params.count(p.name))
-          diags_.Error(p.loc, "param", "param " + Q(p.name) + " has no value",
-                       "give it a default, or pass -p " + p.name + "=VALUE");
-    }
+    for (const ParamSpec& p : plan_.params)
+      if (!analysis_.params.count(p.name) && !refused_params_.count(p.name))
+        diags_.Error(p.loc, "param", "param " + Q(p.name) + " has no value",
+                     "give it a default, or pass -p " + p.name + "=VALUE");
   }
 
   void CheckMedia() {
     for (MediaEntry& m : plan_.media) {
       if (!m.path.empty()) {
-        LocalMediaCheck c = CheckLocalMedia(plan_.directory, m.path, options_.max_media_bytes);
+        LocalMediaCheck c = CheckLocalMedia(*options_.files, plan_.directory, m.path, options_.max_media_bytes);
         if (!c.error.empty()) {
           diags_.Error(m.value_loc, "media", c.error, c.hint);
           m.kind = m.declared_kind;
@@ -203,14 +220,13 @@ class Validator {
   void CheckStep(size_t i) {
     const Step& step = plan_.steps[i];
     ResolvedStep& r = analysis_.steps[i];
-    InterpolationScope scope{&plan_, &analysis_.params};
+    InterpolationScope scope{&plan_, &analysis_.params, &refused_params_};
     Interpolated in = Interpolate(step.is_project() ? *step.project : step.arguments, scope, &diags_);
     r.arguments = std::move(in.value);
     r.unresolved = std::move(in.unresolved);
-    if (options_.require_all_params && !r.unresolved.empty() && plan_.kind != PlanKind::kTemplate) {
-      for (const std::string& arg : r.unresolved)
-        diags_.Error(LocateIn(r.arguments, {arg}, step.loc), "param",
-                     "step " + Q(step.id) + ": argument " + Q(arg) + " refers to a param with no value");
+    for (const std::string& arg : in.missing_params) {
+      diags_.Error(LocateIn(r.arguments, {arg}, step.loc), "param",
+                   "step " + Q(step.id) + ": argument " + Q(arg) + " refers to a param with no value");
     }
     if (step.is_project()) {
       CheckProject(step, r);
@@ -450,10 +466,52 @@ class Validator {
   }
 
   static std::string DependencyNeed(const Dependency& d, MediaKind kind) {
-    if (TransformKind(d.transform) != MediaKind::kUnknown)
-      return "transform " + Q(d.transform) + " needs " + (kind == MediaKind::kImage ? "an " : "") +
-             (kind == MediaKind::kImage ? "image" : kind == MediaKind::kVideo ? "a video" : "audio");
-    return "mediaType " + Q(*d.media_type) + " is asked for";
+    if (TransformKind(d.transform) != MediaKind::kUnknown) return "transform " + Q(d.transform) + " needs " + KindPhrase(kind);
+    if (d.media_type) return "mediaType " + Q(*d.media_type) + " is asked for";
+    return "argument " + Q(d.target_argument) + " takes " + KindPhrase(kind);
+  }
+
+  // The media a dependency hands over must be what its target argument takes (the argument's
+  // kind comes from tool_traits: the schemas say it only in names and descriptions). A
+  // kind-neutral transform without mediaType takes its kind from the argument, into *kind, so
+  // that the source is checked against it. Returns false when it reported a problem.
+  bool CheckTargetMedia(const Step& step, const ResolvedStep& r, const Dependency& d, MediaKind* kind) {
+    if (step.is_project() || !HandsOverMedia(d.transform)) return true;
+    const ToolInfo* tool = r.tool ? r.tool : catalog_.Find(step.tool_name);
+    const ArgumentInfo* arg = tool ? tool->FindArgument(d.target_argument) : nullptr;
+    if (!arg) return true;  // unknown tool or argument: reported elsewhere
+    auto inputs_of = [&](MediaKind k) {
+      std::vector<std::string> names;
+      for (const ArgumentInfo& a : tool->arguments)
+        if (a.media_input && (a.media == k || k == MediaKind::kUnknown)) names.push_back(Q(a.name));
+      std::string out;
+      for (size_t n = 0; n < names.size(); ++n) out += (n ? (n + 1 == names.size() ? " or " : ", ") : "") + names[n];
+      return out;
+    };
+    if (!arg->media_input) {
+      std::string takes = inputs_of(MediaKind::kUnknown);
+      diags_.Error(d.target_argument_loc, "target",
+                   "argument " + Q(d.target_argument) + " of " + tool->name + " does not take media, but transform " +
+                       Q(d.transform) + " hands over an artifact",
+                   takes.empty() ? tool->name + " takes no media" : tool->name + " takes media in " + takes);
+      return false;
+    }
+    if (arg->media == MediaKind::kUnknown) return true;
+    if (*kind == MediaKind::kUnknown) {
+      *kind = arg->media;
+      return true;
+    }
+    if (*kind == arg->media) return true;
+    std::string gives = TransformKind(d.transform) != MediaKind::kUnknown
+                            ? "transform " + Q(d.transform) + " hands over " + KindPhrase(*kind)
+                            : "mediaType " + Q(*d.media_type) + " asks for " + KindPhrase(*kind);
+    std::string other = inputs_of(*kind);
+    diags_.Error(d.transform_loc, "transform",
+                 "argument " + Q(d.target_argument) + " of " + tool->name + " takes " + KindPhrase(arg->media) + ", but " +
+                     gives,
+                 other.empty() ? tool->name + " takes no " + MediaKindName(*kind)
+                               : tool->name + " takes " + MediaKindName(*kind) + " in " + other);
+    return false;
   }
 
   void CheckDependencies(size_t i) {
@@ -470,9 +528,14 @@ class Validator {
                          ", or mediaType " + Q(MediaKindName(tkind)));
       MediaKind kind = tkind != MediaKind::kUnknown ? tkind : mkind;
       CheckTarget(step, analysis_.steps[i], d);
+      // After a conflict or a wrong target, what the source makes is moot until that is fixed.
+      // An upload is picked by kind and index, so $input_media keeps needing an explicit kind;
+      // a step's artifact may take its kind from the target argument.
+      MediaKind wanted = kind;
+      const bool moot = conflict || !CheckTargetMedia(step, analysis_.steps[i], d, &wanted);
 
       if (d.source_step_id == "$input_media") {
-        if (!conflict) CheckInputMedia(step, d, kind);
+        if (!moot) CheckInputMedia(step, d, kind);
         continue;
       }
       if (d.source_step_id == step.id) {
@@ -488,7 +551,8 @@ class Validator {
                      hint.empty() ? "sourceStepId names an earlier step, or $input_media" : hint);
         continue;
       }
-      if (conflict) continue;  // what the source makes is moot until the kind is settled
+      if (moot) continue;
+      kind = wanted;
       if (server() && static_cast<size_t>(src) > i) {
         diags_.Error(d.source_step_loc, "order",
                      "step " + Q(step.id) + " depends on " + Q(d.source_step_id) + " (line " +
@@ -605,6 +669,7 @@ class Validator {
   DiagnosticList& diags_;
   StepGraph graph_;
   PlanAnalysis analysis_;
+  std::set<std::string> refused_params_;  // params whose given value was wrong (reported once)
 };
 
 }  // namespace

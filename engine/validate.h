@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/diagnostics.h"
+#include "engine/file_probe.h"
 #include "engine/media.h"
 #include "engine/params.h"
 #include "engine/plan.h"
@@ -27,10 +28,13 @@
 
 namespace sflow {
 
+// Every command (validate, estimate, approve, run, run --dry-run, templates push) validates a plan
+// the same way: in particular, a declared param with no value (no default, none given) is an
+// error at the param, and so is each argument that refers to it. Nothing is ever sent or stored
+// with a "${params.x}" left in it.
 struct ValidateOptions {
-  // run and estimate need every param to have a value; validate accepts params given later.
-  bool require_all_params = false;
   uint64_t max_media_bytes = kMaxMediaBytes;
+  const FileProbe* files = &SystemFileProbe();  // how local media are looked at
 };
 
 struct ResolvedStep {

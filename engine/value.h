@@ -102,8 +102,15 @@ struct Value::Member {
   Value value;
 };
 
-// Appends s to out as a JSON string literal (quotes included).
+// Appends s to out as a JSON string literal (quotes included). The result is always valid JSON
+// and valid UTF-8: well-formed UTF-8 is copied as is, control characters are escaped, and each
+// byte that is not part of a well-formed UTF-8 sequence (a file name in another encoding, a
+// truncated character) is written as \ufffd, the replacement character. ToJson and every
+// --json line go through here.
 void AppendJsonString(std::string* out, std::string_view s);
+
+// True when s is well-formed UTF-8 (RFC 3629).
+bool IsValidUtf8(std::string_view s);
 
 }  // namespace sflow
 

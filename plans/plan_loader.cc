@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <regex>
 
 #include "engine/spell.h"
 
@@ -129,9 +128,25 @@ class Fields {
   DiagnosticList* diags_;
 };
 
+// Hand-written character checks, not std::regex: names come from untrusted plans, and
+// std::regex's executor recurses once per character of its input.
+bool AsciiLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool AsciiDigit(char c) { return c >= '0' && c <= '9'; }
+
+// A param or input name: [A-Za-z_][A-Za-z0-9_]*.
 bool ValidName(const std::string& s) {
-  static const std::regex re("[A-Za-z_][A-Za-z0-9_]*");
-  return std::regex_match(s, re);
+  if (s.empty() || !(AsciiLetter(s[0]) || s[0] == '_')) return false;
+  for (char c : s)
+    if (!(AsciiLetter(c) || AsciiDigit(c) || c == '_')) return false;
+  return true;
+}
+
+// A plan name: [A-Za-z0-9][A-Za-z0-9._-]{0,127}.
+bool ValidSlug(const std::string& s) {
+  if (s.empty() || s.size() > 128 || !(AsciiLetter(s[0]) || AsciiDigit(s[0]))) return false;
+  for (char c : s)
+    if (!(AsciiLetter(c) || AsciiDigit(c) || c == '.' || c == '_' || c == '-')) return false;
+  return true;
 }
 
 std::optional<ParamSpec::Type> ParseParamType(const std::string& s) {
@@ -377,8 +392,7 @@ Result<Plan> PlanFromValue(const std::string& path, const Value& root, Diagnosti
   if (auto n = f.String("name", true)) {
     plan.name = *n;
     plan.name_loc = f.ValueLoc("name");
-    static const std::regex re("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-    if (!std::regex_match(*n, re))
+    if (!ValidSlug(*n))
       diags->Error(plan.name_loc, "bad-name", "plan name " + Quote(*n) + " is not a slug",
                    "use letters, digits, '.', '_' and '-' (at most 128), e.g. launch-teaser");
   }

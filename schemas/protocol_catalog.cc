@@ -1,13 +1,13 @@
 // Implementation details: the embedded package files are parsed with Poco::JSON once, at Load().
-// Each tool's schema is compiled by valijson's draft-7 parser on first use (the protocol's
+// Each tool's schema is compiled by valijson's draft-7 parser on first use, once (the protocol's
 // schemas declare draft 2020-12 but use only keywords whose meaning is the same in draft 7;
 // a test compiles every one of them). valijson reports a problem and then each enclosing
-// "failed to validate property X" again; only the innermost report is kept.
+// "failed to validate property X" again; only the innermost report is kept, and turned into a
+// readable ArgumentProblem by schema_findings.h.
 #include "schemas/protocol_catalog.h"
 
 #include <algorithm>
-#include <map>
-#include <regex>
+#include <mutex>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -18,9 +18,9 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
-#include "engine/spell.h"
 #include "schemas/embedded.h"
 #include "schemas/poco_json.h"
+#include "schemas/schema_findings.h"
 #include "schemas/tool_traits.h"
 
 namespace sflow {
@@ -30,33 +30,24 @@ using Poco::JSON::Object;
 
 namespace {
 
+// A tool's schema compiled by valijson, once, by whichever thread checks the tool first
+// (std::call_once: CheckArguments is const and may run on several threads at once).
+struct CompiledSchema {
+  std::once_flag once;
+  std::unique_ptr<valijson::Schema> schema;  // null when compiling failed
+  std::string error;
+};
+
 struct ToolEntry {
   ToolInfo info;
   Object::Ptr schema;
   std::string schema_file;  // for messages
-  mutable std::unique_ptr<valijson::Schema> compiled;
+  std::unique_ptr<CompiledSchema> compiled = std::make_unique<CompiledSchema>();
 };
 
 Poco::Dynamic::Var ParseJson(const char* text) {
   Poco::JSON::Parser parser;
   return parser.parse(text);
-}
-
-Object::Ptr AsObject(const Poco::Dynamic::Var& v) {
-  if (v.type() == typeid(Object::Ptr)) return v.extract<Object::Ptr>();
-  return nullptr;
-}
-
-std::vector<std::string> Types(const Object::Ptr& schema) {
-  std::vector<std::string> out;
-  if (!schema || !schema->has("type")) return out;
-  Poco::Dynamic::Var t = schema->get("type");
-  if (t.isString()) {
-    out.push_back(t.toString());
-  } else if (Array::Ptr a = schema->getArray("type")) {
-    for (size_t i = 0; i < a->size(); ++i) out.push_back(a->getElement<std::string>(i));
-  }
-  return out;
 }
 
 ToolInfo DescribeTool(const std::string& name, const Object::Ptr& schema, bool workflow_step) {
@@ -71,9 +62,9 @@ ToolInfo DescribeTool(const std::string& name, const Object::Ptr& schema, bool w
       ArgumentInfo a;
       a.name = arg;
       Object::Ptr s = AsObject(spec);
-      a.types = Types(s);
+      a.types = SchemaTypes(s);
       if (s && s->has("items")) {
-        std::vector<std::string> it = Types(s->getObject("items"));
+        std::vector<std::string> it = SchemaTypes(s->getObject("items"));
         if (!it.empty()) a.item_type = it[0];
       }
       a.required = std::find(required.begin(), required.end(), arg) != required.end();
@@ -82,153 +73,18 @@ ToolInfo DescribeTool(const std::string& name, const Object::Ptr& schema, bool w
   }
   info.counts_variations = info.FindArgument("numberOfVariations") != nullptr;
   if (const ToolTraits* t = FindToolTraits(name)) {
+    for (const MediaInput& in : t->inputs) {
+      for (ArgumentInfo& a : info.arguments) {
+        if (a.name != in.argument) continue;
+        a.media_input = true;
+        a.media = in.kind;
+      }
+    }
     info.outputs = t->outputs;
     info.cost_class = std::string(t->cost_class);
     info.default_seconds = t->default_seconds;
   }
   return info;
-}
-
-// The subschema that governs `path` (object keys and array indices), following properties,
-// items and local "#/$defs/..." references; nullptr when the schema does not say.
-Object::Ptr SchemaAt(const Object::Ptr& root, const std::vector<std::string>& path) {
-  Object::Ptr s = root;
-  auto resolve = [&](Object::Ptr x) -> Object::Ptr {
-    for (int hops = 0; x && x->has("$ref") && hops < 8; ++hops) {
-      std::string ref = x->getValue<std::string>("$ref");
-      const std::string prefix = "#/$defs/";
-      if (ref.rfind(prefix, 0) != 0) return x;
-      Object::Ptr defs = root->getObject("$defs");
-      x = defs ? defs->getObject(ref.substr(prefix.size())) : nullptr;
-    }
-    return x;
-  };
-  s = resolve(s);
-  for (const std::string& part : path) {
-    if (!s) return nullptr;
-    bool index = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-    if (index && s->has("items")) {
-      s = resolve(s->getObject("items"));
-    } else if (Object::Ptr props = s->getObject("properties")) {
-      s = resolve(props->getObject(part));
-    } else {
-      return nullptr;
-    }
-  }
-  return s;
-}
-
-const Value* ValueAt(const Value& root, const std::vector<std::string>& path) {
-  const Value* v = &root;
-  for (const std::string& part : path) {
-    if (v->is_object()) {
-      v = v->Find(part);
-    } else if (v->is_array()) {
-      size_t i = std::strtoul(part.c_str(), nullptr, 10);
-      v = i < v->items().size() ? &v->items()[i] : nullptr;
-    } else {
-      return nullptr;
-    }
-    if (!v) return nullptr;
-  }
-  return v;
-}
-
-// "16.000000" -> "16", "0.500000" -> "0.5".
-std::string TrimNumber(std::string n) {
-  if (n.find('.') == std::string::npos) return n;
-  while (!n.empty() && n.back() == '0') n.pop_back();
-  if (!n.empty() && n.back() == '.') n.pop_back();
-  return n;
-}
-
-std::string JoinQuoted(const std::vector<std::string>& v, size_t max) {
-  std::string out;
-  for (size_t i = 0; i < v.size() && i < max; ++i) out += (i ? ", " : "") + ("'" + v[i] + "'");
-  if (v.size() > max) out += " and " + std::to_string(v.size() - max) + " more";
-  return out;
-}
-
-// Turns one valijson finding into a readable ArgumentProblem, looking at the schema and the value
-// for the details valijson's text leaves out.
-ArgumentProblem Explain(const Object::Ptr& schema, const Value& args, std::vector<std::string> path,
-                        const std::string& description) {
-  static const std::regex kNumber(R"(Expected number (less|greater) than( or equal to)? ([-+0-9.eE]+))");
-  static const std::regex kMissing(R"(Missing required property '(.*)'\.?)");
-  static const std::regex kExtra(R"(Object contains a property that could not be validated .*: '(.*)'\.?)");
-  static const std::regex kStrLen(R"(String should be no (more|fewer) than ([0-9]+) characters?\.?)");
-  static const std::regex kArrLen(R"(Array should contain no (more|fewer) than ([0-9]+) elements?\.?)");
-  std::smatch m;
-  ArgumentProblem p;
-  p.path = path;
-  const Value* value = ValueAt(args, path);
-  std::string got = value ? " (got " + value->Brief() + ")" : "";
-  if (std::regex_match(description, m, kNumber)) {
-    bool less = m[1] == "less";
-    bool inclusive = m[2].matched;
-    p.rule = less ? (inclusive ? "maximum" : "exclusiveMaximum") : (inclusive ? "minimum" : "exclusiveMinimum");
-    p.message = std::string("must be ") +
-                (less ? (inclusive ? "at most " : "less than ") : (inclusive ? "at least " : "greater than ")) +
-                TrimNumber(m[3]) + got;
-  } else if (std::regex_match(description, m, kMissing)) {
-    p.rule = "required";
-    p.path.push_back(m[1]);
-    p.message = "is required";
-  } else if (std::regex_match(description, m, kExtra)) {
-    p.rule = "additionalProperties";
-    std::vector<std::string> known;
-    if (Object::Ptr s = SchemaAt(schema, path))
-      if (Object::Ptr props = s->getObject("properties"))
-        for (const auto& kv : *props) known.push_back(kv.first);
-    p.path.push_back(m[1]);
-    p.message = "unknown argument";
-    p.hint = DidYouMean(m[1].str(), known);
-  } else if (description.rfind("Failed to match against any enum values", 0) == 0) {
-    p.rule = "enum";
-    std::vector<std::string> allowed;
-    if (Object::Ptr s = SchemaAt(schema, path))
-      if (Array::Ptr e = s->getArray("enum"))
-        for (size_t i = 0; i < e->size(); ++i) allowed.push_back(e->get(i).toString());
-    p.message = "must be one of " + JoinQuoted(allowed, 8) + got;
-    if (value && value->is_string()) p.hint = DidYouMean(value->as_string(), allowed);
-  } else if (description.rfind("Value type not permitted", 0) == 0) {
-    p.rule = "type";
-    std::vector<std::string> types = Types(SchemaAt(schema, path));
-    std::string want;
-    for (size_t i = 0; i < types.size(); ++i) want += (i ? " or " : "") + types[i];
-    p.message = "must be " + (want.empty() ? std::string("of another type") : "a" + std::string(
-        !want.empty() && std::string("aeiou").find(want[0]) != std::string::npos ? "n " : " ") + want) + got;
-  } else if (std::regex_match(description, m, kStrLen)) {
-    p.rule = m[1] == "more" ? "maxLength" : "minLength";
-    p.message = std::string("must be ") + (m[1] == "more" ? "at most " : "at least ") + m[2].str() + " characters";
-  } else if (std::regex_match(description, m, kArrLen)) {
-    p.rule = m[1] == "more" ? "maxItems" : "minItems";
-    p.message = std::string("must have ") + (m[1] == "more" ? "at most " : "at least ") + m[2].str() + " items";
-  } else {
-    p.rule = "schema";
-    std::string d = description;
-    if (!d.empty() && d.back() == '.') d.pop_back();
-    p.message = "breaks the schema: " + d;
-  }
-  return p;
-}
-
-bool IsEnclosingReport(const std::string& d) {
-  return d.rfind("Failed to validate against schema associated with property", 0) == 0 ||
-         d.rfind("Failed to validate item #", 0) == 0 ||
-         d.rfind("Failed to validate against child schema", 0) == 0;
-}
-
-std::vector<std::string> ContextToPath(const std::vector<std::string>& context) {
-  std::vector<std::string> path;
-  for (const std::string& c : context) {
-    if (c == "<root>") continue;
-    std::string part = c;
-    if (part.size() >= 2 && part.front() == '[' && part.back() == ']') part = part.substr(1, part.size() - 2);
-    if (part.size() >= 2 && part.front() == '"' && part.back() == '"') part = part.substr(1, part.size() - 2);
-    path.push_back(part);
-  }
-  return path;
 }
 
 }  // namespace
@@ -245,6 +101,14 @@ const char* ProtocolCatalog::PackageFile(std::string_view path) {
   for (size_t i = 0; i < kEmbeddedFileCount; ++i)
     if (path == kEmbeddedFiles[i].path) return kEmbeddedFiles[i].text;
   return nullptr;
+}
+
+std::string ProtocolCatalog::RegexKeyword(const std::string& schema_json) {
+  try {
+    return FindRegexKeyword(ParseJson(schema_json.c_str()), "", false);
+  } catch (const Poco::Exception& e) {
+    return "(not JSON: " + e.displayText() + ")";
+  }
 }
 
 Result<std::unique_ptr<ProtocolCatalog>> ProtocolCatalog::Load() {
@@ -276,7 +140,7 @@ Result<std::unique_ptr<ProtocolCatalog>> ProtocolCatalog::Load() {
         Object::Ptr schema;
         if (const char* text = PackageFile(file)) schema = AsObject(ParseJson(text));
         if (!schema) continue;  // app tools: below
-        impl->tools.push_back(ToolEntry{DescribeTool(name, schema, is_step(name)), schema, file, nullptr});
+        impl->tools.push_back(ToolEntry{DescribeTool(name, schema, is_step(name)), schema, file});
       }
     }
     Object::Ptr app = AsObject(ParseJson(PackageFile("manifests/app-tools.json")));
@@ -287,8 +151,12 @@ Result<std::unique_ptr<ProtocolCatalog>> ProtocolCatalog::Load() {
       Object::Ptr schema = fn->getObject("parameters");
       if (!schema) continue;
       impl->tools.push_back(ToolEntry{DescribeTool(name, schema, is_step(name)), schema,
-                                      "manifests/app-tools.json (" + name + ")", nullptr});
+                                      "manifests/app-tools.json (" + name + ")"});
     }
+    for (const ToolEntry& t : impl->tools)
+      if (std::string at = FindRegexKeyword(t.schema, "", false); !at.empty())
+        return Status::Internal("the schema of " + t.info.name + " (" + t.schema_file + ") uses " + at.substr(1) +
+                                ", which valijson would check with std::regex on plan text; sogni-flow refuses it");
   } catch (const Poco::Exception& e) {
     return Status::Internal("embedded protocol package is damaged: " + e.displayText());
   } catch (const std::exception& e) {
@@ -318,24 +186,42 @@ std::vector<ArgumentProblem> ProtocolCatalog::CheckArguments(const ToolInfo& too
     if (&t.info == &tool) entry = &t;
   if (!entry) return {ArgumentProblem{{}, "tool is not in the catalog", "", "catalog"}};
   std::vector<ArgumentProblem> problems;
-  try {
-    if (!entry->compiled) {
-      auto compiled = std::make_unique<valijson::Schema>();
+  CompiledSchema& compiled = *entry->compiled;
+  std::call_once(compiled.once, [&] {
+    try {
+      auto schema = std::make_unique<valijson::Schema>();
       valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
       Poco::Dynamic::Var schema_var = entry->schema;
       valijson::adapters::PocoJsonAdapter schema_adapter(schema_var);
-      parser.populateSchema(schema_adapter, *compiled);
-      entry->compiled = std::move(compiled);
+      parser.populateSchema(schema_adapter, *schema);
+      compiled.schema = std::move(schema);
+    } catch (const std::exception& e) {
+      compiled.error = e.what();
     }
+  });
+  if (!compiled.schema)
+    return {ArgumentProblem{{}, "schema check failed: " + compiled.error, "", "schema"}};
+  try {
     Poco::Dynamic::Var doc = ToPocoVar(arguments);
     valijson::adapters::PocoJsonAdapter adapter(doc);
     valijson::Validator validator;
     valijson::ValidationResults results;
-    if (validator.validate(*entry->compiled, adapter, &results)) return problems;
+    if (validator.validate(*compiled.schema, adapter, &results)) return problems;
     valijson::ValidationResults::Error error;
     while (results.popError(error)) {
       if (IsEnclosingReport(error.description)) continue;
       ArgumentProblem p = Explain(entry->schema, arguments, ContextToPath(error.context), error.description);
+      if (p.rule == "additionalProperties") {
+        std::vector<std::string> parent(p.path.begin(), p.path.end() - 1);
+        std::vector<ArgumentProblem> all = UnknownMembers(entry->schema, arguments, parent);
+        if (!all.empty()) {
+          for (ArgumentProblem& u : all) {
+            if (u.hint.empty()) u.hint = "rule 'additionalProperties' of " + entry->schema_file + " in " + impl_->source;
+            problems.push_back(std::move(u));
+          }
+          continue;
+        }
+      }
       if (p.hint.empty()) p.hint = "rule '" + p.rule + "' of " + entry->schema_file + " in " + impl_->source;
       problems.push_back(std::move(p));
     }

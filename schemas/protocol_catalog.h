@@ -7,7 +7,8 @@
 // validated with valijson (JSON Schema), never with hand-written rules: this class only turns
 // valijson's findings into readable messages and "did you mean" hints.
 //
-// Schemas are compiled on first use and cached. Not thread-safe: use one catalog per thread.
+// Schemas are compiled on first use, once (std::call_once), and cached. Every method is const and
+// safe to call from several threads at once.
 #ifndef SFLOW_SCHEMAS_PROTOCOL_CATALOG_H_
 #define SFLOW_SCHEMAS_PROTOCOL_CATALOG_H_
 
@@ -35,6 +36,11 @@ class ProtocolCatalog : public ToolCatalog {
   // The embedded text of a package file (e.g. "schemas/events/workflow-event.schema.json"), or
   // nullptr. Lets other components (the sandbox, tests) use the same pinned schemas.
   static const char* PackageFile(std::string_view path);
+
+  // Where a JSON Schema (as text) uses a keyword that valijson checks with std::regex ("pattern",
+  // "patternProperties", the date/time formats), as a JSON pointer; "" when nowhere. Load refuses
+  // a tool schema for which this is not "".
+  static std::string RegexKeyword(const std::string& schema_json);
 
  private:
   struct Impl;

@@ -23,7 +23,7 @@ sqlite3_vfs g_vfs;
 sqlite3_io_methods g_methods;
 std::atomic<int64_t> g_writes{0}, g_syncs{0}, g_ops{0};
 std::atomic<int64_t> g_fail_at{0};  // absolute op number; 0 = none
-std::atomic<bool> g_persistent{false}, g_hit{false}, g_full{false};
+std::atomic<bool> g_persistent{false}, g_hit{false}, g_full{false}, g_shm_full{false};
 
 // Counts an operation; returns the error to inject, or SQLITE_OK.
 int Gate(int io_error) {
@@ -31,7 +31,7 @@ int Gate(int io_error) {
   int64_t at = g_fail_at.load();
   if (at != 0 && (n == at || (g_persistent && n > at))) {
     g_hit = true;
-    return g_full ? SQLITE_FULL : io_error;
+    return g_full ? SQLITE_FULL : g_shm_full ? SQLITE_IOERR_SHMSIZE : io_error;
   }
   return SQLITE_OK;
 }
@@ -176,6 +176,7 @@ void FaultVfs::ResetCounters() {
 void FaultVfs::FailAt(int64_t n, bool persistent, Error error) {
   g_persistent = persistent;
   g_full = error == Error::kDiskFull;
+  g_shm_full = error == Error::kShmFull;
   g_hit = false;
   g_fail_at = n == 0 ? 0 : g_ops.load() + n;
 }

@@ -18,7 +18,9 @@ namespace sflow {
 class FaultVfs {
  public:
   static constexpr const char* kName = "sflow-fault";
-  enum class Error { kIO, kDiskFull };  // SQLITE_IOERR_* or SQLITE_FULL
+  // SQLITE_IOERR_* (of the operation); SQLITE_FULL; or SQLITE_IOERR_SHMSIZE, what SQLite answers
+  // when a full disk keeps it from growing the -shm file (it is not reported as SQLITE_FULL).
+  enum class Error { kIO, kDiskFull, kShmFull };
 
   // Registers the VFS (not as the default). Idempotent.
   static Status Register();

@@ -1,45 +1,30 @@
 #include "store/lock_file.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <sstream>
 
 namespace sflow {
 
 namespace {
 
-std::string NowIso8601() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[512];
-  off_t off = 0;
-  for (;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, off);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    off += n;
-    if (out.size() > 4096) break;  // a lock file is a few lines; ignore anything bigger
-  }
-  return out;
-}
-
 std::string Errno(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
+}
+
+struct flock ByteRange(short type, int64_t offset) {
+  struct flock fl{};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(offset);
+  fl.l_len = 1;
+  fl.l_pid = 0;  // required by F_OFD_*
+  return fl;
 }
 
 }  // namespace
@@ -77,66 +62,75 @@ std::optional<LockHolder> LockHolder::Parse(const std::string& content) {
   return h;
 }
 
-bool LockFile::ProcessAlive(int64_t pid) {
-  if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
-
-std::string LockFile::HostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
-Result<std::unique_ptr<LockFile>> LockFile::Acquire(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+Result<std::unique_ptr<LockFile>> LockFile::Open(const std::string& path, bool create) {
+  int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0);
+  int fd = ::open(path.c_str(), flags, 0600);
+  if (fd < 0 && !create && (errno == EACCES || errno == EROFS)) {
+    fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);  // enough to query locks
+  }
   if (fd < 0) {
-    if (errno == ELOOP) {
-      return Status::Security("lock file " + path + " is a symbolic link; refusing it");
-    }
+    if (errno == ELOOP) return Status::Security("lock file " + path + " is a symbolic link; refusing it");
+    if (errno == ENOENT && !create) return Status::NotFound("no lock file " + path);
     return Status::IOError(Errno("cannot open lock file", path));
   }
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Status::Security("lock file " + path + " is not a regular file");
+    return Status::Security("lock file " + path + " is not a regular file; refusing it");
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    std::optional<LockHolder> who = LockHolder::Parse(ReadAll(fd));
-    ::close(fd);
-    if (err != EWOULDBLOCK) {
-      errno = err;
-      return Status::IOError(Errno("cannot lock", path));
-    }
-    std::string by = who ? who->Describe() : "another process (it has not written its name yet)";
-    if (who && who->host == HostName() && !ProcessAlive(who->pid)) {
-      by += " (which is no longer running: a process it started still holds the lock)";
-    }
-    return Status::Error(Status::Code::kConflict,
-                         path + " is held by " + by +
-                             ": another sogni-flow is using this state directory; wait for it to "
-                             "finish or stop it");
-  }
-  // We hold the lock. Whatever the file still says is the trace of a holder that died.
-  std::optional<LockHolder> previous = LockHolder::Parse(ReadAll(fd));
-  LockHolder me{static_cast<int64_t>(::getpid()), HostName(), NowIso8601()};
-  std::string content = me.Serialize();
-  if (::ftruncate(fd, 0) != 0 ||
-      ::pwrite(fd, content.data(), content.size(), 0) != static_cast<ssize_t>(content.size())) {
-    Status s = Status::IOError(Errno("cannot write lock file", path));
-    ::close(fd);
-    return s;
-  }
-  return std::unique_ptr<LockFile>(new LockFile(fd, std::move(me), std::move(previous)));
+  return std::unique_ptr<LockFile>(new LockFile(fd, path));
 }
 
-LockFile::~LockFile() {
-  // Empty first, unlock second: an empty, unlocked file means "released cleanly".
-  if (::ftruncate(fd_, 0) != 0) {
-    // Nothing to do: the next holder will take this for a crash and check the database.
+LockFile::~LockFile() { ::close(fd_); }
+
+Status LockFile::Lock(Mode mode) {
+  int op = mode == Mode::kNone ? LOCK_UN : mode == Mode::kShared ? LOCK_SH : LOCK_EX;
+  if (::flock(fd_, op | LOCK_NB) == 0) {
+    mode_ = mode;
+    return Status::OK();
   }
-  ::close(fd_);
+  if (errno != EWOULDBLOCK) return Status::IOError(Errno("cannot lock", path_));
+  // flock(2): a failed conversion may have dropped the lock held before.
+  if (mode_ != Mode::kNone && ::flock(fd_, (mode_ == Mode::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+    mode_ = Mode::kNone;
+  }
+  return Status::Error(Status::Code::kConflict, path_ + " is locked by another process");
+}
+
+Result<bool> LockFile::TryLockByte(int64_t offset) {
+  struct flock fl = ByteRange(F_WRLCK, offset);
+  if (::fcntl(fd_, F_OFD_SETLK, &fl) == 0) return true;
+  if (errno == EAGAIN || errno == EACCES) return false;
+  return Status::IOError(Errno("cannot lock a byte of", path_));
+}
+
+void LockFile::UnlockByte(int64_t offset) {
+  struct flock fl = ByteRange(F_UNLCK, offset);
+  (void)::fcntl(fd_, F_OFD_SETLK, &fl);  // unlocking a byte cannot fail on a valid descriptor
+}
+
+Result<bool> LockFile::ByteHeldElsewhere(int64_t offset) const {
+  struct flock fl = ByteRange(F_WRLCK, offset);
+  if (::fcntl(fd_, F_OFD_GETLK, &fl) != 0) return Status::IOError(Errno("cannot query the locks of", path_));
+  return fl.l_type != F_UNLCK;
+}
+
+std::string LockFile::ReadText() const {
+  std::string out;
+  char buf[512];
+  off_t off = 0;
+  for (ssize_t n; out.size() <= 4096 && (n = ::pread(fd_, buf, sizeof buf, off)) > 0; off += n) {
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status LockFile::WriteText(const std::string& text) {
+  if (::ftruncate(fd_, 0) != 0 ||
+      ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    return Status::IOError(Errno("cannot write lock file", path_));
+  }
+  return Status::OK();
 }
 
 }  // namespace sflow

@@ -1,16 +1,18 @@
-// LockFile: one writer per state directory, in the manner of Terraform's state lock.
+// LockFile: <state dir>/lock, opened once by each StateDir that writes and held open for its
+// life. The kernel releases every lock on it when the process dies, however it dies.
 //
-// The lock is flock(LOCK_EX) on a separate file (`<state dir>/lock`, mode 0600), held for the
-// lifetime of the LockFile, normally the process's. flock rather than fcntl: an fcntl lock is
-// dropped when ANY descriptor of the file is closed by the process and is not exclusive between
-// two descriptors of one process (https://sqlite.org/howtocorrupt.html 2.2); flock belongs to the open file
-// description, so a second open, even in the same process, is refused.
+// Two kinds of kernel lock on the one file (they do not interact on Linux):
+// - flock(), whole file: SHARED by every process that writes the state directory, EXCLUSIVE only
+//   while the schema is migrated. A sogni-flow before schema 4 took it EXCLUSIVE for its whole
+//   life, so an old and a new binary exclude each other instead of mixing lock grains.
+// - open file description locks (fcntl F_OFD_SETLK), one byte per leased run (store/run_lease.h).
+//   They belong to the open file description, so a close() of another descriptor of the file
+//   does not drop them (unlike classic POSIX locks), and two descriptions conflict even inside
+//   one process.
 //
-// The file's content names the holder (pid, host, start time) for the messages a refused writer
-// prints. The kernel lock is the only authority: when a holder dies its lock vanishes with it, so
-// a file that still names a holder but is not locked is the trace of a crash. Acquire() then
-// takes it over and reports the previous holder (the caller checks the database). A clean
-// release empties the file before unlocking.
+// Deleting or replacing the file while it is in use gives later processes another inode, whose
+// locks do not see these. That is why a run's lease is also a row naming its holder, checked for
+// liveness (store/run_lease.h), and why migrations also run inside SQLite's write lock.
 #ifndef SFLOW_STORE_LOCK_FILE_H_
 #define SFLOW_STORE_LOCK_FILE_H_
 
@@ -23,43 +25,51 @@
 
 namespace sflow {
 
+// The holder a lock file's text names ("pid=...\nhost=...\nstarted=...\n"), written while the
+// file is held EXCLUSIVE (by a migration here, or for its whole life by an older sogni-flow).
 struct LockHolder {
   int64_t pid = 0;
   std::string host;
-  std::string started;  // ISO 8601 UTC, "2025-11-23T15:48:00Z"
-  // "pid 123 on host build-7 since 2025-11-23T15:48:00Z"
-  std::string Describe() const;
-  // Parses the lock file's "key=value" lines; nullopt when it names no pid.
+  std::string started;  // ISO 8601 UTC
+  std::string Describe() const;  // "pid 123 on host build-7 since 2025-11-23T15:48:00Z"
+  // nullopt when the text names no pid.
   static std::optional<LockHolder> Parse(const std::string& content);
   std::string Serialize() const;
 };
 
 class LockFile {
  public:
-  // Takes the lock at `path` (creating it 0600) without waiting, and records this process as the
-  // holder. kConflict when another open file description holds it:
-  //   "<path> is held by pid 123 on host h since T: another sogni-flow is using this state
-  //    directory; wait for it to finish or stop it"
-  // kIOError / kSecurity when the file cannot be opened or is not a regular file.
-  static Result<std::unique_ptr<LockFile>> Acquire(const std::string& path);
-  ~LockFile();  // empties the file, then unlocks and closes
+  // Opens the regular file at `path`, creating it 0600 when `create`. kSecurity for a symbolic
+  // link or anything but a regular file; kNotFound when it is missing and !create; kIOError
+  // when it cannot be opened.
+  static Result<std::unique_ptr<LockFile>> Open(const std::string& path, bool create);
+  ~LockFile();  // closes: the kernel drops every lock of this description
   LockFile(const LockFile&) = delete;
   LockFile& operator=(const LockFile&) = delete;
 
-  const LockHolder& holder() const { return holder_; }
-  // The holder the file still named when it was taken over (a crashed writer), if any.
-  const std::optional<LockHolder>& previous() const { return previous_; }
+  enum class Mode { kNone, kShared, kExclusive };
+  // Sets the flock mode without waiting. kConflict when another description holds a conflicting
+  // mode. Converting is not atomic (flock(2)): after kConflict this description holds none.
+  Status Lock(Mode mode);
+  Mode mode() const { return mode_; }
 
-  // Whether `pid` is a live process on this host (kill(pid, 0)).
-  static bool ProcessAlive(int64_t pid);
-  static std::string HostName();
+  // The OFD write lock on the one byte at `offset`: true when this description now holds it
+  // (also when it already did), false when another description holds it.
+  Result<bool> TryLockByte(int64_t offset);
+  void UnlockByte(int64_t offset);
+  // Whether another open file description holds the byte now (F_OFD_GETLK).
+  Result<bool> ByteHeldElsewhere(int64_t offset) const;
+
+  // The file's text, and replacing it (see LockHolder).
+  std::string ReadText() const;
+  Status WriteText(const std::string& text);
+  const std::string& path() const { return path_; }
 
  private:
-  LockFile(int fd, LockHolder holder, std::optional<LockHolder> previous)
-      : fd_(fd), holder_(std::move(holder)), previous_(std::move(previous)) {}
+  LockFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   int fd_;
-  LockHolder holder_;
-  std::optional<LockHolder> previous_;
+  std::string path_;
+  Mode mode_ = Mode::kNone;
 };
 
 }  // namespace sflow

@@ -128,10 +128,30 @@ constexpr const char* kV3 = R"sql(
 ALTER TABLE runs ADD COLUMN api_url TEXT NOT NULL DEFAULT '';  -- base URL the run belongs to; '' before v3
 )sql";
 
+// Version 4: one driver per run (store/run_lease.h) and the cancel a user asked for.
+constexpr const char* kV4 = R"sql(
+-- Who drives a run now. No foreign key: a run is leased before it is stored, so that no other
+-- process can take up a run between its creation and its first request.
+CREATE TABLE leases (
+  run_id         TEXT PRIMARY KEY NOT NULL,
+  pid            INTEGER NOT NULL CHECK (pid > 0),
+  host           TEXT NOT NULL DEFAULT '',          -- messages only
+  boot_id        TEXT NOT NULL DEFAULT '',          -- /proc/sys/kernel/random/boot_id
+  pid_ns         TEXT NOT NULL DEFAULT '',          -- /proc/self/ns/pid
+  start_ticks    INTEGER NOT NULL DEFAULT 0 CHECK (start_ticks >= 0),  -- /proc/PID/stat field 22
+  started        TEXT NOT NULL DEFAULT '',          -- ISO 8601, messages only
+  acquired_at    INTEGER NOT NULL
+) STRICT;
+-- When the server accepted a cancel of the run's workflow (ms since the Unix epoch; 0 = never):
+-- the run is then "cancel requested" until its end has been followed and stored.
+ALTER TABLE runs ADD COLUMN cancel_requested_at INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested_at >= 0);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kV1},
     {2, "step units and arguments digest", kV2},
     {3, "run endpoint", kV3},
+    {4, "run leases and cancel requests", kV4},
 };
 
 }  // namespace

@@ -1,4 +1,9 @@
+// Implementation details: a RowReader reads one row's columns and keeps the first broken promise;
+// each Decode* reads every column through it, then returns the record or that problem.
 #include "store/run_rows.h"
+
+#include <climits>
+#include <cstdio>
 
 #include "engine/json.h"
 
@@ -6,116 +11,203 @@ namespace sflow {
 
 namespace {
 
-Status Foreign(const std::string& what) {
-  return Status::IOError("state database holds " + what +
-                         " that this sogni-flow does not understand (corrupt or foreign file?)");
+bool IsLowerHex(const std::string& s) {
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
 }
 
-template <typename E, size_t N>
-Status DecodeName(const char* const (&names)[N], const std::string& text, const char* what,
-                  E* out) {
-  std::optional<E> e = ParseName<E>(names, text);
-  if (!e) return Foreign(std::string("an unknown ") + what + " '" + text + "'");
-  *out = *e;
-  return Status::OK();
+bool ValidUtf8(const std::string& s) {
+  for (size_t i = 0, len; i < s.size(); i += len)
+    if ((len = Utf8LengthAt(s, i)) == 0) return false;
+  return true;
 }
 
-// NULL -> a null Value.
-Status DecodeJson(const Stmt& row, int column, const char* what, Value* out) {
-  if (row.IsNull(column)) {
-    *out = Value();
-    return Status::OK();
+class RowReader {
+ public:
+  RowReader(const Stmt& row, const char* table) : row_(row), table_(table) {}
+
+  int64_t Int(int c, const char* col, int64_t min = INT64_MIN) {
+    if (!Is(c, col, Stmt::Type::kInteger)) return 0;
+    int64_t v = row_.Int(c);
+    if (v < min) Fail(std::string(col) + " is " + std::to_string(v) + ", below " + std::to_string(min));
+    return v;
   }
-  Result<Value> v = ParseJson(row.Text(column));
-  if (!v.ok()) return Foreign(std::string("malformed JSON in ") + what);
-  *out = std::move(*v);
-  return Status::OK();
-}
+  std::optional<int64_t> OptInt(int c, const char* col) {
+    if (row_.IsNull(c)) return std::nullopt;
+    return Int(c, col);
+  }
+  std::optional<double> OptReal(int c, const char* col) {
+    if (row_.IsNull(c)) return std::nullopt;
+    if (!Is(c, col, Stmt::Type::kFloat)) return std::nullopt;
+    return row_.Double(c);
+  }
+  // Text of the column; with `utf8`, it must be valid UTF-8 (text that is printed in --json).
+  std::string Text(int c, const char* col, bool utf8 = true) {
+    if (!Is(c, col, Stmt::Type::kText)) return "";
+    std::string s = row_.Text(c);
+    if (utf8 && !ValidUtf8(s)) Fail(std::string(col) + " is not valid UTF-8");
+    return s;
+  }
+  std::string OptText(int c, const char* col) { return row_.IsNull(c) ? "" : Text(c, col); }
+  // A JSON column (CHECK json_valid): a null Value for NULL when `nullable`.
+  Value Json(int c, const char* col, bool nullable) {
+    if (nullable && row_.IsNull(c)) return Value();
+    std::string text = Text(c, col, false);
+    if (!ok()) return Value();
+    Result<Value> v = ParseJson(text);
+    if (!v.ok()) Fail(std::string(col) + " is not JSON (" + v.status().message() + ")");
+    return v.ok() ? std::move(*v) : Value();
+  }
+  template <typename E, size_t N>
+  E Name(const char* const (&names)[N], int c, const char* col) {
+    std::string text = Text(c, col);
+    std::optional<E> e = ParseName<E>(names, text);
+    if (ok() && !e) Fail(std::string(col) + " '" + Printable(text) + "' is not one this sogni-flow knows");
+    return e.value_or(static_cast<E>(0));
+  }
+  void Check(bool holds, const std::string& what) {
+    if (!holds) Fail(what);
+  }
+  void Key(std::string key) { key_ = std::move(key); }
+  bool ok() const { return problem_.empty(); }
+  Status status() const { return ok() ? Status::OK() : DamagedRow(row_, table_, key_, problem_); }
+
+ private:
+  bool Is(int c, const char* col, Stmt::Type want) {
+    if (row_.TypeOf(c) == want) return true;
+    Fail(std::string(col) + " holds a value of the wrong type");
+    return false;
+  }
+  void Fail(const std::string& what) {
+    if (problem_.empty()) problem_ = what;
+  }
+  const Stmt& row_;
+  const char* table_;
+  std::string key_, problem_;
+};
 
 }  // namespace
+
+Status DamagedRow(const Stmt& row, const std::string& table, const std::string& key, const std::string& what) {
+  std::string where = table + " row" + (key.empty() ? "" : " '" + Printable(key) + "'");
+  return Status::IOError("the state database " + row.db_path() + " is damaged: " + where + ": " + what +
+                         "; " + DamagedDatabaseHint(row.db_path()));
+}
+
+std::string DamageDetail(const Status& status) {
+  const std::string& m = status.message();
+  size_t from = m.find(" is damaged: ");
+  if (from == std::string::npos) return m;
+  from += 13;
+  size_t to = m.find("; keep a copy of ", from);
+  return m.substr(from, to == std::string::npos ? std::string::npos : to - from);
+}
 
 const char* ExecutionName(Execution execution) {
   return execution == Execution::kLocal ? "local" : "server";
 }
 
 Result<RunRecord> DecodeRun(const Stmt& row) {
-  RunRecord r;
-  r.id = row.Text(0);
-  r.plan_path = row.Text(1);
-  r.plan_name = row.Text(2);
-  r.plan_digest = row.Text(3);
-  if (Status s = DecodeJson(row, 4, "run params", &r.params); !s.ok()) return s;
-  std::string execution = row.Text(5);
-  if (execution != "server" && execution != "local") {
-    return Foreign("an unknown execution '" + execution + "'");
-  }
-  r.execution = execution == "local" ? Execution::kLocal : Execution::kServer;
-  if (Status s = DecodeName(kRunStatusNames, row.Text(6), "run status", &r.status); !s.ok()) {
-    return s;
-  }
-  r.waiting_reason = row.Text(7);
-  r.workflow_id = row.Text(8);
-  r.account = row.Text(9);
-  r.out_dir = row.Text(10);
-  if (Status s = DecodeJson(row, 11, "a run error", &r.error); !s.ok()) return s;
-  r.created_at = row.Int(12);
-  r.updated_at = row.Int(13);
-  r.cursor = row.Int(14);
-  r.api_url = row.Text(15);
-  return r;
+  RowReader r(row, "runs");
+  RunRecord run;
+  run.id = r.Text(0, "id");
+  r.Key(run.id);
+  r.Check(!run.id.empty(), "id is empty");
+  run.plan_path = r.Text(1, "plan_path", /*utf8=*/false);
+  run.plan_name = r.Text(2, "plan_name");
+  run.plan_digest = r.Text(3, "plan_digest");
+  run.params = r.Json(4, "params", /*nullable=*/false);
+  std::string execution = r.Text(5, "execution");
+  r.Check(execution == "server" || execution == "local",
+          "execution '" + Printable(execution) + "' is not one this sogni-flow knows");
+  run.execution = execution == "local" ? Execution::kLocal : Execution::kServer;
+  run.status = r.Name<RunStatus>(kRunStatusNames, 6, "status");
+  run.waiting_reason = r.Text(7, "waiting_reason");
+  run.workflow_id = r.OptText(8, "workflow_id");
+  run.account = r.Text(9, "account");
+  r.Check(run.account.size() <= 16 && IsLowerHex(run.account), "account is not a key fingerprint");
+  run.out_dir = r.Text(10, "out_dir", /*utf8=*/false);
+  run.error = r.Json(11, "error", /*nullable=*/true);
+  run.created_at = r.Int(12, "created_at");
+  run.updated_at = r.Int(13, "updated_at");
+  run.cursor = r.Int(14, "cursor", -1);
+  run.api_url = r.Text(15, "api_url");
+  run.cancel_requested_at = r.Int(16, "cancel_requested_at", 0);
+  if (!r.ok()) return r.status();
+  return run;
 }
 
 Result<StepRecord> DecodeStep(const Stmt& row) {
+  RowReader r(row, "steps");
   StepRecord s;
-  s.step_id = row.Text(0);
-  s.tool = row.Text(1);
-  if (Status st = DecodeName(kRunStatusNames, row.Text(2), "step status", &s.status); !st.ok()) {
-    return st;
-  }
-  s.seed = row.OptInt(3);
-  s.artifact_count = row.Int(4);
-  s.remote_id = row.Text(5);
-  if (Status st = DecodeJson(row, 6, "a step error", &s.error); !st.ok()) return st;
-  s.updated_at = row.Int(7);
-  s.units = row.OptDouble(8);
-  s.arguments_digest = row.Text(9);
+  s.step_id = r.Text(0, "step_id");
+  r.Key(s.step_id);
+  s.tool = r.Text(1, "tool");
+  s.status = r.Name<RunStatus>(kRunStatusNames, 2, "status");
+  s.seed = r.OptInt(3, "seed");
+  s.artifact_count = r.Int(4, "artifact_count", 0);
+  s.remote_id = r.Text(5, "remote_id");
+  s.error = r.Json(6, "error", /*nullable=*/true);
+  s.updated_at = r.Int(7, "updated_at");
+  s.units = r.OptReal(8, "units");
+  s.arguments_digest = r.Text(9, "arguments_digest");
+  if (!r.ok()) return r.status();
   return s;
 }
 
 Result<IntentRecord> DecodeIntent(const Stmt& row) {
+  RowReader r(row, "intents");
   IntentRecord i;
-  i.id = row.Text(0);
-  i.run_id = row.Text(1);
-  if (Status s = DecodeName(kIntentKindNames, row.Text(2), "intent kind", &i.kind); !s.ok()) {
-    return s;
-  }
-  i.idempotency_key = row.Text(3);
-  i.request = row.Text(4);
-  if (Status s = DecodeName(kIntentStateNames, row.Text(5), "intent state", &i.state); !s.ok()) {
-    return s;
-  }
-  i.response = row.Text(6);
-  i.created_at = row.Int(7);
-  i.updated_at = row.Int(8);
+  i.id = r.Text(0, "id");
+  r.Key(i.id);
+  i.run_id = r.Text(1, "run_id");
+  i.kind = r.Name<IntentKind>(kIntentKindNames, 2, "kind");
+  i.idempotency_key = r.Text(3, "idempotency_key");
+  r.Check(!i.idempotency_key.empty() && i.idempotency_key.size() <= 255, "idempotency_key has a bad length");
+  i.request = r.Text(4, "request");
+  r.Json(4, "request", /*nullable=*/false);
+  i.state = r.Name<IntentState>(kIntentStateNames, 5, "state");
+  i.response = r.OptText(6, "response");
+  if (!i.response.empty()) r.Json(6, "response", /*nullable=*/true);
+  i.created_at = r.Int(7, "created_at");
+  i.updated_at = r.Int(8, "updated_at");
+  if (!r.ok()) return r.status();
   return i;
 }
 
 Result<ArtifactRecord> DecodeArtifact(const Stmt& row) {
+  RowReader r(row, "artifacts");
   ArtifactRecord a;
-  a.step_id = row.Text(0);
-  a.index = row.Int(1);
-  a.remote_id = row.Text(2);
-  a.url = row.Text(3);
-  a.kind = ParseMediaKind(row.Text(4)).value_or(MediaKind::kUnknown);
-  if (Status s = DecodeName(kArtifactStateNames, row.Text(5), "artifact state", &a.state);
-      !s.ok()) {
-    return s;
-  }
-  a.local_path = row.Text(6);
-  a.size = row.Int(7);
-  a.sha256 = row.Text(8);
-  a.updated_at = row.Int(9);
+  a.step_id = r.Text(0, "step_id");
+  a.index = r.Int(1, "idx", 0);
+  a.remote_id = r.Text(2, "remote_id");
+  r.Key(a.remote_id);
+  a.url = r.Text(3, "url");
+  a.kind = ParseMediaKind(r.Text(4, "kind")).value_or(MediaKind::kUnknown);
+  a.state = r.Name<ArtifactState>(kArtifactStateNames, 5, "state");
+  a.local_path = r.Text(6, "local_path", /*utf8=*/false);
+  a.size = r.Int(7, "size", 0);
+  a.sha256 = r.Text(8, "sha256");
+  a.updated_at = r.Int(9, "updated_at");
+  r.Check(a.state != ArtifactState::kDone || (!a.local_path.empty() && a.sha256.size() == 64),
+          "done without a local path and a sha256");
+  if (!r.ok()) return r.status();
   return a;
+}
+
+Result<EventRecord> DecodeEvent(const Stmt& row) {
+  RowReader r(row, "events");
+  EventRecord e;
+  e.sequence = r.Int(0, "sequence", 0);
+  r.Key(std::to_string(e.sequence));
+  e.type = r.Text(1, "type");
+  e.status = r.Text(2, "status");
+  e.json = r.Text(3, "json");
+  if (r.ok()) r.Json(3, "json", /*nullable=*/false);
+  e.received_at = r.Int(4, "received_at");
+  if (!r.ok()) return r.status();
+  return e;
 }
 
 }  // namespace sflow

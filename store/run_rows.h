@@ -1,7 +1,10 @@
 // Rows of the state database <-> the records of engine/run_store.h. Each Decode* reads the
-// columns in the order of its column list, starting at column 0, and fails with kIOError when the
-// file holds a value this binary does not know (an unknown status, JSON that does not parse),
-// which means a corrupt or foreign database, never a caller's mistake.
+// columns in the order of its column list, starting at column 0, and checks every value against
+// what the schema promises (store/migrations.cc: STRICT types, CHECK constraints, JSON columns,
+// known names). The schema enforces that on writes; on reads a damaged page can still hand back
+// anything, and a value that breaks a promise is the sign of it. Such a row fails with kIOError
+// "the state database <db> is damaged: <table> row <key>: <what>; <DamagedDatabaseHint>", never
+// with a record that a command would print or act on.
 #ifndef SFLOW_STORE_RUN_ROWS_H_
 #define SFLOW_STORE_RUN_ROWS_H_
 
@@ -14,13 +17,15 @@ namespace sflow {
 inline constexpr const char* kSelectRuns =
     "SELECT r.id, r.plan_path, r.plan_name, r.plan_digest, r.params, r.execution, r.status, "
     "r.waiting_reason, r.workflow_id, r.account, r.out_dir, r.error, r.created_at, r.updated_at, "
-    "COALESCE(c.last_sequence, -1), r.api_url FROM runs r LEFT JOIN cursors c ON c.run_id = r.id";
+    "COALESCE(c.last_sequence, -1), r.api_url, r.cancel_requested_at "
+    "FROM runs r LEFT JOIN cursors c ON c.run_id = r.id";
 inline constexpr const char* kStepColumns =
     "step_id, tool, status, seed, artifact_count, remote_id, error, updated_at, units, arguments_digest";
 inline constexpr const char* kIntentColumns =
     "id, run_id, kind, idempotency_key, request, state, response, created_at, updated_at";
 inline constexpr const char* kArtifactColumns =
     "step_id, idx, remote_id, url, kind, state, local_path, size, sha256, updated_at";
+inline constexpr const char* kEventColumns = "sequence, type, status, json, received_at";
 
 const char* ExecutionName(Execution execution);  // "server" | "local"
 
@@ -28,6 +33,14 @@ Result<RunRecord> DecodeRun(const Stmt& row);  // steps left empty
 Result<StepRecord> DecodeStep(const Stmt& row);
 Result<IntentRecord> DecodeIntent(const Stmt& row);
 Result<ArtifactRecord> DecodeArtifact(const Stmt& row);
+// The event's json must be one strict JSON value in valid UTF-8 (engine/json.h): it is printed
+// byte for byte by `events --json`.
+Result<EventRecord> DecodeEvent(const Stmt& row);
+
+// The kIOError for a damaged row of `table` (see above).
+Status DamagedRow(const Stmt& row, const std::string& table, const std::string& key, const std::string& what);
+// The "<table> row <key>: <what>" part of such a Status (its whole message for any other).
+std::string DamageDetail(const Status& status);
 
 }  // namespace sflow
 

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace sflow {
 
@@ -35,6 +37,42 @@ const char* PrimaryCodeName(int rc) {
   }
 }
 
+// The name of an extended SQLITE_IOERR_* code, "" for others.
+const char* IoErrName(int rc) {
+  switch (rc) {
+    case SQLITE_IOERR_READ: return "SQLITE_IOERR_READ";
+    case SQLITE_IOERR_SHORT_READ: return "SQLITE_IOERR_SHORT_READ";
+    case SQLITE_IOERR_WRITE: return "SQLITE_IOERR_WRITE";
+    case SQLITE_IOERR_FSYNC: return "SQLITE_IOERR_FSYNC";
+    case SQLITE_IOERR_DIR_FSYNC: return "SQLITE_IOERR_DIR_FSYNC";
+    case SQLITE_IOERR_TRUNCATE: return "SQLITE_IOERR_TRUNCATE";
+    case SQLITE_IOERR_FSTAT: return "SQLITE_IOERR_FSTAT";
+    case SQLITE_IOERR_UNLOCK: return "SQLITE_IOERR_UNLOCK";
+    case SQLITE_IOERR_RDLOCK: return "SQLITE_IOERR_RDLOCK";
+    case SQLITE_IOERR_DELETE: return "SQLITE_IOERR_DELETE";
+    case SQLITE_IOERR_NOMEM: return "SQLITE_IOERR_NOMEM";
+    case SQLITE_IOERR_ACCESS: return "SQLITE_IOERR_ACCESS";
+    case SQLITE_IOERR_CHECKRESERVEDLOCK: return "SQLITE_IOERR_CHECKRESERVEDLOCK";
+    case SQLITE_IOERR_LOCK: return "SQLITE_IOERR_LOCK";
+    case SQLITE_IOERR_CLOSE: return "SQLITE_IOERR_CLOSE";
+    case SQLITE_IOERR_SHMOPEN: return "SQLITE_IOERR_SHMOPEN";
+    case SQLITE_IOERR_SHMSIZE: return "SQLITE_IOERR_SHMSIZE";
+    case SQLITE_IOERR_SHMLOCK: return "SQLITE_IOERR_SHMLOCK";
+    case SQLITE_IOERR_SHMMAP: return "SQLITE_IOERR_SHMMAP";
+    case SQLITE_IOERR_SEEK: return "SQLITE_IOERR_SEEK";
+    case SQLITE_IOERR_DELETE_NOENT: return "SQLITE_IOERR_DELETE_NOENT";
+    case SQLITE_IOERR_MMAP: return "SQLITE_IOERR_MMAP";
+    case SQLITE_IOERR_GETTEMPPATH: return "SQLITE_IOERR_GETTEMPPATH";
+#ifdef SQLITE_IOERR_DATA
+    case SQLITE_IOERR_DATA: return "SQLITE_IOERR_DATA";
+#endif
+#ifdef SQLITE_IOERR_CORRUPTFS
+    case SQLITE_IOERR_CORRUPTFS: return "SQLITE_IOERR_CORRUPTFS";
+#endif
+    default: return "";
+  }
+}
+
 // A short, value-free description of a statement for messages: its first words.
 std::string Brief(std::string_view sql) {
   constexpr size_t kMax = 48;
@@ -46,30 +84,90 @@ std::string Brief(std::string_view sql) {
 
 }  // namespace
 
+size_t Utf8LengthAt(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  return len;
+}
+
+std::string Printable(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t len = Utf8LengthAt(text, i);
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (len == 0 || (len == 1 && (c < 0x20 || c == 0x7f))) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+      ++i;
+    } else {
+      out.append(text, i, len);
+      i += len;
+    }
+  }
+  return out;
+}
+
+std::string DamagedDatabaseHint(std::string_view path) {
+  std::string dir(path.substr(0, path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/')));
+  if (dir.empty()) dir = ".";
+  return "keep a copy of " + dir + "; `sogni-flow check` lists what is damaged and `sogni-flow recover` "
+         "gets runs back from the server";
+}
+
 Status SqliteStatus(int rc, sqlite3* db, std::string_view path, std::string_view what) {
-  // sqlite3_errmsg describes the connection's last error, which is this one only if the codes
-  // agree (an injected fault never reached SQLite).
-  std::string detail = (db != nullptr && sqlite3_extended_errcode(db) == rc) ? sqlite3_errmsg(db)
-                                                                             : sqlite3_errstr(rc);
-  std::string msg = "state database " + std::string(path) + ": " + std::string(what) + ": " +
-                    detail + " (" + PrimaryCodeName(rc);
-  if (rc != (rc & 0xff)) msg += ", extended code " + std::to_string(rc);
-  msg += ")";
+  // sqlite3_errmsg and sqlite3_system_errno describe the connection's last error, which is this
+  // one only if the codes agree (an injected fault never reached SQLite).
+  const bool ours = db != nullptr && sqlite3_extended_errcode(db) == rc;
+  // Printable: SQLite quotes a damaged schema's bytes in its messages.
+  std::string detail = Printable(ours ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  const int sys = ours ? sqlite3_system_errno(db) : 0;
+  std::string code = IoErrName(rc);
+  if (code.empty()) code = PrimaryCodeName(rc);
+  if (sys != 0) code += ", " + std::string(std::strerror(sys));
+  const std::string p(path), w(what), where = " (" + code + " while " + w + ")";
+  const bool no_space = (rc & 0xff) == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT;
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return Status::Error(Status::Code::kConflict, msg + "; another process is using it");
+      return Status::Error(Status::Code::kConflict, "state database " + p + " is busy" + where +
+                                                        ": another process is using it; try again");
     case SQLITE_CONSTRAINT:
       // A CHECK rejects a malformed value (a bug of the caller); the others are conflicts with
       // stored rows (UNIQUE, PRIMARY KEY, FOREIGN KEY).
-      if (rc == SQLITE_CONSTRAINT_CHECK) return Status::Internal(msg);
-      return Status::Error(Status::Code::kConflict, msg);
+      if (rc == SQLITE_CONSTRAINT_CHECK) return Status::Internal("state database " + p + ": " + w + ": " + detail);
+      return Status::Error(Status::Code::kConflict, "state database " + p + ": " + w + ": " + detail);
     case SQLITE_ERROR:
     case SQLITE_MISUSE:
     case SQLITE_RANGE:
-    case SQLITE_INTERNAL: return Status::Internal(msg);
-    default:  // FULL, IOERR, CORRUPT, NOTADB, CANTOPEN, READONLY, NOMEM, PROTOCOL, ...
-      return Status::IOError(msg);
+    case SQLITE_INTERNAL: return Status::Internal("state database " + p + ": " + w + ": " + detail + " (" + code + ")");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Status::IOError("state database " + p + " is damaged" + where + ": " + detail + "; " +
+                             DamagedDatabaseHint(path));
+    case SQLITE_READONLY:
+      return Status::IOError("cannot write the state database " + p + where + ": " + detail);
+    case SQLITE_CANTOPEN:
+      return Status::IOError("cannot open the state database " + p + where + ": " + detail);
+    case SQLITE_NOMEM: return Status::IOError("out of memory" + where);
+    default:
+      if (no_space) {
+        return Status::IOError("disk full writing the state database " + p + where +
+                               ": free some space on its filesystem, then try again; what was "
+                               "stored before is intact");
+      }
+      if (rc == SQLITE_IOERR_SHMSIZE) {  // ftruncate/fallocate of the -shm: in practice a full disk
+        return Status::IOError("cannot grow the state database's shared-memory file " + p +
+                               "-shm, most likely because the disk is full" + where +
+                               ": free some space on its filesystem, then try again; what was stored "
+                               "before is intact");
+      }
+      return Status::IOError("I/O error on the state database " + p + where + ": " + detail +
+                             "; the disk may be full or failing: check it, then try again; what was "
+                             "stored before is intact");
   }
 }
 
@@ -140,6 +238,18 @@ void Stmt::Reset() {
   bind_rc_ = SQLITE_OK;
 }
 
+const std::string& Stmt::db_path() const { return db_->path(); }
+
+Stmt::Type Stmt::TypeOf(int column) const {
+  switch (sqlite3_column_type(stmt_, column)) {
+    case SQLITE_INTEGER: return Type::kInteger;
+    case SQLITE_FLOAT: return Type::kFloat;
+    case SQLITE_TEXT: return Type::kText;
+    case SQLITE_BLOB: return Type::kBlob;
+    default: return Type::kNull;
+  }
+}
+
 bool Stmt::IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 int64_t Stmt::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 double Stmt::Double(int column) const { return sqlite3_column_double(stmt_, column); }
@@ -170,14 +280,30 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const DbOptions& o
       return Status::NotFound("no state database at " + path);
     }
   }
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-  if (options.create) flags |= SQLITE_OPEN_CREATE;
+  int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  flags |= SQLITE_OPEN_NOMUTEX;
+  if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
 #ifdef SQLITE_OPEN_EXRESCODE
   flags |= SQLITE_OPEN_EXRESCODE;
 #endif
+  std::string name = path;
+  if (options.read_only && options.immutable) {
+    // A URI, so that the immutable parameter applies; '%', '?' and '#' must be escaped in it.
+    name = "file:";
+    for (char c : path) {
+      if (c == '%' || c == '?' || c == '#') {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+        name += buf;
+      } else {
+        name += c;
+      }
+    }
+    name += "?immutable=1";
+    flags |= SQLITE_OPEN_URI;
+  }
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags,
-                           options.vfs.empty() ? nullptr : options.vfs.c_str());
+  int rc = sqlite3_open_v2(name.c_str(), &raw, flags, options.vfs.empty() ? nullptr : options.vfs.c_str());
   if (rc != SQLITE_OK) {
     Status s = SqliteStatus(rc, raw, path, "opening");
     sqlite3_close_v2(raw);
@@ -187,10 +313,12 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const DbOptions& o
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
 
-  // The first statement reads the file header and the schema, so a damaged file fails here.
+  // The first statement reads the file header and the schema, so a damaged file fails here. A
+  // read-only connection leaves the journal mode as it is (changing it would be a write).
   std::string got;
   sqlite3_stmt* stmt = nullptr;
-  rc = sqlite3_prepare_v2(raw, "PRAGMA journal_mode=WAL", -1, &stmt, nullptr);
+  const char* first = options.read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL";
+  rc = sqlite3_prepare_v2(raw, first, -1, &stmt, nullptr);
   if (rc == SQLITE_OK) {
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
@@ -199,21 +327,15 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const DbOptions& o
     }
   }
   sqlite3_finalize(stmt);
-  if (rc != SQLITE_OK) {
-    Status s = SqliteStatus(rc, raw, path, "opening");
-    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
-      return Status::Error(s.code(),
-                           s.message() + "; the file is damaged or is not a state database");
-    }
-    return s;
-  }
-  if (got != "wal" && !(got == "memory" && path == ":memory:")) {
+  if (rc == SQLITE_OK) rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, raw, path, "opening");
+  if (!options.read_only && got != "wal" && !(got == "memory" && path == ":memory:")) {
     return Status::IOError("state database " + path + ": cannot switch to WAL (journal mode is '" +
                            got + "'); WAL needs a local filesystem, not NFS or SMB");
   }
-  if (Status s = db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"); !s.ok()) return s;
-  if (options.read_only) {
-    if (Status s = db->Exec("PRAGMA query_only=ON"); !s.ok()) return s;
+  if (Status s = db->Exec("PRAGMA foreign_keys=ON;"); !s.ok()) return s;
+  if (!options.read_only) {
+    if (Status s = db->Exec("PRAGMA synchronous=FULL;"); !s.ok()) return s;
   }
   return db;
 }
@@ -276,6 +398,21 @@ Result<int64_t> Db::QueryInt(std::string_view sql) {
 }
 
 int64_t Db::changes() const { return sqlite3_changes64(db_); }
+
+Result<std::string> Db::QuickCheck(const std::string& table) {
+  // A PRAGMA takes no bound parameters; the table names come from this binary, never a user.
+  Result<Stmt> stmt = Prepare("PRAGMA quick_check(" + table + ")");
+  if (!stmt.ok()) return stmt.status();
+  std::string out;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (!out.empty()) out += "\n";
+    out += stmt->Text(0);
+  }
+  return out;
+}
 
 Result<std::string> Db::IntegrityCheck() {
   Result<Stmt> stmt = Prepare("PRAGMA integrity_check");

@@ -7,7 +7,19 @@
 //   SQLITE_FULL, SQLITE_IOERR_*, CANTOPEN,
 //   READONLY, CORRUPT, NOTADB, NOMEM, ...  -> kIOError   (the disk or the file is in trouble)
 //   SQLITE_MISUSE, SQLITE_RANGE, ERROR     -> kInternal  (a bug: bad SQL, bad binding)
-// Messages name the database file and what was being done, never the values bound.
+// Messages say in words what happened to which file, then the code by name and what was being
+// done, never the values bound:
+//   "disk full writing the state database <db> (SQLITE_FULL while running 'INSERT ...'): free
+//    some space on its filesystem, then try again; what was stored before is intact"
+//                   (SQLITE_FULL, or any error whose system errno is ENOSPC or EDQUOT)
+//   "cannot grow the state database's shared-memory file <db>-shm, most likely because the disk
+//    is full (SQLITE_IOERR_SHMSIZE while ...): free some space ..."  (once "extended code 4874")
+//   "I/O error on the state database <db> (SQLITE_IOERR_FSYNC while ...): ...; the disk may be
+//    full or failing: check it, then try again; ..."
+//   "state database <db> is damaged (SQLITE_CORRUPT while ...): ...; <DamagedDatabaseHint>"
+// For callers: a kIOError from the store means the disk or the file is in trouble, never that a
+// run's state is half written (every write is one transaction). Once the cause is fixed the same
+// command, or `sogni-flow resume RUN` for a run, continues; a driver should print that hint.
 //
 // Db opens one connection with the settings docs/architecture.md (crash safety) requires: WAL, synchronous=FULL,
 // foreign_keys=ON, a busy timeout. Writes go through Transaction, which uses BEGIN IMMEDIATE so
@@ -37,13 +49,28 @@ namespace sflow {
 struct DbOptions {
   int busy_timeout_ms = 5000;
   bool create = true;      // create the file if missing (else kNotFound)
-  bool read_only = false;  // PRAGMA query_only: every write fails with kIOError
+  // Opened SQLITE_OPEN_READONLY: every write fails with kIOError, nothing is created and the
+  // journal mode is left as it is. A WAL database opened so needs its -shm and -wal, or a
+  // writable directory to make them (sqlite.org/wal.html#readonly); see `immutable`.
+  bool read_only = false;
+  // With read_only: the file cannot change while open (a read-only directory and no -wal: no
+  // writer can exist), so SQLite neither locks it nor looks for a -wal (the "immutable" URI
+  // parameter).
+  bool immutable = false;
   std::string vfs{};       // a registered sqlite3 VFS by name; empty = the default (test seam)
 };
 
 // The Status for SQLite result code `rc` (extended codes welcome). `db` may be null; `what` says
 // what was being done ("opening", "inserting events").
 Status SqliteStatus(int rc, sqlite3* db, std::string_view path, std::string_view what);
+// `text` for a message: valid UTF-8 kept, control characters and bytes that are not UTF-8
+// written as \xNN (text from a damaged file must not make a --json line invalid).
+std::string Printable(std::string_view text);
+// The length of the valid UTF-8 sequence at text[i], or 0.
+size_t Utf8LengthAt(std::string_view text, size_t i);
+// What to do about a damaged state database at `path`: "keep a copy of DIR; `sogni-flow check`
+// lists what is damaged and `sogni-flow recover` gets runs back from the server".
+std::string DamagedDatabaseHint(std::string_view path);
 
 class Db;
 
@@ -90,6 +117,10 @@ class Stmt {
   // Makes the statement ready to run again with new bindings (for a loop over rows to insert).
   void Reset();
 
+  enum class Type { kNull, kInteger, kFloat, kText, kBlob };
+  // The storage class of a column's value (a damaged page can turn a STRICT column's value into
+  // another type, which Int() and Text() would silently convert).
+  Type TypeOf(int column) const;
   bool IsNull(int column) const;
   int64_t Int(int column) const;
   double Double(int column) const;
@@ -104,6 +135,11 @@ class Stmt {
   // which is finalized instead.
   Stmt(Db* db, sqlite3_stmt* stmt, bool* in_use) : db_(db), stmt_(stmt), in_use_(in_use) {}
   Stmt& Note(int rc);
+ public:
+  // The database file the statement belongs to (for messages about a damaged row).
+  const std::string& db_path() const;
+
+ private:
   Db* db_;
   sqlite3_stmt* stmt_;
   bool* in_use_;
@@ -132,6 +168,9 @@ class Db {
 
   const std::string& path() const { return path_; }
   sqlite3* handle() { return db_; }
+  // Every problem PRAGMA quick_check finds in `table` and its indexes (CHECK and NOT NULL
+  // constraints included), one per line; "ok" when none.
+  Result<std::string> QuickCheck(const std::string& table);
 
   // Test seam, after SQLite's faultsim: the nth SQL step from now (1 = the next; Step() or Exec(),
   // BEGIN and COMMIT included, ROLLBACK excluded) fails with an injected SQLITE_IOERR without

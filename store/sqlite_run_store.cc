@@ -26,7 +26,7 @@ bool IsSha256Hex(std::string_view s) { return s.size() == 64 && IsLowerHex(s); }
 
 bool IsEmpty(const RunUpdate& u) {
   return !u.status && !u.waiting_reason && !u.workflow_id && !u.error && u.steps.empty() &&
-         u.artifacts.empty();
+         u.artifacts.empty() && !u.cancel_requested;
 }
 
 std::optional<std::string> JsonOrNull(const Value& v) {
@@ -233,29 +233,37 @@ Status SqliteRunStore::UpsertStep(const std::string& run_id, const StepRecord& s
 
 Status SqliteRunStore::ApplyRunUpdate(const std::string& run_id, const RunUpdate& u, int64_t now) {
   if (IsEmpty(u)) return Status::OK();
-  if (u.workflow_id) {
-    Result<Stmt> q = db_->Prepare("SELECT workflow_id FROM runs WHERE id = ?1");
-    if (!q.ok()) return q.status();
-    Result<bool> row = q->BindAll(run_id).Step();
-    if (!row.ok()) return row.status();
-    std::optional<std::string> stored = *row ? q->OptText(0) : std::nullopt;
-    if (stored && *stored != *u.workflow_id) {
-      return Status::Error(Status::Code::kConflict,
-                           "run " + run_id + " is already bound to workflow " + *stored +
-                               "; refusing to rebind it to " + *u.workflow_id);
-    }
+  Result<Stmt> cur = db_->Prepare("SELECT status, workflow_id FROM runs WHERE id = ?1");
+  if (!cur.ok()) return cur.status();
+  Result<bool> found = cur->BindAll(run_id).Step();
+  if (!found.ok()) return found.status();
+  if (!*found) return Status::NotFound("no run " + run_id + " in the state database");
+  const std::string stored_status = cur->Text(0);
+  std::optional<std::string> stored_workflow = cur->OptText(1);
+  std::optional<RunStatus> from = ParseName<RunStatus>(kRunStatusNames, stored_status);
+  const bool ended = from && IsTerminal(*from);
+  if (ended && u.status && *u.status != *from) {
+    return Status::Error(Status::Code::kConflict, "run " + run_id + " has ended (" + stored_status +
+                                                      "); its status cannot become " + Name(*u.status));
+  }
+  if (u.workflow_id && stored_workflow && *stored_workflow != *u.workflow_id) {
+    return Status::Error(Status::Code::kConflict,
+                         "run " + run_id + " is already bound to workflow " + *stored_workflow +
+                             "; refusing to rebind it to " + *u.workflow_id);
   }
   Result<Stmt> q = db_->Prepare(
       "UPDATE runs SET status = COALESCE(?2, status), "
       "waiting_reason = COALESCE(?3, waiting_reason), workflow_id = COALESCE(?4, workflow_id), "
-      "error = CASE WHEN ?5 THEN ?6 ELSE error END, updated_at = ?7 WHERE id = ?1");
+      "error = CASE WHEN ?5 THEN ?6 ELSE error END, updated_at = ?7, "
+      "cancel_requested_at = CASE WHEN ?8 AND cancel_requested_at = 0 THEN ?7 "
+      "ELSE cancel_requested_at END WHERE id = ?1");
   if (!q.ok()) return q.status();
   std::optional<std::string> status;
   if (u.status) status = Name(*u.status);
   std::optional<std::string> error;
   if (u.error) error = JsonOrNull(*u.error);
   q->BindAll(run_id, status, u.waiting_reason, u.workflow_id, int64_t{u.error.has_value()}, error,
-             now);
+             now, int64_t{u.cancel_requested && !ended});
   if (Status s = q->Run(); !s.ok()) return s;
   for (const StepRecord& step : u.steps) {
     if (Status s = UpsertStep(run_id, step, now); !s.ok()) return s;
@@ -410,17 +418,11 @@ Result<std::vector<EventRecord>> SqliteRunStore::ListEvents(const std::string& r
   std::vector<EventRecord> out;
   Status s = Read([&]() -> Status {
     if (Status st = RequireRun(run_id); !st.ok()) return st;
-    Result<Stmt> q = db_->Prepare(
-        "SELECT sequence, type, status, json, received_at FROM events "
-        "WHERE run_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3");
+    Result<Stmt> q = db_->Prepare("SELECT " + std::string(kEventColumns) +
+                                  " FROM events WHERE run_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3");
     if (!q.ok()) return q.status();
     q->BindAll(run_id, after, limit > 0 ? limit : int64_t{-1});
-    for (;;) {
-      Result<bool> row = q->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return Status::OK();
-      out.push_back({q->Int(0), q->Text(1), q->Text(2), q->Text(3), q->Int(4)});
-    }
+    return CollectRows<EventRecord>(*q, DecodeEvent, &out);
   });
   if (!s.ok()) return s;
   return out;
@@ -486,6 +488,16 @@ Status SqliteRunStore::MarkArtifact(const std::string& run_id, const ArtifactRec
     if (!up.ok()) return up.status();
     return up->BindAll(run_id, a.remote_id, Name(a.state), a.local_path, a.size, a.sha256, now)
         .Run();
+  });
+}
+
+Status SqliteRunStore::ForgetRun(const std::string& run_id) {
+  return Write([&](int64_t) -> Status {
+    if (Status s = RequireRun(run_id); !s.ok()) return s;
+    // ON DELETE CASCADE (foreign_keys=ON) takes the run's rows in every other table with it.
+    Result<Stmt> del = db_->Prepare("DELETE FROM runs WHERE id = ?1");
+    if (!del.ok()) return del.status();
+    return del->BindAll(run_id).Run();
   });
 }
 

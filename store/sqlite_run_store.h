@@ -48,6 +48,11 @@ class SqliteRunStore : public RunStore {
   Status RecordApproval(const ApprovalRecord& approval) override;
   Result<ApprovalRecord> FindApproval(const std::string& plan_digest) override;
 
+  // Removes the run and everything stored for it (steps, events, cursor, intents, artifact rows)
+  // in one transaction; approvals (kept by plan digest) and downloaded files stay. kNotFound if
+  // absent. Not part of RunStore: only `sogni-flow forget` removes runs, holding the run's lease.
+  Status ForgetRun(const std::string& run_id);
+
   Db& db() { return *db_; }
 
  private:

@@ -1,7 +1,7 @@
 // Implementation details: modes are read with lstat, so a symbolic link is seen as one (the
 // directory itself may be a link, e.g. to another disk: it is followed with stat). Files are
-// fixed by path (chmod) rather than through a descriptor, because opening and closing
-// state.db while SQLite has it open would drop SQLite's POSIX locks (howtocorrupt.html 2.2).
+// fixed by path (chmod) rather than through a descriptor, because opening and closing state.db
+// while SQLite has it open would drop SQLite's POSIX locks (howtocorrupt.html 2.2).
 #include "store/state_dir.h"
 
 #include <fcntl.h>
@@ -10,11 +10,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "store/migrations.h"
+#include "store/wal_check.h"
 
 namespace sflow {
 
@@ -31,42 +34,59 @@ std::string Octal(mode_t mode) {
   return buf;
 }
 
-// Checks ownership and type of `path` (which must exist) and tightens its mode to `want` when
-// `fix`; a notice records each change.
-Status Secure(const std::string& path, const char* what, bool dir, mode_t want, bool fix,
-              std::vector<std::string>* notices) {
+bool Exists(const std::string& path) {
   struct stat st;
-  int rc = dir ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
-  if (rc != 0) {
-    return Status::IOError("cannot inspect " + std::string(what) + " " + path + ": " +
-                           std::strerror(errno));
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+Status NotMine(const std::string& what, const std::string& path, uid_t uid) {
+  return Status::Security(what + " " + path + " belongs to uid " + std::to_string(uid) +
+                          ", not to this user (uid " + std::to_string(::geteuid()) + "); refusing to use it");
+}
+
+// The directory (followed if a link): a directory of this user that group and others cannot write.
+Status CheckDir(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::IOError("cannot inspect state directory " + path + ": " + std::strerror(errno));
   }
-  if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
-    return Status::Security(std::string(what) + " " + path + " is not a " +
-                            (dir ? "directory" : "regular file") + "; refusing to use it");
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::IOError("state directory " + path + " is not a directory; move that file away or "
+                           "give another --state-dir");
   }
-  if (st.st_uid != ::geteuid()) {
-    return Status::Security(std::string(what) + " " + path + " belongs to uid " +
-                            std::to_string(st.st_uid) + ", not to this user (uid " +
-                            std::to_string(::geteuid()) + "); refusing to use it");
-  }
-  mode_t mode = st.st_mode & 07777;
-  if (fix && mode != want) {
-    if (::chmod(path.c_str(), want) != 0) {
-      return Status::IOError("cannot set the mode of " + path + ": " + std::strerror(errno));
-    }
-    // Only a looser mode is news; a stricter one (a umask of 0277) is quietly made usable.
-    if ((mode & ~want) != 0) {
-      notices->push_back("tightened the mode of " + std::string(what) + " " + path + " from " +
-                         Octal(mode) + " to " + Octal(want));
-    }
+  if (st.st_uid != ::geteuid()) return NotMine("state directory", path, st.st_uid);
+  if ((st.st_mode & 022) != 0) {
+    return Status::Security("state directory " + path + " is writable by " +
+                            ((st.st_mode & 002) ? "others" : "its group") + " (mode " + Octal(st.st_mode) +
+                            "); sogni-flow keeps state only where no one else can write: chmod go-w " + path +
+                            " or give another --state-dir");
   }
   return Status::OK();
 }
 
-bool Exists(const std::string& path) {
+// A file sogni-flow makes: a regular file of this user, tightened to 0600 (with a notice) when
+// `fix`.
+Status CheckFile(const std::string& path, const char* what, bool fix, std::vector<std::string>* notices) {
   struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return Status::IOError("cannot inspect " + std::string(what) + " " + path + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Status::Security(std::string(what) + " " + path + " is not a regular file; refusing to use it");
+  }
+  if (st.st_uid != ::geteuid()) return NotMine(what, path, st.st_uid);
+  const mode_t mode = st.st_mode & 07777;
+  if (fix && mode != 0600) {
+    if (::chmod(path.c_str(), 0600) != 0) {
+      return Status::IOError("cannot set the mode of " + path + ": " + std::strerror(errno));
+    }
+    // Only a looser mode is news; a stricter one (a umask of 0277) is quietly made usable.
+    if ((mode & ~mode_t{0600}) != 0) {
+      notices->push_back("tightened the mode of " + std::string(what) + " " + path + " from " + Octal(mode) +
+                         " to 0600");
+    }
+  }
+  return Status::OK();
 }
 
 Status MakeDir(const std::string& path) {
@@ -76,6 +96,7 @@ Status MakeDir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status::IOError("cannot create state directory " + path + ": " + std::strerror(errno));
   }
+  ::chmod(path.c_str(), 0700);  // mkdir's mode passed through the umask
   return Status::OK();
 }
 
@@ -102,89 +123,223 @@ Status CheckFilesystem(const std::string& path) {
   return Status::OK();
 }
 
+Status CheckWal(const std::string& db_path) {
+  Result<WalReport> wal = InspectWal(db_path + "-wal");
+  if (!wal.ok()) return wal.status();
+  return wal->damaged() ? DamagedWal(db_path, *wal) : Status::OK();
+}
+
+// quick_check of every table but `events` (too big to check on each open: ~0.2 s per 100,000
+// events; events are checked row by row as they are read).
+Status QuickCheck(Db* db) {
+  Result<Stmt> q = db->Prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name <> 'events' "
+                               "AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  if (!q.ok()) return q.status();
+  std::vector<std::string> tables;
+  for (;;) {
+    Result<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    tables.push_back(q->Text(0));
+  }
+  for (const std::string& t : tables) {
+    Result<std::string> check = db->QuickCheck(t);
+    if (!check.ok()) return check.status();
+    if (*check != "ok") {
+      return Status::IOError("the state database " + db->path() + " is damaged: table " + t + ": " +
+                             check->substr(0, check->find('\n')) + "; " + DamagedDatabaseHint(db->path()));
+    }
+  }
+  return Status::OK();
+}
+
+// Retries `attempt` (which fails with kConflict while another process holds the lock) for up to
+// `timeout_ms`.
+template <typename F>
+Status Retrying(int timeout_ms, F&& attempt) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    Status s = attempt();
+    if (s.code() != Status::Code::kConflict || std::chrono::steady_clock::now() >= deadline) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::string HeldBy(LockFile& lock) {
+  std::optional<LockHolder> who = LockHolder::Parse(lock.ReadText());
+  return who ? who->Describe() : "another process";
+}
+
 }  // namespace
 
 Result<std::unique_ptr<StateDir>> StateDir::Open(const StateDirOptions& options) {
   std::unique_ptr<StateDir> dir(new StateDir());
   dir->path_ = options.path.empty() ? std::string(".sogni-flow") : options.path;
   while (dir->path_.size() > 1 && dir->path_.back() == '/') dir->path_.pop_back();
-  const bool fix = !options.read_only;
-  std::vector<std::string>* notices = &dir->notices_;
-  std::string takeover;  // the notice for a crashed writer's lock, once the database is checked
+  dir->read_only_ = options.read_only;
+  Status s = options.read_only ? dir->OpenReader(options) : dir->OpenWriter(options);
+  if (!s.ok()) return s;
+  return dir;
+}
 
-  if (!Exists(dir->path_)) {
-    if (options.read_only) return Status::NotFound("no state directory " + dir->path_ + " yet");
-    if (Status s = MakeDir(dir->path_); !s.ok()) return s;
-    ::chmod(dir->path_.c_str(), 0700);  // mkdir's mode passed through the umask
+Status StateDir::OpenWriter(const StateDirOptions& options) {
+  if (!Exists(path_)) {
+    if (Status s = MakeDir(path_); !s.ok()) return s;
   }
-  if (Status s = Secure(dir->path_, "state directory", true, 0700, fix, notices); !s.ok()) return s;
-  if (Status s = CheckFilesystem(dir->path_); !s.ok()) return s;
+  if (Status s = CheckDir(path_); !s.ok()) return s;
+  if (Status s = CheckFilesystem(path_); !s.ok()) return s;
+  const std::string db_path = this->db_path(), lock_path = path_ + "/" + kLockName;
+  if (Status s = CheckWal(db_path); !s.ok()) return s;
 
-  if (!options.read_only) {
-    const std::string lock_path = dir->path_ + "/" + kLockName;
-    Result<std::unique_ptr<LockFile>> lock = LockFile::Acquire(lock_path);
-    if (!lock.ok()) return lock.status();
-    dir->lock_ = std::move(*lock);
-    if (Status s = Secure(lock_path, "lock file", false, 0600, fix, notices); !s.ok()) return s;
-    if (const auto& prev = dir->lock_->previous()) {
-      dir->recovered_ = true;
-      takeover = "took over the lock of " + prev->Describe();
-      if (prev->host == LockFile::HostName() && !LockFile::ProcessAlive(prev->pid)) {
-        takeover += ", which is no longer running";
-      }
-    }
+  Result<std::unique_ptr<LockFile>> lock = LockFile::Open(lock_path, /*create=*/true);
+  if (!lock.ok()) return lock.status();
+  if (Status s = CheckFile(lock_path, "lock file", true, &notices_); !s.ok()) return s;
+  Status shared = Retrying(options.busy_timeout_ms, [&] { return (*lock)->Lock(LockFile::Mode::kShared); });
+  if (!shared.ok()) {
+    if (shared.code() != Status::Code::kConflict) return shared;
+    return Status::Error(Status::Code::kConflict,
+                         "state directory " + path_ + " is locked by " + HeldBy(**lock) +
+                             " (an older sogni-flow, or one upgrading the database); wait for it to finish or stop it");
   }
 
-  const std::string db_path = dir->db_path();
   if (!Exists(db_path)) {
-    if (options.read_only) return Status::NotFound("no state database " + db_path + " yet");
     if (Status s = CreateDbFile(db_path); !s.ok()) return s;
   }
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::string p = db_path + suffix;
     if (*suffix != '\0' && !Exists(p)) continue;
-    if (Status s = Secure(p, "state database file", false, 0600, fix, notices); !s.ok()) return s;
+    if (Status s = CheckFile(p, "state database file", true, &notices_); !s.ok()) return s;
   }
+  DbOptions db_options{.busy_timeout_ms = options.busy_timeout_ms, .create = false, .vfs = options.vfs};
+  Result<std::unique_ptr<Db>> db = Db::Open(db_path, db_options);
+  if (!db.ok()) return db.status();
+  if (Status s = QuickCheck(db->get()); !s.ok()) return s;
+  if (Status s = Migrate(db->get(), lock->get(), options.busy_timeout_ms); !s.ok()) return s;
+  Result<std::unique_ptr<Db>> lease_db = Db::Open(db_path, db_options);
+  if (!lease_db.ok()) return lease_db.status();
+  leases_ = std::make_shared<RunLeases>(std::move(*lock), std::move(*lease_db));
+  if (Status s = ReapDeadDrivers(db->get()); !s.ok()) return s;
+  Result<std::unique_ptr<SqliteRunStore>> store = SqliteRunStore::Open(std::move(*db), options.now_ms);
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  return Status::OK();
+}
 
-  DbOptions db_options;
-  db_options.busy_timeout_ms = options.busy_timeout_ms;
-  db_options.create = false;
-  db_options.read_only = options.read_only;
+Status StateDir::Migrate(Db* db, LockFile* lock, int busy_timeout_ms) {
+  Result<int64_t> version = db->QueryInt("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version >= LatestSchemaVersion()) return sflow::Migrate(db);  // equal: nothing; newer: refused
+  // The one exclusive lock: no other sogni-flow (of this or an older version) uses the directory
+  // while its schema changes. This process holds nothing while it waits, so that two processes
+  // that both found an old schema cannot each keep the other from upgrading.
+  if (Status s = lock->Lock(LockFile::Mode::kNone); !s.ok()) return s;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+  for (;;) {
+    version = db->QueryInt("PRAGMA user_version");
+    if (!version.ok()) return version.status();
+    if (*version >= LatestSchemaVersion()) break;  // another process upgraded it meanwhile
+    Status excl = lock->Lock(LockFile::Mode::kExclusive);
+    if (excl.ok()) {
+      ProcessIdentity me = ProcessIdentity::Self();
+      Status s = lock->WriteText(LockHolder{me.pid, me.host, me.started}.Serialize());
+      if (s.ok()) s = sflow::Migrate(db);
+      Status cleared = lock->WriteText("");
+      if (!s.ok()) return s;
+      if (!cleared.ok()) return cleared;
+      break;
+    }
+    if (excl.code() != Status::Code::kConflict) return excl;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Error(Status::Code::kConflict,
+                           "cannot upgrade the state database " + db->path() + " to schema version " +
+                               std::to_string(LatestSchemaVersion()) +
+                               " while another sogni-flow uses it; wait for it to finish, then try again");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Status shared = Retrying(busy_timeout_ms, [&] { return lock->Lock(LockFile::Mode::kShared); });
+  if (shared.code() == Status::Code::kConflict) {
+    return Status::Error(Status::Code::kConflict, "state directory " + path_ + " is locked by " + HeldBy(*lock) +
+                                                      "; wait for it to finish or stop it");
+  }
+  return shared;
+}
+
+Status StateDir::ReapDeadDrivers(Db* db) {
+  Result<std::vector<std::pair<std::string, ProcessIdentity>>> dead = leases_->ReapDead();
+  if (!dead.ok()) return dead.status();
+  if (dead->empty()) return Status::OK();
+  recovered_ = true;
+  Result<std::string> check = db->IntegrityCheck();
+  if (!check.ok()) return check.status();
+  if (*check != "ok") {
+    return Status::IOError("the state database " + db->path() + " failed its integrity check after " +
+                           dead->front().second.Describe() + " died while driving run " + dead->front().first +
+                           ": " + check->substr(0, check->find('\n')) + "; " + DamagedDatabaseHint(db->path()));
+  }
+  for (const auto& [run_id, who] : *dead) {
+    notices_.push_back(who.Describe() + " died while driving run " + run_id +
+                       "; the database passed its integrity check");
+  }
+  return Status::OK();
+}
+
+DbOptions StateDir::ReaderDbOptions(const std::string& dir, const std::string& db_path, int busy_timeout_ms) {
+  // Without write access to the directory SQLite cannot make the -wal and -shm a WAL reader
+  // needs; with no -wal there is nothing but the file itself to read, and no writer can exist.
+  struct stat wal;
+  const bool no_wal = ::stat((db_path + "-wal").c_str(), &wal) != 0 || wal.st_size == 0;
+  return DbOptions{.busy_timeout_ms = busy_timeout_ms, .create = false, .read_only = true,
+                   .immutable = ::access(dir.c_str(), W_OK) != 0 && no_wal};
+}
+
+Status StateDir::OpenReader(const StateDirOptions& options) {
+  if (!Exists(path_)) return Status::NotFound("no state directory " + path_ + " yet");
+  if (Status s = CheckDir(path_); !s.ok()) return s;
+  const std::string db_path = this->db_path();
+  if (!Exists(db_path)) return Status::NotFound("no state database " + db_path + " yet");
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::string p = db_path + suffix;
+    if (*suffix != '\0' && !Exists(p)) continue;
+    if (Status s = CheckFile(p, "state database file", false, &notices_); !s.ok()) return s;
+  }
+  if (Status s = CheckWal(db_path); !s.ok()) return s;
+  DbOptions db_options = ReaderDbOptions(path_, db_path, options.busy_timeout_ms);
   db_options.vfs = options.vfs;
   Result<std::unique_ptr<Db>> db = Db::Open(db_path, db_options);
   if (!db.ok()) return db.status();
-  if (dir->recovered_) {
-    Result<std::string> check = (*db)->IntegrityCheck();
-    if (!check.ok()) return check.status();
-    if (*check != "ok") {
-      return Status::IOError(
-          "state database " + db_path + " failed its integrity check after an unclean shutdown: " +
-          check->substr(0, check->find('\n')) + "; keep a copy of the directory and try `sqlite3 " +
-          db_path + " .recover`");
-    }
-    notices->push_back(takeover + "; the database passed its integrity check");
+  if (Status s = QuickCheck(db->get()); !s.ok()) return s;
+  // Without a writer's lock nothing may be migrated: the file must be at a version we know.
+  Result<int64_t> version = (*db)->QueryInt("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version == 0) return Status::NotFound("state database " + db_path + " has no runs yet");
+  if (*version < LatestSchemaVersion()) {
+    return Status::IOError("state database " + db_path + " is at schema version " + std::to_string(*version) +
+                           "; run a writing command (e.g. resume) once to upgrade it");
   }
-  if (options.read_only) {
-    // Without the writer's lock nothing may be migrated: the file must be at a version we know.
-    Result<int64_t> version = (*db)->QueryInt("PRAGMA user_version");
-    if (!version.ok()) return version.status();
-    if (*version == 0) return Status::NotFound("state database " + db_path + " has no runs yet");
-    if (*version < LatestSchemaVersion()) {
-      return Status::IOError("state database " + db_path + " is at schema version " +
-                             std::to_string(*version) +
-                             "; run a writing command (e.g. resume) once to upgrade it");
-    }
-  }
-  Result<std::unique_ptr<SqliteRunStore>> store =
-      SqliteRunStore::Open(std::move(*db), options.now_ms);
+  Result<std::unique_ptr<LockFile>> lock = LockFile::Open(path_ + "/" + kLockName, /*create=*/false);
+  std::unique_ptr<LockFile> lock_file = lock.ok() ? std::move(*lock) : nullptr;  // none: rows alone decide
+  Result<std::unique_ptr<Db>> lease_db = Db::Open(db_path, db_options);
+  if (!lease_db.ok()) return lease_db.status();
+  leases_ = std::make_shared<RunLeases>(std::move(lock_file), std::move(*lease_db));
+  Result<std::unique_ptr<SqliteRunStore>> store = SqliteRunStore::Open(std::move(*db), options.now_ms);
   if (!store.ok()) return store.status();
-  dir->store_ = std::move(*store);
-  return dir;
+  store_ = std::move(*store);
+  return Status::OK();
+}
+
+Result<std::unique_ptr<RunLease>> StateDir::AcquireRunLease(const std::string& run_id) {
+  if (read_only_) return Status::IOError("the state directory " + path_ + " is open read-only; no run can be driven");
+  return leases_->Acquire(run_id);
+}
+
+Result<std::optional<ProcessIdentity>> StateDir::RunDriver(const std::string& run_id) {
+  return leases_->Holder(run_id);
 }
 
 StateDir::~StateDir() {
-  store_.reset();  // close the database before the lock goes
-  lock_.reset();
+  store_.reset();  // the database closes before the lock file can go
+  leases_.reset();
 }
 
 }  // namespace sflow

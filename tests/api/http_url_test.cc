@@ -42,6 +42,27 @@ TEST(HttpUrlTest, RefusesWhatItCannotSendSafely) {
   }
 }
 
+// The transport uses the plan validator's parser and address policy: every hostile spelling of an
+// internal address is refused over https too; only the sandbox's three names, as written, pass.
+TEST(HttpUrlTest, RefusesInternalAddressesInEverySpellingExceptTheSandboxNames) {
+  for (const char* bad : {"https://%31%32%37.0.0.1/", "https://[::127.0.0.1]/", "https://[64:ff9b::7f00:1]/",
+                          "https://[fec0::1]/", "https://exa mple.com/", "https://10.0.0.1/", "https://127.1/",
+                          "https://[::ffff:127.0.0.1]/", "https://169.254.169.254/latest", "http://0x7f000001/",
+                          "https://[fd00::1]/", "https://api.localhost/", "https://127.0.0.2/"}) {
+    Result<HttpUrl> r = ParseHttpUrl(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Status::Code::kSecurity) << bad;
+  }
+  EXPECT_EQ(ParseHttpUrl("https://%31%32%37.0.0.1/").status().message(),
+            "refused URL: the host 127.0.0.1 is a loopback address");
+  for (const char* ok : {"http://127.0.0.1:8787/v1", "http://[::1]:9/", "http://LOCALHOST/", "https://localhost:1/",
+                         "https://api.sogni.ai/v1/x?y=1", "https://%61pi.sogni.ai/"}) {
+    Result<HttpUrl> r = ParseHttpUrl(ok);
+    EXPECT_TRUE(r.ok()) << ok << ": " << r.status().ToString();
+  }
+  EXPECT_EQ(ParseHttpUrl("https://%61pi.sogni.ai/").value().host, "api.sogni.ai");
+}
+
 TEST(HttpUrlTest, RefusalNeverQuotesTheCredentials) {
   Result<HttpUrl> r = ParseHttpUrl("https://alice:s3cret-pw@host/");
   ASSERT_FALSE(r.ok());
@@ -53,6 +74,23 @@ TEST(HttpUrlTest, LoopbackIsExactlyTheThreeSandboxNames) {
   for (const char* no : {"127.1", "0x7f000001", "2130706433", "127.0.0.2", "localhost.", "localhost.example.com",
                          "::ffff:127.0.0.1", "0.0.0.0", "api.sogni.ai", ""})
     EXPECT_FALSE(IsLoopbackHostName(no)) << no;
+}
+
+// A public name that resolves to an internal address (DNS rebinding, a poisoned resolver) is
+// refused at connect time; only the sandbox's exact names reach loopback, and nothing else.
+TEST(HttpUrlTest, ResolvedAddressesAreCheckedAtConnectTime) {
+  for (const char* internal : {"127.0.0.1", "127.0.1.1", "::1", "10.1.2.3", "192.168.0.9", "169.254.169.254",
+                               "100.64.0.1", "0.0.0.0", "::ffff:10.0.0.1", "64:ff9b::a00:1", "fec0::1", "fd00::1",
+                               "fe80::1"})
+    EXPECT_NE(ResolvedAddressRefusal("api.example.com", internal), "") << internal;
+  for (const char* pub : {"93.184.216.34", "2606:4700::1111"})
+    EXPECT_EQ(ResolvedAddressRefusal("api.example.com", pub), "") << pub;
+  EXPECT_EQ(ResolvedAddressRefusal("localhost", "127.0.0.1"), "");
+  EXPECT_EQ(ResolvedAddressRefusal("127.0.0.1", "127.0.0.1"), "");
+  EXPECT_EQ(ResolvedAddressRefusal("::1", "::1"), "");
+  EXPECT_NE(ResolvedAddressRefusal("localhost", "10.0.0.1"), "") << "the sandbox's names reach loopback only";
+  EXPECT_NE(ResolvedAddressRefusal("vm", "127.0.0.1"), "") << "a machine's own name is not the sandbox's";
+  EXPECT_NE(ResolvedAddressRefusal("api.example.com", "not an address"), "");
 }
 
 TEST(HttpUrlTest, EncodesComponentsLikeEncodeUriComponent) {

@@ -98,6 +98,7 @@ while IFS= read -r src; do
   else
     echo "ok   $name: exit $rc"
   fi
+  chmod -R u+w "$case_dir" 2>/dev/null  # a case may leave a read-only directory
   rm -rf "$case_dir"
 done < <(find "$corpus" -mindepth 2 -maxdepth 2 -type d | LC_ALL=C sort)
 

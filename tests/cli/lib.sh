@@ -14,6 +14,7 @@ sandbox_pid=""
 bg_pids=()
 
 test_cleanup() {
+  [ -n "${KEEP_WORK:-}" ] && { echo "kept $work"; work=""; }
   local p
   for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
   [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null

@@ -54,6 +54,18 @@ for s in s-file s-noturl s-private s-env s-refused; do nothing_stored "$s" || fa
 [ "$(created)" -eq "$before" ] || fail "a refused endpoint created a workflow"
 echo "ok   endpoint: file://, not a URL, private http, env private: exit 7; closed port: exit 4; nothing stored"
 
+# A public-looking name that resolves to this machine (the host's own name, as /etc/hosts maps it)
+# is refused when the connection is made, not reached: only the sandbox's exact names may.
+own=$(hostname)
+case "$(getent hosts "$own" | awk '{print $1; exit}')" in
+  127.*|::1)
+    expect_exit 7 rebinding "$bin" run plan.yaml --api-url "https://$own:1/" --state-dir s-rebind
+    grep -q "resolves to the internal address" rebinding.err || fail "rebinding: $(head -n 2 rebinding.err)"
+    nothing_stored s-rebind || fail "rebinding: a run was stored"
+    echo "ok   endpoint: https://$own (resolving to loopback) is refused at connect time" ;;
+  *) echo "note: $own does not resolve to loopback here; HttpUrlTest.ResolvedAddressesAreCheckedAtConnectTime covers the rule" ;;
+esac
+
 # --- endpoint: a stored run goes back to its own endpoint
 expect_exit 0 detach "$bin" run plan.yaml --api-url "$url" --detach --state-dir s-own
 run=$(run_id_in s-own)
@@ -82,7 +94,20 @@ for s in s-key1 s-key2 s-key3; do nothing_stored "$s" || fail "$s: a run was sto
 expect_exit 0 resume-nothing "$bin" resume --all --state-dir s-key3
 echo "ok   key: line breaks and a refused key exit 3 before anything is stored; never printed"
 
-# --- out: a second run into the same --out cannot save its files
+# --- out: a second run into the same --out cannot save its files. Its image has the same seed,
+# so the same bytes: only the provenance file (which names the first run) is in the way.
+cat > seeded.yaml <<'PLAN'
+version: 1
+name: seeded
+steps:
+  - {id: keyframe, toolName: generate_image, arguments: {prompt: a brass lamp on a desk, seed: 11}}
+PLAN
+expect_exit 0 out0 "$bin" run seeded.yaml --api-url "$url" --state-dir s-seeded --out seeded-out
+expect_exit 1 out00 "$bin" run seeded.yaml --api-url "$url" --state-dir s-seeded2 --out seeded-out
+grep -q "exists with other content" out00.err || fail "out00: it does not say why the file was not saved"
+[ "$(jq -r .run seeded-out/keyframe/0.png.provenance.json)" = "$(run_id_in s-seeded)" ] ||
+  fail "out00: the provenance file no longer names the run that made the file"
+# Other bytes in the way (steps without a fixed seed): the same.
 expect_exit 0 out1 "$bin" run plan.yaml --api-url "$url" --state-dir s-out --out shared-out
 first=$(run_id_in s-out)
 expect_exit 1 out2 "$bin" run plan.yaml --api-url "$url" --state-dir s-out2 --out shared-out

@@ -195,6 +195,12 @@ run_line() {  # run_line WHERE EXPECTED LINE
     kill -TERM "$pid" 2>/dev/null
     wait "$pid"
     rc=$?
+  elif [ "$cmd" = forget ]; then
+    # It removes what the other lines refer to: it gets a copy of the state directory.
+    rm -rf "$work/state-scratch" && cp -a "$work/state" "$work/state-scratch"
+    (cd "$fx" && SOGNI_FLOW_STATE_DIR="$work/state-scratch" timeout 120 bash -c "set -o pipefail; $line") < /dev/null \
+      > "$work/line.out" 2> "$work/line.err"
+    rc=$?
   else
     (cd "$fx" && timeout 120 bash -c "set -o pipefail; $line") < /dev/null > "$work/line.out" 2> "$work/line.err"
     rc=$?

@@ -17,7 +17,6 @@ PlanEstimate Estimate(const std::string& yaml, const std::vector<std::string>& a
   ParamSources src;
   src.assignments = assignments;
   ValidateOptions opt;
-  opt.require_all_params = true;
   PlanAnalysis a = ValidatePlan(&plan.value(), *catalog, src, opt, &d);
   EXPECT_FALSE(d.has_errors()) << FormatAll(d);
   return EstimatePlan(*plan, a);

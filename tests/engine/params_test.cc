@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/pattern.h"
 #include "tests/support/test_util.h"
 
 namespace sflow {
@@ -61,6 +62,64 @@ TEST(ParamsTest, ChecksBoundsAndPatterns) {
   s.pattern = "[a-z]+";
   EXPECT_EQ(CheckParamValue(s, Value::String("abc")), "");
   EXPECT_EQ(CheckParamValue(s, Value::String("abc1")), "'abc1' does not match pattern '[a-z]+'");
+}
+
+// Patterns are RE2: linear in the value's length. Under std::regex the first value overflowed
+// the stack (SIGSEGV) and the second took longer than any test would wait.
+TEST(ParamsTest, PatternsRunInLinearTime) {
+  ParamSpec alt = Spec("s", ParamSpec::Type::kString);
+  alt.pattern = "(a|b)*";
+  std::string ab;
+  for (int i = 0; i < 10000; ++i) ab += "ab";
+  EXPECT_EQ(CheckParamValue(alt, Value::String(ab)), "");
+  ParamSpec nested = Spec("s", ParamSpec::Type::kString);
+  nested.pattern = "(a+)+$";
+  std::string as(229, 'a');
+  EXPECT_EQ(CheckParamValue(nested, Value::String(as + "!")),
+            "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' (230 bytes) does not match pattern '(a+)+$'");
+  EXPECT_EQ(CheckParamValue(nested, Value::String(as)), "");
+}
+
+TEST(ParamsTest, PatternsMatchTheWholeValueInRe2Syntax) {
+  ParamSpec s = Spec("s", ParamSpec::Type::kString);
+  s.pattern = "a|b";
+  EXPECT_EQ(CheckParamValue(s, Value::String("a")), "");
+  EXPECT_NE(CheckParamValue(s, Value::String("ab")), "");  // not a search: the whole value
+  s.pattern = "\\p{L}+";
+  EXPECT_EQ(CheckParamValue(s, Value::String("Zoë")), "");  // UTF-8 aware
+  // Backreferences and lookaround are not RE2: an error at the pattern, with the dialect named.
+  Plan plan;
+  ParamSpec back = Spec("b", ParamSpec::Type::kString);
+  back.pattern = "(a)\\1";
+  back.pattern_loc = {3, 20};
+  ParamSpec look = Spec("l", ParamSpec::Type::kString);
+  look.pattern = "(?=a)a";
+  look.pattern_loc = {4, 20};
+  ParamSpec big = Spec("g", ParamSpec::Type::kString);
+  big.pattern = std::string(kMaxPatternBytes + 1, 'a');
+  big.pattern_loc = {5, 20};
+  plan.params = {back, look, big};
+  DiagnosticList diags("plan.yaml");
+  ResolveParams(plan, ParamSources(), &diags);
+  EXPECT_EQ(FormatAll(diags),
+            "3:20: error: param 'b' has an invalid pattern: invalid escape sequence: \\1\n"
+            "  hint: patterns are RE2 syntax, matched against the whole value: no backreferences or lookaround\n"
+            "4:20: error: param 'l' has an invalid pattern: invalid perl operator: (?=\n"
+            "  hint: patterns are RE2 syntax, matched against the whole value: no backreferences or lookaround\n"
+            "5:20: error: param 'g' has an invalid pattern: the pattern is 1025 bytes long, over the "
+            "1024-byte limit\n"
+            "  hint: patterns are RE2 syntax, matched against the whole value: no backreferences or lookaround\n");
+}
+
+TEST(ParamsTest, ValuesHaveALengthLimit) {
+  ParamSpec s = Spec("s", ParamSpec::Type::kString);
+  std::string at_limit(kMaxParamValueBytes, 'x');
+  EXPECT_EQ(CheckParamValue(s, Value::String(at_limit)), "");
+  EXPECT_EQ(CheckParamValue(s, Value::String(at_limit + "x")),
+            "is 65537 bytes long, over the 65536-byte limit for a param value");
+  std::string err;
+  ParseParamText(Spec("n", ParamSpec::Type::kInteger), std::string(kMaxParamValueBytes + 1, '1'), &err);
+  EXPECT_EQ(err, "is 65537 bytes long, over the 65536-byte limit for a param value");
 }
 
 TEST(ParamsTest, PrecedenceIsDefaultThenEnvThenFilesThenAssignments) {

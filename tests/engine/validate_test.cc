@@ -19,7 +19,8 @@ class FakeCatalog : public ToolCatalog {
     img.workflow_step = true;
     img.outputs = {MediaKind::kImage};
     img.counts_variations = true;
-    img.arguments = {{"prompt", {"string"}, "", true}, {"sourceImageIndex", {"number"}, "", false},
+    img.arguments = {{"prompt", {"string"}, "", true},
+                     {"sourceImageIndex", {"number"}, "", false, /*media_input=*/true, MediaKind::kImage},
                      {"numberOfVariations", {"number"}, "", false}};
     ToolInfo snd;
     snd.name = "make_sound";
@@ -52,16 +53,13 @@ const ToolCatalog& Real() {
 }
 
 std::string Check(const std::string& yaml, const ToolCatalog& catalog = Real(),
-                  const std::vector<std::string>& assignments = {}, bool require_all = false,
-                  const std::string& dir = ".") {
+                  const std::vector<std::string>& assignments = {}, const std::string& dir = ".") {
   DiagnosticList diags("p.yaml");
   Result<Plan> plan = LoadPlanFromText(dir + "/p.yaml", yaml, &diags);
   if (!plan.ok()) return "load failed:\n" + FormatAll(diags);
   ParamSources src;
   src.assignments = assignments;
-  ValidateOptions opt;
-  opt.require_all_params = require_all;
-  ValidatePlan(&plan.value(), catalog, src, opt, &diags);
+  ValidatePlan(&plan.value(), catalog, src, ValidateOptions(), &diags);
   return FormatAll(diags);
 }
 
@@ -125,10 +123,14 @@ steps:
     dependsOn:
       - {sourceStepId: a, targetArgument: videoIndices, transform: video_index}
 )"),
+            "4:3: error: param 'text' has no value\n  hint: give it a default, or pass -p text=VALUE\n"
+            "8:25: error: step 'a': argument 'prompt' refers to a param with no value\n"
             "13:68: error: step 'a' (generate_music) produces audio, but transform 'video_index' needs a video in step 'b'\n");
 }
 
-TEST(ValidateTest, RunModeNeedsEveryParam) {
+// One resolution path for every command: a param with no value is an error in validate too (it
+// used to pass validate, print "${params.text}" under run --dry-run and be sent by run).
+TEST(ValidateTest, EveryParamNeedsAValue) {
   EXPECT_EQ(Check(R"(version: 1
 name: x
 params:
@@ -138,7 +140,7 @@ steps:
     toolName: generate_image
     arguments: {prompt: "${params.text}"}
 )",
-                  Real(), {}, /*require_all=*/true),
+                  Real(), {}),
             "4:3: error: param 'text' has no value\n  hint: give it a default, or pass -p text=VALUE\n"
             "8:25: error: step 'a': argument 'prompt' refers to a param with no value\n");
 }
@@ -226,6 +228,51 @@ steps:
             "15:24: error: step 'use' depends on itself\n");
 }
 
+// The media a dependency hands over must be what its target argument takes, for every tool (the
+// kinds come from tool_traits). Audio from generate_music used to pass into image and video
+// arguments, and a run started with it.
+TEST(ValidateTest, TargetArgumentsTakeOneKindOfMedia) {
+  EXPECT_EQ(Check(R"(version: 1
+name: x
+steps:
+  - {id: song, toolName: generate_music, arguments: {prompt: p, duration: 10}}
+  - {id: img, toolName: generate_image, arguments: {prompt: p}}
+  - id: edit
+    toolName: edit_image
+    arguments: {prompt: p}
+    dependsOn:
+      - {sourceStepId: song, targetArgument: sourceImageIndex, transform: audio_index}
+      - {sourceStepId: song, targetArgument: sourceImageIndex, transform: artifact_url, mediaType: audio}
+      - {sourceStepId: img, targetArgument: numberOfVariations, transform: image_index}
+      - {sourceStepId: song, targetArgument: mask_image_url, transform: artifact_url}
+  - id: cut
+    toolName: stitch_video
+    dependsOn:
+      - {sourceStepId: song, targetArgument: videoIndices, transform: audio_index}
+      - {sourceStepId: song, targetArgument: audioIndex, transform: audio_index}
+      - {sourceStepId: img, targetArgument: audioIndex, transform: artifact_url}
+)"),
+            "10:75: error: argument 'sourceImageIndex' of edit_image takes an image, but transform 'audio_index' hands "
+            "over audio\n"
+            "  hint: edit_image takes no audio\n"
+            "11:75: error: transform 'artifact_url' gives a string, but argument 'sourceImageIndex' of edit_image takes "
+            "number\n"
+            "11:75: error: argument 'sourceImageIndex' of edit_image takes an image, but mediaType 'audio' asks for audio\n"
+            "  hint: edit_image takes no audio\n"
+            "12:45: error: argument 'numberOfVariations' of edit_image does not take media, but transform 'image_index' "
+            "hands over an artifact\n"
+            "  hint: edit_image takes media in 'mask_image_url' or 'sourceImageIndex'\n"
+            "13:73: error: step 'song' (generate_music) produces audio, but argument 'mask_image_url' takes an image in "
+            "step 'edit'\n"
+            "17:71: error: argument 'videoIndices' of stitch_video takes a video, but transform 'audio_index' hands over "
+            "audio\n"
+            "  hint: stitch_video takes audio in 'audioIndex'\n"
+            "19:68: error: transform 'artifact_url' gives a string, but argument 'audioIndex' of stitch_video takes "
+            "number\n"
+            "19:68: error: step 'img' (generate_image) produces image, but argument 'audioIndex' takes audio in step "
+            "'cut'\n");
+}
+
 TEST(ValidateTest, InputMediaIndexesCountTheMediaOfThatKind) {
   TempDir dir;
   dir.Write("a.png", std::string("\x89PNG\r\n\x1a\n", 8));
@@ -244,13 +291,14 @@ steps:
       - {sourceStepId: $input_media, targetArgument: sourceImageIndex, transform: video_index}
       - {sourceStepId: $input_media, targetArgument: sourceImageIndex, transform: artifact_url}
 )",
-                  Real(), {}, false, dir.path()),
+                  Real(), {}, dir.path()),
             "9:46: error: step 'a': sourceImageIndex -2 refers to uploaded image #2, but the plan's media has 1 image\n"
             "  hint: -1 is the first media entry of that kind, -2 the second\n"
             "11:117: error: sourceArtifactIndex 1 is out of range: the plan's media has 1 image\n"
             "  hint: indexes count the media entries of that kind from 0, in the order they are listed\n"
-            "12:24: error: step 'a' takes video from $input_media, but the plan's media has none\n"
-            "  hint: add an entry under 'media:'\n"
+            "12:83: error: argument 'sourceImageIndex' of edit_image takes an image, but transform 'video_index' hands "
+            "over a video\n"
+            "  hint: edit_image takes no video\n"
             "13:9: error: a $input_media dependency of step 'a' needs a media kind\n"
             "  hint: add mediaType (image, video or audio), or use an image_/video_/audio_ transform\n"
             "13:83: error: transform 'artifact_url' gives a string, but argument 'sourceImageIndex' of edit_image takes number\n");

@@ -1,5 +1,7 @@
 #include "engine/value.h"
 
+#include "engine/json.h"
+
 #include <gtest/gtest.h>
 
 namespace sflow {
@@ -14,6 +16,27 @@ TEST(ValueTest, ScalarsSerializeAsJson) {
   EXPECT_EQ(Value::Double(0.1).ToJson(), "0.1");
   EXPECT_EQ(Value::Double(1e21).ToJson(), "1e+21");
   EXPECT_EQ(Value::String("a\"b\\c\n\x01").ToJson(), R"("a\"b\\c\n\u0001")");
+}
+
+// The JSON writer never emits invalid UTF-8 (a --json line with a file name in Latin-1 used to
+// carry the raw byte): each byte that is not well-formed UTF-8 becomes \ufffd; the rest is kept.
+TEST(ValueTest, JsonIsAlwaysValidUtf8) {
+  EXPECT_EQ(Value::String("plan-\xff.yaml").ToJson(), R"("plan-\ufffd.yaml")");
+  EXPECT_EQ(Value::String("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xac").ToJson(),
+            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xac\"");  // kept as is
+  for (const char* bad : {"\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80",
+                          "\x80", "\xe2\x82"}) {
+    std::string json = Value::String(bad).ToJson();
+    EXPECT_TRUE(IsValidUtf8(json)) << json;
+    EXPECT_TRUE(ParseJson(json).ok()) << json;
+    EXPECT_EQ(json.find('\x80'), std::string::npos) << json;
+  }
+  EXPECT_EQ(Value::String("\xe2\x82x").ToJson(), R"("\ufffd\ufffdx")");
+  Value obj = Value::Object();
+  obj.Set("k\xfe", Value::String("v"));
+  EXPECT_EQ(obj.ToJson(), R"({"k\ufffd":"v"})");
+  EXPECT_TRUE(IsValidUtf8("plain \xc3\xa9"));
+  EXPECT_FALSE(IsValidUtf8("\xed\xbf\xbf"));
 }
 
 TEST(ValueTest, ObjectsKeepInsertionOrderUnlessSorted) {

@@ -23,7 +23,6 @@ Checked Check(const std::string& yaml, const std::vector<std::string>& assignmen
   ParamSources src;
   src.assignments = assignments;
   ValidateOptions opt;
-  opt.require_all_params = true;
   c.analysis = ValidatePlan(&c.plan, *catalog, src, opt, &d);
   EXPECT_FALSE(d.has_errors()) << FormatAll(d);
   return c;

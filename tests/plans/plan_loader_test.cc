@@ -93,6 +93,26 @@ TEST(PlanLoaderTest, TypesAndEnumerations) {
             "3:8: error: a plan needs at least one step\n");
 }
 
+// Names are checked by hand, not by std::regex (whose executor recursed once per character and
+// overflowed the stack on a long name). The limits stay those of the documented patterns.
+TEST(PlanLoaderTest, NamesOfAnyLengthAreCheckedWithoutRegex) {
+  std::string long_name(400000, 'a');
+  // An explicit key ("? KEY"): YAML limits implicit keys to 1024 characters.
+  EXPECT_EQ(Errors("version: 1\nname: x\nparams:\n  ? " + long_name + "\n  : {type: string, default: v}\n"
+                   "steps:\n  - {id: a, toolName: t, arguments: {prompt: '${params." + long_name + "}'}}\n"),
+            "");
+  EXPECT_EQ(Errors("version: 1\nname: " + std::string(128, 'n') + "\nsteps:\n  - {id: a, toolName: t}\n"), "");
+  EXPECT_EQ(Errors("version: 1\nname: " + std::string(129, 'n') + "\nsteps:\n  - {id: a, toolName: t}\n"),
+            "2:7: error: plan name '" + std::string(129, 'n') + "' is not a slug\n"
+            "  hint: use letters, digits, '.', '_' and '-' (at most 128), e.g. launch-teaser\n");
+  EXPECT_EQ(Errors("version: 1\nname: -x\nparams:\n  9a: {type: string}\n  _b9: {type: string}\n"
+                   "steps:\n  - {id: a, toolName: t}\n"),
+            "2:7: error: plan name '-x' is not a slug\n"
+            "  hint: use letters, digits, '.', '_' and '-' (at most 128), e.g. launch-teaser\n"
+            "4:3: error: param name '9a' is not an identifier\n"
+            "  hint: use letters, digits and '_', not starting with a digit\n");
+}
+
 TEST(PlanLoaderTest, DependencyShape) {
   EXPECT_EQ(Errors("version: 1\nname: x\nsteps:\n  - id: a\n    toolName: t\n    dependsOn:\n"
                    "      - {sourceStepId: b, targetArgument: x, transform: image_indx, sourceArtifactIndex: -1}\n"

@@ -258,6 +258,20 @@ TEST_F(ApproveUploadTest, ResumedRunDoesNotUploadAgain) {
   EXPECT_EQ(OnlyRun().status, RunStatus::kCompleted);
 }
 
+// Two ceilings, set by two people (the plan's budget.max_units and the approval's --max-units):
+// the server is told the lower one.
+TEST_F(ApproveUploadTest, AnApprovalAboveTheBudgetSendsTheBudget) {
+  std::string plan = CopyTeaser();
+  CliResult ok = Cli({"approve", plan, "--max-units", "500"}, false);
+  ASSERT_EQ(ok.exit_code, kExitOk) << ok.err;
+  CliResult dry = Cli({"run", plan, "--dry-run"}, false);
+  ASSERT_EQ(dry.exit_code, kExitOk) << dry.err;
+  Result<Value> body = ParseJson(dry.out);
+  ASSERT_TRUE(body.ok()) << dry.out;
+  ASSERT_TRUE(body->Find("max_estimated_capacity_units")) << dry.out;
+  EXPECT_EQ(body->Find("max_estimated_capacity_units")->as_number(), 45) << "the plan's budget, not the approval's 500";
+}
+
 TEST_F(ApproveUploadTest, ApprovalRequiredGatesRun) {
   std::string plan = CopyTeaser();
   std::string approval = tmp_.path() + "/samples/launch-teaser.approval.json";

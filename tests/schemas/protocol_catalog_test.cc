@@ -7,6 +7,10 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <latch>
+#include <thread>
+
 #include "schemas/tool_traits.h"
 #include "tests/support/test_util.h"
 
@@ -47,6 +51,34 @@ TEST(ProtocolCatalogTest, EveryWorkflowStepToolHasASchemaAndTraits) {
     for (const ArgumentProblem& p : Catalog().CheckArguments(*t, Value::Object()))
       EXPECT_NE(p.rule, "catalog") << name;
   }
+}
+
+// The media kind of each argument is read from the schemas' names and descriptions into
+// tool_traits.cc; this keeps that table complete for the pinned package: every argument that
+// looks like a media input is either listed or known not to be one, and every listed one exists.
+TEST(ProtocolCatalogTest, EveryMediaLookingArgumentHasAKind) {
+  auto looks_like_media = [](const std::string& n) {
+    for (const char* end : {"Index", "Indices", "Url", "_url", "url"})
+      if (n.size() >= std::strlen(end) && n.compare(n.size() - std::strlen(end), std::string::npos, end) == 0) return true;
+    return false;
+  };
+  const auto& non_media = NonMediaArguments();
+  for (const std::string& name : RunSchemaStepTools()) {
+    const ToolInfo* t = Catalog().Find(name);
+    ASSERT_NE(t, nullptr) << name;
+    for (const ArgumentInfo& a : t->arguments) {
+      bool known_not = std::find(non_media.begin(), non_media.end(), a.name) != non_media.end();
+      if (looks_like_media(a.name)) {
+        EXPECT_TRUE(a.media_input || known_not) << name << "." << a.name << " has no media kind in tool_traits.cc";
+      }
+    }
+    for (const MediaInput& in : FindToolTraits(name)->inputs)
+      EXPECT_NE(t->FindArgument(in.argument), nullptr) << name << " has no argument " << in.argument;
+  }
+  const ArgumentInfo* stitch = Catalog().Find("stitch_video")->FindArgument("videoIndices");
+  EXPECT_TRUE(stitch->media_input);
+  EXPECT_EQ(stitch->media, MediaKind::kVideo);
+  EXPECT_FALSE(Catalog().Find("generate_image")->FindArgument("starting_image_strength")->media_input);
 }
 
 TEST(ProtocolCatalogTest, CompositionToolsAreKnownButAreNotSteps) {
@@ -108,7 +140,75 @@ TEST(ProtocolCatalogTest, ChecksNestedItems) {
   empty.Set("overlays", Value::Array());
   problems = Catalog().CheckArguments(*ov, empty);
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0].message, "must have at least 1 items");
+  EXPECT_EQ(problems[0].message, "must have at least 1 item");
+}
+
+// Every unknown argument is reported, not only the first (valijson names one per object).
+TEST(ProtocolCatalogTest, ReportsEveryUnknownArgument) {
+  const ToolInfo* img = Catalog().Find("generate_image");
+  Value args = Value::Object();
+  args.Set("prompt", Value::String("p"));
+  args.Set("modle", Value::String("z-turbo"));
+  args.Set("sede", Value::Int(1));
+  args.Set("colour", Value::String("red"));
+  std::vector<ArgumentProblem> problems = Catalog().CheckArguments(*img, args);
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_EQ(problems[0].path, std::vector<std::string>{"modle"});
+  EXPECT_EQ(problems[0].hint, "did you mean 'model'?");
+  EXPECT_EQ(problems[1].path, std::vector<std::string>{"sede"});
+  EXPECT_EQ(problems[1].hint, "did you mean 'seed'?");
+  EXPECT_EQ(problems[2].path, std::vector<std::string>{"colour"});
+  for (const ArgumentProblem& p : problems) EXPECT_EQ(p.rule, "additionalProperties");
+}
+
+// valijson's messages quote argument names from the plan; they are read without std::regex, whose
+// executor recursed once per character and overflowed the stack on a name this long.
+TEST(ProtocolCatalogTest, ExplainsProblemsWithHugeNamesAndValues) {
+  const ToolInfo* img = Catalog().Find("generate_image");
+  std::string name(500000, 'x');
+  Value args = Value::Object();
+  args.Set("prompt", Value::String("p"));
+  args.Set(name, Value::Int(1));
+  std::vector<ArgumentProblem> problems = Catalog().CheckArguments(*img, args);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].rule, "additionalProperties");
+  EXPECT_EQ(problems[0].path, std::vector<std::string>{name});
+}
+
+// valijson 1.0 checks these keywords with std::regex; the catalog refuses a schema that has one.
+TEST(ProtocolCatalogTest, FindsKeywordsThatWouldRunStdRegex) {
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"type":"object","properties":{"pattern":{"type":"string"}}})"), "");
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"properties":{"a":{"type":"string","pattern":"^x+$"}}})"),
+            "/properties/a/pattern");
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"items":[{"patternProperties":{}}]})"), "/items/0/patternProperties");
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"$defs":{"t":{"format":"date-time"}}})"), "/$defs/t/format");
+  EXPECT_EQ(ProtocolCatalog::RegexKeyword(R"({"enum":[{"pattern":"x"}],"format":"uri"})"), "");
+  // ... and the pinned package's tool schemas have none: Load succeeds.
+  EXPECT_TRUE(ProtocolCatalog::Load().ok());
+}
+
+// CheckArguments is const and compiles each schema on first use: several threads checking at once
+// through one fresh catalog (run under ThreadSanitizer too) must each get the same answers.
+TEST(ProtocolCatalogTest, ChecksFromSeveralThreadsAtOnce) {
+  std::vector<std::string> tools = RunSchemaStepTools();
+  Value args = Value::Object();
+  args.Set("prmpt", Value::String("p"));
+  std::vector<size_t> expected;
+  for (const std::string& name : tools) expected.push_back(Catalog().CheckArguments(*Catalog().Find(name), args).size());
+  for (int round = 0; round < 10; ++round) {
+    std::unique_ptr<ProtocolCatalog> fresh = std::move(ProtocolCatalog::Load()).value();
+    std::vector<std::vector<size_t>> counts(8);
+    std::latch start(static_cast<std::ptrdiff_t>(counts.size()));  // every thread asks for the same uncompiled schema at once
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < counts.size(); ++t)
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        for (const std::string& name : tools)
+          counts[t].push_back(fresh->CheckArguments(*fresh->Find(name), args).size());
+      });
+    for (std::thread& th : threads) th.join();
+    for (const std::vector<size_t>& c : counts) EXPECT_EQ(c, expected) << "round " << round;
+  }
 }
 
 TEST(ProtocolCatalogTest, EmbedsTheRecordSchemasForOtherComponents) {

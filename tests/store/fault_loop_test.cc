@@ -138,6 +138,14 @@ void FaultLoopTest::CheckEveryFailurePoint(const std::vector<Op>& ops) {
         if (!s.ok()) {
           EXPECT_EQ(s.code(), Status::Code::kIOError) << s.ToString();
           EXPECT_NE(s.message().find("state database " + dir + "/state.db"), std::string::npos);
+          // In words, with the code by name (never "extended code 4874").
+          EXPECT_EQ(s.message().find("extended code"), std::string::npos) << s.message();
+          if (injector == Injector::kVfs && error == FaultVfs::Error::kDiskFull) {
+            EXPECT_EQ(s.message().rfind("disk full writing the state database " + dir + "/state.db (SQLITE_FULL", 0), 0u)
+                << s.message();
+          } else if (injector == Injector::kVfs) {
+            EXPECT_NE(s.message().find("(SQLITE_IOERR_"), std::string::npos) << s.message();
+          }
           failed = i;
           break;
         }

@@ -22,8 +22,19 @@ TEST(MigrationsTest, FromEmptyCreatesEveryTableAndSetsTheVersion) {
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 0);
   ASSERT_OK(Migrate(db.get()));
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
-  EXPECT_EQ(LatestSchemaVersion(), 3);
-  EXPECT_EQ(Tables(*db), "approvals artifacts cursors events intents runs steps");
+  EXPECT_EQ(LatestSchemaVersion(), 4);
+  EXPECT_EQ(Tables(*db), "approvals artifacts cursors events intents leases runs steps");
+  EXPECT_EQ(*db->IntegrityCheck(), "ok");
+}
+
+TEST(MigrationsTest, Version3FileGainsLeasesAndCancelRequestsAndKeepsItsRuns) {
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 3)));
+  ASSERT_OK(db->Exec("INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
+                     "created_at, updated_at) VALUES ('r1', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1)"));
+  ASSERT_OK(Migrate(db.get()));
+  EXPECT_EQ(*db->QueryInt("SELECT cancel_requested_at FROM runs WHERE id = 'r1'"), 0);
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM leases"), 0);
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
@@ -67,7 +78,7 @@ TEST(MigrationsTest, RefusesADatabaseFromANewerBinaryAndLeavesItAlone) {
   EXPECT_EQ(state.status().message(),
             "state database " + dir +
                 "/state.db is from a newer sogni-flow (version 7); upgrade "
-                "(this sogni-flow knows up to version 3)");
+                "(this sogni-flow knows up to version 4)");
   std::unique_ptr<Db> db = MustOpenDb(dir + "/state.db");
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 7);
 }

@@ -1,4 +1,5 @@
 #include "store/sqlite_db.h"
+#include "store/fault_vfs.h"
 
 #include <gtest/gtest.h>
 
@@ -151,6 +152,42 @@ TEST(SqliteDbTest, ReadOnlyConnectionRefusesWrites) {
   Status s = db->Exec("INSERT INTO t VALUES (1)");
   EXPECT_EQ(s.code(), Status::Code::kIOError) << s.ToString();
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM t"), 0);
+}
+
+// Store errors in words (issue 8, defect 15): what happened to which file, the code by name, and
+// never a bare "extended code 4874".
+TEST(SqliteDbTest, DiskTroubleIsSaidInWords) {
+  ASSERT_OK(FaultVfs::Register());
+  TempDir tmp;
+  const std::string path = tmp.path() + "/x.db";
+  DbOptions options;
+  options.vfs = FaultVfs::kName;
+  struct Case {
+    FaultVfs::Error error;
+    const char* starts;
+  } cases[] = {
+      {FaultVfs::Error::kDiskFull, "disk full writing the state database "},
+      {FaultVfs::Error::kShmFull, "cannot grow the state database's shared-memory file "},
+      {FaultVfs::Error::kIO, "I/O error on the state database "},
+  };
+  for (const Case& c : cases) {
+    std::unique_ptr<Db> db = OpenOk(path, options);
+    ASSERT_OK(db->Exec("CREATE TABLE IF NOT EXISTS t (x)"));
+    FaultVfs::FailAt(1, /*persistent=*/true, c.error);
+    Status s = db->Exec("INSERT INTO t VALUES (randomblob(100000))");
+    FaultVfs::FailAt(0, false);
+    ASSERT_EQ(s.code(), Status::Code::kIOError) << s.ToString();
+    EXPECT_EQ(s.message().rfind(std::string(c.starts) + path, 0), 0u) << s.message();
+    EXPECT_EQ(s.message().find("extended code"), std::string::npos) << s.message();
+    if (c.error == FaultVfs::Error::kShmFull) {
+      EXPECT_NE(s.message().find("-shm, most likely because the disk is full (SQLITE_IOERR_SHMSIZE while running"),
+                std::string::npos) << s.message();
+    }
+    if (c.error == FaultVfs::Error::kIO) {
+      EXPECT_NE(s.message().find("SQLITE_IOERR_WRITE"), std::string::npos) << s.message();
+    }
+    EXPECT_NE(s.message().find("what was stored before is intact"), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -81,7 +81,7 @@ TEST_F(RunStoreTest, RefusesAnApiKeyAsTheAccountWithoutEchoingIt) {
   // The schema refuses it too, should a write bypass the check.
   Status raw = store_->db().Exec(
       "INSERT INTO runs VALUES ('x', '', '', '', '{}', 'server', 'planned', '', NULL, "
-      "'sk-live-SECRET', '', NULL, 0, 0, '')");
+      "'sk-live-SECRET', '', NULL, 0, 0, '', 0)");
   EXPECT_EQ(raw.code(), Status::Code::kInternal);
   EXPECT_NE(raw.message().find("CHECK constraint failed"), std::string::npos);
 }
@@ -149,6 +149,100 @@ TEST_F(RunStoreTest, WorkflowIdIsSetOnce) {
   RunRecord r = Get("r1");
   EXPECT_EQ(r.workflow_id, "wf-1");
   EXPECT_EQ(r.status, RunStatus::kPlanned) << "the whole update was refused";
+}
+
+TEST_F(RunStoreTest, AFinalStatusIsNeverLeft) {
+  Create("r1");
+  ASSERT_OK(store_->UpdateRun("r1", {.status = RunStatus::kRunning, .workflow_id = "wf-1"}));
+  ASSERT_OK(store_->UpdateRun("r1", {.status = RunStatus::kCompleted}));
+  for (RunStatus to : {RunStatus::kRunning, RunStatus::kQueued, RunStatus::kFailed, RunStatus::kUnknown,
+                       RunStatus::kWaitingForUser}) {
+    Status s = store_->UpdateRun("r1", {.status = to});
+    EXPECT_EQ(s.code(), Status::Code::kConflict) << Name(to);
+    EXPECT_EQ(s.message(), std::string("run r1 has ended (completed); its status cannot become ") + Name(to));
+  }
+  // Through every path that carries a run update: events, intents.
+  EventBatch batch = SampleBatch(0, 1);
+  batch.run.status = RunStatus::kRunning;
+  EXPECT_EQ(store_->AppendEvents("r1", batch).status().code(), Status::Code::kConflict);
+  EXPECT_EQ(store_->CountEvents("r1").value(), 0) << "nothing of the refused batch is stored";
+  ASSERT_OK(store_->RecordIntent(SampleIntent("i1", "r1"), {}));
+  EXPECT_EQ(store_->MarkIntent("i1", {.state = IntentState::kDone, .run = {.status = RunStatus::kQueued}}).code(),
+            Status::Code::kConflict);
+  // What may still change after the end: the same status again, the error, steps, artifacts;
+  // a cancel request is ignored.
+  Value error = Value::Object();
+  error.Set("message", Value::String("late"));
+  ASSERT_OK(store_->UpdateRun("r1", {.status = RunStatus::kCompleted, .error = error,
+                                     .steps = {{.step_id = "keyframe", .status = RunStatus::kCompleted, .units = 2.5}},
+                                     .artifacts = {{.step_id = "keyframe", .remote_id = "a1", .url = "https://x/1"}},
+                                     .cancel_requested = true}));
+  ASSERT_OK(StatusOf(store_->AppendEvents("r1", SampleBatch(0, 1))));
+  RunRecord r = Get("r1");
+  EXPECT_EQ(r.status, RunStatus::kCompleted);
+  EXPECT_EQ(r.error, error);
+  EXPECT_EQ(r.steps[0].units, 2.5);
+  EXPECT_EQ(r.cancel_requested_at, 0);
+  EXPECT_EQ(store_->ListArtifacts("r1")->size(), 1u);
+}
+
+TEST_F(RunStoreTest, ACancelRequestIsStampedOnce) {
+  Create("r1");
+  now_ = kTestNow + 10;
+  ASSERT_OK(store_->UpdateRun("r1", {.status = RunStatus::kRunning, .cancel_requested = true}));
+  now_ = kTestNow + 20;
+  ASSERT_OK(store_->UpdateRun("r1", {.cancel_requested = true}));
+  EXPECT_EQ(Get("r1").cancel_requested_at, kTestNow + 10);
+  ASSERT_OK(store_->UpdateRun("r1", {.status = RunStatus::kCancelled}));
+  EXPECT_EQ(Get("r1").cancel_requested_at, kTestNow + 10) << "kept: when it was asked for";
+}
+
+TEST_F(RunStoreTest, ForgetRunRemovesEverythingOfTheRunAndNothingElse) {
+  Create("r1");
+  Create("r2");
+  ASSERT_OK(StatusOf(store_->AppendEvents("r1", SampleBatch(0, 3))));
+  ASSERT_OK(store_->RecordIntent(SampleIntent("i1", "r1"), {}));
+  ASSERT_OK(store_->UpdateRun("r1", {.artifacts = {{.step_id = "keyframe", .remote_id = "a1"}}}));
+  ASSERT_OK(store_->ForgetRun("r1"));
+  EXPECT_EQ(store_->GetRun("r1").status().code(), Status::Code::kNotFound);
+  for (const char* table : {"steps", "events", "cursors", "intents", "artifacts"}) {
+    EXPECT_EQ(*store_->db().QueryInt(std::string("SELECT count(*) FROM ") + table + " WHERE run_id = 'r1'"), 0) << table;
+  }
+  EXPECT_EQ(Get("r2").steps.size(), 2u);
+  EXPECT_EQ(store_->ForgetRun("r1").code(), Status::Code::kNotFound);
+}
+
+TEST_F(RunStoreTest, RowsThatBreakTheSchemasPromisesAreDamageNotRecords) {
+  struct Case {
+    const char* sql;
+    const char* damage;
+  } cases[] = {
+      {"UPDATE steps SET artifact_count = -1 WHERE step_id = 'clip'", "steps row 'clip': artifact_count is -1, below 0"},
+      {"UPDATE runs SET account = 'NOT-HEX'", "runs row 'r1': account is not a key fingerprint"},
+      {"UPDATE runs SET params = '{'", "runs row 'r1': params is not JSON (JSON: expected a string key at byte 1)"},
+      {"UPDATE runs SET status = 'complXted'", "runs row 'r1': status 'complXted' is not one this sogni-flow knows"},
+      {"UPDATE runs SET plan_name = CAST(X'ff41' AS TEXT)", "runs row 'r1': plan_name is not valid UTF-8"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.sql);
+    std::unique_ptr<SqliteRunStore> store = MemoryStore();
+    ASSERT_OK(store->CreateRun(SampleRun("r1")));
+    ASSERT_OK(store->db().Exec(std::string("PRAGMA ignore_check_constraints = ON; ") + c.sql));
+    Status s = StatusOf(store->GetRun("r1"));
+    EXPECT_EQ(s.code(), Status::Code::kIOError);
+    EXPECT_EQ(s.message(), std::string("the state database :memory: is damaged: ") + c.damage +
+                               "; keep a copy of .; `sogni-flow check` lists what is damaged and `sogni-flow "
+                               "recover` gets runs back from the server");
+  }
+  Create("r1");
+  ASSERT_OK(StatusOf(store_->AppendEvents("r1", SampleBatch(0, 2))));
+  ASSERT_OK(store_->db().Exec("PRAGMA ignore_check_constraints = ON; UPDATE events SET json = '{\"type\":' WHERE sequence = 1"));
+  Result<std::vector<EventRecord>> events = store_->ListEvents("r1", -1, 0);
+  ASSERT_FALSE(events.ok()) << "an event that is not JSON is never handed out";
+  EXPECT_NE(events.status().message().find("events row '1': json is not JSON"), std::string::npos)
+      << events.status().message();
+  ASSERT_OK(store_->db().Exec("UPDATE events SET json = CAST(X'7b2261223a22ff227d' AS TEXT) WHERE sequence = 1"));
+  EXPECT_FALSE(store_->ListEvents("r1", -1, 0).ok()) << "nor one that is not UTF-8";
 }
 
 TEST_F(RunStoreTest, StepsAreUpsertedAndAKnownSeedIsNeverForgotten) {

@@ -1,14 +1,18 @@
-// The state directory: file modes, the one-writer lock and read-only opening.
+// The state directory: its permission policy, several writers at once, run leases (one driver per
+// run, also when the lock file is deleted; a dead driver's lease taken over), the exclusive lock
+// of migrations, and read-only opening.
 #include "store/state_dir.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "store/migrations.h"
 #include "tests/store/store_test_util.h"
 #include "tests/support/test_util.h"
 
@@ -18,13 +22,24 @@ namespace {
 class StateDirTest : public testing::Test {
  protected:
   std::string dir() const { return tmp_.path() + "/home/.sogni-flow"; }
-  Result<std::unique_ptr<StateDir>> Open(bool read_only = false) {
-    return StateDir::Open({.path = dir(), .read_only = read_only, .now_ms = FixedClock()});
+  Result<std::unique_ptr<StateDir>> Open(bool read_only = false, int busy_timeout_ms = 5000) {
+    return StateDir::Open(
+        {.path = dir(), .read_only = read_only, .busy_timeout_ms = busy_timeout_ms, .now_ms = FixedClock()});
   }
   std::unique_ptr<StateDir> OpenOk() {
     Result<std::unique_ptr<StateDir>> d = Open();
     EXPECT_OK(d.status());
     return d.ok() ? std::move(*d) : nullptr;
+  }
+  // Writes a lease row naming `who` for `run_id`, as a process that died without releasing it
+  // leaves it.
+  void PlantLease(const std::string& run_id, const ProcessIdentity& who) {
+    std::unique_ptr<Db> db = MustOpenDb(dir() + "/state.db");
+    Result<Stmt> q = db->Prepare(
+        "INSERT INTO leases (run_id, pid, host, boot_id, pid_ns, start_ticks, started, acquired_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)");
+    ASSERT_OK(q.status());
+    ASSERT_OK(q->BindAll(run_id, who.pid, who.host, who.boot_id, who.pid_ns, who.start_ticks, who.started).Run());
   }
   TempDir tmp_;
 };
@@ -35,6 +50,33 @@ pid_t DeadPid() {
   if (pid == 0) _exit(0);
   waitpid(pid, nullptr, 0);
   return pid;
+}
+
+ProcessIdentity DeadProcess() {
+  ProcessIdentity who = ProcessIdentity::Self();
+  who.pid = DeadPid();
+  who.started = "2025-01-01T00:00:00Z";
+  return who;
+}
+
+// Runs `body` in a child that reports one byte through a pipe, then waits for SIGKILL. Returns
+// the child's pid and the byte.
+std::pair<pid_t, char> InChild(const std::function<char()>& body) {
+  int ready[2];
+  if (pipe(ready) != 0) return {-1, 0};
+  pid_t child = fork();
+  if (child == 0) {
+    close(ready[0]);
+    char c = body();
+    if (write(ready[1], &c, 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char c = 0;
+  if (read(ready[0], &c, 1) != 1) c = 0;
+  close(ready[0]);
+  return {child, c};
 }
 
 TEST_F(StateDirTest, CreatesTheDirectory0700AndTheFiles0600WhateverTheUmask) {
@@ -52,19 +94,49 @@ TEST_F(StateDirTest, CreatesTheDirectory0700AndTheFiles0600WhateverTheUmask) {
   EXPECT_FALSE(d->recovered());
 }
 
-TEST_F(StateDirTest, TightensLooseModesAndSaysSo) {
-  OpenOk().reset();
+TEST_F(StateDirTest, NeverChangesTheModeOfAnExistingDirectory) {
+  std::filesystem::create_directories(dir());
   ASSERT_EQ(chmod(dir().c_str(), 0755), 0);
+  std::unique_ptr<StateDir> d = OpenOk();
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(ModeOf(dir()), 0755);
+  EXPECT_TRUE(d->notices().empty());
+  EXPECT_EQ(ModeOf(dir() + "/state.db"), 0600);
+}
+
+TEST_F(StateDirTest, RefusesADirectoryOthersCanWrite) {
+  std::filesystem::create_directories(dir());
+  for (mode_t mode : {0775, 0777, 0722}) {
+    ASSERT_EQ(chmod(dir().c_str(), mode), 0);
+    Result<std::unique_ptr<StateDir>> d = Open();
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.status().code(), Status::Code::kSecurity);
+    EXPECT_EQ(d.status().message().rfind("state directory " + dir() + " is writable by ", 0), 0u)
+        << d.status().message();
+    EXPECT_NE(d.status().message().find("chmod go-w " + dir()), std::string::npos);
+    EXPECT_EQ(ModeOf(dir()), static_cast<int>(mode)) << "refused, never changed";
+  }
+}
+
+TEST_F(StateDirTest, TightensItsLooseFilesAndSaysSo) {
+  OpenOk().reset();
   ASSERT_EQ(chmod((dir() + "/state.db").c_str(), 0644), 0);
   std::unique_ptr<StateDir> d = OpenOk();
   ASSERT_NE(d, nullptr);
-  EXPECT_EQ(ModeOf(dir()), 0700);
   EXPECT_EQ(ModeOf(dir() + "/state.db"), 0600);
-  ASSERT_EQ(d->notices().size(), 2u);
-  EXPECT_EQ(d->notices()[0],
-            "tightened the mode of state directory " + dir() + " from 0755 to 0700");
-  EXPECT_EQ(d->notices()[1],
-            "tightened the mode of state database file " + dir() + "/state.db from 0644 to 0600");
+  ASSERT_EQ(d->notices().size(), 1u);
+  EXPECT_EQ(d->notices()[0], "tightened the mode of state database file " + dir() + "/state.db from 0644 to 0600");
+}
+
+TEST_F(StateDirTest, APlainFileAtThePathIsLocalStateNotSecurity) {
+  tmp_.Write("home/.sogni-flow", "not a directory");
+  for (bool read_only : {false, true}) {
+    Result<std::unique_ptr<StateDir>> d = Open(read_only);
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.status().code(), Status::Code::kIOError);
+    EXPECT_EQ(d.status().message(), "state directory " + dir() +
+                                        " is not a directory; move that file away or give another --state-dir");
+  }
 }
 
 TEST_F(StateDirTest, RefusesASymlinkedDatabase) {
@@ -89,93 +161,137 @@ TEST_F(StateDirTest, RefusesADatabaseOwnedBySomeoneElse) {
   EXPECT_NE(d.status().message().find("belongs to uid 4242"), std::string::npos);
 }
 
-TEST_F(StateDirTest, ASecondWriterIsRefusedWithTheHolder) {
-  std::unique_ptr<StateDir> first = OpenOk();
+TEST_F(StateDirTest, SeveralWritersShareTheDirectory) {
+  std::unique_ptr<StateDir> first = OpenOk(), second = OpenOk();
   ASSERT_NE(first, nullptr);
-  Result<std::unique_ptr<StateDir>> second = Open();
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), Status::Code::kConflict);
-  const std::string expected_prefix = dir() + "/lock is held by pid " + std::to_string(getpid()) +
-                                      " on host " + LockFile::HostName() + " since ";
-  EXPECT_EQ(second.status().message().rfind(expected_prefix, 0), 0u) << second.status().message();
-  EXPECT_NE(
-      second.status().message().find(
-          "another sogni-flow is using this state directory; wait for it to finish or stop it"),
-      std::string::npos);
-  // The refused writer did not disturb the holder.
+  ASSERT_NE(second, nullptr);
   EXPECT_OK(first->store().CreateRun(SampleRun("r1")));
+  EXPECT_OK(second->store().CreateRun(SampleRun("r2")));
+  EXPECT_OK(StatusOf(first->store().GetRun("r2")));
 }
 
-TEST_F(StateDirTest, TheLockIsReleasedOnClose) {
-  OpenOk().reset();
-  std::unique_ptr<StateDir> again = OpenOk();
-  ASSERT_NE(again, nullptr);
-  EXPECT_TRUE(again->notices().empty());
-  EXPECT_FALSE(again->recovered());
-}
-
-TEST_F(StateDirTest, AStaleLockOfADeadPidIsTakenOver) {
-  OpenOk().reset();
-  pid_t dead = DeadPid();
-  LockHolder stale{dead, LockFile::HostName(), "2025-01-01T00:00:00Z"};
-  tmp_.Write("home/.sogni-flow/lock", stale.Serialize());
-  std::unique_ptr<StateDir> d = OpenOk();
-  ASSERT_NE(d, nullptr);
-  EXPECT_TRUE(d->recovered());
-  ASSERT_EQ(d->notices().size(), 1u);
-  EXPECT_EQ(d->notices()[0], "took over the lock of pid " + std::to_string(dead) + " on host " +
-                                 LockFile::HostName() +
-                                 " since 2025-01-01T00:00:00Z, which is no longer running; "
-                                 "the database passed its integrity check");
-}
-
-TEST_F(StateDirTest, AWriterThatCrashedIsTakenOverAndItsWorkKept) {
-  pid_t child = fork();
-  if (child == 0) {
-    Result<std::unique_ptr<StateDir>> d = Open();
-    if (!d.ok() || !(*d)->store().CreateRun(SampleRun("r1")).ok()) _exit(1);
-    _exit(0);  // a crash: no destructor, the lock file still names this pid
-  }
-  int status = 0;
-  waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  std::unique_ptr<StateDir> d = OpenOk();
-  ASSERT_NE(d, nullptr);
-  EXPECT_TRUE(d->recovered());
-  ASSERT_EQ(d->notices().size(), 1u);
-  EXPECT_NE(d->notices()[0].find("took over the lock of pid " + std::to_string(child)),
-            std::string::npos);
-  EXPECT_OK(StatusOf(d->store().GetRun("r1")));
-}
-
-TEST_F(StateDirTest, AWriterInAnotherProcessHoldsTheLockUntilItDies) {
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  pid_t child = fork();
-  if (child == 0) {
-    close(ready[0]);
-    Result<std::unique_ptr<StateDir>> d = Open();
-    char ok = d.ok() ? 'y' : 'n';
-    if (write(ready[1], &ok, 1) != 1) _exit(1);
-    pause();  // hold the lock until killed
-    _exit(0);
-  }
-  close(ready[1]);
-  char ok = 0;
-  ASSERT_EQ(read(ready[0], &ok, 1), 1);
-  close(ready[0]);
-  ASSERT_EQ(ok, 'y');
-  Result<std::unique_ptr<StateDir>> refused = Open();
+TEST_F(StateDirTest, OneDriverPerRunNamedWhenRefused) {
+  std::unique_ptr<StateDir> first = OpenOk(), second = OpenOk();
+  Result<std::unique_ptr<RunLease>> held = first->AcquireRunLease("r1");
+  ASSERT_OK(held.status());
+  EXPECT_EQ((*held)->notice(), "");
+  Result<std::unique_ptr<RunLease>> refused = second->AcquireRunLease("r1");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Status::Code::kConflict);
-  EXPECT_NE(refused.status().message().find("held by pid " + std::to_string(child) + " on host"),
-            std::string::npos)
+  EXPECT_EQ(refused.status().message(), "run r1 is driven by " + ProcessIdentity::Self().Describe() +
+                                            "; wait for it to finish (or stop that process), then try again");
+  Result<std::unique_ptr<RunLease>> twice = first->AcquireRunLease("r1");
+  EXPECT_EQ(twice.status().message(), "run r1 is already driven by this process");
+  EXPECT_OK(StatusOf(second->AcquireRunLease("r2")));  // another run is free
+  Result<std::optional<ProcessIdentity>> driver = second->RunDriver("r1");
+  ASSERT_OK(driver.status());
+  ASSERT_TRUE(driver->has_value());
+  EXPECT_EQ((*driver)->pid, getpid());
+  held->reset();  // released
+  EXPECT_FALSE(*second->RunDriver("r1"));
+  EXPECT_OK(StatusOf(second->AcquireRunLease("r1")));
+}
+
+TEST_F(StateDirTest, DeletingTheLockFileDoesNotFreeADrivenRun) {
+  auto [child, ok] = InChild([&] {
+    Result<std::unique_ptr<StateDir>> d = Open();
+    if (!d.ok()) return 'n';
+    Result<std::unique_ptr<RunLease>> lease = (*d)->AcquireRunLease("r1");
+    if (!lease.ok()) return 'n';
+    lease->release();  // held until the child is killed
+    d->release();
+    return 'y';
+  });
+  ASSERT_EQ(ok, 'y');
+  ASSERT_EQ(unlink((dir() + "/lock").c_str()), 0);
+  std::unique_ptr<StateDir> d = OpenOk();  // makes a new lock file, whose byte is free
+  ASSERT_NE(d, nullptr);
+  Result<std::unique_ptr<RunLease>> refused = d->AcquireRunLease("r1");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("is driven by pid " + std::to_string(child) + " "), std::string::npos)
       << refused.status().message();
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
+  Result<std::unique_ptr<RunLease>> taken = d->AcquireRunLease("r1");
+  ASSERT_OK(taken.status());
+  EXPECT_EQ((*taken)->notice().rfind("took over run r1 from pid " + std::to_string(child) + " on host ", 0), 0u);
+  EXPECT_NE((*taken)->notice().find(", which is no longer running"), std::string::npos);
+}
+
+TEST_F(StateDirTest, ALeaseOfAProcessThatDiedIsReapedAfterAnIntegrityCheck) {
+  OpenOk().reset();
+  ProcessIdentity dead = DeadProcess();
+  PlantLease("r1", dead);
   std::unique_ptr<StateDir> d = OpenOk();
   ASSERT_NE(d, nullptr);
   EXPECT_TRUE(d->recovered());
+  ASSERT_EQ(d->notices().size(), 1u);
+  EXPECT_EQ(d->notices()[0], dead.Describe() + " died while driving run r1; the database passed its integrity check");
+  Result<std::unique_ptr<RunLease>> lease = d->AcquireRunLease("r1");
+  ASSERT_OK(lease.status());
+  EXPECT_EQ((*lease)->notice(), "") << "the row was reaped on opening";
+}
+
+TEST_F(StateDirTest, AReusedPidIsNotTheHolder) {
+  std::unique_ptr<StateDir> d = OpenOk();
+  ProcessIdentity reused = ProcessIdentity::Self();  // a live pid, but not the process that held it
+  reused.start_ticks += 1;
+  PlantLease("r1", reused);
+  Result<std::unique_ptr<RunLease>> lease = d->AcquireRunLease("r1");
+  ASSERT_OK(lease.status());
+  EXPECT_NE((*lease)->notice().find(", which is no longer running"), std::string::npos);
+}
+
+TEST_F(StateDirTest, ALiveHolderWithoutItsLockIsStillRefused) {
+  std::unique_ptr<StateDir> d = OpenOk();
+  auto [child, ok] = InChild([] { return 'y'; });
+  ASSERT_EQ(ok, 'y');
+  ProcessIdentity alive = ProcessIdentity::Self();
+  alive.pid = child;
+  alive.start_ticks = ProcessIdentity::StartTicksOf(child);
+  PlantLease("r1", alive);  // as if its lock file had been replaced
+  Result<std::unique_ptr<RunLease>> refused = d->AcquireRunLease("r1");
+  EXPECT_EQ(refused.status().code(), Status::Code::kConflict);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_OK(StatusOf(d->AcquireRunLease("r1")));
+}
+
+TEST_F(StateDirTest, AnOlderSogniFlowHoldingTheLockIsNamed) {
+  OpenOk().reset();
+  int fd = open((dir() + "/lock").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX | LOCK_NB), 0);  // what a sogni-flow before schema 4 holds for its life
+  const std::string text = "pid=4242\nhost=old-box\nstarted=2025-01-01T00:00:00Z\n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  Result<std::unique_ptr<StateDir>> d = Open(false, /*busy_timeout_ms=*/50);
+  close(fd);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), Status::Code::kConflict);
+  EXPECT_EQ(d.status().message(), "state directory " + dir() +
+                                      " is locked by pid 4242 on host old-box since 2025-01-01T00:00:00Z (an older "
+                                      "sogni-flow, or one upgrading the database); wait for it to finish or stop it");
+  Result<std::unique_ptr<StateDir>> again = Open();  // free once it is gone
+  EXPECT_OK(again.status());
+}
+
+TEST_F(StateDirTest, AMigrationWaitsForTheDirectoryAlone) {
+  {  // a version-3 file, as an older sogni-flow left it
+    std::filesystem::create_directories(dir());
+    ASSERT_EQ(chmod(dir().c_str(), 0700), 0);
+    std::unique_ptr<Db> db = MustOpenDb(dir() + "/state.db");
+    ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 3)));
+  }
+  int fd = open((dir() + "/lock").c_str(), O_RDWR | O_CREAT, 0600);
+  ASSERT_EQ(flock(fd, LOCK_SH | LOCK_NB), 0);  // another current sogni-flow at work
+  Result<std::unique_ptr<StateDir>> refused = Open(false, /*busy_timeout_ms=*/50);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kConflict);
+  EXPECT_NE(refused.status().message().find("cannot upgrade the state database"), std::string::npos);
+  close(fd);
+  Result<std::unique_ptr<StateDir>> d = Open();
+  ASSERT_OK(d.status());
+  EXPECT_EQ(*(*d)->sqlite_store().db().QueryInt("PRAGMA user_version"), LatestSchemaVersion());
 }
 
 TEST_F(StateDirTest, ReadOnlyOpeningNeedsNoLockAndCannotWrite) {
@@ -190,6 +306,12 @@ TEST_F(StateDirTest, ReadOnlyOpeningNeedsNoLockAndCannotWrite) {
   Status s = (*reader)->store().CreateRun(SampleRun("r2"));
   EXPECT_EQ(s.code(), Status::Code::kIOError) << s.ToString();
   EXPECT_NE(s.message().find("attempt to write a readonly database"), std::string::npos);
+  EXPECT_EQ((*reader)->AcquireRunLease("r1").status().code(), Status::Code::kIOError);
+  Result<std::unique_ptr<RunLease>> lease = writer->AcquireRunLease("r1");
+  ASSERT_OK(lease.status());
+  Result<std::optional<ProcessIdentity>> driver = (*reader)->RunDriver("r1");
+  ASSERT_OK(driver.status());
+  EXPECT_TRUE(driver->has_value()) << "a reader sees who drives a run";
 }
 
 }  // namespace
