@@ -2,12 +2,18 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+TSAN_BUILD ?= build-tsan
 CLANGXX    := $(shell command -v clang++ 2>/dev/null)
 JOBS       ?= 2
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 BIN        := $(BUILD)/sogni-flow
 
-.PHONY: all setup build test test-fast asan fuzz demo bench clean
+.PHONY: all setup build test test-fast asan fuzz demo bench clean soak tsan mutate
+
+# The libFuzzer targets (tests/fuzz/fuzzers.cmake) and their deterministic replays.
+FUZZERS    := plan sse json envelope url param approval
+FUZZ_TARGETS  := $(addsuffix _fuzzer,$(FUZZERS))
+SMOKE_TARGETS := $(addsuffix _fuzz_smoke,$(FUZZERS))
 
 all: build
 
@@ -20,12 +26,12 @@ $(BUILD)/CMakeCache.txt: | setup
 build: setup $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The whole suite: the normal build; the unit tests again under ASan/UBSan; the plan fuzzer under
-# libFuzzer for a minute where clang is installed (scripts/setup installs it).
+# The whole suite: the normal build; the unit tests again under ASan/UBSan; each fuzzer under
+# libFuzzer for a minute (two at a time) where clang is installed (scripts/setup installs it).
 test: build asan fuzz
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS) -L unit
-	@if [ -n "$(CLANGXX)" ]; then ctest --test-dir $(FUZZ_BUILD) --output-on-failure -L fuzz; \
+	@if [ -n "$(CLANGXX)" ]; then ctest --test-dir $(FUZZ_BUILD) --output-on-failure -L fuzz -j2; \
 	 else echo "clang++ not found: the libFuzzer run is skipped (the deterministic fuzz smoke test ran)"; fi
 
 test-fast: build
@@ -34,13 +40,32 @@ test-fast: build
 asan: setup
 	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) \
 	  -DCMAKE_BUILD_TYPE=Debug -DSFLOW_SANITIZE=ON -DSFLOW_BUILD_BENCH=OFF
-	cmake --build $(ASAN_BUILD) -j$(JOBS) --target sflow_tests plan_fuzz_smoke sflow_media_tests sflow_sandbox_tests sflow_record_check sflow_api_tests sflow_api_net_tests sflow_store_tests sflow_run_tests
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target sflow_tests plan_fuzz_smoke sflow_media_tests sflow_sandbox_tests sflow_record_check sflow_api_tests sflow_api_net_tests sflow_store_tests sflow_run_tests \
+	  $(SMOKE_TARGETS) sflow_fault_proxy_tests sflow_artifact_publish_tests
 
 fuzz: setup
 	@if [ -n "$(CLANGXX)" ]; then \
 	  [ -f $(FUZZ_BUILD)/CMakeCache.txt ] || cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DCMAKE_CXX_COMPILER=$(CLANGXX) -DSFLOW_FUZZ=ON -DSFLOW_BUILD_BENCH=OFF; \
-	  cmake --build $(FUZZ_BUILD) -j$(JOBS) --target plan_fuzzer; fi
+	  cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(FUZZ_TARGETS); fi
+
+# The long forms (scripts/soak, docs/reliability.md): the crash-point sweep, the fault-proxy
+# matrix, every fuzzer for 10 M executions, the ThreadSanitizer build over the concurrency tests,
+# the lock races. Under an hour on 2 cores; prints its figures at the end.
+soak: build fuzz tsan
+	@scripts/soak
+
+# The ThreadSanitizer build of what runs threads: the binary, the run driver's and the store's
+# tests (scripts/soak runs them).
+tsan: setup
+	@[ -f $(TSAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(TSAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  "-DCMAKE_CXX_FLAGS=-fsanitize=thread -fno-omit-frame-pointer" -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
+	  -DSFLOW_BUILD_BENCH=OFF
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target sogni-flow fault_proxy sflow_run_tests sflow_store_tests
+
+# The mutation check (scripts/mutate, tests/mutants/mutants.txt): fails under 90% killed.
+mutate: setup
+	@scripts/mutate
 
 demo: build
 	@scripts/demo $(BIN)
@@ -49,4 +74,4 @@ bench: build
 	@scripts/bench $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD) build-mutate

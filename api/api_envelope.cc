@@ -105,9 +105,9 @@ ApiError ParseErrorAnswer(const HttpResponse& r) {
     e.message = CollapseWhitespace(error->Find("message")->as_string(), 500);
   } else if (error && error->is_string()) {
     e.message = CollapseWhitespace(error->as_string(), 500);
-  } else {
-    e.message = r.reason.empty() ? "HTTP " + std::to_string(r.status) : r.reason;
   }
+  // An empty or blank message (also error.message "") says nothing: the status line does.
+  if (e.message.empty()) e.message = r.reason.empty() ? "HTTP " + std::to_string(r.status) : r.reason;
   if (const Value* code = src.Find("errorCode"); code && code->is_int()) e.error_code = code->as_int();
   if (const Value* ra = src.Find("retryAfter"); ra && ra->is_number() && std::isfinite(ra->as_number()) && ra->as_number() >= 0)
     e.retry_after = ra->as_number();

@@ -85,6 +85,21 @@ TEST(EventFollowerTest, DropsDuplicates) {
   EXPECT_EQ(f.cursor(), 2);
 }
 
+// A repeat of an event already held out of order (behind a hole) is a duplicate too, on the
+// stream and in a reconciling GET; it is held once and delivered once.
+TEST(EventFollowerTest, ARepeatOfAHeldEventIsADuplicate) {
+  EventFollower f = Follower();
+  f.Offer(Frame(1));
+  EXPECT_EQ(f.Offer(Frame(3)).duplicates, 0);  // held behind the hole at 2
+  FollowOutcome again = f.Offer(Frame(3));
+  EXPECT_EQ(again.duplicates, 1);
+  EXPECT_TRUE(again.deliver.empty());
+  EXPECT_EQ(f.held(), 1u);
+  EXPECT_EQ(f.Reconcile({Record(3)}).duplicates, 1);
+  EXPECT_EQ(Sequences(f.Offer(Frame(2))), (Seqs{2, 3}));
+  EXPECT_EQ(f.held(), 0u);
+}
+
 TEST(EventFollowerTest, ResumesFromAStoredCursor) {
   EventFollower f = Follower(5);
   EXPECT_EQ(f.Offer(Frame(5)).duplicates, 1);

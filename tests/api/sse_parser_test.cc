@@ -236,6 +236,23 @@ TEST(SseParserTest, RefusesAnEventLargerThanTheLimitUntilReset) {
   EXPECT_FALSE(parser.Feed(many, &events).ok());  // short lines, too much data
 }
 
+// The limit is inclusive: an event of exactly max_event_bytes (its pending line plus its data,
+// "value\n" per data line) is accepted, one byte more is not.
+TEST(SseParserTest, AnEventOfExactlyTheLimitIsAccepted) {
+  const std::string line = "data: " + std::string(58, 'x');  // 64 bytes
+  SseParser parser(SseParser::Limits{64});
+  std::vector<SseEvent> events;
+  ASSERT_TRUE(parser.Feed(line + "\n\n", &events).ok());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data, std::string(58, 'x'));
+  SseParser split(SseParser::Limits{64});  // the same line cut across chunks
+  ASSERT_TRUE(split.Feed(line.substr(0, 30), &events).ok());
+  ASSERT_TRUE(split.Feed(line.substr(30) + "\n\n", &events).ok());
+  EXPECT_EQ(events.size(), 2u);
+  SseParser over(SseParser::Limits{64});
+  EXPECT_FALSE(over.Feed(line + "x\n\n", &events).ok());
+}
+
 TEST(SseParserTest, HandlerSeesEachEventOnce) {
   SseParser parser;
   int n = 0;

@@ -37,7 +37,19 @@ for run in $(echo "$summary" | jq -r '.runs[].run'); do
   events=$(grep -c "\"run\":\"$run\"" multi.out)
   [ "$events" -ge 10 ] || fail "only $events event lines for $run"
 done
-echo "ok: 3 plans with -j 2, $(grep -c workflow_event multi.out) events, 6 files in outs/RUN/"
+# -j 2 means two workflows at once, never three: by the server's own clock (each event's
+# timestamp), two runs' workflows overlapped, and the three never all ran at the same time.
+firsts=() lasts=()
+for run in $(echo "$summary" | jq -r '.runs[].run'); do
+  "$bin" events "$run" --json | jq -r '.timestamp' > "$run.times"
+  firsts+=("$(head -n 1 "$run.times")") lasts+=("$(tail -n 1 "$run.times")")
+done
+overlap() { [[ "${firsts[$1]}" < "${lasts[$2]}" && "${firsts[$2]}" < "${lasts[$1]}" ]]; }
+overlap 0 1 || overlap 0 2 || overlap 1 2 || fail "with -j 2 no two workflows ran at the same time: ${firsts[*]} / ${lasts[*]}"
+latest_first=$(printf '%s\n' "${firsts[@]}" | sort | tail -n 1)
+earliest_last=$(printf '%s\n' "${lasts[@]}" | sort | head -n 1)
+[[ "$latest_first" > "$earliest_last" ]] || fail "with -j 2 three workflows ran at once: ${firsts[*]} / ${lasts[*]}"
+echo "ok: 3 plans with -j 2 (two workflows at a time, never three), $(grep -c workflow_event multi.out) events, 6 files in outs/RUN/"
 
 # 2. --detach starts and stores without following; resume --all takes it to the end.
 sf run one.yaml --detach > detach.out 2> detach.err; rc=$?
@@ -57,10 +69,14 @@ sf run two.yaml --timeout 1s > timeout.out 2> timeout.err; rc=$?
 [ "$rc" -eq 8 ] || fail "run --timeout 1s exited $rc, expected 8"
 late=$(sed -n 's/.*resume it with: sogni-flow resume \(r-[^ ]*\).*/\1/p' timeout.err | head -1)
 [ -n "$late" ] || fail "no resume command after the timeout"
+backlog=$("$bin" events "$late" | wc -l)
+[ "$backlog" -gt 0 ] || fail "the timed-out run stored no events"
 timeout 60 "$bin" events "$late" --follow > follow.out 2> follow.err &
 follow_pid=$!
 bg_pids+=("$follow_pid")
-sleep 0.3
+# resume starts only once events --follow has printed what was stored: it is following by then.
+for _ in $(seq 1 200); do [ "$(wc -l < follow.out)" -ge "$backlog" ] && break; sleep 0.05; done
+[ "$(wc -l < follow.out)" -ge "$backlog" ] || fail "events --follow did not print the $backlog stored events"
 sf resume "$late" > late.out 2> late.err; rc=$?
 [ "$rc" -eq 0 ] || fail "resume after the timeout exited $rc"
 wait "$follow_pid"; rc=$?
@@ -68,6 +84,7 @@ wait "$follow_pid"; rc=$?
 "$bin" events "$late" > stored.out
 cmp -s follow.out stored.out || fail "events --follow printed other events than were stored"
 grep -q "completed" follow.err || fail "events --follow did not report the end"
+[ "$(wc -l < stored.out)" -gt "$backlog" ] || fail "resume stored nothing after the $backlog events --follow started with"
 echo "ok: --timeout exit 8; events --follow showed all $(wc -l < stored.out) events while resume ran"
 
 # 4. --cancel-on-interrupt: Ctrl-C cancels the workflow, exits 130; resume then confirms cancelled.

@@ -1,6 +1,10 @@
 #include "cli/run_reporter.h"
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,8 +67,56 @@ TEST(StreamReporterTest, OneLinePerStepTransitionAndJsonPerEvent) {
   EXPECT_EQ(n, 3);
 }
 
+// A stream buffer that logs every write with its thread and notices two writes in progress at
+// once. The first write of each thread waits (at most 50 ms) for another thread to be inside a
+// write too: behind the reporter's lock that cannot happen and the wait runs out; without the
+// lock the other threads, started together, arrive within that time and the overlap is seen.
+class OverlapDetectingBuf : public std::streambuf {
+ public:
+  struct Write {
+    std::thread::id thread;
+    std::string text;
+  };
+  bool overlapped() const { return overlapped_; }
+  std::vector<Write> writes() {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    return writes_;
+  }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (++inside_ > 1) overlapped_ = true;
+    thread_local bool first = true;
+    if (first) {
+      first = false;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+      while (inside_ < 2 && !overlapped_ && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+      if (inside_ > 1) overlapped_ = true;
+    }
+    {
+      std::lock_guard<std::mutex> lock(log_mu_);
+      writes_.push_back({std::this_thread::get_id(), std::string(s, static_cast<size_t>(n))});
+    }
+    --inside_;
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    char ch = traits_type::to_char_type(c);
+    xsputn(&ch, 1);
+    return c;
+  }
+
+ private:
+  std::atomic<int> inside_{0};
+  std::atomic<bool> overlapped_{false};
+  std::mutex log_mu_;
+  std::vector<Write> writes_;
+};
+
 TEST(StreamReporterTest, LinesFromManyThreadsNeverInterleave) {
-  std::ostringstream progress;
+  OverlapDetectingBuf buf;
+  std::ostream progress(&buf);
   StreamReporter r(&progress, nullptr);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
@@ -72,7 +124,19 @@ TEST(StreamReporterTest, LinesFromManyThreadsNeverInterleave) {
       for (int i = 0; i < 200; ++i) r.Line("thread " + std::to_string(t) + " line " + std::string(40, 'x'));
     });
   for (std::thread& t : threads) t.join();
-  std::istringstream lines(progress.str());
+  EXPECT_FALSE(buf.overlapped()) << "two threads wrote to the stream at once";
+  // Each line's text is followed by its own newline, from the same thread, before anything else.
+  std::vector<OverlapDetectingBuf::Write> writes = buf.writes();
+  std::string all;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    all += writes[i].text;
+    if (writes[i].text != "\n") {
+      ASSERT_LT(i + 1, writes.size());
+      EXPECT_EQ(writes[i + 1].text, "\n") << "after: " << writes[i].text;
+      EXPECT_EQ(writes[i + 1].thread, writes[i].thread) << "a newline from another thread";
+    }
+  }
+  std::istringstream lines(all);
   std::string line;
   int n = 0;
   while (std::getline(lines, line)) {

@@ -53,6 +53,15 @@ TEST(StepGraphTest, FindsATwoStepCycleAsAPath) {
   EXPECT_TRUE(g.TopologicalOrder().empty());
 }
 
+// A cycle beside an independent step: no order at all, not a partial one (which would run the
+// independent step and silently leave the cycle out).
+TEST(StepGraphTest, ACycleBesideAnIndependentStepLeavesNoOrder) {
+  Plan plan = MakePlan({{"a", {"b"}}, {"b", {"a"}}, {"c", {}}});
+  StepGraph g(plan);
+  EXPECT_TRUE(g.TopologicalOrder().empty()) << Names(plan, g.TopologicalOrder());
+  EXPECT_EQ(g.Cycles().size(), 1u);
+}
+
 TEST(StepGraphTest, PrintsLongerCyclesInRunningOrder) {
   // a needs b, b needs c, c needs a: for c to run, a must have run; for b, c; for a, b.
   Plan plan = MakePlan({{"a", {"b"}}, {"b", {"c"}}, {"c", {"a"}}, {"d", {"a"}}});

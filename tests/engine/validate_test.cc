@@ -158,6 +158,20 @@ TEST(ValidateTest, ServerPlansRunInOrderAndAtMostTwelveSteps) {
             "  hint: move 's1' before 's0', or use 'execution: local'\n");
 }
 
+// The limit itself: twelve server steps are fine, thirteen are not.
+TEST(ValidateTest, TwelveServerStepsAreAllowed) {
+  auto plan = [](int steps) {
+    std::string yaml = "version: 1\nname: x\nsteps:\n";
+    for (int i = 0; i < steps; ++i)
+      yaml += "  - {id: s" + std::to_string(i) + ", toolName: generate_image, arguments: {prompt: p}}\n";
+    return yaml;
+  };
+  EXPECT_EQ(Check(plan(12), Real()), "");
+  EXPECT_EQ(Check(plan(13), Real()),
+            "4:3: error: server execution runs at most 12 steps; this plan has 13\n"
+            "  hint: use 'execution: local', or split the plan\n");
+}
+
 TEST(ValidateTest, LocalCyclesArePrintedAsAPathWithLines) {
   FakeCatalog fake;
   EXPECT_EQ(Check(R"(version: 1

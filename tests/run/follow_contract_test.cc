@@ -141,7 +141,8 @@ class FollowContractTest : public RunTestBase {
   // The sandbox's own view of a workflow: its status and its event log.
   Value Log(const std::string& workflow_id) { return admin_->Get("/_sandbox/events/" + workflow_id).json; }
   bool Ended(const std::string& workflow_id) {
-    const Value* s = Log(workflow_id).Find("status");
+    const Value log = Log(workflow_id);  // kept alive: Find returns a pointer into it
+    const Value* s = log.Find("status");
     return s && s->is_string() && (s->as_string() == "completed" || s->as_string() == "failed" ||
                                    s->as_string() == "cancelled" || s->as_string() == "partial_failure");
   }

@@ -1,0 +1,33 @@
+# The fuzz targets: tests/fuzz/NAME_fuzzer.cc, each with the sources and libraries it needs, the
+# seed directories besides tests/fuzz/corpus/NAME (a trailing /*.yaml takes only YAML files) and
+# libFuzzer's -max_len. Shared by the libFuzzer build (tests/fuzz) and the deterministic smoke
+# build (tests/fuzz_smoke).
+set(SFLOW_FUZZERS plan sse json envelope url param approval)
+
+set(SFLOW_FUZZER_plan_LIBS sflow_schemas sflow_plans sflow_engine)
+set(SFLOW_FUZZER_plan_SEEDS "samples/*.yaml;tests/data/invalid/*.yaml")
+set(SFLOW_FUZZER_plan_MAX_LEN 65536)
+set(SFLOW_FUZZER_plan_SMOKE_RUNS 50000)
+
+set(SFLOW_FUZZER_sse_LIBS sflow_api_core sflow_engine)
+set(SFLOW_FUZZER_sse_MAX_LEN 2048)
+
+set(SFLOW_FUZZER_json_LIBS sflow_engine)
+set(SFLOW_FUZZER_json_MAX_LEN 4096)
+
+set(SFLOW_FUZZER_envelope_SOURCES ${CMAKE_SOURCE_DIR}/api/api_envelope.cc ${CMAKE_SOURCE_DIR}/api/http_transport.cc)
+set(SFLOW_FUZZER_envelope_LIBS sflow_engine)
+set(SFLOW_FUZZER_envelope_MAX_LEN 4096)
+
+set(SFLOW_FUZZER_url_SOURCES ${CMAKE_SOURCE_DIR}/api/http_url.cc)
+set(SFLOW_FUZZER_url_LIBS sflow_engine)
+set(SFLOW_FUZZER_url_MAX_LEN 512)
+
+set(SFLOW_FUZZER_param_LIBS sflow_plans sflow_engine)
+set(SFLOW_FUZZER_param_SEEDS "samples/params")
+set(SFLOW_FUZZER_param_MAX_LEN 4096)
+set(SFLOW_FUZZER_param_SMOKE_RUNS 3000)
+
+set(SFLOW_FUZZER_approval_SOURCES ${CMAKE_SOURCE_DIR}/cli/approval.cc ${CMAKE_SOURCE_DIR}/cli/sha256.cc)
+set(SFLOW_FUZZER_approval_LIBS sflow_engine Poco::Foundation)
+set(SFLOW_FUZZER_approval_MAX_LEN 4096)
