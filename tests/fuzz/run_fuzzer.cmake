@@ -1,9 +1,10 @@
 # Runs one libFuzzer target: seeds a working corpus from tests/fuzz/corpus/NAME and the SEEDS
 # directories (relative to SRC; DIR/*.yaml takes only YAML files), then fuzzes for SECONDS, or for
-# RUNS executions when RUNS is set (scripts/soak), then at most CAP seconds if CAP is set too. A
-# crash or a broken invariant fails with the input saved beside the working corpus
-# (WORK-crash-*), to be added to tests/fuzz/corpus/NAME.
-# Prints "libFuzzer NAME: N runs in T s (R/s), no crash", and with RUNS whether it got there.
+# RUNS executions when RUNS is set (scripts/soak), stopped after CAP seconds if CAP is set too.
+# FLAGS: more libFuzzer flags (a list). A crash or a broken invariant fails with the input saved
+# beside the working corpus (WORK-crash-*), to be added to tests/fuzz/corpus/NAME.
+# Prints "libFuzzer NAME: N runs in T s (R/s), no crash"; with RUNS, "(target RUNS reached)" or,
+# when the cap stopped it first, "(SHORT of RUNS: capped at CAP s)" and then fails.
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 set(globs ${SRC}/tests/fuzz/corpus/${NAME}/*)
@@ -30,7 +31,7 @@ else()
   set(budget -max_total_time=${SECONDS})
 endif()
 string(TIMESTAMP t0 "%s")
-execute_process(COMMAND ${FUZZER} ${budget} -seed=1 -rss_limit_mb=2048 -timeout=20 -max_len=${MAX_LEN}
+execute_process(COMMAND ${FUZZER} ${budget} -seed=1 -rss_limit_mb=2048 -timeout=20 -max_len=${MAX_LEN} ${FLAGS}
                         -print_final_stats=1 -artifact_prefix=${WORK}-crash- ${WORK}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(TIMESTAMP t1 "%s")
@@ -50,11 +51,16 @@ if(NOT elapsed GREATER 0)
 endif()
 math(EXPR rate "${units} / ${elapsed}")
 set(note "")
+set(short FALSE)
 if(RUNS)
   if(units LESS RUNS)
-    set(note " (capped at ${CAP} s before ${RUNS})")
+    set(note " (SHORT of ${RUNS}: capped at ${CAP} s)")
+    set(short TRUE)
   else()
     set(note " (target ${RUNS} reached)")
   endif()
 endif()
 message(STATUS "libFuzzer ${NAME}: ${units} runs in ${elapsed} s (${rate}/s), no crash${note}")
+if(short)
+  message(FATAL_ERROR "the ${NAME} fuzzer made ${units} of the ${RUNS} runs asked before its ${CAP} s cap")
+endif()
