@@ -61,7 +61,7 @@ fuzz-soak: setup
 # The long forms (scripts/soak, docs/reliability.md): the crash-point sweep, the fault-proxy
 # matrix, every fuzzer for 10 M executions, the ThreadSanitizer build over the concurrency tests,
 # the lock races. Under an hour on 2 cores; prints its figures at the end.
-soak: build fuzz-soak tsan
+soak: build fuzz fuzz-soak tsan
 	@scripts/soak
 
 # The ThreadSanitizer build of what runs threads: the binary, the run driver's and the store's
