@@ -59,7 +59,7 @@ final_state() {
   # Every artifact is done, on disk, with the size and sha256 the store has; nothing else on disk.
   "$bin" artifacts "$run" --state-dir "$dir/state" --no-download --json > "$dir/artifacts.json" 2>/dev/null ||
     fail "$dir: artifacts $run failed: $(cat "$dir/artifacts.json")"
-  jq -r '[.path, .size, .sha256, .state] | @tsv' "$dir/artifacts.json" > "$dir/artifacts.tsv"
+  jq -r '[.path, .size, .sha256, .state, .id] | @tsv' "$dir/artifacts.json" > "$dir/artifacts.tsv"
   cut -f4 "$dir/artifacts.tsv" | grep -qv '^done$' && fail "$dir: an artifact is not done"
   local paths=() n
   mapfile -t paths < <(cut -f1 "$dir/artifacts.tsv")
@@ -89,7 +89,7 @@ final_state() {
   # download, so the sandbox's download counts still count only the runner's).
   curl -sf -H "api-key: $key" "$url/v1/creative-agent/workflows/$wid" | jq -r '.data.workflow.artifacts[] | [.id, .url] | @tsv' \
     > "$dir/artifacts.server" || fail "$dir: GET workflow $wid failed"
-  jq -r .id "$dir/artifacts.json" | sort > "$dir/artifacts.ids"
+  cut -f5 "$dir/artifacts.tsv" | sort > "$dir/artifacts.ids"
   [ "$(cut -f1 "$dir/artifacts.server" | sort)" = "$(cat "$dir/artifacts.ids")" ] ||
     fail "$dir: stored artifacts are not the workflow's"
   local id u len
