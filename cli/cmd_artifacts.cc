@@ -73,6 +73,11 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
   for (const ArtifactRecord& a : *arts) missing += a.state != ArtifactState::kDone;
 
   int code = kExitOk;
+  if (missing > 0 && !no_download && run->api_url == kInProcessSandbox)
+    return ctx.err << "sogni-flow artifacts: run " << run_id << " ran on the in-process sandbox (--sandbox), which "
+                   << "ended with its process: its " << missing << " missing artifacts cannot be downloaded "
+                   << "(run the plan again; 'sogni-flow artifacts " << run_id << " --no-download' lists them)\n",
+           kExitRunFailed;
   if (missing > 0 && !no_download) {
     Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(**dir, {run_id}, "artifacts", ctx);
     if (!lease.ok())

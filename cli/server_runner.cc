@@ -349,10 +349,36 @@ Status ServerRunner::Follow(RunRecord* run) {
     const int64_t cap = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count() << std::min(failures, 10));
     std::chrono::milliseconds wait{failures == 0 ? 0 : std::uniform_int_distribution<int64_t>(0, cap)(jitter)};
     if (retry_after) wait = std::max(wait, *retry_after);
-    if (failures > 0)
-      Say(run->id + ": event stream unavailable (" +
-          (head.ok() ? "HTTP " + std::to_string(head->status) : client_->Redact(head.status().message())) +
-          "); retrying, next try in " + FormatElapsed(wait));
+    const std::string why =
+        head.ok() ? "HTTP " + std::to_string(head->status) : client_->Redact(head.status().message());
+    if (wait > options_.log_poll_interval) {
+      // A long Retry-After for the stream: honoured for the stream, while the workflow and its
+      // log (other routes) are read every log_poll_interval, so an ending run is not kept waiting.
+      Say(run->id + ": event stream unavailable (" + why + "); next try in " + FormatElapsed(wait) +
+          ", reading the event log every " + FormatElapsed(options_.log_poll_interval) + " meanwhile");
+      for (std::chrono::milliseconds left = wait; left.count() > 0;) {
+        const std::chrono::milliseconds step = std::min(left, options_.log_poll_interval);
+        if (!Wait(step)) break;  // a Ctrl-C: the loop sees the cancel at the next stream
+        left -= step;
+        if (left.count() == 0) break;  // the stream may be asked again
+        Result<Value> w = client_->GetWorkflow(run->workflow_id);
+        if (!w.ok() && (w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found"))
+          return w.status();
+        const bool now_ended = w.ok() && Ended(StringField(*w, "status"));
+        const int64_t polled_from = follower.cursor();
+        Status read = read_log();  // after the end was known, when it is: the whole log
+        if (read.code() == Status::Code::kPermission) return read;
+        if (Status s = flush(/*wait=*/true); !s.ok()) return s;
+        if (follower.cursor() > polled_from) failures = 0;
+        if (read.ok() && now_ended && !follower.gap()) {
+          caught_up_after_end_ = true;
+          return Status::OK();
+        }
+      }
+      continue;
+    }
+    if (failures > 0 || wait >= std::chrono::seconds(1))
+      Say(run->id + ": event stream unavailable (" + why + "); retrying, next try in " + FormatElapsed(wait));
     Wait(wait);  // a Ctrl-C ends it; the loop then sees the cancel at the next stream
   }
 }

@@ -336,6 +336,42 @@ TEST_F(FollowContractTest, AHugeRetryAfterIsCappedNotThrown) {
   EXPECT_LT(slept, 5000);
 }
 
+// A long Retry-After on the stream is honoured for the stream, but the workflow and its log are
+// read every log_poll_interval meanwhile: a run that ends during it ends then, with every event,
+// without asking the stream again (it used to wait the whole Retry-After, silently).
+TEST_F(FollowContractTest, ALongStreamRetryAfterReadsTheLogMeanwhile) {
+  Start();
+  ScriptedTransport t(transport_.get());
+  t.on_stream = [&](const HttpRequest& r) -> Answer {
+    if (!IsEventStream(r)) return std::nullopt;
+    return Reply(503, "{}", {{"Retry-After", "3600"}});
+  };
+  std::atomic<int> workflow_gets{0};
+  t.on_send = [&](const HttpRequest& r) -> Answer {
+    // The second read of the workflow (the first poll during the wait) is answered once the
+    // workflow has ended: it ends during the Retry-After.
+    if (IsWorkflowGet(r) && workflow_gets.fetch_add(1) == 1) WaitUntilEnded(WorkflowOf(r));
+    return std::nullopt;
+  };
+  FakeRetryClock clock;
+  ServerRunnerOptions o = FastOptions();
+  o.clock = &clock;
+  o.max_retry_after = std::chrono::hours(1);
+  o.log_poll_interval = std::chrono::seconds(5);
+  ServerRunner runner = Runner(&t, o);
+  Result<RunOutcome> out = runner.Drive(run_);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->status, RunStatus::kCompleted);
+  ExpectAllEvents();
+  size_t event_streams = 0;
+  for (const std::string& u : t.streams()) event_streams += PathOf(u).find("/events/stream") != std::string::npos;
+  EXPECT_EQ(event_streams, 1u) << "the stream was asked again before its Retry-After passed";
+  int64_t slept = 0;
+  for (auto d : clock.sleeps()) slept += d.count();
+  EXPECT_LT(slept, 3600 * 1000) << "the whole Retry-After was waited";
+  EXPECT_NE(progress_.str().find("reading the event log every 5.0s meanwhile"), std::string::npos) << progress_.str();
+}
+
 // A hole the stream left and the first lists of events (stale) still show: not a reason to end
 // without those events; a later, complete list fills it.
 TEST_F(FollowContractTest, AHoleIsFilledBeforeTheRunEndsEvenWhenTheFirstListsAreStale) {
