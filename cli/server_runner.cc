@@ -210,6 +210,9 @@ Status ServerRunner::Follow(RunRecord* run) {
   EventBatch batch;
   Status store_error;
   bool stop = false;
+  std::string end_status;  // the wire status of the end seen (terminal or waiting_for_user)
+  // An end after which nothing more happens: not a wait for a person.
+  auto ended_for_good = [&] { return EventFollower::IsTerminal(end_status); };
   auto last_flush = Clock::now();
   BatchCommitter committer(store_, run->id, run->cursor);
   ReportQueue reports(options_.reporter, run->id);
@@ -245,7 +248,10 @@ Status ServerRunner::Follow(RunRecord* run) {
       // resumed for its downloads must not carry an old status back.
       if (auto st = WireStatus(*o.status); st && !IsTerminal(*st) && !stored_final) batch.run.status = *st;
     }
-    if (o.stops()) stop = true;
+    if (o.stops()) {
+      stop = true;
+      end_status = o.status.value_or("");
+    }
   };
   // GET .../events after the cursor until an answer brings nothing new (fills holes too).
   auto read_log = [&]() -> Status {
@@ -313,6 +319,7 @@ Status ServerRunner::Follow(RunRecord* run) {
       Result<Value> w = client_->GetWorkflow(run->workflow_id);
       if (w.ok()) {
         ended = Ended(StringField(*w, "status"));
+        if (ended) end_status = StringField(*w, "status");
       } else if (w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found") {
         return w.status();
       }
@@ -337,7 +344,9 @@ Status ServerRunner::Follow(RunRecord* run) {
     }
     if (Status s = flush(/*wait=*/true); !s.ok()) return s;
     if (ended && !follower.gap()) {
-      caught_up_after_end_ = true;
+      // Only a terminal end: after a wait for a person the workflow goes on, and a record that
+      // says it ended later means reading the log again (Confirm).
+      caught_up_after_end_ = ended_for_good();
       return Status::OK();
     }
     if (follower.cursor() > before) {
@@ -365,13 +374,14 @@ Status ServerRunner::Follow(RunRecord* run) {
         if (!w.ok() && (w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found"))
           return w.status();
         const bool now_ended = w.ok() && Ended(StringField(*w, "status"));
+        if (now_ended) end_status = StringField(*w, "status");
         const int64_t polled_from = follower.cursor();
         Status read = read_log();  // after the end was known, when it is: the whole log
         if (read.code() == Status::Code::kPermission) return read;
         if (Status s = flush(/*wait=*/true); !s.ok()) return s;
         if (follower.cursor() > polled_from) failures = 0;
         if (read.ok() && now_ended && !follower.gap()) {
-          caught_up_after_end_ = true;
+          caught_up_after_end_ = ended_for_good();
           return Status::OK();
         }
       }
