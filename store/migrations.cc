@@ -11,7 +11,10 @@
 // Artifact state: planned -> downloading -> done | failed;  failed -> downloading  (done is final)
 #include "store/migrations.h"
 
+#include <map>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace sflow {
 
@@ -201,6 +204,73 @@ Status Migrate(Db* db, std::span<const Migration> migrations) {
     }
   }
   return Status::OK();
+}
+
+namespace {
+
+// One row of sqlite_schema, as "type name on tbl_name: sql" (autoindexes have no SQL).
+Result<std::vector<std::string>> SchemaRows(Db* db) {
+  Result<Stmt> q = db->Prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name");
+  if (!q.ok()) return q.status();
+  std::vector<std::string> rows;
+  for (;;) {
+    Result<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return rows;
+    rows.push_back(q->Text(0) + " " + q->Text(1) + " on " + q->Text(2) + ": " +
+                   (q->IsNull(3) ? std::string("(none)") : q->Text(3)));
+  }
+}
+
+// What migrations 1..version create, built in a private in-memory database.
+Result<std::vector<std::string>> ExpectedSchema(int64_t version) {
+  static std::mutex mu;
+  static std::map<int64_t, std::vector<std::string>> cache;
+  std::lock_guard<std::mutex> hold(mu);
+  if (auto it = cache.find(version); it != cache.end()) return it->second;
+  Result<std::unique_ptr<Db>> mem = Db::Open(":memory:");
+  if (!mem.ok()) return mem.status();
+  std::span<const Migration> all = StoreMigrations();
+  if (Status s = Migrate(mem->get(), all.first(static_cast<size_t>(version))); !s.ok()) return s;
+  Result<std::vector<std::string>> rows = SchemaRows(mem->get());
+  if (rows.ok()) cache[version] = *rows;
+  return rows;
+}
+
+// The first line of `row`, shortened, for a message.
+std::string Brief(const std::string& row) {
+  std::string line = row.substr(0, row.find('\n'));
+  return Printable(line.size() > 120 ? line.substr(0, 120) + "..." : line);
+}
+
+}  // namespace
+
+Status CheckSchema(Db* db) {
+  Result<int64_t> version = db->QueryInt("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version < 0 || *version > LatestSchemaVersion()) return Status::OK();  // Migrate says "newer"
+  Result<std::vector<std::string>> expected = ExpectedSchema(*version);
+  if (!expected.ok()) return expected.status();
+  Result<std::vector<std::string>> found = SchemaRows(db);
+  if (!found.ok()) return found.status();
+  if (*found == *expected) return Status::OK();
+  std::string what;
+  size_t i = 0;
+  while (i < found->size() && i < expected->size() && (*found)[i] == (*expected)[i]) ++i;
+  if (i < found->size() && i < expected->size()) {
+    std::string a = (*found)[i], b = (*expected)[i];
+    size_t at = 0;
+    while (at < a.size() && at < b.size() && a[at] == b[at]) ++at;
+    size_t from = a.rfind('\n', at) == std::string::npos ? 0 : a.rfind('\n', at) + 1;
+    what = "its schema differs from what version " + std::to_string(*version) + " creates: found '" +
+           Brief(a.substr(from)) + "' where '" + Brief(b.substr(from)) + "' belongs";
+  } else if (i < found->size()) {
+    what = "its schema has an object version " + std::to_string(*version) + " does not create: " + Brief((*found)[i]);
+  } else {
+    what = "its schema lacks " + Brief((*expected)[i]);
+  }
+  return Status::IOError("the state database " + db->path() + " is damaged: " + what + "; " +
+                         DamagedDatabaseHint(db->path()));
 }
 
 }  // namespace sflow
