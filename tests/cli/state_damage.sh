@@ -97,7 +97,7 @@ b[i] ^= x
 open(p, 'wb').write(b)
 PY
 }
-for kind in schema; do
+for kind in schema key; do
   d=bad-$kind
   rm -rf "$d"
   cp -a clean "$d"
