@@ -50,7 +50,7 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
   cl.Value("out", "", "DIR", "where missing artifacts go (default: the run's out dir)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 every artifact downloaded, 1 some could not be downloaded, 2 usage or\n"
-            "unknown run, 4 unavailable, 6 local state\n\n"
+            "unknown run, 4 unavailable, 6 local state, 7 security (a refused URL, path or state directory)\n\n"
             "examples:\n"
             "  sogni-flow artifacts r-20261123-101500-3f2a\n"
             "  sogni-flow artifacts r-20261123-101500-3f2a --out renders/ --json\n");

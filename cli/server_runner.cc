@@ -464,7 +464,19 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
   RunRecord run = std::move(*loaded);
   RunOutcome outcome;
   caught_up_after_end_ = false;
-  if (Status s = Start(&run); !s.ok()) return s;
+  if (Status s = Start(&run); !s.ok()) {
+    // A reseed refused because the server no longer knows the workflow reseeded: SendIntent
+    // stored this run failed with that reason. It has ended; say what to do instead.
+    const std::string source = run.params.is_object() ? StringField(run.params, "cloned_from_workflow") : "";
+    if (s.reason() != "not_found" || source.empty()) return s;
+    outcome.status = RunStatus::kFailed;
+    outcome.problem = "the server no longer knows workflow " + source + " (of run " +
+                      StringField(run.params, "cloned_from_run") +
+                      "; it may have expired or been deleted), so it cannot be reseeded: start a new run of the "
+                      "plan instead ('sogni-flow run " + run.plan_path + "'). This run is stored failed with that "
+                      "reason; 'sogni-flow forget " + run.id + "' removes it";
+    return outcome;
+  }
   if (options_.start_only) {
     outcome.status = run.status;
     return outcome;

@@ -145,6 +145,33 @@ grep -q "no longer knows workflow" gone-resume.err || fail "gone: the message do
 [ "$("$bin" status "$gone" --state-dir s-gone --json | jq -r .status)" = failed ] || fail "gone: the run is not failed"
 expect_exit 0 gone-all "$bin" resume --all --state-dir s-gone
 echo "ok   gone: a forgotten workflow ends its run failed (exit 1); resume --all leaves it"
+# cancel of a run whose workflow is forgotten: said so, the run ends failed with the reason
+# stored (not "HTTP 404" and queued forever); a second cancel says the run has ended.
+expect_exit 0 gone-c-start "$bin" run plan.yaml --api-url "$url" --detach --state-dir s-gone-c
+gone=$(run_id_in s-gone-c)
+wid=$("$bin" status "$gone" --state-dir s-gone-c --json | jq -r .workflowId)
+curl -sf -X POST "$url/_sandbox/forget/$wid" > /dev/null || fail "gone: the sandbox did not forget $wid"
+expect_exit 1 gone-cancel "$bin" cancel "$gone" --state-dir s-gone-c
+grep -q "no longer knows workflow $wid" gone-cancel.err || fail "gone: cancel does not say what happened: $(cat gone-cancel.err)"
+"$bin" status "$gone" --state-dir s-gone-c --json > gone-cancel.json
+[ "$(jq -r .status gone-cancel.json)" = failed ] || fail "gone: after cancel the run is $(jq -r .status gone-cancel.json)"
+[ "$(jq -r .error.code gone-cancel.json)" = workflow_not_found ] || fail "gone: cancel stored $(jq -c .error gone-cancel.json)"
+expect_exit 0 gone-cancel2 "$bin" cancel "$gone" --state-dir s-gone-c
+grep -q "has already ended (failed)" gone-cancel2.err || fail "gone: a second cancel: $(cat gone-cancel2.err)"
+# reseed of a completed run whose workflow is forgotten: what happened and what to do, exit 1.
+expect_exit 0 gone-r-start "$bin" run plan.yaml --api-url "$url" --state-dir s-gone-r --out gone-r-out
+gone=$(run_id_in s-gone-r)
+wid=$("$bin" status "$gone" --state-dir s-gone-r --json | jq -r .workflowId)
+curl -sf -X POST "$url/_sandbox/forget/$wid" > /dev/null || fail "gone: the sandbox did not forget $wid"
+expect_exit 1 gone-reseed "$bin" reseed "$gone" --step keyframe=42 --state-dir s-gone-r --out gone-r-out2
+grep -q "no longer knows workflow $wid" gone-reseed.err || fail "gone: reseed does not say what happened: $(cat gone-reseed.err)"
+grep -q "sogni-flow run " gone-reseed.err || fail "gone: reseed does not say what to do: $(cat gone-reseed.err)"
+new_run=$("$bin" status --state-dir s-gone-r --json | jq -r "select(.run != \"$gone\") | .run")
+"$bin" status "$new_run" --state-dir s-gone-r --json > gone-reseed.json
+[ "$(jq -r .status gone-reseed.json)" = failed ] || fail "gone: the reseed run is $(jq -r .status gone-reseed.json)"
+[ "$(jq -r .error.code gone-reseed.json)" = workflow_not_found ] || fail "gone: reseed stored $(jq -c .error gone-reseed.json)"
+grep -q "$new_run" gone-reseed.err || fail "gone: reseed does not say which run is stored failed: $(cat gone-reseed.err)"
+echo "ok   gone: cancel and reseed of a forgotten workflow say so, end failed (exit 1) with the reason stored"
 
 # --- sandbox: the flags it cannot honour
 expect_exit 2 sb-detach "$bin" run plan.yaml --sandbox --detach --state-dir s-sb
