@@ -2,13 +2,14 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+FUZZ_SOAK_BUILD ?= build-fuzz-soak
 TSAN_BUILD ?= build-tsan
 CLANGXX    := $(shell command -v clang++ 2>/dev/null)
 JOBS       ?= 2
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 BIN        := $(BUILD)/sogni-flow
 
-.PHONY: all setup build test test-fast asan fuzz demo bench clean soak tsan mutate
+.PHONY: all setup build test test-fast asan fuzz fuzz-soak demo bench clean soak tsan mutate
 
 # The libFuzzer targets (tests/fuzz/fuzzers.cmake) and their deterministic replays.
 FUZZERS    := plan sse json envelope url param approval
@@ -49,10 +50,18 @@ fuzz: setup
 	    -DCMAKE_CXX_COMPILER=$(CLANGXX) -DSFLOW_FUZZ=ON -DSFLOW_BUILD_BENCH=OFF; \
 	  cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(FUZZ_TARGETS); fi
 
+# The libFuzzer build of scripts/soak's 10 M runs per target: UBSan without ASan, for
+# throughput (docs/reliability.md, "Fuzzers", gives the trade-off; `make test` keeps ASan).
+fuzz-soak: setup
+	@if [ -n "$(CLANGXX)" ]; then \
+	  [ -f $(FUZZ_SOAK_BUILD)/CMakeCache.txt ] || cmake -S . -B $(FUZZ_SOAK_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DCMAKE_CXX_COMPILER=$(CLANGXX) -DSFLOW_FUZZ=ON -DSFLOW_FUZZ_SANITIZERS=undefined -DSFLOW_BUILD_BENCH=OFF; \
+	  cmake --build $(FUZZ_SOAK_BUILD) -j$(JOBS) --target $(FUZZ_TARGETS); fi
+
 # The long forms (scripts/soak, docs/reliability.md): the crash-point sweep, the fault-proxy
 # matrix, every fuzzer for 10 M executions, the ThreadSanitizer build over the concurrency tests,
 # the lock races. Under an hour on 2 cores; prints its figures at the end.
-soak: build fuzz tsan
+soak: build fuzz fuzz-soak tsan
 	@scripts/soak
 
 # The ThreadSanitizer build of what runs threads: the binary, the run driver's and the store's
@@ -74,4 +83,4 @@ bench: build
 	@scripts/bench $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD) build-mutate
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SOAK_BUILD) $(TSAN_BUILD) build-mutate

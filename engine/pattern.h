@@ -30,6 +30,8 @@ class Pattern {
  public:
   // Compiles `text` as an RE2 pattern. kInvalidPlan with RE2's reason when it is malformed, uses
   // what RE2 does not have, is longer than kMaxPatternBytes or compiles to a program too large.
+  // Thread-safe; the last few patterns that compiled are kept, so compiling the same text again
+  // (each value of a param is checked from several places) costs a lookup.
   static Result<Pattern> Compile(std::string_view text);
 
   // True when the pattern matches all of `value` (as if written ^(?:pattern)$).

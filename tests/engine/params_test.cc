@@ -111,6 +111,30 @@ TEST(ParamsTest, PatternsMatchTheWholeValueInRe2Syntax) {
             "  hint: patterns are RE2 syntax, matched against the whole value: no backreferences or lookaround\n");
 }
 
+// Compiled patterns are kept in a small cache: a pattern compiled again, or compiled again after
+// the cache was emptied by many others, still matches what it should; a refused one stays refused.
+TEST(ParamsTest, PatternsCompiledAgainMatchTheSame) {
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      const std::string n = std::to_string(i);
+      Result<Pattern> p = Pattern::Compile("x" + n + "[a-c]*");
+      ASSERT_TRUE(p.ok()) << n;
+      EXPECT_TRUE(p->FullMatch("x" + n + "abc")) << n;
+      EXPECT_FALSE(p->FullMatch("x" + n + "abd")) << n;
+      EXPECT_FALSE(p->FullMatch("x" + std::to_string(i + 1) + "a")) << n;
+    }
+    Result<Pattern> bad = Pattern::Compile("(a)\\1");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.status().message(), "invalid escape sequence: \\1");
+  }
+  // Patterns that differ only after a NUL byte are different patterns.
+  Result<Pattern> a = Pattern::Compile(std::string_view("a\0b", 3));
+  Result<Pattern> b = Pattern::Compile(std::string_view("a\0c", 3));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(a->FullMatch(std::string_view("a\0b", 3)));
+  EXPECT_FALSE(b->FullMatch(std::string_view("a\0b", 3)));
+}
+
 TEST(ParamsTest, ValuesHaveALengthLimit) {
   ParamSpec s = Spec("s", ParamSpec::Type::kString);
   std::string at_limit(kMaxParamValueBytes, 'x');

@@ -2,12 +2,14 @@
 // The input is written to a file of this process and read as PLAN.approval.json. Checked: a
 // refused file is kInvalidPlan with a message naming the file; an accepted one, written again
 // with ApprovalJson, is valid UTF-8 JSON that reads back to the same approval (a fixed point).
+// The reader only takes a path, so each input goes through one scratch file, on tmpfs where
+// there is one, opened once and rewritten in place (removed at exit).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "cli/approval.h"
@@ -27,10 +29,29 @@ const std::string& ScratchPath() {
   return path;
 }
 
-void Write(const std::string& path, const char* data, size_t size) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data, static_cast<std::streamsize>(size));
-  Check(static_cast<bool>(out), "cannot write the scratch file");
+void RemoveScratch() { ::unlink(ScratchPath().c_str()); }
+
+// The scratch file's descriptor, opened once; the reader opens the path on its own.
+int ScratchFd() {
+  static const int fd = [] {
+    const int f = ::open(ScratchPath().c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    Check(f >= 0, "cannot create the scratch file");
+    std::atexit(RemoveScratch);
+    return f;
+  }();
+  return fd;
+}
+
+// Makes the scratch file hold exactly these bytes.
+void Write(const char* data, size_t size) {
+  const int fd = ScratchFd();
+  Check(::ftruncate(fd, 0) == 0, "cannot truncate the scratch file");
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pwrite(fd, data + done, size - done, static_cast<off_t>(done));
+    Check(n > 0, "cannot write the scratch file");
+    done += static_cast<size_t>(n);
+  }
 }
 
 bool Same(const sflow::ApprovalFile& a, const sflow::ApprovalFile& b) {
@@ -44,9 +65,8 @@ bool Same(const sflow::ApprovalFile& a, const sflow::ApprovalFile& b) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& path = ScratchPath();
-  Write(path, reinterpret_cast<const char*>(data), size);
+  Write(reinterpret_cast<const char*>(data), size);
   sflow::Result<sflow::ApprovalFile> a = sflow::ReadApprovalFile(path);
-  ::unlink(path.c_str());
   if (!a.ok()) {
     Check(a.status().code() == sflow::Status::Code::kInvalidPlan, "a bad approval file is not kInvalidPlan");
     Check(a.status().message().find(path) != std::string::npos, "the refusal does not name the file");
@@ -54,9 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string json = sflow::ApprovalJson(*a);
   Check(sflow::fuzz::ValidUtf8(json) && sflow::ParseJson(json).ok(), "ApprovalJson is not valid UTF-8 JSON");
-  Write(path, json.data(), json.size());
+  Write(json.data(), json.size());
   sflow::Result<sflow::ApprovalFile> b = sflow::ReadApprovalFile(path);
-  ::unlink(path.c_str());
   Check(b.ok(), "an approval written by ApprovalJson does not read back");
   Check(Same(*a, *b), "an approval does not survive ApprovalJson");
   const std::string json2 = sflow::ApprovalJson(*b);

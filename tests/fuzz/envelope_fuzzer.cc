@@ -5,7 +5,6 @@
 // message of bounded length (valid UTF-8 when the body is), the status it came with and a finite,
 // non-negative retryAfter if any; CollapseWhitespace keeps its contract for every cut length.
 #include <cmath>
-#include <cstdint>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -18,16 +17,21 @@ namespace {
 
 using sflow::fuzz::Check;
 
-void CheckCollapsed(std::string_view in, size_t max) {
-  const std::string whole = sflow::CollapseWhitespace(in, SIZE_MAX);
+// The uncut form: trimmed, single spaces, no other whitespace.
+std::string CheckCollapsedWhole(std::string_view in) {
+  std::string whole = sflow::CollapseWhitespace(in, SIZE_MAX);
   Check(whole.empty() || (whole.front() != ' ' && whole.back() != ' '), "CollapseWhitespace did not trim");
   Check(whole.find("  ") == std::string::npos, "CollapseWhitespace left two spaces");
   Check(whole.find_first_of("\t\n\r\f\v") == std::string::npos, "CollapseWhitespace left a control space");
-  // Cut: a prefix of the whole, at most max bytes, never inside a UTF-8 sequence (so for valid
-  // UTF-8 at most 3 bytes short of max).
+  return whole;
+}
+
+// Cut: a prefix of the whole, at most max bytes, never inside a UTF-8 sequence (so for valid
+// UTF-8 at most 3 bytes short of max).
+void CheckCollapsedCut(std::string_view in, const std::string& whole, bool valid_utf8, size_t max) {
   const std::string out = sflow::CollapseWhitespace(in, max);
   Check(out.size() <= max && whole.compare(0, out.size(), out) == 0, "CollapseWhitespace cut is not a prefix");
-  if (out.size() < whole.size() && sflow::fuzz::ValidUtf8(in)) {
+  if (out.size() < whole.size() && valid_utf8) {
     Check(out.size() + 3 >= max, "CollapseWhitespace cut more than a UTF-8 sequence");
     Check(sflow::fuzz::ValidUtf8(out), "CollapseWhitespace cut inside a UTF-8 sequence");
   }
@@ -56,15 +60,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           "a refused envelope is not kInternal with a message");
   }
 
+  const bool valid_utf8 = sflow::fuzz::ValidUtf8(r.body);
   sflow::ApiError e = sflow::ParseErrorAnswer(r);
   Check(e.http_status == r.status, "the error lost its HTTP status");
   Check(!e.message.empty(), "an error without a message");
   Check(e.message.size() <= 500 + r.reason.size() + 2, "an error message longer than 500 bytes");
-  if (sflow::fuzz::ValidUtf8(r.body)) Check(sflow::fuzz::ValidUtf8(e.message), "an error message with invalid UTF-8");
+  if (valid_utf8) Check(sflow::fuzz::ValidUtf8(e.message), "an error message with invalid UTF-8");
   if (e.retry_after) Check(std::isfinite(*e.retry_after) && *e.retry_after >= 0, "a bad retryAfter");
   (void)sflow::CodeForHttpStatus(static_cast<int>(static_cast<int8_t>(flags)) * 7);
 
-  CheckCollapsed(r.body, flags);
-  CheckCollapsed(r.body, 500);
+  const std::string whole = CheckCollapsedWhole(r.body);
+  CheckCollapsedCut(r.body, whole, valid_utf8, flags);
+  CheckCollapsedCut(r.body, whole, valid_utf8, 500);
   return 0;
 }

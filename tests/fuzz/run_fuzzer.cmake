@@ -1,9 +1,13 @@
 # Runs one libFuzzer target: seeds a working corpus from tests/fuzz/corpus/NAME and the SEEDS
 # directories (relative to SRC; DIR/*.yaml takes only YAML files), then fuzzes for SECONDS, or for
-# RUNS executions when RUNS is set (scripts/soak), then at most CAP seconds if CAP is set too. A
-# crash or a broken invariant fails with the input saved beside the working corpus
-# (WORK-crash-*), to be added to tests/fuzz/corpus/NAME.
-# Prints "libFuzzer NAME: N runs in T s (R/s), no crash", and with RUNS whether it got there.
+# RUNS executions when RUNS is set (scripts/soak), stopped after CAP seconds if CAP is set too.
+# FLAGS: more libFuzzer flags (a list). REPLAY: another build of the same target (the ASan one,
+# when the fuzzing build has no ASan) that then runs every input of the grown working corpus once.
+# A crash or a broken invariant fails with the input saved beside the working corpus
+# (WORK-crash-*, WORK-replay-crash-*), to be added to tests/fuzz/corpus/NAME. libFuzzer's own
+# output goes to WORK-libfuzzer.log.
+# Prints "libFuzzer NAME: N runs in T s (R/s), no crash"; with RUNS, "(target RUNS reached)" or,
+# when the cap stopped it first, "(SHORT of RUNS: capped at CAP s)" and then fails.
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 set(globs ${SRC}/tests/fuzz/corpus/${NAME}/*)
@@ -30,10 +34,12 @@ else()
   set(budget -max_total_time=${SECONDS})
 endif()
 string(TIMESTAMP t0 "%s")
-execute_process(COMMAND ${FUZZER} ${budget} -seed=1 -rss_limit_mb=2048 -timeout=20 -max_len=${MAX_LEN}
-                        -print_final_stats=1 -artifact_prefix=${WORK}-crash- ${WORK}
+# -reload=0: one process owns the corpus, so libFuzzer need not list it again every second.
+execute_process(COMMAND ${FUZZER} ${budget} -seed=1 -rss_limit_mb=2048 -timeout=20 -max_len=${MAX_LEN} -reload=0
+                        ${FLAGS} -print_final_stats=1 -artifact_prefix=${WORK}-crash- ${WORK}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(TIMESTAMP t1 "%s")
+file(WRITE ${WORK}-libfuzzer.log "${err}")  # the whole output, for the rate over time
 math(EXPR elapsed "${t1} - ${t0}")
 string(REGEX MATCH "stat::number_of_executed_units: *[0-9]+" units "${err}")
 string(REGEX REPLACE ".*: *" "" units "${units}")
@@ -50,11 +56,34 @@ if(NOT elapsed GREATER 0)
 endif()
 math(EXPR rate "${units} / ${elapsed}")
 set(note "")
+set(short FALSE)
 if(RUNS)
   if(units LESS RUNS)
-    set(note " (capped at ${CAP} s before ${RUNS})")
+    set(note " (SHORT of ${RUNS}: capped at ${CAP} s)")
+    set(short TRUE)
   else()
     set(note " (target ${RUNS} reached)")
   endif()
 endif()
+if(REPLAY)
+  file(REMOVE_RECURSE ${WORK}-replay-new)
+  file(MAKE_DIRECTORY ${WORK}-replay-new)
+  execute_process(COMMAND ${REPLAY} -runs=0 -rss_limit_mb=2048 -timeout=20 -print_final_stats=1
+                          -artifact_prefix=${WORK}-replay-crash- ${WORK}-replay-new ${WORK}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(REGEX MATCH "stat::number_of_executed_units: *[0-9]+" replayed "${err}")
+  string(REGEX REPLACE ".*: *" "" replayed "${replayed}")
+  if(NOT rc EQUAL 0)
+    string(LENGTH "${err}" n)
+    if(n GREATER 6000)
+      math(EXPR from "${n} - 6000")
+      string(SUBSTRING "${err}" ${from} 6000 err)
+    endif()
+    message(FATAL_ERROR "the ${NAME} corpus failed (${rc}) when replayed by ${REPLAY}:\n${err}")
+  endif()
+  string(APPEND note "; its grown corpus replayed under ASan+UBSan: ${replayed} runs, no crash")
+endif()
 message(STATUS "libFuzzer ${NAME}: ${units} runs in ${elapsed} s (${rate}/s), no crash${note}")
+if(short)
+  message(FATAL_ERROR "the ${NAME} fuzzer made ${units} of the ${RUNS} runs asked before its ${CAP} s cap")
+endif()
