@@ -1,6 +1,8 @@
 #include "cli/approval.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -124,6 +126,8 @@ Result<ApprovalFile> ReadApprovalFile(const std::string& path) {
   std::string approved_at, expires_at;
   if (!str("digest", &a.digest) || !num("maxUnits", &a.max_units) || !str("expiresAt", &expires_at))
     return Status::InvalidPlan(path + ": needs digest, maxUnits and expiresAt");
+  if (!IsValidMaxUnits(a.max_units))
+    return Status::InvalidPlan(path + ": maxUnits must be a finite number above 0; approve the plan again");
   str("plan", &a.plan_path);
   str("approvedBy", &a.approved_by);
   str("sogniFlowVersion", &a.version);
@@ -134,6 +138,29 @@ Result<ApprovalFile> ReadApprovalFile(const std::string& path) {
   a.expires_at = *expires;
   if (const Value* p = v->Find("params"); p && p->is_object()) a.params = *p;
   return a;
+}
+
+bool IsValidMaxUnits(double units) { return std::isfinite(units) && units > 0; }
+
+std::optional<double> ParseMaxUnits(const std::string& text) {
+  // Digits with at most one point, and an optional exponent: what strtod takes beyond that
+  // (inf, nan, hex, leading spaces) is not a ceiling a person means.
+  size_t i = 0, digits = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i, ++digits;
+  if (i < text.size() && text[i] == '.')
+    for (++i; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]));) ++i, ++digits;
+  if (digits == 0) return std::nullopt;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start) return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;
+  double units = std::strtod(text.c_str(), nullptr);
+  if (!IsValidMaxUnits(units)) return std::nullopt;
+  return units;
 }
 
 std::optional<int64_t> ParseDuration(const std::string& text) {

@@ -41,6 +41,12 @@ std::optional<int64_t> ParseDuration(const std::string& text);
 std::string IsoTime(int64_t seconds);                      // 2026-11-23T17:40:00Z
 std::optional<int64_t> ParseIsoTime(const std::string& text);
 
+// A ceiling in capacity units ("45", "12.5"): nullopt unless it is a whole decimal number that is
+// finite and above 0 ("inf", "nan", "1e400", "0", "-3", "0x10" and " 5" are refused). A ceiling
+// that is not finite would be written as null and refused by `run`.
+std::optional<double> ParseMaxUnits(const std::string& text);
+bool IsValidMaxUnits(double units);  // finite and > 0
+
 // Units as a person writes them: 10, 10.5, 0.25 (never 10.000000).
 std::string FormatUnits(double units);
 

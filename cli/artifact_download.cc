@@ -122,6 +122,11 @@ Status DownloadArtifacts(RunStore& store, HttpTransport& transport, const RunRec
       s = WriteNoReplace(dir, path + ".provenance.json", ProvenanceJson(*fresh, a, step_of(a.step_id)));
       if (s.code() == Status::Code::kConflict) s = Status::Error(Status::Code::kConflict, ConflictHelp(run, path + ".provenance.json"));
     }
+    if (!s.ok() && s.code() == Status::Code::kIOError)
+      // The local disk (full, read-only, a quota): the run's other state is intact, and the
+      // artifact is tried again by the next attempt.
+      s = Status::Error(Status::Code::kIOError, s.message() + "; free space (or fix " + run.out_dir +
+                                                    "), then `sogni-flow artifacts " + run.id + "` saves it");
     if (!s.ok()) {
       say(run.id + ": artifact " + a.remote_id + " not saved: " + s.message());
       if (s.code() == Status::Code::kUnavailable) {

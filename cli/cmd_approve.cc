@@ -125,10 +125,14 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
     return ApproveRun(run_id, state_dir, backend_options, json, ctx);
   }
   if (plans.size() != 1) return ctx.err << "sogni-flow approve: give exactly one plan (or --run RUN)\n", kExitInvalid;
-  char* end = nullptr;
-  double ceiling = max_units_text.empty() ? -1 : std::strtod(max_units_text.c_str(), &end);
-  if (max_units_text.empty() || !end || *end != '\0' || !(ceiling > 0))
+  if (max_units_text.empty())
     return ctx.err << "sogni-flow approve: --max-units N is required (a positive number of capacity units)\n", kExitInvalid;
+  std::optional<double> max_units = ParseMaxUnits(max_units_text);
+  if (!max_units)
+    return ctx.err << "sogni-flow approve: --max-units takes a finite number of capacity units above 0, like 45 or 12.5 (got '"
+                   << CommandLine::Shown(max_units_text) << "')\n",
+           kExitInvalid;
+  double ceiling = *max_units;
   std::optional<int64_t> duration = ParseDuration(expires);
   if (!duration) return ctx.err << "sogni-flow approve: --expires takes a duration like 30d, 12h or 90m\n", kExitInvalid;
   if (by.empty()) by = EnvValue(ctx.environ, "USER");

@@ -50,7 +50,7 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
   cl.Value("out", "", "DIR", "where missing artifacts go (default: the run's out dir)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 every artifact downloaded, 1 some could not be downloaded, 2 usage or\n"
-            "unknown run, 4 unavailable, 6 local state\n\n"
+            "unknown run, 4 unavailable, 6 local state, 7 security (a refused URL, path or state directory)\n\n"
             "examples:\n"
             "  sogni-flow artifacts r-20261123-101500-3f2a\n"
             "  sogni-flow artifacts r-20261123-101500-3f2a --out renders/ --json\n");
@@ -73,6 +73,11 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
   for (const ArtifactRecord& a : *arts) missing += a.state != ArtifactState::kDone;
 
   int code = kExitOk;
+  if (missing > 0 && !no_download && run->api_url == kInProcessSandbox)
+    return ctx.err << "sogni-flow artifacts: run " << run_id << " ran on the in-process sandbox (--sandbox), which "
+                   << "ended with its process: its " << missing << " missing artifacts cannot be downloaded "
+                   << "(run the plan again; 'sogni-flow artifacts " << run_id << " --no-download' lists them)\n",
+           kExitRunFailed;
   if (missing > 0 && !no_download) {
     Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(**dir, {run_id}, "artifacts", ctx);
     if (!lease.ok())

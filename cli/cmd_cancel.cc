@@ -8,6 +8,8 @@
 //     or `artifacts` do that), so `status` shows cancelled at once;
 //   - when another process drives it, that process records the end; meanwhile the run is stored
 //     "cancel requested" (RunRecord::cancel_requested_at) and `status` shows it;
+//   - when the server no longer knows the workflow (404, confirmed by a GET), the run ends failed
+//     with that reason stored, as `resume` ends it;
 //   - when the server answered a status that is not final yet (cooperative cancellation), the run
 //     stays "cancel requested" until a driver (resume, cancel --wait) records its end.
 // --wait follows the run to its end as `run` does (downloads included), or, while another
@@ -92,6 +94,36 @@ int WaitForDriver(Context& ctx, StateDir& dir, Backend& backend, const std::stri
   return kExitInterrupted;
 }
 
+// The cancel was answered "not found": when a GET of the workflow agrees, the server no longer
+// knows it (expired or deleted), so nothing is left to cancel and nothing would ever end the run.
+// It ends failed with the reason stored, as a follower's 404 ends it (ServerRunner), by this
+// process when it holds the run's lease, else by the process that drives it.
+int WorkflowGone(Context& ctx, StateDir& dir, bool leased, Backend& backend, const RunRecord& run,
+                 const Status& why) {
+  ApiClient& client = *backend.client;
+  Result<Value> got = client.GetWorkflow(run.workflow_id);
+  if (got.ok() || got.status().reason() != "not_found") {  // it exists, or nothing is known: as answered
+    ctx.err << "sogni-flow cancel: " << client.Redact(why.message()) << "\n";
+    return ExitCodeFor(why);
+  }
+  const std::string gone = "the server no longer knows workflow " + run.workflow_id;
+  ctx.err << "run " << run.id << ": " << gone << " (it may have expired or been deleted); nothing is left to cancel\n";
+  if (!leased) {
+    std::string driver = DriverOf(dir, run.id);
+    ctx.err << "run " << run.id << ": " << (driver.empty() ? "another sogni-flow drives it" : driver)
+            << ", which marks it failed\n";
+    return kExitRunFailed;
+  }
+  Value error = Value::Object();
+  error.Set("code", Value::String("workflow_not_found"));
+  error.Set("message", Value::String(gone + " (" + client.Redact(why.message()) + ")"));
+  if (Status s = dir.store().UpdateRun(run.id, {.status = RunStatus::kFailed, .error = error}); !s.ok())
+    return ctx.err << "sogni-flow cancel: " << s.message() << "\n", ExitCodeFor(s);
+  ctx.err << "run " << run.id << ": marked failed. What was stored locally stays: 'sogni-flow events " << run.id
+          << "'; 'sogni-flow forget " << run.id << "' removes it\n";
+  return kExitRunFailed;
+}
+
 }  // namespace
 
 int RunCancel(const std::vector<std::string>& args, Context& ctx) {
@@ -113,8 +145,10 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
-  cl.Epilog("exit codes: 0 cancelled (or had already ended: said so), 1 the run ended otherwise (failed),\n"
-            "2 usage or unknown run, 3 auth, 4 unavailable, 6 local state\n\n"
+  cl.Epilog("exit codes: 0 cancelled (or had already ended: said so), 1 the run ended otherwise (failed), or\n"
+            "the server no longer knows its workflow (the run is then marked failed),\n"
+            "2 usage or unknown run, 3 auth, 4 unavailable, 6 local state, 7 security (TLS, a refused URL or\n"
+            "state directory)\n\n"
             "examples:\n"
             "  sogni-flow cancel r-20261123-101500-3f2a\n"
             "  sogni-flow cancel r-20261123-101500-3f2a --wait\n");
@@ -160,6 +194,10 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
                    << run->account << ")\n", kExitAuth;
 
   Result<WorkflowReply> reply = RequestCancel(store, *(*backend)->client, *run);
+  if (!reply.ok() && reply.status().reason() == "not_found") {
+    if (!lease.ok()) lease = (*dir)->AcquireRunLease(run_id);  // its driver may have stopped meanwhile
+    return WorkflowGone(ctx, **dir, lease.ok(), **backend, *run, reply.status());
+  }
   if (!reply.ok()) {
     ctx.err << "sogni-flow cancel: " << (*backend)->client->Redact(reply.status().message()) << "\n";
     return ExitCodeFor(reply.status());

@@ -27,7 +27,8 @@ int RunEvents(const std::vector<std::string>& args, Context& ctx) {
   cl.Flag("follow", "f", "keep printing new events until the run ends (Ctrl-C stops)", &follow);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 shown (with --follow: the run has ended), 2 usage or unknown run, 6 the state store\n"
-            "cannot be read, 130 --follow stopped by Ctrl-C\n\n"
+            "cannot be read, 7 the state directory is refused (writable by others, another user's),\n"
+            "130 --follow stopped by Ctrl-C\n\n"
             "examples:\n"
             "  sogni-flow events r-20261123-101500-3f2a --json\n"
             "  sogni-flow events r-20261123-101500-3f2a --follow\n");

@@ -44,7 +44,8 @@ int RunForget(const std::vector<std::string>& args, Context& ctx) {
   cl.Flag("force", "", "also forget runs whose workflow may still be live", &force);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 every run forgotten, 2 usage or unknown run, 6 a run is driven by another process,\n"
-            "or may be live (without --force); the other runs given are still forgotten\n\n"
+            "or may be live (without --force); the other runs given are still forgotten, 7 the state\n"
+            "directory is refused (writable by others, another user's)\n\n"
             "examples:\n"
             "  sogni-flow forget r-20261123-101500-3f2a\n"
             "  sogni-flow forget r-20261123-101500-3f2a --force   # its workflow may run on, unfollowed\n");

@@ -73,7 +73,7 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
   cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 listed or recovered, 2 usage or a workflow that is not listed, 3 auth,\n"
-            "4 unavailable, 6 local state\n\n"
+            "4 unavailable, 6 local state, 7 security (TLS, a refused URL or state directory)\n\n"
             "examples:\n"
             "  sogni-flow recover\n"
             "  sogni-flow recover --all && sogni-flow resume --all   # every lost run back, then followed\n");

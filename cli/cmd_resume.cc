@@ -77,7 +77,15 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
 
   drive.hint_args = StateDirHint(state_dir);
   Result<std::unique_ptr<StateDir>> dir = OpenState("resume", state_dir, StateAccess::kWrite, ctx);
-  if (!dir.ok()) return ctx.err << "sogni-flow resume: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
+  if (!dir.ok()) {
+    ctx.err << "sogni-flow resume: " << dir.status().message() << "\n";
+    if (dir.status().code() == Status::Code::kIOError) {  // the local disk: the same command, later
+      ctx.err << "resume with: sogni-flow resume";
+      for (const std::string& id : runs) ctx.err << " " << id;
+      ctx.err << (all ? " --all" : "") << drive.hint_args << "\n";
+    }
+    return ExitCodeFor(dir.status());
+  }
   RunStore& store = (*dir)->store();
   std::vector<RunRecord> records;
   if (all) {
@@ -147,6 +155,8 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
     Result<std::unique_ptr<RunLease>> lease = (*dir)->AcquireRunLease(r.id);
     if (!lease.ok()) {
       ctx.err << "sogni-flow resume: " << lease.status().message() << (all ? " (skipped)" : "") << "\n";
+      if (lease.status().code() == Status::Code::kIOError)  // the local disk: the same command, later
+        ctx.err << "resume it with: sogni-flow resume " << r.id << drive.hint_args << "\n";
       if (!all || lease.status().code() != Status::Code::kConflict) worst = WorseExitCode(worst, ExitCodeFor(lease.status()));
       continue;
     }

@@ -106,7 +106,7 @@ int RunStatusCommand(const std::vector<std::string>& args, Context& ctx) {
   cl.Flag("json", "", "one JSON object per run on stdout", &json);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 shown (also when there are no runs yet), 2 usage or unknown run, 6 the state store\n"
-            "cannot be read\n\n"
+            "cannot be read, 7 the state directory is refused (writable by others, another user's)\n\n"
             "examples:\n"
             "  sogni-flow status\n"
             "  sogni-flow status r-20261123-101500-3f2a --json\n");

@@ -166,6 +166,11 @@ Result<WorkflowReply> SendIntent(RunStore& store, ApiClient& client, const RunRe
       if (starts_run) {
         refused.run.status = RunStatus::kFailed;
         refused.run.error = ErrorObject(s);
+        if (intent.kind == IntentKind::kReseed && s.reason() == "not_found") {  // the workflow reseeded is gone
+          refused.run.error->Set("code", Value::String("workflow_not_found"));
+          refused.run.error->Set("message", Value::String("the server no longer knows workflow " + target +
+                                                         ", which this run reseeds (" + s.message() + ")"));
+        }
       }
       if (Status m = store.MarkIntent(intent.id, refused); !m.ok()) return m;
       return s;

@@ -117,6 +117,11 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
     // The rules the transport applies to every request, checked before anything is stored.
     Result<HttpUrl> url = ParseHttpUrl(api.base_url);
     if (!url.ok()) return Status::Security(EndpointSource(options, environ) + ": " + url.status().message());
+    // A base URL: the API's paths are appended to it, so a query or fragment would end up in
+    // front of them (and a query may hold a secret: it is never quoted).
+    if (api.base_url.find_first_of("?#") != std::string::npos)
+      return Status::InvalidPlan(EndpointSource(options, environ) + ": " + url->Redacted() +
+                                 " has a query or fragment; give the API's base URL, e.g. https://api.sogni.ai");
     if (!url->secure() && !IsLoopbackHostName(url->host))
       return Status::Security(EndpointSource(options, environ) + ": refusing plain http:// to " + url->host +
                               ": only https is allowed beyond loopback");
@@ -153,6 +158,13 @@ Status CheckBackend(Backend& backend) {
   Result<WorkflowPage> page = backend.client->ListWorkflows(1);
   if (page.ok()) return Status::OK();
   const Status& s = page.status();
+  // The workflows route itself is missing: not the Sogni API, or not its base URL (a path too
+  // many or too few). Nothing can work there; said before anything is stored.
+  if (s.http_status() == 404 || s.http_status() == 405)
+    return Status::InvalidPlan("the API at " + RedactUrl(backend.api_url) + " has no workflows route (GET " +
+                               "/v1/creative-agent/workflows answered " + std::to_string(s.http_status()) +
+                               "): is it the API's base URL, e.g. https://api.sogni.ai? nothing was started")
+        .WithHttp(s.http_status(), s.reason());
   // Only what says the endpoint or the key cannot work stops here; an answer in an unexpected
   // shape does not (the routes that matter check their own answers).
   if (s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kSecurity ||
@@ -342,6 +354,13 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store,
         const bool finished_remotely = r.ok() && IsTerminal(r->status);  // stopped while downloading
         const Status::Code code = interrupted ? Status::Code::kCancelled : Status::Code::kDeadlineExceeded;
         const std::string why = interrupted ? "interrupted" : "--timeout expired";
+        if (backend_of(d.run_id).api_url == kInProcessSandbox) {
+          // Nothing of it can be resumed: the simulator and its media end with this process.
+          d.outcome = Status::Error(code, why + (finished_remotely ? " while downloading" : "") +
+                                              "; the in-process sandbox ends with this process, so this run "
+                                              "ends here (run the plan again for its results)");
+          continue;
+        }
         if (finished_remotely) {
           d.outcome = Status::Error(code, why + " while downloading; resume fetches the rest");
           continue;

@@ -210,6 +210,9 @@ Status ServerRunner::Follow(RunRecord* run) {
   EventBatch batch;
   Status store_error;
   bool stop = false;
+  std::string end_status;  // the wire status of the end seen (terminal or waiting_for_user)
+  // An end after which nothing more happens: not a wait for a person.
+  auto ended_for_good = [&] { return EventFollower::IsTerminal(end_status); };
   auto last_flush = Clock::now();
   BatchCommitter committer(store_, run->id, run->cursor);
   ReportQueue reports(options_.reporter, run->id);
@@ -245,7 +248,10 @@ Status ServerRunner::Follow(RunRecord* run) {
       // resumed for its downloads must not carry an old status back.
       if (auto st = WireStatus(*o.status); st && !IsTerminal(*st) && !stored_final) batch.run.status = *st;
     }
-    if (o.stops()) stop = true;
+    if (o.stops()) {
+      stop = true;
+      end_status = o.status.value_or("");
+    }
   };
   // GET .../events after the cursor until an answer brings nothing new (fills holes too).
   auto read_log = [&]() -> Status {
@@ -313,6 +319,7 @@ Status ServerRunner::Follow(RunRecord* run) {
       Result<Value> w = client_->GetWorkflow(run->workflow_id);
       if (w.ok()) {
         ended = Ended(StringField(*w, "status"));
+        if (ended) end_status = StringField(*w, "status");
       } else if (w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found") {
         return w.status();
       }
@@ -337,7 +344,9 @@ Status ServerRunner::Follow(RunRecord* run) {
     }
     if (Status s = flush(/*wait=*/true); !s.ok()) return s;
     if (ended && !follower.gap()) {
-      caught_up_after_end_ = true;
+      // Only a terminal end: after a wait for a person the workflow goes on, and a record that
+      // says it ended later means reading the log again (Confirm).
+      caught_up_after_end_ = ended_for_good();
       return Status::OK();
     }
     if (follower.cursor() > before) {
@@ -349,10 +358,37 @@ Status ServerRunner::Follow(RunRecord* run) {
     const int64_t cap = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count() << std::min(failures, 10));
     std::chrono::milliseconds wait{failures == 0 ? 0 : std::uniform_int_distribution<int64_t>(0, cap)(jitter)};
     if (retry_after) wait = std::max(wait, *retry_after);
-    if (failures > 0)
-      Say(run->id + ": event stream unavailable (" +
-          (head.ok() ? "HTTP " + std::to_string(head->status) : client_->Redact(head.status().message())) +
-          "); retrying, next try in " + FormatElapsed(wait));
+    const std::string why =
+        head.ok() ? "HTTP " + std::to_string(head->status) : client_->Redact(head.status().message());
+    if (wait > options_.log_poll_interval) {
+      // A long Retry-After for the stream: honoured for the stream, while the workflow and its
+      // log (other routes) are read every log_poll_interval, so an ending run is not kept waiting.
+      Say(run->id + ": event stream unavailable (" + why + "); next try in " + FormatElapsed(wait) +
+          ", reading the event log every " + FormatElapsed(options_.log_poll_interval) + " meanwhile");
+      for (std::chrono::milliseconds left = wait; left.count() > 0;) {
+        const std::chrono::milliseconds step = std::min(left, options_.log_poll_interval);
+        if (!Wait(step)) break;  // a Ctrl-C: the loop sees the cancel at the next stream
+        left -= step;
+        if (left.count() == 0) break;  // the stream may be asked again
+        Result<Value> w = client_->GetWorkflow(run->workflow_id);
+        if (!w.ok() && (w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found"))
+          return w.status();
+        const bool now_ended = w.ok() && Ended(StringField(*w, "status"));
+        if (now_ended) end_status = StringField(*w, "status");
+        const int64_t polled_from = follower.cursor();
+        Status read = read_log();  // after the end was known, when it is: the whole log
+        if (read.code() == Status::Code::kPermission) return read;
+        if (Status s = flush(/*wait=*/true); !s.ok()) return s;
+        if (follower.cursor() > polled_from) failures = 0;
+        if (read.ok() && now_ended && !follower.gap()) {
+          caught_up_after_end_ = ended_for_good();
+          return Status::OK();
+        }
+      }
+      continue;
+    }
+    if (failures > 0 || wait >= std::chrono::seconds(1))
+      Say(run->id + ": event stream unavailable (" + why + "); retrying, next try in " + FormatElapsed(wait));
     Wait(wait);  // a Ctrl-C ends it; the loop then sees the cancel at the next stream
   }
 }
@@ -428,7 +464,19 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
   RunRecord run = std::move(*loaded);
   RunOutcome outcome;
   caught_up_after_end_ = false;
-  if (Status s = Start(&run); !s.ok()) return s;
+  if (Status s = Start(&run); !s.ok()) {
+    // A reseed refused because the server no longer knows the workflow reseeded: SendIntent
+    // stored this run failed with that reason. It has ended; say what to do instead.
+    const std::string source = run.params.is_object() ? StringField(run.params, "cloned_from_workflow") : "";
+    if (s.reason() != "not_found" || source.empty()) return s;
+    outcome.status = RunStatus::kFailed;
+    outcome.problem = "the server no longer knows workflow " + source + " (of run " +
+                      StringField(run.params, "cloned_from_run") +
+                      "; it may have expired or been deleted), so it cannot be reseeded: start a new run of the "
+                      "plan instead ('sogni-flow run " + run.plan_path + "'). This run is stored failed with that "
+                      "reason; 'sogni-flow forget " + run.id + "' removes it";
+    return outcome;
+  }
   if (options_.start_only) {
     outcome.status = run.status;
     return outcome;

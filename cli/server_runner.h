@@ -52,6 +52,10 @@ struct ServerRunnerOptions {
   size_t flush_events = 2000;
   std::chrono::milliseconds backoff_base{100}, backoff_max{5000};
   std::chrono::milliseconds max_retry_after{60000};  // a stream's Retry-After is honoured up to this
+  // While a stream's Retry-After is longer than this, the stream is not asked again before it has
+  // passed, but the workflow and its log are read at this interval: the run still ends (and its
+  // events are still stored) while the stream is refused.
+  std::chrono::milliseconds log_poll_interval{5000};
   int max_stream_failures = 8;       // consecutive reconnects without progress before kUnavailable
   // Waiting for a slot under the account's cap of active workflows (409): full jitter up to this.
   std::chrono::milliseconds slot_wait_max{30000};

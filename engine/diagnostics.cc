@@ -32,11 +32,12 @@ std::vector<Diagnostic> DiagnosticList::Sorted() const {
 }
 
 std::string FormatDiagnostic(const Diagnostic& d) {
-  std::string out = d.file;
+  // Every part may hold plan text (or a path's bytes): each is made terminal-safe here, once.
+  std::string out = TerminalText(d.file);
   if (d.loc.known()) out += ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.column);
   out += d.severity == Severity::kError ? ": error: " : ": warning: ";
-  out += d.message;
-  if (!d.hint.empty()) out += "\n  hint: " + d.hint;
+  out += TerminalText(d.message);
+  if (!d.hint.empty()) out += "\n  hint: " + TerminalText(d.hint);
   return out;
 }
 

@@ -52,9 +52,11 @@ class DiagnosticList {
 };
 
 // "file:line:col: error: message" plus "\n  hint: ..." when there is a hint; no trailing newline.
-// A diagnostic without a position prints "file: error: message".
+// A diagnostic without a position prints "file: error: message". File, message and hint are
+// printed through TerminalText (plan text may hold escape sequences or bytes that are not UTF-8).
 std::string FormatDiagnostic(const Diagnostic& d);
-// The diagnostic as one JSON object: {"file","line","column","severity","code","message","hint"?}.
+// The diagnostic as one JSON object: {"file","line","column","severity","code","message","hint"?},
+// with the true text (JSON escapes controls; a byte that is not UTF-8 becomes U+FFFD).
 std::string DiagnosticToJson(const Diagnostic& d);
 
 }  // namespace sflow

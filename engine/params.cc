@@ -29,6 +29,16 @@ std::string Shown(std::string_view text) {
   return "'" + std::string(text.substr(0, cut)) + "...' (" + std::to_string(text.size()) + " bytes)";
 }
 
+constexpr const char* kHidden = "(value not shown: the name says it is secret)";
+
+// A param's value as messages show it: never the value of a param whose name says it is secret.
+std::string ShownValue(const ParamSpec& spec, std::string_view text) {
+  return IsSecretParamName(spec.name) ? kHidden : Shown(text);
+}
+std::string ShownValue(const ParamSpec& spec, const Value& value, bool brief) {
+  return IsSecretParamName(spec.name) ? kHidden : brief ? value.Brief() : value.ToJson();
+}
+
 std::string TooLong(size_t bytes) {
   return "is " + std::to_string(bytes) + " bytes long, over the " + std::to_string(kMaxParamValueBytes) +
          "-byte limit for a param value";
@@ -41,6 +51,14 @@ std::vector<std::string> ParamNames(const Plan& plan) {
 }
 
 }  // namespace
+
+bool IsSecretParamName(std::string_view name) {
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (const char* word : {"key", "token", "secret", "password", "passwd"})
+    if (lower.find(word) != std::string::npos) return true;
+  return false;
+}
 
 std::vector<std::pair<std::string, std::string>> ParamsFromEnvironment(char** env) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -72,7 +90,7 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
       char* end = nullptr;
       long long v = std::strtoll(text.c_str(), &end, 10);
       if (text.empty() || *end != '\0' || errno == ERANGE) {
-        *error = Shown(text) + " is not an integer";
+        *error = ShownValue(spec, text) + " is not an integer";
         return Value();
       }
       return Value::Int(v);
@@ -84,7 +102,7 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
       // strtod also reads hex, "inf" and "nan"; a param takes plain decimal numbers only.
       bool plain = text.find_first_not_of("0123456789+-.eE") == std::string::npos;
       if (text.empty() || !plain || *end != '\0' || errno == ERANGE || !std::isfinite(v)) {
-        *error = Shown(text) + " is not a number";
+        *error = ShownValue(spec, text) + " is not a number";
         return Value();
       }
       return Value::Double(v);
@@ -92,7 +110,7 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
     case ParamSpec::Type::kBoolean:
       if (text == "true" || text == "yes" || text == "1") return Value::Bool(true);
       if (text == "false" || text == "no" || text == "0") return Value::Bool(false);
-      *error = Shown(text) + " is not a boolean (use true or false)";
+      *error = ShownValue(spec, text) + " is not a boolean (use true or false)";
       return Value();
     case ParamSpec::Type::kEnum:
       // Enum values may be numbers in the plan; match the text against each value's rendering.
@@ -100,7 +118,7 @@ Value ParseParamText(const ParamSpec& spec, const std::string& text, std::string
         if ((v.is_string() && v.as_string() == text) || (!v.is_string() && v.ToJson() == text))
           return v;
       }
-      *error = Shown(text) + " is not one of the allowed values";
+      *error = ShownValue(spec, text) + " is not one of the allowed values";
       return Value();
   }
   return Value();
@@ -115,7 +133,7 @@ std::string CheckParamValue(const ParamSpec& spec, const Value& value) {
         Result<Pattern> pattern = Pattern::Compile(*spec.pattern);
         if (!pattern.ok()) return "";  // the bad pattern itself is reported once, at the pattern
         if (!pattern->FullMatch(value.as_string()))
-          return Shown(value.as_string()) + " does not match pattern " + Shown(*spec.pattern);
+          return ShownValue(spec, value.as_string()) + " does not match pattern " + Shown(*spec.pattern);
       }
       return "";
     case ParamSpec::Type::kInteger:
@@ -126,9 +144,9 @@ std::string CheckParamValue(const ParamSpec& spec, const Value& value) {
                Value::KindPhrase(value.kind());
       double d = value.as_number();
       if (spec.minimum && d < *spec.minimum)
-        return value.ToJson() + " is below the minimum " + FormatNumber(*spec.minimum);
+        return ShownValue(spec, value, false) + " is below the minimum " + FormatNumber(*spec.minimum);
       if (spec.maximum && d > *spec.maximum)
-        return value.ToJson() + " is above the maximum " + FormatNumber(*spec.maximum);
+        return ShownValue(spec, value, false) + " is above the maximum " + FormatNumber(*spec.maximum);
       return "";
     }
     case ParamSpec::Type::kBoolean:
@@ -138,7 +156,7 @@ std::string CheckParamValue(const ParamSpec& spec, const Value& value) {
         if (v == value) return "";
       std::string allowed;
       for (size_t i = 0; i < spec.values.size(); ++i) allowed += (i ? ", " : "") + spec.values[i].ToJson();
-      return value.Brief() + " is not one of " + allowed;
+      return ShownValue(spec, value, true) + " is not one of " + allowed;
     }
   }
   return "";
@@ -219,7 +237,8 @@ ParamValues ResolveParams(const Plan& plan, const ParamSources& sources, Diagnos
   for (const std::string& a : sources.assignments) {
     size_t eq = a.find('=');
     if (eq == std::string::npos || eq == 0) {
-      diags->Error({}, "usage", "-p " + a + ": expected name=value");
+      // "-p =VALUE": the value of a param without a name is not shown either.
+      diags->Error({}, "usage", "-p " + (eq == std::string::npos ? a : std::string("=VALUE")) + ": expected name=value");
       continue;
     }
     assign_text(a.substr(0, eq), a.substr(eq + 1), "-p " + a.substr(0, eq));

@@ -211,16 +211,42 @@ bool In4(const uint8_t* a, uint32_t net, int bits) {
   return (v & mask) == (net & mask);
 }
 
+// The address policy is the IANA special-purpose address registries (IPv4 and IPv6): every row
+// whose "Globally Reachable" is False is refused, and the rows marked True inside a refused block
+// are let through. Beyond the registries, multicast, the deprecated site-local, IPv4-compatible
+// and IPv4-translated IPv6 blocks and the deprecated 6to4 relay anycast are refused, NAT64
+// (64:ff9b::/96, global in the registry) is refused because it reaches the IPv4 address it
+// embeds, and 6to4 and Teredo (N/A in the registry) are judged by the IPv4 address they embed.
+struct V4Block {
+  uint32_t net;
+  int bits;
+  const char* what;  // "" for a globally reachable exception
+};
+constexpr V4Block kV4Blocks[] = {
+    {0xc0000009, 32, ""},  // 192.0.0.9/32, PCP anycast
+    {0xc000000a, 32, ""},  // 192.0.0.10/32, TURN anycast
+    {0x00000000, 8, "an unspecified (0.0.0.0/8)"},
+    {0x0a000000, 8, "a private"},
+    {0x64400000, 10, "a shared (CGNAT, 100.64.0.0/10)"},
+    {0x7f000000, 8, "a loopback"},
+    {0xa9fe0000, 16, "a link-local"},
+    {0xac100000, 12, "a private"},
+    {0xc0000000, 24, "an IETF protocol assignment (192.0.0.0/24)"},
+    {0xc0000200, 24, "a documentation (192.0.2.0/24)"},
+    {0xc0586300, 24, "a deprecated 6to4 relay anycast (192.88.99.0/24)"},
+    {0xc0a80000, 16, "a private"},
+    {0xc6120000, 15, "a benchmarking (198.18.0.0/15)"},
+    {0xc6336400, 24, "a documentation (198.51.100.0/24)"},
+    {0xcb007100, 24, "a documentation (203.0.113.0/24)"},
+    {0xe0000000, 4, "a multicast"},
+    {0xffffffff, 32, "the broadcast"},
+    {0xf0000000, 4, "a reserved (240.0.0.0/4)"},
+};
+
 // Why an IPv4 address is refused, or "".
 std::string V4Reason(const uint8_t* a) {
-  if (In4(a, 0x00000000, 8)) return "an unspecified (0.0.0.0/8)";
-  if (In4(a, 0x7f000000, 8)) return "a loopback";
-  if (In4(a, 0x0a000000, 8) || In4(a, 0xac100000, 12) || In4(a, 0xc0a80000, 16)) return "a private";
-  if (In4(a, 0xa9fe0000, 16)) return "a link-local";
-  if (In4(a, 0x64400000, 10)) return "a shared (CGNAT, 100.64.0.0/10)";
-  if (In4(a, 0xe0000000, 4)) return "a multicast";
-  if (In4(a, 0xffffffff, 32)) return "the broadcast";
-  if (In4(a, 0xf0000000, 4)) return "a reserved (240.0.0.0/4)";
+  for (const V4Block& b : kV4Blocks)
+    if (In4(a, b.net, b.bits)) return b.what;
   return "";
 }
 
@@ -236,6 +262,40 @@ bool Prefix6(const std::array<uint8_t, 16>& a, std::initializer_list<uint8_t> by
   return true;
 }
 
+struct V6Block {
+  std::array<uint8_t, 16> net;
+  int bits;
+  const char* what;  // "" for a globally reachable exception
+};
+// Checked after the IPv4-embedding forms (mapped, compatible, translated, NAT64, 6to4, Teredo).
+const V6Block kV6Blocks[] = {
+    {{0x20, 0x01, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}, 128, ""},  // PCP anycast
+    {{0x20, 0x01, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02}, 128, ""},  // TURN anycast
+    {{0x20, 0x01, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03}, 128, ""},  // DNS-SD SRP anycast
+    {{0x20, 0x01, 0x00, 0x03}, 32, ""},                                          // AMT
+    {{0x20, 0x01, 0x00, 0x04, 0x01, 0x12}, 48, ""},                              // AS112-v6
+    {{0x20, 0x01, 0x00, 0x20}, 28, ""},                                          // ORCHIDv2
+    {{0x20, 0x01, 0x00, 0x30}, 28, ""},                                          // drone DETs
+    {{0x01, 0x00, 0, 0, 0, 0, 0, 0}, 64, "a discard-only (100::/64)"},
+    {{0x01, 0x00, 0, 0, 0, 0, 0, 0x01}, 64, "a dummy (100:0:0:1::/64)"},
+    {{0x20, 0x01, 0x00, 0x00}, 23, "an IETF protocol assignment (2001::/23)"},
+    {{0x20, 0x01, 0x0d, 0xb8}, 32, "a documentation (2001:db8::/32)"},
+    {{0x3f, 0xff}, 20, "a documentation (3fff::/20)"},
+    {{0x5f, 0x00}, 16, "a segment-routing (5f00::/16)"},
+    {{0xfe, 0x80}, 10, "a link-local"},
+    {{0xfe, 0xc0}, 10, "a site-local (fec0::/10)"},
+    {{0xfc}, 7, "a unique-local (fc00::/7)"},
+    {{0xff}, 8, "a multicast"},
+};
+
+bool In6(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& net, int bits) {
+  for (int i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
+    uint8_t mask = static_cast<uint8_t>(bits >= 8 ? 0xff : 0xff << (8 - bits));
+    if ((a[i] & mask) != (net[i] & mask)) return false;
+  }
+  return true;
+}
+
 std::string V6Reason(const std::array<uint8_t, 16>& a) {
   bool zero_head = std::all_of(a.begin(), a.begin() + 10, [](uint8_t b) { return b == 0; });
   if (std::all_of(a.begin(), a.end(), [](uint8_t b) { return b == 0; })) return "an unspecified (::)";
@@ -247,16 +307,15 @@ std::string V6Reason(const std::array<uint8_t, 16>& a) {
     return "an IPv4-translated (::ffff:0:0:0/96)";
   if (Prefix6(a, {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0}, 96)) return "a NAT64 (64:ff9b::/96)";
   if (Prefix6(a, {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48)) return "a NAT64 (64:ff9b:1::/48)";
-  if (Prefix6(a, {0xfe, 0x80}, 10)) return "a link-local";
-  if (Prefix6(a, {0xfe, 0xc0}, 10)) return "a site-local (fec0::/10)";
-  if (Prefix6(a, {0xfc}, 7)) return "a unique-local (fc00::/7)";
-  if (Prefix6(a, {0xff}, 8)) return "a multicast";
-  if (Prefix6(a, {0x20, 0x02}, 16) && !V4Reason(&a[2]).empty()) return "a 6to4 address embedding " + V4Reason(&a[2]);
+  if (Prefix6(a, {0x20, 0x02}, 16)) return V4Reason(&a[2]).empty() ? "" : "a 6to4 address embedding " + V4Reason(&a[2]);
   if (Prefix6(a, {0x20, 0x01, 0x00, 0x00}, 32)) {
     uint8_t client[4] = {uint8_t(~a[12]), uint8_t(~a[13]), uint8_t(~a[14]), uint8_t(~a[15])};
     if (!V4Reason(&a[4]).empty()) return "a Teredo address embedding " + V4Reason(&a[4]);
     if (!V4Reason(client).empty()) return "a Teredo address embedding " + V4Reason(client);
+    return "";
   }
+  for (const V6Block& b : kV6Blocks)
+    if (In6(a, b.net, b.bits)) return b.what;
   return "";
 }
 

@@ -45,11 +45,12 @@ std::string UrlScheme(std::string_view text);
 Result<Url> ParseUrl(std::string_view text);
 
 // Why a URL's host must not be fetched on the user's behalf: a name of this machine
-// ("localhost", "*.localhost"), or an address that is loopback, private, link-local, shared
-// (CGNAT), unspecified, multicast, broadcast or reserved; for IPv6 also IPv4-mapped,
-// IPv4-compatible, IPv4-translated, NAT64 (64:ff9b::/96, 64:ff9b:1::/48), site-local (fec0::/10),
-// unique-local (fc00::/7), and 6to4 or Teredo embedding an IPv4 address that is refused.
-// "" for a public host.
+// ("localhost", "*.localhost"), or an address that IANA's special-purpose registries mark not
+// globally reachable (loopback, private, link-local, CGNAT, documentation, benchmarking, IETF
+// protocol assignments, discard-only, ...), multicast, broadcast or reserved; for IPv6 also
+// IPv4-mapped, IPv4-compatible, IPv4-translated, NAT64 (64:ff9b::/96, 64:ff9b:1::/48),
+// site-local (fec0::/10), and 6to4 or Teredo embedding an IPv4 address that is refused
+// (docs/plan-language.md section 6 lists the blocks). "" for a public host.
 std::string InternalHostReason(const Url& url);
 
 // The same rules for a resolved address as a resolver prints it ("10.0.0.1", "::ffff:a00:1"),

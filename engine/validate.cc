@@ -433,6 +433,9 @@ class Validator {
       if (!sr.tool) return;  // unknown tool: already reported
       const ToolInfo& tool = *sr.tool;
       desc = tool.name;
+      // An asset reference from a tool that makes no media (an asset tool) may name an asset of
+      // any kind; from a media tool it names what that tool made.
+      if (d.transform == "asset_ref" && tool.outputs.empty()) return;
       if (kind != MediaKind::kUnknown && !tool.Produces(kind)) {
         std::string makes = tool.outputs.empty() ? "no image, video or audio" : MediaKindName(tool.outputs[0]);
         diags_.Error(d.transform_loc, "transform",
@@ -476,10 +479,36 @@ class Validator {
   // kind-neutral transform without mediaType takes its kind from the argument, into *kind, so
   // that the source is checked against it. Returns false when it reported a problem.
   bool CheckTargetMedia(const Step& step, const ResolvedStep& r, const Dependency& d, MediaKind* kind) {
-    if (step.is_project() || !HandsOverMedia(d.transform)) return true;
+    if (step.is_project()) return true;
     const ToolInfo* tool = r.tool ? r.tool : catalog_.Find(step.tool_name);
     const ArgumentInfo* arg = tool ? tool->FindArgument(d.target_argument) : nullptr;
     if (!arg) return true;  // unknown tool or argument: reported elsewhere
+    // Structured data goes only where the schema takes it: SRT text into `srt`, cues into
+    // `cues` (add_subtitles), and none of it into an argument that takes media.
+    const std::string data_target = d.transform == "subtitle_srt" ? "srt" : d.transform == "subtitle_cues" ? "cues" : "";
+    if (!data_target.empty() && d.target_argument != data_target) {
+      diags_.Error(d.transform_loc, "transform",
+                   "transform " + Q(d.transform) + " hands over subtitles, but argument " + Q(d.target_argument) + " of " +
+                       tool->name + (arg->media_input && arg->media != MediaKind::kUnknown
+                                         ? " takes " + KindPhrase(arg->media)
+                                         : " is not a subtitle argument"),
+                   tool->FindArgument(data_target) ? "target " + Q(data_target) : "subtitles go into add_subtitles' " + Q(data_target));
+      return false;
+    }
+    if (d.transform == "overlay_items" && arg->media_input) {
+      diags_.Error(d.transform_loc, "transform",
+                   "transform 'overlay_items' hands over overlay items, but argument " + Q(d.target_argument) + " of " +
+                       tool->name + " takes media");
+      return false;
+    }
+    // An asset reference into an argument that takes one media kind must be that kind: the
+    // source is checked against the argument's kind, like artifact_url.
+    if (d.transform == "asset_ref") {
+      if (arg->media_input && arg->media != MediaKind::kUnknown && *kind == MediaKind::kUnknown) *kind = arg->media;
+      if (!(arg->media_input && arg->media != MediaKind::kUnknown && *kind != arg->media)) return true;
+    } else if (!HandsOverMedia(d.transform)) {
+      return true;
+    }
     auto inputs_of = [&](MediaKind k) {
       std::vector<std::string> names;
       for (const ArgumentInfo& a : tool->arguments)

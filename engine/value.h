@@ -112,6 +112,12 @@ void AppendJsonString(std::string* out, std::string_view s);
 // True when s is well-formed UTF-8 (RFC 3629).
 bool IsValidUtf8(std::string_view s);
 
+// s made safe to print on a terminal: C0 controls (newline and tab included), DEL and bytes that
+// are not well-formed UTF-8 become \xNN, C1 controls (U+0080..U+009F) become \u{80}..\u{9f}, and a
+// backslash stays a backslash. Plan text (a tool name, an argument name, a step id) can hold an
+// escape sequence that recolours or rewrites the user's terminal; diagnostics print through here.
+std::string TerminalText(std::string_view s);
+
 }  // namespace sflow
 
 #endif  // SFLOW_ENGINE_VALUE_H_

@@ -26,6 +26,9 @@ struct SandboxOptions {
   std::string data_dir;                // "" = in memory only
   std::vector<std::string> api_keys;   // accepted keys; none = one is generated
   std::string cost_approval = "pause";  // or "reject"
+  // The server's estimates (and bills) as a percentage of the offline cost model: above 100 a
+  // price rise, so a plan's ceiling can be exceeded on the server (waiting_for_user).
+  int price_percent = 100;
   int max_active_workflows = 16;
   int rate_limit_per_second = 0;
   int keepalive_ms = 5000;

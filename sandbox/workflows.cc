@@ -206,6 +206,11 @@ Reply World::CreateRun(const Caller& c, const Value& body, const Value* clone_of
 
   // Cost.
   PlanEstimate est = EstimatePlan(plan, analysis);
+  if (config_.price_percent != 100) {  // --price-percent: the server prices otherwise
+    const double f = config_.price_percent / 100.0;
+    for (auto& step : est.steps) step.units *= f;
+    est.total_units *= f;
+  }
   for (size_t i = 0; i < run->steps.size(); ++i) {
     run->steps[i].units = est.steps[i].units;
     run->steps[i].cost_class = est.steps[i].cost_class;

@@ -33,6 +33,7 @@ struct SandboxConfig {
   int events_per_step = 3;
   int max_active_workflows = 16;          // per API key; more answers 409
   std::string cost_approval = "pause";    // "pause" (waiting_for_user) or "reject" (400 at start)
+  int price_percent = 100;                // estimates and bills, in % of the offline cost model
   int keepalive_ms = 5000;
   int rate_limit_per_second = 0;          // per API key; 0 = off
   std::string secret = "sandbox-secret";  // signs media URLs

@@ -11,6 +11,8 @@
 // Artifact state: planned -> downloading -> done | failed;  failed -> downloading  (done is final)
 #include "store/migrations.h"
 
+#include <map>
+#include <mutex>
 #include <string>
 
 namespace sflow {
@@ -201,6 +203,79 @@ Status Migrate(Db* db, std::span<const Migration> migrations) {
     }
   }
   return Status::OK();
+}
+
+namespace {
+
+// sqlite_schema as "type name" -> "on tbl_name: sql" (autoindexes have no SQL).
+using Schema = std::map<std::string, std::string>;
+
+Result<Schema> SchemaRows(Db* db) {
+  Result<Stmt> q = db->Prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema");
+  if (!q.ok()) return q.status();
+  Schema rows;
+  for (;;) {
+    Result<bool> row = q->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return rows;
+    rows[q->Text(0) + " " + q->Text(1)] = "on " + q->Text(2) + ": " + (q->IsNull(3) ? std::string("(none)") : q->Text(3));
+  }
+}
+
+// What migrations 1..version create, built once per version in a private in-memory database.
+Result<Schema> ExpectedSchema(int64_t version) {
+  static std::mutex mu;
+  static std::map<int64_t, Schema> cache;
+  std::lock_guard<std::mutex> hold(mu);
+  if (auto it = cache.find(version); it != cache.end()) return it->second;
+  Result<std::unique_ptr<Db>> mem = Db::Open(":memory:");
+  if (!mem.ok()) return mem.status();
+  std::span<const Migration> all = StoreMigrations();
+  if (Status s = Migrate(mem->get(), all.first(static_cast<size_t>(version))); !s.ok()) return s;
+  Result<Schema> rows = SchemaRows(mem->get());
+  if (rows.ok()) cache[version] = *rows;
+  return rows;
+}
+
+// `text` for a message: printable, at most 120 bytes.
+std::string Brief(const std::string& text) {
+  return Printable(text.size() > 120 ? text.substr(0, 120) + "..." : text);
+}
+
+// The first difference between `found` and `expected` (which differ), in words.
+std::string FirstDifference(const Schema& found, const Schema& expected, int64_t version) {
+  const std::string v = std::to_string(version);
+  for (const auto& [key, want] : expected) {
+    auto it = found.find(key);
+    if (it == found.end()) return "its schema lacks " + Printable(key) + ", which version " + v + " creates";
+    if (it->second == want) continue;
+    const std::string& got = it->second;
+    size_t at = 0;
+    while (at < got.size() && at < want.size() && got[at] == want[at]) ++at;
+    size_t from = at == 0 || got.rfind('\n', at - 1) == std::string::npos ? 0 : got.rfind('\n', at - 1) + 1;
+    auto line = [&](const std::string& t) { return Brief(t.substr(from, t.find('\n', from) - from)); };
+    return "the definition of " + Printable(key) + " differs from what version " + v + " creates: found '" +
+           line(got) + "' where '" + line(want) + "' belongs";
+  }
+  for (const auto& [key, got] : found) {
+    if (!expected.count(key)) return "its schema has an object version " + v + " does not create: " + Printable(key);
+  }
+  return "its schema differs from what version " + v + " creates";
+}
+
+}  // namespace
+
+Status CheckSchema(Db* db) {
+  Result<int64_t> version = db->QueryInt("PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version < 0 || *version > LatestSchemaVersion()) return Status::OK();  // Migrate says "newer"
+  Result<Schema> expected = ExpectedSchema(*version);
+  if (!expected.ok()) return expected.status();
+  Result<Schema> found = SchemaRows(db);
+  if (!found.ok()) return found.status();
+  if (*found == *expected) return Status::OK();
+  return Status::IOError("the state database " + db->path() + " is damaged: " +
+                         FirstDifference(*found, *expected, *version) + "; " + DamagedDatabaseHint(db->path()));
 }
 
 }  // namespace sflow

@@ -37,6 +37,14 @@ int LatestSchemaVersion();
 Status Migrate(Db* db);
 Status Migrate(Db* db, std::span<const Migration> migrations);
 
+// Compares the schema stored in `db` (the type, name, table and SQL text of every table and index
+// in sqlite_schema) with what StoreMigrations() 1..user_version create in a fresh database: a
+// byte changed in the schema's text (a renamed column makes every statement fail to prepare) or an
+// object missing or added is kIOError "the state database ... is damaged: ...; <hint>". A version
+// newer than this binary knows is left to Migrate, which refuses it. Cheap: the expected schema is
+// built once per process in memory.
+Status CheckSchema(Db* db);
+
 }  // namespace sflow
 
 #endif  // SFLOW_STORE_MIGRATIONS_H_

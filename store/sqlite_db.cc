@@ -399,9 +399,11 @@ Result<int64_t> Db::QueryInt(std::string_view sql) {
 
 int64_t Db::changes() const { return sqlite3_changes64(db_); }
 
-Result<std::string> Db::QuickCheck(const std::string& table) {
-  // A PRAGMA takes no bound parameters; the table names come from this binary, never a user.
-  Result<Stmt> stmt = Prepare("PRAGMA quick_check(" + table + ")");
+namespace {
+
+// The rows of a check PRAGMA, one per line.
+Result<std::string> CheckRows(Db& db, const std::string& pragma) {
+  Result<Stmt> stmt = db.Prepare(pragma);
   if (!stmt.ok()) return stmt.status();
   std::string out;
   for (;;) {
@@ -414,18 +416,13 @@ Result<std::string> Db::QuickCheck(const std::string& table) {
   return out;
 }
 
-Result<std::string> Db::IntegrityCheck() {
-  Result<Stmt> stmt = Prepare("PRAGMA integrity_check");
-  if (!stmt.ok()) return stmt.status();
-  std::string out;
-  for (;;) {
-    Result<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    if (!out.empty()) out += "\n";
-    out += stmt->Text(0);
-  }
-  return out;
+}  // namespace
+
+// A PRAGMA takes no bound parameters; the table names come from this binary, never a user.
+Result<std::string> Db::QuickCheck(const std::string& table) { return CheckRows(*this, "PRAGMA quick_check(" + table + ")"); }
+Result<std::string> Db::IntegrityCheck() { return CheckRows(*this, "PRAGMA integrity_check"); }
+Result<std::string> Db::IntegrityCheck(const std::string& table) {
+  return CheckRows(*this, "PRAGMA integrity_check(" + table + ")");
 }
 
 // ---- Transaction

@@ -163,8 +163,11 @@ class Db {
   Result<int64_t> QueryInt(std::string_view sql);
   // Rows changed by the last INSERT/UPDATE/DELETE.
   int64_t changes() const;
-  // "ok", or the problems PRAGMA integrity_check found (one per line).
+  // "ok", or the problems PRAGMA integrity_check found (one per line): of the whole file, or of
+  // `table` and its indexes only (every row found by each index and each index entry by its row,
+  // which quick_check does not verify).
   Result<std::string> IntegrityCheck();
+  Result<std::string> IntegrityCheck(const std::string& table);
 
   const std::string& path() const { return path_; }
   sqlite3* handle() { return db_; }

@@ -65,6 +65,7 @@ Result<StoreCheck> CheckStore(const std::string& db_path) {
                                                               : "; it is from a newer sogni-flow"));
     return out;
   }
+  if (Status schema = CheckSchema(&db); !schema.ok()) out.problems.push_back(DamageDetail(schema));
   EachRow(db, "PRAGMA integrity_check", &out, [&](Stmt& q) {
     if (q.Text(0) != "ok") out.problems.push_back("integrity_check: " + Printable(q.Text(0)));
   });

@@ -6,6 +6,8 @@
 # A case is a directory, copied to a fresh temporary directory that becomes the working directory:
 #   args     one argument per line, passed to sogni-flow (required)
 #   expect   line 1: the exit code; line 2: the exact first line of stderr (required)
+#   expect-stderr-lines  each line must also be a whole line of stderr, in this order (not
+#            necessarily adjacent): for what only a later line shows (every error reported, a hint)
 #   env      KEY=VALUE lines added to a clean environment (PATH, HOME=the copy, LANG=C.UTF-8)
 #   stdin    fed to the command's standard input (default: /dev/null)
 #   setup    a bash script run in the copy first, for what cannot be committed (FIFOs, big files,
@@ -42,6 +44,19 @@ start_case_sandbox() {
   [ -n "$url" ]
 }
 
+# Whether every line of the case's expect-stderr-lines is a whole line of $1, in order; sets
+# missing_line to the first that is not.
+lines_in_order() {
+  local want got from=1 n
+  missing_line=""
+  while IFS= read -r want; do
+    n=$(tail -n +"$from" "$1" | grep -nxF -m 1 -- "$want" | cut -d: -f1)
+    if [ -z "$n" ]; then missing_line=$want; return 1; fi
+    from=$((from + n))
+  done < <(subst "$src/expect-stderr-lines")
+  return 0
+}
+
 cases=0 failed=0
 while IFS= read -r src; do
   name=${src#"$corpus"/}
@@ -74,6 +89,8 @@ while IFS= read -r src; do
     if [ "$rc" = 137 ]; then problem="killed after 20 s"
     elif [ "$rc" != "$want_rc" ]; then problem="exit $rc, expected $want_rc"
     elif [ "$got_line" != "$want_line" ]; then problem="first stderr line differs"
+    elif [ -f "$src/expect-stderr-lines" ] && ! lines_in_order "$root/err"; then
+      problem="stderr misses the line: $missing_line"
     fi
     if [ -f "$src/json" ]; then
       if ! iconv -f UTF-8 -t UTF-8 "$root/out" > /dev/null 2>&1; then problem="${problem:+$problem; }stdout is not valid UTF-8"

@@ -13,13 +13,19 @@
 #   json       a run killed before its first batch committed printed no event; resume prints
 #              each once
 #   step       a failed step's error is printed by run
+#   url        an --api-url with a path that is not the API's, or a query: exit 2, nothing stored
+#   start401   a start refused with 401 after the endpoint check: the run ends failed
+#   retry      a long stream Retry-After (and one of 309 digits) under -j 2: the log is read meanwhile
+#   approve    a cost confirmation killed after its answer and sent again (the stored intent)
+#   partial    a partial_failure run: exit 1, the failed step said, the other files saved
+#   sandbox    a --sandbox run cut short gives no resume hint; resume and artifacts say why
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run_checks.sh"
 bin_dir=$(realpath "$1")
 test_setup "$bin_dir/sogni-flow"
 crash_bin=$bin_dir/sogni-flow-crashtest
-require curl jq
+require curl jq sqlite3
 key=k-regressions-0001
 export SOGNI_API_KEY=$key
 start_sandbox "$key" --step-ms 5
@@ -139,6 +145,33 @@ grep -q "no longer knows workflow" gone-resume.err || fail "gone: the message do
 [ "$("$bin" status "$gone" --state-dir s-gone --json | jq -r .status)" = failed ] || fail "gone: the run is not failed"
 expect_exit 0 gone-all "$bin" resume --all --state-dir s-gone
 echo "ok   gone: a forgotten workflow ends its run failed (exit 1); resume --all leaves it"
+# cancel of a run whose workflow is forgotten: said so, the run ends failed with the reason
+# stored (not "HTTP 404" and queued forever); a second cancel says the run has ended.
+expect_exit 0 gone-c-start "$bin" run plan.yaml --api-url "$url" --detach --state-dir s-gone-c
+gone=$(run_id_in s-gone-c)
+wid=$("$bin" status "$gone" --state-dir s-gone-c --json | jq -r .workflowId)
+curl -sf -X POST "$url/_sandbox/forget/$wid" > /dev/null || fail "gone: the sandbox did not forget $wid"
+expect_exit 1 gone-cancel "$bin" cancel "$gone" --state-dir s-gone-c
+grep -q "no longer knows workflow $wid" gone-cancel.err || fail "gone: cancel does not say what happened: $(cat gone-cancel.err)"
+"$bin" status "$gone" --state-dir s-gone-c --json > gone-cancel.json
+[ "$(jq -r .status gone-cancel.json)" = failed ] || fail "gone: after cancel the run is $(jq -r .status gone-cancel.json)"
+[ "$(jq -r .error.code gone-cancel.json)" = workflow_not_found ] || fail "gone: cancel stored $(jq -c .error gone-cancel.json)"
+expect_exit 0 gone-cancel2 "$bin" cancel "$gone" --state-dir s-gone-c
+grep -q "has already ended (failed)" gone-cancel2.err || fail "gone: a second cancel: $(cat gone-cancel2.err)"
+# reseed of a completed run whose workflow is forgotten: what happened and what to do, exit 1.
+expect_exit 0 gone-r-start "$bin" run plan.yaml --api-url "$url" --state-dir s-gone-r --out gone-r-out
+gone=$(run_id_in s-gone-r)
+wid=$("$bin" status "$gone" --state-dir s-gone-r --json | jq -r .workflowId)
+curl -sf -X POST "$url/_sandbox/forget/$wid" > /dev/null || fail "gone: the sandbox did not forget $wid"
+expect_exit 1 gone-reseed "$bin" reseed "$gone" --step keyframe=42 --state-dir s-gone-r --out gone-r-out2
+grep -q "no longer knows workflow $wid" gone-reseed.err || fail "gone: reseed does not say what happened: $(cat gone-reseed.err)"
+grep -q "sogni-flow run " gone-reseed.err || fail "gone: reseed does not say what to do: $(cat gone-reseed.err)"
+new_run=$("$bin" status --state-dir s-gone-r --json | jq -r "select(.run != \"$gone\") | .run")
+"$bin" status "$new_run" --state-dir s-gone-r --json > gone-reseed.json
+[ "$(jq -r .status gone-reseed.json)" = failed ] || fail "gone: the reseed run is $(jq -r .status gone-reseed.json)"
+[ "$(jq -r .error.code gone-reseed.json)" = workflow_not_found ] || fail "gone: reseed stored $(jq -c .error gone-reseed.json)"
+grep -q "$new_run" gone-reseed.err || fail "gone: reseed does not say which run is stored failed: $(cat gone-reseed.err)"
+echo "ok   gone: cancel and reseed of a forgotten workflow say so, end failed (exit 1) with the reason stored"
 
 # --- sandbox: the flags it cannot honour
 expect_exit 2 sb-detach "$bin" run plan.yaml --sandbox --detach --state-dir s-sb
@@ -177,3 +210,125 @@ start_sandbox "$key" --step-ms 5 --faults step_fail=1
 expect_exit 1 step "$bin" run plan.yaml --api-url "$url" --state-dir s-step
 grep -q "step keyframe failed: " step.err || fail "step: the failed step's error is not printed: $(tail -n 5 step.err)"
 echo "ok   step: run prints the failed step's error"
+
+# --- the blocks below go through the fault proxy (tests/support/fault_proxy) where the sandbox
+# alone cannot misbehave that way
+kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --step-ms 5
+proxy_bin=$bin_dir/tests/fault_proxy
+[ -x "$proxy_bin" ] || fail "$proxy_bin is missing"
+proxy_pid=""
+with_proxy() {  # SCRIPT: a fault proxy in front of the sandbox; its URL in $purl
+  [ -n "$proxy_pid" ] && { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; }
+  "$proxy_bin" --upstream "$url" --script "$1" > proxy.log 2>&1 &
+  proxy_pid=$!
+  bg_pids+=("$proxy_pid")
+  for _ in $(seq 1 100); do grep -q "listening on" proxy.log 2>/dev/null && break; sleep 0.05; done
+  purl=$(grep -o 'http://127.0.0.1:[0-9]*' proxy.log | head -n 1)
+  [ -n "$purl" ] || fail "the fault proxy did not start: $(cat proxy.log)"
+}
+# Every run stored in STATE_DIR has the sandbox's whole event log, and has ended as WANT.
+all_events_stored() {  # STATE_DIR WANT
+  local r wid n
+  for r in $("$bin" status --state-dir "$1" --json | jq -r .run); do
+    wid=$("$bin" status "$r" --state-dir "$1" --json | jq -r .workflowId)
+    n=$(curl -sf "$url/_sandbox/events/$wid" | jq '.events | length')
+    [ "$("$bin" status "$r" --state-dir "$1" --json | jq .events)" -eq "$n" ] || fail "$1: run $r stored other events than the server's $n"
+    [ "$("$bin" status "$r" --state-dir "$1" --json | jq -r .status)" = "$2" ] || fail "$1: run $r is not $2"
+  done
+}
+
+# --- url: an --api-url whose path is not the API's, or with a query: refused before anything is stored
+before=$(created)
+expect_exit 2 url-path "$bin" run plan.yaml --api-url "$url/nothere" --state-dir s-path
+grep -q "no workflows route" url-path.err || fail "url-path: $(head -n 2 url-path.err)"
+expect_exit 2 url-query "$bin" run plan.yaml --api-url "$url/?x=secret-query-1" --state-dir s-query
+grep -q "query or fragment" url-query.err || fail "url-query: $(head -n 2 url-query.err)"
+grep -q "secret-query-1" url-query.err && fail "url-query: the query was printed"
+for s in s-path s-query; do nothing_stored "$s" || fail "$s: a run was stored"; done
+[ "$(created)" -eq "$before" ] || fail "url: a workflow was created"
+echo "ok   url: a base URL with a wrong path or a query exits 2, nothing stored"
+
+# --- start401: the endpoint check passed, then the start is refused with 401: the run ends failed
+with_proxy "start status 401"
+expect_exit 3 start401 "$bin" run plan.yaml --api-url "$purl" --state-dir s-401
+r401=$(run_id_in s-401)
+[ "$("$bin" status "$r401" --state-dir s-401 --json | jq -r .status)" = failed ] || fail "start401: the run is not failed"
+expect_exit 0 start401-all "$bin" resume --all --state-dir s-401
+grep -q "$r401" start401-all.err && fail "start401: resume --all still takes the run up: $(head -n 2 start401-all.err)"
+echo "ok   start401: a start refused with 401 ends the run failed (exit 3); resume --all leaves it"
+
+# --- retry: a long Retry-After on the event stream: the log is read meanwhile and said so (with
+# -j 2, as the cron recipe runs); a Retry-After of 309 digits is a capped wait, never a crash
+with_proxy "stream status 503 retry_after=600"
+cp plan.yaml q1.yaml; cp plan.yaml q2.yaml
+expect_exit 0 retry timeout 100 "$bin" run q1.yaml q2.yaml -j 2 --api-url "$purl" --state-dir s-retry
+grep -q "reading the event log every" retry.err || fail "retry: nothing said of the wait: $(tail -n 3 retry.err)"
+all_events_stored s-retry completed
+with_proxy "stream[1-2] status 503 retry_after_digits=309"
+expect_exit 0 retry309 timeout 100 "$bin" run q1.yaml q2.yaml -j 2 --api-url "$purl" --state-dir s-retry309
+all_events_stored s-retry309 completed
+echo "ok   retry: a 600 s stream Retry-After under -j 2 reads the log meanwhile; 309 digits: a capped wait"
+kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; proxy_pid=""
+
+# --- approve: a run the server paused for its cost (the server prices higher than the offline
+# model), its confirmation killed after the answer, confirmed again: the stored intent is sent
+# again (same key, same body), one workflow, billed once, every event
+kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --step-ms 5 --price-percent 200
+cat > priced.yaml <<'PLAN'
+version: 1
+name: priced
+budget: {max_units: 1}
+steps:
+  - {id: keyframe, toolName: generate_image, arguments: {prompt: a brass lamp on a desk, seed: 11}}
+PLAN
+expect_exit 5 priced "$bin" run priced.yaml --api-url "$url" --state-dir s-priced
+rp=$(run_id_in s-priced)
+grep -q "approve --run $rp" priced.err || fail "priced: no approve hint: $(tail -n 2 priced.err)"
+SOGNI_FLOW_CRASH_AT=intent.answered:1 "$crash_bin" approve --run "$rp" --state-dir s-priced > approve1.out 2> approve1.err &
+wait $! 2>/dev/null
+[ $? -eq 137 ] || fail "approve: not killed after the confirmation's answer"
+expect_exit 0 approve2 "$bin" approve --run "$rp" --state-dir s-priced
+all_events_stored s-priced completed
+st=$(stats)
+[ "$(jq '.requests["POST /v1/creative-agent/workflows/:id/confirm-cost"]["200"]' <<<"$st")" -eq 2 ] ||
+  fail "approve: confirm-cost answers: $(jq -c '.requests["POST /v1/creative-agent/workflows/:id/confirm-cost"]' <<<"$st")"
+[ "$(jq '.unitsBilled | length' <<<"$st")" -eq 1 ] || fail "approve: billed: $(jq -c .unitsBilled <<<"$st")"
+[ "$(jq .workflowsCreated <<<"$st")" -eq 1 ] || fail "approve: $(jq .workflowsCreated <<<"$st") workflows"
+echo "ok   approve: a confirmation killed after its answer, sent again: one workflow, completed, every event"
+
+# --- partial: a partial_failure run through the binary: exit 1, the failed step said, the
+# others' files saved
+kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --step-ms 5 --faults partial_failure=1
+expect_exit 1 partial "$bin" run plan.yaml --api-url "$url" --state-dir s-partial --out partial-out
+all_events_stored s-partial partial_failure
+grep -q "failed: " partial.err || fail "partial: the failed step's error is not printed: $(tail -n 4 partial.err)"
+rpart=$(run_id_in s-partial)
+"$bin" artifacts "$rpart" --state-dir s-partial --no-download --json > partial-arts.json 2>/dev/null
+[ "$(jq -r .state partial-arts.json | sort -u)" = done ] || fail "partial: not every artifact of the steps that ran is saved"
+[ "$(wc -l < partial-arts.json)" -gt 0 ] || fail "partial: no artifact at all"
+echo "ok   partial: a partial_failure run exits 1, says which step failed, saves the others' files"
+
+# --- sandbox: a --sandbox run stopped early says it cannot be resumed, and artifacts says why
+# (12 steps of about 6 events 20 ms apart each: longer than the 1 s --timeout)
+printf 'version: 1\nname: twelve\nsteps:\n' > twelve.yaml
+for i in $(seq 1 12); do echo "  - {id: s$i, toolName: generate_image, arguments: {prompt: lamp $i}}" >> twelve.yaml; done
+expect_exit 8 sbt "$bin" run twelve.yaml --sandbox --timeout 1s --state-dir s-sbt --out sbt-out
+grep -q "in-process sandbox ends with this process" sbt.err || fail "sandbox: $(tail -n 2 sbt.err)"
+grep -q "resume it with\|resume fetches" sbt.err && fail "sandbox: a resume hint for an in-process sandbox run"
+rs=$(run_id_in s-sbt)
+expect_exit 2 sbt-resume "$bin" resume "$rs" --state-dir s-sbt
+grep -q "in-process sandbox" sbt-resume.err || fail "sandbox: resume says: $(head -n 1 sbt-resume.err)"
+# Its artifacts are recorded with the workflow's final record: none here, so nothing to download.
+# A run that ended on the sandbox with files still missing (cut short while downloading):
+printf 'version: 1\nname: one\nsteps:\n  - {id: s1, toolName: generate_image, arguments: {prompt: lamp}}\n' > one.yaml
+expect_exit 0 sbt-one "$bin" run one.yaml --sandbox --state-dir s-sbt1 --out sbt1-out
+rs1=$(run_id_in s-sbt1)
+rm -f sbt1-out/s1/0.*
+sqlite3 s-sbt1/state.db "UPDATE artifacts SET state = 'planned', local_path = '', sha256 = ''" ||
+  fail "sandbox: could not mark the artifact missing"
+expect_exit 1 sbt-arts "$bin" artifacts "$rs1" --state-dir s-sbt1
+grep -q "in-process sandbox" sbt-arts.err || fail "sandbox: artifacts says: $(head -n 1 sbt-arts.err)"
+echo "ok   sandbox: a --sandbox run cut short by --timeout says it ends there; resume and artifacts say why"

@@ -82,6 +82,37 @@ grep -q "events row '3': json is not JSON" bad-event-events.err || fail "the dam
 probe bad-event-check "6" bad-event check --json
 [ "$(jq -r .ok bad-event-check.out)" = false ] || fail "check did not find the bad event"
 
+# 1b. Damage the page-level checks miss, at fixed places: a changed byte in the schema's text
+#     (a column renamed: every statement of ours fails to prepare) and in a key of the runs table
+#     (its index no longer finds the row).
+patch() {  # FILE NEEDLE DELTA XOR: xor the byte DELTA bytes into the first NEEDLE (or after it: -1 = its last)
+  python3 - "$@" <<'PY' || fail "patch $*: needle not found"
+import sys
+p, needle, delta, x = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3]), int(sys.argv[4])
+b = bytearray(open(p, 'rb').read())
+i = b.find(needle)
+if i < 0: sys.exit(1)
+i += len(needle) - 1 if delta < 0 else delta
+b[i] ^= x
+open(p, 'wb').write(b)
+PY
+}
+for kind in schema key; do
+  d=bad-$kind
+  rm -rf "$d"
+  cp -a clean "$d"
+  case $kind in
+    schema) patch "$d/state.db" "plan_name      TEXT NOT NULL" 2 $(( 0x61 ^ 0x58 )) ;;  # plan_name -> plXn_name
+    key) patch "$d/state.db" "$run_id" -1 1 ;;
+  esac
+  for cmd in "status" "status --json" "status $run_id" "events $run_id --json" "resume --all" "artifacts $run_id" "check"; do
+    probe "$d" "6" "$d" $cmd
+    grep -q "damaged\|problems in" "$d.err" || fail "$kind damage, $cmd: no word of damage: $(head -2 "$d.err")"
+    grep -q "sogni-flow check" "$d.err" "$d.out" || [ "$cmd" = check ] ||
+      fail "$kind damage, $cmd: no hint to run check: $(head -2 "$d.err")"
+  done
+done
+
 # 2. Bytes flipped at random offsets, a seeded loop.
 flip() {  # FILE OFFSET: xor the byte there with a random non-zero value
   local b

@@ -83,6 +83,27 @@ for cmd in "${commands[@]}"; do
 done
 echo "A: --help of ${#commands[@]} commands checked"
 
+# --- A2. Every exit code a command's --help lists is in docs/diagnostics.md's table for it -------
+# The table's rows are "| CODE | meaning | `cmd ...`, ... |" (or "every command"); a help's
+# "exit codes:" paragraph names each code as a number after its start, a comma or a period.
+table=$(sed -n '/^## 4\. Exit codes/,/^## /p' "$src/docs/diagnostics.md" | grep -E '^\| [0-9]+ \|')
+[ -n "$table" ] || problem "docs/diagnostics.md: no exit-code table in section 4"
+codes_checked=0
+bt='`'
+for cmd in "${commands[@]}"; do
+  para=$(sed -n '/^exit codes\?:/,/^$/p' "$work/help.$cmd" | tr '\n' ' ')
+  [ -n "$para" ] || { problem "$cmd --help lists no exit codes"; continue; }
+  for code in $(grep -oE '(^exit codes?: |, |[.;] |\(|^ *)(0|1|2|3|4|5|6|7|8|130) ' <<< "$para" | grep -oE '[0-9]+ $' | sort -un); do
+    codes_checked=$((codes_checked + 1))
+    row=$(awk -F'|' -v c="$code" '$2 + 0 == c && $2 ~ /[0-9]/ { print $4 }' <<< "$table")
+    [ -n "$row" ] || { problem "docs/diagnostics.md: no row for exit code $code, which $cmd --help lists"; continue; }
+    grep -qE "every command|${bt}$cmd[$bt ]" <<< "$row" ||
+      problem "docs/diagnostics.md: the row of exit code $code does not name $cmd, whose --help lists it"
+  done
+done
+[ "$codes_checked" -ge 40 ] || problem "only $codes_checked exit codes found in the helps: the A2 parser is broken"
+echo "A2: $codes_checked exit codes of the helps found in docs/diagnostics.md"
+
 # --- B and C: the docs ---------------------------------------------------------------------------
 cd "$src" || exit 1
 docs=(README.md docs/*.md)

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/json.h"
+
 namespace sflow {
 namespace {
 
@@ -38,6 +40,22 @@ TEST(DiagnosticsTest, JsonCarriesEveryField) {
   EXPECT_EQ(DiagnosticToJson(d),
             R"({"file":"a.yaml","line":2,"column":3,"severity":"error","code":"cycle",)"
             R"("message":"dependency cycle","hint":"hint text"})");
+}
+
+TEST(DiagnosticsTest, PrintsPlanTextTerminalSafeAndJsonWithTheTrueText) {
+  std::string tool("gen\x1b[31m\xc2\x85\x7f\tok \xc3\xa9\xff", 18);
+  Diagnostic d{"p\n.yaml", {4, 2}, Severity::kError, "unknown-tool", "unknown tool '" + tool + "'",
+               std::string("k\0ey", 4)};
+  EXPECT_EQ(FormatDiagnostic(d),
+            "p\\x0A.yaml:4:2: error: unknown tool 'gen\\x1B[31m\\u{85}\\x7F\\x09ok \xc3\xa9\\xFF'\n  hint: k\\x00ey");
+  EXPECT_EQ(TerminalText("\xe2\x80\xa8 \xc2\xa0 \xed\xa0\x80"), "\xe2\x80\xa8 \xc2\xa0 \\xED\\xA0\\x80");
+  // --json keeps the true text: the same string parses back (a byte that is not UTF-8 aside).
+  d.message.pop_back();
+  d.message.back() = '\'';
+  Result<Value> v = ParseJson(DiagnosticToJson(d));
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->Find("message")->as_string(), d.message);
+  EXPECT_EQ(v->Find("hint")->as_string(), d.hint);
 }
 
 }  // namespace

@@ -114,7 +114,7 @@ TEST(CheckMediaUrlTest, AcceptsPublicHttps) {
   EXPECT_EQ(CheckMediaUrl("https://cdn.example.com/a.png"), "");
   EXPECT_EQ(CheckMediaUrl("HTTPS://cdn.example.com:8443/a.png?x=1"), "");
   EXPECT_EQ(CheckMediaUrl("https://8.8.8.8/a.png"), "");
-  EXPECT_EQ(CheckMediaUrl("https://[2001:db8::1]/a.png"), "");
+  EXPECT_EQ(CheckMediaUrl("https://[2606:4700::1111]/a.png"), "");
 }
 
 TEST(CheckMediaUrlTest, RefusesOtherSchemesCredentialsAndInternalHosts) {

@@ -95,6 +95,23 @@ TEST(UrlTest, RefusesInternalAddressesInEverySpelling) {
       {"https://224.0.0.1/", "the host 224.0.0.1 is a multicast address"},
       {"https://255.255.255.255/", "the host 255.255.255.255 is the broadcast address"},
       {"https://240.0.0.1/", "the host 240.0.0.1 is a reserved (240.0.0.0/4) address"},
+      // The IANA special-purpose registries' rows that are not globally reachable.
+      {"https://198.18.0.1/", "the host 198.18.0.1 is a benchmarking (198.18.0.0/15) address"},
+      {"https://198.19.255.255/", "the host 198.19.255.255 is a benchmarking (198.18.0.0/15) address"},
+      {"https://192.0.0.1/", "the host 192.0.0.1 is an IETF protocol assignment (192.0.0.0/24) address"},
+      {"https://192.0.0.170/", "the host 192.0.0.170 is an IETF protocol assignment (192.0.0.0/24) address"},
+      {"https://192.0.2.1/", "the host 192.0.2.1 is a documentation (192.0.2.0/24) address"},
+      {"https://198.51.100.7/", "the host 198.51.100.7 is a documentation (198.51.100.0/24) address"},
+      {"https://203.0.113.9/", "the host 203.0.113.9 is a documentation (203.0.113.0/24) address"},
+      {"https://192.88.99.1/", "the host 192.88.99.1 is a deprecated 6to4 relay anycast (192.88.99.0/24) address"},
+      {"https://[2001:db8::1]/", "the host [2001:db8::1] is a documentation (2001:db8::/32) address"},
+      {"https://[3fff:fff::1]/", "the host [3fff:fff::1] is a documentation (3fff::/20) address"},
+      {"https://[100::1]/", "the host [100::1] is a discard-only (100::/64) address"},
+      {"https://[100:0:0:1::5]/", "the host [100:0:0:1::5] is a dummy (100:0:0:1::/64) address"},
+      {"https://[2001:2::1]/", "the host [2001:2::1] is an IETF protocol assignment (2001::/23) address"},
+      {"https://[2001:1ff::1]/", "the host [2001:1ff::1] is an IETF protocol assignment (2001::/23) address"},
+      {"https://[2001:1::4]/", "the host [2001:1::4] is an IETF protocol assignment (2001::/23) address"},
+      {"https://[5f00::1]/", "the host [5f00::1] is a segment-routing (5f00::/16) address"},
       {"https://localhost/", "the host localhost names this machine"},
       {"https://LOCALHOST./", "the host localhost. names this machine"},
       {"https://a.b.localhost/", "the host a.b.localhost names this machine"},
@@ -137,7 +154,16 @@ TEST(UrlTest, ResolvedAddressesFollowTheSameRules) {
 }
 
 TEST(UrlTest, PublicHostsPass) {
-  for (const char* ok : {"https://cdn.example.com/a.png", "https://8.8.8.8/", "https://[2001:db8::1]/",
+  // The registries' globally reachable exceptions inside refused blocks, and their neighbours.
+  for (const char* ok : {"https://192.0.0.9/", "https://192.0.0.10/", "https://[2001:1::1]/", "https://[2001:1::3]/",
+                         "https://[2001:3::1]/", "https://[2001:4:112::1]/", "https://[2001:20::1]/",
+                         "https://[2001:3f:ffff::1]/", "https://[2001:200::1]/", "https://198.20.0.1/",
+                         "https://192.0.1.1/", "https://[4000::1]/", "https://[101::1]/"}) {
+    Result<Url> u = ParseUrl(ok);
+    ASSERT_TRUE(u.ok()) << ok << ": " << u.status().ToString();
+    EXPECT_EQ(InternalHostReason(*u), "") << ok;
+  }
+  for (const char* ok : {"https://cdn.example.com/a.png", "https://8.8.8.8/", "https://[2001:4860::8888]/",
                          "https://[2606:4700::1111]/", "https://172.32.0.1/", "https://100.128.0.1/",
                          "https://[2002:808:808::1]/", "https://[2001:0:808:808::f7f7:f7f7]/",
                          "https://localhost.example.com/", "https://my_host.example/"}) {

@@ -336,6 +336,77 @@ TEST_F(FollowContractTest, AHugeRetryAfterIsCappedNotThrown) {
   EXPECT_LT(slept, 5000);
 }
 
+// A long Retry-After on the stream is honoured for the stream, but the workflow and its log are
+// read every log_poll_interval meanwhile: a run that ends during it ends then, with every event,
+// without asking the stream again (it used to wait the whole Retry-After, silently).
+TEST_F(FollowContractTest, ALongStreamRetryAfterReadsTheLogMeanwhile) {
+  Start();
+  ScriptedTransport t(transport_.get());
+  t.on_stream = [&](const HttpRequest& r) -> Answer {
+    if (!IsEventStream(r)) return std::nullopt;
+    return Reply(503, "{}", {{"Retry-After", "3600"}});
+  };
+  std::atomic<int> workflow_gets{0};
+  t.on_send = [&](const HttpRequest& r) -> Answer {
+    // The second read of the workflow (the first poll during the wait) is answered once the
+    // workflow has ended: it ends during the Retry-After.
+    if (IsWorkflowGet(r) && workflow_gets.fetch_add(1) == 1) WaitUntilEnded(WorkflowOf(r));
+    return std::nullopt;
+  };
+  FakeRetryClock clock;
+  ServerRunnerOptions o = FastOptions();
+  o.clock = &clock;
+  o.max_retry_after = std::chrono::hours(1);
+  o.log_poll_interval = std::chrono::seconds(5);
+  ServerRunner runner = Runner(&t, o);
+  Result<RunOutcome> out = runner.Drive(run_);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->status, RunStatus::kCompleted);
+  ExpectAllEvents();
+  size_t event_streams = 0;
+  for (const std::string& u : t.streams()) event_streams += PathOf(u).find("/events/stream") != std::string::npos;
+  EXPECT_EQ(event_streams, 1u) << "the stream was asked again before its Retry-After passed";
+  int64_t slept = 0;
+  for (auto d : clock.sleeps()) slept += d.count();
+  EXPECT_LT(slept, 3600 * 1000) << "the whole Retry-After was waited";
+  EXPECT_NE(progress_.str().find("reading the event log every 5.0s meanwhile"), std::string::npos) << progress_.str();
+}
+
+// A stream that stopped at a wait for a person is not "read to the end after the end": when the
+// workflow's record then says it has ended (someone confirmed the cost elsewhere and it ran to
+// the end between), the log is read again before the final status is stored.
+TEST_F(FollowContractTest, AnEndAfterAWaitForAPersonIsReadToTheEndBeforeItIsStored) {
+  SandboxOptions so;
+  so.step_ms = 20;
+  so.api_keys = {kKey};
+  so.keepalive_ms = 200;
+  so.price_percent = 400;  // the server prices over the plan's ceiling: the start waits for a person
+  StartBackend(so, kKey);
+  OpenStoreAt(tmp_.path() + "/state");
+  run_ = NewRunOf(std::string(kPlan) + "budget: {max_units: 5}\n", kKey, /*send_max_units=*/true);
+  ScriptedTransport t(transport_.get());
+  std::atomic<bool> confirmed{false};
+  t.on_send = [&](const HttpRequest& r) -> Answer {
+    // The record read after the stream stopped at waiting_for_user: confirmed elsewhere, and
+    // answered once the workflow has ended.
+    if (IsWorkflowGet(r) && !confirmed.exchange(true)) {
+      ApiClient other(transport_.get(), ClientOptions());
+      Value decision = Value::Object();
+      decision.Set("decision", Value::String("confirm"));
+      EXPECT_TRUE(other.ConfirmCost(WorkflowOf(r), decision, "k-elsewhere-1").ok());
+      WaitUntilEnded(WorkflowOf(r));
+    }
+    return std::nullopt;
+  };
+  ServerRunnerOptions o = FastOptions();
+  ServerRunner runner = Runner(&t, o);
+  Result<RunOutcome> out = runner.Drive(run_);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_TRUE(confirmed.load()) << "the run never waited for a person";
+  EXPECT_EQ(out->status, RunStatus::kCompleted);
+  ExpectAllEvents();
+}
+
 // A hole the stream left and the first lists of events (stale) still show: not a reason to end
 // without those events; a later, complete list fills it.
 TEST_F(FollowContractTest, AHoleIsFilledBeforeTheRunEndsEvenWhenTheFirstListsAreStale) {

@@ -54,6 +54,42 @@ TEST(MigrationsTest, Version1FileGainsTheStepProvenanceColumnsAndKeepsItsRows) {
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
+TEST(MigrationsTest, CheckSchemaAcceptsEveryVersionMigrationsMake) {
+  for (int v = 0; v <= LatestSchemaVersion(); ++v) {
+    std::unique_ptr<Db> db = MustOpenDb(":memory:");
+    ASSERT_OK(Migrate(db.get(), StoreMigrations().first(static_cast<size_t>(v))));
+    Status s = CheckSchema(db.get());
+    EXPECT_TRUE(s.ok()) << "version " << v << ": " << s.message();
+  }
+}
+
+TEST(MigrationsTest, CheckSchemaCallsATextChangeOrAnObjectTooManyOrTooFewDamage) {
+  const char* damage[] = {
+      "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = replace(sql, 'plan_name ', 'plXn_name ') "
+      "WHERE name = 'runs'; PRAGMA writable_schema = OFF;",
+      "CREATE TABLE extra (x INTEGER) STRICT;",
+      "DROP INDEX runs_by_status;",
+  };
+  const char* said[] = {"the definition of table runs differs from what version 4 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
+                        "an object version 4 does not create: table extra",
+                        "lacks index runs_by_status, which version 4 creates"};
+  for (size_t i = 0; i < std::size(damage); ++i) {
+    TempDir dir;
+    const std::string path = dir.path() + "/state.db";
+    {
+      std::unique_ptr<Db> db = MustOpenDb(path);
+      ASSERT_OK(Migrate(db.get()));
+      ASSERT_OK(db->Exec(damage[i]));
+    }
+    std::unique_ptr<Db> db = MustOpenDb(path);  // a fresh connection reads the changed schema
+    Status s = CheckSchema(db.get());
+    EXPECT_EQ(s.code(), Status::Code::kIOError) << damage[i];
+    EXPECT_NE(s.message().find("is damaged: "), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(said[i]), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("sogni-flow check"), std::string::npos) << s.message();
+  }
+}
+
 TEST(MigrationsTest, MigratingTwiceChangesNothing) {
   std::unique_ptr<Db> db = MustOpenDb(":memory:");
   ASSERT_OK(Migrate(db.get()));

@@ -160,7 +160,9 @@ FaultProxy::Outcome FaultProxy::Handle(int client, const Request& req) {
     std::string body = "{\"status\":\"error\",\"message\":\"injected by the fault proxy\",\"errorCode\":" +
                        std::to_string(d.status);
     std::vector<std::pair<std::string, std::string>> extra;
-    if (d.retry_after >= 0) {
+    if (d.retry_after_digits > 0) {
+      extra.emplace_back("Retry-After", std::string(static_cast<size_t>(d.retry_after_digits), '9'));
+    } else if (d.retry_after >= 0) {
       body += ",\"retryAfter\":" + std::to_string(d.retry_after);
       extra.emplace_back("Retry-After", std::to_string(d.retry_after));
     }

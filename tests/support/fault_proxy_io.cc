@@ -20,9 +20,11 @@ constexpr size_t kMaxHead = 64 * 1024;
 
 using Clock = std::chrono::steady_clock;
 
+// Milliseconds to the deadline, rounded up: poll() may wake a little before its timeout, and a
+// stall of N ms must last at least N ms (a test measures it).
 int Remaining(Clock::time_point deadline, int timeout_ms) {
   if (timeout_ms < 0) return -1;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
 }
 
@@ -43,6 +45,7 @@ int WaitReadable(int fd, int wake, int watch, int timeout_ms) {
     if (fds[0].revents) return -1;
     if (watch >= 0 && (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR))) return -1;
     if (fd >= 0 && fds[own].revents) return 1;
+    if (rc == 0 && timeout_ms >= 0 && Clock::now() < deadline) continue;  // woke early
     if (rc == 0) return fd >= 0 ? 0 : 1;
   }
 }

@@ -1,5 +1,6 @@
 #include "tests/support/fault_proxy_script.h"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -66,7 +67,7 @@ const std::map<std::string_view, FaultKind>& KindsByName() {
 const std::set<std::string_view>& KeysOf(FaultKind kind) {
   static const std::map<FaultKind, std::set<std::string_view>> keys = {
       {FaultKind::kPass, {}},
-      {FaultKind::kStatus, {"code", "retry_after"}},
+      {FaultKind::kStatus, {"code", "retry_after", "retry_after_digits"}},
       {FaultKind::kDrop, {"forward"}},
       {FaultKind::kReset, {"after"}},
       {FaultKind::kTruncate, {"after"}},
@@ -220,6 +221,7 @@ FaultDecision FaultScript::Decide(uint64_t seed, ProxyRoute route, int64_t n) co
     d.rule = static_cast<int>(r);
     d.status = static_cast<int>(draw("code", 503));
     d.retry_after = static_cast<int>(draw("retry_after", -1));
+    d.retry_after_digits = static_cast<int>(std::clamp<int64_t>(draw("retry_after_digits", 0), 0, 4096));
     d.forward = draw("forward", 1) != 0;
     d.after = draw("after", -1);
     d.ms = draw("ms", 0);

@@ -22,6 +22,7 @@
 // Actions:
 //   pass                       forwarded untouched
 //   status CODE [retry_after=S]  answered by the proxy (JSON error envelope), never forwarded
+//          [retry_after_digits=N]  with a Retry-After of N 9s (e.g. 309: more than a double holds)
 //   drop [forward=0|1]         the connection is reset without an answer; with forward=1 (the
 //                              default) only after the upstream answered, so the request took effect
 //   reset after=N              the head and N body bytes go out, then the connection is reset (RST)
@@ -60,6 +61,7 @@ struct FaultDecision {
   int rule = -1;          // index of the deciding rule
   int status = 503;       // kStatus
   int retry_after = -1;   // kStatus: seconds for Retry-After; -1 = no header
+  int retry_after_digits = 0;  // kStatus: a Retry-After of this many 9s instead (no number type holds it)
   bool forward = true;    // kDrop
   int64_t after = -1;     // kReset, kTruncate, kStall: body bytes first (-1: kStall before the head)
   int64_t ms = 0;         // kStall, kDrip, kHold, kLate
