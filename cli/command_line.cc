@@ -1,9 +1,9 @@
 #include "cli/command_line.h"
 
-#include <cctype>
 #include <cstdio>
 #include <sstream>
 
+#include "engine/params.h"
 #include "engine/spell.h"
 
 namespace sflow {
@@ -37,12 +37,7 @@ void CommandLine::Repeated(const std::string& name, const std::string& s, const 
   bindings_.push_back(std::make_unique<Binding>(Binding{name, s, arg, help, nullptr, nullptr, target}));
 }
 
-bool CommandLine::IsSecretName(std::string_view name) {
-  std::string lower;
-  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower.find("key") != std::string::npos || lower.find("token") != std::string::npos ||
-         lower.find("secret") != std::string::npos;
-}
+bool CommandLine::IsSecretName(std::string_view name) { return NameSaysSecret(name); }
 
 namespace {
 

@@ -9,9 +9,9 @@
 //     flag is harmless and allowed; a Repeated() option collects every value).
 //   * `--` ends the options; a lone `-` is a positional argument.
 //   * Errors are usage errors (kInvalidPlan, exit 2) naming the option as written, never its
-//     value. An option whose name says key, token or secret is a "secret option": nothing of its
-//     value, nor of a file it names, is ever printed, by the parser or (by contract) by the
-//     command. An unknown option naming a key, token or secret gets the hint that a key comes
+//     value. An option whose name says key, token, secret or password is a "secret option":
+//     nothing of its value, nor of a file it names, is ever printed, by the parser or (by
+//     contract) by the command. An unknown option naming a key, token or secret gets the hint that a key comes
 //     from SOGNI_API_KEY or --api-key-file and never from a flag value.
 //   * Arguments are shown at most 64 bytes long, with control and non-UTF-8 bytes as \xNN.
 // --help is always available and sets help_requested(); Help() lists every option.
@@ -45,7 +45,8 @@ class CommandLine {
   bool help_requested() const { return help_; }
   std::string Help() const;
 
-  // Whether an option of this name is a secret option (its name says key, token or secret).
+  // Whether an option of this name is a secret option: NameSaysSecret (engine/params.h), the
+  // rule params follow too.
   static bool IsSecretName(std::string_view name);
   // `arg` as it may appear in a message: at most 64 bytes (longer ones cut, with their length),
   // control bytes and bytes that are not UTF-8 written as \xNN.

@@ -253,6 +253,18 @@ Status ServerRunner::Follow(RunRecord* run) {
       end_status = o.status.value_or("");
     }
   };
+  // A GET of the workflow: sets *ended when its record says it has ended (keeping that status in
+  // end_status). Returns the answers that end following (auth, a workflow the server no longer
+  // knows); any other failure leaves *ended as it was.
+  auto record_says_ended = [&](bool* ended) -> Status {
+    Result<Value> w = client_->GetWorkflow(run->workflow_id);
+    if (!w.ok())
+      return w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found" ? w.status()
+                                                                                                   : Status::OK();
+    *ended = Ended(StringField(*w, "status"));
+    if (*ended) end_status = StringField(*w, "status");
+    return Status::OK();
+  };
   // GET .../events after the cursor until an answer brings nothing new (fills holes too).
   auto read_log = [&]() -> Status {
     for (int pages = 0; pages < 1000; ++pages) {
@@ -315,15 +327,8 @@ Status ServerRunner::Follow(RunRecord* run) {
     }
     // The workflow has ended when the stream said so; otherwise, when nothing came, ask.
     bool ended = stop;
-    if (!ended && follower.cursor() == before) {
-      Result<Value> w = client_->GetWorkflow(run->workflow_id);
-      if (w.ok()) {
-        ended = Ended(StringField(*w, "status"));
-        if (ended) end_status = StringField(*w, "status");
-      } else if (w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found") {
-        return w.status();
-      }
-    }
+    if (!ended && follower.cursor() == before)
+      if (Status s = record_says_ended(&ended); !s.ok()) return s;
     // Holes, a dropped stream, or an end: read the log itself, to its end. After an end this
     // read happens after the end was known, so it holds every event the workflow produced.
     if (ended || follower.gap() || head.ok()) {
@@ -370,11 +375,8 @@ Status ServerRunner::Follow(RunRecord* run) {
         if (!Wait(step)) break;  // a Ctrl-C: the loop sees the cancel at the next stream
         left -= step;
         if (left.count() == 0) break;  // the stream may be asked again
-        Result<Value> w = client_->GetWorkflow(run->workflow_id);
-        if (!w.ok() && (w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found"))
-          return w.status();
-        const bool now_ended = w.ok() && Ended(StringField(*w, "status"));
-        if (now_ended) end_status = StringField(*w, "status");
+        bool now_ended = false;
+        if (Status s = record_says_ended(&now_ended); !s.ok()) return s;
         const int64_t polled_from = follower.cursor();
         Status read = read_log();  // after the end was known, when it is: the whole log
         if (read.code() == Status::Code::kPermission) return read;

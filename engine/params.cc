@@ -33,10 +33,10 @@ constexpr const char* kHidden = "(value not shown: the name says it is secret)";
 
 // A param's value as messages show it: never the value of a param whose name says it is secret.
 std::string ShownValue(const ParamSpec& spec, std::string_view text) {
-  return IsSecretParamName(spec.name) ? kHidden : Shown(text);
+  return NameSaysSecret(spec.name) ? kHidden : Shown(text);
 }
 std::string ShownValue(const ParamSpec& spec, const Value& value, bool brief) {
-  return IsSecretParamName(spec.name) ? kHidden : brief ? value.Brief() : value.ToJson();
+  return NameSaysSecret(spec.name) ? kHidden : brief ? value.Brief() : value.ToJson();
 }
 
 std::string TooLong(size_t bytes) {
@@ -52,7 +52,7 @@ std::vector<std::string> ParamNames(const Plan& plan) {
 
 }  // namespace
 
-bool IsSecretParamName(std::string_view name) {
+bool NameSaysSecret(std::string_view name) {
   std::string lower;
   for (char c : name) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   for (const char* word : {"key", "token", "secret", "password", "passwd"})

@@ -40,10 +40,11 @@ using ParamValues = std::map<std::string, Value>;
 // Collects SOGNI_FLOW_PARAM_* from an environ-style array (nullptr-terminated).
 std::vector<std::pair<std::string, std::string>> ParamsFromEnvironment(char** environ);
 
-// Whether a param's name says its value is secret: it contains "key", "token", "secret",
-// "password" or "passwd" in any case. No message (text or --json) shows such a value; it says
-// "(value not shown: the name says it is secret)". The value itself is still used and sent.
-bool IsSecretParamName(std::string_view name);
+// Whether a name (a param's, a command-line option's) says its value is secret: it contains
+// "key", "token", "secret", "password" or "passwd" in any case. The one rule for both: no
+// message (text or --json) shows such a param's value ("(value not shown: the name says it is
+// secret)"; the value itself is still used and sent), and no option of such a name is echoed.
+bool NameSaysSecret(std::string_view name);
 
 // Checks the specs themselves (defaults fit their type, bounds, patterns that compile), then
 // resolves values by the precedence above, checking each. Problems go to diags (-p and

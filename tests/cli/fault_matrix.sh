@@ -42,25 +42,8 @@ scenarios=(
   "chaos_j2|20|two|start status 503 retry_after=0 p=0.2; stream reset after=0-4000 p=0.3; stream truncate after=0-4000 p=0.2; stream status 503 retry_after=0-1 p=0.2; events status 503 retry_after=0 p=0.2; events late ms=0-300 p=0.2; workflow late until=ended p=0.2; workflow hold ms=0-300 p=0.2; media reset after=0-30000 p=0.3; * drip bytes=64-512 ms=0-1 p=0.2"
 )
 
-for name in one two; do
-  cat > "$name.yaml" <<PLAN
-version: 1
-name: $name
-steps:
-  - {id: keyframe, toolName: generate_image, arguments: {prompt: a lamp called $name}}
-  - id: clip
-    toolName: generate_video
-    arguments: {prompt: orbit, duration: 3}
-    dependsOn: [{sourceStepId: keyframe, targetArgument: referenceImageIndices, mediaType: image, transform: image_index}]
-PLAN
-done
+for name in one two; do two_step_plan "$name"; done
 
-proxy_pid=""
-stop_proxy() {
-  [ -n "$proxy_pid" ] && { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; }
-  proxy_pid=""
-}
-trap 'stop_proxy; test_cleanup' EXIT
 
 cases=0 runs_total=0 events_total=0 downloads_total=0
 declare -A fired_total=()
@@ -81,11 +64,7 @@ for entry in "${scenarios[@]}"; do
     mkdir -p earlier && mv -- *-*.err *-*.out *-*.log *-*.stored *-*.events earlier/ 2>/dev/null
     why() { echo "case $c (seed $seed, script: $script): $*"; }
     curl -fsS -d "" "$url/_sandbox/reset" > /dev/null || fail "$(why "cannot reset the sandbox")"
-    "$proxy_bin" --upstream "$url" --seed "$seed" --script "$script" > "$c.proxy.log" 2>&1 &
-    proxy_pid=$!
-    for _ in $(seq 1 100); do grep -q "listening on" "$c.proxy.log" 2>/dev/null && break; sleep 0.05; done
-    purl=$(sed -n 's/.*listening on //p' "$c.proxy.log")
-    [ -n "$purl" ] || fail "$(why "the fault proxy did not start")"
+    start_fault_proxy "$proxy_bin" "$c.proxy.log" --seed "$seed" --script "$script"
     export SOGNI_FLOW_STATE_DIR="$work/state-$c"
     t0=$(date +%s.%N)
     timeout 300 "$bin" run "${plan_args[@]}" --api-url "$purl" --out "out-$c" --json > "$c.run.out" 2> "$c.run.err"
@@ -127,7 +106,7 @@ for entry in "${scenarios[@]}"; do
     [ "$(echo "$stats" | jq --argjson ids "$ids" '[(.downloads + .resumedDownloads) | keys[] | select(. as $k | $ids | index($k) | not)] | length')" -eq 0 ] ||
       fail "$(why "media downloaded that no run stored: $(echo "$stats" | jq -c '{downloads, resumedDownloads}')")"
     pstats=$(curl -fsS "$purl/_proxy/stats")
-    stop_proxy
+    stop_fault_proxy
     fired=$(echo "$pstats" | jq -c '.faults')
     while IFS='=' read -r k v; do
       [ -n "$k" ] && fired_total[$k]=$(( ${fired_total[$k]:-0} + v ))

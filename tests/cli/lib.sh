@@ -5,12 +5,18 @@
 #   require TOOL...         fails unless every TOOL is on PATH
 #   start_sandbox KEY ARGS  `sogni-flow sandbox --port 0 --api-key KEY ARGS...` on 127.0.0.1,
 #                           logging to sandbox.log; sets url and sandbox_pid
+#   start_fault_proxy PROXY LOG ARGS...
+#                           tests/support/fault_proxy PROXY in front of the sandbox ($url), logging
+#                           to LOG, with ARGS (--script, --seed); stops the one started before; sets
+#                           purl and proxy_pid. stop_fault_proxy stops it.
+#   two_step_plan NAME      writes NAME.yaml: an image and a video made from it
 #   interrupt_run NAME SECS ARGS...
 #                           `sogni-flow ARGS...` in the background (stdout NAME.out, stderr
 #                           NAME.err); once NAME.err shows ": running" and SECS more have passed,
 #                           one SIGINT; sets rc to its exit code
 work=""
 sandbox_pid=""
+proxy_pid=""
 bg_pids=()
 
 test_cleanup() {
@@ -18,6 +24,7 @@ test_cleanup() {
   local p
   for p in "${bg_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
   [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null
+  [ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null
   wait 2>/dev/null
   [ -n "$work" ] && rm -rf "$work"
 }
@@ -51,6 +58,35 @@ start_sandbox() {
   url=$(sed -n 's/.*listening on //p' sandbox.log)
   [ -n "$url" ] || fail "the sandbox did not start"
   case "$url" in http://127.0.0.1:*) ;; *) fail "the sandbox is not on loopback: $url" ;; esac
+}
+
+two_step_plan() {
+  cat > "$1.yaml" <<PLAN
+version: 1
+name: $1
+steps:
+  - {id: keyframe, toolName: generate_image, arguments: {prompt: a lamp called $1}}
+  - id: clip
+    toolName: generate_video
+    arguments: {prompt: orbit, duration: 3}
+    dependsOn: [{sourceStepId: keyframe, targetArgument: referenceImageIndices, mediaType: image, transform: image_index}]
+PLAN
+}
+
+stop_fault_proxy() {
+  [ -n "$proxy_pid" ] && { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; }
+  proxy_pid=""
+}
+
+start_fault_proxy() {
+  local proxy=$1 log=$2
+  shift 2
+  stop_fault_proxy
+  "$proxy" --upstream "$url" "$@" > "$log" 2>&1 &
+  proxy_pid=$!
+  for _ in $(seq 1 100); do grep -q "listening on" "$log" 2>/dev/null && break; sleep 0.05; done
+  purl=$(sed -n 's/.*listening on //p' "$log")
+  [ -n "$purl" ] || fail "the fault proxy did not start: $(cat "$log")"
 }
 
 interrupt_run() {

@@ -11,18 +11,7 @@ sf() { timeout 60 "$bin" "$@"; }
 start_sandbox "$SOGNI_API_KEY" --step-ms 150
 export SOGNI_API_BASE_URL=$url
 
-for name in one two three; do
-  cat > "$name.yaml" <<PLAN
-version: 1
-name: $name
-steps:
-  - {id: keyframe, toolName: generate_image, arguments: {prompt: a lamp called $name}}
-  - id: clip
-    toolName: generate_video
-    arguments: {prompt: orbit, duration: 3}
-    dependsOn: [{sourceStepId: keyframe, targetArgument: referenceImageIndices, mediaType: image, transform: image_index}]
-PLAN
-done
+for name in one two three; do two_step_plan "$name"; done
 
 # 1. Three plans, two at a time, into one --out: DIR/RUN each; one summary naming all three.
 sf run one.yaml two.yaml three.yaml -j 2 --out outs --json > multi.out 2> multi.err; rc=$?

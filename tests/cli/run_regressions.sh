@@ -217,16 +217,7 @@ kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
 start_sandbox "$key" --step-ms 5
 proxy_bin=$bin_dir/tests/fault_proxy
 [ -x "$proxy_bin" ] || fail "$proxy_bin is missing"
-proxy_pid=""
-with_proxy() {  # SCRIPT: a fault proxy in front of the sandbox; its URL in $purl
-  [ -n "$proxy_pid" ] && { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; }
-  "$proxy_bin" --upstream "$url" --script "$1" > proxy.log 2>&1 &
-  proxy_pid=$!
-  bg_pids+=("$proxy_pid")
-  for _ in $(seq 1 100); do grep -q "listening on" proxy.log 2>/dev/null && break; sleep 0.05; done
-  purl=$(grep -o 'http://127.0.0.1:[0-9]*' proxy.log | head -n 1)
-  [ -n "$purl" ] || fail "the fault proxy did not start: $(cat proxy.log)"
-}
+with_proxy() { start_fault_proxy "$proxy_bin" proxy.log --script "$1"; }  # its URL in $purl
 # Every run stored in STATE_DIR has the sandbox's whole event log, and has ended as WANT.
 all_events_stored() {  # STATE_DIR WANT
   local r wid n
@@ -269,7 +260,7 @@ with_proxy "stream[1-2] status 503 retry_after_digits=309"
 expect_exit 0 retry309 timeout 100 "$bin" run q1.yaml q2.yaml -j 2 --api-url "$purl" --state-dir s-retry309
 all_events_stored s-retry309 completed
 echo "ok   retry: a 600 s stream Retry-After under -j 2 reads the log meanwhile; 309 digits: a capped wait"
-kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; proxy_pid=""
+stop_fault_proxy
 
 # --- approve: a run the server paused for its cost (the server prices higher than the offline
 # model), its confirmation killed after the answer, confirmed again: the stored intent is sent
