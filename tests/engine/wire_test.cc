@@ -14,7 +14,7 @@ struct Checked {
   PlanAnalysis analysis;
 };
 
-Checked Check(const std::string& yaml, const std::vector<std::string>& assignments = {}) {
+Checked CheckWire(const std::string& yaml, const std::vector<std::string>& assignments = {}) {
   static std::unique_ptr<ProtocolCatalog> catalog = std::move(ProtocolCatalog::Load()).value();
   DiagnosticList d("p.yaml");
   Result<Plan> plan = LoadPlanFromText("p.yaml", yaml, &d);
@@ -48,7 +48,7 @@ steps:
 )";
 
 TEST(WireTest, StartBodyIsTheSdksShapeWithInterpolatedArguments) {
-  Checked c = Check(kTeaser, {"seconds=8"});
+  Checked c = CheckWire(kTeaser, {"seconds=8"});
   StartOptions o;
   o.app_source = "sogni-flow";
   o.max_units = 40;
@@ -63,7 +63,7 @@ TEST(WireTest, StartBodyIsTheSdksShapeWithInterpolatedArguments) {
 }
 
 TEST(WireTest, KeysAppearOnlyWhenSet) {
-  Checked c = Check("version: 1\nname: x\nsteps: [{id: a, toolName: generate_image, arguments: {prompt: p}}]\n");
+  Checked c = CheckWire("version: 1\nname: x\nsteps: [{id: a, toolName: generate_image, arguments: {prompt: p}}]\n");
   EXPECT_EQ(StartBody(c.plan, c.analysis, StartOptions()).ToJson(),
             R"({"input":{"steps":[{"id":"a","toolName":"generate_image","arguments":{"prompt":"p"}}]}})");
   StartOptions o;
@@ -75,7 +75,7 @@ TEST(WireTest, KeysAppearOnlyWhenSet) {
 }
 
 TEST(WireTest, TemplateRecordCarriesTypedInputsAndPlaceholderStages) {
-  Checked c = Check(R"(version: 1
+  Checked c = CheckWire(R"(version: 1
 kind: template
 name: teaser-template
 title: Teaser template

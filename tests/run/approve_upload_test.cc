@@ -31,7 +31,7 @@
 namespace sflow {
 namespace {
 
-const std::string kKey = "sk_canary_approve_5d1e7c";
+const std::string kApproveKey = "sk_canary_approve_5d1e7c";
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -94,12 +94,12 @@ class ApproveUploadTest : public RunTestBase {
   void SetUp() override {
     SandboxOptions so;
     so.step_ms = 5;
-    so.api_keys = {kKey};
+    so.api_keys = {kApproveKey};
     so.keepalive_ms = 200;
-    StartBackend(so, kKey, "", /*fast_retries=*/false);
+    StartBackend(so, kApproveKey, "", /*fast_retries=*/false);
     logo_ = ReadAll(SourceDir() + "/samples/media/logo.png");
     ASSERT_FALSE(logo_.empty());
-    env_key_ = "SOGNI_API_KEY=" + kKey;
+    env_key_ = "SOGNI_API_KEY=" + kApproveKey;
   }
 
   CliResult Cli(std::vector<std::string> args, bool backend = true) {
@@ -198,7 +198,7 @@ TEST_F(ApproveUploadTest, PresignedUploadGetsNoKeyAndV1IsTheFallback) {
     recording.no_v2 = no_v2;
     ApiClientOptions api;
     api.base_url = sandbox_->url();
-    api.api_key = kKey;
+    api.api_key = kApproveKey;
     ApiClient client(&recording, api);
     auto media = ResolveMedia(c.plan, client, recording, no_v2 ? "sogni-flow-v1" : "sogni-flow-v2");
     ASSERT_TRUE(media.ok()) << media.status().ToString();
@@ -212,7 +212,7 @@ TEST_F(ApproveUploadTest, PresignedUploadGetsNoKeyAndV1IsTheFallback) {
       EXPECT_EQ(r.method, no_v2 ? "PUT" : "POST");
       EXPECT_EQ(FindHeader(r.headers, "Authorization"), nullptr);
       EXPECT_EQ(FindHeader(r.headers, "api-key"), nullptr);
-      EXPECT_EQ(r.body.find(kKey), std::string::npos);
+      EXPECT_EQ(r.body.find(kApproveKey), std::string::npos);
     }
     EXPECT_EQ(uploads, 1);
   }
@@ -241,7 +241,7 @@ TEST_F(ApproveUploadTest, ResumedRunDoesNotUploadAgain) {
     spec.plan_name = c.plan.name;
     spec.plan_digest = *PlanDigest(c);
     spec.start_body = StartBody(c.plan, c.analysis, start);
-    spec.account = AccountFingerprint(kKey);
+    spec.account = AccountFingerprint(kApproveKey);
     spec.out_dir = tmp_.path() + "/out";
     spec.step_ids = {"keyframe"};
     ASSERT_TRUE(CreateServerRun((*dir)->store(), spec, run_id).ok());
@@ -381,7 +381,7 @@ steps:
     spec.plan_name = c.plan.name;
     spec.plan_digest = *PlanDigest(c);
     spec.start_body = StartBody(c.plan, c.analysis, start);
-    spec.account = AccountFingerprint(kKey);
+    spec.account = AccountFingerprint(kApproveKey);
     spec.out_dir = tmp_.path() + "/out";
     spec.step_ids = {"keyframe", "clip"};
     ASSERT_TRUE(CreateServerRun((*dir)->store(), spec, run_id).ok());

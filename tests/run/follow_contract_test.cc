@@ -24,8 +24,8 @@
 namespace sflow {
 namespace {
 
-constexpr const char* kKey = "k-follow-contract-01";
-constexpr const char* kPlan = R"(version: 1
+constexpr const char* kFollowKey = "k-follow-contract-01";
+constexpr const char* kFollowPlan = R"(version: 1
 name: two-step
 steps:
   - id: keyframe
@@ -118,12 +118,12 @@ class FollowContractTest : public RunTestBase {
   void Start(int step_ms = 20, const std::string& faults = "") {
     SandboxOptions so;
     so.step_ms = step_ms;
-    so.api_keys = {kKey};
+    so.api_keys = {kFollowKey};
     so.faults = faults;
     so.keepalive_ms = 200;
-    StartBackend(so, kKey);
+    StartBackend(so, kFollowKey);
     OpenStoreAt(tmp_.path() + "/state");
-    run_ = NewRunOf(kPlan, kKey, false);
+    run_ = NewRunOf(kFollowPlan, kFollowKey, false);
   }
   ServerRunner Runner(HttpTransport* t, ServerRunnerOptions o) {
     client_ = std::make_unique<ApiClient>(t, ClientOptions());
@@ -132,7 +132,7 @@ class FollowContractTest : public RunTestBase {
   ApiClientOptions ClientOptions() {
     ApiClientOptions api;
     api.base_url = sandbox_->url();
-    api.api_key = kKey;
+    api.api_key = kFollowKey;
     api.retry.base_delay = std::chrono::milliseconds(5);
     api.retry.max_delay = std::chrono::milliseconds(20);
     api.retry.max_attempts = 4;
@@ -378,12 +378,12 @@ TEST_F(FollowContractTest, ALongStreamRetryAfterReadsTheLogMeanwhile) {
 TEST_F(FollowContractTest, AnEndAfterAWaitForAPersonIsReadToTheEndBeforeItIsStored) {
   SandboxOptions so;
   so.step_ms = 20;
-  so.api_keys = {kKey};
+  so.api_keys = {kFollowKey};
   so.keepalive_ms = 200;
   so.price_percent = 400;  // the server prices over the plan's ceiling: the start waits for a person
-  StartBackend(so, kKey);
+  StartBackend(so, kFollowKey);
   OpenStoreAt(tmp_.path() + "/state");
-  run_ = NewRunOf(std::string(kPlan) + "budget: {max_units: 5}\n", kKey, /*send_max_units=*/true);
+  run_ = NewRunOf(std::string(kFollowPlan) + "budget: {max_units: 5}\n", kFollowKey, /*send_max_units=*/true);
   ScriptedTransport t(transport_.get());
   std::atomic<bool> confirmed{false};
   t.on_send = [&](const HttpRequest& r) -> Answer {
@@ -468,9 +468,9 @@ TEST_F(FollowContractTest, AFailedRunEndsFailedWithTheStepErrorStored) {
 TEST_F(FollowContractTest, APartialFailureDownloadsWhatWorked) {
   SandboxOptions so;
   so.step_ms = 20;
-  so.api_keys = {kKey};
+  so.api_keys = {kFollowKey};
   so.faults = "partial_failure=1";
-  StartBackend(so, kKey);
+  StartBackend(so, kFollowKey);
   OpenStoreAt(tmp_.path() + "/state");
   // Two independent steps: the first fails, the second works.
   run_ = NewRunOf(R"(version: 1
@@ -478,7 +478,7 @@ name: two-apart
 steps:
   - {id: a, toolName: generate_image, arguments: {prompt: a lamp, seed: 1}}
   - {id: b, toolName: generate_image, arguments: {prompt: a chair, seed: 2}}
-)", kKey, false);
+)", kFollowKey, false);
   ServerRunner runner = Runner(transport_.get(), FastOptions());
   Result<RunOutcome> out = runner.Drive(run_);
   ASSERT_TRUE(out.ok()) << out.status().ToString();

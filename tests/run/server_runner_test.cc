@@ -29,7 +29,7 @@
 namespace sflow {
 namespace {
 
-constexpr const char* kPlan = R"(version: 1
+constexpr const char* kRunnerPlan = R"(version: 1
 name: two-step
 execution: server
 steps:
@@ -82,7 +82,7 @@ class ServerRunnerTest : public RunTestBase {
 
   void OpenStore() { OpenStoreAt(tmp_.path() + "/state"); }
 
-  std::string NewRun(const std::string& plan_text = kPlan) { return NewRunOf(plan_text, kCanary, true); }
+  std::string NewRun(const std::string& plan_text = kRunnerPlan) { return NewRunOf(plan_text, kCanary, true); }
 
   ServerRunnerOptions Options() { return FastOptions(&json_); }
 
@@ -363,7 +363,7 @@ TEST_F(ServerRunnerTest, ResendAfterAnsweredStartCreatesNoSecondWorkflow) {
 
 TEST_F(ServerRunnerTest, CliRunStatusEventsWithKeyFileLeakNoKey) {
   StartSandbox();
-  std::string plan = tmp_.Write("plan.yaml", kPlan);
+  std::string plan = tmp_.Write("plan.yaml", kRunnerPlan);
   std::string key_file = tmp_.Write("key", kCanary + "\n");
   std::string state = tmp_.path() + "/state", out = tmp_.path() + "/out";
   ASSERT_EQ(chmod(key_file.c_str(), 0644), 0);
@@ -445,7 +445,7 @@ TEST_F(ServerRunnerTest, UnavailableStartKeepsTheIntentAndResumeResendsTheSameKe
 TEST_F(ServerRunnerTest, RunOverItsCeilingWaitsForCostApprovalWithExitFive) {
   StartSandbox();
   OpenStore();
-  std::string plan = std::string(kPlan) + "budget: {max_units: 1}\n";
+  std::string plan = std::string(kRunnerPlan) + "budget: {max_units: 1}\n";
   std::string run_id = NewRun(plan);
   ServerRunner runner(&dir_->store(), client_.get(), transport_.get(), Options());
   auto outcome = runner.Drive(run_id);
@@ -461,7 +461,7 @@ TEST_F(ServerRunnerTest, RunOverItsCeilingWaitsForCostApprovalWithExitFive) {
 
 TEST_F(ServerRunnerTest, WrongKeyIsAnAuthError) {
   StartSandbox();
-  std::string plan = tmp_.Write("plan.yaml", kPlan);
+  std::string plan = tmp_.Write("plan.yaml", kRunnerPlan);
   std::string key_file = tmp_.Write("key", "sk_wrong_key_123\n");
   ASSERT_EQ(chmod(key_file.c_str(), 0600), 0);
   CliResult r = RunCliForTest({"run", plan, "--api-url", sandbox_->url(), "--api-key-file", key_file,

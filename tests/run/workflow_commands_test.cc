@@ -26,7 +26,7 @@
 namespace sflow {
 namespace {
 
-constexpr const char* kPlan = R"(version: 1
+constexpr const char* kCommandsPlan = R"(version: 1
 name: two-step
 execution: server
 steps:
@@ -41,7 +41,7 @@ steps:
          mediaType: image, transform: image_index}
 )";
 
-const std::string kKey = "sk_commands_5d1e2f3a4b5c6d7e";
+const std::string kCommandsKey = "sk_commands_5d1e2f3a4b5c6d7e";
 const std::string kOtherKey = "sk_commands_other_9a8b7c6d5e";
 
 // Fails media downloads (404) after the first `allow` of them; everything else passes through.
@@ -76,10 +76,10 @@ class WorkflowCommandsTest : public RunTestBase {
     SandboxOptions so;
     so.seed = 7;
     so.step_ms = step_ms;
-    so.api_keys = {kKey, kOtherKey};
+    so.api_keys = {kCommandsKey, kOtherKey};
     so.keepalive_ms = 200;
-    StartBackend(so, kKey, "sogni-flow");
-    key_file_ = tmp_.Write("key", kKey);
+    StartBackend(so, kCommandsKey, "sogni-flow");
+    key_file_ = tmp_.Write("key", kCommandsKey);
     ASSERT_EQ(chmod(key_file_.c_str(), 0600), 0);
     other_key_file_ = tmp_.Write("other-key", kOtherKey);
     ASSERT_EQ(chmod(other_key_file_.c_str(), 0600), 0);
@@ -88,7 +88,7 @@ class WorkflowCommandsTest : public RunTestBase {
   void OpenStore() { OpenStoreAt(StatePath()); }
   std::string StatePath() const { return tmp_.path() + "/state"; }
 
-  std::string NewRun() { return NewRunOf(kPlan, kKey, false); }
+  std::string NewRun() { return NewRunOf(kCommandsPlan, kCommandsKey, false); }
 
   ServerRunnerOptions Options() { return FastOptions(); }
 
@@ -112,7 +112,7 @@ class WorkflowCommandsTest : public RunTestBase {
   Value Stats() { return admin_->Get("/_sandbox/stats").json; }
 
   Value RemoteWorkflow(const std::string& workflow_id) {
-    HttpResult r = HttpTestClient(sandbox_->port(), kKey).Get("/v1/creative-agent/workflows/" + workflow_id);
+    HttpResult r = HttpTestClient(sandbox_->port(), kCommandsKey).Get("/v1/creative-agent/workflows/" + workflow_id);
     EXPECT_EQ(r.status, 200) << r.body;
     const Value* data = r.json.Find("data");
     const Value* w = data ? data->Find("workflow") : nullptr;
@@ -153,7 +153,7 @@ TEST_F(WorkflowCommandsTest, CancelWaitEndsARunningWorkflowCancelled) {
   auto pending = dir_->store().PendingIntents(run_id);
   ASSERT_TRUE(pending.ok() && pending->size() == 1u);
   const IntentRecord& intent = (*pending)[0];
-  HttpResult started = HttpTestClient(sandbox_->port(), kKey)
+  HttpResult started = HttpTestClient(sandbox_->port(), kCommandsKey)
                            .Post("/v1/creative-agent/workflows", intent.request,
                                  {{"Idempotency-Key", intent.idempotency_key}, {"Content-Type", "application/json"}});
   ASSERT_EQ(started.status, 201) << started.body;
@@ -262,7 +262,7 @@ TEST_F(WorkflowCommandsTest, CrashAfterReseedIntentResumesWithTheSameKey) {
     const IntentRecord& intent = (*pending)[0];
     EXPECT_EQ(intent.kind, IntentKind::kReseed);
     key = intent.idempotency_key;
-    HttpResult sent = HttpTestClient(sandbox_->port(), kKey)
+    HttpResult sent = HttpTestClient(sandbox_->port(), kCommandsKey)
                           .Post("/v1/creative-agent/workflows/" + src->workflow_id + "/reseed", intent.request,
                                 {{"Idempotency-Key", key}, {"Content-Type", "application/json"}});
     EXPECT_EQ(sent.status, 200) << sent.body;
