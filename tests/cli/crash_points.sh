@@ -10,6 +10,8 @@
 # short: every point at its first and its last hit (make test). soak: every hit of every point,
 # over several sandbox seeds, with every third resume killed at a crash point of its own too,
 # until EPISODES (default 2000) episodes have run (make soak). SEED=<n> replays a soak's choices.
+# CRASH_WORKERS (soak: 4) episodes run at once: an episode mostly waits on the sandbox's step
+# time, so more of them than cores keep both cores busy. CRASH_STEP_MS (20): the sandbox's.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run_checks.sh"
@@ -26,7 +28,8 @@ echo "mode $mode, SEED=$SEED"
 key=k-crash-points
 export SOGNI_API_KEY=$key
 sandbox_seed=7
-start_sandbox "$key" --seed "$sandbox_seed" --step-ms 20
+step_ms=${CRASH_STEP_MS:-20}
+start_sandbox "$key" --seed "$sandbox_seed" --step-ms "$step_ms"
 five_step_plan > plan.yaml
 
 # The uninterrupted run, traced: which crash points it passes and how often.
@@ -123,7 +126,7 @@ worker() {
 echo ref >> runs_created
 workers=1
 if [ "$mode" = soak ]; then
-  workers=2             # two cores: two episodes at once
+  workers=${CRASH_WORKERS:-4}
   export FAST_CHECKS=1  # run_checks.sh: no HEAD per artifact (the download counts are checked here)
 fi
 episodes=0 round=0
@@ -136,7 +139,7 @@ while :; do
     check_sandbox_totals
     kill "$sandbox_pid" 2>/dev/null; wait "$sandbox_pid" 2>/dev/null
     sandbox_seed=$((sandbox_seed + 1))
-    start_sandbox "$key" --seed "$sandbox_seed" --step-ms 20
+    start_sandbox "$key" --seed "$sandbox_seed" --step-ms "$step_ms"
     : > workflows; : > remote_artifacts; : > runs_created
   fi
   pairs > round.pairs
