@@ -25,7 +25,7 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
-#include "cli/run_setup.h"
+#include "cli/backend.h"
 #include "cli/server_runner.h"
 #include "cli/sha256.h"
 #include "cli/state_access.h"

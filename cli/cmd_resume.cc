@@ -9,7 +9,7 @@
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
-#include "cli/run_setup.h"
+#include "cli/backend.h"
 #include "api/http_url.h"
 #include "cli/sha256.h"
 #include "cli/state_access.h"

@@ -13,7 +13,7 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
-#include "cli/run_setup.h"
+#include "cli/backend.h"
 #include "engine/wire.h"
 
 namespace sflow {

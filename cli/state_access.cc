@@ -1,6 +1,6 @@
 #include "cli/state_access.h"
 
-#include "cli/run_setup.h"
+#include "cli/backend.h"
 
 namespace sflow {
 

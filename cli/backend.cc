@@ -1,4 +1,4 @@
-#include "cli/run_setup.h"
+#include "cli/backend.h"
 
 #include "cli/interrupt.h"
 

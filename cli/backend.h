@@ -1,8 +1,8 @@
 // What run and resume share: where the API is (the in-process sandbox, --api-url or
 // SOGNI_API_BASE_URL), the API key (SOGNI_API_KEY or --api-key-file, never a flag value), and the
 // transport and REST client over them.
-#ifndef SFLOW_CLI_RUN_SETUP_H_
-#define SFLOW_CLI_RUN_SETUP_H_
+#ifndef SFLOW_CLI_BACKEND_H_
+#define SFLOW_CLI_BACKEND_H_
 
 #include <chrono>
 #include <functional>
@@ -131,4 +131,4 @@ std::string EnvValue(char** environ, const std::string& name);
 
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_RUN_SETUP_H_
+#endif  // SFLOW_CLI_BACKEND_H_
