@@ -20,14 +20,14 @@
 
 #include "api/http_transport.h"
 #include "api/retry_policy.h"
-#include "cli/run_reporter.h"
+#include "runner/progress.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
 
 namespace sflow {
 
 struct DownloadOptions {
-  RunReporter* reporter = nullptr;  // "saved ..." and problem lines; may be null
+  RunProgress* reporter = nullptr;  // "saved ..." and problem lines; may be null
   StreamCancel* cancel = nullptr;   // Ctrl-C: stop before the next artifact and inside this one
   RetryClock* clock = nullptr;      // waits between attempts; nullptr = the real clock
 };

@@ -271,7 +271,7 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store,
                    const std::vector<std::string>& run_ids, const DriveOptions& options) {
   if (run_ids.empty()) return kExitOk;
   SynchronizedRunStore store(&raw_store);
-  std::unique_ptr<RunReporter> reporter;
+  std::unique_ptr<RunProgress> reporter;
   if (!options.json && ctx.err_is_terminal && !options.detach) {
     struct winsize ws{};
     bool sized = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0;

@@ -7,6 +7,7 @@
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
+#include "cli/run_reporter.h"
 #include "cli/backend.h"
 #include "cli/server_runner.h"
 #include "cli/state_access.h"

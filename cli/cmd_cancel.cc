@@ -24,6 +24,7 @@
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
+#include "cli/run_reporter.h"
 #include "cli/interrupt.h"
 #include "cli/backend.h"
 #include "cli/server_runner.h"

@@ -111,7 +111,7 @@ class BatchCommitter {
 // Events waiting for their batch to commit before the reporter sees them.
 class ReportQueue {
  public:
-  ReportQueue(RunReporter* reporter, std::string run_id) : reporter_(reporter), run_id_(std::move(run_id)) {}
+  ReportQueue(RunProgress* reporter, std::string run_id) : reporter_(reporter), run_id_(std::move(run_id)) {}
   bool active() const { return reporter_ != nullptr; }
   void Add(int64_t sequence, Value record) { waiting_.emplace_back(sequence, std::move(record)); }
   // Reports every event at or below `committed`.
@@ -123,7 +123,7 @@ class ReportQueue {
   }
 
  private:
-  RunReporter* reporter_;
+  RunProgress* reporter_;
   const std::string run_id_;
   std::deque<std::pair<int64_t, Value>> waiting_;
 };

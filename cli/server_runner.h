@@ -35,7 +35,7 @@
 #include "api/http_transport.h"
 #include "api/retry_policy.h"
 #include "cli/intents.h"
-#include "cli/run_reporter.h"
+#include "runner/progress.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
 #include "engine/value.h"
@@ -43,7 +43,7 @@
 namespace sflow {
 
 struct ServerRunnerOptions {
-  RunReporter* reporter = nullptr;   // progress lines and events (cli/run_reporter.h); may be null
+  RunProgress* reporter = nullptr;   // progress lines and events (runner/progress.h); may be null
   bool start_only = false;           // --detach: send (or re-send) the start, store its answer, return
   bool download = true;              // false: follow and confirm the end, leave the artifacts (cancel)
   // A batch (its events and their cursor, one transaction, one fsync) is committed at

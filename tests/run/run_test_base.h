@@ -14,6 +14,7 @@
 
 #include "api/api_client.h"
 #include "api/http_transport.h"
+#include "cli/run_reporter.h"
 #include "cli/server_runner.h"
 #include "sandbox/sandbox.h"
 #include "store/state_dir.h"
