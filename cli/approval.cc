@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 #include "engine/json.h"
 #include "engine/media.h"
 #include "engine/run_id.h"

@@ -1,6 +1,6 @@
 #include "cli/backend.h"
 
-#include "cli/interrupt.h"
+#include "runner/interrupt.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -19,7 +19,7 @@
 #include "cli/run_reporter.h"
 #include "api/http_url.h"
 #include "cli/server_runner.h"
-#include "engine/synchronized_run_store.h"
+#include "runner/synchronized_run_store.h"
 
 namespace sflow {
 

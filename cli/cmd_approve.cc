@@ -17,7 +17,7 @@
 #include "cli/plan_check.h"
 #include "cli/backend.h"
 #include "cli/server_runner.h"
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 #include "engine/estimate.h"
 #include "cli/state_access.h"
 
@@ -69,7 +69,7 @@ int ApproveRun(const std::string& run_id, const std::string& state_dir, const Ba
   if (run->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow approve: run " << run_id << " belongs to another account (key fingerprint "
                    << run->account << ")\n", kExitAuth;
-  // One protocol with start and reseed (cli/intents.h): the confirmation is committed with its
+  // One protocol with start and reseed (runner/intents.h): the confirmation is committed with its
   // key before it is sent; one whose answer was never stored is re-sent as stored.
   Result<WorkflowReply> reply = ConfirmCost(store, *(*backend)->client, *run);
   if (!reply.ok()) {

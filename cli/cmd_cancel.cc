@@ -25,10 +25,10 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/run_reporter.h"
-#include "cli/interrupt.h"
+#include "runner/interrupt.h"
 #include "cli/backend.h"
 #include "cli/server_runner.h"
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 #include "cli/state_access.h"
 
 namespace sflow {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cli/command_line.h"
-#include "cli/interrupt.h"
+#include "runner/interrupt.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/state_access.h"

@@ -14,7 +14,7 @@
 #include "cli/exit_codes.h"
 #include "cli/backend.h"
 #include "cli/server_runner.h"
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 #include "cli/state_access.h"
 #include "engine/run_id.h"
 

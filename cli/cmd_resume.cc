@@ -11,7 +11,7 @@
 #include "cli/exit_codes.h"
 #include "cli/backend.h"
 #include "api/http_url.h"
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 #include "cli/state_access.h"
 
 namespace sflow {

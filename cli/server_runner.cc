@@ -9,7 +9,7 @@
 
 #include "api/event_follower.h"
 #include "api/sse_parser.h"
-#include "cli/artifact_download.h"
+#include "runner/artifact_download.h"
 #include "cli/exit_codes.h"
 #include "cli/workflow_record.h"
 #include "engine/crash_point.h"

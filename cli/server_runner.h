@@ -1,9 +1,9 @@
 // ServerRunner: runs one server plan as a durable workflow on /v1/creative-agent/workflows.
 //
 // Crash safety (docs/architecture.md), in the order things happen:
-//   1. CreateServerRun (cli/intents.h) stores the run with its start intent: the exact body and
+//   1. CreateServerRun (runner/intents.h) stores the run with its start intent: the exact body and
 //      a fresh Idempotency-Key, committed before anything is sent.
-//   2. Drive() sends the start through the intent protocol (cli/intents.h): an intent left
+//   2. Drive() sends the start through the intent protocol (runner/intents.h): an intent left
 //      pending, sent or unknown by an earlier attempt is re-sent with the SAME key and body. At
 //      the account's cap of active workflows it waits for a slot and sends again.
 //   3. Events are followed over SSE from the stored cursor (Last-Event-ID and ?after=), through
@@ -19,7 +19,7 @@
 //      the stream or by a GET of the workflow), GET .../events is read until it brings nothing
 //      new, and only then is the terminal status stored, with the final record's steps and
 //      artifacts (one transaction).
-//   5. Every artifact not done yet is downloaded (cli/artifact_download.h). An artifact that
+//   5. Every artifact not done yet is downloaded (runner/artifact_download.h). An artifact that
 //      cannot be saved fails the run's outcome (exit 1), never silently.
 // A workflow the server no longer knows (404 on the stream and on a GET) ends the run failed,
 // with the reason stored. Not thread-safe. The store, client and transport must outlive it.
@@ -34,7 +34,7 @@
 #include "api/api_client.h"
 #include "api/http_transport.h"
 #include "api/retry_policy.h"
-#include "cli/intents.h"
+#include "runner/intents.h"
 #include "runner/progress.h"
 #include "engine/run_store.h"
 #include "engine/status.h"

@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 

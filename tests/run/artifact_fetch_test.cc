@@ -1,4 +1,4 @@
-// FetchPart (cli/artifact_files.h) against a scripted transport: answers that break the rules
+// FetchPart (runner/artifact_files.h) against a scripted transport: answers that break the rules
 // of a download are never kept as the object.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cli/artifact_files.h"
+#include "runner/artifact_files.h"
 
 namespace sflow {
 namespace {

@@ -1,4 +1,4 @@
-#include "cli/artifact_files.h"
+#include "runner/artifact_files.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

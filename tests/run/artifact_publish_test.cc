@@ -1,4 +1,4 @@
-// PublishPart and WriteNoReplace (cli/artifact_files.h) make a file durable before it becomes
+// PublishPart and WriteNoReplace (runner/artifact_files.h) make a file durable before it becomes
 // visible: fsync of its bytes, then the link to its final name, then fsync of the directory; an
 // fsync that fails publishes nothing. The order is observed by interposing fsync() and link() in
 // this test binary: the code under test is linked into it statically, so its calls resolve to
@@ -19,7 +19,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cli/artifact_files.h"
+#include "runner/artifact_files.h"
 
 namespace {
 

@@ -17,7 +17,7 @@
 #include "cli/exit_codes.h"
 #include "cli/server_runner.h"
 #include "engine/json.h"
-#include "engine/synchronized_run_store.h"
+#include "runner/synchronized_run_store.h"
 #include "tests/api/fake_retry_clock.h"
 #include "tests/run/run_test_base.h"
 

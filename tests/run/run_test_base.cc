@@ -3,7 +3,7 @@
 #include <ctime>
 
 #include "cli/plan_check.h"
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"
 

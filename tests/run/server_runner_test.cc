@@ -13,10 +13,10 @@
 
 #include <gtest/gtest.h>
 
-#include "cli/artifact_files.h"
+#include "runner/artifact_files.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 #include "engine/json.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"

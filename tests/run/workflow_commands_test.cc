@@ -13,7 +13,7 @@
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
 #include "cli/server_runner.h"
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 #include "engine/json.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"

@@ -1,13 +1,13 @@
-#include "cli/artifact_download.h"
+#include "runner/artifact_download.h"
 
 #include <unistd.h>
 
 #include <thread>
 
-#include "cli/artifact_files.h"
-#include "cli/sha256.h"
 #include "engine/crash_point.h"
 #include "engine/value.h"
+#include "runner/artifact_files.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 

@@ -1,7 +1,7 @@
 // Implementation details: the signal handler only counts and writes one byte to a pipe, both
 // async-signal-safe; a second signal calls _exit(130). The watcher thread blocks on the pipe and
 // runs on_first; the destructor wakes it with a different byte.
-#include "cli/interrupt.h"
+#include "runner/interrupt.h"
 
 #include <signal.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>

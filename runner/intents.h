@@ -16,8 +16,8 @@
 //
 // Store errors are returned, never dropped: an answer that could not be recorded leaves the
 // intent sent, and the re-send returns the same answer.
-#ifndef SFLOW_CLI_INTENTS_H_
-#define SFLOW_CLI_INTENTS_H_
+#ifndef SFLOW_RUNNER_INTENTS_H_
+#define SFLOW_RUNNER_INTENTS_H_
 
 #include <cstdint>
 #include <map>
@@ -91,4 +91,4 @@ Status AbandonUnsentStart(RunStore& store, const std::string& run_id);
 
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_INTENTS_H_
+#endif  // SFLOW_RUNNER_INTENTS_H_

@@ -1,4 +1,4 @@
-#include "cli/intents.h"
+#include "runner/intents.h"
 
 #include <cstdio>
 #include <ctime>

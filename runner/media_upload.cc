@@ -1,4 +1,4 @@
-#include "cli/media_upload.h"
+#include "runner/media_upload.h"
 
 #include <fstream>
 #include <random>

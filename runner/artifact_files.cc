@@ -1,4 +1,4 @@
-#include "cli/artifact_files.h"
+#include "runner/artifact_files.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/sha256.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 

@@ -8,8 +8,8 @@
 // Presigned URLs get no API key: those requests go straight to the transport. URL entries pass
 // through. The uploaded URLs end up in the start body, which the start intent stores, so a
 // resumed run never uploads again.
-#ifndef SFLOW_CLI_MEDIA_UPLOAD_H_
-#define SFLOW_CLI_MEDIA_UPLOAD_H_
+#ifndef SFLOW_RUNNER_MEDIA_UPLOAD_H_
+#define SFLOW_RUNNER_MEDIA_UPLOAD_H_
 
 #include <ostream>
 #include <string>
@@ -35,4 +35,4 @@ std::string MultipartBody(const Value& fields, const std::string& file_name, con
 
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_MEDIA_UPLOAD_H_
+#endif  // SFLOW_RUNNER_MEDIA_UPLOAD_H_

@@ -1,7 +1,7 @@
 // Files for downloaded artifacts (docs/architecture.md, crash safety): names made by the runner, never taken
 // from the server; written durably and never over an existing file.
-#ifndef SFLOW_CLI_ARTIFACT_FILES_H_
-#define SFLOW_CLI_ARTIFACT_FILES_H_
+#ifndef SFLOW_RUNNER_ARTIFACT_FILES_H_
+#define SFLOW_RUNNER_ARTIFACT_FILES_H_
 
 #include <string>
 #include <string_view>
@@ -69,4 +69,4 @@ Status PublishPart(const std::string& dir, const std::string& part_path, const s
 
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_ARTIFACT_FILES_H_
+#endif  // SFLOW_RUNNER_ARTIFACT_FILES_H_

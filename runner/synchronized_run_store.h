@@ -3,8 +3,8 @@
 // threads' transitions is the order in which they got the lock. Used by `run -j N` and
 // `resume --all`, where several ServerRunners of one process drive runs of one state directory at
 // once (each under its run's lease, store/run_lease.h; the threads take turns on the connection).
-#ifndef SFLOW_ENGINE_SYNCHRONIZED_RUN_STORE_H_
-#define SFLOW_ENGINE_SYNCHRONIZED_RUN_STORE_H_
+#ifndef SFLOW_RUNNER_SYNCHRONIZED_RUN_STORE_H_
+#define SFLOW_RUNNER_SYNCHRONIZED_RUN_STORE_H_
 
 #include <mutex>
 #include <string>
@@ -71,4 +71,4 @@ class SynchronizedRunStore : public RunStore {
 
 }  // namespace sflow
 
-#endif  // SFLOW_ENGINE_SYNCHRONIZED_RUN_STORE_H_
+#endif  // SFLOW_RUNNER_SYNCHRONIZED_RUN_STORE_H_

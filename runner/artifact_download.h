@@ -2,7 +2,7 @@
 // (docs/architecture.md, crash safety).
 //
 // For each artifact the store does not call done yet, in the order the run announced them:
-//   1. the body streams into <out>/<step>/.<n>.part (cli/artifact_files.h), resumed with Range
+//   1. the body streams into <out>/<step>/.<n>.part (runner/artifact_files.h), resumed with Range
 //      after a crash or a cut; transient answers are retried a few times;
 //   2. the part is published as <out>/<step>/<n>.<ext> (fsync, link that never replaces, fsync
 //      of the directory); the extension comes from the bytes, the name never from the server;
@@ -11,8 +11,8 @@
 // A file or provenance file that exists with other content (another run wrote into the same
 // --out, or a person did) is never overwritten: the artifact is marked failed with a message
 // that says what to do, and the run's outcome counts it. Store errors end the download.
-#ifndef SFLOW_CLI_ARTIFACT_DOWNLOAD_H_
-#define SFLOW_CLI_ARTIFACT_DOWNLOAD_H_
+#ifndef SFLOW_RUNNER_ARTIFACT_DOWNLOAD_H_
+#define SFLOW_RUNNER_ARTIFACT_DOWNLOAD_H_
 
 #include <cstdint>
 #include <string>
@@ -20,9 +20,9 @@
 
 #include "api/http_transport.h"
 #include "api/retry_policy.h"
-#include "runner/progress.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
+#include "runner/progress.h"
 
 namespace sflow {
 
@@ -52,4 +52,4 @@ std::string ProvenanceJson(const RunRecord& run, const ArtifactRecord& a, const 
 
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_ARTIFACT_DOWNLOAD_H_
+#endif  // SFLOW_RUNNER_ARTIFACT_DOWNLOAD_H_

@@ -5,8 +5,8 @@
 // cursor and returns, and the command exits 130 with the `resume` command to continue. A second
 // signal ends the process at once with 130. The previous handlers come back when the guard goes.
 // One guard at a time per process.
-#ifndef SFLOW_CLI_INTERRUPT_H_
-#define SFLOW_CLI_INTERRUPT_H_
+#ifndef SFLOW_RUNNER_INTERRUPT_H_
+#define SFLOW_RUNNER_INTERRUPT_H_
 
 #include <functional>
 #include <thread>
@@ -31,4 +31,4 @@ class InterruptGuard {
 
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_INTERRUPT_H_
+#endif  // SFLOW_RUNNER_INTERRUPT_H_

@@ -1,6 +1,6 @@
 // SHA-256 for run digests, account fingerprints and downloaded files (Poco::SHA2Engine inside).
-#ifndef SFLOW_CLI_SHA256_H_
-#define SFLOW_CLI_SHA256_H_
+#ifndef SFLOW_RUNNER_SHA256_H_
+#define SFLOW_RUNNER_SHA256_H_
 
 #include <string>
 #include <string_view>
@@ -16,4 +16,4 @@ inline std::string AccountFingerprint(std::string_view api_key) { return Sha256H
 
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_SHA256_H_
+#endif  // SFLOW_RUNNER_SHA256_H_
