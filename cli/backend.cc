@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "cli/exit_codes.h"
-#include "cli/approval.h"
+#include "runner/approval.h"
 #include "cli/run_reporter.h"
 #include "api/http_url.h"
 #include "cli/server_runner.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/approval.h"
+#include "runner/approval.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
@@ -141,11 +141,11 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
   CheckedPlan c = CheckPlan(plans[0], DefaultCatalog(), params, ctx.environ, ValidateOptions());
   PrintDiagnostics(c.diags, ctx.err);
   if (!c.ok()) return ctx.err << "sogni-flow approve: " << plans[0] << " is invalid\n", kExitInvalid;
-  Result<std::string> digest = PlanDigest(c);
+  Result<std::string> digest = PlanDigest(c.plan, c.analysis);
   if (!digest.ok()) return ctx.err << "sogni-flow approve: " << digest.status().message() << "\n", ExitCodeFor(digest.status());
   PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
   // The gate `run` applies: an approval that run would refuse is never written.
-  if (Status gate = CheckUnits(plans[0], c, estimate, ceiling, "--max-units"); !gate.ok())
+  if (Status gate = CheckUnits(plans[0], c.plan, estimate, ceiling, "--max-units"); !gate.ok())
     return ctx.err << "sogni-flow approve: " << gate.message() << "; nothing written\n", ExitCodeFor(gate);
   ApprovalFile a;
   a.plan_path = plans[0];

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/approval.h"
+#include "runner/approval.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"

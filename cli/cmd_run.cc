@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/approval.h"
+#include "runner/approval.h"
 #include "engine/media.h"
 #include "cli/command_line.h"
 #include "runner/media_upload.h"
@@ -44,14 +44,14 @@ Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx
   if (!c.ok()) return Status::InvalidPlan(path + " is invalid");
   if (c.plan.kind != PlanKind::kWorkflow || c.plan.execution != Execution::kServer)
     return Status::InvalidPlan(path + ": only server workflow plans can run yet");
-  Result<std::string> digest = PlanDigest(c);
+  Result<std::string> digest = PlanDigest(c.plan, c.analysis);
   if (!digest.ok()) return digest.status();
   out->digest = *digest;
   PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
   std::string param_args;
   for (const std::string& f : params.files) param_args += " --param-file " + f;
   for (const std::string& a : params.assignments) param_args += " -p '" + a + "'";
-  Status gate = CheckCostGate(path, c, out->digest, estimate, std::time(nullptr), &out->start.max_units, param_args,
+  Status gate = CheckCostGate(path, c.plan, out->digest, estimate, std::time(nullptr), &out->start.max_units, param_args,
                               &out->approval);
   if (!gate.ok()) return Status::Error(Status::Code::kCostGate, gate.message());
   return Status::OK();

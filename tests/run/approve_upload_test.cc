@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cli/approval.h"
+#include "runner/approval.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "runner/media_upload.h"
@@ -171,7 +171,7 @@ TEST_F(ApproveUploadTest, LocalPngIsUploadedAndSentAsMediaReference) {
   EXPECT_TRUE(bytes.body == logo_) << "the uploaded media differs from the file";
   // The digest is of the file's bytes, not of the upload's URL.
   CheckedPlan c = CheckPlan(plan, DefaultCatalog(), {}, nullptr, ValidateOptions());
-  auto digest = PlanDigest(c);
+  auto digest = PlanDigest(c.plan, c.analysis);
   ASSERT_TRUE(digest.ok());
   EXPECT_EQ(run.plan_digest, *digest);
 }
@@ -239,7 +239,7 @@ TEST_F(ApproveUploadTest, ResumedRunDoesNotUploadAgain) {
     NewServerRun spec;
     spec.plan_path = plan;
     spec.plan_name = c.plan.name;
-    spec.plan_digest = *PlanDigest(c);
+    spec.plan_digest = *PlanDigest(c.plan, c.analysis);
     spec.start_body = StartBody(c.plan, c.analysis, start);
     spec.account = AccountFingerprint(kApproveKey);
     spec.out_dir = tmp_.path() + "/out";
@@ -379,7 +379,7 @@ steps:
     NewServerRun spec;
     spec.plan_path = plan;
     spec.plan_name = c.plan.name;
-    spec.plan_digest = *PlanDigest(c);
+    spec.plan_digest = *PlanDigest(c.plan, c.analysis);
     spec.start_body = StartBody(c.plan, c.analysis, start);
     spec.account = AccountFingerprint(kApproveKey);
     spec.out_dir = tmp_.path() + "/out";

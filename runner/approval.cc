@@ -1,4 +1,4 @@
-#include "cli/approval.h"
+#include "runner/approval.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,11 +9,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "runner/sha256.h"
 #include "engine/json.h"
 #include "engine/media.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 
@@ -48,10 +48,10 @@ void Pretty(const Value& v, int indent, std::string* out) {
 
 }  // namespace
 
-Result<std::string> PlanDigest(const CheckedPlan& c) {
+Result<std::string> PlanDigest(const Plan& plan, const PlanAnalysis& analysis) {
   StartOptions options;
-  const std::string& dir = c.plan.directory;
-  for (const MediaEntry& m : c.plan.media) {
+  const std::string& dir = plan.directory;
+  for (const MediaEntry& m : plan.media) {
     WireMedia wm;
     wm.name = m.name;
     wm.kind = m.kind;
@@ -69,8 +69,8 @@ Result<std::string> PlanDigest(const CheckedPlan& c) {
     }
     options.media.push_back(std::move(wm));
   }
-  Value body = StartBody(c.plan, c.analysis, options);
-  return Sha256Hex(PlanDigestInput(body, c.analysis.params));
+  Value body = StartBody(plan, analysis, options);
+  return Sha256Hex(PlanDigestInput(body, analysis.params));
 }
 
 std::string ApprovalPathFor(const std::string& plan_path) {
@@ -209,9 +209,9 @@ std::optional<int64_t> ParseIsoTime(const std::string& text) {
 
 std::string FormatUnits(double units) { return Value::Double(units).ToJson(); }
 
-Status CheckUnits(const std::string& plan_path, const CheckedPlan& c, const PlanEstimate& estimate,
+Status CheckUnits(const std::string& plan_path, const Plan& plan, const PlanEstimate& estimate,
                   std::optional<double> ceiling, const std::string& ceiling_name) {
-  std::optional<double> budget = c.plan.budget.max_units;
+  std::optional<double> budget = plan.budget.max_units;
   if (budget && estimate.total_units > *budget)
     return Status::Error(Status::Code::kCostGate,
                          "the estimate (" + FormatUnits(estimate.total_units) + " units) is over budget.max_units (" +
@@ -222,13 +222,13 @@ Status CheckUnits(const std::string& plan_path, const CheckedPlan& c, const Plan
   return Status::OK();
 }
 
-Status CheckCostGate(const std::string& plan_path, const CheckedPlan& c, const std::string& digest,
+Status CheckCostGate(const std::string& plan_path, const Plan& plan, const std::string& digest,
                      const PlanEstimate& estimate, int64_t now, std::optional<double>* max_units,
                      const std::string& param_args, ApprovalFile* used) {
-  std::optional<double> budget = c.plan.budget.max_units;
-  if (Status s = CheckUnits(plan_path, c, estimate, std::nullopt, ""); !s.ok()) return s;
+  std::optional<double> budget = plan.budget.max_units;
+  if (Status s = CheckUnits(plan_path, plan, estimate, std::nullopt, ""); !s.ok()) return s;
   *max_units = budget;
-  if (!c.plan.budget.approval_required) return Status::OK();
+  if (!plan.budget.approval_required) return Status::OK();
   std::string fix = "sogni-flow approve " + plan_path + " --max-units " +
                     std::to_string(SuggestedCeiling(estimate.total_units, budget)) + param_args;
   std::string file = ApprovalPathFor(plan_path);
@@ -241,7 +241,7 @@ Status CheckCostGate(const std::string& plan_path, const CheckedPlan& c, const s
     return gate(file + " approves another version of the plan or its params (digest " + a->digest.substr(0, 12) +
                 ", now " + digest.substr(0, 12) + "); review the change, then run: " + fix + " --force");
   if (a->expires_at <= now) return gate(file + " expired at " + IsoTime(a->expires_at) + "; run: " + fix + " --force");
-  if (Status s = CheckUnits(plan_path, c, estimate, a->max_units, file); !s.ok())
+  if (Status s = CheckUnits(plan_path, plan, estimate, a->max_units, file); !s.ok())
     return gate(s.message() + "; run: " + fix + " --force");
   // Both are ceilings, set by two people: the plan's author (budget.max_units) and its approver.
   // The server is told the lower one, so neither is ever exceeded.

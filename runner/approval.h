@@ -1,16 +1,17 @@
 // The cost gate shared by approve and run: the plan digest (what an approval is bound to), the
 // PLAN.approval.json file (written by `approve`, read by `run`) and the local checks of
 // docs/plan-language.md section 7 (exit 5: no or stale approval, estimate over the ceiling or over budget.max_units).
-#ifndef SFLOW_CLI_APPROVAL_H_
-#define SFLOW_CLI_APPROVAL_H_
+#ifndef SFLOW_RUNNER_APPROVAL_H_
+#define SFLOW_RUNNER_APPROVAL_H_
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-#include "cli/plan_check.h"
 #include "engine/estimate.h"
+#include "engine/plan.h"
 #include "engine/status.h"
+#include "engine/validate.h"
 #include "engine/value.h"
 
 namespace sflow {
@@ -18,8 +19,9 @@ namespace sflow {
 // The digest stored in runs.plan_digest and in approval files: sha256 of PlanDigestInput over the
 // start body as it would be sent WITHOUT a ceiling, with every local media entry's url replaced by
 // "sha256:<hex of the file>" (uploads get fresh URLs each run; the bytes are what is approved) and
-// the resolved params. Fails kIOError when a local media file cannot be read.
-Result<std::string> PlanDigest(const CheckedPlan& c);
+// the resolved params (`analysis` is the plan's validation). Fails kIOError when a local media
+// file cannot be read.
+Result<std::string> PlanDigest(const Plan& plan, const PlanAnalysis& analysis);
 
 // samples/launch-teaser.yaml -> samples/launch-teaser.approval.json (.yaml/.yml/.json stripped).
 std::string ApprovalPathFor(const std::string& plan_path);
@@ -53,7 +55,7 @@ std::string FormatUnits(double units);
 // The units gate, one function for approve and run: the estimate must be within the plan's
 // budget.max_units and within `ceiling` when there is one (an approval's maxUnits, or approve's
 // --max-units, named by ceiling_name in the message). kCostGate (exit 5) when it is not.
-Status CheckUnits(const std::string& plan_path, const CheckedPlan& c, const PlanEstimate& estimate,
+Status CheckUnits(const std::string& plan_path, const Plan& plan, const PlanEstimate& estimate,
                   std::optional<double> ceiling, const std::string& ceiling_name);
 
 // The local cost gate of `run` (kCostGate, exit 5, when it fails; the message names the command that fixes
@@ -61,7 +63,7 @@ Status CheckUnits(const std::string& plan_path, const CheckedPlan& c, const Plan
 // `now` (seconds) and a maxUnits that covers the estimate; *max_units becomes its ceiling and
 // *used (when given) the approval. Without
 // approval an estimate over budget.max_units is refused and *max_units becomes budget.max_units.
-Status CheckCostGate(const std::string& plan_path, const CheckedPlan& c, const std::string& digest,
+Status CheckCostGate(const std::string& plan_path, const Plan& plan, const std::string& digest,
                      const PlanEstimate& estimate, int64_t now, std::optional<double>* max_units,
                      const std::string& param_args = "", ApprovalFile* used = nullptr);
 
@@ -70,4 +72,4 @@ int64_t SuggestedCeiling(double estimate, std::optional<double> max_units);
 
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_APPROVAL_H_
+#endif  // SFLOW_RUNNER_APPROVAL_H_
