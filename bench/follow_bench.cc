@@ -47,7 +47,7 @@
 
 #include "api/api_client.h"
 #include "api/http_transport.h"
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 #include "engine/json.h"
 #include "runner/synchronized_run_store.h"
 #include "sandbox/sandbox.h"

@@ -18,7 +18,7 @@
 #include "runner/approval.h"
 #include "cli/run_reporter.h"
 #include "api/http_url.h"
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 #include "runner/synchronized_run_store.h"
 
 namespace sflow {
@@ -188,14 +188,6 @@ Result<BackendOptions> BackendOptionsFor(const RunRecord& run, const BackendOpti
                                "` removes it)");
   o.api_url = run.api_url;  // "" for a run stored before endpoints were: the usual default
   return o;
-}
-
-int WorseExitCode(int a, int b) {
-  static constexpr int kOrder[] = {kExitSecurity, kExitLocalState, kExitAuth, kExitCostGate,
-                                   kExitUnavailable, kExitRunFailed, kExitTimeout, kExitInvalid};
-  for (int code : kOrder)
-    if (a == code || b == code) return code;
-  return a != kExitOk ? a : b;
 }
 
 std::string StateDirHint(const std::string& flag) {

@@ -116,10 +116,6 @@ struct DriveFlags {
 int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
                    const std::string& run_id, bool json, const std::string& hint_args = "");
 
-// Which exit code wins when runs end differently: the one that needs a person first (the first
-// of 7, 6, 3, 5, 4, 1, 8, 2 present).
-int WorseExitCode(int a, int b);
-
 // " --state-dir DIR" when the command line named a state directory, for printed commands.
 std::string StateDirHint(const std::string& flag);
 

@@ -16,7 +16,7 @@
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
 #include "cli/backend.h"
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 #include "runner/sha256.h"
 #include "engine/estimate.h"
 #include "cli/state_access.h"

@@ -9,7 +9,7 @@
 #include "cli/exit_codes.h"
 #include "cli/run_reporter.h"
 #include "cli/backend.h"
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 #include "cli/state_access.h"
 
 namespace sflow {

@@ -27,7 +27,7 @@
 #include "cli/run_reporter.h"
 #include "runner/interrupt.h"
 #include "cli/backend.h"
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 #include "runner/sha256.h"
 #include "cli/state_access.h"
 

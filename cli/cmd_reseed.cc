@@ -13,7 +13,7 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/backend.h"
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 #include "runner/sha256.h"
 #include "cli/state_access.h"
 #include "engine/run_id.h"

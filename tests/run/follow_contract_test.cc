@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/exit_codes.h"
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 #include "engine/json.h"
 #include "runner/synchronized_run_store.h"
 #include "tests/api/fake_retry_clock.h"

@@ -15,7 +15,7 @@
 #include "api/api_client.h"
 #include "api/http_transport.h"
 #include "cli/run_reporter.h"
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 #include "sandbox/sandbox.h"
 #include "store/state_dir.h"
 #include "tests/support/http_test_client.h"

@@ -1,5 +1,5 @@
 // End to end: ServerRunner against the in-process sandbox on 127.0.0.1, with a temporary state dir.
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 
 #include <dirent.h>
 #include <sys/stat.h>

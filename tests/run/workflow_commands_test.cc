@@ -12,7 +12,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 #include "runner/sha256.h"
 #include "engine/json.h"
 #include "engine/run_id.h"

@@ -5,8 +5,8 @@
 // as the store spells them; step units from cost.actual (a number or {capacityUnits}) or
 // cost.capacityUnits; artifacts from each step's `artifacts` and from the record's top-level
 // `artifacts` (by stepId; "_" when none), each remote id once.
-#ifndef SFLOW_CLI_WORKFLOW_RECORD_H_
-#define SFLOW_CLI_WORKFLOW_RECORD_H_
+#ifndef SFLOW_RUNNER_SERVER_WORKFLOW_RECORD_H_
+#define SFLOW_RUNNER_SERVER_WORKFLOW_RECORD_H_
 
 #include <optional>
 #include <string>
@@ -34,4 +34,4 @@ std::string ArgumentsDigest(const Value& step);
 
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_WORKFLOW_RECORD_H_
+#endif  // SFLOW_RUNNER_SERVER_WORKFLOW_RECORD_H_

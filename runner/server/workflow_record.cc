@@ -1,4 +1,4 @@
-#include "cli/workflow_record.h"
+#include "runner/server/workflow_record.h"
 
 #include <map>
 #include <set>

@@ -1,4 +1,4 @@
-#include "cli/server_runner.h"
+#include "runner/server/server_runner.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -9,10 +9,9 @@
 
 #include "api/event_follower.h"
 #include "api/sse_parser.h"
-#include "runner/artifact_download.h"
-#include "cli/exit_codes.h"
-#include "cli/workflow_record.h"
 #include "engine/crash_point.h"
+#include "runner/artifact_download.h"
+#include "runner/server/workflow_record.h"
 
 namespace sflow {
 
@@ -546,15 +545,11 @@ Result<RunOutcome> ServerRunner::DownloadMissing(const std::string& run_id, cons
   return outcome;
 }
 
-int ExitCodeForOutcome(const RunOutcome& outcome) {
-  switch (outcome.status) {
-    case RunStatus::kCompleted: return outcome.artifacts_failed ? kExitRunFailed : kExitOk;
-    case RunStatus::kFailed:
-    case RunStatus::kPartialFailure:
-    case RunStatus::kCancelled: return kExitRunFailed;
-    case RunStatus::kWaitingForUser: return outcome.awaiting_cost_approval ? kExitCostGate : kExitTimeout;
-    default: return kExitUnavailable;
-  }
+Status ServerRunner::RequestCancel(const RunRecord& run) {
+  Result<WorkflowReply> reply = sflow::RequestCancel(*store_, *client_, run);
+  if (reply.ok()) return Status::OK();
+  const Status& s = reply.status();
+  return Status::Error(s.code(), client_->Redact(s.message())).WithHttp(s.http_status(), s.reason());
 }
 
 }  // namespace sflow

@@ -22,9 +22,10 @@
 //   5. Every artifact not done yet is downloaded (runner/artifact_download.h). An artifact that
 //      cannot be saved fails the run's outcome (exit 1), never silently.
 // A workflow the server no longer knows (404 on the stream and on a GET) ends the run failed,
-// with the reason stored. Not thread-safe. The store, client and transport must outlive it.
-#ifndef SFLOW_CLI_SERVER_RUNNER_H_
-#define SFLOW_CLI_SERVER_RUNNER_H_
+// with the reason stored. ServerRunner is the RunDriver of server runs (runner/run_driver.h).
+// Not thread-safe. The store, client and transport must outlive it.
+#ifndef SFLOW_RUNNER_SERVER_SERVER_RUNNER_H_
+#define SFLOW_RUNNER_SERVER_SERVER_RUNNER_H_
 
 #include <chrono>
 #include <cstdint>
@@ -34,11 +35,12 @@
 #include "api/api_client.h"
 #include "api/http_transport.h"
 #include "api/retry_policy.h"
-#include "runner/intents.h"
-#include "runner/progress.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
 #include "engine/value.h"
+#include "runner/intents.h"
+#include "runner/progress.h"
+#include "runner/run_driver.h"
 
 namespace sflow {
 
@@ -70,16 +72,7 @@ struct ServerRunnerOptions {
   StreamCancel* cancel = nullptr;
 };
 
-struct RunOutcome {
-  RunStatus status = RunStatus::kUnknown;
-  std::string waiting_reason;
-  bool awaiting_cost_approval = false;
-  int64_t events_stored = 0;        // every event stored for the run (counted at the end)
-  int64_t artifacts_done = 0, artifacts_failed = 0;
-  std::string problem;              // why the run failed locally (an artifact not saved, ...); "" if none
-};
-
-class ServerRunner {
+class ServerRunner final : public RunDriver {
  public:
   ServerRunner(RunStore* store, ApiClient* client, HttpTransport* transport, ServerRunnerOptions options);
 
@@ -87,11 +80,16 @@ class ServerRunner {
   // or cost confirmation, follow, confirm, download. Errors: kPermission (auth), kUnavailable
   // (retry budget spent; resumable), kCancelled (Ctrl-C or the test hook), store errors, kIOError
   // for a download that cannot be written.
-  Result<RunOutcome> Drive(const std::string& run_id);
+  Result<RunOutcome> Drive(const std::string& run_id) override;
 
   // Downloads every stored artifact of the run that is not done yet (none twice), to `out_dir`
   // ("" = the run's own out dir). Needs only the transport: `client` may be null.
-  Result<RunOutcome> DownloadMissing(const std::string& run_id, const std::string& out_dir = "");
+  Result<RunOutcome> DownloadMissing(const std::string& run_id, const std::string& out_dir = "") override;
+
+  // Cancels the run's workflow through the intent protocol (RequestCancel of runner/intents.h:
+  // an open cancel intent is re-sent, else a new one is recorded and sent). The error's message
+  // is redacted by the client.
+  Status RequestCancel(const RunRecord& run) override;
 
  private:
   Status Start(RunRecord* run);
@@ -118,12 +116,6 @@ class ServerRunner {
   bool caught_up_after_end_ = false;  // CatchUp() ran after a terminal status was known
 };
 
-// The exit code (cli/exit_codes.h) for a run that ended with `outcome`.
-int ExitCodeForOutcome(const RunOutcome& outcome);
-
-// The run status a wire status names ("canceled" and "pending" spelled as the store spells them).
-std::optional<RunStatus> WireStatus(std::string status);
-
 }  // namespace sflow
 
-#endif  // SFLOW_CLI_SERVER_RUNNER_H_
+#endif  // SFLOW_RUNNER_SERVER_SERVER_RUNNER_H_
