@@ -1,23 +1,24 @@
-// What run and resume share: where the API is (the in-process sandbox, --api-url or
-// SOGNI_API_BASE_URL), the API key (SOGNI_API_KEY or --api-key-file, never a flag value), and the
-// transport and REST client over them.
+// Where the API is and who speaks to it, for the commands that talk to it: the endpoint (the
+// in-process sandbox, --api-url or SOGNI_API_BASE_URL), the API key (SOGNI_API_KEY or
+// --api-key-file, never a flag value), and the transport and REST client over them.
+//
+// This is the command line's half of a run: it turns flags, environment and a key file into
+// ready objects, and its messages name those settings. The runner layer (runner/) is given the
+// client and transport (cli/drive_and_report.h builds each run's driver over them) and never
+// reads the environment itself.
 #ifndef SFLOW_CLI_BACKEND_H_
 #define SFLOW_CLI_BACKEND_H_
 
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <ostream>
 #include <string>
-#include <vector>
 
 #include "api/api_client.h"
 #include "api/http_transport.h"
-#include "engine/status.h"
-#include "cli/command_line.h"
-#include "cli/context.h"
 #include "engine/run_store.h"
+#include "engine/status.h"
 #include "sandbox/sandbox.h"
 
 namespace sflow {
@@ -33,7 +34,7 @@ struct BackendOptions {
 inline constexpr const char* kInProcessSandbox = "sandbox:in-process";
 
 // Receives the lines a backend has to say while no run reporter exists yet (retry notices).
-// Thread-safe; the run driver points it at its reporter while it drives.
+// Thread-safe; DriveAndReport points it at its reporter while it drives.
 class NoticeSink {
  public:
   explicit NoticeSink(std::ostream* fallback) : fallback_(fallback) {}
@@ -75,55 +76,6 @@ Status CheckBackend(Backend& backend);
 // names one (--api-url or --sandbox: then `*overridden` says so), else the usual default. A run
 // of the in-process sandbox without --sandbox is kInvalidPlan, saying why.
 Result<BackendOptions> BackendOptionsFor(const RunRecord& run, const BackendOptions& given, bool* overridden);
-
-struct DriveOptions {
-  bool json = false;                   // --json: events and the summary as JSON lines on stdout
-  std::string hint_args;               // appended to printed resume commands (" --state-dir X")
-  bool detach = false;                 // --detach: start (or re-send the start), store it, stop
-  std::chrono::seconds timeout{0};     // --timeout: stop following after this long (0 = never)
-  bool cancel_on_interrupt = false;    // --cancel-on-interrupt: Ctrl-C cancels the workflows
-  int jobs = 1;                        // -j: runs driven at once
-};
-
-// Drives stored runs with ServerRunner, `jobs` at a time (threads sharing the store under a
-// lock, the transport and one reporter): live lines on a terminal, one line per change
-// otherwise, or --json lines; then one summary line per run (--json: one summary object with
-// every run, and the first run's fields flat when there is one run). Returns the exit code:
-// 130 after Ctrl-C, 8 when --timeout expired first, else the worst run's code (the first of
-// 7, 6, 3, 5, 4, 1, 8 present). `command` names the command in messages.
-//   Ctrl-C: the first stops following (cursors committed; with cancel_on_interrupt a cancel is
-//   requested for each unfinished workflow), a second exits at once. --timeout: the same stop,
-//   the workflows continue remotely. Either prints the resume command for each unfinished run.
-int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
-                   const std::vector<std::string>& run_ids, const DriveOptions& options);
-// The same, each run with the backend of its own endpoint (`backend_of` returns one for every
-// run id it is given; the first run's is used for messages).
-int DriveAndReport(const char* command, Context& ctx, RunStore& store,
-                   const std::function<Backend&(const std::string& run_id)>& backend_of,
-                   const std::vector<std::string>& run_ids, const DriveOptions& options);
-// The flags of the commands that follow runs (run, resume): -j N, --timeout D and
-// --cancel-on-interrupt. Register() before CommandLine::Parse, Finish() after it.
-struct DriveFlags {
-  DriveOptions options;
-  std::string jobs = "1", timeout;
-  void Register(CommandLine& cl);
-  // -j 1..999 and --timeout through ParseDuration ("" = none) into `options`; kInvalidPlan with
-  // the message to print otherwise.
-  Status Finish();
-};
-
-// One run, options {.json = json, .hint_args = hint_args}.
-int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
-                   const std::string& run_id, bool json, const std::string& hint_args = "");
-
-// " --state-dir DIR" when the command line named a state directory, for printed commands.
-std::string StateDirHint(const std::string& flag);
-
-// Opens --state-dir (or SOGNI_FLOW_STATE_DIR, else ./.sogni-flow) for the commands.
-std::string StateDirPath(const std::string& flag, char** environ);
-
-// The value of NAME in an environ-style array; "" when absent.
-std::string EnvValue(char** environ, const std::string& name);
 
 }  // namespace sflow
 

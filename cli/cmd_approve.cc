@@ -10,16 +10,17 @@
 #include <string>
 #include <vector>
 
-#include "runner/approval.h"
+#include "cli/backend.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
+#include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
-#include "cli/backend.h"
+#include "cli/state_access.h"
+#include "engine/estimate.h"
+#include "runner/approval.h"
 #include "runner/server/server_runner.h"
 #include "runner/sha256.h"
-#include "engine/estimate.h"
-#include "cli/state_access.h"
 
 #ifndef SFLOW_VERSION
 #define SFLOW_VERSION "0.0.0"

@@ -6,20 +6,21 @@
 #include <string>
 #include <vector>
 
-#include "runner/approval.h"
-#include "engine/media.h"
+#include "cli/backend.h"
 #include "cli/command_line.h"
-#include "runner/media_upload.h"
 #include "cli/context.h"
+#include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
-#include "cli/backend.h"
-#include "runner/server/server_runner.h"
-#include "runner/sha256.h"
+#include "cli/state_access.h"
 #include "engine/estimate.h"
+#include "engine/media.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"
-#include "cli/state_access.h"
+#include "runner/approval.h"
+#include "runner/media_upload.h"
+#include "runner/server/server_runner.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 

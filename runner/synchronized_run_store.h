@@ -1,8 +1,9 @@
 // SynchronizedRunStore: a RunStore that several threads may share. Each call runs whole under
 // one mutex on the wrapped store, so every call stays one transaction and the order of two
-// threads' transitions is the order in which they got the lock. Used by `run -j N` and
-// `resume --all`, where several ServerRunners of one process drive runs of one state directory at
-// once (each under its run's lease, store/run_lease.h; the threads take turns on the connection).
+// threads' transitions is the order in which they got the lock. Used by the drive pool
+// (runner/drive_pool.h) of `run -j N` and `resume --all`, where several run drivers of one
+// process drive runs of one state directory at once (each under its run's lease,
+// store/run_lease.h; the threads take turns on the connection).
 #ifndef SFLOW_RUNNER_SYNCHRONIZED_RUN_STORE_H_
 #define SFLOW_RUNNER_SYNCHRONIZED_RUN_STORE_H_
 
