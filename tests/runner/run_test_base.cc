@@ -1,11 +1,11 @@
-#include "tests/run/run_test_base.h"
+#include "tests/runner/run_test_base.h"
 
 #include <ctime>
 
 #include "cli/plan_check.h"
-#include "runner/sha256.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 

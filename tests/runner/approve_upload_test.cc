@@ -11,21 +11,21 @@
 
 #include <gtest/gtest.h>
 
-#include "runner/approval.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
-#include "runner/media_upload.h"
 #include "cli/plan_check.h"
-#include "runner/server/server_runner.h"
-#include "runner/sha256.h"
 #include "engine/estimate.h"
 #include "engine/json.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"
+#include "runner/approval.h"
+#include "runner/media_upload.h"
+#include "runner/server/server_runner.h"
+#include "runner/sha256.h"
 #include "sandbox/sandbox.h"
 #include "store/state_dir.h"
+#include "tests/runner/run_test_base.h"
 #include "tests/support/http_test_client.h"
-#include "tests/run/run_test_base.h"
 #include "tests/support/test_util.h"
 
 namespace sflow {

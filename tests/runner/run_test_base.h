@@ -1,8 +1,8 @@
 // What the end-to-end run tests share: a sandbox on 127.0.0.1 with a REST client for one of its
 // keys, a state directory under a temp dir, and runs created the way `sogni-flow run` creates
 // them.
-#ifndef SFLOW_TESTS_RUN_RUN_TEST_BASE_H_
-#define SFLOW_TESTS_RUN_RUN_TEST_BASE_H_
+#ifndef SFLOW_TESTS_RUNNER_RUN_TEST_BASE_H_
+#define SFLOW_TESTS_RUNNER_RUN_TEST_BASE_H_
 
 #include <memory>
 #include <ostream>
@@ -49,4 +49,4 @@ class RunTestBase : public ::testing::Test {
 
 }  // namespace sflow
 
-#endif  // SFLOW_TESTS_RUN_RUN_TEST_BASE_H_
+#endif  // SFLOW_TESTS_RUNNER_RUN_TEST_BASE_H_

@@ -15,11 +15,11 @@
 #include <gtest/gtest.h>
 
 #include "cli/exit_codes.h"
-#include "runner/server/server_runner.h"
 #include "engine/json.h"
+#include "runner/server/server_runner.h"
 #include "runner/synchronized_run_store.h"
 #include "tests/api/fake_retry_clock.h"
-#include "tests/run/run_test_base.h"
+#include "tests/runner/run_test_base.h"
 
 namespace sflow {
 namespace {

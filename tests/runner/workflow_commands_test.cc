@@ -12,15 +12,15 @@
 
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
-#include "runner/server/server_runner.h"
-#include "runner/sha256.h"
 #include "engine/json.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"
+#include "runner/server/server_runner.h"
+#include "runner/sha256.h"
 #include "sandbox/sandbox.h"
 #include "store/state_dir.h"
+#include "tests/runner/run_test_base.h"
 #include "tests/support/http_test_client.h"
-#include "tests/run/run_test_base.h"
 #include "tests/support/test_util.h"
 
 namespace sflow {
