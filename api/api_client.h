@@ -67,7 +67,7 @@ class ApiClient {
   Result<WorkflowReply> ConfirmCost(const std::string& workflow_id, const Value& body,
                                     const std::string& idempotency_key);
 
-  // The request of a committed intent (cli/intents.h), sent exactly as stored: `body` (JSON
+  // The request of a committed intent (runner/intents.h), sent exactly as stored: `body` (JSON
   // text) byte for byte, and for the paid kinds (start, reseed, confirm-cost) `idempotency_key`.
   // `workflow_id` is the workflow acted on (a reseed's source; unused for a start). Retried by
   // the policy when keyed; a cancel is sent once.

@@ -47,9 +47,9 @@
 
 #include "api/api_client.h"
 #include "api/http_transport.h"
-#include "cli/server_runner.h"
 #include "engine/json.h"
-#include "engine/synchronized_run_store.h"
+#include "runner/server/server_runner.h"
+#include "runner/synchronized_run_store.h"
 #include "sandbox/sandbox.h"
 #include "store/state_dir.h"
 

@@ -1,5 +1,7 @@
 // The subcommand table and top-level dispatch (ninja's kTools[] in spirit).
 #include <iostream>
+#include <string>
+#include <string_view>
 
 #include "cli/command_line.h"
 #include "cli/context.h"
@@ -11,6 +13,16 @@
 #endif
 
 namespace sflow {
+
+std::string EnvValue(char** environ, const std::string& name) {
+  if (!environ) return "";
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    if (kv.size() > name.size() && kv.substr(0, name.size()) == name && kv[name.size()] == '=')
+      return std::string(kv.substr(name.size() + 1));
+  }
+  return "";
+}
 
 int RunValidate(const std::vector<std::string>& args, Context& ctx);
 int RunEstimate(const std::vector<std::string>& args, Context& ctx);

@@ -10,16 +10,17 @@
 #include <string>
 #include <vector>
 
-#include "cli/approval.h"
+#include "cli/backend.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
+#include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
-#include "cli/run_setup.h"
-#include "cli/server_runner.h"
-#include "cli/sha256.h"
-#include "engine/estimate.h"
 #include "cli/state_access.h"
+#include "engine/estimate.h"
+#include "runner/approval.h"
+#include "runner/server/server_runner.h"
+#include "runner/sha256.h"
 
 #ifndef SFLOW_VERSION
 #define SFLOW_VERSION "0.0.0"
@@ -69,7 +70,7 @@ int ApproveRun(const std::string& run_id, const std::string& state_dir, const Ba
   if (run->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow approve: run " << run_id << " belongs to another account (key fingerprint "
                    << run->account << ")\n", kExitAuth;
-  // One protocol with start and reseed (cli/intents.h): the confirmation is committed with its
+  // One protocol with start and reseed (runner/intents.h): the confirmation is committed with its
   // key before it is sent; one whose answer was never stored is re-sent as stored.
   Result<WorkflowReply> reply = ConfirmCost(store, *(*backend)->client, *run);
   if (!reply.ok()) {
@@ -141,11 +142,11 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
   CheckedPlan c = CheckPlan(plans[0], DefaultCatalog(), params, ctx.environ, ValidateOptions());
   PrintDiagnostics(c.diags, ctx.err);
   if (!c.ok()) return ctx.err << "sogni-flow approve: " << plans[0] << " is invalid\n", kExitInvalid;
-  Result<std::string> digest = PlanDigest(c);
+  Result<std::string> digest = PlanDigest(c.plan, c.analysis);
   if (!digest.ok()) return ctx.err << "sogni-flow approve: " << digest.status().message() << "\n", ExitCodeFor(digest.status());
   PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
   // The gate `run` applies: an approval that run would refuse is never written.
-  if (Status gate = CheckUnits(plans[0], c, estimate, ceiling, "--max-units"); !gate.ok())
+  if (Status gate = CheckUnits(plans[0], c.plan, estimate, ceiling, "--max-units"); !gate.ok())
     return ctx.err << "sogni-flow approve: " << gate.message() << "; nothing written\n", ExitCodeFor(gate);
   ApprovalFile a;
   a.plan_path = plans[0];

@@ -4,12 +4,13 @@
 #include <vector>
 
 #include "api/http_transport.h"
+#include "cli/backend.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
-#include "cli/run_setup.h"
-#include "cli/server_runner.h"
+#include "cli/run_reporter.h"
 #include "cli/state_access.h"
+#include "runner/server/server_runner.h"
 
 namespace sflow {
 

@@ -21,14 +21,16 @@
 #include <thread>
 #include <vector>
 
+#include "cli/backend.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
+#include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
-#include "cli/interrupt.h"
-#include "cli/run_setup.h"
-#include "cli/server_runner.h"
-#include "cli/sha256.h"
+#include "cli/run_reporter.h"
 #include "cli/state_access.h"
+#include "runner/interrupt.h"
+#include "runner/server/server_runner.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 

@@ -5,13 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/artifact_files.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
-#include "cli/run_setup.h"
-#include "cli/sha256.h"
 #include "cli/state_access.h"
+#include "runner/artifact_files.h"
+#include "runner/sha256.h"
 #include "store/state_check.h"
 
 namespace sflow {

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "cli/command_line.h"
-#include "cli/interrupt.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/state_access.h"
+#include "runner/interrupt.h"
 
 namespace sflow {
 

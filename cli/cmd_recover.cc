@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "cli/backend.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
-#include "cli/run_setup.h"
-#include "cli/sha256.h"
 #include "cli/state_access.h"
 #include "engine/run_id.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 

@@ -9,14 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "cli/backend.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
+#include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
-#include "cli/run_setup.h"
-#include "cli/server_runner.h"
-#include "cli/sha256.h"
 #include "cli/state_access.h"
 #include "engine/run_id.h"
+#include "runner/server/server_runner.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 

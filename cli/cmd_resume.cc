@@ -5,14 +5,15 @@
 #include <string>
 #include <vector>
 
-#include "cli/approval.h"
+#include "api/http_url.h"
+#include "cli/backend.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
+#include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
-#include "cli/run_setup.h"
-#include "api/http_url.h"
-#include "cli/sha256.h"
 #include "cli/state_access.h"
+#include "runner/approval.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 

@@ -6,20 +6,21 @@
 #include <string>
 #include <vector>
 
-#include "cli/approval.h"
-#include "engine/media.h"
+#include "cli/backend.h"
 #include "cli/command_line.h"
-#include "cli/media_upload.h"
 #include "cli/context.h"
+#include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
-#include "cli/run_setup.h"
-#include "cli/server_runner.h"
-#include "cli/sha256.h"
+#include "cli/state_access.h"
 #include "engine/estimate.h"
+#include "engine/media.h"
 #include "engine/run_id.h"
 #include "engine/wire.h"
-#include "cli/state_access.h"
+#include "runner/approval.h"
+#include "runner/media_upload.h"
+#include "runner/server/server_runner.h"
+#include "runner/sha256.h"
 
 namespace sflow {
 
@@ -44,14 +45,14 @@ Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx
   if (!c.ok()) return Status::InvalidPlan(path + " is invalid");
   if (c.plan.kind != PlanKind::kWorkflow || c.plan.execution != Execution::kServer)
     return Status::InvalidPlan(path + ": only server workflow plans can run yet");
-  Result<std::string> digest = PlanDigest(c);
+  Result<std::string> digest = PlanDigest(c.plan, c.analysis);
   if (!digest.ok()) return digest.status();
   out->digest = *digest;
   PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
   std::string param_args;
   for (const std::string& f : params.files) param_args += " --param-file " + f;
   for (const std::string& a : params.assignments) param_args += " -p '" + a + "'";
-  Status gate = CheckCostGate(path, c, out->digest, estimate, std::time(nullptr), &out->start.max_units, param_args,
+  Status gate = CheckCostGate(path, c.plan, out->digest, estimate, std::time(nullptr), &out->start.max_units, param_args,
                               &out->approval);
   if (!gate.ok()) return Status::Error(Status::Code::kCostGate, gate.message());
   return Status::OK();

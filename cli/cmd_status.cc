@@ -5,7 +5,6 @@
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
-#include "cli/run_setup.h"
 #include "cli/state_access.h"
 #include "engine/json.h"
 #include "store/run_rows.h"

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "cli/backend.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
-#include "cli/run_setup.h"
 #include "engine/wire.h"
 
 namespace sflow {

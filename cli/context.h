@@ -30,6 +30,9 @@ const std::vector<CommandSpec>& Commands();
 // Runs `sogni-flow` with argv[1..] as args; returns the exit code (cli/exit_codes.h).
 int RunCli(const std::vector<std::string>& args, Context& ctx);
 
+// The value of NAME in an environ-style array (Context::environ); "" when absent.
+std::string EnvValue(char** environ, const std::string& name);
+
 }  // namespace sflow
 
 #endif  // SFLOW_CLI_CONTEXT_H_

@@ -20,4 +20,23 @@ ExitCode ExitCodeFor(const Status& s) {
   return kExitRunFailed;
 }
 
+int ExitCodeForOutcome(const RunOutcome& outcome) {
+  switch (outcome.status) {
+    case RunStatus::kCompleted: return outcome.artifacts_failed ? kExitRunFailed : kExitOk;
+    case RunStatus::kFailed:
+    case RunStatus::kPartialFailure:
+    case RunStatus::kCancelled: return kExitRunFailed;
+    case RunStatus::kWaitingForUser: return outcome.awaiting_cost_approval ? kExitCostGate : kExitTimeout;
+    default: return kExitUnavailable;
+  }
+}
+
+int WorseExitCode(int a, int b) {
+  static constexpr int kOrder[] = {kExitSecurity, kExitLocalState, kExitAuth, kExitCostGate,
+                                   kExitUnavailable, kExitRunFailed, kExitTimeout, kExitInvalid};
+  for (int code : kOrder)
+    if (a == code || b == code) return code;
+  return a != kExitOk ? a : b;
+}
+
 }  // namespace sflow

@@ -1,8 +1,11 @@
 // The one table of exit codes (docs/diagnostics.md section 4). Scripts and cron jobs branch on these.
+// The runner layer never speaks in exit codes: it reports a Status or a RunOutcome
+// (runner/run_driver.h), and the commands turn them into codes here.
 #ifndef SFLOW_CLI_EXIT_CODES_H_
 #define SFLOW_CLI_EXIT_CODES_H_
 
 #include "engine/status.h"
+#include "runner/run_driver.h"
 
 namespace sflow {
 
@@ -21,6 +24,13 @@ enum ExitCode : int {
 
 // The exit code for a Status that ends a command.
 ExitCode ExitCodeFor(const Status& status);
+
+// The exit code for a run a driver left with `outcome` (runner/run_driver.h).
+int ExitCodeForOutcome(const RunOutcome& outcome);
+
+// Which exit code wins when runs end differently: the one that needs a person first (the first
+// of 7, 6, 3, 5, 4, 1, 8, 2 present).
+int WorseExitCode(int a, int b);
 
 }  // namespace sflow
 

@@ -1,9 +1,7 @@
-// RunReporter: what runners tell the person or program watching them (docs/diagnostics.md, streams).
-// stdout carries data (--json: one JSON object per workflow event), stderr human progress: on a
-// terminal a live block of lines per step, otherwise one line per change, fit for cron logs.
-//
-// Every implementation is thread-safe: the runs that `run -j N` and `resume --all` drive at once
-// share one reporter, and their lines never interleave mid-line.
+// The reporters of runs (docs/diagnostics.md, streams): the two ways the commands show what the
+// runner layer tells them (runner/progress.h). stdout carries data (--json: one JSON object per
+// workflow event), stderr human progress: on a terminal a live block of lines per step, otherwise
+// one line per change, fit for cron logs. Both are thread-safe, as RunProgress requires.
 #ifndef SFLOW_CLI_RUN_REPORTER_H_
 #define SFLOW_CLI_RUN_REPORTER_H_
 
@@ -18,24 +16,14 @@
 #include <vector>
 
 #include "engine/value.h"
+#include "runner/progress.h"
 
 namespace sflow {
-
-class RunReporter {
- public:
-  virtual ~RunReporter() = default;
-  // Announces a run and its steps in plan order before it is driven (for live views).
-  virtual void AddRun(const std::string& run_id, const std::string& label, const std::vector<std::string>& steps) = 0;
-  // A change worth one line: "r-...: running", "r-...: saved sogni-out/.../0.png (32431 bytes)".
-  virtual void Line(const std::string& text) = 0;
-  // A workflow event as it is stored, in sequence order per run.
-  virtual void Event(const std::string& run_id, const Value& record) = 0;
-};
 
 // Lines to `progress` (may be null). With `json`, every event as
 // {"event":"workflow_event","run":RUN,"record":{...}} on one line. Step transitions (step_* and
 // stage_* events) get a line of their own: "r-...: step keyframe completed".
-class StreamReporter final : public RunReporter {
+class StreamReporter final : public RunProgress {
  public:
   StreamReporter(std::ostream* progress, std::ostream* json) : progress_(progress), json_(json) {}
   void AddRun(const std::string&, const std::string&, const std::vector<std::string>&) override {}
@@ -65,7 +53,7 @@ StepNews ReadStepNews(const Value& record);
 // The block fits the terminal: lines are cut at `columns`, and when runs and steps need more than
 // `rows` - 1 lines it shows one line per run, then only the unfinished runs and a count of the
 // others (a block taller than the screen cannot be redrawn in place).
-class LiveReporter final : public RunReporter {
+class LiveReporter final : public RunProgress {
  public:
   // columns/rows: the terminal's size (0: 100 x 40).
   explicit LiveReporter(std::ostream* out, int columns = 0, int rows = 0);
@@ -105,9 +93,6 @@ class LiveReporter final : public RunReporter {
   Clock::time_point started_ = Clock::now();
   std::thread ticker_;
 };
-
-// "1m05s", "12.3s".
-std::string FormatElapsed(std::chrono::milliseconds ms);
 
 }  // namespace sflow
 

@@ -1,8 +1,17 @@
 #include "cli/state_access.h"
 
-#include "cli/run_setup.h"
-
 namespace sflow {
+
+std::string StateDirPath(const std::string& flag, char** environ) {
+  if (!flag.empty()) return flag;
+  std::string env = EnvValue(environ, "SOGNI_FLOW_STATE_DIR");
+  return env.empty() ? ".sogni-flow" : env;
+}
+
+std::string StateDirHint(const std::string& flag) {
+  if (flag.empty()) return "";
+  return " --state-dir '" + flag + "'";
+}
 
 Result<std::unique_ptr<StateDir>> OpenState(const char* command, const std::string& flag,
                                             StateAccess access, Context& ctx) {

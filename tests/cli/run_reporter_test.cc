@@ -222,11 +222,5 @@ TEST(LiveReporterTest, CutsLongLinesOnACharacterBoundary) {
   EXPECT_NE(static_cast<unsigned char>(first.back()) & 0xC0, 0xC0) << "no lead byte without its continuation";
 }
 
-TEST(FormatElapsedTest, SecondsMinutesHours) {
-  EXPECT_EQ(FormatElapsed(std::chrono::milliseconds(12'340)), "12.3s");
-  EXPECT_EQ(FormatElapsed(std::chrono::milliseconds(65'000)), "1m05s");
-  EXPECT_EQ(FormatElapsed(std::chrono::milliseconds(3'725'000)), "1h02m");
-}
-
 }  // namespace
 }  // namespace sflow

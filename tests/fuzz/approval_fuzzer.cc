@@ -1,4 +1,4 @@
-// Fuzz target: approval files (cli/approval.h ReadApprovalFile, ApprovalJson).
+// Fuzz target: approval files (runner/approval.h ReadApprovalFile, ApprovalJson).
 // The input is written to a file of this process and read as PLAN.approval.json. Checked: a
 // refused file is kInvalidPlan with a message naming the file; an accepted one, written again
 // with ApprovalJson, is valid UTF-8 JSON that reads back to the same approval (a fixed point).
@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "cli/approval.h"
 #include "engine/json.h"
+#include "runner/approval.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {

@@ -1,0 +1,175 @@
+#include "cli/drive_and_report.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "cli/exit_codes.h"
+#include "cli/run_reporter.h"
+#include "runner/approval.h"
+#include "runner/drive_pool.h"
+#include "runner/server/server_runner.h"
+
+namespace sflow {
+
+void DriveFlags::Register(CommandLine& cl) {
+  cl.Value("jobs", "j", "N", "follow up to N runs at once (default 1)", &jobs);
+  cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
+  cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
+          &options.cancel_on_interrupt);
+}
+
+Status DriveFlags::Finish() {
+  if (jobs.empty() || jobs.size() > 3 || jobs.find_first_not_of("0123456789") != std::string::npos || std::stoi(jobs) < 1)
+    return Status::InvalidPlan("-j wants a number from 1 to 999, not '" + jobs + "'");
+  options.jobs = std::stoi(jobs);
+  if (!timeout.empty()) {
+    std::optional<int64_t> seconds = ParseDuration(timeout);
+    if (!seconds) return Status::InvalidPlan("--timeout wants a duration such as 45s, 30m or 2h, not '" + timeout + "'");
+    options.timeout = std::chrono::seconds(*seconds);
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// What a person needs to know about a run that did not complete: its stored error and each failed
+// step's error (code, message, whether a retry may help), one line each.
+std::vector<std::string> ProblemLines(const RunRecord& run) {
+  auto describe = [](const Value& e) {
+    std::string text;
+    if (const Value* c = e.Find("code"); c && (c->is_string() || c->is_int()))
+      text = c->is_string() ? c->as_string() : std::to_string(c->as_int());
+    if (const Value* m = e.Find("message"); m && m->is_string()) text += (text.empty() ? "" : ": ") + m->as_string();
+    if (const Value* r = e.Find("retryable"); r && r->is_bool())
+      text += r->as_bool() ? " (retryable)" : " (not retryable)";
+    return text.empty() ? e.ToJson() : text;
+  };
+  std::vector<std::string> lines;
+  for (const StepRecord& st : run.steps)
+    if (st.error.is_object()) lines.push_back("step " + st.step_id + " " + Name(st.status) + ": " + describe(st.error));
+  if (run.error.is_object()) lines.push_back(describe(run.error));
+  return lines;
+}
+
+}  // namespace
+
+int DriveAndReport(const char* command, Context& ctx, RunStore& raw_store, Backend& backend,
+                   const std::vector<std::string>& run_ids, const DriveOptions& options) {
+  return DriveAndReport(command, ctx, raw_store, [&](const std::string&) -> Backend& { return backend; }, run_ids,
+                        options);
+}
+
+int DriveAndReport(const char* command, Context& ctx, RunStore& store,
+                   const std::function<Backend&(const std::string& run_id)>& backend_of,
+                   const std::vector<std::string>& run_ids, const DriveOptions& options) {
+  if (run_ids.empty()) return kExitOk;
+  std::unique_ptr<RunProgress> reporter;
+  if (!options.json && ctx.err_is_terminal && !options.detach) {
+    struct winsize ws{};
+    bool sized = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0;
+    reporter = std::make_unique<LiveReporter>(&ctx.err, sized ? ws.ws_col : 0, sized ? ws.ws_row : 0);
+  } else {
+    reporter = std::make_unique<StreamReporter>(&ctx.err, options.json ? &ctx.out : nullptr);
+  }
+  std::vector<Backend*> backends;  // each once, for the notices
+  for (const std::string& id : run_ids) {
+    Backend* b = &backend_of(id);
+    if (std::find(backends.begin(), backends.end(), b) == backends.end()) backends.push_back(b);
+  }
+  for (Backend* b : backends) b->notices->Redirect([r = reporter.get()](const std::string& line) { r->Line(line); });
+  // Every run is a server run: its driver is a ServerRunner over the backend of its endpoint.
+  DriverFactory make_driver = [&](const std::string& run_id, const DriverEnvironment& env) -> std::unique_ptr<RunDriver> {
+    Backend& b = backend_of(run_id);
+    ServerRunnerOptions ro;
+    ro.reporter = env.progress;
+    ro.cancel = env.cancel;
+    ro.start_only = env.start_only;
+    return std::make_unique<ServerRunner>(env.store, b.client.get(), b.transport.get(), ro);
+  };
+  DrivePoolResult pool = DriveRuns(
+      store, *reporter, make_driver,
+      [&](const std::string& run_id) { return backend_of(run_id).api_url == kInProcessSandbox; }, run_ids,
+      DrivePoolOptions{.jobs = options.jobs, .timeout = options.timeout,
+                       .cancel_on_interrupt = options.cancel_on_interrupt, .start_only = options.detach});
+  for (Backend* b : backends) b->notices->Redirect(nullptr);
+  reporter.reset();  // the live block's last picture, before the summary lines
+
+  int code = kExitOk;
+  Value runs = Value::Array();
+  for (DrivenRun& d : pool.runs) {
+    Backend& backend = backend_of(d.run_id);
+    Result<RunRecord> run = store.GetRun(d.run_id);
+    int run_code = d.outcome.ok() ? ExitCodeForOutcome(d.outcome.value()) : ExitCodeFor(d.outcome.status());
+    if (options.detach && d.outcome.ok()) run_code = kExitOk;
+    Value summary = Value::Object();
+    summary.Set("run", Value::String(d.run_id));
+    if (run.ok()) {
+      summary.Set("status", Value::String(Name(run->status)));
+      summary.Set("workflowId", Value::String(run->workflow_id));
+      summary.Set("outDir", Value::String(run->out_dir));
+    }
+    std::vector<std::string> problems = run.ok() && d.outcome.ok() && run_code != kExitOk ? ProblemLines(*run)
+                                                                                         : std::vector<std::string>();
+    if (d.outcome.ok()) {
+      const RunOutcome& o = *d.outcome;
+      if (!o.problem.empty()) problems.push_back(o.problem);
+      summary.Set("events", Value::Int(o.events_stored));
+      summary.Set("artifactsDone", Value::Int(o.artifacts_done));
+      summary.Set("artifactsFailed", Value::Int(o.artifacts_failed));
+      if (!o.waiting_reason.empty()) summary.Set("waitingReason", Value::String(o.waiting_reason));
+      if (!options.json && run.ok()) {
+        if (options.detach) {
+          ctx.err << d.run_id << ": " << Name(run->status) << " as workflow " << run->workflow_id
+                  << " (detached); follow it with: sogni-flow resume " << d.run_id << options.hint_args << "\n";
+        } else {
+          ctx.err << d.run_id << ": " << Name(run->status) << " (" << o.events_stored << " events, "
+                  << o.artifacts_done << " artifacts in " << run->out_dir
+                  << (o.artifacts_failed ? ", " + std::to_string(o.artifacts_failed) + " not saved" : "") << ")\n";
+        }
+        for (const std::string& p : problems) ctx.err << "  " << backend.client->Redact(p) << "\n";
+      }
+      if (!options.json && o.awaiting_cost_approval)
+        ctx.err << "the server awaits cost approval: sogni-flow approve --run " << d.run_id << options.hint_args << "\n";
+    } else {
+      std::string message = backend.client->Redact(d.outcome.status().message());
+      summary.Set("error", Value::String(message));
+      if (!options.json) ctx.err << "sogni-flow " << command << ": " << d.run_id << ": " << message << "\n";
+      const bool resumable = run_code == kExitUnavailable || run_code == kExitInterrupted || run_code == kExitTimeout ||
+                             d.outcome.status().code() == Status::Code::kIOError;
+      if (resumable && backend.api_url != kInProcessSandbox)
+        ctx.err << "resume it with: sogni-flow resume " << d.run_id << options.hint_args << "\n";
+    }
+    if (!problems.empty()) {
+      Value list = Value::Array();
+      for (const std::string& p : problems) list.Append(Value::String(backend.client->Redact(p)));
+      summary.Set("problems", list);
+    }
+    summary.Set("exitCode", Value::Int(run_code));
+    runs.Append(summary);
+    code = WorseExitCode(code, run_code);
+  }
+  // A Ctrl-C or --timeout that came after every run had ended changed nothing.
+  if (pool.stopped_any && pool.interrupted) code = kExitInterrupted;
+  else if (pool.stopped_any && pool.timed_out && code == kExitOk) code = kExitTimeout;
+  if (options.json) {
+    Value summary = Value::Object();
+    summary.Set("event", Value::String("summary"));
+    if (runs.size() == 1)
+      for (const Value::Member& m : runs.items()[0].members()) summary.Set(m.key, m.value);
+    summary.Set("runs", runs);
+    summary.Set("exitCode", Value::Int(code));
+    ctx.out << summary.ToJson() << "\n";
+  }
+  return code;
+}
+
+int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,
+                   const std::string& run_id, bool json, const std::string& hint_args) {
+  return DriveAndReport(command, ctx, store, backend, std::vector<std::string>{run_id},
+                        DriveOptions{.json = json, .hint_args = hint_args});
+}
+
+}  // namespace sflow

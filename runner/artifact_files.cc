@@ -1,0 +1,293 @@
+#include "runner/artifact_files.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "runner/sha256.h"
+
+namespace sflow {
+
+std::string SafeFileName(const std::string& id) {
+  std::string out;
+  for (char c : id) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  if (out.empty()) out = "_";
+  return out;
+}
+
+std::string ExtensionFor(MediaKind kind, std::string_view bytes) {
+  auto starts = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
+  if (starts("\x89PNG")) return "png";
+  if (starts("\xFF\xD8\xFF")) return "jpg";
+  if (starts("RIFF")) return "wav";
+  if (starts("ID3") || starts("\xFF\xFB")) return "mp3";
+  if (bytes.size() > 8 && bytes.substr(4, 4) == "ftyp") return kind == MediaKind::kAudio ? "m4a" : "mp4";
+  switch (kind) {
+    case MediaKind::kImage: return "img";
+    case MediaKind::kVideo: return "mp4";
+    case MediaKind::kAudio: return "audio";
+    default: return "bin";
+  }
+}
+
+Status MakeDirectories(const std::string& path) {
+  std::string cur;
+  std::stringstream ss(path);
+  std::string part;
+  if (!path.empty() && path[0] == '/') cur = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    cur += part + "/";
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      return Status::IOError("cannot create " + cur + ": " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+namespace {
+
+Status FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::OK() : Status::IOError("fsync " + path + ": " + std::strerror(errno));
+}
+
+// Removes "<final_path>.part-<pid>" files left in `dir` by a writer that died (SIGKILL, power
+// loss) between creating its temp file and unlinking it. A pid still alive keeps its file.
+void RemoveStaleTemps(const std::string& dir, const std::string& final_path) {
+  std::string base = final_path.substr(final_path.rfind('/') + 1) + ".part-";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.compare(0, base.size(), base) != 0) continue;
+    std::string digits = name.substr(base.size());
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || (::kill(pid, 0) != 0 && errno == ESRCH)) ::unlink((dir + "/" + name).c_str());
+  }
+  ::closedir(d);
+}
+
+}  // namespace
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status WriteNoReplace(const std::string& dir, const std::string& final_path, std::string_view bytes) {
+  std::string tmp = final_path + ".part-" + std::to_string(::getpid());
+  RemoveStaleTemps(dir, final_path);
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status::IOError("cannot write " + tmp + ": " + std::strerror(e));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::IOError("cannot sync " + tmp);
+  }
+  Status result = Status::OK();
+  if (::link(tmp.c_str(), final_path.c_str()) != 0) {
+    if (errno == EEXIST) {
+      Result<std::string> existing = ReadWholeFile(final_path);
+      if (!existing.ok() || Sha256Hex(*existing) != Sha256Hex(bytes))
+        result = Status::Error(Status::Code::kConflict, final_path + " exists with other content; not overwritten");
+    } else {
+      result = Status::IOError("cannot link " + final_path + ": " + std::strerror(errno));
+    }
+  }
+  ::unlink(tmp.c_str());
+  if (!result.ok()) return result;
+  return FsyncPath(dir, O_RDONLY | O_DIRECTORY);
+}
+
+std::string PartPathFor(const std::string& dir, int64_t index) {
+  return dir + "/." + std::to_string(index) + ".part";
+}
+
+namespace {
+
+// "bytes A-B/T" into A and T (T -1 for "*"); "bytes */T" into A = -1 and T. False if malformed.
+bool ParseContentRange(const std::string& v, int64_t* first, int64_t* total) {
+  unsigned long long a = 0, b = 0, t = 0;
+  char star = 0;
+  if (std::sscanf(v.c_str(), "bytes %llu-%llu/%llu", &a, &b, &t) == 3 && b >= a) {
+    *first = static_cast<int64_t>(a), *total = static_cast<int64_t>(t);
+    return true;
+  }
+  if (std::sscanf(v.c_str(), "bytes %llu-%llu/%c", &a, &b, &star) == 3 && star == '*' && b >= a) {
+    *first = static_cast<int64_t>(a), *total = -1;
+    return true;
+  }
+  if (std::sscanf(v.c_str(), "bytes */%llu", &t) == 1) {
+    *first = -1, *total = static_cast<int64_t>(t);
+    return true;
+  }
+  return false;
+}
+
+Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::IOError("cannot write " + path + ": " + std::strerror(errno));
+    off += static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+// Same bytes in two files, compared a block at a time.
+bool SameContent(const std::string& a, const std::string& b) {
+  std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
+  if (!x || !y) return false;
+  char bx[65536], by[65536];
+  for (;;) {
+    x.read(bx, sizeof bx);
+    y.read(by, sizeof by);
+    if (x.gcount() != y.gcount()) return false;
+    if (std::memcmp(bx, by, static_cast<size_t>(x.gcount())) != 0) return false;
+    if (x.gcount() == 0 || (!x && !y)) return !x.bad() && !y.bad();
+  }
+}
+
+}  // namespace
+
+Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, const std::string& part_path,
+                            StreamCancel* cancel) {
+  int fd = ::open(part_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot open " + part_path + ": " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  auto restart = [&]() -> Status {
+    if (::ftruncate(fd, 0) != 0) return Status::IOError("cannot truncate " + part_path + ": " + std::strerror(errno));
+    return Status::OK();
+  };
+  PartFetch out;
+  for (int round = 0; round < 2; ++round) {  // round 1: once more from byte 0 after a bad part
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) return Status::IOError("cannot stat " + part_path + ": " + std::strerror(errno));
+    const int64_t have = static_cast<int64_t>(st.st_size);
+    if (round == 0 && st.st_nlink > 1 && have > 0) {
+      // Published already (PublishPart links only a complete part), the process gone before the
+      // store knew: the bytes are the final file's too, so they are complete and never written.
+      out.complete = true, out.size = have;
+      return out;
+    }
+    HttpRequest get;  // presigned media URL: no API key goes with it
+    get.url = url;
+    if (have > 0) get.headers.emplace_back("Range", "bytes=" + std::to_string(have) + "-");
+    int64_t offset = 0, total = -1;
+    bool bad_part = false;
+    Status write_error;
+    StreamHandlers handlers;
+    handlers.on_head = [&](const HttpResponse& head) {
+      std::string cl = head.Header("Content-Length");
+      int64_t length = !cl.empty() && cl.find_first_not_of("0123456789") == std::string::npos && cl.size() < 19
+                           ? std::stoll(cl) : -1;
+      if (head.status == 206) {
+        int64_t first = -1;
+        if (!ParseContentRange(head.Header("Content-Range"), &first, &total) || first != have) {
+          bad_part = true;  // not the rest of our bytes: start over
+          return false;
+        }
+        offset = have;
+      } else {  // 200 (or another 2xx): the whole object, whatever we asked for
+        offset = 0;
+        total = length;
+        if (have > 0) {
+          if (Status s = restart(); !s.ok()) {
+            write_error = s;
+            return false;
+          }
+        }
+      }
+      if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+        write_error = Status::IOError("cannot seek " + part_path + ": " + std::strerror(errno));
+        return false;
+      }
+      return true;
+    };
+    handlers.on_chunk = [&](std::string_view bytes) {
+      if (total >= 0 && offset + static_cast<int64_t>(bytes.size()) > total) {
+        bad_part = true;  // more than the object: never keep it
+        return false;
+      }
+      write_error = WriteAll(fd, bytes, part_path);
+      if (!write_error.ok()) return false;
+      offset += static_cast<int64_t>(bytes.size());
+      return true;
+    };
+    Result<HttpResponse> head = transport.Stream(get, handlers, cancel);
+    if (!write_error.ok()) return write_error;
+    if (bad_part) {
+      if (Status s = restart(); !s.ok()) return s;
+      if (round == 0) continue;
+      return Status::Error(Status::Code::kUnavailable, "download of " + part_path + ": the server's byte ranges do not add up");
+    }
+    if (!head.ok()) return head.status();  // the bytes received so far stay for the next Range
+    out.status = head->status;
+    if (head->status == 416) {
+      int64_t first = -1, t = -1;
+      if (ParseContentRange(head->Header("Content-Range"), &first, &t) && first < 0 && t == have && have > 0) {
+        out.complete = true, out.size = have, out.total = t;  // the part already holds it all
+        return out;
+      }
+      if (Status s = restart(); !s.ok()) return s;  // a part longer than the object (or other bytes)
+      if (round == 0) continue;
+      out.size = 0;
+      return out;
+    }
+    if (head->status < 200 || head->status >= 300) {
+      out.size = have;
+      return out;  // the caller decides whether to try again
+    }
+    out.size = offset, out.total = total;
+    if (total >= 0 && offset < total)
+      return Status::Error(Status::Code::kUnavailable, "download of " + part_path + " cut short at " +
+                                                           std::to_string(offset) + " of " + std::to_string(total) + " bytes");
+    out.complete = true;
+    return out;
+  }
+  return out;
+}
+
+Status PublishPart(const std::string& dir, const std::string& part_path, const std::string& final_path) {
+  if (Status s = FsyncPath(part_path, O_RDONLY); !s.ok()) return s;
+  if (::link(part_path.c_str(), final_path.c_str()) != 0) {
+    if (errno != EEXIST) return Status::IOError("cannot link " + final_path + ": " + std::strerror(errno));
+    if (!SameContent(part_path, final_path))
+      return Status::Error(Status::Code::kConflict, final_path + " exists with other content; not overwritten");
+  }
+  return FsyncPath(dir, O_RDONLY | O_DIRECTORY);
+}
+
+}  // namespace sflow

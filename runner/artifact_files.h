@@ -1,0 +1,72 @@
+// Files for downloaded artifacts (docs/architecture.md, crash safety): names made by the runner, never taken
+// from the server; written durably and never over an existing file.
+#ifndef SFLOW_RUNNER_ARTIFACT_FILES_H_
+#define SFLOW_RUNNER_ARTIFACT_FILES_H_
+
+#include <string>
+#include <string_view>
+
+#include "api/http_transport.h"
+#include "engine/plan.h"
+#include "engine/status.h"
+
+namespace sflow {
+
+// A server-given id as one path component: [A-Za-z0-9_-] kept, anything else (".", "/") is "_".
+std::string SafeFileName(const std::string& id);
+
+// The extension for media, from its first bytes (PNG, JPEG, WAV, MP3, MP4), else from `kind`.
+std::string ExtensionFor(MediaKind kind, std::string_view bytes);
+
+// mkdir -p with mode 0755.
+Status MakeDirectories(const std::string& path);
+
+Result<std::string> ReadWholeFile(const std::string& path);
+
+// Writes `bytes` to `final_path` (inside `dir`) durably without ever replacing a file: temp file,
+// fsync, link() (which fails on an existing name), unlink the temp file, fsync `dir`. A name that
+// exists with the same bytes (a crash after the link, before the store knew) is success; with
+// other bytes it is kConflict and the file is left alone.
+Status WriteNoReplace(const std::string& dir, const std::string& final_path, std::string_view bytes);
+
+// The part file a download streams into: a fixed name made by the runner for one artifact,
+// `<dir>/.<index>.part` (the final extension is only known from the first bytes), so that a
+// download cut short, even by SIGKILL, is resumed from its bytes by the next attempt or process.
+std::string PartPathFor(const std::string& dir, int64_t index);
+
+// What one FetchPart() call found out.
+struct PartFetch {
+  int status = 0;          // the HTTP status of the last answer
+  bool complete = false;   // the part file holds the whole object
+  int64_t size = 0;        // bytes in the part file
+  int64_t total = -1;      // the object's size as the server gave it (Content-Length or the
+                           // Content-Range total), -1 when it did not
+};
+
+// One attempt at bringing `part_path` up to the whole object at `url` (a presigned media URL:
+// no API key is sent). The body is streamed into the file chunk by chunk (no fsync here):
+//  * a part file of S > 0 bytes is resumed with `Range: bytes=S-`: a 206 whose Content-Range
+//    starts at S is appended; a 416 with `Content-Range: bytes */S` means the part is complete;
+//    a 200 (the server ignored the range) replaces the part with the full body;
+//  * a part that the answers show to be wrong (a 206 starting elsewhere, a 416 naming another
+//    total, more bytes than the total) is truncated and fetched once more from byte 0 in the
+//    same call;
+//  * a part that is linked to a final name already (PublishPart ran, the store never heard) is
+//    complete without a request, and never written to.
+// An answer with another status (a 404, a 503) is returned with complete == false and the part
+// left as it was. kUnavailable when the transport failed or the body ended before its total (the
+// bytes received stay in the part, for the next attempt's Range); kIOError for the local file;
+// kCancelled when `cancel` was cancelled (the bytes received stay, as for kUnavailable).
+Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, const std::string& part_path,
+                            StreamCancel* cancel = nullptr);
+
+// Makes the complete part file `part_path` the file `final_path` (both inside `dir`) durably
+// without ever replacing a file: fsync the part, link() it to the final name, fsync `dir`. A final
+// name that exists with the same bytes (a crash after the link, before the store knew) is
+// success; with other bytes it is kConflict and the file is left alone. The part file is kept:
+// the caller unlinks it once the store records the artifact.
+Status PublishPart(const std::string& dir, const std::string& part_path, const std::string& final_path);
+
+}  // namespace sflow
+
+#endif  // SFLOW_RUNNER_ARTIFACT_FILES_H_

@@ -1,0 +1,145 @@
+#include "runner/drive_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "api/http_transport.h"
+#include "runner/intents.h"
+#include "runner/interrupt.h"
+#include "runner/synchronized_run_store.h"
+
+namespace sflow {
+
+DrivePoolResult DriveRuns(RunStore& raw_store, RunProgress& progress, const DriverFactory& make_driver,
+                          const std::function<bool(const std::string& run_id)>& ends_with_process,
+                          const std::vector<std::string>& run_ids, const DrivePoolOptions& options) {
+  DrivePoolResult result;
+  if (run_ids.empty()) return result;
+  SynchronizedRunStore store(&raw_store);
+  std::vector<DrivenRun>& driven = result.runs;
+  driven.resize(run_ids.size());
+  std::vector<std::unique_ptr<StreamCancel>> cancels;
+  for (size_t i = 0; i < run_ids.size(); ++i) {
+    driven[i].run_id = run_ids[i];
+    cancels.push_back(std::make_unique<StreamCancel>());
+    if (Result<RunRecord> r = store.GetRun(run_ids[i]); r.ok()) {
+      std::vector<std::string> steps;
+      for (const StepRecord& st : r->steps) steps.push_back(st.step_id);
+      progress.AddRun(r->id, r->plan_name, steps);
+    }
+  }
+  // The driver of run i, with the run's own cancel.
+  auto driver_for = [&](size_t i) {
+    return make_driver(driven[i].run_id, DriverEnvironment{.store = &store, .progress = &progress,
+                                                           .cancel = cancels[i].get(),
+                                                           .start_only = options.start_only});
+  };
+  std::atomic<bool> interrupted{false}, timed_out{false};
+  bool stopped_any = false;  // a run left unfinished by Ctrl-C or --timeout
+  auto stop_all = [&] {
+    for (auto& c : cancels) c->Cancel();
+  };
+  std::mutex timer_mu;
+  std::condition_variable timer_cv;
+  bool finished = false;
+  std::thread timer;
+  if (options.timeout.count() > 0) {
+    timer = std::thread([&] {
+      std::unique_lock<std::mutex> lock(timer_mu);
+      if (!timer_cv.wait_for(lock, options.timeout, [&] { return finished; })) {
+        timed_out = true;
+        stop_all();
+      }
+    });
+  }
+  {
+    // The first Ctrl-C stops following (the cursors are committed); a second exits at once.
+    InterruptGuard guard([&] {
+      interrupted = true;
+      stop_all();
+    });
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t i; (i = next++) < driven.size();) {
+        if (interrupted || timed_out) break;
+        driven[i].outcome = driver_for(i)->Drive(driven[i].run_id);
+      }
+    };
+    size_t jobs = std::clamp<size_t>(static_cast<size_t>(std::max(options.jobs, 1)), 1, driven.size());
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < jobs; ++t) threads.emplace_back(worker);
+    worker();
+    for (std::thread& t : threads) t.join();
+    {
+      std::lock_guard<std::mutex> lock(timer_mu);
+      finished = true;
+    }
+    timer_cv.notify_all();
+    if (timer.joinable()) timer.join();
+    if (interrupted || timed_out) {
+      for (size_t i = 0; i < driven.size(); ++i) {
+        DrivenRun& d = driven[i];
+        bool ended = d.outcome.ok() && (IsTerminal(d.outcome->status) || d.outcome->status == RunStatus::kWaitingForUser);
+        if (ended) continue;
+        stopped_any = true;
+        Result<RunRecord> r = store.GetRun(d.run_id);
+        const bool started = r.ok() && !r->workflow_id.empty();
+        const bool finished_remotely = r.ok() && IsTerminal(r->status);  // stopped while downloading
+        const Status::Code code = interrupted ? Status::Code::kCancelled : Status::Code::kDeadlineExceeded;
+        const std::string why = interrupted ? "interrupted" : "--timeout expired";
+        if (ends_with_process(d.run_id)) {
+          // Nothing of it can be resumed: the simulator and its media end with this process.
+          d.outcome = Status::Error(code, why + (finished_remotely ? " while downloading" : "") +
+                                              "; the in-process sandbox ends with this process, so this run "
+                                              "ends here (run the plan again for its results)");
+          continue;
+        }
+        if (finished_remotely) {
+          d.outcome = Status::Error(code, why + " while downloading; resume fetches the rest");
+          continue;
+        }
+        if (started) {
+          d.outcome = Status::Error(code, why + "; the workflow keeps running on the server");
+        } else {
+          d.outcome = Status::Error(code, why + " before its start was sent; resume starts it");
+        }
+        if (interrupted && options.cancel_on_interrupt && !started) {
+          // Not sent yet: made sure it never is (a later resume --all would start it otherwise).
+          if (AbandonUnsentStart(store, d.run_id).ok()) {
+            progress.Line(d.run_id + ": cancelled before its start was sent (nothing was sent)");
+            RunOutcome cancelled;
+            cancelled.status = RunStatus::kCancelled;
+            d.outcome = cancelled;
+          }
+        } else if (interrupted && options.cancel_on_interrupt) {
+          Status c = driver_for(i)->RequestCancel(*r);
+          progress.Line(d.run_id + (c.ok() ? ": cancel requested for workflow " + r->workflow_id
+                                          : ": cancel failed: " + c.message()));
+          if (c.ok()) d.outcome = Status::Error(Status::Code::kCancelled, "interrupted; cancel requested for the workflow");
+        }
+      }
+    }
+  }
+  // A run of the in-process simulator cannot go on once this process ends: it is cancelled now,
+  // so that no later `resume --all` waits for a workflow that no longer exists anywhere.
+  for (DrivenRun& d : driven) {
+    if (!ends_with_process(d.run_id)) continue;
+    Result<RunRecord> r = store.GetRun(d.run_id);
+    if (!r.ok() || IsTerminal(r->status)) continue;
+    Value error = Value::Object();
+    error.Set("code", Value::String("sandbox_ended"));
+    error.Set("message", Value::String("the in-process sandbox ended with its process before the run did"));
+    if (store.UpdateRun(d.run_id, {.status = RunStatus::kCancelled, .error = error}).ok())
+      progress.Line(d.run_id + ": cancelled: the in-process sandbox ends with this process");
+  }
+  result.interrupted = interrupted;
+  result.timed_out = timed_out;
+  result.stopped_any = stopped_any;
+  return result;
+}
+
+}  // namespace sflow

@@ -1,0 +1,223 @@
+#include "runner/artifact_files.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/test_util.h"
+
+namespace sflow {
+namespace {
+
+TEST(ArtifactFilesTest, SafeFileNameKeepsOnlyPlainCharacters) {
+  EXPECT_EQ(SafeFileName("keyframe_1-a"), "keyframe_1-a");
+  EXPECT_EQ(SafeFileName("../etc/passwd"), "___etc_passwd");
+  EXPECT_EQ(SafeFileName(""), "_");
+}
+
+TEST(ArtifactFilesTest, ExtensionComesFromTheBytes) {
+  EXPECT_EQ(ExtensionFor(MediaKind::kImage, "\x89PNG\r\n"), "png");
+  EXPECT_EQ(ExtensionFor(MediaKind::kImage, "\xFF\xD8\xFF\xE0"), "jpg");
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "RIFF....WAVE"), "wav");
+  EXPECT_EQ(ExtensionFor(MediaKind::kVideo, std::string("\0\0\0\x18" "ftypisom", 12)), "mp4");
+  EXPECT_EQ(ExtensionFor(MediaKind::kUnknown, "??"), "bin");
+}
+
+TEST(ArtifactFilesTest, WriteNoReplaceNeverOverwrites) {
+  TempDir tmp;
+  std::string dir = tmp.path() + "/a/b";
+  ASSERT_OK(MakeDirectories(dir));
+  std::string path = dir + "/0.png";
+  ASSERT_OK(WriteNoReplace(dir, path, "first"));
+  EXPECT_OK(WriteNoReplace(dir, path, "first"));  // same bytes: a finished earlier attempt
+  Status other = WriteNoReplace(dir, path, "second");
+  EXPECT_EQ(other.code(), Status::Code::kConflict) << other.ToString();
+  auto bytes = ReadWholeFile(path);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(*bytes, "first");
+  struct stat st{};
+  EXPECT_NE(stat((path + ".part-" + std::to_string(getpid())).c_str(), &st), 0);  // no temp left
+}
+
+// A media server in memory: serves `object`, honouring Range (206/416) unless ignore_range, and
+// cutting the body after cut_after bytes when that is >= 0 (once). Records each Range sent.
+class FakeMediaTransport : public HttpTransport {
+ public:
+  explicit FakeMediaTransport(std::string object) : object_(std::move(object)) {}
+  Result<HttpResponse> Send(const HttpRequest&) override { return Status::Internal("Send is not used"); }
+  Result<HttpResponse> Stream(const HttpRequest& request, const StreamHandlers& handlers, StreamCancel*) override {
+    const std::string* range = FindHeader(request.headers, "Range");
+    ranges.push_back(range ? *range : "");
+    EXPECT_EQ(FindHeader(request.headers, "api-key"), nullptr);  // a presigned URL: no key
+    HttpResponse head;
+    size_t begin = 0;
+    if (range && !ignore_range) {
+      unsigned long long a = 0;
+      EXPECT_EQ(std::sscanf(range->c_str(), "bytes=%llu-", &a), 1) << *range;
+      if (a >= object_.size()) {
+        head.status = 416;
+        head.headers = {{"Content-Range", "bytes */" + std::to_string(object_.size())}};
+        return head;
+      }
+      begin = static_cast<size_t>(a);
+      head.status = 206;
+      head.headers = {{"Content-Range", "bytes " + std::to_string(begin + shift) + "-" + std::to_string(object_.size() - 1) +
+                                            "/" + std::to_string(object_.size())}};
+    } else {
+      head.status = 200;
+    }
+    head.headers.emplace_back("Content-Length", std::to_string(object_.size() - begin));
+    if (handlers.on_head && !handlers.on_head(head)) return head;
+    std::string_view body(object_);
+    body = body.substr(begin);
+    if (cut_after >= 0) body = body.substr(0, static_cast<size_t>(cut_after)), cut_after = -1;
+    for (size_t off = 0; off < body.size(); off += 7)  // small chunks, as a socket gives them
+      if (handlers.on_chunk && !handlers.on_chunk(body.substr(off, 7))) break;
+    return head;
+  }
+  std::vector<std::string> ranges;
+  bool ignore_range = false;
+  int64_t cut_after = -1;
+  size_t shift = 0;  // a 206 that starts this many bytes after what was asked
+
+ private:
+  std::string object_;
+};
+
+class FetchPartTest : public testing::Test {
+ protected:
+  void SetUp() override { part_ = tmp_.path() + "/.0.part"; }
+  void WritePart(const std::string& bytes) {
+    std::ofstream(part_, std::ios::binary) << bytes;
+  }
+  std::string Part() {
+    auto b = ReadWholeFile(part_);
+    return b.ok() ? *b : "<missing>";
+  }
+  TempDir tmp_;
+  std::string part_;
+  const std::string object_ = "\x89PNG\r\n" + std::string(100, 'x') + "the end";
+};
+
+TEST_F(FetchPartTest, FreshDownloadIsStreamedWithoutRange) {
+  FakeMediaTransport t(object_);
+  auto got = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_OK(got.status());
+  EXPECT_TRUE(got->complete);
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(got->size, static_cast<int64_t>(object_.size()));
+  EXPECT_EQ(t.ranges, std::vector<std::string>{""});
+  EXPECT_EQ(Part(), object_);
+}
+
+TEST_F(FetchPartTest, ShortBodyIsKeptAndResumedWithRange206) {
+  FakeMediaTransport t(object_);
+  t.cut_after = 40;
+  auto first = FetchPart(t, "http://127.0.0.1/m", part_);
+  EXPECT_EQ(first.status().code(), Status::Code::kUnavailable) << first.status().ToString();
+  EXPECT_EQ(Part(), object_.substr(0, 40));
+  auto second = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_OK(second.status());
+  EXPECT_TRUE(second->complete);
+  EXPECT_EQ(second->status, 206);
+  EXPECT_EQ(t.ranges, (std::vector<std::string>{"", "bytes=40-"}));
+  EXPECT_EQ(Part(), object_);
+}
+
+TEST_F(FetchPartTest, CompletePartIsDoneOn416) {
+  WritePart(object_);
+  FakeMediaTransport t(object_);
+  auto got = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_OK(got.status());
+  EXPECT_TRUE(got->complete);
+  EXPECT_EQ(got->status, 416);
+  EXPECT_EQ(got->total, static_cast<int64_t>(object_.size()));
+  EXPECT_EQ(t.ranges, std::vector<std::string>{"bytes=" + std::to_string(object_.size()) + "-"});
+  EXPECT_EQ(Part(), object_);
+}
+
+TEST_F(FetchPartTest, ServerIgnoringRangeReplacesThePartWith200) {
+  WritePart(object_.substr(0, 30) + "garbage");
+  FakeMediaTransport t(object_);
+  t.ignore_range = true;
+  auto got = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_OK(got.status());
+  EXPECT_TRUE(got->complete);
+  EXPECT_EQ(got->status, 200);
+  EXPECT_EQ(t.ranges, std::vector<std::string>{"bytes=37-"});
+  EXPECT_EQ(Part(), object_);
+}
+
+TEST_F(FetchPartTest, OversizedPartIsTruncatedAndFetchedAgain) {
+  WritePart(object_ + "extra bytes");  // longer than the object: 416 names another total
+  FakeMediaTransport t(object_);
+  auto got = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_OK(got.status());
+  EXPECT_TRUE(got->complete);
+  EXPECT_EQ(t.ranges, (std::vector<std::string>{"bytes=" + std::to_string(object_.size() + 11) + "-", ""}));
+  EXPECT_EQ(Part(), object_);
+}
+
+TEST_F(FetchPartTest, RangeStartingElsewhereRestartsFromZero) {
+  WritePart(object_.substr(0, 20));
+  FakeMediaTransport t(object_);
+  t.shift = 5;  // the 206 does not continue our bytes
+  auto got = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_OK(got.status());
+  EXPECT_TRUE(got->complete);
+  EXPECT_EQ(t.ranges, (std::vector<std::string>{"bytes=20-", ""}));
+  EXPECT_EQ(Part(), object_);
+}
+
+TEST_F(FetchPartTest, ErrorStatusLeavesThePartAlone) {
+  WritePart("abc");
+  class NotFound : public HttpTransport {
+   public:
+    Result<HttpResponse> Send(const HttpRequest&) override { return Status::Internal("unused"); }
+    Result<HttpResponse> Stream(const HttpRequest&, const StreamHandlers&, StreamCancel*) override {
+      HttpResponse r;
+      r.status = 404;
+      return r;
+    }
+  } t;
+  auto got = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_OK(got.status());
+  EXPECT_FALSE(got->complete);
+  EXPECT_EQ(got->status, 404);
+  EXPECT_EQ(Part(), "abc");
+}
+
+TEST_F(FetchPartTest, PublishedPartIsCompleteWithoutARequest) {
+  WritePart(object_);
+  ASSERT_OK(PublishPart(tmp_.path(), part_, tmp_.path() + "/0.png"));
+  FakeMediaTransport t(object_);
+  t.ignore_range = true;  // a 200 would truncate the part, and so the final file
+  auto got = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_OK(got.status());
+  EXPECT_TRUE(got->complete);
+  EXPECT_TRUE(t.ranges.empty());
+  EXPECT_EQ(*ReadWholeFile(tmp_.path() + "/0.png"), object_);
+}
+
+TEST_F(FetchPartTest, PublishPartLinksWithoutReplacing) {
+  WritePart(object_);
+  std::string final_path = tmp_.path() + "/0.png";
+  ASSERT_OK(PublishPart(tmp_.path(), part_, final_path));
+  EXPECT_OK(PublishPart(tmp_.path(), part_, final_path));  // same bytes: a crash after the link
+  auto bytes = ReadWholeFile(final_path);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(*bytes, object_);
+  ::unlink(part_.c_str());
+  WritePart("other bytes");
+  EXPECT_EQ(PublishPart(tmp_.path(), part_, final_path).code(), Status::Code::kConflict);
+  bytes = ReadWholeFile(final_path);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(*bytes, object_);
+}
+
+}  // namespace
+}  // namespace sflow
