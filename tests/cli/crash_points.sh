@@ -29,6 +29,7 @@ key=k-crash-points
 export SOGNI_API_KEY=$key
 sandbox_seed=7
 step_ms=${CRASH_STEP_MS:-20}
+[[ "$step_ms" =~ ^[0-9]{1,4}$ ]] || fail "CRASH_STEP_MS must be 0 to 9999, not '$step_ms'"
 start_sandbox "$key" --seed "$sandbox_seed" --step-ms "$step_ms"
 five_step_plan > plan.yaml
 
@@ -127,6 +128,7 @@ echo ref >> runs_created
 workers=1
 if [ "$mode" = soak ]; then
   workers=${CRASH_WORKERS:-4}
+  [[ "$workers" =~ ^[1-9][0-9]?$ ]] || fail "CRASH_WORKERS must be 1 to 99, not '$workers'"
   export FAST_CHECKS=1  # run_checks.sh: no HEAD per artifact (the download counts are checked here)
 fi
 episodes=0 round=0
