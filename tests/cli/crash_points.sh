@@ -64,12 +64,7 @@ check_sandbox_totals() {
     fail "the sandbox created $(jq .workflowsCreated <<<"$stats") workflows for $runs_created runs"
   [ "$(jq '[.workflowsByIdempotencyKey[] | select(. != 1)] | length' <<<"$stats")" -eq 0 ] ||
     fail "an idempotency key created more than one workflow: $(jq -c .workflowsByIdempotencyKey <<<"$stats")"
-  dups=$(jq -c '[.downloads | to_entries[] | select(.value != 1)]' <<<"$stats")
-  [ "$dups" = "[]" ] || fail "objects downloaded more than once: $dups"
-  sort remote_artifacts > artifacts.expected
-  jq -r '.downloads | keys[]' <<<"$stats" | sort > artifacts.downloaded
-  cmp -s artifacts.expected artifacts.downloaded ||
-    fail "downloaded objects differ from the runs' artifacts: $(diff artifacts.expected artifacts.downloaded | head -n 5)"
+  check_deliveries "$stats"
 }
 # One episode: kill a run at crash point $1, hit $2 (in dir $3), resume it, check it. Prints one
 # word for the tally: killed, unreached (the run finished first) or killed-before (no run stored);

@@ -7,6 +7,9 @@
 #                         on disk, then writes DIR/final (its state without ids or timing: what
 #                         must equal an uninterrupted run's) and appends its workflow id to
 #                         ./workflows and its artifact ids to ./remote_artifacts
+#   check_deliveries STATS  checks the sandbox's /_sandbox/stats answer STATS against
+#                         ./remote_artifacts: each artifact delivered to its end exactly once,
+#                         nothing else delivered
 
 five_step_plan() {
   cat <<'PLAN'
@@ -35,79 +38,81 @@ PLAN
 
 now_ms() { date +%s%3N; }
 
+# Each artifact of ./remote_artifacts reached its end exactly once, and nothing else was sent.
+# The sandbox counts a delivery from byte 0 under `downloads` and a Range request that finished
+# an interrupted one under `resumedDownloads`; a run killed in the middle of a body and resumed
+# has its artifact under the second only, which is one delivery, not none.
+check_deliveries() {
+  local bad
+  bad=$(jq -r --rawfile expected remote_artifacts '
+    ($expected | split("\n") | map(select(length > 0))) as $ids
+    | (.downloads // {}) as $d | (.resumedDownloads // {}) as $r
+    | (($ids + ($d | keys) + ($r | keys)) | unique[]) as $id
+    | (($d[$id] // 0) + ($r[$id] // 0)) as $n
+    | if ($ids | index($id)) == null then "\($id) was sent, and is no run'"'"'s artifact"
+      elif $n != 1 then "\($id) was sent \($n) times (\($d[$id] // 0) from byte 0, \($r[$id] // 0) finished by a Range request)"
+      else empty end' <<<"$1") || fail "the sandbox's stats are not JSON"
+  [ -z "$bad" ] || fail "deliveries: $(head -n 5 <<<"$bad" | tr '\n' ';')"
+}
+
 # The run stored in state dir $1 (at most one): its id, or "".
-run_id_in() { "$bin" status --state-dir "$1" --json 2>/dev/null | jq -r '.run' | head -n 1; }
+# (No jq: the soak calls this per episode. status --json starts each line with the run's id.)
+run_id_in() {
+  local s
+  s=$("$bin" status --state-dir "$1" --json 2>/dev/null)
+  [[ $s =~ ^\{\"run\":\"([^\"]+)\" ]] && echo "${BASH_REMATCH[1]}"
+  return 0
+}
 
 # The final state of run $2 in trial dir $1, in a form that does not depend on ids or timing:
 # status, events (sequence, type, status, step), artifacts (step, index, kind, state, size, path
 # relative to the out dir). Also checks the files against the store and the sandbox's log.
+# (Few processes on purpose: the crash soak calls this thousands of times, and a process costs
+# more than the checks; one jq program makes every comparison and prints tagged lines:
+# E an error, H an artifact to HEAD, A an artifact id, F a line of the final state.)
 final_state() {
-  local dir=$1 run=$2 st wid out status events ok
-  # (Few processes on purpose: the crash soak calls this thousands of times; each jq is a process.)
+  local dir=$1 run=$2 st wid out tag a b c errors=() heads=()
   st=$("$bin" status "$run" --state-dir "$dir/state" --json) || fail "$dir: status $run failed"
-  IFS=$'\t' read -r wid out status events ok < <(jq -r \
-    '[.workflowId, .outDir, .status, .events, (.artifacts == .artifactsDone and .artifacts > 0)] | @tsv' <<<"$st")
-  [ "$status" = completed ] || fail "$dir: run $run is not completed: $st"
-  [ "$ok" = true ] || fail "$dir: artifacts not all done: $st"
-  # The stored events are exactly the sandbox's authoritative log, in order, nothing twice.
-  "$bin" events "$run" --state-dir "$dir/state" --json | jq -cS . > "$dir/events.stored" || fail "$dir: events $run failed"
-  curl -sf "$url/_sandbox/events/$wid" | jq -cS '.events[]' > "$dir/events.sandbox" ||
-    fail "$dir: GET /_sandbox/events/$wid failed"
-  cmp -s "$dir/events.stored" "$dir/events.sandbox" ||
-    fail "$dir: stored events differ from the sandbox's log: $(diff "$dir/events.stored" "$dir/events.sandbox" | head -n 5)"
-  [ "$events" -eq "$(wc -l < "$dir/events.sandbox")" ] || fail "$dir: status counts other events than stored"
-  # Every artifact is done, on disk, with the size and sha256 the store has; nothing else on disk.
+  "$bin" events "$run" --state-dir "$dir/state" --json > "$dir/events.stored" || fail "$dir: events $run failed"
   "$bin" artifacts "$run" --state-dir "$dir/state" --no-download --json > "$dir/artifacts.json" 2>/dev/null ||
     fail "$dir: artifacts $run failed: $(cat "$dir/artifacts.json")"
-  jq -r '[.path, .size, .sha256, .state, .id] | @tsv' "$dir/artifacts.json" > "$dir/artifacts.tsv"
-  cut -f4 "$dir/artifacts.tsv" | grep -qv '^done$' && fail "$dir: an artifact is not done"
-  local paths=() n
-  mapfile -t paths < <(cut -f1 "$dir/artifacts.tsv")
-  n=${#paths[@]}
-  [ "$n" -gt 0 ] || fail "$dir: no artifacts stored"
-  local p
-  for p in "${paths[@]}"; do
-    [ -f "$p" ] || fail "$dir: artifact file $p is missing"
-    [ -f "$p.provenance.json" ] || fail "$dir: $p.provenance.json is missing"
-  done
-  # What is on disk, in the store's order: path, size, sha256; and what each provenance file says.
-  paste <(printf '%s\n' "${paths[@]}") <(stat -c %s "${paths[@]}") \
-    <(sha256sum "${paths[@]}" | cut -d' ' -f1) > "$dir/artifacts.disk"
-  cmp -s <(cut -f1-3 "$dir/artifacts.tsv") "$dir/artifacts.disk" ||
-    fail "$dir: files differ from the store (path, size, sha256): $(diff <(cut -f1-3 "$dir/artifacts.tsv") "$dir/artifacts.disk" | head -n 4)"
-  # The provenance file beside each names this run and these bytes.
-  local prov=()
-  for p in "${paths[@]}"; do prov+=("$p.provenance.json"); done
-  jq -r --arg run "$run" '[.run == $run, .size, .sha256] | @tsv' "${prov[@]}" > "$dir/provenance.tsv" 2>/dev/null ||
-    fail "$dir: a provenance file is not JSON"
-  cmp -s <(awk -F'\t' '{print "true\t" $2 "\t" $3}' "$dir/artifacts.tsv") "$dir/provenance.tsv" ||
-    fail "$dir: a provenance file does not match the store: $(paste "$dir/artifacts.tsv" "$dir/provenance.tsv" | head -n 3)"
-  [ "$(find "$out" -type f | wc -l)" -eq $((2 * n)) ] ||
-    fail "$dir: $out holds other files than the $n artifacts and their provenance: $(find "$out" -type f | sort | tr '\n' ' ')"
-  [ "$(find "$out" -name '*.part*' | wc -l)" -eq 0 ] || fail "$dir: temp files left in $out"
-  # The stored artifacts are the workflow's, each as big as the sandbox serves it (HEAD: not a
-  # download, so the sandbox's download counts still count only the runner's).
-  curl -sf -H "api-key: $key" "$url/v1/creative-agent/workflows/$wid" | jq -r '.data.workflow.artifacts[] | [.id, .url] | @tsv' \
-    > "$dir/artifacts.server" || fail "$dir: GET workflow $wid failed"
-  cut -f5 "$dir/artifacts.tsv" | sort > "$dir/artifacts.ids"
-  [ "$(cut -f1 "$dir/artifacts.server" | sort)" = "$(cat "$dir/artifacts.ids")" ] ||
-    fail "$dir: stored artifacts are not the workflow's"
-  local id u len
+  # The workflow id and the out dir from the status, the artifact paths from the store.
+  { read -r wid; read -r out; mapfile -t paths; } < <(jq -rn --argjson st "$st" \
+    '$st.workflowId, $st.outDir, (inputs | .path)' "$dir/artifacts.json") || fail "$dir: status or artifacts not JSON"
+  [ -n "$wid" ] && [ "$wid" != null ] || fail "$dir: run $run has no workflow id: $st"
+  curl -sf "$url/_sandbox/events/$wid" > "$dir/events.sandbox" || fail "$dir: GET /_sandbox/events/$wid failed"
+  curl -sf -H "api-key: $key" "$url/v1/creative-agent/workflows/$wid" > "$dir/workflow.json" ||
+    fail "$dir: GET workflow $wid failed"
+  # What is on disk: every file under the out dir with its size, and each artifact's sha256.
+  find "$out" -type f -printf '%p\t%s\n' > "$dir/disk.tsv"
+  : > "$dir/disk.sha256"
+  [ "${#paths[@]}" -eq 0 ] || sha256sum -- "${paths[@]}" > "$dir/disk.sha256" 2>/dev/null
+  local prov=() p
+  for p in "${paths[@]}"; do [ -f "$p.provenance.json" ] && prov+=("$p.provenance.json"); done
+  while IFS=$'\t' read -r tag a b c; do
+    case $tag in
+      E) errors+=("$a") ;;
+      H) heads+=("$a"$'\t'"$b"$'\t'"$c") ;;
+      A) echo "$a" >> remote_artifacts ;;
+      F) printf '%s\n' "$a" >> "$dir/final.new" ;;
+    esac
+  done < <(: > "$dir/final.new"; jq -rn --argjson st "$st" --arg run "$run" --arg out "$out" \
+      --slurpfile stored "$dir/events.stored" --slurpfile sandbox "$dir/events.sandbox" \
+      --slurpfile arts "$dir/artifacts.json" --slurpfile wf "$dir/workflow.json" \
+      --rawfile disk "$dir/disk.tsv" --rawfile sums "$dir/disk.sha256" -f "$run_checks_jq" "${prov[@]}" ||
+    printf 'E\ta provenance file or an answer is not JSON\n')
+  [ "${#errors[@]}" -eq 0 ] || fail "$dir: $(printf '%s; ' "${errors[@]}")"
   # (FAST_CHECKS=1, the crash soak: skipped; the sha256 of each file against the store stays, and
-  # the sandbox's download counts are checked at the end.)
-  [ "${FAST_CHECKS:-0}" = 1 ] || while IFS=$'\t' read -r id u; do
+  # the sandbox's download counts are checked at the end.) HEAD: not a download, so the sandbox's
+  # download counts still count only the runner's.
+  local id u size len
+  [ "${FAST_CHECKS:-0}" = 1 ] || for p in "${heads[@]}"; do
+    IFS=$'\t' read -r id u size <<<"$p"
     len=$(curl -sfI "$u" | tr -d '\r' | sed -n 's/^Content-Length: //Ip')
-    [ "$len" = "$(jq -r --arg id "$id" 'select(.id == $id) | .size' "$dir/artifacts.json")" ] ||
-      fail "$dir: artifact $id: the sandbox serves $len bytes, the store says otherwise"
-  done < "$dir/artifacts.server"
-  # Across runs: the same layout; bytes too where the plan fixes the seed (only generate_image
-  # takes one: the sandbox draws the others' per workflow).
-  { jq -c '{status, events, cursor, artifacts, artifactsDone}' <<<"$st"
-    jq -c '{sequence, type, status, stepId}' "$dir/events.stored"
-    jq -c --arg out "$out/" '{step, index, kind, state, path: (.path | ltrimstr($out))}
-      + (if .step == "keyframe" then {size, sha256} else {} end)' "$dir/artifacts.json"; } > "$dir/final"
-  cat "$dir/artifacts.ids" >> remote_artifacts
+    [ "$len" = "$size" ] || fail "$dir: artifact $id: the sandbox serves $len bytes, the store says $size"
+  done
+  mv "$dir/final.new" "$dir/final"
   echo "$wid" >> workflows
   echo "$st" > "$dir/status.json"
 }
-
+run_checks_jq=$(realpath "$(dirname "${BASH_SOURCE[0]}")/run_checks.jq")
