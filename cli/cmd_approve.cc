@@ -18,6 +18,7 @@
 #include "cli/plan_check.h"
 #include "cli/state_access.h"
 #include "engine/estimate.h"
+#include "engine/params.h"
 #include "runner/approval.h"
 #include "runner/server/server_runner.h"
 #include "runner/sha256.h"
@@ -151,7 +152,10 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
   ApprovalFile a;
   a.plan_path = plans[0];
   a.digest = *digest;
-  for (const auto& [name, value] : c.analysis.params) a.params.Set(name, value);
+  // The file is meant for review and git: a secret param's value is not in it (the digest still
+  // binds it, as it binds every resolved argument).
+  for (const auto& [name, value] : c.analysis.params)
+    a.params.Set(name, NameSaysSecret(name) ? Value::String("(not recorded: the name says it is secret)") : value);
   a.estimate_units = estimate.total_units;
   a.max_units = ceiling;
   a.approved_by = by;

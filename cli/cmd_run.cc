@@ -50,8 +50,13 @@ Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx
   out->digest = *digest;
   PlanEstimate estimate = EstimatePlan(c.plan, c.analysis);
   std::string param_args;
-  for (const std::string& f : params.files) param_args += " --param-file " + f;
-  for (const std::string& a : params.assignments) param_args += " -p '" + a + "'";
+  // The command the gate suggests repeats the params, each one shell word; a secret param's
+  // value is not shown (the person has it; the message may go to a log).
+  for (const std::string& f : params.files) param_args += " --param-file " + CommandLine::ShellWord(f);
+  for (const std::string& a : params.assignments) {
+    std::string name = a.substr(0, a.find('='));
+    param_args += " -p " + CommandLine::ShellWord(CommandLine::IsSecretName(name) ? name + "=(its value, not shown)" : a);
+  }
   Status gate = CheckCostGate(path, c.plan, out->digest, estimate, std::time(nullptr), &out->start.max_units, param_args,
                               &out->approval);
   if (!gate.ok()) return Status::Error(Status::Code::kCostGate, gate.message());

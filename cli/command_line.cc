@@ -58,6 +58,17 @@ size_t Utf8Length(std::string_view s, size_t i) {
 
 }  // namespace
 
+std::string CommandLine::ShellWord(std::string_view word) {
+  bool plain = !word.empty();
+  for (char c : word)
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      std::string_view("_./=:@%+,-").find(c) != std::string_view::npos);
+  if (plain) return std::string(word);
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string CommandLine::Shown(std::string_view arg) {
   constexpr size_t kMax = 64;
   std::string out;

@@ -51,6 +51,9 @@ class CommandLine {
   // `arg` as it may appear in a message: at most 64 bytes (longer ones cut, with their length),
   // control bytes and bytes that are not UTF-8 written as \xNN.
   static std::string Shown(std::string_view arg);
+  // `word` as one word of a shell command a message suggests: as it is when it holds only
+  // letters, digits and `_./=:@%+,-`, else in single quotes (a quote inside as '\'').
+  static std::string ShellWord(std::string_view word);
 
  private:
   struct Binding;

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "engine/params.h"
 #include "engine/spell.h"
 
 namespace sflow {
@@ -32,6 +33,8 @@ class Interpolator {
   // Whether a reference to a param without a value (not one already refused) was met since the
   // last call.
   bool TakeMissingParam() { return std::exchange(missing_param_, false); }
+  // The name of a secret param whose value was used since the last call, or "".
+  std::string TakeSecretParam() { return std::exchange(secret_param_, std::string()); }
 
   // Returns the interpolated value; sets *unresolved when a reference remains.
   Value Walk(const Value& v, bool* unresolved) {
@@ -70,6 +73,7 @@ class Interpolator {
         return false;
       }
       *value = it->second;
+      if (NameSaysSecret(ref.name)) secret_param_ = ref.name;
       return true;
     }
     if (ref.ns == "inputs") {
@@ -148,6 +152,7 @@ class Interpolator {
   const InterpolationScope& scope_;
   DiagnosticList* diags_;
   bool missing_param_ = false;  // a reference to a param without a value was met
+  std::string secret_param_;    // a secret param whose value was used
 };
 
 }  // namespace
@@ -168,6 +173,7 @@ Interpolated Interpolate(const Value& v, const InterpolationScope& scope, Diagno
       result.value.members().push_back(Value::Member{m.key, m.key_loc, in.Walk(m.value, &unresolved)});
       if (unresolved) result.unresolved.insert(m.key);
       if (in.TakeMissingParam()) result.missing_params.insert(m.key);
+      if (std::string secret = in.TakeSecretParam(); !secret.empty()) result.secret[m.key] = secret;
     }
     return result;
   }
@@ -175,6 +181,7 @@ Interpolated Interpolate(const Value& v, const InterpolationScope& scope, Diagno
   result.value = in.Walk(v, &unresolved);
   if (unresolved) result.unresolved.insert("");
   if (in.TakeMissingParam()) result.missing_params.insert("");
+  if (std::string secret = in.TakeSecretParam(); !secret.empty()) result.secret[""] = secret;
   return result;
 }
 

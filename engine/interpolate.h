@@ -10,6 +10,7 @@
 #ifndef SFLOW_ENGINE_INTERPOLATE_H_
 #define SFLOW_ENGINE_INTERPOLATE_H_
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -36,6 +37,10 @@ struct Interpolated {
   // The subset of `unresolved` that holds a reference to a param with no value (an error for
   // every command); the rest hold template inputs, which the server fills in.
   std::set<std::string> missing_params;
+  // Top-level keys whose value took text from a param whose name says it is secret
+  // (NameSaysSecret), each with that param's name ("" for a scalar): messages about these
+  // values must not show them.
+  std::map<std::string, std::string> secret;
 };
 
 // Interpolates every string in v (recursively). Unknown references and references to undeclared

@@ -60,7 +60,16 @@ struct ArgumentProblem {
   std::string message;            // e.g. "must be at most 16"
   std::string hint;               // e.g. "did you mean 'z-turbo'?"
   std::string rule;               // the schema keyword that failed, e.g. "maximum"
+  // The value the problem is about as messages show it ("\"abc\"", 17), or "" when the message
+  // needs none; not part of `message`, so that a caller can leave out a secret one. Text for
+  // people: ArgumentProblemText.
+  std::string got;
 };
+
+// "must be at most 16 (got 20)": the message with the value, for callers with nothing to hide.
+inline std::string ArgumentProblemText(const ArgumentProblem& p) {
+  return p.got.empty() ? p.message : p.message + " (got " + p.got + ")";
+}
 
 class ToolCatalog {
  public:

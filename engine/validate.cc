@@ -224,6 +224,7 @@ class Validator {
     Interpolated in = Interpolate(step.is_project() ? *step.project : step.arguments, scope, &diags_);
     r.arguments = std::move(in.value);
     r.unresolved = std::move(in.unresolved);
+    r.secret = std::move(in.secret);
     for (const std::string& arg : in.missing_params) {
       diags_.Error(LocateIn(r.arguments, {arg}, step.loc), "param",
                    "step " + Q(step.id) + ": argument " + Q(arg) + " refers to a param with no value");
@@ -265,14 +266,21 @@ class Validator {
       if (!p.path.empty() && later.count(p.path[0])) continue;
       SourceLoc loc = LocateIn(r.arguments, p.path, step.loc, p.rule == "additionalProperties");
       std::string where = "step " + Q(step.id) + ": ";
+      // The value a problem is about, unless it holds a secret param's value.
+      std::string got;
+      if (!p.got.empty()) {
+        auto secret = r.secret.find(p.path.empty() ? std::string() : p.path[0]);
+        got = secret == r.secret.end() ? " (got " + p.got + ")"
+                                       : " (value not shown: it holds secret param " + Q(secret->second) + ")";
+      }
       if (p.rule == "required" && !p.path.empty())
         diags_.Error(loc, "schema", where + step.tool_name + " needs argument " + Q(PathText(p.path)), p.hint);
       else if (p.rule == "additionalProperties")
         diags_.Error(loc, "schema", where + step.tool_name + " has no argument " + Q(PathText(p.path)), p.hint);
       else if (p.path.empty())
-        diags_.Error(loc, "schema", where + "arguments " + p.message, p.hint);
+        diags_.Error(loc, "schema", where + "arguments " + p.message + got, p.hint);
       else
-        diags_.Error(loc, "schema", where + "argument " + Q(PathText(p.path)) + " " + p.message, p.hint);
+        diags_.Error(loc, "schema", where + "argument " + Q(PathText(p.path)) + " " + p.message + got, p.hint);
     }
   }
 

@@ -15,6 +15,7 @@
 #ifndef SFLOW_ENGINE_VALIDATE_H_
 #define SFLOW_ENGINE_VALIDATE_H_
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ struct ValidateOptions {
 struct ResolvedStep {
   Value arguments = Value::Object();  // interpolated tool arguments, or project parameters
   std::set<std::string> unresolved;   // argument names that still hold a reference
+  // Argument names whose value holds a secret param's value, each with that param's name:
+  // messages about them never show the value (docs/plan-language.md, "secret" params).
+  std::map<std::string, std::string> secret;
   const ToolInfo* tool = nullptr;     // null for project steps and unknown tools
 };
 

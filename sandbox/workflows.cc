@@ -153,7 +153,7 @@ Reply World::CreateRun(const Caller& c, const Value& body, const Value* clone_of
       std::string where;
       for (const std::string& part : p.path) where += (where.empty() ? "" : ".") + part;
       return Error(400, "Workflow step " + std::to_string(i) + " (" + info->name + ") has invalid arguments: " +
-                            (where.empty() ? "" : "'" + where + "' ") + p.message,
+                            (where.empty() ? "" : "'" + where + "' ") + ArgumentProblemText(p),
                    [&] {
                      Value d = Value::Object();
                      d.Set("stepIndex", Value::Int(static_cast<int64_t>(i)));

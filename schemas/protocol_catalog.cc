@@ -184,7 +184,7 @@ std::vector<ArgumentProblem> ProtocolCatalog::CheckArguments(const ToolInfo& too
   const ToolEntry* entry = nullptr;
   for (const ToolEntry& t : impl_->tools)
     if (&t.info == &tool) entry = &t;
-  if (!entry) return {ArgumentProblem{{}, "tool is not in the catalog", "", "catalog"}};
+  if (!entry) return {ArgumentProblem{{}, "tool is not in the catalog", "", "catalog", ""}};
   std::vector<ArgumentProblem> problems;
   CompiledSchema& compiled = *entry->compiled;
   std::call_once(compiled.once, [&] {
@@ -200,7 +200,7 @@ std::vector<ArgumentProblem> ProtocolCatalog::CheckArguments(const ToolInfo& too
     }
   });
   if (!compiled.schema)
-    return {ArgumentProblem{{}, "schema check failed: " + compiled.error, "", "schema"}};
+    return {ArgumentProblem{{}, "schema check failed: " + compiled.error, "", "schema", ""}};
   try {
     Poco::Dynamic::Var doc = ToPocoVar(arguments);
     valijson::adapters::PocoJsonAdapter adapter(doc);
@@ -226,7 +226,7 @@ std::vector<ArgumentProblem> ProtocolCatalog::CheckArguments(const ToolInfo& too
       problems.push_back(std::move(p));
     }
   } catch (const std::exception& e) {
-    problems.push_back(ArgumentProblem{{}, std::string("schema check failed: ") + e.what(), "", "schema"});
+    problems.push_back(ArgumentProblem{{}, std::string("schema check failed: ") + e.what(), "", "schema", ""});
   }
   return problems;
 }

@@ -160,7 +160,7 @@ ArgumentProblem Explain(const Object::Ptr& schema, const Value& args, std::vecto
   ArgumentProblem p;
   p.path = path;
   const Value* value = ValueAt(args, path);
-  std::string got = value ? " (got " + value->Brief() + ")" : "";
+  bool show_value = false;  // whether the value says what is wrong; the caller shows it (p.got)
   std::string_view d = description;
   std::string word, number, name;
   if (Eat(&d, "Expected number ")) {
@@ -171,7 +171,8 @@ ArgumentProblem Explain(const Object::Ptr& schema, const Value& args, std::vecto
     p.rule = less ? (inclusive ? "maximum" : "exclusiveMaximum") : (inclusive ? "minimum" : "exclusiveMinimum");
     p.message = std::string("must be ") +
                 (less ? (inclusive ? "at most " : "less than ") : (inclusive ? "at least " : "greater than ")) +
-                TrimNumber(number) + got;
+                TrimNumber(number);
+    show_value = true;
   } else if (Eat(&d, "Missing required property '") && QuotedTail(d, &name)) {
     p.rule = "required";
     p.path.push_back(name);
@@ -193,7 +194,8 @@ ArgumentProblem Explain(const Object::Ptr& schema, const Value& args, std::vecto
     if (Object::Ptr s = SchemaAt(schema, path))
       if (Array::Ptr e = s->getArray("enum"))
         for (size_t i = 0; i < e->size(); ++i) allowed.push_back(e->get(i).toString());
-    p.message = "must be one of " + JoinQuoted(allowed, 8) + got;
+    p.message = "must be one of " + JoinQuoted(allowed, 8);
+    show_value = true;
     if (value && value->is_string()) p.hint = DidYouMean(value->as_string(), allowed);
   } else if (description.rfind("Value type not permitted", 0) == 0) {
     p.rule = "type";
@@ -201,7 +203,8 @@ ArgumentProblem Explain(const Object::Ptr& schema, const Value& args, std::vecto
     std::string want;
     for (size_t i = 0; i < types.size(); ++i) want += (i ? " or " : "") + types[i];
     p.message = "must be " + (want.empty() ? std::string("of another type") : "a" + std::string(
-        !want.empty() && std::string("aeiou").find(want[0]) != std::string::npos ? "n " : " ") + want) + got;
+        !want.empty() && std::string("aeiou").find(want[0]) != std::string::npos ? "n " : " ") + want);
+    show_value = true;
   } else if ((Eat(&(d = description), "String should be no ") || Eat(&d, "Array should contain no ")) &&
              (Eat(&d, "more than ") ? (word = "more", true) : Eat(&d, "fewer than ") ? (word = "fewer", true) : false) &&
              EatNumber(&d, &number)) {
@@ -217,6 +220,7 @@ ArgumentProblem Explain(const Object::Ptr& schema, const Value& args, std::vecto
     if (!text.empty() && text.back() == '.') text.pop_back();
     p.message = "breaks the schema: " + text;
   }
+  if (show_value && value) p.got = value->Brief();
   return p;
 }
 

@@ -38,7 +38,7 @@ class FakeCatalog : public ToolCatalog {
   std::vector<ArgumentProblem> CheckArguments(const ToolInfo&, const Value& args) const override {
     ++checks;
     if (args.Find("prompt")) return {};
-    return {ArgumentProblem{{"prompt"}, "", "", "required"}};
+    return {ArgumentProblem{{"prompt"}, "", "", "required", ""}};
   }
   std::string Source() const override { return "fake"; }
   mutable int checks = 0;

@@ -114,13 +114,16 @@ TEST(ProtocolCatalogTest, ExplainsSchemaViolations) {
   std::map<std::string, ArgumentProblem> by_arg;
   for (const ArgumentProblem& p : problems) by_arg[p.path.empty() ? "" : p.path[0]] = p;
   ASSERT_EQ(problems.size(), 4u);
-  EXPECT_EQ(by_arg["numberOfVariations"].message, "must be at most 16 (got 17)");
+  EXPECT_EQ(by_arg["numberOfVariations"].message, "must be at most 16");
+  EXPECT_EQ(by_arg["numberOfVariations"].got, "17");
+  EXPECT_EQ(ArgumentProblemText(by_arg["numberOfVariations"]), "must be at most 16 (got 17)");
   EXPECT_EQ(by_arg["numberOfVariations"].rule, "maximum");
   EXPECT_EQ(by_arg["modle"].rule, "additionalProperties");
   EXPECT_EQ(by_arg["modle"].hint, "did you mean 'model'?");
-  EXPECT_EQ(by_arg["gptImageQuality"].message,
+  EXPECT_EQ(ArgumentProblemText(by_arg["gptImageQuality"]),
             "must be one of 'low', 'medium', 'high', 'xhigh', 'max' (got \"ultra\")");
-  EXPECT_EQ(by_arg["seed"].message, "must be an integer (got \"x\")");
+  EXPECT_EQ(ArgumentProblemText(by_arg["seed"]), "must be an integer (got \"x\")");
+  EXPECT_EQ(by_arg["modle"].got, "");  // an unknown argument: its value says nothing
 }
 
 TEST(ProtocolCatalogTest, ChecksNestedItems) {
