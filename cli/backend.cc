@@ -16,8 +16,11 @@ namespace sflow {
 namespace {
 
 Result<std::string> ReadKeyFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // O_NONBLOCK: a FIFO (or a device) in its place is refused below instead of hanging the open.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   // Messages name the option, never the file: its name may be the key itself (a mistyped flag).
+  if (fd < 0 && errno == ELOOP)
+    return Status::Security("--api-key-file: the file is a symbolic link; name the file itself");
   if (fd < 0) return Status::Error(Status::Code::kPermission, std::string("--api-key-file: cannot open the file: ") + std::strerror(errno));
   struct stat st{};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -31,7 +34,8 @@ Result<std::string> ReadKeyFile(const std::string& path) {
   std::string key;
   char buf[512];
   ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0 && key.size() < 4096) key.append(buf, static_cast<size_t>(n));
+  // Past 4096 bytes it is not a key (CheckKeyBytes refuses it); never cut one to that length.
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && key.size() <= 4096) key.append(buf, static_cast<size_t>(n));
   ::close(fd);
   while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
   size_t start = 0;

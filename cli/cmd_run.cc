@@ -18,6 +18,7 @@
 #include "engine/run_id.h"
 #include "engine/wire.h"
 #include "runner/approval.h"
+#include "runner/artifact_files.h"
 #include "runner/media_upload.h"
 #include "runner/server/server_runner.h"
 #include "runner/sha256.h"
@@ -193,6 +194,10 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
     return kExitOk;
   }
 
+  // Artifacts need somewhere to go: an --out that cannot be made or written into (read-only,
+  // not a directory, no permission) is found before anything is paid for.
+  if (Status o = CheckWritableDirectory(out_dir.empty() ? "sogni-out" : out_dir); !o.ok())
+    return stop({"the artifacts could not be saved: " + o.message() + "; choose another --out"}, ExitCodeFor(o));
   // The endpoint and the key are checked (one cheap request) before anything is stored, so a
   // run is never stored that could not have been started.
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ, &ctx.err);

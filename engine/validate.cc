@@ -28,6 +28,8 @@ std::string Q(const std::string& s) {
   return "'" + s.substr(0, cut) + "...'";
 }
 
+constexpr size_t kMaxStepIdBytes = 128;
+
 std::string Plural(int64_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
@@ -201,6 +203,12 @@ class Validator {
       if (!inserted)
         diags_.Error(s.id_loc, "duplicate-step", "duplicate step id " + Q(s.id) + " (first used at line " +
                                                      std::to_string(it->second.line) + ")");
+      // A step's artifacts go to <out>/<id>/: an id must make a folder name on every filesystem
+      // (255 bytes at most), and is known to be wrong before anything is paid for.
+      if (s.id.size() > kMaxStepIdBytes)
+        diags_.Error(s.id_loc, "step-id", "step id " + Q(s.id) + " is " + std::to_string(s.id.size()) + " bytes long",
+                     "a step id is at most " + std::to_string(kMaxStepIdBytes) +
+                         " bytes: its artifacts go to a folder of that name");
       bool safe = std::all_of(s.id.begin(), s.id.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
       });

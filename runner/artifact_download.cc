@@ -85,7 +85,7 @@ Status DownloadArtifacts(RunStore& store, HttpTransport& transport, const RunRec
     const std::string dir = run.out_dir + "/" + SafeFileName(a.step_id);
     // Streamed into a part file of a fixed name, so that a download cut short (even by SIGKILL)
     // is resumed with Range by the next attempt or process.
-    const std::string part = PartPathFor(dir, a.index);
+    const std::string part = PartPathFor(dir, run.id, a.index);
     if (a.state == ArtifactState::kDone) {
       ::unlink(part.c_str());  // a crash after the store knew, before the part was removed
       ++tally->done;
@@ -93,7 +93,7 @@ Status DownloadArtifacts(RunStore& store, HttpTransport& transport, const RunRec
     }
     if (cancelled()) return interrupted;  // the part file (if any) is resumed with Range later
     PartFetch fetched;
-    Status s = MakeDirectories(dir);
+    Status s = PrepareStepDirectory(dir);
     if (s.ok()) s = FetchWhole(transport, a, part, options, &fetched);
     if (cancelled()) return interrupted;
     Result<std::string> body = std::string();
@@ -122,6 +122,8 @@ Status DownloadArtifacts(RunStore& store, HttpTransport& transport, const RunRec
       s = WriteNoReplace(dir, path + ".provenance.json", ProvenanceJson(*fresh, a, step_of(a.step_id)));
       if (s.code() == Status::Code::kConflict) s = Status::Error(Status::Code::kConflict, ConflictHelp(run, path + ".provenance.json"));
     }
+    if (!s.ok() && s.code() == Status::Code::kSecurity)
+      s = Status::Error(Status::Code::kSecurity, s.message() + ", then `sogni-flow artifacts " + run.id + "` saves it");
     if (!s.ok() && s.code() == Status::Code::kIOError)
       // The local disk (full, read-only, a quota): the run's other state is intact, and the
       // artifact is tried again by the next attempt.

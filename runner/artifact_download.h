@@ -2,7 +2,7 @@
 // (docs/architecture.md, crash safety).
 //
 // For each artifact the store does not call done yet, in the order the run announced them:
-//   1. the body streams into <out>/<step>/.<n>.part (runner/artifact_files.h), resumed with Range
+//   1. the body streams into <out>/<step>/.<n>.<run>.part (runner/artifact_files.h), resumed with Range
 //      after a crash or a cut; transient answers are retried a few times;
 //   2. the part is published as <out>/<step>/<n>.<ext> (fsync, link that never replaces, fsync
 //      of the directory); the extension comes from the bytes, the name never from the server;

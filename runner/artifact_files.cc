@@ -53,6 +53,29 @@ Status MakeDirectories(const std::string& path) {
   return Status::OK();
 }
 
+Status CheckWritableDirectory(const std::string& dir) {
+  if (Status s = MakeDirectories(dir); !s.ok()) return s;
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) return Status::IOError("cannot stat " + dir + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return Status::IOError(dir + " is not a directory");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) return Status::IOError("cannot write into " + dir + ": " + std::strerror(errno));
+  return Status::OK();
+}
+
+Status PrepareStepDirectory(const std::string& dir) {
+  if (Status s = MakeDirectories(dir); !s.ok()) return s;
+  struct stat st{};
+  if (::lstat(dir.c_str(), &st) != 0) return Status::IOError("cannot stat " + dir + ": " + std::strerror(errno));
+  std::string why = S_ISLNK(st.st_mode)       ? "is a symbolic link"
+                    : !S_ISDIR(st.st_mode)    ? "is not a directory"
+                    : st.st_uid != ::geteuid() ? "belongs to another user (uid " + std::to_string(st.st_uid) + ")"
+                    : (st.st_mode & S_IWOTH)   ? "is writable by every user"
+                                               : "";
+  if (why.empty()) return Status::OK();
+  return Status::Security(dir + "/ " + why + "; the runner writes artifacts only into folders it owns alone. " +
+                          "Remove it, or choose another --out");
+}
+
 namespace {
 
 Status FsyncPath(const std::string& path, int flags) {
@@ -127,8 +150,8 @@ Status WriteNoReplace(const std::string& dir, const std::string& final_path, std
   return FsyncPath(dir, O_RDONLY | O_DIRECTORY);
 }
 
-std::string PartPathFor(const std::string& dir, int64_t index) {
-  return dir + "/." + std::to_string(index) + ".part";
+std::string PartPathFor(const std::string& dir, const std::string& run_id, int64_t index) {
+  return dir + "/." + std::to_string(index) + "." + SafeFileName(run_id) + ".part";
 }
 
 namespace {
@@ -181,12 +204,21 @@ bool SameContent(const std::string& a, const std::string& b) {
 
 Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, const std::string& part_path,
                             StreamCancel* cancel) {
-  int fd = ::open(part_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(part_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ELOOP)
+    return Status::Security(part_path + " is a symbolic link, not a part file of this run; remove it");
   if (fd < 0) return Status::IOError("cannot open " + part_path + ": " + std::strerror(errno));
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
+  {
+    // O_NONBLOCK: a FIFO put in its place must not hang the open; a regular file ignores it.
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) return Status::IOError("cannot stat " + part_path + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid())
+      return Status::Security(part_path + " is not a regular file of this user, so not a part file of this run; remove it");
+  }
   auto restart = [&]() -> Status {
     if (::ftruncate(fd, 0) != 0) return Status::IOError("cannot truncate " + part_path + ": " + std::strerror(errno));
     return Status::OK();

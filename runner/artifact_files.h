@@ -21,6 +21,17 @@ std::string ExtensionFor(MediaKind kind, std::string_view bytes);
 // mkdir -p with mode 0755.
 Status MakeDirectories(const std::string& path);
 
+// Makes `dir` (mkdir -p) and checks this user can create files in it: `run` calls it on the
+// --out root before anything is sent, so that a run is not paid for whose results have nowhere
+// to go. kIOError (exit 6) saying why, else OK.
+Status CheckWritableDirectory(const std::string& dir);
+
+// Makes `dir` (a step's folder inside an out dir, mkdir -p) and checks it is one the runner may
+// write into: a real directory (not a symbolic link), owned by this user and not writable by
+// others. Anything else could let another local user steer the runner's files (a link planted
+// under a shared --out): kSecurity (exit 7), naming the folder and what to do.
+Status PrepareStepDirectory(const std::string& dir);
+
 Result<std::string> ReadWholeFile(const std::string& path);
 
 // Writes `bytes` to `final_path` (inside `dir`) durably without ever replacing a file: temp file,
@@ -29,10 +40,11 @@ Result<std::string> ReadWholeFile(const std::string& path);
 // other bytes it is kConflict and the file is left alone.
 Status WriteNoReplace(const std::string& dir, const std::string& final_path, std::string_view bytes);
 
-// The part file a download streams into: a fixed name made by the runner for one artifact,
-// `<dir>/.<index>.part` (the final extension is only known from the first bytes), so that a
-// download cut short, even by SIGKILL, is resumed from its bytes by the next attempt or process.
-std::string PartPathFor(const std::string& dir, int64_t index);
+// The part file a download streams into: a fixed name made by the runner for one artifact of one
+// run, `<dir>/.<index>.<run>.part` (the final extension is only known from the first bytes), so
+// that a download cut short, even by SIGKILL, is resumed from its bytes by the next attempt or
+// process of the same run, and never from bytes another run (into the same --out) left.
+std::string PartPathFor(const std::string& dir, const std::string& run_id, int64_t index);
 
 // What one FetchPart() call found out.
 struct PartFetch {
@@ -44,7 +56,9 @@ struct PartFetch {
 };
 
 // One attempt at bringing `part_path` up to the whole object at `url` (a presigned media URL:
-// no API key is sent). The body is streamed into the file chunk by chunk (no fsync here):
+// no API key is sent). The part is opened without following a symbolic link and must be a
+// regular file of this user (kSecurity otherwise: it was put there by someone else). The body is
+// streamed into the file chunk by chunk (no fsync here):
 //  * a part file of S > 0 bytes is resumed with `Range: bytes=S-`: a 206 whose Content-Range
 //    starts at S is appended; a 416 with `Content-Range: bytes */S` means the part is complete;
 //    a 200 (the server ignored the range) replaces the part with the full body;

@@ -56,15 +56,17 @@ base_args() {
 }
 
 # The bad files, each named by the canary and holding it.
-mkdir -p "bad/$canary" bad/missing bad/unreadable bad/open bad/empty bad/link bad/refused
+mkdir -p "bad/$canary" bad/missing bad/unreadable bad/open bad/empty bad/link bad/refused bad/fifo bad/huge
 unreadable="bad/unreadable/$canary"; echo "$canary" > "$unreadable"; chmod 000 "$unreadable"
 open_file="bad/open/$canary"; echo "$canary" > "$open_file"; chmod 644 "$open_file"
 empty_file="bad/empty/$canary"; : > "$empty_file"; chmod 600 "$empty_file"
 refused="bad/refused/$canary"; echo "$canary" > "$refused"; chmod 600 "$refused"
 ln -s "../refused/$canary" "bad/link/$canary"
+fifo="bad/fifo/$canary"; mkfifo -m 600 "$fifo"  # opening it for reading would wait for a writer
+huge="bad/huge/$canary"; for _ in $(seq 1 300); do printf '%s' "$canary"; done > "$huge"; chmod 600 "$huge"
 bad_values=("bad/missing/$canary" "bad/$canary" "$unreadable" "$open_file" "$empty_file" "bad/link/$canary" "$refused"
             "$canary" "$canary
-second-line" " $canary")
+second-line" " $canary" "$fifo" "$huge")
 
 checked=0
 # probe WANT ARGS...: runs `sogni-flow ARGS...`; fails when it prints the canary, or when WANT is
@@ -119,6 +121,13 @@ for cmd in "${commands[@]}"; do
   done
 done
 [ "$secret_options" -ge 7 ] || fail "only $secret_options secret options found in the commands' --help"
+# What run makes of each kind of bad key file, by exit code: a FIFO or a link is refused (7)
+# without waiting on it, a file of more than 4096 bytes is no key (3), never cut to one.
+probe 7 run plan.yaml --api-key-file "$fifo"
+probe 7 run plan.yaml --api-key-file "bad/link/$canary"
+probe 7 run plan.yaml --api-key-file "$open_file"
+probe 3 run plan.yaml --api-key-file "$huge"
+probe 3 run plan.yaml --api-key-file "$empty_file"
 echo "ok: $checked bad uses of $secret_options secret options and the guessed names, no canary printed"
 
 # sandbox --api-key: the given key is never printed; a made-up one is (that is what it is for).

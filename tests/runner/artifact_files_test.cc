@@ -219,5 +219,56 @@ TEST_F(FetchPartTest, PublishPartLinksWithoutReplacing) {
   EXPECT_EQ(*bytes, object_);
 }
 
+// A part file put in place by someone else is never written through: a symbolic link (to a file
+// the runner could write) and a FIFO (which would hang an open) are refused, kSecurity, with the
+// target untouched and no request sent.
+TEST_F(FetchPartTest, PlantedLinkOrFifoIsRefusedAndItsTargetUntouched) {
+  std::string target = tmp_.path() + "/precious";
+  std::ofstream(target, std::ios::binary) << "keep me";
+  ASSERT_EQ(::symlink(target.c_str(), part_.c_str()), 0);
+  FakeMediaTransport t(object_);
+  auto got = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), Status::Code::kSecurity) << got.status().ToString();
+  EXPECT_TRUE(t.ranges.empty());
+  auto kept = ReadWholeFile(target);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, "keep me");
+  ::unlink(part_.c_str());
+  ASSERT_EQ(::mkfifo(part_.c_str(), 0600), 0);
+  got = FetchPart(t, "http://127.0.0.1/m", part_);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), Status::Code::kSecurity) << got.status().ToString();
+}
+
+// Two runs into one --out never share a part file; a part's name is only this run's.
+TEST(ArtifactFilesTest, PartFilesAreNamedByRunAndIndex) {
+  EXPECT_EQ(PartPathFor("out/still", "r-20261205-010203-ab12", 3), "out/still/.3.r-20261205-010203-ab12.part");
+  EXPECT_NE(PartPathFor("o", "r-a", 0), PartPathFor("o", "r-b", 0));
+  EXPECT_EQ(PartPathFor("o", "../x", 0), "o/.0.___x.part");
+}
+
+// A step folder is written into only when it is a real directory of this user that others cannot
+// write: a link to elsewhere, a file, or a world-writable folder is refused.
+TEST(ArtifactFilesTest, StepDirectoryMustBeOursAlone) {
+  TempDir tmp;
+  EXPECT_OK(PrepareStepDirectory(tmp.path() + "/out/still"));
+  EXPECT_OK(PrepareStepDirectory(tmp.path() + "/out/still"));  // again: it exists, it is ours
+  ASSERT_OK(MakeDirectories(tmp.path() + "/elsewhere"));
+  ASSERT_EQ(::symlink((tmp.path() + "/elsewhere").c_str(), (tmp.path() + "/out/linked").c_str()), 0);
+  Status s = PrepareStepDirectory(tmp.path() + "/out/linked");
+  EXPECT_EQ(s.code(), Status::Code::kSecurity) << s.ToString();
+  EXPECT_NE(s.message().find("symbolic link"), std::string::npos) << s.message();
+  std::ofstream(tmp.path() + "/out/file") << "x";
+  s = PrepareStepDirectory(tmp.path() + "/out/file");
+  EXPECT_EQ(s.code(), Status::Code::kSecurity) << s.ToString();
+  EXPECT_NE(s.message().find("is not a directory"), std::string::npos) << s.message();
+  ASSERT_OK(MakeDirectories(tmp.path() + "/out/open"));
+  ASSERT_EQ(::chmod((tmp.path() + "/out/open").c_str(), 0777), 0);
+  s = PrepareStepDirectory(tmp.path() + "/out/open");
+  EXPECT_EQ(s.code(), Status::Code::kSecurity) << s.ToString();
+  EXPECT_NE(s.message().find("writable by every user"), std::string::npos) << s.message();
+}
+
 }  // namespace
 }  // namespace sflow

@@ -256,7 +256,7 @@ TEST_F(ServerRunnerTest, ShortMediaBodiesAreFinishedWithRange) {
     ExpectProvenance(run_id, a);
     struct stat st{};
     std::string dir = a.local_path.substr(0, a.local_path.rfind('/'));
-    EXPECT_NE(::stat(PartPathFor(dir, a.index).c_str(), &st), 0) << "part file left";
+    EXPECT_NE(::stat(PartPathFor(dir, run_id, a.index).c_str(), &st), 0) << "part file left";
   }
   EXPECT_GT(resumed_total, 0) << stats.ToJson();
 }
