@@ -146,6 +146,21 @@ Result<IntentRecord> RecordOrReuseIntent(RunStore& store, const RunRecord& run, 
   return intent;
 }
 
+namespace {
+
+// A request whose answer did not say what happened (a malformed or cut body, no workflowId): the
+// server may have acted on it, so the intent is re-sent under its key by a resume. That is an
+// interruption (kUnavailable: exit 4, with the resume command), not a failure of the run.
+// Other codes keep their meaning (a TLS refusal, Ctrl-C, the local store).
+Status OutcomeUnknown(const Status& s) {
+  if (s.code() != Status::Code::kInternal) return s;
+  return Status::Error(Status::Code::kUnavailable,
+                       s.message() + "; whether the server acted on it is not known: a resume asks it again "
+                                     "with the same Idempotency-Key");
+}
+
+}  // namespace
+
 Result<WorkflowReply> SendIntent(RunStore& store, ApiClient& client, const RunRecord& run, const IntentRecord& intent) {
   const bool starts_run = intent.kind == IntentKind::kStart || intent.kind == IntentKind::kReseed;
   std::string target = run.workflow_id;
@@ -178,7 +193,7 @@ Result<WorkflowReply> SendIntent(RunStore& store, ApiClient& client, const RunRe
     IntentUpdate unknown{.state = IntentState::kUnknown};
     if (starts_run) unknown.run.status = RunStatus::kUnknown;
     if (Status m = store.MarkIntent(intent.id, unknown); !m.ok()) return m;
-    return s;
+    return OutcomeUnknown(s);
   }
   CrashPoint("intent.answered");
   IntentUpdate done{.state = IntentState::kDone};
@@ -188,7 +203,8 @@ Result<WorkflowReply> SendIntent(RunStore& store, ApiClient& client, const RunRe
     case IntentKind::kReseed: {
       std::string wid = StringField(reply->workflow, "workflowId");
       // Without a workflow id the outcome is not known: the intent stays sent, for a re-send.
-      if (wid.empty()) return Status::Internal(std::string(Name(intent.kind)) + " answer without a workflowId");
+      if (wid.empty())
+        return OutcomeUnknown(Status::Internal(std::string(Name(intent.kind)) + " answer without a workflowId"));
       // A start keeps the workflow it answered; a reseed its whole answer (the reseed details too).
       done.response = (intent.kind == IntentKind::kReseed ? reply->data : reply->workflow).ToJson();
       done.run.workflow_id = wid;

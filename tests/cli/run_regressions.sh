@@ -249,6 +249,23 @@ expect_exit 0 start401-all "$bin" resume --all --state-dir s-401
 grep -q "$r401" start401-all.err && fail "start401: resume --all still takes the run up: $(head -n 2 start401-all.err)"
 echo "ok   start401: a start refused with 401 ends the run failed (exit 3); resume --all leaves it"
 
+# --- startcut: every answer to the start is not JSON, or cut short (the workflow exists): the
+# outcome is not known, so the run is interrupted (exit 4, with the resume command), not failed;
+# the resume re-sends the same key and completes with the one workflow.
+for script in "start garble" "start truncate after=5"; do
+  with_proxy "$script"
+  before=$(created)
+  expect_exit 4 startcut "$bin" run plan.yaml --api-url "$purl" --state-dir s-cut
+  grep -q "sogni-flow resume" startcut.err || fail "startcut ($script): no resume command: $(tail -n 3 startcut.err)"
+  rcut=$(run_id_in s-cut)
+  stop_fault_proxy
+  expect_exit 0 startcut-resume "$bin" resume "$rcut" --api-url "$url" --state-dir s-cut
+  [ "$(created)" -le $((before + 1)) ] || fail "startcut ($script): $(( $(created) - before )) workflows for one run"
+  all_events_stored s-cut completed
+  rm -rf s-cut
+done
+echo "ok   startcut: a start whose answer is not JSON or cut exits 4 with the resume command; resume completes, one workflow"
+
 # --- retry: a long Retry-After on the event stream: the log is read meanwhile and said so (with
 # -j 2, as the cron recipe runs); a Retry-After of 309 digits is a capped wait, never a crash
 with_proxy "stream status 503 retry_after=600"

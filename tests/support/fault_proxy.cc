@@ -214,10 +214,15 @@ FaultProxy::Outcome FaultProxy::Forward(int client, const Request& req) {
   const bool rewrite = sized && ct && ct->find("json") != std::string::npos && req.route != ProxyRoute::kStream &&
                        req.route != ProxyRoute::kEvents && req.route != ProxyRoute::kAdmin;
   std::string whole;
+  const bool garble = d.kind == FaultKind::kGarble && rewrite;
   const bool buffered = sized && (rewrite || d.kind == FaultKind::kLate);
   if (buffered) {
     if (!up.ReadExact(static_cast<size_t>(std::atoll(cl->c_str())), &whole, limit)) return bad_gateway();
     if (rewrite) ReplaceAll(&whole, options_.upstream, url_);
+    if (garble) {
+      Count("faults", req.route, d.kind);
+      whole = "<html><body>502 garbled by the fault proxy</body></html>";  // the upstream has acted
+    }
   }
   if (d.kind == FaultKind::kLate || (d.kind == FaultKind::kStall && d.after < 0)) {
     Count("faults", req.route, d.kind);

@@ -59,7 +59,8 @@ const std::map<std::string_view, FaultKind>& KindsByName() {
   static const std::map<std::string_view, FaultKind> kinds = {
       {"pass", FaultKind::kPass}, {"status", FaultKind::kStatus},     {"drop", FaultKind::kDrop},
       {"reset", FaultKind::kReset}, {"truncate", FaultKind::kTruncate}, {"stall", FaultKind::kStall},
-      {"drip", FaultKind::kDrip}, {"hold", FaultKind::kHold},         {"late", FaultKind::kLate}};
+      {"drip", FaultKind::kDrip}, {"hold", FaultKind::kHold},         {"late", FaultKind::kLate},
+      {"garble", FaultKind::kGarble}};
   return kinds;
 }
 
@@ -67,6 +68,7 @@ const std::map<std::string_view, FaultKind>& KindsByName() {
 const std::set<std::string_view>& KeysOf(FaultKind kind) {
   static const std::map<FaultKind, std::set<std::string_view>> keys = {
       {FaultKind::kPass, {}},
+      {FaultKind::kGarble, {}},
       {FaultKind::kStatus, {"code", "retry_after", "retry_after_digits"}},
       {FaultKind::kDrop, {"forward"}},
       {FaultKind::kReset, {"after"}},

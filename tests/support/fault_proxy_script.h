@@ -26,6 +26,8 @@
 //   drop [forward=0|1]         the connection is reset without an answer; with forward=1 (the
 //                              default) only after the upstream answered, so the request took effect
 //   reset after=N              the head and N body bytes go out, then the connection is reset (RST)
+//   garble                     forwarded (the upstream acts on it), then a sized JSON answer's
+//                              body is replaced by bytes that are not JSON, whole and well framed
 //   truncate after=N           the head and N body bytes go out, then an orderly close: a chunked
 //                              body lacks its last chunk, a sized one is short of Content-Length
 //   stall ms=M [after=N]       M ms of silence before the head, or after N body bytes
@@ -52,7 +54,7 @@ const char* ProxyRouteName(ProxyRoute route);
 // The route of a request; kAdmin for /_sandbox/... except media, and for /_proxy/....
 ProxyRoute ClassifyProxyRoute(std::string_view method, std::string_view path);
 
-enum class FaultKind { kPass, kStatus, kDrop, kReset, kTruncate, kStall, kDrip, kHold, kLate };
+enum class FaultKind { kPass, kStatus, kDrop, kReset, kTruncate, kStall, kDrip, kHold, kLate, kGarble };
 const char* FaultKindName(FaultKind kind);
 
 // What happens to one request, all values drawn.
