@@ -66,6 +66,9 @@ struct HttpTransportOptions {
   // Stream(): the longest silence (not even a keepalive comment) before the stream fails
   // kUnavailable. Keep it above twice the server's heartbeat interval.
   std::chrono::milliseconds stream_idle_timeout{45000};
+  // Send(): the longest a whole exchange may take, head and body: a server that drips an answer
+  // a byte at a time never trips receive_timeout, but trips this (kUnavailable).
+  std::chrono::milliseconds request_deadline{90000};
   // Send(): bodies above this fail kInternal (Stream() bodies are not buffered).
   size_t max_body_bytes = size_t{64} << 20;
   std::string user_agent = "sogni-flow";

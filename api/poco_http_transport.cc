@@ -33,6 +33,7 @@
 #include <Poco/Net/VerificationErrorArgs.h>
 #include <Poco/Timespan.h>
 
+#include "api/deadline_watch.h"
 #include "api/http_transport.h"
 #include "api/http_url.h"
 
@@ -238,8 +239,23 @@ class PocoHttpTransport final : public HttpTransport {
     bool pooled = !UnsafeToRepeat(request);
     std::unique_ptr<Conn> conn = pooled ? TakeIdle(key) : nullptr;
     if (!conn) conn = NewConn(*url, options_.receive_timeout, nullptr);
+    // The whole exchange under one deadline (DeadlineWatch): at it, the socket is shut down.
+    StreamCancel deadline;
+    conn->state.cancel = &deadline;
+    if (conn->session->connected()) deadline.Attach(conn->session->socket().impl()->sockfd());
+    watch_.Watch(&deadline, DeadlineWatch::Clock::now() + options_.request_deadline);
     bool keep = false;
     Result<HttpResponse> r = Exchange(*conn, *url, request, nullptr, &keep);
+    watch_.Unwatch(&deadline);
+    deadline.Detach();
+    conn->state.cancel = nullptr;
+    if (deadline.cancelled())
+      return Status::Error(Status::Code::kUnavailable,
+                           "answer from " + url->Authority() + " took longer than " +
+                               (options_.request_deadline.count() % 1000 == 0
+                                    ? std::to_string(options_.request_deadline.count() / 1000) + " s"
+                                    : std::to_string(options_.request_deadline.count()) + " ms") +
+                               " (a stalled or very slow server)");
     if (r.ok() && keep && pooled) PutIdle(key, std::move(conn));
     return r;
   }
@@ -366,6 +382,7 @@ class PocoHttpTransport final : public HttpTransport {
 
   HttpTransportOptions options_;
   Poco::Net::Context::Ptr tls_;
+  DeadlineWatch watch_;  // Send()'s deadlines
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Conn>> idle_;
 };

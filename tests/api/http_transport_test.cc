@@ -178,6 +178,29 @@ TEST(HttpTransportTest, ASlowAnswerTimesOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);  // the timeout ended it, not the answer
 }
 
+// A server that drips its answer a byte at a time never trips the receive timeout; the deadline
+// of the whole exchange ends it, and the transport still serves the next request.
+TEST(HttpTransportTest, ADrippedAnswerMeetsTheDeadlineOfTheWholeExchange) {
+  auto server = LoopbackServer::Start([](const ServedRequest& rq, ReplyWriter& w) {
+    if (rq.target == "/fine") return w.Send(200, "fine");
+    w.Begin(200);
+    for (int i = 0; i < 200 && w.Write(" "); ++i) std::this_thread::sleep_for(50ms);
+  });
+  HttpTransportOptions o;
+  o.receive_timeout = 2000ms;  // each byte comes well within it
+  o.request_deadline = 600ms;
+  auto t = Transport(o);
+  auto start = std::chrono::steady_clock::now();
+  Result<HttpResponse> a = t->Send(Req("GET", server->Url("/drip")));
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(a.status().message().find("took longer than 600 ms"), std::string::npos) << a.status().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5000ms);  // the drip alone lasts 10 s
+  Result<HttpResponse> b = t->Send(Req("GET", server->Url("/fine")));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->body, "fine");
+}
+
 TEST(HttpTransportTest, BodiesOverTheCapAreRefused) {
   auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) { w.Send(200, std::string(5000, 'z')); });
   HttpTransportOptions o;
