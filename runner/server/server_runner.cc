@@ -107,24 +107,42 @@ class BatchCommitter {
   std::thread thread_;  // last: starts once everything above exists
 };
 
-// Events waiting for their batch to commit before the reporter sees them.
+// Events waiting for their batch to commit before the reporter sees them, and the lines about
+// them (the run's status), which keep their place: a status learned from the last event of a
+// batch is said after that batch's step lines, not before.
 class ReportQueue {
  public:
   ReportQueue(RunProgress* reporter, std::string run_id) : reporter_(reporter), run_id_(std::move(run_id)) {}
   bool active() const { return reporter_ != nullptr; }
-  void Add(int64_t sequence, Value record) { waiting_.emplace_back(sequence, std::move(record)); }
-  // Reports every event at or below `committed`.
+  void Add(int64_t sequence, Value record) {
+    waiting_.push_back(Item{sequence, std::move(record), {}});
+    last_ = std::max(last_, sequence);
+  }
+  // A line said once every event added so far is reported (at once when none waits).
+  void AddLine(std::string line) {
+    if (waiting_.empty()) return reporter_->Line(line);
+    waiting_.push_back(Item{last_, Value(), std::move(line)});
+  }
+  // Reports every event at or below `committed`, and the lines between them.
   void Release(int64_t committed) {
-    while (!waiting_.empty() && waiting_.front().first <= committed) {
-      reporter_->Event(run_id_, waiting_.front().second);
+    while (!waiting_.empty() && waiting_.front().sequence <= committed) {
+      Item& item = waiting_.front();
+      if (item.line.empty()) reporter_->Event(run_id_, item.record);
+      else reporter_->Line(item.line);
       waiting_.pop_front();
     }
   }
 
  private:
+  struct Item {
+    int64_t sequence;
+    Value record;      // an event, when line is empty
+    std::string line;
+  };
   RunProgress* reporter_;
   const std::string run_id_;
-  std::deque<std::pair<int64_t, Value>> waiting_;
+  std::deque<Item> waiting_;
+  int64_t last_ = 0;
 };
 
 }  // namespace
@@ -242,7 +260,7 @@ Status ServerRunner::Follow(RunRecord* run) {
     }
     if (o.status && *o.status != last_status_) {
       last_status_ = *o.status;
-      Say(run->id + ": " + *o.status);
+      if (reports.active()) reports.AddLine(run->id + ": " + *o.status);
       // A run stored final stays final (the store refuses to leave it): replayed events of a run
       // resumed for its downloads must not carry an old status back.
       if (auto st = WireStatus(*o.status); st && !IsTerminal(*st) && !stored_final) batch.run.status = *st;

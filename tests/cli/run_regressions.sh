@@ -211,6 +211,18 @@ expect_exit 1 step "$bin" run plan.yaml --api-url "$url" --state-dir s-step
 grep -q "step keyframe failed: " step.err || fail "step: the failed step's error is not printed: $(tail -n 5 step.err)"
 echo "ok   step: run prints the failed step's error"
 
+# --- order: the run's status is said in its place among the step lines: a fast workflow's
+# "completed" came right after its first "step ... running", before the steps' own lines
+kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --step-ms 0
+expect_exit 0 order "$bin" run plan.yaml --api-url "$url" --state-dir s-order
+ro=$(run_id_in s-order)
+last_step=$(grep -n "^$ro: step .* completed$" order.err | tail -n 1 | cut -d: -f1)
+said=$(grep -n "^$ro: completed$" order.err | head -n 1 | cut -d: -f1)
+[ -n "$last_step" ] && [ -n "$said" ] && [ "$said" -gt "$last_step" ] ||
+  fail "order: '$ro: completed' (line ${said:-none}) before the last step line (${last_step:-none}): $(cat order.err)"
+echo "ok   order: the run's status is said after the step lines of the events that carry it"
+
 # --- the blocks below go through the fault proxy (tests/support/fault_proxy) where the sandbox
 # alone cannot misbehave that way
 kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
