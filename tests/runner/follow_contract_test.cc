@@ -16,6 +16,7 @@
 
 #include "cli/exit_codes.h"
 #include "engine/json.h"
+#include "runner/artifact_files.h"
 #include "runner/server/server_runner.h"
 #include "runner/synchronized_run_store.h"
 #include "tests/api/fake_retry_clock.h"
@@ -527,19 +528,19 @@ TEST_F(FollowContractTest, AStoreFailureMidFollowStopsAndAResumeCompletesWithout
 TEST_F(FollowContractTest, APartFileThatGrewAfterTheDownloadIsNotPublished) {
   Start();
   ScriptedTransport t(transport_.get());
-  std::atomic<bool> tampered{false};
+  std::atomic<bool> tried{false}, tampered{false};
   t.after_stream = [&](const HttpRequest& r) {
-    if (r.url.find("/_sandbox/media/") == std::string::npos || tampered.exchange(true)) return;
-    const std::string part = dir_->store().GetRun(run_)->out_dir + "/keyframe/.0.part";
+    if (r.url.find("/_sandbox/media/") == std::string::npos || tried.exchange(true)) return;
+    const std::string part = PartPathFor(dir_->store().GetRun(run_)->out_dir + "/keyframe", run_, 0);
     int fd = ::open(part.c_str(), O_WRONLY | O_APPEND);
     if (fd >= 0) {
-      (void)!::write(fd, "XX", 2);
+      tampered = ::write(fd, "XX", 2) == 2;
       ::close(fd);
     }
   };
   ServerRunner runner = Runner(&t, FastOptions());
   Result<RunOutcome> out = runner.Drive(run_);
-  ASSERT_TRUE(tampered);
+  ASSERT_TRUE(tampered) << "the part file was not where PartPathFor says";
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), Status::Code::kUnavailable);
   std::vector<ArtifactRecord> first = *dir_->store().ListArtifacts(run_);
