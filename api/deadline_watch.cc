@@ -40,8 +40,11 @@ void DeadlineWatch::Loop() {
       continue;
     }
     auto first = by_time_.begin();
-    if (Clock::now() < first->first) {
-      changed_.wait_until(lock, first->first);
+    // A copy: wait_until reads the time point after it has let go of mu_, and an Unwatch meanwhile
+    // frees the map's node (ASan found the reference dangling).
+    const Clock::time_point until = first->first;
+    if (Clock::now() < until) {
+      changed_.wait_until(lock, until);
       continue;
     }
     // Under mu_: Unwatch cannot return while this runs, so the StreamCancel is alive.
