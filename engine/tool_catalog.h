@@ -66,9 +66,12 @@ struct ArgumentProblem {
   std::string got;
 };
 
-// "must be at most 16 (got 20)": the message with the value, for callers with nothing to hide.
-inline std::string ArgumentProblemText(const ArgumentProblem& p) {
-  return p.got.empty() ? p.message : p.message + " (got " + p.got + ")";
+// "must be at most 16 (got 20)": the message with the value. With `secret_param` (the argument
+// holds that secret param's value), the value is named hidden instead of shown.
+inline std::string ArgumentProblemText(const ArgumentProblem& p, const std::string& secret_param = "") {
+  if (p.got.empty()) return p.message;
+  if (!secret_param.empty()) return p.message + " (value not shown: it holds secret param '" + secret_param + "')";
+  return p.message + " (got " + p.got + ")";
 }
 
 class ToolCatalog {

@@ -275,20 +275,16 @@ class Validator {
       SourceLoc loc = LocateIn(r.arguments, p.path, step.loc, p.rule == "additionalProperties");
       std::string where = "step " + Q(step.id) + ": ";
       // The value a problem is about, unless it holds a secret param's value.
-      std::string got;
-      if (!p.got.empty()) {
-        auto secret = r.secret.find(p.path.empty() ? std::string() : p.path[0]);
-        got = secret == r.secret.end() ? " (got " + p.got + ")"
-                                       : " (value not shown: it holds secret param " + Q(secret->second) + ")";
-      }
+      auto secret = r.secret.find(p.path.empty() ? std::string() : p.path[0]);
+      const std::string text = ArgumentProblemText(p, secret == r.secret.end() ? "" : secret->second);
       if (p.rule == "required" && !p.path.empty())
         diags_.Error(loc, "schema", where + step.tool_name + " needs argument " + Q(PathText(p.path)), p.hint);
       else if (p.rule == "additionalProperties")
         diags_.Error(loc, "schema", where + step.tool_name + " has no argument " + Q(PathText(p.path)), p.hint);
       else if (p.path.empty())
-        diags_.Error(loc, "schema", where + "arguments " + p.message + got, p.hint);
+        diags_.Error(loc, "schema", where + "arguments " + text, p.hint);
       else
-        diags_.Error(loc, "schema", where + "argument " + Q(PathText(p.path)) + " " + p.message + got, p.hint);
+        diags_.Error(loc, "schema", where + "argument " + Q(PathText(p.path)) + " " + text, p.hint);
     }
   }
 
