@@ -133,8 +133,9 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 completed, 1 failed/partial_failure/cancelled, 2 invalid plan or usage, 3 auth,\n"
-            "4 unavailable (resumable), 5 cost gate, 6 local state, 7 security, 8 --timeout expired (resumable),\n"
-            "130 interrupted (resumable). With several plans: the worst run's code.\n\n"
+            "4 unavailable (resumable), 5 cost gate, 6 local state (or an --out it cannot write, found before\n"
+            "anything is sent), 7 security, 8 --timeout expired (resumable), 130 interrupted (resumable).\n"
+            "With several plans: the worst run's code.\n\n"
             "examples:\n"
             "  sogni-flow run plan.yaml --sandbox\n"
             "  SOGNI_API_KEY=... sogni-flow run plan.yaml -p seconds=8 --out renders/ --json\n"
