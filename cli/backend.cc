@@ -59,6 +59,18 @@ Status CheckKeyBytes(const std::string& key, const std::string& source) {
   return Status::OK();
 }
 
+// The SDK's pair of hosts: https://api.X -> wss://socket.X; any other endpoint (the loopback
+// sandbox serves both on one port) -> its own origin in ws(s) form.
+std::string DefaultSocketUrl(const std::string& base_url) {
+  std::string origin = base_url;
+  size_t scheme = origin.find("://");
+  if (scheme == std::string::npos) return origin;
+  size_t path = origin.find('/', scheme + 3);
+  if (path != std::string::npos) origin.resize(path);
+  if (origin.compare(scheme + 3, 4, "api.") == 0) origin.replace(scheme + 3, 4, "socket.");
+  return origin.rfind("https://", 0) == 0 ? "wss://" + origin.substr(8) : "ws://" + origin.substr(scheme + 3);
+}
+
 // Where the endpoint came from, for messages.
 std::string EndpointSource(const BackendOptions& options, char** environ) {
   if (!options.api_url.empty()) return "--api-url";
@@ -124,6 +136,22 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
       return Status::Error(Status::Code::kPermission, "no API key: set SOGNI_API_KEY or give --api-key-file");
     if (Status k = CheckKeyBytes(backend->api_key, source); !k.ok()) return k;
   }
+  // The projects socket: SOGNI_SOCKET_URL, else derived from the endpoint. Its REST routes
+  // (estimates, sync) live on the same host, in https form.
+  backend->socket_url = EnvValue(environ, "SOGNI_SOCKET_URL");
+  if (backend->socket_url.empty()) backend->socket_url = DefaultSocketUrl(api.base_url);
+  {
+    const std::string& su = backend->socket_url;
+    std::string http = su.rfind("wss://", 0) == 0 ? "https://" + su.substr(6) : su.rfind("ws://", 0) == 0 ? "http://" + su.substr(5) : su;
+    Result<HttpUrl> u = ParseHttpUrl(http);
+    if (!u.ok()) return Status::Security("the projects socket URL: " + u.status().message());
+    if (!u->secure() && !IsLoopbackHostName(u->host))
+      return Status::Security("the projects socket URL: refusing plain ws:// to " + u->host + ": only wss is allowed beyond loopback");
+    if (http.find_first_of("?#") != std::string::npos)
+      return Status::InvalidPlan("SOGNI_SOCKET_URL has a query or fragment; give the socket's base URL, e.g. wss://socket.sogni.ai");
+    api.socket_base_url = http;
+  }
+  backend->ca_file = EnvValue(environ, "SSL_CERT_FILE");
   NoticeSink* sink = backend->notices.get();
   api.retry.on_retry = [sink](const RetryNotice& n) { sink->Say(n.Describe()); };
   api.api_key = backend->api_key;
@@ -136,6 +164,24 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
   backend->transport = std::move(*t);
   backend->client = std::make_unique<ApiClient>(backend->transport.get(), api);
   return backend;
+}
+
+Result<ProjectsSession*> Backend::Projects(const std::string& app_id) {
+  std::lock_guard<std::mutex> lock(projects_mu);
+  if (projects) {
+    if (app_id != projects_app_id)
+      return Status::Internal("one process serves one state directory's appId on the projects socket");
+    return projects.get();
+  }
+  ProjectsSocketOptions o;
+  o.socket_url = socket_url;
+  o.app_id = app_id;
+  o.api_key = api_key;
+  o.ca_file = ca_file;
+  if (Result<std::string> url = ProjectsSocketUrl(o); !url.ok()) return url.status();
+  projects = std::make_unique<ProjectsSession>([o] { return OpenProjectsConnection(o); }, nullptr);
+  projects_app_id = app_id;
+  return projects.get();
 }
 
 Status CheckBackend(Backend& backend) {

@@ -17,6 +17,7 @@
 
 #include "api/api_client.h"
 #include "api/http_transport.h"
+#include "api/projects_session.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
 #include "sandbox/sandbox.h"
@@ -53,6 +54,16 @@ struct Backend {
   std::string api_key;   // in memory only
   std::string api_url;   // the endpoint, as stored with runs (kInProcessSandbox for --sandbox)
   std::unique_ptr<NoticeSink> notices;
+  // The projects socket (local runs): its URL (SOGNI_SOCKET_URL, else derived from the endpoint:
+  // the same origin for a loopback sandbox, "socket." for "api."), and the one session of the
+  // process, opened by the first local run that needs it (Projects()).
+  std::string socket_url;
+  std::string ca_file;
+  std::mutex projects_mu;
+  std::unique_ptr<ProjectsSession> projects;
+  std::string projects_app_id;
+  // The session for `app_id` (the state directory's), opened on first use. Thread-safe.
+  Result<ProjectsSession*> Projects(const std::string& app_id);
 };
 
 // Opens the endpoint and the API key, checking both before anything is stored or sent:

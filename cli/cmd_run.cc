@@ -1,4 +1,5 @@
-// sogni-flow run PLAN : runs a server plan as one durable workflow, follows it, downloads results.
+// sogni-flow run PLAN : runs a server plan as one durable workflow, or a local plan as a DAG of
+// direct projects; follows it and downloads its results.
 #include <chrono>
 #include <ctime>
 #include <optional>
@@ -20,6 +21,8 @@
 #include "runner/approval.h"
 #include "runner/artifact_files.h"
 #include "runner/media_upload.h"
+#include "runner/local/local_spec.h"
+#include "runner/local/session_project_service.h"
 #include "runner/server/server_runner.h"
 #include "runner/sha256.h"
 
@@ -34,6 +37,7 @@ struct PreparedPlan {
   std::string digest;
   StartOptions start;
   ApprovalFile approval;
+  std::optional<LocalSpec> local;  // execution: local
 };
 
 // Validates `path` (its diagnostics go to ctx.err), computes its digest and applies the cost
@@ -44,8 +48,13 @@ Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx
   CheckedPlan& c = out->checked;
   PrintDiagnostics(c.diags, ctx.err);
   if (!c.ok()) return Status::InvalidPlan(path + " is invalid");
-  if (c.plan.kind != PlanKind::kWorkflow || c.plan.execution != Execution::kServer)
-    return Status::InvalidPlan(path + ": only server workflow plans can run yet");
+  if (c.plan.kind != PlanKind::kWorkflow)
+    return Status::InvalidPlan(path + ": a template is pushed (`sogni-flow templates push`), not run");
+  if (c.plan.execution == Execution::kLocal) {
+    Result<LocalSpec> spec = BuildLocalSpec(c.plan, c.analysis);
+    if (!spec.ok()) return Status::Error(spec.status().code(), path + ": " + spec.status().message());
+    out->local = std::move(*spec);
+  }
   Result<std::string> digest = PlanDigest(c.plan, c.analysis);
   if (!digest.ok()) return digest.status();
   out->digest = *digest;
@@ -85,6 +94,23 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
   Result<std::unique_ptr<RunLease>> lease = dir.AcquireRunLease(run_id);
   if (!lease.ok()) return lease.status();
   leases->push_back(std::move(*lease));
+  if (p.local) {
+    RunRecord run;
+    run.id = run_id;
+    run.plan_path = p.path;
+    run.plan_name = c.plan.name;
+    run.plan_digest = p.digest;
+    for (const auto& [name, value] : c.analysis.params) run.params.Set(name, value);
+    run.execution = Execution::kLocal;
+    run.account = AccountFingerprint(backend.api_key);
+    run.api_url = backend.api_url;
+    run.out_dir = out_dir.empty() ? "sogni-out/" + run_id : per_run_dir ? out_dir + "/" + run_id : out_dir;
+    run.spec = SpecToValue(*p.local);
+    for (const SpecStep& step : p.local->steps)
+      run.steps.push_back(StepRecord{.step_id = step.id, .tool = "project:" + step.type, .artifact_count = step.artifact_count});
+    if (Status s = store.CreateRun(run); !s.ok()) return s;
+    return run_id;
+  }
   Result<std::vector<WireMedia>> media =
       ResolveMedia(c.plan, *backend.client, *backend.transport, "sogni-flow-" + run_id, &ctx.err);
   if (!media.ok()) return Status::Error(media.status().code(), backend.client->Redact(media.status().message()));
@@ -102,6 +128,53 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
   return CreateServerRun(store, spec, run_id);
 }
 
+// The token type a project step pays with: its own tokenType, else the plan's budget.token_type
+// (spark or sogni), else spark (what the estimate routes need a value for; the request itself
+// carries only what the plan says).
+std::string TokenTypeOf(const Plan& plan, const SpecStep& step) {
+  if (const Value* t = step.params.Find("tokenType"); t && t->is_string() && !t->as_string().empty()) return t->as_string();
+  if (plan.budget.token_type == "spark" || plan.budget.token_type == "sogni") return plan.budget.token_type;
+  return "spark";
+}
+
+// Quotes every step of a local plan (stored into its spec), then gates: the total over
+// --max-tokens is kCostGate (exit 5), a balance below it kPermission (exit 3), both before
+// anything is stored or paid.
+Status QuoteAndGate(PreparedPlan& p, Backend& backend, std::optional<double> max_tokens, Context& ctx) {
+  std::map<std::string, double> totals;
+  double usd = 0;
+  ctx.err << p.path << ": quoting " << p.local->steps.size() << " project step" << (p.local->steps.size() == 1 ? "" : "s")
+          << "\n";
+  for (SpecStep& step : p.local->steps) {
+    const std::string tt = TokenTypeOf(p.checked.plan, step);
+    Result<ProjectQuoteFigures> q = QuoteProject(*backend.client, step.params, tt, "");
+    if (!q.ok())
+      return Status::Error(q.status().code(), "step '" + step.id + "': no quote: " + backend.client->Redact(q.status().message()));
+    step.quote_tokens = q->tokens;
+    step.quote_usd = q->usd;
+    step.token_type = tt;
+    totals[tt] += q->tokens;
+    usd += q->usd;
+  }
+  char line[160];
+  for (const auto& [tt, tokens] : totals) {
+    std::snprintf(line, sizeof line, "%.4f %s tokens (about %.4f USD)", tokens, tt.c_str(), usd);
+    ctx.err << p.path << ": quoted " << line << "\n";
+    if (max_tokens && tokens > *max_tokens) {
+      std::snprintf(line, sizeof line, "the quoted total %.4f %s tokens is over --max-tokens %.4f", tokens, tt.c_str(), *max_tokens);
+      return Status::Error(Status::Code::kCostGate, std::string(line) + "; nothing was sent (raise --max-tokens, or trim the plan)");
+    }
+    Result<double> balance = AccountBalance(*backend.client, tt);
+    if (!balance.ok())
+      return Status::Error(balance.status().code(), "the account balance could not be read: " + backend.client->Redact(balance.status().message()));
+    if (*balance < tokens) {
+      std::snprintf(line, sizeof line, "the account holds %.4f %s tokens, the plan is quoted at %.4f", *balance, tt.c_str(), tokens);
+      return Status::Error(Status::Code::kPermission, std::string(line) + "; nothing was sent (top up the account first)");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 int RunRun(const std::vector<std::string>& args, Context& ctx) {
@@ -110,7 +183,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   BackendOptions backend_options;
   DriveFlags flags;
   DriveOptions& drive = flags.options;
-  std::string state_dir, out_dir;
+  std::string state_dir, out_dir, max_tokens_text;
   CommandLine cl("run PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-j N] [--detach] [--timeout D] [--out DIR]\n"
                  "    [--cancel-on-interrupt] [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE]\n"
                  "    [--dry-run] [--json]",
@@ -127,6 +200,8 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
   flags.Register(cl);
   cl.Flag("detach", "", "start the workflows, store them and exit 0 without following", &drive.detach);
+  cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) when the quoted total is over N tokens", &max_tokens_text);
+  cl.Flag("no-cache", "", "local plans: run every step, even one whose result the state directory holds", &drive.no_cache);
   cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN; with several plans DIR/RUN)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);
@@ -152,6 +227,15 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
                       "--sandbox runs the simulator inside it (use `sogni-flow sandbox` and --api-url)\n",
            kExitInvalid;
   drive.hint_args = StateDirHint(state_dir);
+  std::optional<double> max_tokens;
+  if (!max_tokens_text.empty()) {
+    char* end = nullptr;
+    double v = std::strtod(max_tokens_text.c_str(), &end);
+    if (!end || *end != '\0' || !(v >= 0) || v > 1e15)
+      return ctx.err << "sogni-flow run: --max-tokens wants a number of tokens (0 or more), not '" << TerminalText(max_tokens_text)
+                     << "'\n", kExitInvalid;
+    max_tokens = v;
+  }
 
   // Nothing was driven: the messages, and with --json a summary a machine can read as well.
   auto stop = [&](const std::vector<std::string>& messages, int code) {
@@ -182,6 +266,8 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
     return stop(problems, worst);
   }
   if (dry_run) {
+    for (PreparedPlan& p : prepared)
+      if (p.local) return stop({p.path + ": --dry-run of a local plan is not available in this build"}, kExitInvalid);
     // The body the API would get. A local file's URL is known only once it is uploaded, so it
     // shows as "upload://<path>"; everything else is byte for byte what `run` sends.
     for (PreparedPlan& p : prepared) {
@@ -204,6 +290,10 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ, &ctx.err);
   if (!backend.ok()) return stop({backend.status().message()}, ExitCodeFor(backend.status()));
   if (Status b = CheckBackend(**backend); !b.ok()) return stop({b.message()}, ExitCodeFor(b));
+  for (PreparedPlan& p : prepared) {
+    if (!p.local) continue;
+    if (Status q = QuoteAndGate(p, **backend, max_tokens, ctx); !q.ok()) return stop({p.path + ": " + q.message()}, ExitCodeFor(q));
+  }
   Result<std::unique_ptr<StateDir>> dir = OpenState("run", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return stop({dir.status().message()}, ExitCodeFor(dir.status()));
   RunStore& store = (*dir)->store();

@@ -10,21 +10,25 @@
 #include "cli/run_reporter.h"
 #include "runner/approval.h"
 #include "runner/drive_pool.h"
+#include "runner/local/local_runner.h"
+#include "runner/local/session_project_service.h"
 #include "runner/server/server_runner.h"
 
 namespace sflow {
 
 void DriveFlags::Register(CommandLine& cl) {
-  cl.Value("jobs", "j", "N", "follow up to N runs at once (default 1)", &jobs);
+  cl.Value("jobs", "j", "N", "follow up to N runs at once (default 1); a local plan runs up to N projects at once (default 4)", &jobs);
   cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
   cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
           &options.cancel_on_interrupt);
 }
 
 Status DriveFlags::Finish() {
-  if (jobs.empty() || jobs.size() > 3 || jobs.find_first_not_of("0123456789") != std::string::npos || std::stoi(jobs) < 1)
-    return Status::InvalidPlan("-j wants a number from 1 to 999, not '" + jobs + "'");
-  options.jobs = std::stoi(jobs);
+  if (!jobs.empty()) {
+    if (jobs.size() > 3 || jobs.find_first_not_of("0123456789") != std::string::npos || std::stoi(jobs) < 1)
+      return Status::InvalidPlan("-j wants a number from 1 to 999, not '" + jobs + "'");
+    options.jobs = options.step_jobs = std::stoi(jobs);
+  }
   if (!timeout.empty()) {
     std::optional<int64_t> seconds = ParseDuration(timeout);
     if (!seconds) return Status::InvalidPlan("--timeout wants a duration such as 45s, 30m or 2h, not '" + timeout + "'");
@@ -34,6 +38,45 @@ Status DriveFlags::Finish() {
 }
 
 namespace {
+
+// A local run's driver: the state directory's appId opens (or shares) the process's projects
+// socket on first use, then a LocalRunner drives the run over it.
+class LocalRunDriver final : public RunDriver {
+ public:
+  LocalRunDriver(RunStore* store, Backend* backend, LocalRunnerOptions options)
+      : store_(store), backend_(backend), options_(std::move(options)) {}
+
+  Result<RunOutcome> Drive(const std::string& run_id) override {
+    if (Status s = Open(); !s.ok()) return s;
+    return runner_->Drive(run_id);
+  }
+  Result<RunOutcome> DownloadMissing(const std::string& run_id, const std::string& out_dir) override {
+    if (Status s = Open(); !s.ok()) return s;
+    return runner_->DownloadMissing(run_id, out_dir);
+  }
+  Status RequestCancel(const RunRecord& run) override {
+    if (Status s = Open(); !s.ok()) return s;
+    return runner_->RequestCancel(run);
+  }
+
+ private:
+  Status Open() {
+    if (runner_) return Status::OK();
+    Result<std::string> app = store_->Setting("app_id", "sogni-flow-" + NewProjectId());
+    if (!app.ok()) return app.status();
+    Result<ProjectsSession*> session = backend_->Projects(*app);
+    if (!session.ok()) return session.status();
+    service_ = std::make_unique<SessionProjectService>(*session, backend_->client.get());
+    runner_ = std::make_unique<LocalRunner>(store_, service_.get(), backend_->transport.get(), options_);
+    return Status::OK();
+  }
+
+  RunStore* store_;
+  Backend* backend_;
+  LocalRunnerOptions options_;
+  std::unique_ptr<SessionProjectService> service_;
+  std::unique_ptr<LocalRunner> runner_;
+};
 
 // What a person needs to know about a run that did not complete: its stored error and each failed
 // step's error (code, message, whether a retry may help), one line each.
@@ -80,9 +123,19 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store,
     if (std::find(backends.begin(), backends.end(), b) == backends.end()) backends.push_back(b);
   }
   for (Backend* b : backends) b->notices->Redirect([r = reporter.get()](const std::string& line) { r->Line(line); });
-  // Every run is a server run: its driver is a ServerRunner over the backend of its endpoint.
+  // A server run's driver is a ServerRunner, a local run's a LocalRunner, each over the backend of
+  // its endpoint.
   DriverFactory make_driver = [&](const std::string& run_id, const DriverEnvironment& env) -> std::unique_ptr<RunDriver> {
     Backend& b = backend_of(run_id);
+    if (Result<RunRecord> run = env.store->GetRun(run_id); run.ok() && run->execution == Execution::kLocal) {
+      LocalRunnerOptions lo;
+      lo.reporter = env.progress;
+      lo.cancel = env.cancel;
+      lo.start_only = env.start_only;
+      lo.jobs = options.step_jobs;
+      lo.use_cache = !options.no_cache;
+      return std::make_unique<LocalRunDriver>(env.store, &b, lo);
+    }
     ServerRunnerOptions ro;
     ro.reporter = env.progress;
     ro.cancel = env.cancel;

@@ -24,6 +24,8 @@ struct DriveOptions {
   std::chrono::seconds timeout{0};     // --timeout: stop following after this long (0 = never)
   bool cancel_on_interrupt = false;    // --cancel-on-interrupt: Ctrl-C cancels the workflows
   int jobs = 1;                        // -j: runs driven at once
+  int step_jobs = 4;                   // -j: a local run's projects in flight at once (default 4)
+  bool no_cache = false;               // --no-cache: a local run's steps never take cached results
 };
 
 // Drives stored runs through the drive pool (runner/drive_pool.h), `jobs` at a time, each by a
@@ -46,9 +48,9 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store,
 // --cancel-on-interrupt. Register() before CommandLine::Parse, Finish() after it.
 struct DriveFlags {
   DriveOptions options;
-  std::string jobs = "1", timeout;
+  std::string jobs, timeout;  // jobs "" = not given
   void Register(CommandLine& cl);
-  // -j 1..999 and --timeout through ParseDuration ("" = none) into `options`; kInvalidPlan with
+  // -j 1..999 (runs at once, and a local run's projects in flight) and --timeout through ParseDuration ("" = none) into `options`; kInvalidPlan with
   // the message to print otherwise.
   Status Finish();
 };

@@ -42,17 +42,23 @@ enum class RunStatus { kPlanned, kSubmitting, kQueued, kRunning, kWaitingForUser
 enum class IntentKind { kStart, kReseed, kConfirmCost, kCancel };
 enum class IntentState { kPending, kSent, kDone, kUnknown };  // done is final
 enum class ArtifactState { kPlanned, kDownloading, kDone, kFailed };  // done is final
+// A direct project of a local run (one per attempt at a step). pending: committed, its jobRequest
+// may or may not have reached the server. sent: the frame went out. The last three are final.
+enum class ProjectState { kPending, kSent, kCompleted, kFailed, kCancelled };
 
 inline constexpr const char* kRunStatusNames[] = {"planned", "submitting", "queued", "running",
     "waiting_for_user", "completed", "partial_failure", "failed", "cancelled", "unknown"};
 inline constexpr const char* kIntentKindNames[] = {"start", "reseed", "confirm_cost", "cancel"};
 inline constexpr const char* kIntentStateNames[] = {"pending", "sent", "done", "unknown"};
 inline constexpr const char* kArtifactStateNames[] = {"planned", "downloading", "done", "failed"};
+inline constexpr const char* kProjectStateNames[] = {"pending", "sent", "completed", "failed", "cancelled"};
 
 inline const char* Name(RunStatus s) { return kRunStatusNames[static_cast<int>(s)]; }
 inline const char* Name(IntentKind k) { return kIntentKindNames[static_cast<int>(k)]; }
 inline const char* Name(IntentState s) { return kIntentStateNames[static_cast<int>(s)]; }
 inline const char* Name(ArtifactState s) { return kArtifactStateNames[static_cast<int>(s)]; }
+inline const char* Name(ProjectState s) { return kProjectStateNames[static_cast<int>(s)]; }
+inline bool IsFinal(ProjectState s) { return s >= ProjectState::kCompleted; }
 // ParseName<RunStatus>("running") == RunStatus::kRunning; nullopt for an unknown name.
 template <typename E, size_t N>
 std::optional<E> ParseName(const char* const (&names)[N], std::string_view name) {
@@ -93,6 +99,7 @@ struct RunRecord {
   std::string out_dir{};
   std::string api_url{};           // the API base URL the run was started against; "" = unknown (older state)
   int64_t cancel_requested_at = 0; // read only: when the server accepted a cancel (0 = never)
+  Value spec{};                    // local runs: what they execute (runner/local/local_spec.h); null otherwise
   Value error{};                   // null, or an error object
   int64_t created_at = 0, updated_at = 0;
   int64_t cursor = -1;             // read only: last committed event sequence; -1 before any
@@ -171,6 +178,31 @@ struct ApprovalRecord {
   int64_t created_at = 0;
 };
 
+// Local execution. A project's identity is the id the client chose (the jobRequest's jobID, an
+// uppercase UUID) and the state directory's appId: there is no Idempotency-Key for projects, so
+// the record, with the exact jobRequest, is committed BEFORE the frame is sent, and after a crash
+// the same request goes out again under the same id only when the server does not know it.
+struct ProjectRecord {
+  std::string project_id{};        // the jobID; unique in the state directory
+  std::string run_id{}, step_id{};
+  std::string app_id{};            // the socket's appId the project was sent under
+  std::string request{};           // the exact jobRequest JSON, resent byte for byte
+  std::string cache_key{};         // 64 hex digits (runner/local/step_cache.h); "" = not cached
+  ProjectState state = ProjectState::kPending;
+  std::optional<double> quote{};   // what the estimate route quoted, in tokens of `token_type`
+  std::optional<double> quote_usd{};
+  std::string token_type{};        // "spark" | "sogni" | ""
+  std::optional<double> charge{};  // what the project cost, once known (tokens)
+  Value error{};                   // null, or why it failed
+  int64_t created_at = 0, updated_at = 0;
+};
+struct ProjectUpdate {
+  ProjectState state = ProjectState::kSent;
+  std::optional<double> charge{};
+  std::optional<Value> error{};
+  RunUpdate run{};                 // applied in the same transaction (the step's status, artifacts)
+};
+
 struct RunQuery {
   std::vector<RunStatus> statuses{};  // empty = any
   int64_t limit = 0;                  // 0 = no limit
@@ -225,6 +257,22 @@ class RunStore {
   virtual Status RecordApproval(const ApprovalRecord& approval) = 0;
   // The newest unexpired approval of a plan digest. kNotFound if none.
   virtual Result<ApprovalRecord> FindApproval(const std::string& plan_digest) = 0;
+
+  // --- Local execution (direct projects).
+  // Commits a project (state pending) and `run` (e.g. its step submitting, remote_id = the
+  // project id) BEFORE its frame is sent. Recording the same project again (same id, run, step
+  // and request) is OK and changes nothing; another request under a stored id is kConflict.
+  virtual Status RecordProject(const ProjectRecord& project, const RunUpdate& run) = 0;
+  // Moves a project on: pending -> sent -> completed | failed | cancelled (a final state is never
+  // left: another final state is kConflict, the same one again is OK) and applies update.run.
+  virtual Status MarkProject(const std::string& project_id, const ProjectUpdate& update) = 0;
+  // The run's projects, oldest first. kNotFound if the run is absent.
+  virtual Result<std::vector<ProjectRecord>> ListProjects(const std::string& run_id) = 0;
+  // The newest completed project of any run whose cache key is `cache_key`, if one exists.
+  virtual Result<std::optional<ProjectRecord>> FindCompletedProject(const std::string& cache_key) = 0;
+  // A setting of the state directory: the stored value of `name`, or `value_if_absent`, stored
+  // now (the first caller wins; every later caller gets the same value).
+  virtual Result<std::string> Setting(const std::string& name, const std::string& value_if_absent) = 0;
 };
 
 }  // namespace sflow

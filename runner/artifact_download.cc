@@ -19,6 +19,7 @@ std::string ProvenanceJson(const RunRecord& run, const ArtifactRecord& a, const 
   v.Set("planName", Value::String(run.plan_name));
   v.Set("planDigest", Value::String(run.plan_digest));
   v.Set("workflowId", Value::String(run.workflow_id));
+  if (step && !step->remote_id.empty()) v.Set("projectId", Value::String(step->remote_id));  // local runs
   v.Set("step", Value::String(a.step_id));
   v.Set("tool", step && !step->tool.empty() ? Value::String(step->tool) : Value::Null());
   v.Set("seed", step && step->seed ? Value::Int(*step->seed) : Value::Null());
@@ -69,6 +70,15 @@ Status DownloadArtifacts(RunStore& store, HttpTransport& transport, const RunRec
   if (!arts.ok()) return arts.status();
   Result<RunRecord> fresh = store.GetRun(run.id);  // the steps as the final record stored them
   if (!fresh.ok()) return fresh.status();
+  fresh->out_dir = run.out_dir;  // the caller's choice (artifacts --out)
+  return DownloadArtifactList(store, transport, *fresh, *arts, options, tally);
+}
+
+Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const RunRecord& run,
+                            const std::vector<ArtifactRecord>& artifacts, const DownloadOptions& options,
+                            DownloadTally* tally) {
+  const RunRecord* fresh = &run;
+  const std::vector<ArtifactRecord>* arts = &artifacts;
   auto step_of = [&](const std::string& id) -> const StepRecord* {
     for (const StepRecord& st : fresh->steps)
       if (st.step_id == id) return &st;

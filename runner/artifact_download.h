@@ -45,6 +45,13 @@ struct DownloadTally {
 Status DownloadArtifacts(RunStore& store, HttpTransport& transport, const RunRecord& run,
                          const DownloadOptions& options, DownloadTally* tally);
 
+// The same for the given artifacts of `run` only (their records as stored; `run` with its steps),
+// without reading the run's other artifacts: the local runner downloads each step's files as the
+// step ends.
+Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const RunRecord& run,
+                            const std::vector<ArtifactRecord>& artifacts, const DownloadOptions& options,
+                            DownloadTally* tally);
+
 // What a provenance file says about one downloaded artifact: enough to tell, from the file alone,
 // which reviewed plan, step, tool, seed and arguments made it, on which workflow, at what cost.
 // Nothing in it changes between two downloads of the same artifact.

@@ -64,6 +64,21 @@ class SynchronizedRunStore : public RunStore {
   Result<ApprovalRecord> FindApproval(const std::string& digest) override {
     return Locked([&] { return inner_->FindApproval(digest); });
   }
+  Status RecordProject(const ProjectRecord& p, const RunUpdate& u) override {
+    return Locked([&] { return inner_->RecordProject(p, u); });
+  }
+  Status MarkProject(const std::string& id, const ProjectUpdate& u) override {
+    return Locked([&] { return inner_->MarkProject(id, u); });
+  }
+  Result<std::vector<ProjectRecord>> ListProjects(const std::string& id) override {
+    return Locked([&] { return inner_->ListProjects(id); });
+  }
+  Result<std::optional<ProjectRecord>> FindCompletedProject(const std::string& key) override {
+    return Locked([&] { return inner_->FindCompletedProject(key); });
+  }
+  Result<std::string> Setting(const std::string& name, const std::string& value_if_absent) override {
+    return Locked([&] { return inner_->Setting(name, value_if_absent); });
+  }
 
  private:
   RunStore* inner_;

@@ -149,11 +149,48 @@ CREATE TABLE leases (
 ALTER TABLE runs ADD COLUMN cancel_requested_at INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested_at >= 0);
 )sql";
 
+// Version 5: local execution. A project (one attempt at a step, as a direct project) is committed
+// with its exact jobRequest BEFORE the frame is sent: its id is the only identity the projects
+// socket knows (there is no Idempotency-Key), so after a crash the same request is re-sent under
+// the same id only when the server does not know it.
+constexpr const char* kV5 = R"sql(
+CREATE TABLE projects (
+  project_id     TEXT PRIMARY KEY NOT NULL,         -- the jobRequest's jobID (uppercase UUID)
+  run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  step_id        TEXT NOT NULL,
+  app_id         TEXT NOT NULL,                     -- the socket's appId it was sent under
+  request        TEXT NOT NULL CHECK (json_valid(request)),  -- the jobRequest, resent byte for byte
+  cache_key      TEXT NOT NULL DEFAULT '' CHECK (cache_key = '' OR (length(cache_key) = 64
+                   AND cache_key NOT GLOB '*[^0-9a-f]*')),
+  state          TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'completed', 'failed', 'cancelled')),
+  quote          REAL CHECK (quote IS NULL OR quote >= 0),       -- tokens quoted before sending
+  quote_usd      REAL CHECK (quote_usd IS NULL OR quote_usd >= 0),
+  token_type     TEXT NOT NULL DEFAULT '',
+  charge         REAL CHECK (charge IS NULL OR charge >= 0),     -- tokens it cost, once known
+  error          TEXT CHECK (error IS NULL OR json_valid(error)),
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+) STRICT;
+CREATE INDEX projects_by_run ON projects (run_id, created_at);
+CREATE INDEX projects_by_cache ON projects (cache_key, updated_at) WHERE state = 'completed' AND cache_key <> '';
+
+-- A local run's spec (runner/local/local_spec.h): its steps with their resolved parameters and
+-- inputs, fixed at creation so that resume never re-reads a plan file that changed since.
+ALTER TABLE runs ADD COLUMN spec TEXT CHECK (spec IS NULL OR json_valid(spec));
+
+-- Values the state directory keeps for itself, e.g. its appId on the projects socket.
+CREATE TABLE settings (
+  name           TEXT PRIMARY KEY NOT NULL,
+  value          TEXT NOT NULL
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kV1},
     {2, "step units and arguments digest", kV2},
     {3, "run endpoint", kV3},
     {4, "run leases and cancel requests", kV4},
+    {5, "direct projects of local runs", kV5},
 };
 
 }  // namespace

@@ -134,6 +134,7 @@ Result<RunRecord> DecodeRun(const Stmt& row) {
   run.cursor = r.Int(14, "cursor", -1);
   run.api_url = r.Text(15, "api_url");
   run.cancel_requested_at = r.Int(16, "cancel_requested_at", 0);
+  run.spec = r.Json(17, "spec", /*nullable=*/true);
   if (!r.ok()) return r.status();
   return run;
 }
@@ -154,6 +155,29 @@ Result<StepRecord> DecodeStep(const Stmt& row) {
   s.arguments_digest = r.Text(9, "arguments_digest");
   if (!r.ok()) return r.status();
   return s;
+}
+
+Result<ProjectRecord> DecodeProject(const Stmt& row) {
+  RowReader r(row, "projects");
+  ProjectRecord p;
+  p.project_id = r.Text(0, "project_id");
+  r.Key(p.project_id);
+  p.run_id = r.Text(1, "run_id");
+  p.step_id = r.Text(2, "step_id");
+  p.app_id = r.Text(3, "app_id");
+  p.request = r.Text(4, "request");
+  r.Json(4, "request", /*nullable=*/false);
+  p.cache_key = r.Text(5, "cache_key");
+  p.state = r.Name<ProjectState>(kProjectStateNames, 6, "state");
+  p.quote = r.OptReal(7, "quote");
+  p.quote_usd = r.OptReal(8, "quote_usd");
+  p.token_type = r.Text(9, "token_type");
+  p.charge = r.OptReal(10, "charge");
+  p.error = r.Json(11, "error", /*nullable=*/true);
+  p.created_at = r.Int(12, "created_at");
+  p.updated_at = r.Int(13, "updated_at");
+  if (!r.ok()) return r.status();
+  return p;
 }
 
 Result<IntentRecord> DecodeIntent(const Stmt& row) {

@@ -17,7 +17,7 @@ namespace sflow {
 inline constexpr const char* kSelectRuns =
     "SELECT r.id, r.plan_path, r.plan_name, r.plan_digest, r.params, r.execution, r.status, "
     "r.waiting_reason, r.workflow_id, r.account, r.out_dir, r.error, r.created_at, r.updated_at, "
-    "COALESCE(c.last_sequence, -1), r.api_url, r.cancel_requested_at "
+    "COALESCE(c.last_sequence, -1), r.api_url, r.cancel_requested_at, r.spec "
     "FROM runs r LEFT JOIN cursors c ON c.run_id = r.id";
 inline constexpr const char* kStepColumns =
     "step_id, tool, status, seed, artifact_count, remote_id, error, updated_at, units, arguments_digest";
@@ -25,6 +25,9 @@ inline constexpr const char* kIntentColumns =
     "id, run_id, kind, idempotency_key, request, state, response, created_at, updated_at";
 inline constexpr const char* kArtifactColumns =
     "step_id, idx, remote_id, url, kind, state, local_path, size, sha256, updated_at";
+inline constexpr const char* kProjectColumns =
+    "project_id, run_id, step_id, app_id, request, cache_key, state, quote, quote_usd, token_type, "
+    "charge, error, created_at, updated_at";
 inline constexpr const char* kEventColumns = "sequence, type, status, json, received_at";
 
 const char* ExecutionName(Execution execution);  // "server" | "local"
@@ -33,9 +36,27 @@ Result<RunRecord> DecodeRun(const Stmt& row);  // steps left empty
 Result<StepRecord> DecodeStep(const Stmt& row);
 Result<IntentRecord> DecodeIntent(const Stmt& row);
 Result<ArtifactRecord> DecodeArtifact(const Stmt& row);
+Result<ProjectRecord> DecodeProject(const Stmt& row);
 // The event's json must be one strict JSON value in valid UTF-8 (engine/json.h): it is printed
 // byte for byte by `events --json`.
 Result<EventRecord> DecodeEvent(const Stmt& row);
+
+// Steps q to its end, appending decode(q) for each row to *out. decode returns Result<T>.
+template <typename T, typename Decode>
+Status CollectRows(Stmt& q, Decode decode, std::vector<T>* out) {
+  for (;;) {
+    Result<bool> row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::OK();
+    Result<T> item = decode(q);
+    if (!item.ok()) return item.status();
+    out->push_back(std::move(*item));
+  }
+}
+
+// kInternal "run store: ..." when `update` is malformed (a step without an id, ...): the checks
+// every write makes before its transaction.
+Status CheckRunUpdate(const RunUpdate& update);
 
 // The kIOError for a damaged row of `table` (see above).
 Status DamagedRow(const Stmt& row, const std::string& table, const std::string& key, const std::string& what);

@@ -34,7 +34,9 @@ std::optional<std::string> JsonOrNull(const Value& v) {
   return v.ToJson();
 }
 
-Status CheckUpdate(const RunUpdate& u) {
+}  // namespace
+
+Status CheckRunUpdate(const RunUpdate& u) {
   for (const StepRecord& s : u.steps) {
     if (s.step_id.empty()) return Invalid("a step without an id");
     if (s.artifact_count < 0) {
@@ -49,8 +51,6 @@ Status CheckUpdate(const RunUpdate& u) {
   return Status::OK();
 }
 
-}  // namespace
-
 int64_t SqliteRunStore::SystemNowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -60,22 +60,6 @@ Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::Open(std::unique_ptr<Db>
   if (Status s = Migrate(db.get()); !s.ok()) return s;
   if (!now_ms) now_ms = &SystemNowMs;
   return std::unique_ptr<SqliteRunStore>(new SqliteRunStore(std::move(db), std::move(now_ms)));
-}
-
-template <typename F>
-Status SqliteRunStore::Write(F&& body) {
-  Transaction txn(db_.get(), Transaction::Kind::kWrite);
-  if (Status s = txn.Begin(); !s.ok()) return s;
-  if (Status s = body(now_ms_()); !s.ok()) return s;
-  return txn.Commit();
-}
-
-template <typename F>
-Status SqliteRunStore::Read(F&& body) {
-  Transaction txn(db_.get(), Transaction::Kind::kRead);
-  if (Status s = txn.Begin(); !s.ok()) return s;
-  if (Status s = body(); !s.ok()) return s;
-  return txn.Commit();
 }
 
 Status SqliteRunStore::RequireRun(const std::string& run_id) {
@@ -98,7 +82,7 @@ Status SqliteRunStore::CheckNewRun(const RunRecord& run) {
   }
   RunUpdate steps_only;
   steps_only.steps = run.steps;
-  return CheckUpdate(steps_only);
+  return CheckRunUpdate(steps_only);
 }
 
 Status SqliteRunStore::InsertRun(const RunRecord& run, int64_t now) {
@@ -109,14 +93,14 @@ Status SqliteRunStore::InsertRun(const RunRecord& run, int64_t now) {
   if (exists.code() != Status::Code::kNotFound) return exists;
   Result<Stmt> ins = db_->Prepare(
       "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
-      "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at, api_url) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)");
+      "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at, api_url, spec) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)");
   if (!ins.ok()) return ins.status();
   std::optional<std::string> workflow;
   if (!run.workflow_id.empty()) workflow = run.workflow_id;
   ins->BindAll(run.id, run.plan_path, run.plan_name, run.plan_digest, run.params.ToJson(),
                ExecutionName(run.execution), Name(run.status), run.waiting_reason, workflow,
-               run.account, run.out_dir, JsonOrNull(run.error), now, run.api_url);
+               run.account, run.out_dir, JsonOrNull(run.error), now, run.api_url, JsonOrNull(run.spec));
   if (Status s = ins->Run(); !s.ok()) return s;
   Result<Stmt> cur = db_->Prepare("INSERT INTO cursors (run_id, last_sequence) VALUES (?1, -1)");
   if (!cur.ok()) return cur.status();
@@ -143,18 +127,6 @@ Status SqliteRunStore::CreateRunWithIntent(const RunRecord& run, const IntentRec
   });
 }
 
-// Steps q to its end, appending decode(q) for each row to *out. decode returns Result<T>.
-template <typename T, typename Decode>
-Status CollectRows(Stmt& q, Decode decode, std::vector<T>* out) {
-  for (;;) {
-    Result<bool> row = q.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::OK();
-    Result<T> item = decode(q);
-    if (!item.ok()) return item.status();
-    out->push_back(std::move(*item));
-  }
-}
 
 Status SqliteRunStore::LoadSteps(const std::string& run_id, std::vector<StepRecord>* steps) {
   Result<Stmt> q = db_->Prepare("SELECT " + std::string(kStepColumns) +
@@ -203,7 +175,7 @@ Result<std::vector<RunRecord>> SqliteRunStore::ListRuns(const RunQuery& query) {
 }
 
 Status SqliteRunStore::UpdateRun(const std::string& run_id, const RunUpdate& update) {
-  if (Status s = CheckUpdate(update); !s.ok()) return s;
+  if (Status s = CheckRunUpdate(update); !s.ok()) return s;
   return Write([&](int64_t now) -> Status {
     if (Status s = RequireRun(run_id); !s.ok()) return s;
     return ApplyRunUpdate(run_id, update, now);
@@ -291,7 +263,7 @@ Status SqliteRunStore::CheckNewIntent(const IntentRecord& in, const RunUpdate& r
     return Invalid("intent " + in.id + " needs an idempotency key of 1 to 255 characters");
   }
   if (in.request.empty()) return Invalid("intent " + in.id + " has no request body");
-  return CheckUpdate(run);
+  return CheckRunUpdate(run);
 }
 
 Status SqliteRunStore::InsertIntent(const IntentRecord& in, const RunUpdate& run, int64_t now) {
@@ -328,7 +300,7 @@ Status SqliteRunStore::RecordIntent(const IntentRecord& in, const RunUpdate& run
 }
 
 Status SqliteRunStore::MarkIntent(const std::string& intent_id, const IntentUpdate& update) {
-  if (Status s = CheckUpdate(update.run); !s.ok()) return s;
+  if (Status s = CheckRunUpdate(update.run); !s.ok()) return s;
   return Write([&](int64_t now) -> Status {
     Result<Stmt> q = db_->Prepare("SELECT state, run_id FROM intents WHERE id = ?1");
     if (!q.ok()) return q.status();
@@ -376,7 +348,7 @@ Result<AppendResult> SqliteRunStore::AppendEvents(const std::string& run_id, con
                      " does not cover event sequence " + std::to_string(e.sequence));
     }
   }
-  if (Status s = CheckUpdate(b.run); !s.ok()) return s;
+  if (Status s = CheckRunUpdate(b.run); !s.ok()) return s;
   AppendResult result;
   Status s = Write([&](int64_t now) -> Status {
     Result<Stmt> cur = db_->Prepare("SELECT last_sequence FROM cursors WHERE run_id = ?1");

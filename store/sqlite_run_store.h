@@ -47,6 +47,12 @@ class SqliteRunStore : public RunStore {
   Status MarkArtifact(const std::string& run_id, const ArtifactRecord& artifact) override;
   Status RecordApproval(const ApprovalRecord& approval) override;
   Result<ApprovalRecord> FindApproval(const std::string& plan_digest) override;
+  // Local execution: store/sqlite_project_rows.cc.
+  Status RecordProject(const ProjectRecord& project, const RunUpdate& run) override;
+  Status MarkProject(const std::string& project_id, const ProjectUpdate& update) override;
+  Result<std::vector<ProjectRecord>> ListProjects(const std::string& run_id) override;
+  Result<std::optional<ProjectRecord>> FindCompletedProject(const std::string& cache_key) override;
+  Result<std::string> Setting(const std::string& name, const std::string& value_if_absent) override;
 
   // Removes the run and everything stored for it (steps, events, cursor, intents, artifact rows)
   // in one transaction; approvals (kept by plan digest) and downloaded files stay. kNotFound if
@@ -61,9 +67,19 @@ class SqliteRunStore : public RunStore {
 
   // Runs `body` inside a write (BEGIN IMMEDIATE) or read transaction and commits it.
   template <typename F>
-  Status Write(F&& body);
+  Status Write(F&& body) {
+    Transaction txn(db_.get(), Transaction::Kind::kWrite);
+    if (Status s = txn.Begin(); !s.ok()) return s;
+    if (Status s = body(now_ms_()); !s.ok()) return s;
+    return txn.Commit();
+  }
   template <typename F>
-  Status Read(F&& body);
+  Status Read(F&& body) {
+    Transaction txn(db_.get(), Transaction::Kind::kRead);
+    if (Status s = txn.Begin(); !s.ok()) return s;
+    if (Status s = body(); !s.ok()) return s;
+    return txn.Commit();
+  }
   Status RequireRun(const std::string& run_id);
   // The checks done before a transaction, and the inserts done inside one.
   Status CheckNewRun(const RunRecord& run);

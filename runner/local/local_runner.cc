@@ -1,0 +1,702 @@
+#include "runner/local/local_runner.h"
+
+#include <random>
+
+#include "engine/crash_point.h"
+#include "engine/json.h"
+#include "runner/artifact_download.h"
+#include "runner/artifact_files.h"
+#include "runner/local/step_cache.h"
+#include "runner/sha256.h"
+
+namespace sflow {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string ToolOf(const SpecStep& s) { return "project:" + s.type; }
+
+MediaKind KindOfType(const std::string& type) {
+  return ParseMediaKind(type).value_or(MediaKind::kUnknown);
+}
+
+std::string ArtifactId(const std::string& project_id, int64_t job_index) {
+  return project_id + "-" + std::to_string(job_index);
+}
+
+// The content type the upload is declared with, from the bytes.
+std::string ContentTypeOf(const std::string& bytes, MediaKind kind) {
+  std::string ext = ExtensionFor(kind, bytes);
+  if (ext == "png") return "image/png";
+  if (ext == "jpg") return "image/jpeg";
+  if (ext == "webp") return "image/webp";
+  if (ext == "mp4") return "video/mp4";
+  if (ext == "wav") return "audio/wav";
+  if (ext == "mp3") return "audio/mpeg";
+  return kind == MediaKind::kImage ? "image/png" : kind == MediaKind::kVideo ? "video/mp4" : "audio/mpeg";
+}
+
+Value StepEvent(const std::string& type, const std::string& step, const std::string& project_id) {
+  Value data = Value::Object();
+  data.Set("stepId", Value::String(step));
+  if (!project_id.empty()) data.Set("projectId", Value::String(project_id));
+  Value e = Value::Object();
+  e.Set("type", Value::String(type));
+  e.Set("data", data);
+  return e;
+}
+
+Value ErrorValue(const std::string& message) {
+  Value e = Value::Object();
+  e.Set("message", Value::String(message));
+  return e;
+}
+
+}  // namespace
+
+std::string NewProjectId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32)};
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
+  b = (b & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
+  char out[37];
+  std::snprintf(out, sizeof out, "%08X-%04X-%04X-%04X-%012llX", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
+                static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
+  return out;
+}
+
+LocalRunner::LocalRunner(RunStore* store, ProjectService* service, HttpTransport* transport, LocalRunnerOptions options)
+    : store_(store), service_(service), transport_(transport), options_(std::move(options)) {
+  if (options_.jobs < 1) options_.jobs = 1;
+}
+
+void LocalRunner::Say(const std::string& line) {
+  if (options_.reporter) options_.reporter->Line(line);
+}
+
+void LocalRunner::Report(const Value& record) { pending_reports_.push_back(record); }
+
+// Stores the round's events (and the run update they carry) in one transaction, then reports them.
+Status LocalRunner::Commit(EventBatch* batch) {
+  if (batch->events.empty() && batch->run.steps.empty() && batch->run.artifacts.empty() && !batch->run.status) {
+    pending_reports_.clear();
+    return Status::OK();
+  }
+  batch->cursor = std::max(sequence_, batch->events.empty() ? sequence_ : batch->events.back().sequence);
+  if (batch->events.empty()) {
+    if (Status s = store_->UpdateRun(run_.id, batch->run); !s.ok()) return s;
+  } else {
+    Result<AppendResult> r = store_->AppendEvents(run_.id, *batch);
+    if (!r.ok()) return r.status();
+    sequence_ = r->cursor;
+  }
+  for (const ArtifactRecord& a : batch->run.artifacts) {
+    ArtifactRecord& known = artifacts_[a.remote_id];
+    if (known.remote_id.empty()) known = a;
+    else known.url = a.url;
+  }
+  if (options_.reporter)
+    for (const Value& v : pending_reports_) options_.reporter->Event(run_.id, v);
+  pending_reports_.clear();
+  *batch = EventBatch{};
+  return Status::OK();
+}
+
+Status LocalRunner::Load(const std::string& run_id) {
+  Result<RunRecord> run = store_->GetRun(run_id);
+  if (!run.ok()) return run.status();
+  run_ = std::move(*run);
+  if (run_.execution != Execution::kLocal) return Status::Internal("run " + run_id + " is not a local run");
+  Result<LocalSpec> spec = SpecFromValue(run_.spec);
+  if (!spec.ok())
+    return Status::IOError("run " + run_id + ": " + spec.status().message() + "; the state database may be damaged");
+  spec_ = std::move(*spec);
+  sequence_ = run_.cursor;
+  Result<std::vector<ArtifactRecord>> arts = store_->ListArtifacts(run_id);
+  if (!arts.ok()) return arts.status();
+  artifacts_.clear();
+  for (ArtifactRecord& a : *arts) artifacts_[a.remote_id] = std::move(a);
+  step_errors_.assign(spec_.steps.size(), "");
+  inflight_.clear();
+  return Status::OK();
+}
+
+Result<RunOutcome> LocalRunner::Drive(const std::string& run_id) {
+  if (Status s = Load(run_id); !s.ok()) return s;
+  if (IsTerminal(run_.status)) return DownloadMissing(run_id, "");
+  Result<std::string> app = store_->Setting("app_id", "sogni-flow-" + NewProjectId());
+  if (!app.ok()) return app.status();
+  app_id_ = *app;
+
+  std::vector<std::vector<size_t>> deps;
+  for (const SpecStep& s : spec_.steps) deps.push_back(s.deps);
+  dag_ = std::make_unique<DagScheduler>(deps);
+  Result<std::vector<ProjectRecord>> projects = store_->ListProjects(run_id);
+  if (!projects.ok()) return projects.status();
+  std::map<std::string, const ProjectRecord*> latest;  // per step: its newest project
+  for (const ProjectRecord& p : *projects) latest[p.step_id] = &p;
+  std::map<std::string, size_t> index_of;
+  for (size_t i = 0; i < spec_.steps.size(); ++i) index_of[spec_.steps[i].id] = i;
+  std::vector<std::pair<const ProjectRecord*, size_t>> reattach;
+  for (const StepRecord& st : run_.steps) {
+    auto it = index_of.find(st.step_id);
+    if (it == index_of.end()) continue;
+    const size_t i = it->second;
+    if (st.status == RunStatus::kCompleted) {
+      dag_->MarkDone(i);
+    } else if (st.status == RunStatus::kFailed || st.status == RunStatus::kCancelled) {
+      step_errors_[i] = st.error.is_object() && st.error.Find("message") && st.error.Find("message")->is_string()
+                            ? st.error.Find("message")->as_string() : "failed";
+      dag_->MarkFailed(i);
+    } else if (auto p = latest.find(st.step_id); p != latest.end() && !IsFinal(p->second->state) &&
+                                                  p->second->project_id == st.remote_id) {
+      dag_->MarkRunning(i);
+      reattach.push_back({p->second, i});
+    } else if (p != latest.end() && p->second->state == ProjectState::kCompleted && p->second->project_id == st.remote_id) {
+      dag_->MarkRunning(i);  // completed remotely, not yet downloaded: conclude it below
+      reattach.push_back({p->second, i});
+    }
+  }
+  if (run_.status == RunStatus::kPlanned || run_.status == RunStatus::kSubmitting || run_.status == RunStatus::kUnknown) {
+    if (Status s = store_->UpdateRun(run_id, {.status = RunStatus::kRunning}); !s.ok()) return s;
+    run_.status = RunStatus::kRunning;
+    Say(run_id + ": running");
+  }
+  for (const auto& [project, step] : reattach)
+    if (Status s = Reattach(*project, step); !s.ok()) return s;
+
+  last_news_ = Clock::now();
+  auto last_cancel_check = Clock::now();
+  for (;;) {
+    while (static_cast<int>(inflight_.size()) < options_.jobs && run_.cancel_requested_at == 0) {
+      if (options_.cancel && options_.cancel->cancelled()) break;
+      std::optional<size_t> next = dag_->NextReady();
+      if (!next) break;
+      if (Status s = StartStep(*next); !s.ok()) return s;
+    }
+    if (dag_->Idle() || (inflight_.empty() && run_.cancel_requested_at != 0)) break;
+    if (options_.start_only && dag_->running() == inflight_.size()) {
+      RunOutcome out;
+      out.status = run_.status;
+      return out;
+    }
+    if (options_.cancel && options_.cancel->cancelled())
+      return Status::Error(Status::Code::kCancelled, "interrupted; the projects keep running and `sogni-flow resume " +
+                                                         run_id + "` takes them up");
+    std::vector<ProjectNews> news = service_->Wait(options_.poll);
+    if (!news.empty()) last_news_ = Clock::now();
+    if (Status s = Handle(news); !s.ok()) return s;
+    if (Status s = CheckQuiet(); !s.ok()) return s;
+    if (Clock::now() - last_cancel_check > std::chrono::seconds(1)) {
+      last_cancel_check = Clock::now();
+      Result<RunRecord> fresh = store_->GetRun(run_id);  // `sogni-flow cancel` from another process
+      if (fresh.ok()) run_.cancel_requested_at = fresh->cancel_requested_at;
+    }
+  }
+  return Finish();
+}
+
+// A project an earlier process committed: the server is asked what it knows before anything is
+// sent again.
+Status LocalRunner::Reattach(const ProjectRecord& project, size_t step) {
+  inflight_[project.project_id] = InFlight{step, 0, 0};
+  if (project.state == ProjectState::kCompleted) return Conclude(project.project_id, nullptr);
+  service_->Watch(project.project_id);
+  Result<RemoteProject> remote = service_->Lookup(project.project_id);
+  if (!remote.ok() && remote.status().code() == Status::Code::kNotFound) {
+    // Never admitted (the crash came before the frame, or the server refused it): the same
+    // request goes out again under the same id.
+    Say(run_.id + ": step " + StepId(step) + ": project " + project.project_id + " is unknown to the server; sending it again");
+    return Submit(step, project.project_id, project.request, Value(), /*resend=*/true);
+  }
+  if (!remote.ok()) return remote.status();
+  Say(run_.id + ": step " + StepId(step) + ": re-attached to project " + project.project_id + " (" + remote->status + ")");
+  if (project.state == ProjectState::kPending)
+    if (Status s = store_->MarkProject(project.project_id, {.state = ProjectState::kSent}); !s.ok()) return s;
+  if (remote->status == "completed" || remote->status == "failed" || remote->status == "canceled")
+    return Conclude(project.project_id, &*remote);
+  return Status::OK();
+}
+
+// Inputs of a step: the bytes to upload (by parameter and position) and the URLs to fill in.
+struct StepInputs {
+  struct Upload {
+    std::string path, sha256;
+    MediaKind kind = MediaKind::kUnknown;
+  };
+  std::map<std::pair<std::string, int64_t>, Upload> uploads;
+  std::vector<CacheInput> cache_inputs;
+};
+
+Status LocalRunner::StartStep(size_t i) {
+  const SpecStep& step = spec_.steps[i];
+  Value params = step.params;
+  StepInputs inputs;
+  for (const SpecBinding& b : step.bindings) {
+    StepInputs::Upload up;
+    std::string url;
+    if (!b.media.empty()) {
+      const SpecMedia& m = spec_.media.at(b.media);
+      up = {m.path, m.sha256, m.kind};
+    } else {
+      const ArtifactRecord* found = nullptr;
+      for (const auto& [id, a] : artifacts_)
+        if (a.step_id == b.source_step && a.index == b.source_index && a.state == ArtifactState::kDone) found = &a;
+      if (!found) {
+        // The source made fewer artifacts than the plan asked for (a job failed).
+        step_errors_[i] = "input " + b.target + " needs artifact " + std::to_string(b.source_index) + " of step '" +
+                          b.source_step + "', which it did not make";
+        if (Status s = store_->UpdateRun(run_.id, {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
+                                                                           .status = RunStatus::kFailed,
+                                                                           .error = ErrorValue(step_errors_[i])}}});
+            !s.ok())
+          return s;
+        Say(run_.id + ": step " + step.id + " failed: " + step_errors_[i]);
+        dag_->Finish(i, false);
+        return Status::OK();
+      }
+      up = {found->local_path, found->sha256, found->kind};
+      url = found->url;
+    }
+    inputs.cache_inputs.push_back(CacheInput{b.target, b.position, up.sha256});
+    if (b.upload) {
+      inputs.uploads[{b.target, b.position}] = up;
+    } else if (Value* v = params.Find(b.target); v && v->is_array()) {
+      while (static_cast<int64_t>(v->items().size()) <= b.position) v->Append(Value::String(""));
+      v->items()[static_cast<size_t>(b.position)] = Value::String(url);
+    } else {
+      params.Set(b.target, Value::String(url));
+    }
+  }
+  Result<Value> request = BuildJobRequest("00000000-0000-4000-8000-000000000000", params, TraitsForModel(
+      params.Find("modelId") && params.Find("modelId")->is_string() ? params.Find("modelId")->as_string() : ""));
+  if (!request.ok()) {
+    step_errors_[i] = request.status().message();
+    if (Status s = store_->UpdateRun(run_.id, {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
+                                                                       .status = RunStatus::kFailed,
+                                                                       .error = ErrorValue(step_errors_[i])}}});
+        !s.ok())
+      return s;
+    Say(run_.id + ": step " + step.id + " failed: " + step_errors_[i]);
+    dag_->Finish(i, false);
+    return Status::OK();
+  }
+  const std::string key = StepCacheKey(*request, inputs.cache_inputs);
+  if (options_.use_cache) {
+    Result<std::optional<ProjectRecord>> cached = store_->FindCompletedProject(key);
+    if (!cached.ok()) return cached.status();
+    if (*cached) {
+      bool used = false;
+      if (Status s = UseCache(i, **cached, &used); !s.ok()) return s;
+      if (used) return Status::OK();
+    }
+  }
+  const std::string project_id = NewProjectId();
+  request->Set("jobID", Value::String(project_id));
+  ProjectRecord p;
+  p.project_id = project_id;
+  p.run_id = run_.id;
+  p.step_id = step.id;
+  p.app_id = app_id_;
+  p.request = request->ToJson();
+  p.cache_key = key;
+  if (step.quote_tokens >= 0) {
+    p.quote = step.quote_tokens;
+    p.quote_usd = step.quote_usd;
+    p.token_type = step.token_type;
+  }
+  RunUpdate u;
+  u.steps.push_back(StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kSubmitting,
+                               .artifact_count = step.artifact_count, .remote_id = project_id});
+  if (Status s = store_->RecordProject(p, u); !s.ok()) return s;
+  CrashPoint("local.project_recorded");
+  // Uploads, in the SDK's order, under the project's id.
+  for (const ProjectUpload& up : UploadsFor(params)) {
+    auto it = inputs.uploads.find({up.param, up.index});
+    if (it == inputs.uploads.end()) continue;
+    Result<std::string> bytes = ReadWholeFile(it->second.path);
+    if (!bytes.ok()) return bytes.status();
+    if (Sha256Hex(*bytes) != it->second.sha256)
+      return Status::Error(Status::Code::kConflict, it->second.path + " changed since the run was created (its sha256 differs); "
+                                                    "restore it, or start a new run");
+    if (Status s = service_->Upload(project_id, up, ContentTypeOf(*bytes, it->second.kind), *bytes); !s.ok()) return s;
+  }
+  inflight_[project_id] = InFlight{i, 0, 0};
+  return Submit(i, project_id, p.request, params, /*resend=*/false);
+}
+
+Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::string& request, const Value&, bool resend) {
+  inflight_[project_id] = InFlight{i, 0, 0};
+  if (resend) {
+    // The inputs were uploaded under this id before (or not: the crash may have come first); a
+    // signed PUT of the same bytes is harmless, so they go again.
+    Result<Value> parsed = ParseJson(request);
+    if (!parsed.ok()) return Status::IOError("project " + project_id + ": its stored request is not JSON");
+    // What to upload comes from the spec, as in StartStep; the request itself is not rebuilt.
+    const SpecStep& step = spec_.steps[i];
+    std::map<std::pair<std::string, int64_t>, StepInputs::Upload> uploads;
+    for (const SpecBinding& b : step.bindings) {
+      if (!b.upload) continue;
+      if (!b.media.empty()) {
+        const SpecMedia& m = spec_.media.at(b.media);
+        uploads[{b.target, b.position}] = {m.path, m.sha256, m.kind};
+        continue;
+      }
+      for (const auto& [id, a] : artifacts_)
+        if (a.step_id == b.source_step && a.index == b.source_index && a.state == ArtifactState::kDone)
+          uploads[{b.target, b.position}] = {a.local_path, a.sha256, a.kind};
+    }
+    for (const ProjectUpload& up : UploadsFor(step.params)) {
+      auto it = uploads.find({up.param, up.index});
+      if (it == uploads.end()) continue;
+      Result<std::string> bytes = ReadWholeFile(it->second.path);
+      if (!bytes.ok()) return bytes.status();
+      if (Sha256Hex(*bytes) != it->second.sha256)
+        return Status::Error(Status::Code::kConflict, it->second.path + " changed since the run was created; restore it");
+      if (Status s = service_->Upload(project_id, up, ContentTypeOf(*bytes, it->second.kind), *bytes); !s.ok()) return s;
+    }
+  }
+  if (options_.before_send && !options_.before_send())
+    return Status::Error(Status::Code::kCancelled, "stopped before sending (test hook)");
+  CrashPoint("local.before_send");
+  if (Status s = service_->Send(project_id, request); !s.ok()) return s;
+  CrashPoint("local.sent");
+  RunUpdate u;
+  u.steps.push_back(StepRecord{.step_id = StepId(i), .tool = ToolOf(spec_.steps[i]), .status = RunStatus::kQueued,
+                               .artifact_count = spec_.steps[i].artifact_count, .remote_id = project_id});
+  if (Status s = store_->MarkProject(project_id, {.state = ProjectState::kSent, .run = u}); !s.ok()) return s;
+  Say(run_.id + ": step " + StepId(i) + ": project " + project_id + (resend ? " sent again" : " sent"));
+  return Status::OK();
+}
+
+// A completed project of any run with the same key: its files, if intact, become this step's.
+Status LocalRunner::UseCache(size_t i, const ProjectRecord& cached, bool* used) {
+  const SpecStep& step = spec_.steps[i];
+  Result<std::vector<ArtifactRecord>> theirs = store_->ListArtifacts(cached.run_id);
+  if (!theirs.ok()) return theirs.status();
+  std::vector<ArtifactRecord> files;
+  for (const ArtifactRecord& a : *theirs)
+    if (a.step_id == cached.step_id && a.remote_id.rfind(cached.project_id, 0) == 0) files.push_back(a);
+  Result<bool> intact = VerifyCachedFiles(files);
+  if (!intact.ok()) return intact.status();
+  if (!*intact) return Status::OK();  // moved or edited since: run the step
+  const std::string dir = run_.out_dir + "/" + SafeFileName(step.id);
+  if (Status s = PrepareStepDirectory(dir); !s.ok()) return s;
+  RunUpdate u;
+  // A copy's id names the step it is copied for: one run may take one project's files twice.
+  auto copy_id = [&](const ArtifactRecord& a) { return "cache:" + step.id + ":" + a.remote_id; };
+  for (const ArtifactRecord& a : files) {
+    ArtifactRecord mine = a;
+    mine.remote_id = copy_id(a);
+    mine.step_id = step.id;
+    mine.state = ArtifactState::kPlanned;
+    u.artifacts.push_back(mine);
+  }
+  u.steps.push_back(StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kRunning,
+                               .artifact_count = static_cast<int64_t>(files.size()), .remote_id = cached.project_id});
+  if (Status s = store_->UpdateRun(run_.id, u); !s.ok()) return s;
+  for (const ArtifactRecord& a : files) {
+    Result<std::string> bytes = ReadWholeFile(a.local_path);
+    if (!bytes.ok()) return bytes.status();
+    ArtifactRecord mine = a;
+    mine.remote_id = copy_id(a);
+    mine.step_id = step.id;
+    const std::string name = a.local_path.substr(a.local_path.rfind('/') + 1);
+    mine.local_path = dir + "/" + name;
+    if (mine.local_path != a.local_path) {
+      if (Status s = WriteNoReplace(dir, mine.local_path, *bytes); !s.ok()) return s;
+    }
+    StepRecord rec{.step_id = step.id, .tool = ToolOf(step), .remote_id = cached.project_id};
+    std::string prov = ProvenanceJson(run_, mine, &rec);
+    if (Status s = WriteNoReplace(dir, mine.local_path + ".provenance.json", prov);
+        !s.ok() && s.code() != Status::Code::kConflict)
+      return s;
+    mine.state = ArtifactState::kDone;
+    if (Status s = store_->MarkArtifact(run_.id, mine); !s.ok()) return s;
+    artifacts_[mine.remote_id] = mine;
+  }
+  if (Status s = store_->UpdateRun(run_.id, {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
+                                                                     .status = RunStatus::kCompleted,
+                                                                     .artifact_count = static_cast<int64_t>(files.size()),
+                                                                     .remote_id = cached.project_id}}});
+      !s.ok())
+    return s;
+  Say(run_.id + ": step " + step.id + ": cached (project " + cached.project_id + " of run " + cached.run_id +
+      "), 0 tokens");
+  dag_->Finish(i, true);
+  *used = true;
+  return Status::OK();
+}
+
+Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
+  EventBatch batch;
+  std::vector<std::string> ended;  // projects whose end arrived this round
+  for (const ProjectNews& n : news) {
+    using K = ProjectNews::Kind;
+    if (n.kind == K::kSessionFailed) {
+      if (Status s = Commit(&batch); !s.ok()) return s;
+      return n.failure.ok() ? Status::Error(Status::Code::kUnavailable, "the projects socket gave up") : n.failure;
+    }
+    if (n.kind == K::kReconnected) {
+      // Projects may have ended while the socket was away: ask for each one.
+      for (auto& [id, f] : inflight_) {
+        Result<RemoteProject> remote = service_->Lookup(id);
+        if (!remote.ok()) continue;  // asked again at the next quiet check
+        if (remote->status == "completed" || remote->status == "failed" || remote->status == "canceled")
+          ended.push_back(id);
+      }
+      continue;
+    }
+    auto it = inflight_.find(n.project_id);
+    if (it == inflight_.end()) continue;  // a project of another run, or one already concluded
+    InFlight& f = it->second;
+    const SpecStep& step = spec_.steps[f.step];
+    EventRecord e;
+    e.sequence = sequence_ + 1 + static_cast<int64_t>(batch.events.size());
+    Value record = Value::Object();
+    record.Set("type", Value::String(n.wire_type.empty() ? "project" : n.wire_type));
+    record.Set("stepId", Value::String(step.id));
+    record.Set("projectId", Value::String(n.project_id));
+    record.Set("data", n.raw);
+    e.type = n.wire_type;
+    e.json = record.ToJson();
+    batch.events.push_back(std::move(e));
+    switch (n.kind) {
+      case K::kQueued: {
+        Value ev = StepEvent("step_queued", step.id, n.project_id);
+        if (n.queue_position >= 0) ev.Find("data")->Set("queuePosition", Value::Int(n.queue_position));
+        Report(ev);
+        break;
+      }
+      case K::kStarted:
+        batch.run.steps.push_back(StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kRunning,
+                                             .artifact_count = step.artifact_count, .remote_id = n.project_id});
+        Report(StepEvent("step_started", step.id, n.project_id));
+        break;
+      case K::kProgress: {
+        Value ev = StepEvent("step_progress", step.id, n.project_id);
+        ev.Find("data")->Set("progress", Value::Double(n.progress));
+        Report(ev);
+        break;
+      }
+      case K::kJobResult: {
+        const int64_t index = n.job_index >= 0 ? n.job_index : f.results;
+        ++f.results;
+        std::string url = n.result_url;
+        if (url.empty()) {
+          Result<std::string> minted = service_->MintResultUrl(n.project_id, n.job_id, KindOfType(step.type));
+          if (minted.ok()) url = *minted;  // else the lookup at the end finds it
+        }
+        if (!url.empty()) {
+          ArtifactRecord a{.step_id = step.id, .index = index, .remote_id = ArtifactId(n.project_id, index), .url = url,
+                           .kind = KindOfType(step.type)};
+          batch.run.artifacts.push_back(a);
+        }
+        break;
+      }
+      case K::kJobFailed:
+        ++f.failed_jobs;
+        Say(run_.id + ": step " + step.id + ": a job failed: " + n.error);
+        if (step.artifact_count <= 1 || f.failed_jobs >= step.artifact_count) ended.push_back(n.project_id);
+        break;
+      case K::kJobRetry:
+        Say(run_.id + ": step " + step.id + ": a job was requeued (no charge)");
+        break;
+      case K::kCompleted:
+      case K::kFailed:
+      case K::kCancelled:
+        if (n.kind != K::kCompleted && !n.error.empty()) step_errors_[f.step] = n.error;
+        ended.push_back(n.project_id);
+        break;
+      default:
+        break;
+    }
+  }
+  if (Status s = Commit(&batch); !s.ok()) return s;
+  for (const std::string& id : ended)
+    if (inflight_.count(id))
+      if (Status s = Conclude(id, nullptr); !s.ok()) return s;
+  return Status::OK();
+}
+
+// The project ended: one lookup brings what the socket may have missed (results, the charge),
+// then the files are downloaded and the step ends.
+Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject* known) {
+  auto it = inflight_.find(project_id);
+  if (it == inflight_.end()) return Status::OK();
+  const size_t i = it->second.step;
+  const SpecStep& step = spec_.steps[i];
+  RemoteProject remote;
+  if (known) {
+    remote = *known;
+  } else {
+    Result<RemoteProject> r = service_->Lookup(project_id);
+    if (!r.ok()) return r.status();  // resumable: the project is still pending or sent in the store
+    remote = std::move(*r);
+  }
+  RunUpdate u;
+  for (const RemoteJob& j : remote.jobs) {
+    if (!j.done || j.failed || j.job_index < 0) continue;
+    const std::string id = ArtifactId(project_id, j.job_index);
+    auto have = artifacts_.find(id);
+    if (have != artifacts_.end() && !have->second.url.empty()) continue;
+    std::string url = j.result_url;
+    if (url.empty()) {
+      Result<std::string> minted = service_->MintResultUrl(project_id, j.job_id, KindOfType(step.type));
+      if (!minted.ok()) return minted.status();
+      url = *minted;
+    }
+    u.artifacts.push_back(ArtifactRecord{.step_id = step.id, .index = j.job_index, .remote_id = id, .url = url,
+                                         .kind = KindOfType(step.type)});
+  }
+  if (!u.artifacts.empty()) {
+    if (Status s = store_->UpdateRun(run_.id, u); !s.ok()) return s;
+    for (const ArtifactRecord& a : u.artifacts) artifacts_[a.remote_id] = a;
+  }
+  const bool completed = remote.status == "completed";
+  int64_t produced = 0;
+  for (const auto& [id, a] : artifacts_)
+    if (a.step_id == step.id && id.rfind(project_id, 0) == 0) ++produced;
+  if (!completed || produced == 0) {
+    std::string why = step_errors_[i].empty() ? (remote.error.empty() ? "the project " + remote.status : remote.error)
+                                              : step_errors_[i];
+    return EndStep(i, project_id, remote.status == "canceled" ? ProjectState::kCancelled : ProjectState::kFailed, why);
+  }
+  // Download this step's files (each once; a crash resumes them from their part files).
+  std::vector<ArtifactRecord> mine;
+  for (const auto& [id, a] : artifacts_)
+    if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
+  DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
+  DownloadTally tally;
+  if (Status s = DownloadArtifactList(*store_, *transport_, run_, mine, dl, &tally); !s.ok()) return s;
+  Result<std::vector<ArtifactRecord>> fresh = store_->ListArtifacts(run_.id);
+  if (!fresh.ok()) return fresh.status();
+  for (ArtifactRecord& a : *fresh)
+    if (a.step_id == step.id) artifacts_[a.remote_id] = a;
+  if (tally.failed > 0) return EndStep(i, project_id, ProjectState::kFailed, tally.first_problem);
+  if (Status s = store_->MarkProject(project_id, {.state = ProjectState::kCompleted, .charge = remote.charge,
+                                                  .run = {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
+                                                                               .status = RunStatus::kCompleted,
+                                                                               .artifact_count = produced,
+                                                                               .remote_id = project_id,
+                                                                               .units = remote.charge}}}});
+      !s.ok())
+    return s;
+  service_->Unwatch(project_id);
+  inflight_.erase(project_id);
+  Report(StepEvent("step_completed", step.id, project_id));
+  dag_->Finish(i, true);
+  return Status::OK();
+}
+
+Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectState how, const std::string& error) {
+  const SpecStep& step = spec_.steps[i];
+  step_errors_[i] = error;
+  const RunStatus status = how == ProjectState::kCancelled ? RunStatus::kCancelled : RunStatus::kFailed;
+  if (Status s = store_->MarkProject(project_id, {.state = how, .error = ErrorValue(error),
+                                                  .run = {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
+                                                                               .status = status, .remote_id = project_id,
+                                                                               .error = ErrorValue(error)}}}});
+      !s.ok() && s.code() != Status::Code::kConflict)
+    return s;
+  service_->Unwatch(project_id);
+  inflight_.erase(project_id);
+  Say(run_.id + ": step " + step.id + " " + Name(status) + ": " + error);
+  Report(StepEvent(status == RunStatus::kCancelled ? "step_cancelled" : "step_failed", step.id, project_id));
+  dag_->Finish(i, false);
+  return Status::OK();
+}
+
+// Projects in flight and no news for a while: each one is looked up, so that a socket that lost
+// frames without dropping cannot leave the run waiting forever.
+Status LocalRunner::CheckQuiet() {
+  if (inflight_.empty() || Clock::now() - last_news_ < options_.quiet_check) return Status::OK();
+  last_news_ = Clock::now();
+  std::vector<std::pair<std::string, RemoteProject>> ended;
+  for (const auto& [id, f] : inflight_) {
+    Result<RemoteProject> remote = service_->Lookup(id);
+    if (!remote.ok()) continue;
+    if (remote->status == "completed" || remote->status == "failed" || remote->status == "canceled")
+      ended.push_back({id, *remote});
+  }
+  for (const auto& [id, remote] : ended)
+    if (Status s = Conclude(id, &remote); !s.ok()) return s;
+  return Status::OK();
+}
+
+Result<RunOutcome> LocalRunner::Finish() {
+  RunOutcome out;
+  int64_t done = 0, failed = 0, skipped = 0;
+  RunUpdate u;
+  for (size_t i = 0; i < spec_.steps.size(); ++i) {
+    switch (dag_->state(i)) {
+      case DagScheduler::State::kDone: ++done; break;
+      case DagScheduler::State::kFailed: ++failed; break;
+      default: {
+        ++skipped;  // never started: an input failed, or the run was cancelled
+        std::string why = run_.cancel_requested_at ? "not run: the run was cancelled" : "not run: an input step failed";
+        u.steps.push_back(StepRecord{.step_id = spec_.steps[i].id, .tool = ToolOf(spec_.steps[i]),
+                                     .status = RunStatus::kCancelled, .error = ErrorValue(why)});
+        break;
+      }
+    }
+  }
+  RunStatus status = RunStatus::kCompleted;
+  if (run_.cancel_requested_at) status = RunStatus::kCancelled;
+  else if (failed + skipped > 0) status = done > 0 ? RunStatus::kPartialFailure : RunStatus::kFailed;
+  u.status = status;
+  if (status != RunStatus::kCompleted) {
+    std::string first;
+    for (size_t i = 0; i < spec_.steps.size() && first.empty(); ++i)
+      if (!step_errors_[i].empty()) first = "step " + spec_.steps[i].id + ": " + step_errors_[i];
+    u.error = ErrorValue(first.empty() ? std::string(Name(status)) : first);
+    out.problem = first;
+  }
+  if (Status s = store_->UpdateRun(run_.id, u); !s.ok()) return s;
+  Say(run_.id + ": " + Name(status) + " (" + std::to_string(done) + " of " + std::to_string(spec_.steps.size()) +
+      " steps)");
+  out.status = status;
+  Result<std::vector<ArtifactRecord>> arts = store_->ListArtifacts(run_.id);
+  if (!arts.ok()) return arts.status();
+  for (const ArtifactRecord& a : *arts) {
+    if (a.state == ArtifactState::kDone) ++out.artifacts_done;
+    if (a.state == ArtifactState::kFailed) ++out.artifacts_failed;
+  }
+  Result<int64_t> events = store_->CountEvents(run_.id);
+  if (events.ok()) out.events_stored = *events;
+  return out;
+}
+
+Result<RunOutcome> LocalRunner::DownloadMissing(const std::string& run_id, const std::string& out_dir) {
+  Result<RunRecord> run = store_->GetRun(run_id);
+  if (!run.ok()) return run.status();
+  if (!out_dir.empty()) run->out_dir = out_dir;
+  DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
+  DownloadTally tally;
+  if (Status s = DownloadArtifacts(*store_, *transport_, *run, dl, &tally); !s.ok()) return s;
+  RunOutcome out;
+  out.status = run->status;
+  out.artifacts_done = tally.done;
+  out.artifacts_failed = tally.failed;
+  out.problem = tally.first_problem;
+  Result<int64_t> events = store_->CountEvents(run_id);
+  if (events.ok()) out.events_stored = *events;
+  return out;
+}
+
+Status LocalRunner::RequestCancel(const RunRecord& run) {
+  if (Status s = store_->UpdateRun(run.id, {.cancel_requested = true}); !s.ok()) return s;
+  Result<std::vector<ProjectRecord>> projects = store_->ListProjects(run.id);
+  if (!projects.ok()) return projects.status();
+  Status first;
+  for (const ProjectRecord& p : *projects) {
+    if (IsFinal(p.state)) continue;
+    Status s = service_->Cancel(p.project_id);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  return first;
+}
+
+}  // namespace sflow

@@ -1,0 +1,119 @@
+// LocalRunner: runs a local plan (execution: local) as a DAG of direct projects. The RunDriver of
+// local runs (runner/run_driver.h).
+//
+// Crash safety (docs/architecture.md), in the order things happen for one step:
+//   1. The step's inputs are gathered: media files and upstream artifacts, each checked against
+//      the sha256 the store (or the run's spec) holds for it.
+//   2. Cache: a step whose key (runner/local/step_cache.h) has a completed project with verified
+//      files anywhere in the state directory is not run again: its files are copied in, at no cost.
+//   3. A project id (uppercase UUID) is chosen and the project, with its exact jobRequest, is
+//      committed (state pending) BEFORE anything is uploaded or sent.
+//   4. Inputs are uploaded under that id (a signed PUT: sending it again is harmless), then the
+//      jobRequest goes out; the project becomes sent.
+//   5. News are committed with the run's event log in one transaction per round, before they
+//      are reported. A job's result is stored as an artifact (its URL minted when absent).
+//   6. When the project completes, the project is looked up once more (the results a dropped
+//      socket missed, the charge), every artifact is downloaded (runner/artifact_download.h) and
+//      only then are the project and the step completed.
+// On resume, a project left pending or sent is looked up first: a project the server knows is
+// re-attached (never sent again); one it does not know is sent again, the same request under the
+// same id. So one step never has two paid projects.
+//
+// Steps run as soon as their inputs exist, up to `jobs` at once, in plan order among the ready
+// ones. A failed step skips its dependants; independent branches finish; the run ends
+// partial_failure (some steps completed) or failed (none). Not thread-safe.
+#ifndef SFLOW_RUNNER_LOCAL_LOCAL_RUNNER_H_
+#define SFLOW_RUNNER_LOCAL_LOCAL_RUNNER_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/http_transport.h"
+#include "api/retry_policy.h"
+#include "engine/run_store.h"
+#include "runner/local/dag_scheduler.h"
+#include "runner/local/local_spec.h"
+#include "runner/local/project_service.h"
+#include "runner/progress.h"
+#include "runner/run_driver.h"
+
+namespace sflow {
+
+struct LocalRunnerOptions {
+  RunProgress* reporter = nullptr;
+  StreamCancel* cancel = nullptr;     // Ctrl-C / --timeout: stop, commit, return kCancelled
+  RetryClock* clock = nullptr;        // downloads' waits; nullptr = the real clock
+  int jobs = 4;                       // projects in flight at once
+  bool use_cache = true;              // --no-cache: false
+  bool start_only = false;            // --detach: send what is ready, store it, stop
+  std::chrono::milliseconds poll{200};  // how long one Wait() blocks
+  // A run with projects in flight and no news for this long looks its projects up (a socket that
+  // lost frames without dropping).
+  std::chrono::milliseconds quiet_check{30000};
+  // Test seam: called after a project is committed and before its jobRequest is sent; returning
+  // false stops Drive() there with kCancelled (as if the process had died).
+  std::function<bool()> before_send;
+};
+
+class LocalRunner final : public RunDriver {
+ public:
+  // `store`, `service` and `transport` (downloads) must outlive the runner.
+  LocalRunner(RunStore* store, ProjectService* service, HttpTransport* transport, LocalRunnerOptions options);
+
+  Result<RunOutcome> Drive(const std::string& run_id) override;
+  Result<RunOutcome> DownloadMissing(const std::string& run_id, const std::string& out_dir) override;
+  // Cancels every project of the run that is in flight (jobError artistCanceled) and records the
+  // request, so that whoever drives the run starts nothing more.
+  Status RequestCancel(const RunRecord& run) override;
+
+ private:
+  struct InFlight {
+    size_t step = 0;
+    int64_t results = 0, failed_jobs = 0;
+  };
+  Status Load(const std::string& run_id);
+  Status Reattach(const ProjectRecord& project, size_t step);
+  Status StartStep(size_t step);
+  Status Submit(size_t step, const std::string& project_id, const std::string& request, const Value& params, bool resend);
+  Status UseCache(size_t step, const ProjectRecord& cached, bool* used);
+  Status Handle(const std::vector<ProjectNews>& news);
+  // The project ended remotely (completed, failed or cancelled): reconcile with a lookup,
+  // download, and end the step.
+  Status Conclude(const std::string& project_id, const RemoteProject* known);
+  Status EndStep(size_t step, const std::string& project_id, ProjectState how, const std::string& error);
+  Status CheckQuiet();
+  Result<RunOutcome> Finish();
+  void Say(const std::string& line);
+  void Report(const Value& record);
+  Status Commit(EventBatch* batch);
+  std::string StepId(size_t step) const { return spec_.steps[step].id; }
+
+  RunStore* store_;
+  ProjectService* service_;
+  HttpTransport* transport_;
+  LocalRunnerOptions options_;
+
+  RunRecord run_;
+  LocalSpec spec_;
+  std::unique_ptr<DagScheduler> dag_;
+  std::string app_id_;
+  std::map<std::string, InFlight> inflight_;          // by project id
+  std::map<std::string, ArtifactRecord> artifacts_;   // by remote id: what the store holds
+  std::vector<std::string> step_errors_;              // per step: why it failed ("" if it did not)
+  int64_t sequence_ = -1;                             // the last event sequence stored
+  std::vector<Value> pending_reports_;                // reported once their batch is committed
+  std::chrono::steady_clock::time_point last_news_;
+};
+
+// A fresh project id: an uppercase UUIDv4, as the SDK makes them.
+std::string NewProjectId();
+
+}  // namespace sflow
+
+#endif  // SFLOW_RUNNER_LOCAL_LOCAL_RUNNER_H_
