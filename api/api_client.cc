@@ -119,6 +119,11 @@ Status ApiClient::Fail(const Call& call, ApiError error, const Status& base) {
 
 Result<Value> ApiClient::Run(const Call& call) {
   HttpRequest request = Build(call.method, call.path + call.query, call.body, call.idempotency_key, call.raw_body);
+  if (call.socket_host) {
+    std::string base = options_.socket_base_url.empty() ? options_.base_url : options_.socket_base_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    request.url = base + call.path + call.query;
+  }
   RetryOptions retry = options_.retry;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -135,7 +140,7 @@ Result<Value> ApiClient::Run(const Call& call) {
   }
   if (r->status == 204 && call.key.empty()) return Value::Object();  // nothing promised, nothing sent
   if (r->status >= 200 && r->status < 300) {
-    Result<Value> data = ParseSuccessEnvelope(*r, call.key, call.kind, call.allow_bare);
+    Result<Value> data = call.socket_host ? ParseBareObject(*r) : ParseSuccessEnvelope(*r, call.key, call.kind, call.allow_bare);
     if (data.ok()) return data;
     error.http_status = r->status;
     error.message = data.status().message();

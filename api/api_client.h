@@ -43,6 +43,10 @@ Status CheckStartBody(const Value& body);
 
 struct ApiClientOptions {
   std::string base_url = "https://api.sogni.ai";  // a path prefix is kept; a trailing "/" is not
+  // The projects socket host's REST routes (/api/...: estimates, project sync): the https form of
+  // the socket URL, as the SDK derives it ("https://socket.sogni.ai"). "" = base_url (the local
+  // sandbox serves both on one port).
+  std::string socket_base_url;
   std::string api_key;                            // never logged, never in a message
   std::string app_source;                         // X-App-Source, and the default body app_source
   RetryOptions retry;
@@ -93,6 +97,33 @@ class ApiClient {
   // v2: data with `url` and `fields` (a presigned POST); v1: data with `uploadUrl` (a raw PUT).
   Result<Value> GetUploadUrl(const MediaUrlQuery& query);
   Result<std::string> GetDownloadUrl(const MediaUrlQuery& query);
+
+  // --- Direct projects (api_client_projects.cc), as the SDK's Projects and Account call them.
+  // REST host, envelope answers: data.project of the live lookup (404 kNotFound: unknown or not
+  // this account's; 503 is retried, as the SDK allows) and of the finished-project record (404
+  // until the project finished).
+  Result<Value> GetProjectV2(const std::string& project_id);
+  Result<Value> GetProjectV1(const std::string& project_id);
+  // Socket host, bare JSON answers. The recovery snapshot of `app_id` (the SDK's sync()):
+  // {activeProjects: [...], unclaimedCompletedProjects: [...], serverTime?}, lists that are
+  // missing or not lists become [].
+  Result<Value> SyncProjects(const std::string& app_id);
+  // The ids of this account's projects live on the socket (/api/v1/artist/projects/active).
+  Result<std::vector<std::string>> ActiveProjects();
+  // The answer of an estimate route (EstimatePathFor, api/project_quote.h: "/api/v2/job/estimate/
+  // ..." and the video, audio and size-preset reads), a JSON object. The path must start with
+  // "/api/" and hold only URL characters; kInvalidPlan otherwise.
+  Result<Value> GetEstimate(const std::string& path_and_query);
+  // data of /v4/account/balance (the SDK's accountBalance()).
+  Result<Value> Balance();
+  // One media input of a project: a signed URL from /v1/{image,media}/uploadUrl (query.version
+  // must be 1: the SDK's raw PUT), then the bytes PUT to it with Content-Type
+  // query.content_type and no credentials. A transient failure of the PUT asks for a fresh URL
+  // and sends again (a signed URL may work once), as retry_policy.h times it.
+  Status UploadProjectMedia(const MediaUrlQuery& query, const std::string& bytes);
+  // The PUT alone, sent once: kUnavailable, kSecurity (a refused URL) or the HTTP status's code.
+  // Messages name the URL without its query (the signature).
+  Status PutSignedUrl(const std::string& url, const std::string& bytes, const std::string& content_type);
 
   // The structured error of the most recent failed call that the CALLING THREAD made on this
   // client (-j runs share one client: each thread sees only its own calls). The HTTP status and

@@ -27,6 +27,9 @@ struct ApiClient::Call {
   std::string key;  // the data member the route promises; "" for none
   Value::Kind kind = Value::Kind::kObject;
   bool allow_bare = false;
+  // A route of the projects socket host: sent to socket_base_url, and its answer is the body
+  // itself (a JSON object, no envelope), as the SDK's socket.get reads it.
+  bool socket_host = false;
 };
 
 namespace api_internal {

@@ -82,6 +82,13 @@ Result<Value> ParseSuccessEnvelope(const HttpResponse& r, std::string_view key, 
   return *data;
 }
 
+Result<Value> ParseBareObject(const HttpResponse& r) {
+  Result<Value> body = ParseJson(r.body);
+  if (!body.ok()) return Malformed(r, "the body is not JSON (" + body.status().message() + ")");
+  if (!body->is_object()) return Malformed(r, "the body is not a JSON object");
+  return body;
+}
+
 ApiError ParseErrorAnswer(const HttpResponse& r) {
   ApiError e;
   e.http_status = r.status;

@@ -38,6 +38,10 @@ Status::Code CodeForHttpStatus(int http_status);
 Result<Value> ParseSuccessEnvelope(const HttpResponse& response, std::string_view key, Value::Kind kind,
                                    bool allow_bare = false);
 
+// A 2xx answer of the projects socket host, whose body is the answer itself: a JSON object.
+// kInternal otherwise.
+Result<Value> ParseBareObject(const HttpResponse& response);
+
 // The error of a non-2xx answer. JSON: `status=="error" ? body : (body.data ?? body)`, message
 // falling back to the reason phrase (or error.message of an OpenAI-style body), errorCode to 0.
 // Not JSON: the text with whitespace collapsed, at most 500 characters; an HTML page becomes
