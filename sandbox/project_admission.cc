@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "engine/json.h"
+#include "sandbox/project_request.h"
 #include "sandbox/projects_impl.h"
 
 namespace sflow {
@@ -58,50 +59,8 @@ void ProjectsHub::Impl::CreateLocked(Conn& c, const Value& req) {
   p->key = c.key;
   p->request = req;
   p->model = model;
-  p->kind = model->media;
-  auto str = [&](const Value* v, const std::string& fallback) {
-    return v && v->is_string() && !v->as_string().empty() ? v->as_string() : fallback;
-  };
-  p->app_source = str(req.Find("appSource"), "");
-  p->network = str(req.Find("network"), c.network);
-  p->token_type = str(req.Find("tokenType"), "spark");
-  p->billing_mode = str(req.Find("billingMode"), "");
-  p->worker = std::string("sandbox-worker-") + (p->kind == "image" ? "a" : p->kind == "video" ? "v" : "m");
-  double steps = Num(kf->Find("steps"), TierDefault(*model, "steps", 4));
-  p->steps = std::clamp(static_cast<int>(steps), 1, kMaxSteps);
-  p->previews = p->kind == "image" ? std::max(0, static_cast<int>(Num(req.Find("previews"), 0))) : 0;
-  std::string requested = str(req.Find("outputFormat"), "");
-  if (p->kind == "image") {
-    p->width = static_cast<int>(Num(kf->Find("width"), 0));
-    p->height = static_cast<int>(Num(kf->Find("height"), 0));
-    if (p->width <= 0 || p->height <= 0)
-      p->width = p->height = static_cast<int>(TierDefault(*model, "defaultSize", 1024));
-    p->size_preset = str(kf->Find("sizePreset"), "");
-    bool jpeg = requested == "jpg" || requested == "jpeg";
-    p->format = jpeg ? "jpg" : "png";  // webp is not encoded here: PNG instead
-    p->mime = jpeg ? "image/jpeg" : "image/png";
-    p->extension = p->format;
-  } else if (p->kind == "video") {
-    p->width = static_cast<int>(Num(kf->Find("width"), TierDefault(*model, "width", 832)));
-    p->height = static_cast<int>(Num(kf->Find("height"), TierDefault(*model, "height", 480)));
-    p->fps = std::max(1, static_cast<int>(Num(kf->Find("fps"), TierDefault(*model, "fps", 16))));
-    double frames = Num(kf->Find("frames"), 0);
-    if (frames <= 0) {
-      double duration = Num(kf->Find("duration"), 0);
-      frames = duration > 0 ? duration * p->fps + 1 : TierDefault(*model, "frames", 81);
-    }
-    p->frames = std::max(1, static_cast<int>(frames));
-    p->seconds = static_cast<double>(p->frames) / p->fps;
-    p->format = "mp4";
-    p->mime = "video/mp4";
-    p->extension = "mp4";
-  } else {
-    p->seconds = Num(kf->Find("duration"), TierDefault(*model, "duration", 30));
-    if (!(p->seconds > 0)) p->seconds = 30;
-    p->format = "wav";  // mp3 and flac are not encoded here: WAV instead
-    p->mime = "audio/wav";
-    p->extension = "wav";
-  }
+  ReadJobRequest(req, *kf, c.network, p.get());
+  p->quote = PriceOf(p->quote_in, world->config().price_percent);
   const Value* seed = kf->Find("seed");
   bool fixed_seed = seed && seed->is_number() && seed->as_number() >= 0;
   uint64_t base = fixed_seed ? static_cast<uint64_t>(seed->as_number()) : Mix(Fnv1a(id));

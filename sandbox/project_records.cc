@@ -63,17 +63,11 @@ Value ProjectsHub::Impl::SwarmModels() {
 enum class Flavor { kV1, kV2, kRecovered };
 
 Value ProjectsHub::Impl::CostLocked(const ProjectRun& p, size_t jobs) const {
-  double n = static_cast<double>(jobs), render_sec;
-  if (p.kind == "image")
-    render_sec = n * p.steps * (double(p.width) * p.height) / (1024.0 * 1024.0) * 0.25;
-  else if (p.kind == "video")
-    render_sec = n * p.frames * p.steps * (double(p.width) * p.height) / (1280.0 * 720.0) * 0.02;
-  else
-    render_sec = n * p.seconds * p.steps * 0.01;
-  double usd = render_sec * 0.0004;
-  return Obj({{"costInRenderSec", Money(render_sec)},
-              {"costInUSD", Money(usd)},
-              {"costInToken", Money(usd / (p.token_type == "sogni" ? 0.0025 : 0.005))}});
+  // The quote is for every job; each completed job costs its share.
+  const double share = static_cast<double>(jobs) / std::max<size_t>(1, p.jobs.size());
+  return Obj({{"costInRenderSec", Money(p.quote.job_seconds * static_cast<double>(jobs))},
+              {"costInUSD", Money(p.quote.usd * share)},
+              {"costInToken", Money(p.quote.In(p.token_type) * share)}});
 }
 
 Value ProjectsHub::Impl::JobRecord(const ProjectRun& p, const JobRun& j) const {

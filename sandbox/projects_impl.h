@@ -32,6 +32,7 @@
 
 #include "engine/value.h"
 #include "sandbox/project_models.h"
+#include "sandbox/project_pricing.h"
 #include "sandbox/project_wire.h"
 #include "sandbox/projects.h"
 #include "sandbox/routes.h"
@@ -76,6 +77,8 @@ struct ProjectRun {
   std::string reason;
   std::string worker;
   int phase = 0;
+  QuoteInput quote_in;  // what the request asks for, in the estimate routes' terms
+  Quote quote;          // its price at admission (project_pricing.h): the bill when every job completes
   std::vector<JobRun> jobs;
   int64_t create_ms = 0, update_ms = 0, end_ms = 0;
   bool claimed = true;  // false: finished with no socket of its appId open; `authenticated` delivers it once
