@@ -91,71 +91,6 @@ void Account(RouteContext& ctx) {
   SendJson(ctx, 200, body);
 }
 
-// The socket host's estimate routes: a deterministic price model. Render seconds grow with
-// pixels, steps and media count; USD is render seconds at a fixed rate; tokens at fixed prices.
-void Estimate(RouteContext& ctx, const std::vector<std::string>& seg) {
-  auto num = [&](size_t i, double fallback) {
-    if (i >= seg.size()) return fallback;
-    char* end = nullptr;
-    double v = std::strtod(seg[i].c_str(), &end);
-    return *end == '\0' && std::isfinite(v) ? v : fallback;
-  };
-  double render_sec = 0;
-  std::string model, token_type;
-  Value request = Value::Object();
-  if (seg[2] == "job") {  // /api/v2/job/estimate/{tokenType}/{network}/{model}/{images}/{steps}/{previews}/{cn}/{denoise}/{w}/{h}
-    token_type = seg.size() > 4 ? seg[4] : "sogni";
-    model = seg.size() > 6 ? seg[6] : "";
-    double images = num(7, 1), steps = num(8, 20), w = num(12, 1024), h = num(13, 1024);
-    render_sec = images * steps * (w * h) / (1024.0 * 1024.0) * 0.25;
-    request.Set("imageCount", Value::Double(images));
-    request.Set("stepCount", Value::Double(steps));
-  } else if (seg[2] == "job-video") {  // /api/v1/job-video/estimate/{tokenType}/{model}/{w}/{h}/{frames}/{fps}[/{steps}/{n}]
-    token_type = seg.size() > 4 ? seg[4] : "sogni";
-    model = seg.size() > 5 ? seg[5] : "";
-    double w = num(6, 1280), h = num(7, 720), frames = num(8, 121), steps = num(10, 8), n = num(11, 1);
-    render_sec = n * frames * steps * (w * h) / (1280.0 * 720.0) * 0.02;
-    request.Set("frames", Value::Double(frames));
-  } else {  // /api/v1/job-audio/estimate/{tokenType}/{model}/{duration}/{steps}/{n}
-    token_type = seg.size() > 4 ? seg[4] : "sogni";
-    model = seg.size() > 5 ? seg[5] : "";
-    double duration = num(6, 30), steps = num(7, 8), n = num(8, 1);
-    render_sec = n * duration * steps * 0.01;
-    request.Set("duration", Value::Double(duration));
-  }
-  auto money = [](double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6f", v);
-    return Value::String(buf);
-  };
-  double usd = render_sec * 0.0004;
-  Value project = Value::Object();
-  project.Set("costInRenderSec", money(render_sec));
-  project.Set("costInUSD", money(usd));
-  project.Set("costInToken", money(usd / (token_type == "spark" ? 0.005 : 0.0025)));
-  project.Set("costInSpark", money(usd / 0.005));
-  project.Set("costInSogni", money(usd / 0.0025));
-  Value quote = Value::Object();
-  quote.Set("model", Value::String(model));
-  quote.Set("job", project);
-  quote.Set("project", project);
-  request.Set("model", Value::String(model));
-  request.Set("tokenType", Value::String(token_type));
-  Value rate = Value::Object();
-  rate.Set("usdPerRenderSecond", money(0.0004));
-  Value body = Value::Object();
-  body.Set("request", request);
-  body.Set("rate", rate);
-  body.Set("quote", quote);
-  Value bench = Value::Object();
-  bench.Set("estimatedRenderTimeSec", Value::Double(render_sec));
-  bench.Set("medianRenderTimeSec", Value::Double(render_sec));
-  bench.Set("sampleCount", Value::Int(100));
-  bench.Set("confidence", Value::String("high"));
-  body.Set("benchmark", bench);
-  SendJson(ctx, 200, body);
-}
-
 // Upload and download URL routes (v2 presigned POST, v1 PUT) and their download twins.
 void MediaUrl(RouteContext& ctx, const std::vector<std::string>& seg) {
   const std::string version = seg[0], family = seg[1], what = seg[2];
@@ -281,12 +216,8 @@ void RouteRequest(RouteContext& ctx) {
     ctx.route = "/_sandbox/upload/:token";
     return ReceiveUpload(ctx, seg[2]);
   }
-  // The socket host's estimates answer without a key, as they do for the SDK's examples.
-  if (seg.size() >= 4 && seg[0] == "api" && (seg[2] == "job" || seg[2] == "job-video" || seg[2] == "job-audio") &&
-      seg[3] == "estimate" && m == "GET") {
-    ctx.route = "/api/" + seg[1] + "/" + seg[2] + "/estimate/...";
-    return Estimate(ctx, seg);
-  }
+  // The socket host's estimates and size presets answer without a key (project_estimates.cc).
+  if (ServeProjectEstimates(ctx)) return;
 
   if (is({"v1", "account", "me"}) && m == "GET") {
     ctx.route = "/v1/account/me";

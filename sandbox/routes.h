@@ -53,6 +53,9 @@ void SendRateLimited(RouteContext& ctx, int retry_after);
 void StreamEvents(RouteContext& ctx, const std::string& workflow_id);
 // media.cc: GET /_sandbox/media/{id} (signed, expiring, Range-aware).
 void ServeMedia(RouteContext& ctx, const std::string& object_id);
+// project_estimates.cc: GET /api/v{2,3}/job/estimate/..., /api/v1/job-{video,audio}/estimate/...
+// and /api/v1/size-presets/network/{n}/model/{m}; false when the request is none of them.
+bool ServeProjectEstimates(RouteContext& ctx);
 // media.cc: POST (multipart, fields then file) or PUT (raw) /_sandbox/upload/{token}.
 void ReceiveUpload(RouteContext& ctx, const std::string& token);
 
