@@ -67,8 +67,10 @@ Result<double> ValidateNumber(const Value* v, std::optional<double> min, std::op
   return n;
 }
 
-Result<Value> ValidateOption(const Value* v, const std::vector<std::string>& allowed, const char* what) {
-  if (allowed.empty() || !Truthy(v)) return Value::Null();
+Result<Value> ValidateOption(const Value* v, const std::vector<std::string>& allowed, bool known, const char* what) {
+  if (!Truthy(v)) return Value::Null();
+  if (!known) return *v;
+  if (allowed.empty()) return Value::Null();
   if (v->is_string())
     for (const std::string& a : allowed)
       if (a == v->as_string()) return *v;

@@ -11,6 +11,7 @@
 #define SFLOW_API_JOB_REQUEST_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,11 +22,17 @@
 namespace sflow {
 
 // What the SDK's getModelOptions() gives the builder: the model's media type and the sampler,
-// scheduler and VAE names it allows (aliases, as ModelOptions.js maps them). An empty list means
-// the model offers no choice: a sampler given anyway is sent as null, as the SDK does.
+// scheduler and VAE names it allows (aliases, as ModelOptions.js maps them). With options_known,
+// an empty list means the model offers no choice: a sampler given anyway is sent as null, as the
+// SDK does. Without (the model id alone, offline), a sampler, scheduler or VAE goes out as given:
+// what the SDK sends whenever the name is one the model allows.
 struct ModelTraits {
   std::string type;  // "image" | "video" | "audio"
+  bool options_known = false;
   std::vector<std::string> samplers, schedulers, vaes;
+  // The tier's defaults (its steps/width/height/fps/frames/duration `default`), for the estimate
+  // routes, which need a figure the params may leave to the server. Unset when unknown.
+  std::optional<double> default_steps, default_width, default_height, default_fps, default_frames, default_duration;
 };
 
 // The traits from the model id alone (no sampler lists): video and audio by the SDK's own

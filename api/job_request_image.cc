@@ -192,12 +192,12 @@ Status ApplyImageParams(const Params& p, const ModelTraits& model, Value* frame)
     bool has = ctx && ctx->size() >= i && Truthy(&ctx->items()[i - 1]);
     frame->Set("hasContextImage" + std::to_string(i), Value::Bool(has));
   }
-  Result<Value> sampler = ValidateOption(p.Get("sampler"), model.samplers, "sampler");
+  Result<Value> sampler = ValidateOption(p.Get("sampler"), model.samplers, model.options_known, "sampler");
   if (!sampler.ok()) return sampler.status();
-  Result<Value> scheduler = ValidateOption(p.Get("scheduler"), model.schedulers, "scheduler");
+  Result<Value> scheduler = ValidateOption(p.Get("scheduler"), model.schedulers, model.options_known, "scheduler");
   if (!scheduler.ok()) return scheduler.status();
   if (IsComfyModel(id)) {
-    Result<Value> vae = ValidateOption(p.Get("vae"), model.vaes, "VAE");
+    Result<Value> vae = ValidateOption(p.Get("vae"), model.vaes, model.options_known, "VAE");
     if (!vae.ok()) return vae.status();
     frame->Set("comfySampler", *sampler);
     frame->Set("comfyScheduler", *scheduler);

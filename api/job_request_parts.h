@@ -40,8 +40,9 @@ void Copy(Value* frame, const std::string& key, const Value* v);
 Result<double> ValidateNumber(const Value* v, std::optional<double> min, std::optional<double> max,
                               const std::string& name);
 // validation.js validateSampler/validateScheduler/validateVae: null when the model offers no
-// choice or none is asked for; the name when allowed; else the SDK's error.
-Result<Value> ValidateOption(const Value* v, const std::vector<std::string>& allowed, const char* what);
+// choice or none is asked for; the name when allowed; else the SDK's error. With !known (no
+// models list at hand), the name as given.
+Result<Value> ValidateOption(const Value* v, const std::vector<std::string>& allowed, bool known, const char* what);
 
 Status Invalid(std::string message);
 

@@ -141,6 +141,18 @@ Result<ModelTraits> TraitsFromModels(std::string_view model_id, const Value& mod
   if (!tier || !tier->is_object())
     return job_request::Invalid("Unable to find model tier \"" + name + "\" please contact support");
   ModelTraits t;
+  t.options_known = true;
+  auto default_of = [&](const char* key, std::optional<double>* out) {
+    const Value* range = tier->Find(key);
+    const Value* d = range && range->is_object() ? range->Find("default") : nullptr;
+    if (d && d->is_number()) *out = d->as_number();
+  };
+  default_of("steps", &t.default_steps);
+  default_of("width", &t.default_width);
+  default_of("height", &t.default_height);
+  default_of("fps", &t.default_fps);
+  default_of("frames", &t.default_frames);
+  default_of("duration", &t.default_duration);
   const Value* type = tier->Find("type");
   if (!type) {  // isImageTier: a Forge tier names scheduler and sampler
     t.type = "image";

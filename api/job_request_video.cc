@@ -213,9 +213,9 @@ Status ApplyVideoParams(const Params& p, const ModelTraits& model, Value* frame)
     }
   }
   if (const Value* v = p.Get("outpaintPosition")) frame->Set("outpaintPosition", *v);
-  Result<Value> sampler = ValidateOption(p.Get("sampler"), model.samplers, "sampler");
+  Result<Value> sampler = ValidateOption(p.Get("sampler"), model.samplers, model.options_known, "sampler");
   if (!sampler.ok()) return sampler.status();
-  Result<Value> scheduler = ValidateOption(p.Get("scheduler"), model.schedulers, "scheduler");
+  Result<Value> scheduler = ValidateOption(p.Get("scheduler"), model.schedulers, model.options_known, "scheduler");
   if (!scheduler.ok()) return scheduler.status();
   frame->Set("comfySampler", *sampler);
   frame->Set("comfyScheduler", *scheduler);
@@ -237,9 +237,9 @@ Status ApplyAudioParams(const Params& p, const ModelTraits& model, Value* frame)
                           "promptStrength", "creativity", "shift", "speaker", "instruct", "referenceText"})
     if (const Value* v = p.Get(key)) frame->Set(key, *v);
   if (p.Truthy("referenceAudio")) frame->Set("hasReferenceAudio", Value::Bool(true));
-  Result<Value> sampler = ValidateOption(p.Get("sampler"), model.samplers, "sampler");
+  Result<Value> sampler = ValidateOption(p.Get("sampler"), model.samplers, model.options_known, "sampler");
   if (!sampler.ok()) return sampler.status();
-  Result<Value> scheduler = ValidateOption(p.Get("scheduler"), model.schedulers, "scheduler");
+  Result<Value> scheduler = ValidateOption(p.Get("scheduler"), model.schedulers, model.options_known, "scheduler");
   if (!scheduler.ok()) return scheduler.status();
   frame->Set("comfySampler", *sampler);
   frame->Set("comfyScheduler", *scheduler);
