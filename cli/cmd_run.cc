@@ -12,6 +12,7 @@
 #include "cli/context.h"
 #include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
+#include "cli/local_dry_run.h"
 #include "cli/plan_check.h"
 #include "cli/state_access.h"
 #include "engine/estimate.h"
@@ -42,12 +43,15 @@ struct PreparedPlan {
 
 // Validates `path` (its diagnostics go to ctx.err), computes its digest and applies the cost
 // gate. Errors: kInvalidPlan, kCostGate, kIOError (a media file that cannot be read).
-Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx, PreparedPlan* out) {
+Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx, PreparedPlan* out,
+               bool dry_run = false) {
   out->path = path;
   out->checked = CheckPlan(path, DefaultCatalog(), params, ctx.environ, ValidateOptions());
   CheckedPlan& c = out->checked;
   PrintDiagnostics(c.diags, ctx.err);
   if (!c.ok()) return Status::InvalidPlan(path + " is invalid");
+  if (dry_run && c.plan.kind == PlanKind::kWorkflow && c.plan.execution == Execution::kLocal)
+    return Status::OK();  // shown step by step by PrintLocalDryRun; a local run is not gated here
   if (c.plan.kind != PlanKind::kWorkflow)
     return Status::InvalidPlan(path + ": a template is pushed (`sogni-flow templates push`), not run");
   if (c.plan.execution == Execution::kLocal) {
@@ -195,7 +199,12 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
                  "'sogni-flow resume RUN'. The API key comes from SOGNI_API_KEY or --api-key-file, never from\n"
                  "a flag value.");
   cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
-  cl.Flag("dry-run", "", "print the exact start request body and stop: nothing is uploaded, sent or stored", &dry_run);
+  cl.Flag("dry-run", "",
+          "print the exact start request body and stop: nothing is uploaded, sent or stored. For an\n"
+          "'execution: local' plan: one JSON line per step in running order, {step, jobRequest,\n"
+          "uploads, estimatePath}, with jobID 00000000-0000-4000-8000-000000000000 (the real id is\n"
+          "chosen when the step runs)",
+          &dry_run);
   cl.Repeated("param", "p", "NAME=VALUE", "set a param (the last one for a name wins)", &params.assignments);
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
   flags.Register(cl);
@@ -256,7 +265,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   int worst = kExitOk;
   std::vector<std::string> problems;
   for (size_t i = 0; i < plans.size(); ++i) {
-    if (Status p = Prepare(plans[i], params, ctx, &prepared[i]); !p.ok()) {
+    if (Status p = Prepare(plans[i], params, ctx, &prepared[i], dry_run); !p.ok()) {
       problems.push_back(p.message());
       if (worst == kExitOk) worst = ExitCodeFor(p);
     }
@@ -266,12 +275,14 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
     return stop(problems, worst);
   }
   if (dry_run) {
-    for (PreparedPlan& p : prepared)
-      if (p.local) return stop({p.path + ": --dry-run of a local plan is not available in this build"}, kExitInvalid);
     // The body the API would get. A local file's URL is known only once it is uploaded, so it
     // shows as "upload://<path>"; everything else is byte for byte what `run` sends.
     for (PreparedPlan& p : prepared) {
       const CheckedPlan& c = p.checked;
+      if (c.plan.execution == Execution::kLocal) {
+        if (Status d = PrintLocalDryRun(c, ctx.out); !d.ok()) return stop({d.message()}, ExitCodeFor(d));
+        continue;
+      }
       for (const MediaEntry& m : c.plan.media) {
         std::string mime = m.path.empty() ? "" : CheckLocalMedia(c.plan.directory, m.path).sniff.mime;
         p.start.media.push_back(WireMedia{m.name, m.kind, mime, m.url.empty() ? "upload://" + m.path : m.url});

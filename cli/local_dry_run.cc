@@ -1,0 +1,185 @@
+#include "cli/local_dry_run.h"
+
+#include <map>
+#include <string>
+
+#include "api/job_request.h"
+#include "api/project_quote.h"
+#include "engine/media.h"
+#include "engine/project_params.h"
+
+namespace sflow {
+
+namespace {
+
+// The content type an upstream project's result has (its outputFormat, else its type's default:
+// the formats createJobRequestMessage sends).
+std::string MimeOfFormat(const std::string& format) {
+  static const std::map<std::string, std::string> kMimes = {
+      {"png", "image/png"},   {"jpg", "image/jpeg"},      {"jpeg", "image/jpeg"}, {"webp", "image/webp"},
+      {"mp4", "video/mp4"},   {"mov", "video/quicktime"}, {"mp3", "audio/mpeg"},  {"wav", "audio/wav"},
+      {"flac", "audio/flac"}, {"m4a", "audio/mp4"},       {"glb", "model/gltf-binary"}};
+  auto it = kMimes.find(format);
+  return it == kMimes.end() ? "" : it->second;
+}
+
+std::string Str(const Value& v, const char* key) {
+  const Value* x = v.is_object() ? v.Find(key) : nullptr;
+  return x && x->is_string() ? x->as_string() : "";
+}
+
+struct StepMedia {
+  std::string source;        // "media:NAME" or "step:ID#INDEX"
+  std::string content_type;  // "" when not known before the run
+};
+
+class DryRun {
+ public:
+  explicit DryRun(const CheckedPlan& c) : c_(c) {
+    for (const MediaEntry& m : c.plan.media)
+      media_mime_[m.name] = m.path.empty() ? "" : CheckLocalMedia(c.plan.directory, m.path).sniff.mime;
+  }
+
+  // The step's ProjectParams, with each dependsOn target filled; its inputs, by upload key.
+  Result<Value> Params(size_t i, std::map<std::string, StepMedia>* inputs) {
+    const Step& step = c_.plan.steps[i];
+    Value params = c_.analysis.steps[i].arguments;
+    if (!step.is_project())  // the SDK's tool -> project mapping (dist/Chat/ChatTools.js) is not ported yet
+      return Status::InvalidPlan("tool step (" + step.tool_name +
+                                 "): a dry run shows project steps only; the direct project a tool maps to is not built yet");
+    std::vector<ProjectParam> known = ProjectParamsFor(Str(params, "type"));
+    auto kind_of = [&](const std::string& name) {
+      for (const ProjectParam& p : known)
+        if (p.name == name) return p.kind;
+      return ProjectParamKind::kAny;
+    };
+    // Media names written in the params.
+    for (const Value::Member& m : params.members()) {
+      ProjectParamKind k = kind_of(m.key);
+      if (k == ProjectParamKind::kMedia && m.value.is_string()) (*inputs)[m.key] = FromMedia(m.value.as_string());
+      if (k == ProjectParamKind::kMediaList && m.value.is_array())
+        for (size_t j = 0; j < m.value.size(); ++j)
+          if (m.value.items()[j].is_string())
+            (*inputs)[m.key + "[" + std::to_string(j) + "]"] = FromMedia(m.value.items()[j].as_string());
+    }
+    // dependsOn: each entry fills its target (a list param gets one more entry per dependency).
+    for (const Dependency& d : step.depends_on) {
+      StepMedia from = FromDependency(d);
+      ProjectParamKind k = kind_of(d.target_argument);
+      Value placeholder = Value::String(from.source);
+      if (k == ProjectParamKind::kMediaList || k == ProjectParamKind::kArray) {
+        Value* list = params.Find(d.target_argument);
+        if (!list || !list->is_array()) {
+          params.Set(d.target_argument, Value::Array());
+          list = params.Find(d.target_argument);
+        }
+        if (k == ProjectParamKind::kMediaList)
+          (*inputs)[d.target_argument + "[" + std::to_string(list->size()) + "]"] = from;
+        list->Append(placeholder);
+      } else {
+        params.Set(d.target_argument, placeholder);
+        if (k == ProjectParamKind::kMedia) (*inputs)[d.target_argument] = from;
+      }
+    }
+    return params;
+  }
+
+  Value Line(size_t i) {
+    const Step& step = c_.plan.steps[i];
+    Value line = Value::Object();
+    line.Set("step", Value::String(step.id));
+    std::map<std::string, StepMedia> inputs;
+    Result<Value> params = Params(i, &inputs);
+    if (!params.ok()) return Error(std::move(line), params.status());
+    MediaContentTypes types;
+    for (const auto& [key, m] : inputs)
+      if (!m.content_type.empty()) types[key] = m.content_type;
+    Result<Value> request = BuildJobRequest(kDryRunJobId, *params, TraitsForModel(Str(*params, "modelId")), types);
+    if (!request.ok()) return Error(std::move(line), request.status());
+    line.Set("jobRequest", *request);
+    Value uploads = Value::Array();
+    for (const ProjectUpload& u : UploadsFor(*params)) {
+      Value o = Value::Object();
+      o.Set("param", Value::String(u.param));
+      o.Set("index", Value::Int(u.index));
+      o.Set("route", Value::String(u.route));
+      o.Set("type", Value::String(u.type));
+      if (!u.id.empty()) o.Set("id", Value::String(u.id));
+      o.Set("mediaKind", Value::String(u.media_kind));
+      auto it = inputs.find(u.key());
+      if (it != inputs.end() && !it->second.content_type.empty())
+        o.Set("contentType", Value::String(it->second.content_type));
+      if (it != inputs.end()) o.Set("source", Value::String(it->second.source));
+      uploads.Append(std::move(o));
+    }
+    line.Set("uploads", std::move(uploads));
+    std::string token = c_.plan.budget.token_type == "auto" ? "" : c_.plan.budget.token_type;
+    if (MediaPresent(params->Find("sizePreset"))) {
+      line.Set("estimatePath", Value::Null());
+      Result<std::string> sp = SizePresetPathFor(*params, "");
+      if (sp.ok()) line.Set("sizePresetPath", Value::String(*sp));
+      line.Set("estimateNote", Value::String("priced at the size preset's size, read from sizePresetPath when the step runs"));
+    } else if (Result<std::string> path = EstimatePathFor(*params, token, ""); path.ok()) {
+      line.Set("estimatePath", Value::String(*path));
+    } else {
+      line.Set("estimatePath", Value::Null());
+      line.Set("estimateNote", Value::String(path.status().message()));
+    }
+    return line;
+  }
+
+  bool failed() const { return failed_; }
+
+ private:
+  Value Error(Value line, const Status& s) {
+    failed_ = true;
+    line.Set("error", Value::String(s.message()));
+    return line;
+  }
+
+  StepMedia FromMedia(const std::string& name) {
+    auto it = media_mime_.find(name);
+    return StepMedia{"media:" + name, it == media_mime_.end() ? "" : it->second};
+  }
+
+  // The n-th media entry of a kind ($input_media), or an upstream step's artifact.
+  StepMedia FromDependency(const Dependency& d) {
+    int64_t index = d.source_artifact_index.value_or(0);
+    if (d.source_step_id == "$input_media") {
+      std::string kind = d.media_type.value_or("");
+      for (const char* k : {"image", "video", "audio"})
+        if (d.transform.rfind(std::string(k) + "_", 0) == 0) kind = k;
+      int64_t seen = 0;
+      for (const MediaEntry& m : c_.plan.media)
+        if (kind == MediaKindName(m.kind) && seen++ == index) return FromMedia(m.name);
+      return StepMedia{"$input_media#" + std::to_string(index), ""};
+    }
+    StepMedia out{"step:" + d.source_step_id + "#" + std::to_string(index), ""};
+    const Step* src = c_.plan.FindStep(d.source_step_id);
+    if (src && src->is_project()) {
+      const Value& p = c_.analysis.steps[size_t(src - c_.plan.steps.data())].arguments;
+      std::string format = Str(p, "outputFormat"), type = Str(p, "type");
+      if (format.empty()) format = type == "audio" ? "mp3" : type == "video" ? "mp4" : "png";
+      out.content_type = MimeOfFormat(format);
+    }
+    return out;
+  }
+
+  const CheckedPlan& c_;
+  std::map<std::string, std::string> media_mime_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+Status PrintLocalDryRun(const CheckedPlan& checked, std::ostream& out) {
+  if (checked.plan.execution != Execution::kLocal) return Status::InvalidPlan(checked.plan.path + " is not a local plan");
+  if (checked.analysis.order.size() != checked.plan.steps.size())
+    return Status::InvalidPlan(checked.plan.path + ": its steps have no running order (a dependency cycle)");
+  DryRun dry(checked);
+  for (int i : checked.analysis.order) out << dry.Line(size_t(i)).ToJson() << "\n";
+  if (dry.failed()) return Status::InvalidPlan(checked.plan.path + ": a step's request could not be built (see its \"error\")");
+  return Status::OK();
+}
+
+}  // namespace sflow
