@@ -39,15 +39,15 @@ struct ProjectNews {
     kSessionFailed,  // the socket gave up (failure says why)
   };
   Kind kind = Kind::kQueued;
-  std::string project_id, job_id;
+  std::string project_id{}, job_id{};
   int64_t job_index = -1;
   int64_t queue_position = -1;
   double progress = -1;
-  std::string result_url;
-  std::string error;        // kJobFailed, kFailed: as the server said it
-  Status failure;           // kSessionFailed
-  std::string wire_type;    // the frame's type ("jobState", "jobResult", ...) for the event log
-  Value raw;                // the frame's data, for the event log
+  std::string result_url{};
+  std::string error{};      // kJobFailed, kFailed: as the server said it
+  Status failure{};         // kSessionFailed
+  std::string wire_type{};  // the frame's type ("jobState", "jobResult", ...) for the event log
+  Value raw{};              // the frame's data, for the event log
 };
 
 // A project as the REST lookups describe it.

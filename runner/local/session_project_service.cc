@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 
-#include "api/project_events.h"
 #include "api/project_quote.h"
 #include "api/projects_frames.h"
 #include "engine/json.h"
@@ -28,46 +27,97 @@ std::string Text(const Value& o, const char* key) {
   return v && v->is_string() ? v->as_string() : "";
 }
 
-ProjectNews NewsOf(const ProjectEvent& e, const ProjectFrame& frame) {
+int64_t IntOr(const Value& o, const char* key, int64_t fallback) {
+  const Value* v = o.is_object() ? o.Find(key) : nullptr;
+  return v && v->is_int() && v->as_int() >= 0 && v->as_int() < (int64_t{1} << 40) ? v->as_int() : fallback;
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return s;
+}
+
+// An error field as sent: a number or a text.
+std::string ErrorText(const Value& data) {
+  std::string message = Text(data, "error_message");
+  if (!message.empty()) return message;
+  const Value* e = data.Find("error");
+  if (e && e->is_string()) return e->as_string();
+  if (e && e->is_number()) return "error " + e->Brief();
+  return "no reason given";
+}
+
+}  // namespace
+
+// One server frame as news of a project (the SDK's ApiClient/WebSocketClient/events.d.ts shapes).
+// jobResult carries no jobIndex: the index of a job comes from its jobStarted / initiatingModel /
+// jobRetry frames (a retried job gets a new imgID under its old jobIndex), remembered here.
+std::optional<ProjectNews> SessionProjectService::NewsFromFrame(const ProjectFrame& frame) {
   using K = ProjectNews::Kind;
+  const Value& d = frame.data;
+  if (!d.is_object()) return std::nullopt;
   ProjectNews n;
-  n.project_id = e.project_id;
-  n.job_id = e.job_id;
-  n.job_index = e.job_index.value_or(-1);
-  n.queue_position = e.queue_position;
-  n.progress = e.progress;
-  n.result_url = e.result_url;
+  n.project_id = Upper(Text(d, "jobID"));
+  if (n.project_id.empty()) return std::nullopt;
+  n.job_id = Upper(Text(d, "imgID"));
   n.wire_type = frame.type;
-  n.raw = frame.data;
-  switch (e.kind) {
-    case ProjectEventKind::kQueued: n.kind = K::kQueued; break;
-    case ProjectEventKind::kAssigned:
-    case ProjectEventKind::kStarted: n.kind = K::kStarted; break;
-    case ProjectEventKind::kProgress:
-    case ProjectEventKind::kEta: n.kind = K::kProgress; break;
-    case ProjectEventKind::kResult:
-      n.kind = e.user_canceled ? K::kJobFailed : K::kJobResult;
-      if (e.user_canceled) n.error = "the job was cancelled";
-      break;
-    case ProjectEventKind::kJobError:
-      // Without an imgID the whole project failed (the SDK's reading).
-      n.kind = e.job_id.empty() ? K::kFailed : K::kJobFailed;
-      n.error = e.error_message.empty() ? e.error_code : e.error_message;
-      if (e.error_code == "artistCanceled" || e.error_message == "artistCanceled") {
-        if (e.job_id.empty()) n.kind = K::kCancelled;
-        n.error = "cancelled";
-      }
-      break;
-    case ProjectEventKind::kRetry: n.kind = K::kJobRetry; break;
-    case ProjectEventKind::kCompleted: n.kind = K::kCompleted; break;
-    case ProjectEventKind::kCancelConfirmation: n.kind = e.did_cancel ? K::kCancelled : K::kProgress; break;
-    case ProjectEventKind::kBalanceUpdate: n.kind = K::kBalance; break;
-    default: n.kind = K::kBalance; n.project_id.clear(); break;  // nothing for a project
+  n.raw = d;
+  const std::string key = n.project_id + "/" + n.job_id;
+  auto remembered = [&]() -> int64_t {
+    auto it = job_index_.find(key);
+    return it == job_index_.end() ? -1 : it->second;
+  };
+  if (frame.type == "jobState") {
+    const std::string type = Text(d, "type");
+    if (type == "queued") {
+      n.kind = K::kQueued;
+      n.queue_position = IntOr(d, "queuePosition", -1);
+    } else if (type == "assigned" || type == "initiatingModel" || type == "jobStarted") {
+      n.kind = K::kStarted;
+      n.job_index = IntOr(d, "jobIndex", -1);
+      if (n.job_index >= 0 && !n.job_id.empty()) job_index_[key] = n.job_index;
+    } else if (type == "jobCompleted") {
+      n.kind = K::kCompleted;
+    } else {
+      return std::nullopt;
+    }
+  } else if (frame.type == "jobProgress" || frame.type == "jobETA") {
+    n.kind = K::kProgress;
+    const Value* p = d.Find("progress");
+    const Value* step = d.Find("step");
+    const Value* count = d.Find("stepCount");
+    if (p && p->is_number()) n.progress = p->as_number() > 1 ? p->as_number() / 100 : p->as_number();
+    else if (step && count && step->is_number() && count->is_number() && count->as_number() > 0)
+      n.progress = step->as_number() / count->as_number();
+    n.job_index = remembered();
+  } else if (frame.type == "jobResult") {
+    const Value* canceled = d.Find("userCanceled");
+    n.kind = canceled && canceled->is_bool() && canceled->as_bool() ? K::kJobFailed : K::kJobResult;
+    if (n.kind == K::kJobFailed) n.error = "the job was cancelled";
+    n.result_url = Text(d, "resultUrl");
+    n.job_index = remembered();
+  } else if (frame.type == "jobError") {
+    // Without an imgID the whole project failed (the SDK's Projects/index.js reading).
+    n.error = ErrorText(d);
+    const bool cancelled = n.error == "artistCanceled" || Text(d, "error") == "artistCanceled";
+    n.kind = n.job_id.empty() ? (cancelled ? K::kCancelled : K::kFailed) : K::kJobFailed;
+    n.job_index = remembered();
+  } else if (frame.type == "jobRetry") {
+    n.kind = K::kJobRetry;
+    n.job_index = IntOr(d, "jobIndex", -1);
+    if (n.job_index >= 0 && !n.job_id.empty()) job_index_[key] = n.job_index;
+  } else if (frame.type == "artistCancelConfirmation") {
+    const Value* did = d.Find("didCancel");
+    if (!did || !did->is_bool() || !did->as_bool()) return std::nullopt;
+    n.kind = K::kCancelled;
+    n.error = "cancelled";
+  } else {
+    return std::nullopt;
   }
   return n;
 }
 
-}  // namespace
 
 SessionProjectService::SessionProjectService(ProjectsSession* session, ApiClient* client, std::string network)
     : session_(session), client_(client), network_(std::move(network)), inbox_(std::make_shared<ProjectInbox>()) {
@@ -106,14 +156,10 @@ std::vector<ProjectNews> SessionProjectService::Wait(std::chrono::milliseconds w
       out.push_back(n);
       continue;
     }
-    Result<std::vector<ProjectEvent>> events = ParseProjectFrame(ev.frame);
-    if (!events.ok()) continue;  // a malformed frame is skipped, as the SDK does
-    for (const ProjectEvent& e : *events) {
-      if (e.kind == ProjectEventKind::kAuthenticated) continue;  // re-attach is by lookup
-      ProjectNews n = NewsOf(e, ev.frame);
-      if (n.project_id.empty() || !watched_.count(n.project_id)) continue;
-      out.push_back(std::move(n));
-    }
+    // `authenticated` (activeProjects, unclaimedCompletedProjects) is not read: after a
+    // reconnect the runner looks each of its projects up, which covers both lists.
+    std::optional<ProjectNews> n = NewsFromFrame(ev.frame);
+    if (n && watched_.count(n->project_id)) out.push_back(std::move(*n));
   }
   return out;
 }

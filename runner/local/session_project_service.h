@@ -6,6 +6,8 @@
 #define SFLOW_RUNNER_LOCAL_SESSION_PROJECT_SERVICE_H_
 
 #include <memory>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -35,11 +37,14 @@ class SessionProjectService final : public ProjectService {
   Result<double> Balance(const std::string& token_type) override;
 
  private:
+  std::optional<ProjectNews> NewsFromFrame(const ProjectFrame& frame);
+
   ProjectsSession* session_;
   ApiClient* client_;
   std::string network_;
   std::shared_ptr<ProjectInbox> inbox_;
   std::set<std::string> watched_;
+  std::map<std::string, int64_t> job_index_;  // "PROJECT/IMGID" -> jobIndex
 };
 
 // The quote of one project (the estimate route the SDK's estimateCost family calls, after the
