@@ -128,11 +128,13 @@ class DryRun {
     return line;
   }
 
-  bool failed() const { return failed_; }
+  // "step 'x': why" for the first step whose request could not be built, and how many failed.
+  const std::string& first_error() const { return first_error_; }
+  int failures() const { return failures_; }
 
  private:
   Value Error(Value line, const Status& s) {
-    failed_ = true;
+    if (failures_++ == 0) first_error_ = "step '" + TerminalText(line.Find("step")->as_string()) + "': " + s.message();
     line.Set("error", Value::String(s.message()));
     return line;
   }
@@ -167,7 +169,8 @@ class DryRun {
 
   const CheckedPlan& c_;
   std::map<std::string, std::string> media_mime_;
-  bool failed_ = false;
+  std::string first_error_;
+  int failures_ = 0;
 };
 
 }  // namespace
@@ -178,7 +181,9 @@ Status PrintLocalDryRun(const CheckedPlan& checked, std::ostream& out) {
     return Status::InvalidPlan(checked.plan.path + ": its steps have no running order (a dependency cycle)");
   DryRun dry(checked);
   for (int i : checked.analysis.order) out << dry.Line(size_t(i)).ToJson() << "\n";
-  if (dry.failed()) return Status::InvalidPlan(checked.plan.path + ": a step's request could not be built (see its \"error\")");
+  if (dry.failures() > 0)
+    return Status::InvalidPlan(checked.plan.path + ": " + dry.first_error() +
+                               (dry.failures() > 1 ? " (and " + std::to_string(dry.failures() - 1) + " more steps)" : ""));
   return Status::OK();
 }
 

@@ -20,8 +20,8 @@ inline constexpr const char* kDryRunJobId = "00000000-0000-4000-8000-00000000000
 // The jobRequest is the one the official SDK sends for the step's ProjectParams (api/job_request.h)
 // with jobID kDryRunJobId; a media param filled by dependsOn or naming a media: entry counts as
 // present. Content types come from the media file's bytes, or from the upstream project's
-// outputFormat. A step whose request cannot be built prints {"step":ID,"error":MESSAGE} and the
-// result is kInvalidPlan once every step is printed.
+// outputFormat. A step whose request cannot be built prints {"step":ID,"error":MESSAGE}; once
+// every step is printed the result is kInvalidPlan naming the first such step and its reason.
 Status PrintLocalDryRun(const CheckedPlan& checked, std::ostream& out);
 
 }  // namespace sflow
