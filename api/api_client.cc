@@ -140,7 +140,8 @@ Result<Value> ApiClient::Run(const Call& call) {
   }
   if (r->status == 204 && call.key.empty()) return Value::Object();  // nothing promised, nothing sent
   if (r->status >= 200 && r->status < 300) {
-    Result<Value> data = call.socket_host ? ParseBareObject(*r) : ParseSuccessEnvelope(*r, call.key, call.kind, call.allow_bare);
+    Result<Value> data = call.socket_host ? (call.any_json ? ParseBareJson(*r) : ParseBareObject(*r))
+                                          : ParseSuccessEnvelope(*r, call.key, call.kind, call.allow_bare);
     if (data.ok()) return data;
     error.http_status = r->status;
     error.message = data.status().message();

@@ -114,6 +114,8 @@ class ApiClient {
   // ..." and the video, audio and size-preset reads), a JSON object. The path must start with
   // "/api/" and hold only URL characters; kInvalidPlan otherwise.
   Result<Value> GetEstimate(const std::string& path_and_query);
+  // The socket host's model catalog reads (/api/v1/models/list, /api/v2/models/tiers): any JSON.
+  Result<Value> GetModelCatalog(const std::string& path);
   // data of /v4/account/balance (the SDK's accountBalance()).
   Result<Value> Balance();
   // One media input of a project: a signed URL from /v1/{image,media}/uploadUrl (query.version

@@ -30,6 +30,7 @@ struct ApiClient::Call {
   // A route of the projects socket host: sent to socket_base_url, and its answer is the body
   // itself (a JSON object, no envelope), as the SDK's socket.get reads it.
   bool socket_host = false;
+  bool any_json = false;  // socket host: any JSON value (the model list is an array)
 };
 
 namespace api_internal {

@@ -90,6 +90,17 @@ Result<Value> ApiClient::GetEstimate(const std::string& path_and_query) {
   return Run(call);
 }
 
+Result<Value> ApiClient::GetModelCatalog(const std::string& path) {
+  Call call{"GET", path};
+  call.socket_host = true;
+  call.any_json = true;
+  if (path != "/api/v1/models/list" && path != "/api/v2/models/tiers") {
+    Status s = Status::Internal("not a model catalog route: " + path);
+    return Fail(call, LocalError(s.message()), s);
+  }
+  return Run(call);
+}
+
 Result<Value> ApiClient::Balance() { return Run(Call{"GET", "/v4/account/balance"}); }
 
 Status ApiClient::PutSignedUrl(const std::string& url, const std::string& bytes, const std::string& content_type) {

@@ -82,6 +82,12 @@ Result<Value> ParseSuccessEnvelope(const HttpResponse& r, std::string_view key, 
   return *data;
 }
 
+Result<Value> ParseBareJson(const HttpResponse& r) {
+  Result<Value> body = ParseJson(r.body);
+  if (!body.ok()) return Malformed(r, "the body is not JSON (" + body.status().message() + ")");
+  return body;
+}
+
 Result<Value> ParseBareObject(const HttpResponse& r) {
   Result<Value> body = ParseJson(r.body);
   if (!body.ok()) return Malformed(r, "the body is not JSON (" + body.status().message() + ")");

@@ -40,6 +40,8 @@ Result<Value> ParseSuccessEnvelope(const HttpResponse& response, std::string_vie
 
 // A 2xx answer of the projects socket host, whose body is the answer itself: a JSON object.
 // kInternal otherwise.
+// The body as any JSON value (the socket host's model list is an array).
+Result<Value> ParseBareJson(const HttpResponse& r);
 Result<Value> ParseBareObject(const HttpResponse& response);
 
 // The error of a non-2xx answer. JSON: `status=="error" ? body : (body.data ?? body)`, message

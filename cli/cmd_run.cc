@@ -146,12 +146,13 @@ std::string TokenTypeOf(const Plan& plan, const SpecStep& step) {
 // anything is stored or paid.
 Status QuoteAndGate(PreparedPlan& p, Backend& backend, std::optional<double> max_tokens, Context& ctx) {
   std::map<std::string, double> totals;
+  ModelCatalog catalog(backend.client.get());
   double usd = 0;
   ctx.err << p.path << ": quoting " << p.local->steps.size() << " project step" << (p.local->steps.size() == 1 ? "" : "s")
           << "\n";
   for (SpecStep& step : p.local->steps) {
     const std::string tt = TokenTypeOf(p.checked.plan, step);
-    Result<ProjectQuoteFigures> q = QuoteProject(*backend.client, step.params, tt, "");
+    Result<ProjectQuoteFigures> q = QuoteProject(*backend.client, catalog, step.params, tt, "");
     if (!q.ok())
       return Status::Error(q.status().code(), "step '" + step.id + "': no quote: " + backend.client->Redact(q.status().message()));
     step.quote_tokens = q->tokens;

@@ -15,6 +15,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The jobID a request is built with before its real id is chosen (the cache key ignores it).
+constexpr const char* kPlaceholderId = "00000000-0000-4000-8000-000000000000";
+
 std::string ToolOf(const SpecStep& s) { return "project:" + s.type; }
 
 MediaKind KindOfType(const std::string& type) {
@@ -270,19 +273,26 @@ Status LocalRunner::StartStep(size_t i) {
       params.Set(b.target, Value::String(url));
     }
   }
-  Result<Value> request = BuildJobRequest("00000000-0000-4000-8000-000000000000", params, TraitsForModel(
-      params.Find("modelId") && params.Find("modelId")->is_string() ? params.Find("modelId")->as_string() : ""));
-  if (!request.ok()) {
-    step_errors_[i] = request.status().message();
-    if (Status s = store_->UpdateRun(run_.id, {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
-                                                                       .status = RunStatus::kFailed,
-                                                                       .error = ErrorValue(step_errors_[i])}}});
-        !s.ok())
-      return s;
-    Say(run_.id + ": step " + step.id + " failed: " + step_errors_[i]);
-    dag_->Finish(i, false);
-    return Status::OK();
+  // The bytes of every upload, read once: their content types go into the request (as the SDK
+  // writes them), and each must still have the sha256 the run knows.
+  std::map<std::pair<std::string, int64_t>, std::string> bytes_of;
+  MediaContentTypes content_types;
+  for (const ProjectUpload& up : UploadsFor(params)) {
+    auto it = inputs.uploads.find({up.param, up.index});
+    if (it == inputs.uploads.end()) continue;
+    Result<std::string> bytes = ReadWholeFile(it->second.path);
+    if (!bytes.ok()) return bytes.status();
+    if (Sha256Hex(*bytes) != it->second.sha256)
+      return Status::Error(Status::Code::kConflict, it->second.path + " changed since the run was created (its sha256 "
+                                                    "differs); restore it, or start a new run");
+    content_types[up.key()] = ContentTypeOf(*bytes, it->second.kind);
+    bytes_of[{up.param, up.index}] = std::move(*bytes);
   }
+  const Value* model = params.Find("modelId");
+  Result<ModelTraits> traits = service_->Traits(model && model->is_string() ? model->as_string() : "");
+  Result<Value> request = traits.ok() ? BuildJobRequest(kPlaceholderId, params, *traits, content_types)
+                                      : Result<Value>(traits.status());
+  if (!traits.ok() && traits.status().code() != Status::Code::kInvalidPlan) return traits.status();  // resumable
   const std::string key = StepCacheKey(*request, inputs.cache_inputs);
   if (options_.use_cache) {
     Result<std::optional<ProjectRecord>> cached = store_->FindCompletedProject(key);
@@ -314,14 +324,9 @@ Status LocalRunner::StartStep(size_t i) {
   CrashPoint("local.project_recorded");
   // Uploads, in the SDK's order, under the project's id.
   for (const ProjectUpload& up : UploadsFor(params)) {
-    auto it = inputs.uploads.find({up.param, up.index});
-    if (it == inputs.uploads.end()) continue;
-    Result<std::string> bytes = ReadWholeFile(it->second.path);
-    if (!bytes.ok()) return bytes.status();
-    if (Sha256Hex(*bytes) != it->second.sha256)
-      return Status::Error(Status::Code::kConflict, it->second.path + " changed since the run was created (its sha256 differs); "
-                                                    "restore it, or start a new run");
-    if (Status s = service_->Upload(project_id, up, ContentTypeOf(*bytes, it->second.kind), *bytes); !s.ok()) return s;
+    auto it = bytes_of.find({up.param, up.index});
+    if (it == bytes_of.end()) continue;
+    if (Status s = service_->Upload(project_id, up, content_types[up.key()], it->second); !s.ok()) return s;
   }
   inflight_[project_id] = InFlight{i, 0, 0};
   return Submit(i, project_id, p.request, params, /*resend=*/false);

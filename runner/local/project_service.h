@@ -90,6 +90,8 @@ class ProjectService {
   // A download URL for a job's result when the result carried none.
   virtual Result<std::string> MintResultUrl(const std::string& project_id, const std::string& job_id,
                                             MediaKind kind) = 0;
+  // What the model list says of `model_id` (the SDK's getModelOptions), for the jobRequest.
+  virtual Result<ModelTraits> Traits(const std::string& model_id) = 0;
   // The quote for one project, and the account's spendable balance in `token_type`.
   virtual Result<ProjectQuoteFigures> Quote(const Value& params, const std::string& token_type) = 0;
   virtual Result<double> Balance(const std::string& token_type) = 0;

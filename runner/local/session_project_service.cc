@@ -119,8 +119,21 @@ std::optional<ProjectNews> SessionProjectService::NewsFromFrame(const ProjectFra
 }
 
 
+Result<ModelTraits> ModelCatalog::Traits(const std::string& model_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!models_) {
+    Result<Value> models = client_->GetModelCatalog("/api/v1/models/list");
+    if (!models.ok()) return models.status();
+    Result<Value> tiers = client_->GetModelCatalog("/api/v2/models/tiers");
+    if (!tiers.ok()) return tiers.status();
+    models_ = std::move(*models);
+    tiers_ = std::move(*tiers);
+  }
+  return TraitsFromModels(model_id, *models_, *tiers_);
+}
+
 SessionProjectService::SessionProjectService(ProjectsSession* session, ApiClient* client, std::string network)
-    : session_(session), client_(client), network_(std::move(network)), inbox_(std::make_shared<ProjectInbox>()) {
+    : session_(session), client_(client), network_(std::move(network)), catalog_(client), inbox_(std::make_shared<ProjectInbox>()) {
   session_->SubscribeAccount(inbox_);  // the reconnect and failure notices
 }
 
@@ -235,11 +248,11 @@ Result<std::string> SessionProjectService::MintResultUrl(const std::string& proj
 }
 
 Result<ProjectQuoteFigures> SessionProjectService::Quote(const Value& params, const std::string& token_type) {
-  return QuoteProject(*client_, params, token_type, network_);
+  return QuoteProject(*client_, catalog_, params, token_type, network_);
 }
 
-Result<ProjectQuoteFigures> QuoteProject(ApiClient& client, const Value& params, const std::string& token_type,
-                                         const std::string& default_network) {
+Result<ProjectQuoteFigures> QuoteProject(ApiClient& client, ModelCatalog& catalog, const Value& params,
+                                         const std::string& token_type, const std::string& default_network) {
   ApiClient* client_ = &client;
   std::string network = Text(params, "network");
   if (network.empty()) network = default_network.empty() ? "fast" : default_network;
@@ -254,7 +267,10 @@ Result<ProjectQuoteFigures> QuoteProject(ApiClient& client, const Value& params,
     if (!applied.ok()) return applied.status();
     resolved = *applied;
   }
-  Result<std::string> path = EstimatePathFor(resolved, tt, network);
+  const std::string model_id = Text(params, "modelId");
+  Result<ModelTraits> traits = catalog.Traits(model_id);
+  if (!traits.ok()) return traits.status();
+  Result<std::string> path = EstimatePathFor(resolved, tt, network, &*traits);
   if (!path.ok()) return path.status();
   Result<Value> answer = client_->GetEstimate(*path);
   if (!answer.ok()) return answer.status();

@@ -6,6 +6,7 @@
 #define SFLOW_RUNNER_LOCAL_SESSION_PROJECT_SERVICE_H_
 
 #include <memory>
+#include <mutex>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,6 +17,19 @@
 #include "runner/local/project_service.h"
 
 namespace sflow {
+
+// The model list and tiers of the socket host, read once (the SDK's getModelOptions cache), for
+// ModelTraits. Thread-safe.
+class ModelCatalog {
+ public:
+  explicit ModelCatalog(ApiClient* client) : client_(client) {}
+  Result<ModelTraits> Traits(const std::string& model_id);
+
+ private:
+  ApiClient* client_;
+  std::mutex mu_;
+  std::optional<Value> models_, tiers_;
+};
 
 class SessionProjectService final : public ProjectService {
  public:
@@ -35,6 +49,7 @@ class SessionProjectService final : public ProjectService {
   Result<std::string> MintResultUrl(const std::string& project_id, const std::string& job_id, MediaKind kind) override;
   Result<ProjectQuoteFigures> Quote(const Value& params, const std::string& token_type) override;
   Result<double> Balance(const std::string& token_type) override;
+  Result<ModelTraits> Traits(const std::string& model_id) override { return catalog_.Traits(model_id); }
 
  private:
   std::optional<ProjectNews> NewsFromFrame(const ProjectFrame& frame);
@@ -42,6 +57,7 @@ class SessionProjectService final : public ProjectService {
   ProjectsSession* session_;
   ApiClient* client_;
   std::string network_;
+  ModelCatalog catalog_;
   std::shared_ptr<ProjectInbox> inbox_;
   std::set<std::string> watched_;
   std::map<std::string, int64_t> job_index_;  // "PROJECT/IMGID" -> jobIndex
@@ -50,8 +66,8 @@ class SessionProjectService final : public ProjectService {
 // The quote of one project (the estimate route the SDK's estimateCost family calls, after the
 // size-preset read when the params name a preset). `token_type` "" = spark; `network` "" = the
 // params' own, else "fast".
-Result<ProjectQuoteFigures> QuoteProject(ApiClient& client, const Value& params, const std::string& token_type,
-                                         const std::string& network);
+Result<ProjectQuoteFigures> QuoteProject(ApiClient& client, ModelCatalog& catalog, const Value& params,
+                                         const std::string& token_type, const std::string& network);
 // The spendable balance of the account in `token_type` ("" = spark).
 Result<double> AccountBalance(ApiClient& client, const std::string& token_type);
 
