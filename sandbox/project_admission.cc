@@ -61,6 +61,12 @@ void ProjectsHub::Impl::CreateLocked(Conn& c, const Value& req) {
   p->model = model;
   ReadJobRequest(req, *kf, c.network, p.get());
   p->quote = PriceOf(p->quote_in, world->config().price_percent);
+  // Not admitted unless the account can pay: a project-level jobError (no imgID), which the SDK
+  // turns into a failed project (the real service's answer is not documented: docs/sandbox.md).
+  if (std::string why; !HoldLocked(*p, &why)) {
+    --next_sid;
+    return RejectJob(c, id, "insufficientFunds", why);
+  }
   const Value* seed = kf->Find("seed");
   bool fixed_seed = seed && seed->is_number() && seed->as_number() >= 0;
   uint64_t base = fixed_seed ? static_cast<uint64_t>(seed->as_number()) : Mix(Fnv1a(id));
@@ -86,6 +92,7 @@ void ProjectsHub::Impl::CreateLocked(Conn& c, const Value& req) {
              Obj({{"type", Str("queued")}, {"jobID", Str(id)}, {"queuePosition", Int(position)},
                   {"estimatedStartSeconds", Value::Double(world->config().step_ms / 1000.0)},
                   {"queueStatus", Str("waiting")}}));
+  SendBalanceLocked(run.owner);
   run.due = Clock::now() + std::chrono::milliseconds(world->config().step_ms);
   cv.notify_all();
 }
@@ -117,6 +124,7 @@ void ProjectsHub::Impl::CancelLocked(Conn& c, const Value& msg) {
   p.reason = "artistCanceled";
   p.update_ms = p.end_ms = now;
   active.erase(id);
+  SettleLocked(p);
   Send(c, "artistCancelConfirmation", Obj({{"didCancel", Value::Bool(true)}, {"jobID", Str(id)}}));
 }
 

@@ -97,6 +97,7 @@ void ProjectsHub::Impl::AdvanceLocked(ProjectRun& p) {
     }
     if (!conns.count(p.key)) p.claimed = false;
     active.erase(p.id);
+    SettleLocked(p);
   }
 }
 

@@ -77,6 +77,8 @@ struct ProjectRun {
   std::string reason;
   std::string worker;
   int phase = 0;
+  double held = 0;     // the quote, held on the account from admission until the project ends
+  double charged = 0;  // what the account paid for it (settled when it ended)
   QuoteInput quote_in;  // what the request asks for, in the estimate routes' terms
   Quote quote;          // its price at admission (project_pricing.h): the bill when every job completes
   std::vector<JobRun> jobs;
@@ -134,6 +136,11 @@ struct ProjectsHub::Impl {
   std::map<std::string, std::unique_ptr<ProjectRun>> projects;  // by uppercase id
   std::set<std::string> active;                                 // ids not finished
   std::map<std::string, std::shared_ptr<Conn>> conns;           // by key
+  struct Ledger {
+    double settled_spark = 0, settled_sogni = 0;  // what the account owns
+    double held_spark = 0, held_sogni = 0;        // quotes of its running projects ("debit")
+  };
+  std::map<std::string, Ledger> ledgers;  // by owner; made on first sight with the initial balance
 
   explicit Impl(World* w) : world(w) {}
 
@@ -148,6 +155,20 @@ struct ProjectsHub::Impl {
   // RawProject (src/Projects/types/RawProject.ts) for v1; the v2 lookup's normalized status and
   // `finished`; or a RecoveredProject (authenticated, projects/sync).
   Value RecordLocked(const ProjectRun& p, Flavor flavor) const;
+
+  // project_accounts.cc: balances. A project's quote is held at admission (refused when the
+  // account's net balance is short) and settled when it ends: the held amount released, the
+  // completed jobs' share of the quote paid. Each change sends balanceUpdate to the account's sockets.
+  Ledger& LedgerLocked(const std::string& owner);
+  // `full`: the REST shape (FullBalances, with unclaimed and premiumCredit); else the socket's.
+  Value BalancesLocked(const std::string& owner, bool full);
+  void SendBalanceLocked(const std::string& owner);
+  // False (nothing held) when the account's net balance is below the quote. Sends nothing: the
+  // caller sends balanceUpdate once the project's `queued` frame is out.
+  bool HoldLocked(ProjectRun& p, std::string* why);
+  void SettleLocked(ProjectRun& p);
+  void Balance(RouteContext& ctx);       // GET /v4/account/balance
+  void AdminBalance(RouteContext& ctx);  // POST /_sandbox/balance
 
   // project_admission.cc
   std::string NewUuidLocked();

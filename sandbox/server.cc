@@ -235,6 +235,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Start(SandboxOptions options) {
     config.max_active_workflows = options.max_active_workflows;
     config.cost_approval = options.cost_approval;
     config.price_percent = options.price_percent;
+    config.initial_balance = options.balance;
     config.keepalive_ms = options.keepalive_ms;
     config.rate_limit_per_second = options.rate_limit_per_second;
     impl->world = std::make_unique<World>(config, impl->faults.get(), impl->catalog.get(), url);
