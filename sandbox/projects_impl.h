@@ -46,6 +46,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int kMaxMedia = 64;   // numberOfImages above this is refused
 constexpr int kMaxSteps = 500;  // steps above this are clamped (progress frames stay bounded)
 constexpr int64_t kUnclaimedHoldMs = 3600 * 1000;  // "held server-side for one hour"
+constexpr int kMaxAttempts = 3;  // jobRetry's maxAttempts: a job is requeued at most twice
+constexpr int kServerRestarting = 1001;  // the jobError code (and close code) of a refusal while restarting
 
 struct JobRun {
   std::string img_id;  // uppercase UUID
@@ -55,6 +57,7 @@ struct JobRun {
   int step = 0;
   uint32_t seed = 0;
   bool fails = false;  // step_fail chose this job
+  int attempt = 1;     // render attempts; retry_storm requeues a job under a new img_id
   std::string artifact_id;
   int64_t create_ms = 0, start_ms = 0, update_ms = 0, end_ms = 0;
   bool finished() const { return status == "jobCompleted" || status == "jobError"; }
@@ -76,7 +79,7 @@ struct ProjectRun {
   std::string status = "queued";        // queued | processing | completed | failed | canceled
   std::string reason;
   std::string worker;
-  int phase = 0;
+  int queue_left = 0;  // rounds still to wait in the queue (the queue_rounds fault)
   double held = 0;     // the quote, held on the account from admission until the project ends
   double charged = 0;  // what the account paid for it (settled when it ended)
   QuoteInput quote_in;  // what the request asks for, in the estimate routes' terms
@@ -94,6 +97,7 @@ struct Conn {
   std::mutex mu;  // guards out and switched (a leaf lock: nothing is taken inside it)
   std::deque<std::string> out;
   bool switched = false;  // a newer socket of the same account and appId took over
+  bool restarting = false;  // restart_refusal: close with 1001 once the queued frames are out
   std::string network = "fast";
   Value subscriptions = Value::Object();
 
@@ -140,7 +144,8 @@ struct ProjectsHub::Impl {
     double settled_spark = 0, settled_sogni = 0;  // what the account owns
     double held_spark = 0, held_sogni = 0;        // quotes of its running projects ("debit")
   };
-  std::map<std::string, Ledger> ledgers;  // by owner; made on first sight with the initial balance
+  std::map<std::string, Ledger> ledgers;
+  std::set<std::string> restart_refused;  // jobIDs refused once by restart_refusal: their resend is admitted  // by owner; made on first sight with the initial balance
 
   explicit Impl(World* w) : world(w) {}
 
@@ -180,6 +185,10 @@ struct ProjectsHub::Impl {
 
   // project_scheduler.cc
   void AdvanceLocked(ProjectRun& p);
+  // One round of one unfinished job: onto a worker, started, a step, its result.
+  void AdvanceJobLocked(ProjectRun& p, JobRun& j, int64_t now);
+  // The frames that tell a socket where a project is now (a jobRequest re-sent for a known jobID).
+  void ReplayLocked(Conn& c, const ProjectRun& p);
   void RunScheduler();
 
   // projects_socket.cc
