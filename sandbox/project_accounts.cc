@@ -108,6 +108,7 @@ void ProjectsHub::Impl::AdminBalance(RouteContext& ctx) {
     Ledger& l = LedgerLocked(ctx.caller.owner);
     if (amounts[0] >= 0) l.settled_spark = amounts[0];
     if (amounts[1] >= 0) l.settled_sogni = amounts[1];
+    dirty = true;
     SendBalanceLocked(ctx.caller.owner);
     balances = BalancesLocked(ctx.caller.owner, true);
   }

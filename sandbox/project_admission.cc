@@ -204,6 +204,7 @@ void ProjectsHub::Impl::HandleClientFrame(Conn& c, const std::string& text) {
   }
   const std::string& t = type->as_string();
   std::lock_guard<std::mutex> lock(mu);
+  dirty = true;
   if (t == "jobRequest") {
     CreateLocked(c, payload);
   } else if (t == "jobError") {

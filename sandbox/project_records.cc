@@ -26,6 +26,7 @@ Value ProjectsHub::Impl::AuthenticatedLocked(Conn& c) {
       } else if (!p->claimed && now - p->end_ms < kUnclaimedHoldMs) {
         unclaimed.Append(RecordLocked(*p, Flavor::kRecovered));
         p->claimed = true;  // delivered once
+        dirty = true;
       }
     }
   }

@@ -111,6 +111,8 @@ void ProjectsHub::Impl::Reset() {
   projects.clear();
   active.clear();
   ledgers.clear();
+  restart_refused.clear();
+  dirty = true;
 }
 
 ProjectsHub::ProjectsHub(World* world) : impl_(std::make_unique<Impl>(world)) {

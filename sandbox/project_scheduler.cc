@@ -23,6 +23,7 @@ Value JobFrame(const ProjectRun& p, const JobRun& j, std::initializer_list<std::
 void ProjectsHub::Impl::AdvanceLocked(ProjectRun& p) {
   const int64_t now = NowMs();
   p.update_ms = now;
+  dirty = true;
   if (p.status == "queued") {
     if (p.queue_left > 0) {  // still waiting: the queue moves up one place a round
       EmitLocked(p, "jobState",

@@ -145,6 +145,7 @@ struct ProjectsHub::Impl {
     double held_spark = 0, held_sogni = 0;        // quotes of its running projects ("debit")
   };
   std::map<std::string, Ledger> ledgers;
+  bool dirty = false;  // something Snapshot() covers changed since the saver last looked
   std::set<std::string> restart_refused;  // jobIDs refused once by restart_refusal: their resend is admitted  // by owner; made on first sight with the initial balance
 
   explicit Impl(World* w) : world(w) {}
@@ -196,6 +197,10 @@ struct ProjectsHub::Impl {
   // Runs one socket until it ends. Only this thread writes to it.
   void Run(RouteContext& ctx, Poco::Net::WebSocket& ws, Conn& c);
   void ServeSocket(RouteContext& ctx);
+
+  // project_persistence.cc
+  Value SnapshotLocked() const;
+  void RestoreLocked(const Value& snap);
 
   // project_routes.cc
   bool RequireAuth(RouteContext& ctx);
