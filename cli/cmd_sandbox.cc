@@ -56,11 +56,12 @@ Status PrepareDataDir(const std::string& dir) {
 
 int RunSandbox(const std::vector<std::string>& args, Context& ctx) {
   std::string host = "127.0.0.1", port = "0", seed = "1", step_ms = "200", events = "3", faults, data_dir,
-              cost = "pause", max_active = "16", rate = "0", keepalive = "5000", price = "100";
+              cost = "pause", max_active = "16", rate = "0", keepalive = "5000", price = "100",
+              balance = "1000";
   std::vector<std::string> keys;
   CommandLine cl("sandbox [--host ADDR] [--port N] [--seed N] [--step-ms N] [--events-per-step N] [--faults SPEC]\n"
                  "    [--data-dir DIR] [--api-key KEY]... [--cost-approval MODE] [--price-percent N]\n"
-                 "    [--max-active N] [--rate-limit N] [--keepalive-ms N]",
+                 "    [--balance N] [--max-active N] [--rate-limit N] [--keepalive-ms N]",
                  "Runs sogni-flow's faithful local simulator of the Sogni API on loopback: the REST routes\n"
                  "(workflows, templates, uploads, downloads, account), event streams (SSE), the socket host's\n"
                  "estimate routes, signed media, and admin routes under /_sandbox/ (stats, reset, events).\n"
@@ -81,6 +82,9 @@ int RunSandbox(const std::vector<std::string>& args, Context& ctx) {
            "estimates and bills in % of the offline cost model (default 100; 150: a price rise, so plans' "
            "ceilings are exceeded)",
            &price);
+  cl.Value("balance", "", "N",
+           "each account's starting balance in spark and in sogni tokens; projects debit it (default 1000)",
+           &balance);
   cl.Value("max-active", "", "N", "active workflows per key before 409 (default 16)", &max_active);
   cl.Value("rate-limit", "", "N", "requests per second per key before 429; 0 = off (default 0)", &rate);
   cl.Value("keepalive-ms", "", "N", "milliseconds between keepalive comments on idle streams (default 5000)", &keepalive);
@@ -105,7 +109,8 @@ int RunSandbox(const std::vector<std::string>& args, Context& ctx) {
                             IntOpt{"step-ms", step_ms, 0, 3600000}, IntOpt{"events-per-step", events, 0, 100000},
                             IntOpt{"max-active", max_active, 1, 100000}, IntOpt{"rate-limit", rate, 0, 1000000},
                             IntOpt{"keepalive-ms", keepalive, 10, 3600000},
-                            IntOpt{"price-percent", price, 1, 100000}}) {
+                            IntOpt{"price-percent", price, 1, 100000},
+                            IntOpt{"balance", balance, 0, 1000000000}}) {
     if (!ParseInt(opt.text, opt.min, opt.max, &v))
       return ctx.err << "sogni-flow sandbox: --" << opt.name << " must be a whole number from " << opt.min << " to "
                      << opt.max << "\n",
@@ -119,6 +124,7 @@ int RunSandbox(const std::vector<std::string>& args, Context& ctx) {
   ParseInt(rate, 0, 1000000, &v), o.rate_limit_per_second = static_cast<int>(v);
   ParseInt(keepalive, 10, 3600000, &v), o.keepalive_ms = static_cast<int>(v);
   ParseInt(price, 1, 100000, &v), o.price_percent = static_cast<int>(v);
+  ParseInt(balance, 0, 1000000000, &v), o.balance = static_cast<double>(v);
   if (cost != "pause" && cost != "reject")
     return ctx.err << "sogni-flow sandbox: --cost-approval is pause or reject\n", kExitInvalid;
   o.cost_approval = cost;

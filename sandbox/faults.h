@@ -11,7 +11,14 @@
 //   slow_ms=N             delay every answer by N ms
 //   step_fail=P           a step fails and the workflow fails
 //   partial_failure=P     a step fails and the workflow goes on, ending partial_failure
-//   socket_drop_after=N   close a projects socket after N frames
+//   socket_drop_after=N   close a projects socket after N frames (no close frame)
+//   socket_duplicate=P    send a projects socket frame twice
+//   retry_storm=P         a job's worker drops it halfway: jobRetry, requeued under a new imgID
+//                         (at most twice per job)
+//   restart_refusal=P     refuse a new jobRequest with jobError 1001 and close the socket with
+//                         1001 (once per jobID: the resend is admitted)
+//   omit_result_url=P     a jobResult without resultUrl (the SDK mints it via downloadUrl)
+//   queue_rounds=N        every project waits N rounds in the queue (repeated `queued`)
 //   media_short_body=P    serve media with fewer bytes than its Content-Length, then close
 // Thread-safe. Admin routes (/_sandbox/...) are never faulted.
 #ifndef SFLOW_SANDBOX_FAULTS_H_

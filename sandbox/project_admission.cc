@@ -33,8 +33,26 @@ void ProjectsHub::Impl::CreateLocked(Conn& c, const Value& req) {
   if (!idv || !idv->is_string() || idv->as_string().empty()) return;  // nothing to answer to
   const std::string id = Upper(idv->as_string());
   if (auto it = projects.find(id); it != projects.end()) {
-    // A resend of a request that already arrived runs nothing twice.
-    if (it->second->owner != c.owner) RejectJob(c, id, "duplicateJobID", "A project with this jobID already exists");
+    // A resend of a request that already arrived runs nothing twice and charges nothing more:
+    // the project moves to this socket, which is told where it is (INFERRED: docs/sandbox.md).
+    if (it->second->owner != c.owner)
+      return RejectJob(c, id, "duplicateJobID", "A project with this jobID already exists");
+    ProjectRun& p = *it->second;
+    p.key = c.key;
+    p.app_id = c.app_id;
+    p.claimed = true;
+    return ReplayLocked(c, p);
+  }
+  if (!restart_refused.count(id) && world->faults().Roll("restart_refusal")) {
+    // The socket is "shutting down": the request is not admitted (nothing queued or held), the
+    // refusal names the close code, and the socket closes with it. The SDK sends the same request
+    // once more after it reconnects; that one is admitted.
+    restart_refused.insert(id);
+    Send(c, "jobError",
+         Obj({{"jobID", Str(id)}, {"error", Int(kServerRestarting)},
+              {"error_message", Str("Server is restarting, please try again")}, {"isFromWorker", Value::Bool(false)}}));
+    std::lock_guard<std::mutex> conn_lock(c.mu);
+    c.restarting = true;
     return;
   }
   const Value* kfs = req.Find("keyFrames");
@@ -61,6 +79,12 @@ void ProjectsHub::Impl::CreateLocked(Conn& c, const Value& req) {
   p->model = model;
   ReadJobRequest(req, *kf, c.network, p.get());
   p->quote = PriceOf(p->quote_in, world->config().price_percent);
+  // Not admitted unless the account can pay: a project-level jobError (no imgID), which the SDK
+  // turns into a failed project (the real service's answer is not documented: docs/sandbox.md).
+  if (std::string why; !HoldLocked(*p, &why)) {
+    --next_sid;
+    return RejectJob(c, id, "insufficientFunds", why);
+  }
   const Value* seed = kf->Find("seed");
   bool fixed_seed = seed && seed->is_number() && seed->as_number() >= 0;
   uint64_t base = fixed_seed ? static_cast<uint64_t>(seed->as_number()) : Mix(Fnv1a(id));
@@ -79,15 +103,58 @@ void ProjectsHub::Impl::CreateLocked(Conn& c, const Value& req) {
 
   int position = 1;
   for (const std::string& other : active) position += projects.at(other)->status == "queued";
+  p->queue_left = static_cast<int>(std::min(1000.0, world->faults().Value("queue_rounds", 0)));
+  if (p->queue_left > 0) {
+    world->faults().Count("queue_rounds");
+    position = std::max(position, p->queue_left + 1);
+  }
   ProjectRun& run = *p;
   projects[id] = std::move(p);
   active.insert(id);
   EmitLocked(run, "jobState",
              Obj({{"type", Str("queued")}, {"jobID", Str(id)}, {"queuePosition", Int(position)},
-                  {"estimatedStartSeconds", Value::Double(world->config().step_ms / 1000.0)},
+                  {"estimatedStartSeconds", Value::Double((run.queue_left + 1) * world->config().step_ms / 1000.0)},
                   {"queueStatus", Str("waiting")}}));
+  SendBalanceLocked(run.owner);
   run.due = Clock::now() + std::chrono::milliseconds(world->config().step_ms);
   cv.notify_all();
+}
+
+void ProjectsHub::Impl::ReplayLocked(Conn& c, const ProjectRun& p) {
+  auto job = [&](const JobRun& j, std::initializer_list<std::pair<const char*, Value>> extra) {
+    Value v = Obj({{"jobID", Str(p.id)}, {"imgID", Str(j.img_id)}});
+    for (const auto& [k, m] : extra) v.Set(k, m);
+    return v;
+  };
+  if (p.status == "queued") {
+    Send(c, "jobState",
+         Obj({{"type", Str("queued")}, {"jobID", Str(p.id)}, {"queuePosition", Int(p.queue_left + 1)},
+              {"queueStatus", Str("waiting")}}));
+    return;
+  }
+  if (p.status != "canceled")
+    Send(c, "jobState", Obj({{"type", Str("assigned")}, {"jobID", Str(p.id)}, {"workerName", Str(p.worker)}}));
+  for (const JobRun& j : p.jobs) {
+    if (j.status == "jobCompleted") {
+      Send(c, "jobResult",
+           job(j, {{"performedStepCount", Int(p.steps)}, {"lastSeed", Str(std::to_string(j.seed))},
+                   {"resultUrl", Str(world->SignedMediaUrl(j.artifact_id))}, {"triggeredNSFWFilter", Value::Bool(false)},
+                   {"userCanceled", Value::Bool(false)}, {"outputFormat", Str(p.format)}}));
+    } else if (j.status == "jobError" && j.reason != "artistCanceled") {
+      Send(c, "jobError", job(j, {{"error", Str(j.reason)}, {"error_message", Str("The job failed")},
+                                  {"isFromWorker", Value::Bool(true)}}));
+    } else if (j.status != "queued" && j.status != "jobError") {
+      Send(c, "jobState", job(j, {{"type", Str("jobStarted")}, {"workerName", Str(p.worker)}, {"jobIndex", Int(j.index)}}));
+    }
+  }
+  if (p.status == "completed") {
+    Send(c, "jobState", Obj({{"type", Str("jobCompleted")}, {"jobID", Str(p.id)}}));
+  } else if (p.status == "failed") {
+    Send(c, "jobError", Obj({{"jobID", Str(p.id)}, {"error", Str(p.reason)},
+                             {"error_message", Str("Every job of the project failed")}, {"isFromWorker", Value::Bool(true)}}));
+  } else if (p.status == "canceled") {
+    Send(c, "artistCancelConfirmation", Obj({{"didCancel", Value::Bool(true)}, {"jobID", Str(p.id)}}));
+  }
 }
 
 void ProjectsHub::Impl::CancelLocked(Conn& c, const Value& msg) {
@@ -117,6 +184,7 @@ void ProjectsHub::Impl::CancelLocked(Conn& c, const Value& msg) {
   p.reason = "artistCanceled";
   p.update_ms = p.end_ms = now;
   active.erase(id);
+  SettleLocked(p);
   Send(c, "artistCancelConfirmation", Obj({{"didCancel", Value::Bool(true)}, {"jobID", Str(id)}}));
 }
 
@@ -136,6 +204,7 @@ void ProjectsHub::Impl::HandleClientFrame(Conn& c, const std::string& text) {
   }
   const std::string& t = type->as_string();
   std::lock_guard<std::mutex> lock(mu);
+  dirty = true;
   if (t == "jobRequest") {
     CreateLocked(c, payload);
   } else if (t == "jobError") {

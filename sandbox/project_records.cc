@@ -26,11 +26,10 @@ Value ProjectsHub::Impl::AuthenticatedLocked(Conn& c) {
       } else if (!p->claimed && now - p->end_ms < kUnclaimedHoldMs) {
         unclaimed.Append(RecordLocked(*p, Flavor::kRecovered));
         p->claimed = true;  // delivered once
+        dirty = true;
       }
     }
   }
-  Value balance = Obj({{"settled", Str("1000.000000")}, {"credit", Str("0.000000")}, {"debit", Str("0.000000")},
-                       {"net", Str("1000.000000")}});
   Value entitlement = Obj({{"active", Value::Bool(false)}, {"trialing", Value::Bool(false)},
                            {"trialCapped", Value::Bool(false)}, {"subscription", Value::Null()}});
   return Obj({{"id", Str(c.owner)},
@@ -41,7 +40,7 @@ Value ProjectsHub::Impl::AuthenticatedLocked(Conn& c) {
               {"clientSID", Int(1)},
               {"addressSID", Int(1)},
               {"balanceVersion", Int(2)},
-              {"tokens", Obj({{"sogni", balance}, {"spark", balance}})},
+              {"tokens", BalancesLocked(c.owner, false)},
               {"subscriptionEntitlement", entitlement},
               {"activeProjects", active_list},
               {"unclaimedCompletedProjects", unclaimed},

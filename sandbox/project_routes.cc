@@ -110,6 +110,9 @@ void ProjectsHub::Impl::Reset() {
   std::lock_guard<std::mutex> lock(mu);
   projects.clear();
   active.clear();
+  ledgers.clear();
+  restart_refused.clear();
+  dirty = true;
 }
 
 ProjectsHub::ProjectsHub(World* world) : impl_(std::make_unique<Impl>(world)) {
@@ -140,6 +143,14 @@ bool ProjectsHub::Route(RouteContext& ctx) {
   if (is({"_sandbox", "reset"}) && m == "POST") {
     impl_->Reset();
     return false;  // routes.cc answers it
+  }
+  if (is({"_sandbox", "balance"}) && m == "POST") {
+    impl_->AdminBalance(ctx);
+    return true;
+  }
+  if (is({"v4", "account", "balance"}) && m == "GET") {
+    impl_->Balance(ctx);
+    return true;
   }
   if (m != "GET") return false;
   if (is({"v1", "projects", "*"}) || is({"v2", "projects", "*"})) {

@@ -25,8 +25,8 @@
 // with 4015), and `authenticated` lists the appId's in-flight projects (activeProjects) and, once,
 // those that finished while it had no socket (unclaimedCompletedProjects).
 //
-// Faults: socket_drop_after=N ends a socket without a close frame right after its Nth frame;
-// step_fail=P makes one job of a project fail (the project fails when that was its only job).
+// Faults (faults.h): socket_drop_after, socket_duplicate, step_fail, retry_storm,
+// restart_refusal, omit_result_url, queue_rounds. Balances: project_accounts.cc.
 //
 // Thread-safe. The socket's handler thread owns its connection until it closes; it alone writes
 // to it, draining a per-connection queue that the scheduler and the receive side fill under one
@@ -35,6 +35,8 @@
 #define SFLOW_SANDBOX_PROJECTS_H_
 
 #include <memory>
+
+#include "engine/value.h"
 
 namespace sflow {
 
@@ -57,6 +59,14 @@ class ProjectsHub {
 
   // Stops the scheduler. Open sockets end by themselves once ctx.stopping is set. Idempotent.
   void Stop();
+
+  // Persistence (--data-dir): projects, account balances and id counters as JSON, and back. A
+  // restored project that had not finished goes on from its next round; its frames go to the
+  // next socket of its account and appId. Restore before any socket connects.
+  Value Snapshot();
+  void Restore(const Value& snapshot);
+  // True once since the last call when anything Snapshot() covers changed.
+  bool TakeDirty();
 
  private:
   struct Impl;

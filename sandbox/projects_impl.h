@@ -46,6 +46,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int kMaxMedia = 64;   // numberOfImages above this is refused
 constexpr int kMaxSteps = 500;  // steps above this are clamped (progress frames stay bounded)
 constexpr int64_t kUnclaimedHoldMs = 3600 * 1000;  // "held server-side for one hour"
+constexpr int kMaxAttempts = 3;  // jobRetry's maxAttempts: a job is requeued at most twice
+constexpr int kServerRestarting = 1001;  // the jobError code (and close code) of a refusal while restarting
 
 struct JobRun {
   std::string img_id;  // uppercase UUID
@@ -55,6 +57,7 @@ struct JobRun {
   int step = 0;
   uint32_t seed = 0;
   bool fails = false;  // step_fail chose this job
+  int attempt = 1;     // render attempts; retry_storm requeues a job under a new img_id
   std::string artifact_id;
   int64_t create_ms = 0, start_ms = 0, update_ms = 0, end_ms = 0;
   bool finished() const { return status == "jobCompleted" || status == "jobError"; }
@@ -76,7 +79,9 @@ struct ProjectRun {
   std::string status = "queued";        // queued | processing | completed | failed | canceled
   std::string reason;
   std::string worker;
-  int phase = 0;
+  int queue_left = 0;  // rounds still to wait in the queue (the queue_rounds fault)
+  double held = 0;     // the quote, held on the account from admission until the project ends
+  double charged = 0;  // what the account paid for it (settled when it ended)
   QuoteInput quote_in;  // what the request asks for, in the estimate routes' terms
   Quote quote;          // its price at admission (project_pricing.h): the bill when every job completes
   std::vector<JobRun> jobs;
@@ -92,6 +97,7 @@ struct Conn {
   std::mutex mu;  // guards out and switched (a leaf lock: nothing is taken inside it)
   std::deque<std::string> out;
   bool switched = false;  // a newer socket of the same account and appId took over
+  bool restarting = false;  // restart_refusal: close with 1001 once the queued frames are out
   std::string network = "fast";
   Value subscriptions = Value::Object();
 
@@ -134,6 +140,13 @@ struct ProjectsHub::Impl {
   std::map<std::string, std::unique_ptr<ProjectRun>> projects;  // by uppercase id
   std::set<std::string> active;                                 // ids not finished
   std::map<std::string, std::shared_ptr<Conn>> conns;           // by key
+  struct Ledger {
+    double settled_spark = 0, settled_sogni = 0;  // what the account owns
+    double held_spark = 0, held_sogni = 0;        // quotes of its running projects ("debit")
+  };
+  std::map<std::string, Ledger> ledgers;
+  bool dirty = false;  // something Snapshot() covers changed since the saver last looked
+  std::set<std::string> restart_refused;  // jobIDs refused once by restart_refusal: their resend is admitted  // by owner; made on first sight with the initial balance
 
   explicit Impl(World* w) : world(w) {}
 
@@ -149,6 +162,20 @@ struct ProjectsHub::Impl {
   // `finished`; or a RecoveredProject (authenticated, projects/sync).
   Value RecordLocked(const ProjectRun& p, Flavor flavor) const;
 
+  // project_accounts.cc: balances. A project's quote is held at admission (refused when the
+  // account's net balance is short) and settled when it ends: the held amount released, the
+  // completed jobs' share of the quote paid. Each change sends balanceUpdate to the account's sockets.
+  Ledger& LedgerLocked(const std::string& owner);
+  // `full`: the REST shape (FullBalances, with unclaimed and premiumCredit); else the socket's.
+  Value BalancesLocked(const std::string& owner, bool full);
+  void SendBalanceLocked(const std::string& owner);
+  // False (nothing held) when the account's net balance is below the quote. Sends nothing: the
+  // caller sends balanceUpdate once the project's `queued` frame is out.
+  bool HoldLocked(ProjectRun& p, std::string* why);
+  void SettleLocked(ProjectRun& p);
+  void Balance(RouteContext& ctx);       // GET /v4/account/balance
+  void AdminBalance(RouteContext& ctx);  // POST /_sandbox/balance
+
   // project_admission.cc
   std::string NewUuidLocked();
   void RejectJob(Conn& c, const std::string& id, const std::string& code, const std::string& message);
@@ -159,6 +186,10 @@ struct ProjectsHub::Impl {
 
   // project_scheduler.cc
   void AdvanceLocked(ProjectRun& p);
+  // One round of one unfinished job: onto a worker, started, a step, its result.
+  void AdvanceJobLocked(ProjectRun& p, JobRun& j, int64_t now);
+  // The frames that tell a socket where a project is now (a jobRequest re-sent for a known jobID).
+  void ReplayLocked(Conn& c, const ProjectRun& p);
   void RunScheduler();
 
   // projects_socket.cc
@@ -166,6 +197,10 @@ struct ProjectsHub::Impl {
   // Runs one socket until it ends. Only this thread writes to it.
   void Run(RouteContext& ctx, Poco::Net::WebSocket& ws, Conn& c);
   void ServeSocket(RouteContext& ctx);
+
+  // project_persistence.cc
+  Value SnapshotLocked() const;
+  void RestoreLocked(const Value& snap);
 
   // project_routes.cc
   bool RequireAuth(RouteContext& ctx);

@@ -52,14 +52,17 @@ void ProjectsHub::Impl::Run(RouteContext& ctx, WebSocket& ws, Conn& c) {
   for (;;) {
     if (ctx.stopping) return CloseWith(ws, kGoingAwayClose, "Server shutting down");
     std::deque<std::string> batch;
-    bool switched;
+    bool switched, restarting;
     {
       std::lock_guard<std::mutex> lock(c.mu);
       batch.swap(c.out);
       switched = c.switched;
+      restarting = c.restarting;
     }
     for (const std::string& frame : batch) {
       ws.sendFrame(frame.data(), static_cast<int>(frame.size()), WebSocket::FRAME_TEXT);
+      if (faults.Roll("socket_duplicate"))  // the same frame again, as a client must tolerate
+        ws.sendFrame(frame.data(), static_cast<int>(frame.size()), WebSocket::FRAME_TEXT);
       if (drop_after > 0 && ++sent >= drop_after) {
         faults.Count("socket_drop_after");
         ::shutdown(fd, SHUT_RDWR);  // no close frame: the peer sees an abnormal close (1006)
@@ -67,6 +70,7 @@ void ProjectsHub::Impl::Run(RouteContext& ctx, WebSocket& ws, Conn& c) {
       }
     }
     if (switched) return CloseWith(ws, kSwitchConnectionClose, "Another connection with this appId took over");
+    if (restarting) return CloseWith(ws, kServerRestarting, "Server restarting");
 
     bool readable = ws.available() > 0;
     if (!readable) {

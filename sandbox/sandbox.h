@@ -29,6 +29,8 @@ struct SandboxOptions {
   // The server's estimates (and bills) as a percentage of the offline cost model: above 100 a
   // price rise, so a plan's ceiling can be exceeded on the server (waiting_for_user).
   int price_percent = 100;
+  // Each account's starting balance, in spark and in sogni tokens (projects debit it).
+  double balance = 1000;
   int max_active_workflows = 16;
   int rate_limit_per_second = 0;
   int keepalive_ms = 5000;

@@ -75,7 +75,11 @@ struct Sandbox::Impl {
 
   void Save() {
     if (options.data_dir.empty()) return;
+    // Projects first: an artifact a project names was registered with the World before, so the
+    // World's later snapshot has it.
+    Value hub = projects->Snapshot();
     Value snap = world->Snapshot();
+    snap.Set("projects", std::move(hub));
     std::string path = options.data_dir + "/sandbox.json", tmp = path + ".tmp";
     std::string text = snap.ToJson();
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -100,6 +104,7 @@ struct Sandbox::Impl {
         dirty = world->dirty();
         world->clear_dirty();
       }
+      if (projects->TakeDirty()) dirty = true;
       if (dirty) Save();
     }
   }
@@ -235,9 +240,11 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Start(SandboxOptions options) {
     config.max_active_workflows = options.max_active_workflows;
     config.cost_approval = options.cost_approval;
     config.price_percent = options.price_percent;
+    config.initial_balance = options.balance;
     config.keepalive_ms = options.keepalive_ms;
     config.rate_limit_per_second = options.rate_limit_per_second;
     impl->world = std::make_unique<World>(config, impl->faults.get(), impl->catalog.get(), url);
+    Value hub_snapshot;  // the projects hub's part of the snapshot, restored once the hub exists
     if (!options.data_dir.empty()) {
       ::mkdir(options.data_dir.c_str(), 0700);
       std::ifstream in(options.data_dir + "/sandbox.json", std::ios::binary);
@@ -247,10 +254,12 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Start(SandboxOptions options) {
         Result<Value> snap = ParseJson(ss.str(), JsonLimits{512});
         if (!snap.ok()) return Status::IOError("cannot read the sandbox snapshot in " + options.data_dir + ": " + snap.status().message());
         impl->world->Restore(*snap);
+        if (const Value* hub = snap->Find("projects")) hub_snapshot = *hub;
       }
     }
     impl->options = options;
     impl->projects = std::make_unique<ProjectsHub>(impl->world.get());
+    impl->projects->Restore(hub_snapshot);
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(options.max_threads);
     params->setMaxQueued(4096);

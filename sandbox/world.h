@@ -37,6 +37,7 @@ struct SandboxConfig {
   int keepalive_ms = 5000;
   int rate_limit_per_second = 0;          // per API key; 0 = off
   std::string secret = "sandbox-secret";  // signs media URLs
+  double initial_balance = 1000;          // spark and sogni tokens of an account the projects hub first sees
 };
 
 struct Reply {

@@ -56,7 +56,7 @@ TEST_F(ProjectsTest, AnImageProjectRunsEveryFrameAndStoresItsRecord) {
   EXPECT_FALSE(live.json.Find("data")->Find("project")->Find("finished")->as_bool());
 
   std::vector<Msg> frames = RunToCompletion(*c, id);
-  // Per job: initiatingModel, jobStarted, jobProgress 1..3, jobResult, in that order.
+  // Per job: initiatingModel, jobStarted, jobETA, jobProgress 1..3, jobResult, in that order.
   std::vector<std::string> img_ids;
   std::map<std::string, std::vector<std::string>> per_job;
   for (const Msg& m : frames) {
@@ -73,8 +73,9 @@ TEST_F(ProjectsTest, AnImageProjectRunsEveryFrameAndStoresItsRecord) {
   EXPECT_NE(img_ids[0], img_ids[1]);
   for (const std::string& img : img_ids) {
     EXPECT_TRUE(IsUpperUuid(img)) << img;
-    EXPECT_EQ(per_job[img], (std::vector<std::string>{"initiatingModel", "jobStarted", "progress1/3", "progress2/3",
-                                                      "progress3/3", "jobResult"}));
+    // jobETA when the job starts (steps left + the result's round) and again halfway.
+    EXPECT_EQ(per_job[img], (std::vector<std::string>{"initiatingModel", "jobStarted", "jobETA", "progress1/3",
+                                                      "jobETA", "progress2/3", "progress3/3", "jobResult"}));
   }
   EXPECT_EQ(frames.back().type, "jobState");
   EXPECT_EQ(frames.back().data.Find("type")->as_string(), "jobCompleted");
