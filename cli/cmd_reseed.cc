@@ -17,9 +17,57 @@
 #include "cli/state_access.h"
 #include "engine/run_id.h"
 #include "runner/server/server_runner.h"
+#include "runner/local/local_spec.h"
 #include "runner/sha256.h"
 
 namespace sflow {
+
+namespace {
+
+// A local run's reseed: a new local run of the same spec in which each named step gets its new
+// seed and runs again with every step downstream of it; the other steps take their results from
+// the step cache (the source run's files), so they cost nothing.
+int ReseedLocal(const RunRecord& source, const std::map<std::string, std::optional<int64_t>>& named, StateDir& dir,
+                const BackendOptions& backend_options, const std::string& out_dir, bool json, const std::string& state_dir,
+                Context& ctx) {
+  Result<LocalSpec> spec = SpecFromValue(source.spec);
+  if (!spec.ok()) return ctx.err << "sogni-flow reseed: run " << source.id << ": " << spec.status().message() << "\n", kExitLocalState;
+  Result<LocalSpec> reseeded = ReseedSpec(*spec, named, std::random_device()());
+  if (!reseeded.ok())
+    return ctx.err << "sogni-flow reseed: run " << source.id << ": " << reseeded.status().message() << "\n", kExitInvalid;
+  bool overridden = false;
+  Result<BackendOptions> bo = BackendOptionsFor(source, backend_options, &overridden);
+  if (!bo.ok()) return ctx.err << "sogni-flow reseed: " << bo.status().message() << "\n", ExitCodeFor(bo.status());
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
+  if (!backend.ok()) return ctx.err << "sogni-flow reseed: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
+  if (Status b = CheckBackend(**backend); !b.ok()) return ctx.err << "sogni-flow reseed: " << b.message() << "\n", ExitCodeFor(b);
+  if (source.account != AccountFingerprint((*backend)->api_key))
+    return ctx.err << "sogni-flow reseed: run " << source.id << " belongs to another account (key fingerprint "
+                   << source.account << ")\n", kExitAuth;
+  const std::string new_id = MakeRunId(std::time(nullptr), std::random_device()());
+  Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(dir, {new_id}, "reseed", ctx);
+  if (!lease.ok()) return ctx.err << "sogni-flow reseed: " << lease.status().message() << "\n", ExitCodeFor(lease.status());
+  RunRecord run;
+  run.id = new_id;
+  run.plan_path = source.plan_path;
+  run.plan_name = source.plan_name;
+  run.plan_digest = source.plan_digest;
+  run.params = source.params;
+  run.params.Set("cloned_from_run", Value::String(source.id));
+  run.execution = Execution::kLocal;
+  run.account = source.account;
+  run.api_url = (*backend)->api_url;
+  run.out_dir = out_dir.empty() ? "sogni-out/" + new_id : out_dir;
+  run.spec = SpecToValue(*reseeded);
+  for (const SpecStep& step : reseeded->steps)
+    run.steps.push_back(StepRecord{.step_id = step.id, .tool = "project:" + step.type, .artifact_count = step.artifact_count});
+  if (Status c = dir.store().CreateRun(run); !c.ok())
+    return ctx.err << "sogni-flow reseed: " << c.message() << "\n", ExitCodeFor(c);
+  ctx.err << "run " << new_id << " (reseed of " << source.id << ")\n";
+  return DriveAndReport("reseed", ctx, dir.store(), **backend, new_id, json, StateDirHint(state_dir));
+}
+
+}  // namespace
 
 int RunReseed(const std::vector<std::string>& args, Context& ctx) {
   bool json = false;
@@ -79,6 +127,7 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
   if (source->status != RunStatus::kCompleted && source->status != RunStatus::kPartialFailure)
     return ctx.err << "sogni-flow reseed: run " << runs[0] << " is " << Name(source->status)
                    << "; only a completed or partial_failure run can be reseeded\n", kExitInvalid;
+  if (source->execution == Execution::kLocal) return ReseedLocal(*source, named, **dir, backend_options, out_dir, json, state_dir, ctx);
   if (source->workflow_id.empty())
     return ctx.err << "sogni-flow reseed: run " << runs[0] << " has no workflow id\n", kExitInvalid;
   std::set<std::string> known;

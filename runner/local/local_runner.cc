@@ -204,7 +204,7 @@ Result<RunOutcome> LocalRunner::Drive(const std::string& run_id) {
 // A project an earlier process committed: the server is asked what it knows before anything is
 // sent again.
 Status LocalRunner::Reattach(const ProjectRecord& project, size_t step) {
-  inflight_[project.project_id] = InFlight{step, 0, 0};
+  inflight_[project.project_id] = InFlight{step, 0, 0, false};
   if (project.state == ProjectState::kCompleted) return Conclude(project.project_id, nullptr);
   service_->Watch(project.project_id);
   Result<RemoteProject> remote = service_->Lookup(project.project_id);
@@ -294,7 +294,7 @@ Status LocalRunner::StartStep(size_t i) {
                                       : Result<Value>(traits.status());
   if (!traits.ok() && traits.status().code() != Status::Code::kInvalidPlan) return traits.status();  // resumable
   const std::string key = StepCacheKey(*request, inputs.cache_inputs);
-  if (options_.use_cache) {
+  if (options_.use_cache && !step.no_cache) {
     Result<std::optional<ProjectRecord>> cached = store_->FindCompletedProject(key);
     if (!cached.ok()) return cached.status();
     if (*cached) {
@@ -328,12 +328,12 @@ Status LocalRunner::StartStep(size_t i) {
     if (it == bytes_of.end()) continue;
     if (Status s = service_->Upload(project_id, up, content_types[up.key()], it->second); !s.ok()) return s;
   }
-  inflight_[project_id] = InFlight{i, 0, 0};
+  inflight_[project_id] = InFlight{i, 0, 0, false};
   return Submit(i, project_id, p.request, params, /*resend=*/false);
 }
 
 Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::string& request, const Value&, bool resend) {
-  inflight_[project_id] = InFlight{i, 0, 0};
+  inflight_[project_id] = InFlight{i, 0, 0, false};
   if (resend) {
     // The inputs were uploaded under this id before (or not: the crash may have come first); a
     // signed PUT of the same bytes is harmless, so they go again.
@@ -476,6 +476,8 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
         break;
       }
       case K::kStarted:
+        if (f.started) break;
+        f.started = true;
         batch.run.steps.push_back(StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kRunning,
                                              .artifact_count = step.artifact_count, .remote_id = n.project_id});
         Report(StepEvent("step_started", step.id, n.project_id));

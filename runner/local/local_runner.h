@@ -76,6 +76,7 @@ class LocalRunner final : public RunDriver {
   struct InFlight {
     size_t step = 0;
     int64_t results = 0, failed_jobs = 0;
+    bool started = false;  // a job reached a worker (reported and stored once)
   };
   Status Load(const std::string& run_id);
   Status Reattach(const ProjectRecord& project, size_t step);

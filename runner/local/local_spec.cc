@@ -1,5 +1,7 @@
 #include "runner/local/local_spec.h"
 
+#include <random>
+
 #include "engine/media.h"
 #include "engine/project_params.h"
 #include "runner/artifact_files.h"
@@ -146,6 +148,36 @@ Result<LocalSpec> BuildLocalSpec(const Plan& plan, const PlanAnalysis& analysis)
   return spec;
 }
 
+Result<LocalSpec> ReseedSpec(const LocalSpec& spec, const std::map<std::string, std::optional<int64_t>>& seeds,
+                             uint64_t random) {
+  LocalSpec out = spec;
+  std::vector<bool> again(out.steps.size(), seeds.empty());
+  for (const auto& [id, seed] : seeds) {
+    size_t i = 0;
+    while (i < out.steps.size() && out.steps[i].id != id) ++i;
+    if (i == out.steps.size()) return Status::InvalidPlan("the run has no step '" + id + "'");
+    again[i] = true;
+  }
+  std::mt19937_64 draw(random);
+  for (size_t i = 0; i < out.steps.size(); ++i) {
+    if (!again[i] || (!seeds.empty() && !seeds.count(out.steps[i].id))) continue;
+    auto it = seeds.find(out.steps[i].id);
+    const int64_t seed = it != seeds.end() && it->second ? *it->second : static_cast<int64_t>(draw() % 4294967295u);
+    out.steps[i].params.Set("seed", Value::Int(seed));
+  }
+  // Downstream of a reseeded step: its inputs change, so it runs again (even when the new
+  // bytes happen to equal the old ones). Steps come in plan order, but a dependency may come
+  // later in a local plan: repeat until nothing changes.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < out.steps.size(); ++i)
+      for (size_t d : out.steps[i].deps)
+        if (again[d] && !again[i]) again[i] = changed = true;
+  }
+  for (size_t i = 0; i < out.steps.size(); ++i) out.steps[i].no_cache = again[i];
+  return out;
+}
+
 Value SpecToValue(const LocalSpec& spec) {
   Value v = Value::Object();
   Value steps = Value::Array();
@@ -155,6 +187,7 @@ Value SpecToValue(const LocalSpec& spec) {
     o.Set("type", Value::String(s.type));
     o.Set("params", s.params);
     o.Set("artifactCount", Value::Int(s.artifact_count));
+    if (s.no_cache) o.Set("noCache", Value::Bool(true));
     if (s.quote_tokens >= 0) {
       Value q = Value::Object();
       q.Set("tokens", Value::Double(s.quote_tokens));
@@ -234,6 +267,7 @@ Result<LocalSpec> SpecFromValue(const Value& v) {
     s.type = r.Str(o, "type");
     if (const Value* p = r.Get(o, "params", Value::Kind::kObject)) s.params = *p;
     s.artifact_count = r.Int(o, "artifactCount", 0);
+    if (const Value* nc = o.Find("noCache"); nc && nc->is_bool()) s.no_cache = nc->as_bool();
     if (const Value* q = o.Find("quote"); q && q->is_object()) {
       const Value* t = q->Find("tokens");
       const Value* u = q->Find("usd");

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,7 @@ struct SpecStep {
   // The quote `run` got for this step before paying anything (negative: none asked).
   double quote_tokens = -1, quote_usd = -1;
   std::string token_type;
+  bool no_cache = false;     // a reseed's named steps and their dependants always run
 };
 
 struct SpecMedia {
@@ -63,6 +65,12 @@ struct LocalSpec {
 // meaning for a project parameter, a URL media entry where bytes are needed), naming the step.
 // kIOError when a media file cannot be read.
 Result<LocalSpec> BuildLocalSpec(const Plan& plan, const PlanAnalysis& analysis);
+
+// The spec of a reseed of `spec`: each step in `seeds` gets that seed (a value drawn from
+// `random` when it has none), and it and every step downstream of it run again (no_cache);
+// `seeds` empty reseeds every step. kInvalidPlan naming an unknown step.
+Result<LocalSpec> ReseedSpec(const LocalSpec& spec, const std::map<std::string, std::optional<int64_t>>& seeds,
+                             uint64_t random);
 
 Value SpecToValue(const LocalSpec& spec);
 // kIOError "the state database is damaged ..." style errors are the caller's: this returns
