@@ -32,11 +32,11 @@ bool World::MediaBytes(const std::string& object_id, std::string* bytes, std::st
   // Encoding runs outside the lock: a video takes a few milliseconds.
   MediaBlob blob;
   if (spec.kind == "image")
-    blob = MakeImage(spec.seed, spec.width, spec.height, spec.extension == "jpg" ? ImageFormat::kJpeg : ImageFormat::kPng);
+    blob = MakeImage(spec.seed, spec.width, spec.height, ParseImageFormat(spec.extension).value_or(ImageFormat::kPng));
   else if (spec.kind == "video")
     blob = MakeVideo(spec.seed, spec.width, spec.height, spec.seconds, 8);
   else
-    blob = MakeAudio(spec.seed, spec.seconds);
+    blob = MakeAudio(spec.seed, spec.seconds, ParseAudioFormat(spec.extension).value_or(AudioFormat::kWav));
   *bytes = blob.bytes;
   std::lock_guard<std::mutex> lock(mu_);
   if (media_cache_bytes_ + blob.bytes.size() > kMediaCacheBytes) {

@@ -41,9 +41,9 @@ void ReadJobRequest(const Value& req, const Value& kf, const std::string& networ
       p->width = preset->width;
       p->height = preset->height;
     }
-    bool jpeg = requested == "jpg" || requested == "jpeg";
-    p->format = jpeg ? "jpg" : "png";  // webp is not encoded here: PNG instead
-    p->mime = jpeg ? "image/jpeg" : "image/png";
+    bool jpeg = requested == "jpg" || requested == "jpeg", webp = requested == "webp";
+    p->format = jpeg ? "jpg" : webp ? "webp" : "png";
+    p->mime = jpeg ? "image/jpeg" : webp ? "image/webp" : "image/png";
     p->extension = p->format;
   } else if (p->kind == "video") {
     p->width = ClampInt(Num(kf.Find("width"), TierDefault(*model, "width", 832)), 16, kMaxSide);
@@ -63,9 +63,11 @@ void ReadJobRequest(const Value& req, const Value& kf, const std::string& networ
     p->seconds = Num(kf.Find("duration"), TierDefault(*model, "duration", 30));
     if (!(p->seconds > 0)) p->seconds = 30;
     p->seconds = std::min(p->seconds, 3600.0);
-    p->format = "wav";  // mp3 and flac are not encoded here: WAV instead
-    p->mime = "audio/wav";
-    p->extension = "wav";
+    // mp3 is the SDK's default; flac is not encoded here: WAV instead.
+    bool mp3 = requested.empty() || requested == "mp3";
+    p->format = mp3 ? "mp3" : "wav";
+    p->mime = mp3 ? "audio/mpeg" : "audio/wav";
+    p->extension = p->format;
   }
 
   QuoteInput& q = p->quote_in;

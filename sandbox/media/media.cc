@@ -5,11 +5,13 @@
 #include <vector>
 
 #include "sandbox/media/jpeg_writer.h"
+#include "sandbox/media/mp3_writer.h"
 #include "sandbox/media/mp4_writer.h"
 #include "sandbox/media/png_writer.h"
 #include "sandbox/media/scene.h"
 #include "sandbox/media/tone.h"
 #include "sandbox/media/wav_writer.h"
+#include "sandbox/media/webp_writer.h"
 
 namespace sflow {
 namespace {
@@ -45,6 +47,10 @@ MediaBlob MakeImage(uint64_t seed, int width, int height, ImageFormat format) {
     blob.bytes = EncodePng(image);
     blob.mime = "image/png";
     blob.extension = "png";
+  } else if (format == ImageFormat::kWebp) {
+    blob.bytes = EncodeWebp(image);
+    blob.mime = "image/webp";
+    blob.extension = "webp";
   } else {
     blob.bytes = EncodeJpeg(image, {90, ChromaSubsampling::k420});
     blob.mime = "image/jpeg";
@@ -55,13 +61,19 @@ MediaBlob MakeImage(uint64_t seed, int width, int height, ImageFormat format) {
   return blob;
 }
 
-MediaBlob MakeAudio(uint64_t seed, double seconds, AudioFormat /*format: only WAV so far*/) {
+MediaBlob MakeAudio(uint64_t seed, double seconds, AudioFormat format) {
   const int64_t max_count = int64_t{kMaxAudioSeconds} * kAudioSampleRate;
   const int64_t count = CountFor(seconds, kAudioSampleRate, max_count);
   MediaBlob blob;
-  blob.bytes = EncodeWav(RenderTone(seed, kAudioSampleRate, count), kAudioSampleRate);
-  blob.mime = "audio/wav";
-  blob.extension = "wav";
+  if (format == AudioFormat::kMp3) {
+    blob.bytes = EncodeMp3(RenderTone(seed, kAudioSampleRate, count), kAudioSampleRate);
+    blob.mime = "audio/mpeg";
+    blob.extension = "mp3";
+  } else {
+    blob.bytes = EncodeWav(RenderTone(seed, kAudioSampleRate, count), kAudioSampleRate);
+    blob.mime = "audio/wav";
+    blob.extension = "wav";
+  }
   blob.duration_seconds = static_cast<double>(count) / kAudioSampleRate;
   return blob;
 }
@@ -92,11 +104,13 @@ MediaBlob MakeVideo(uint64_t seed, int width, int height, double seconds, int fp
 std::optional<ImageFormat> ParseImageFormat(std::string_view name) {
   if (name == "png") return ImageFormat::kPng;
   if (name == "jpg" || name == "jpeg") return ImageFormat::kJpeg;
+  if (name == "webp") return ImageFormat::kWebp;
   return std::nullopt;
 }
 
 std::optional<AudioFormat> ParseAudioFormat(std::string_view name) {
   if (name == "wav") return AudioFormat::kWav;
+  if (name == "mp3") return AudioFormat::kMp3;
   return std::nullopt;
 }
 

@@ -1,9 +1,9 @@
-// Deterministic media for the sandbox: real, decodable PNG, JPEG, WAV and MP4 files made from a
+// Deterministic media for the sandbox: real, decodable PNG, JPEG, WebP, WAV, MP3 and MP4 files made from a
 // seed and the request's arguments, so a simulated job returns something a player can open.
 //
 // Contract:
-//  - The same arguments give the same bytes (PNG with the same zlib release; everything else on
-//    any machine). Different seeds give visibly or audibly different content: another gradient,
+//  - The same arguments give the same bytes (PNG, WebP and MP3 with the same zlib, libwebp and
+//    LAME releases; everything else on any machine). Different seeds give visibly or audibly different content: another gradient,
 //    other shapes, another tone.
 //  - Sizes are capped so a sandbox job stays small and fast; the blob records what was made,
 //    which may be less than what was asked:
@@ -30,33 +30,34 @@ constexpr int kMaxVideoSeconds = 10;
 constexpr int kMaxAudioSeconds = 30;
 constexpr int kAudioSampleRate = 8000;
 
-enum class ImageFormat { kPng, kJpeg };
-enum class AudioFormat { kWav };
+enum class ImageFormat { kPng, kJpeg, kWebp };
+enum class AudioFormat { kWav, kMp3 };
 
 struct MediaBlob {
   std::string bytes;      // the whole file
-  std::string mime;       // "image/png", "image/jpeg", "audio/wav" or "video/mp4"
-  std::string extension;  // without the dot: "png", "jpg", "wav" or "mp4"
+  std::string mime;       // "image/png", "image/jpeg", "image/webp", "audio/wav", "audio/mpeg" or "video/mp4"
+  std::string extension;  // without the dot: "png", "jpg", "webp", "wav", "mp3" or "mp4"
   int width = 0;          // pixels actually encoded (images and video)
   int height = 0;
   double duration_seconds = 0;  // audio: samples / rate; video: frames / fps
   int fps = 0;                  // video only
 };
 
-// A seeded picture (scene.h) as PNG (zlib level 6) or baseline JPEG (quality 90, 4:2:0).
+// A seeded picture (scene.h) as PNG (zlib level 6), baseline JPEG (quality 90, 4:2:0) or lossy
+// WebP (libwebp, quality 80).
 MediaBlob MakeImage(uint64_t seed, int width, int height, ImageFormat format);
 
-// A seeded tone (tone.h) as a WAV file.
+// A seeded tone (tone.h) as a WAV file or an MP3 (LAME, 32 kbit/s CBR, mono).
 MediaBlob MakeAudio(uint64_t seed, double seconds, AudioFormat format = AudioFormat::kWav);
 
 // round(seconds * fps) frames of the seeded scene in motion, each a JPEG (quality 80, 4:2:0),
 // in an MP4 file (mp4_writer.h).
 MediaBlob MakeVideo(uint64_t seed, int width, int height, double seconds, int fps);
 
-// The API's outputFormat names: "png"; "jpg" and "jpeg". Anything else (such as "webp", which the
-// sandbox does not encode) is nullopt, and the caller picks a fallback.
+// The API's outputFormat names: "png"; "jpg" and "jpeg"; "webp". Anything else is nullopt, and
+// the caller picks a fallback.
 std::optional<ImageFormat> ParseImageFormat(std::string_view name);
-// "wav"; anything else (such as "mp3" or "flac") is nullopt.
+// "wav", "mp3"; anything else (such as "flac") is nullopt.
 std::optional<AudioFormat> ParseAudioFormat(std::string_view name);
 
 }  // namespace sflow

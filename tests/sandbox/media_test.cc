@@ -696,10 +696,43 @@ TEST(MediaFormatTest, ParsesTheApiFormatNames) {
   EXPECT_EQ(ParseImageFormat("png"), ImageFormat::kPng);
   EXPECT_EQ(ParseImageFormat("jpg"), ImageFormat::kJpeg);
   EXPECT_EQ(ParseImageFormat("jpeg"), ImageFormat::kJpeg);
-  EXPECT_EQ(ParseImageFormat("webp"), std::nullopt);
+  EXPECT_EQ(ParseImageFormat("webp"), ImageFormat::kWebp);
   EXPECT_EQ(ParseImageFormat("PNG"), std::nullopt);
   EXPECT_EQ(ParseAudioFormat("wav"), AudioFormat::kWav);
-  EXPECT_EQ(ParseAudioFormat("mp3"), std::nullopt);
+  EXPECT_EQ(ParseAudioFormat("mp3"), AudioFormat::kMp3);
+  EXPECT_EQ(ParseAudioFormat("flac"), std::nullopt);
+}
+
+// WebP through libwebp: a RIFF/WEBP container whose size field is the file's, the same bytes
+// for the same seed, another picture for another seed, small.
+TEST(MakeImageTest, WebpIsARealDeterministicWebpFile) {
+  MediaBlob a = MakeImage(5, 320, 200, ImageFormat::kWebp);
+  EXPECT_EQ(a.mime, "image/webp");
+  EXPECT_EQ(a.extension, "webp");
+  ASSERT_GE(a.bytes.size(), 20u);
+  EXPECT_EQ(a.bytes.substr(0, 4), "RIFF");
+  EXPECT_EQ(a.bytes.substr(8, 4), "WEBP");
+  uint32_t riff = static_cast<uint8_t>(a.bytes[4]) | static_cast<uint8_t>(a.bytes[5]) << 8 |
+                  static_cast<uint8_t>(a.bytes[6]) << 16 | static_cast<uint32_t>(static_cast<uint8_t>(a.bytes[7])) << 24;
+  EXPECT_EQ(riff + 8, a.bytes.size());
+  EXPECT_EQ(MakeImage(5, 320, 200, ImageFormat::kWebp).bytes, a.bytes);
+  EXPECT_NE(MakeImage(6, 320, 200, ImageFormat::kWebp).bytes, a.bytes);
+  EXPECT_LT(a.bytes.size(), MakeImage(5, 320, 200, ImageFormat::kPng).bytes.size());
+}
+
+// MP3 through LAME: MPEG frames from the first byte (no ID3, no Xing header), 32 kbit/s, so a
+// second of audio is about 4 kB; the same bytes for the same seed.
+TEST(MakeAudioTest, Mp3IsARealDeterministicMp3File) {
+  MediaBlob a = MakeAudio(3, 2.0, AudioFormat::kMp3);
+  EXPECT_EQ(a.mime, "audio/mpeg");
+  EXPECT_EQ(a.extension, "mp3");
+  ASSERT_GE(a.bytes.size(), 4u);
+  EXPECT_EQ(static_cast<uint8_t>(a.bytes[0]), 0xFF);
+  EXPECT_EQ(static_cast<uint8_t>(a.bytes[1]) & 0xE0, 0xE0);  // frame sync
+  EXPECT_NEAR(static_cast<double>(a.bytes.size()), 2.0 * 32000 / 8, 2000);
+  EXPECT_DOUBLE_EQ(a.duration_seconds, 2.0);
+  EXPECT_EQ(MakeAudio(3, 2.0, AudioFormat::kMp3).bytes, a.bytes);
+  EXPECT_NE(MakeAudio(4, 2.0, AudioFormat::kMp3).bytes, a.bytes);
 }
 
 }  // namespace

@@ -132,7 +132,7 @@ TEST_F(ProjectsTest, AnImageProjectRunsEveryFrameAndStoresItsRecord) {
   EXPECT_EQ(client().Get("/v2/projects/" + id).status, 404);
 }
 
-TEST_F(ProjectsTest, VideoAndAudioProjectsServeMp4AndWav) {
+TEST_F(ProjectsTest, VideoAudioAndImageProjectsServeTheFormatsAsked) {
   auto c = ConnectReady();
   const std::string video = ProjectId(2), audio = ProjectId(3);
   c->Send("jobRequest",
@@ -155,7 +155,26 @@ TEST_F(ProjectsTest, VideoAndAudioProjectsServeMp4AndWav) {
   c->Send("jobRequest", JobRequest(audio, "ace_step_1.5_turbo", 1, R"(,"steps":2,"duration":2)", "mp3"));
   results = Results(RunToCompletion(*c, audio));
   ASSERT_EQ(results.size(), 1u);
-  EXPECT_EQ(results[0].data.Find("outputFormat")->as_string(), "wav");  // the sandbox encodes WAV only
+  EXPECT_EQ(results[0].data.Find("outputFormat")->as_string(), "mp3");
+  HttpResult mp3 = client().GetUrl(results[0].data.Find("resultUrl")->as_string());
+  EXPECT_EQ(mp3.headers["Content-Type"], "audio/mpeg");
+  EXPECT_EQ(static_cast<uint8_t>(mp3.body[0]), 0xFF);
+  const std::string as_wav = ProjectId(8), flac = ProjectId(9), webp = ProjectId(10);
+  c->Send("jobRequest", JobRequest(flac, "ace_step_1.5_turbo", 1, R"(,"steps":1,"duration":1)", "flac"));
+  results = Results(RunToCompletion(*c, flac));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].data.Find("outputFormat")->as_string(), "wav");  // flac is not encoded: WAV
+  c->Send("jobRequest", JobRequest(webp, "flux1-schnell-fp8", 1, R"(,"steps":1)", "webp"));
+  results = Results(RunToCompletion(*c, webp));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].data.Find("outputFormat")->as_string(), "webp");
+  HttpResult webp_bytes = client().GetUrl(results[0].data.Find("resultUrl")->as_string());
+  EXPECT_EQ(webp_bytes.headers["Content-Type"], "image/webp");
+  EXPECT_EQ(webp_bytes.body.substr(8, 4), "WEBP");
+  c->Send("jobRequest", JobRequest(as_wav, "ace_step_1.5_turbo", 1, R"(,"steps":2,"duration":2)", "wav"));
+  results = Results(RunToCompletion(*c, as_wav));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].data.Find("outputFormat")->as_string(), "wav");
   HttpResult wav = client().GetUrl(results[0].data.Find("resultUrl")->as_string());
   EXPECT_EQ(wav.headers["Content-Type"], "audio/wav");
   EXPECT_EQ(wav.body.substr(0, 4), "RIFF");
