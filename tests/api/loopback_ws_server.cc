@@ -23,9 +23,9 @@ namespace {
 
 using Poco::Net::WebSocket;
 
-class Peer : public WsPeer {
+class ScriptPeer : public WsPeer {
  public:
-  Peer(WebSocket& ws, std::string target, HttpHeaders headers) : ws_(ws), target_(std::move(target)), headers_(std::move(headers)) {}
+  ScriptPeer(WebSocket& ws, std::string target, HttpHeaders headers) : ws_(ws), target_(std::move(target)), headers_(std::move(headers)) {}
   const std::string& target() const override { return target_; }
   const HttpHeaders& headers() const override { return headers_; }
   bool SendFrame(const std::string& payload, int flags) override {
@@ -65,9 +65,9 @@ class Peer : public WsPeer {
   HttpHeaders headers_;
 };
 
-class Handler : public Poco::Net::HTTPRequestHandler {
+class WsHandler : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(const WsScript& s, std::atomic<int>& upgrades) : s_(s), upgrades_(upgrades) {}
+  WsHandler(const WsScript& s, std::atomic<int>& upgrades) : s_(s), upgrades_(upgrades) {}
   void handleRequest(Poco::Net::HTTPServerRequest& rq, Poco::Net::HTTPServerResponse& rs) override {
     HttpHeaders headers;
     for (const auto& [k, v] : rq) headers.emplace_back(k, v);
@@ -82,7 +82,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       WebSocket ws(rq, rs);
       ws.setReceiveTimeout(Poco::Timespan(10, 0));
       ++upgrades_;
-      Peer peer(ws, rq.getURI(), headers);
+      ScriptPeer peer(ws, rq.getURI(), headers);
       if (s_.run) s_.run(peer);
     } catch (const Poco::Exception&) {
     }
@@ -93,11 +93,11 @@ class Handler : public Poco::Net::HTTPRequestHandler {
   std::atomic<int>& upgrades_;
 };
 
-class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+class WsFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(const WsScript& s, std::atomic<int>& upgrades) : s_(s), upgrades_(upgrades) {}
+  WsFactory(const WsScript& s, std::atomic<int>& upgrades) : s_(s), upgrades_(upgrades) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new Handler(s_, upgrades_);
+    return new WsHandler(s_, upgrades_);
   }
 
  private:
@@ -133,7 +133,7 @@ std::unique_ptr<LoopbackWsServer> LoopbackWsServer::Start(WsScript script, const
   Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(8);
   impl->pool = std::make_unique<Poco::ThreadPool>(2, 16);
-  impl->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(impl->script, impl->upgrades), *impl->pool,
+  impl->server = std::make_unique<Poco::Net::HTTPServer>(new WsFactory(impl->script, impl->upgrades), *impl->pool,
                                                          *impl->socket, params);
   impl->server->start();
   return std::unique_ptr<LoopbackWsServer>(new LoopbackWsServer(std::move(impl)));

@@ -27,7 +27,7 @@ using Poco::Net::WebSocket;
 using std::chrono::milliseconds;
 constexpr int kFin = WebSocket::FRAME_FLAG_FIN;
 
-const std::string* Header(const HttpHeaders& h, const std::string& name) { return FindHeader(h, name); }
+const std::string* SeenHeader(const HttpHeaders& h, const std::string& name) { return FindHeader(h, name); }
 
 // The next text frame within 20 s, decoded.
 Result<ProjectFrame> Next(ProjectsConnection& c) {
@@ -140,10 +140,10 @@ TEST_F(ProjectsSocketTlsTest, OpensAsTheSdkDoesWithTheKeyOnlyInItsHeader) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   auto [target, headers] = seen.get_future().get();
   EXPECT_EQ(target, "/?appId=app-1%2Btest%2Fx&clientName=sogni-flow&clientType=artist&forceWorkerId=fast");
-  ASSERT_NE(Header(headers, "api-key"), nullptr);
-  EXPECT_EQ(*Header(headers, "api-key"), kCanaryKey);
+  ASSERT_NE(SeenHeader(headers, "api-key"), nullptr);
+  EXPECT_EQ(*SeenHeader(headers, "api-key"), kCanaryKey);
   ExpectNoCanary(target);
-  EXPECT_EQ(Header(headers, "Authorization"), nullptr) << "the SDK's api-key auth sends only api-key";
+  EXPECT_EQ(SeenHeader(headers, "Authorization"), nullptr) << "the SDK's api-key auth sends only api-key";
   Result<ProjectFrame> f = Next(**c);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_EQ(f->type, "authenticated");
