@@ -203,8 +203,14 @@ class PocoProjectsConnection final : public ProjectsConnection {
   }
 
   Status End(int code, const std::string& reason) {
+    if (ShutByUs()) code = 1000;  // Close() on another thread cut the connection
     closed_ = ClosedStatus(code, TerminalText(CollapseWhitespace(Redacted(reason, key_), 200)));
     return closed_;
+  }
+
+  bool ShutByUs() {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    return shut_;
   }
 
   // Closes with `code` because the server broke a rule.
@@ -219,12 +225,7 @@ class PocoProjectsConnection final : public ProjectsConnection {
   }
 
   Status Broken(const Poco::Exception& e) {
-    bool shut;
-    {
-      std::lock_guard<std::mutex> lock(state_mu_);
-      shut = shut_;
-    }
-    if (shut) {
+    if (ShutByUs()) {
       closed_ = ClosedStatus(1000, "closed by sogni-flow");
       return closed_;
     }
