@@ -575,6 +575,9 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
   std::vector<ArtifactRecord> mine;
   for (const auto& [id, a] : artifacts_)
     if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
+  // The provenance files name the step's project: run_ was read before the step started.
+  for (StepRecord& st : run_.steps)
+    if (st.step_id == step.id) st.remote_id = project_id, st.tool = ToolOf(step);
   DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
   DownloadTally tally;
   if (Status s = DownloadArtifactList(*store_, *transport_, run_, mine, dl, &tally); !s.ok()) return s;
