@@ -45,7 +45,7 @@ struct SpecStep {
   // The quote `run` got for this step before paying anything (negative: none asked).
   double quote_tokens = -1, quote_usd = -1;
   std::string token_type;
-  bool no_cache = false;     // a reseed's named steps and their dependants always run
+  bool no_cache = false;     // always runs: a reseed's named steps and their dependants, or run --no-cache
 };
 
 struct SpecMedia {
