@@ -1,6 +1,9 @@
 #include "runner/local/local_spec.h"
 
+#include <algorithm>
+#include <map>
 #include <random>
+#include <vector>
 
 #include "engine/media.h"
 #include "engine/project_params.h"
@@ -252,6 +255,44 @@ struct Reader {
   }
 };
 
+// What a spec this sogni-flow wrote always is, and a damaged one may not be: step ids non-empty
+// and unique, a project type, every step's inputs among its dependencies, and dependencies
+// without a cycle (a cycle would leave its steps waiting forever; a self-dependency on a step
+// already sent would not even wait).
+Status CheckSpecGraph(const LocalSpec& spec) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < spec.steps.size(); ++i) {
+    const SpecStep& s = spec.steps[i];
+    if (s.id.empty() || !index.emplace(s.id, i).second)
+      return Status::Internal("the local run's spec: a step id is empty or repeated ('" + TerminalText(s.id) + "')");
+    if (s.type != "image" && s.type != "video" && s.type != "audio")
+      return Status::Internal("the local run's spec: step '" + TerminalText(s.id) + "' has no project type");
+  }
+  std::vector<size_t> waiting(spec.steps.size(), 0);
+  std::vector<std::vector<size_t>> dependants(spec.steps.size());
+  for (size_t i = 0; i < spec.steps.size(); ++i) {
+    const SpecStep& s = spec.steps[i];
+    for (size_t d : s.deps) ++waiting[i], dependants[d].push_back(i);
+    for (const SpecBinding& b : s.bindings)
+      if (!b.source_step.empty() && std::find(s.deps.begin(), s.deps.end(), index[b.source_step]) == s.deps.end())
+        return Status::Internal("the local run's spec: step '" + TerminalText(s.id) + "' takes an input from '" +
+                                TerminalText(b.source_step) + "' without depending on it");
+  }
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < waiting.size(); ++i)
+    if (waiting[i] == 0) ready.push_back(i);
+  size_t ordered = 0;
+  while (!ready.empty()) {
+    size_t i = ready.back();
+    ready.pop_back();
+    ++ordered;
+    for (size_t d : dependants[i])
+      if (--waiting[d] == 0) ready.push_back(d);
+  }
+  if (ordered != spec.steps.size()) return Status::Internal("the local run's spec: its steps depend on each other in a cycle");
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<LocalSpec> SpecFromValue(const Value& v) {
@@ -309,6 +350,7 @@ Result<LocalSpec> SpecFromValue(const Value& v) {
       if ((b.media.empty() == b.source_step.empty()) || (!b.media.empty() && !spec.media.count(b.media)) ||
           (!b.source_step.empty() && !spec.Find(b.source_step)))
         return Status::Internal("the local run's spec: step '" + TerminalText(s.id) + "' has a binding with no source");
+  if (Status g = CheckSpecGraph(spec); !g.ok()) return g;
   return spec;
 }
 
