@@ -132,9 +132,10 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
     } else {
       backend->api_key = EnvValue(environ, "SOGNI_API_KEY");
     }
-    if (backend->api_key.empty())
+    if (backend->api_key.empty() && !options.key_optional)
       return Status::Error(Status::Code::kPermission, "no API key: set SOGNI_API_KEY or give --api-key-file");
-    if (Status k = CheckKeyBytes(backend->api_key, source); !k.ok()) return k;
+    if (!backend->api_key.empty())
+      if (Status k = CheckKeyBytes(backend->api_key, source); !k.ok()) return k;
   }
   // The projects socket: SOGNI_SOCKET_URL, else derived from the endpoint. Its REST routes
   // (estimates, sync) live on the same host, in https form.

@@ -28,6 +28,7 @@ struct BackendOptions {
   bool sandbox = false;       // start sflow::Sandbox in-process (step_ms 20, a generated key)
   std::string api_url;        // --api-url; "" = SOGNI_API_BASE_URL, else https://api.sogni.ai
   std::string api_key_file;   // --api-key-file: must not be readable by group or others
+  bool key_optional = false;  // no key is no error (estimate: the estimate routes need none)
 };
 
 // The endpoint stored with a run started against the in-process simulator, which ends with its
