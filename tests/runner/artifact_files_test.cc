@@ -27,7 +27,7 @@ TEST(ArtifactFilesTest, ExtensionComesFromTheBytes) {
   EXPECT_EQ(ExtensionFor(MediaKind::kUnknown, "??"), "bin");
   // RIFF holds WebP images as well as WAV audio; MPEG audio need not start with ID3 or MPEG-1's
   // 0xFFFB (LAME's MPEG-2.5 frames at 8 kHz start 0xFFE3, the sandbox's mp3s among them).
-  EXPECT_EQ(ExtensionFor(MediaKind::kImage, "RIFF\x10\0\0\0WEBPVP8 "), "webp");
+  EXPECT_EQ(ExtensionFor(MediaKind::kImage, std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)), "webp");
   EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xE3\x48\xC4"), "mp3");
   EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xF3\x64\xC4"), "mp3");
   EXPECT_EQ(ExtensionFor(MediaKind::kImage, "GIF89a"), "gif");
