@@ -115,6 +115,20 @@ void PrintQuotedTable(const CheckedPlan& c, const LocalSpec& spec, const SpecQuo
   bool first = true;
   for (const auto& [tt, tokens] : totals.tokens) out << (first ? "" : " + ") << Tokens(tokens) << " " << tt, first = false;
   out << " tokens (about " << Tokens(totals.usd) << " USD)\n";
+  if (const std::optional<double>& max = c.plan.budget.max_tokens) {
+    std::string over;
+    for (const auto& [tt, tokens] : totals.tokens)
+      if (tokens > *max) over += (over.empty() ? "" : ", ") + Tokens(tokens - *max) + " " + tt;
+    out << "budget: max_tokens " << Num(*max) << " (" << (over.empty() ? "within budget" : "over by " + over) << ")\n";
+  }
+}
+
+// The quoted total of some token type is over the plan's budget.max_tokens.
+bool OverMaxTokens(const CheckedPlan& c, const SpecQuoteTotals& totals) {
+  const std::optional<double>& max = c.plan.budget.max_tokens;
+  for (const auto& [tt, tokens] : totals.tokens)
+    if (max && tokens > *max) return true;
+  return false;
 }
 
 void AddQuotes(const LocalSpec& spec, const SpecQuoteTotals& totals, Value* v) {
@@ -136,6 +150,12 @@ void AddQuotes(const LocalSpec& spec, const SpecQuoteTotals& totals, Value* v) {
   v->Set("totalTokens", std::move(total));
   v->Set("totalUsd", Value::Double(totals.usd));
   v->Set("quoted", Value::Bool(true));
+}
+
+void AddMaxTokens(const CheckedPlan& c, bool over, Value* v) {
+  if (!c.plan.budget.max_tokens) return;
+  v->Set("maxTokens", Value::Double(*c.plan.budget.max_tokens));
+  v->Set("overBudget", Value::Bool(over));
 }
 
 }  // namespace
@@ -161,7 +181,8 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
   cl.Repeated("param", "p", "NAME=VALUE", "set a param (the last one for a name wins)", &params.assignments);
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
   cl.Epilog("exit codes: 0 estimated (and within budget), 2 invalid plan or usage, 4 the estimate routes\n"
-            "            are unavailable (try --offline), 5 the estimate is over budget.max_units, 7 security\n\n"
+            "            are unavailable (try --offline), 5 the estimate is over budget.max_units (or the\n"
+            "            quoted total over budget.max_tokens), 7 security\n\n"
             "examples:\n"
             "  sogni-flow estimate samples/launch-teaser.yaml\n"
             "  sogni-flow estimate samples/launch-teaser.yaml -p seconds=8 --json   # exit 5: over budget.max_units\n"
@@ -209,9 +230,11 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
         summary.push_back({plans[i], "local", std::to_string(c.plan.steps.size()), "-", "-", "-", "not quoted"});
         continue;
       }
+      const bool over = OverMaxTokens(c, *totals);
       if (json) {
         Value v = EstimateJson(c, est);
         AddQuotes(*spec, *totals, &v);
+        AddMaxTokens(c, over, &v);
         ctx.out << v.ToJson() << "\n";
       } else {
         if (i) ctx.out << "\n";
@@ -219,7 +242,13 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
       }
       std::string tokens;
       for (const auto& [tt, n] : totals->tokens) tokens += (tokens.empty() ? "" : " + ") + Tokens(n) + " " + tt;
-      summary.push_back({plans[i], "local", std::to_string(c.plan.steps.size()), tokens, "quoted", "-", "ok"});
+      const std::optional<double>& max = c.plan.budget.max_tokens;
+      summary.push_back({plans[i], "local", std::to_string(c.plan.steps.size()), tokens, "quoted",
+                         max ? Num(*max) + " tokens" : "-", over ? "over budget" : "ok"});
+      if (over) {
+        ctx.err << plans[i] << ": the quoted total " << tokens << " tokens is over budget.max_tokens " << Num(*max) << "\n";
+        if (exit == kExitOk) exit = kExitCostGate;
+      }
       continue;
     }
     if (json) {

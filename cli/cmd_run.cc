@@ -137,20 +137,26 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
 }
 
 // Quotes every step of a local plan (stored into its spec), then gates: the total over
-// --max-tokens is kCostGate (exit 5), a balance below it kPermission (exit 3), both before
-// anything is stored or paid.
+// --max-tokens or the plan's budget.max_tokens (the lower one) is kCostGate (exit 5), a balance
+// below it kPermission (exit 3), both before anything is stored or paid.
 Status QuoteAndGate(PreparedPlan& p, Backend& backend, std::optional<double> max_tokens, Context& ctx) {
   ctx.err << p.path << ": quoting " << p.local->steps.size() << " project step" << (p.local->steps.size() == 1 ? "" : "s")
           << "\n";
   Result<SpecQuoteTotals> totals = QuoteSpec(*backend.client, p.checked.plan.budget.token_type, &*p.local);
   if (!totals.ok()) return totals.status();
-  char line[160];
+  const std::optional<double>& plan_max = p.checked.plan.budget.max_tokens;
+  const bool from_plan = plan_max && (!max_tokens || *plan_max < *max_tokens);
+  const std::optional<double> ceiling = from_plan ? plan_max : max_tokens;
+  const std::string ceiling_name = from_plan ? "the plan's budget.max_tokens" : "--max-tokens";
+  char line[200];
   for (const auto& [tt, tokens] : totals->tokens) {
     std::snprintf(line, sizeof line, "%.4f %s tokens (about %.4f USD)", tokens, tt.c_str(), totals->usd);
     ctx.err << p.path << ": quoted " << line << "\n";
-    if (max_tokens && tokens > *max_tokens) {
-      std::snprintf(line, sizeof line, "the quoted total %.4f %s tokens is over --max-tokens %.4f", tokens, tt.c_str(), *max_tokens);
-      return Status::Error(Status::Code::kCostGate, std::string(line) + "; nothing was sent (raise --max-tokens, or trim the plan)");
+    if (ceiling && tokens > *ceiling) {
+      std::snprintf(line, sizeof line, "the quoted total %.4f %s tokens is over %s %.4f", tokens, tt.c_str(),
+                    ceiling_name.c_str(), *ceiling);
+      return Status::Error(Status::Code::kCostGate,
+                           std::string(line) + "; nothing was sent (raise " + ceiling_name + ", or trim the plan)");
     }
     Result<double> balance = AccountBalance(*backend.client, tt);
     if (!balance.ok())
@@ -193,7 +199,8 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
   flags.Register(cl);
   cl.Flag("detach", "", "start the workflows, store them and exit 0 without following", &drive.detach);
-  cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) when the quoted total is over N tokens", &max_tokens_text);
+  cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) when the quoted total is over N tokens (and over the\n"
+           "plan's budget.max_tokens, whichever is lower)", &max_tokens_text);
   cl.Flag("no-cache", "", "local plans: run every step, even one whose result the state directory holds", &drive.no_cache);
   cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN; with several plans DIR/RUN)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
@@ -224,8 +231,10 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (!max_tokens_text.empty()) {
     std::optional<double> v = ParseDecimal(max_tokens_text);
     if (!v || *v > 1e15)
-      return ctx.err << "sogni-flow run: --max-tokens wants a number of tokens (0 or more), not '" << TerminalText(max_tokens_text)
-                     << "'\n", kExitInvalid;
+      // The value is not repeated: the option's name says "token", and what was typed there may
+      // be one (tests/cli/secret_options.sh).
+      return ctx.err << "sogni-flow run: --max-tokens wants a number of tokens, 0 or more, written plainly (25, 0.5, 1e3)\n",
+             kExitInvalid;
     max_tokens = *v;
   }
 

@@ -149,6 +149,20 @@ grep -q 'the account holds 0.0010 spark tokens' short.err || fail "the balance m
 [ "$(runs_stored)" -eq "$stored" ] || fail "a refused run was stored"
 echo "ok: --max-tokens below the quote exits 5, a short balance exits 3, nothing created"
 
+# The plan's own ceiling, budget.max_tokens: estimate and run exit 5; a --max-tokens above it
+# does not lift it.
+sed 's/^  token_type: spark .*/  token_type: spark\n  max_tokens: '"$low"'/' samples/local-trailer.yaml > samples/local-trailer-capped.yaml
+grep -q "max_tokens: $low" samples/local-trailer-capped.yaml || fail "could not write the capped plan"
+"$bin" estimate samples/local-trailer-capped.yaml > capped-est.out 2> capped-est.err; rc=$?
+[ "$rc" -eq 5 ] || fail "estimate over budget.max_tokens exited $rc, not 5"
+grep -q "^budget: max_tokens $low (over by " capped-est.out || fail "estimate: $(cat capped-est.out)"
+"$bin" run samples/local-trailer-capped.yaml --no-cache --max-tokens 1000 --out out/capped > capped.out 2> capped.err; rc=$?
+[ "$rc" -eq 5 ] || fail "a quote over budget.max_tokens exited $rc, not 5"
+grep -q "over the plan's budget.max_tokens" capped.err || fail "the gate's message: $(cat capped.err)"
+rm samples/local-trailer-capped.yaml
+[ "$(created)" -eq "$before" ] && [ "$(runs_stored)" -eq "$stored" ] || fail "a plan over its budget.max_tokens created something"
+echo "ok: a quote over the plan's budget.max_tokens: estimate and run exit 5, nothing created"
+
 # --- Hostile: --max-tokens that is not a number of tokens.
 for v in nan -1 1e400 "" inf 0x10 " 5" 12abc; do
   "$bin" run samples/local-trailer.yaml --no-cache --max-tokens "$v" --out out/garbage > garbage.out 2> garbage.err; rc=$?
