@@ -71,7 +71,7 @@ class SessionProjectService final : public ProjectService {
   ModelCatalog catalog_;
   std::shared_ptr<ProjectInbox> inbox_;
   std::set<std::string> watched_;
-  std::map<std::string, int64_t> job_index_;  // "PROJECT/IMGID" -> jobIndex
+  ProjectNewsReader reader_;
 };
 
 // The quote of one project (the estimate route the SDK's estimateCost family calls, after the
