@@ -117,7 +117,9 @@ TEST_F(RunStoreTest, AProjectIsCommittedOnceAndItsRequestNeverChanges) {
   EXPECT_EQ((*got)[0].state, ProjectState::kPending);
   EXPECT_EQ((*got)[0].quote, 1.5);
   std::string remote;
-  for (const StepRecord& st : store_->GetRun("r1")->steps)
+  Result<RunRecord> run = store_->GetRun("r1");
+  ASSERT_OK(run.status());
+  for (const StepRecord& st : run->steps)
     if (st.step_id == "hero") remote = st.remote_id;
   EXPECT_EQ(remote, "P-1") << "the run update is applied with the project";
   ProjectRecord orphan = SampleProject("P-2", "nope");
