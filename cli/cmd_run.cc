@@ -242,8 +242,9 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
     char* end = nullptr;
     double v = std::strtod(max_tokens_text.c_str(), &end);
     if (!end || *end != '\0' || !(v >= 0) || v > 1e15)
-      return ctx.err << "sogni-flow run: --max-tokens wants a number of tokens (0 or more), not '" << TerminalText(max_tokens_text)
-                     << "'\n", kExitInvalid;
+      // The value is not echoed: a mistyped command line may have put a secret there.
+      return ctx.err << "sogni-flow run: --max-tokens wants a number of tokens (0 or more, e.g. --max-tokens 250); "
+                        "the value given is not one\n", kExitInvalid;
     max_tokens = v;
   }
 
