@@ -65,8 +65,8 @@ bool HasDirectProject(std::string_view tool);
 std::string DirectProjectToolList();  // "generate_image, edit_image, ..."
 
 // `arguments` are the step's resolved arguments (valid for the tool's schema, with the ones
-// dependsOn fills possibly absent); `deps` its dependsOn. `media_of_kind` counts the plan's
-// media entries of each kind (image, video, audio), to check upload indexes.
+// dependsOn fills possibly absent); `deps` its dependsOn. Upload indexes are checked
+// against the plan's media where they are resolved (runner/local/local_spec.cc).
 ToolProjectResult MapToolProject(std::string_view tool, const Value& arguments, const std::vector<Dependency>& deps);
 
 // The checks `validate` makes of a local plan's tool steps: a tool with no direct-project
