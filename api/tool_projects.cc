@@ -46,12 +46,13 @@ void ImageOptions(Mapper& m) {
     if (f == "jpeg") f = "jpg";
     if (f == "png" || f == "jpg" || f == "webp") m.Set("outputFormat", Value::String(f));
   }
-  // width and height only together: the SDK then asks for a custom size.
+  // width and height only together. The SDK also sets sizePreset 'custom', which the jobRequest
+  // builder sets itself for a width and height without a preset (the same request), and which
+  // its estimate routes would take for a preset to look up: it is left out.
   const bool w = m.Truthy("width"), h = m.Truthy("height");
   if (w && h) {
     m.Copy("width", "width");
     m.Copy("height", "height");
-    m.Set("sizePreset", Value::String("custom"));
   } else if (w || h) {
     m.Fail(w ? "width" : "height", std::string("a custom size needs both width and height"),
            "give both, or neither for the model's default size");
