@@ -59,6 +59,7 @@ void ImageOptions(Mapper& m) {
   }
   m.Copy("loras", "loras");
   m.Copy("loraStrengths", "loraStrengths");
+  m.Refuse("aspectRatio", "give width and height instead");
 }
 
 void GenerateImage(Mapper& m) {
@@ -98,6 +99,7 @@ void EditImage(Mapper& m) {
   for (const Source& s : images) m.Input("sourceImageIndex", "contextImages", MediaKind::kImage, s, true);
   m.Copy("seed", "seed");
   ImageOptions(m);
+  m.Refuse("personaName", "personas live in the hosted app; feed the person's image through sourceImageIndex");
 }
 
 // negativePrompt of a video tool: MiniMax H3 and the external-API models take none.
