@@ -90,7 +90,7 @@ void EditImage(Mapper& m) {
     m.Fail("model", "model '" + model + "' is not an image edit model", "use a model edit_image's schema lists");
   if (model.empty()) model = tm::kDefaultEditModel;
   std::vector<Source> images = m.Sources("sourceImageIndex", MediaKind::kImage, false);
-  if (images.empty())
+  if (images.empty() && !m.failed())  // not when its index was refused
     m.Fail("", "edit_image needs the image to edit",
            "fill sourceImageIndex with a dependsOn entry (transform: image_index), or write -1 for the first image in media:");
   if (static_cast<int>(images.size()) > MaxContextImages(model))
@@ -204,8 +204,8 @@ void SoundToVideo(Mapper& m) {
   std::vector<Source> audio = m.Sources("audioSourceIndex", MediaKind::kAudio, true);
   std::vector<Source> start = m.Sources("sourceImageIndex", MediaKind::kImage, true);
   std::vector<Source> end = m.Sources("endImageIndex", MediaKind::kImage, false);
-  if (audio.empty())
-    return m.Fail("", "sound_to_video needs the audio",
+  if (audio.empty())  // said once: not again when its index was refused
+    return m.failed() ? void() : m.Fail("", "sound_to_video needs the audio",
                   "fill audioSourceIndex with a dependsOn entry (transform: audio_index), or name an audio media entry (-1 or 0 is the first)");
   if (!end.empty() && start.empty())
     return m.Fail("endImageIndex", "endImageIndex needs sourceImageIndex as the first frame");
@@ -255,8 +255,8 @@ void SoundToVideo(Mapper& m) {
 
 void VideoToVideo(Mapper& m) {
   std::vector<Source> video = m.Sources("videoSourceIndex", MediaKind::kVideo, true);
-  if (video.empty())
-    return m.Fail("", "video_to_video needs the source video",
+  if (video.empty())  // said once: not again when its index was refused
+    return m.failed() ? void() : m.Fail("", "video_to_video needs the source video",
                   "fill videoSourceIndex with a dependsOn entry (transform: video_index), or name a video media entry (-1 or 0 is the first)");
   std::string mode = m.Text("controlMode");
   static const char* const kModes[] = {"animate-replace", "seedance-v2v", "canny", "pose", "depth", "detailer", "outpaint", "inpaint"};

@@ -53,6 +53,7 @@ class Mapper {
   void RefuseIf(const char* arg, const Value& bad, const std::string& hint);
   void Fail(const std::string& arg, const std::string& message, const std::string& hint = "", int dependency = -1);
 
+  bool failed() const { return !out_.errors.empty(); }
   // The mapping; every dependsOn entry no input took is an error.
   ToolProjectResult Finish();
 

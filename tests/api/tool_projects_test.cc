@@ -221,6 +221,9 @@ TEST(ToolProjectsTest, SoundToVideo) {
   EXPECT_EQ(Num(p, "fps"), 24);
   EXPECT_FALSE(p.params.Find("duration"));
   EXPECT_EQ(Refused("sound_to_video", R"({"prompt":"d"})").argument, "");
+  // A refused index is said once, and nothing reads the input it did not give.
+  EXPECT_EQ(MapToolProject("sound_to_video", Args(R"({"prompt":"d","audioSourceIndex":"x"})"), {}).errors.size(), 1u);
+  EXPECT_EQ(MapToolProject("edit_image", Args(R"({"prompt":"d","sourceImageIndex":2})"), {}).errors.size(), 1u);
   EXPECT_EQ(Refused("sound_to_video", R"({"prompt":"d","audioSourceIndex":0,"endImageIndex":-1})").argument, "endImageIndex");
   EXPECT_EQ(Refused("sound_to_video", R"({"prompt":"d","audioSourceIndex":0,"videoModel":"minimax-h3-fasth3-ia2v-turbo"})")
                 .argument, "videoModel");
@@ -251,6 +254,7 @@ TEST(ToolProjectsTest, VideoToVideo) {
   EXPECT_EQ(Str(p, "modelId"), "seedance-2-0");
   EXPECT_FALSE(p.params.Find("controlNet"));  // an external-API model
   EXPECT_EQ(Refused("video_to_video", R"({"prompt":"w"})").argument, "");
+  EXPECT_EQ(MapToolProject("video_to_video", Args(R"({"prompt":"w","videoSourceIndex":[]})"), {}).errors.size(), 0u + 1u);
   EXPECT_EQ(Refused("video_to_video", R"({"prompt":"w","videoSourceIndex":0})").argument, "");  // animate-move needs an image
   EXPECT_EQ(Refused("video_to_video", R"({"prompt":"w","videoSourceIndex":0,"controlMode":"canny","videoModel":"wan22-animate"})")
                 .argument, "videoModel");
