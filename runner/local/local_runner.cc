@@ -18,7 +18,7 @@ using Clock = std::chrono::steady_clock;
 // The jobID a request is built with before its real id is chosen (the cache key ignores it).
 constexpr const char* kPlaceholderId = "00000000-0000-4000-8000-000000000000";
 
-std::string ToolOf(const SpecStep& s) { return "project:" + s.type; }
+std::string ToolOf(const SpecStep& s) { return s.tool.empty() ? "project:" + s.type : s.tool; }
 
 MediaKind KindOfType(const std::string& type) {
   return ParseMediaKind(type).value_or(MediaKind::kUnknown);
