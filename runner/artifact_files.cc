@@ -28,8 +28,15 @@ std::string ExtensionFor(MediaKind kind, std::string_view bytes) {
   auto starts = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
   if (starts("\x89PNG")) return "png";
   if (starts("\xFF\xD8\xFF")) return "jpg";
+  if (starts("RIFF") && bytes.size() >= 12 && bytes.substr(8, 4) == "WEBP") return "webp";
   if (starts("RIFF")) return "wav";
-  if (starts("ID3") || starts("\xFF\xFB")) return "mp3";
+  if (starts("ID3")) return "mp3";
+  // An MPEG audio frame header: 11 sync bits, a version that is not the reserved one, layer III
+  // (MPEG-1, 2 and 2.5: LAME writes 0xFFFB, 0xFFF3 or 0xFFE3 depending on the sample rate).
+  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF) {
+    const unsigned b1 = static_cast<unsigned char>(bytes[1]);
+    if ((b1 & 0xE0) == 0xE0 && ((b1 >> 3) & 3) != 1 && ((b1 >> 1) & 3) == 1) return "mp3";
+  }
   if (bytes.size() > 8 && bytes.substr(4, 4) == "ftyp") return kind == MediaKind::kAudio ? "m4a" : "mp4";
   switch (kind) {
     case MediaKind::kImage: return "img";
