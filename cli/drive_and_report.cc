@@ -78,6 +78,14 @@ class LocalRunDriver final : public RunDriver {
   std::unique_ptr<LocalRunner> runner_;
 };
 
+}  // namespace
+
+std::unique_ptr<RunDriver> MakeLocalDriver(RunStore* store, Backend* backend) {
+  return std::make_unique<LocalRunDriver>(store, backend, LocalRunnerOptions());
+}
+
+namespace {
+
 // What a person needs to know about a run that did not complete: its stored error and each failed
 // step's error (code, message, whether a retry may help), one line each.
 std::vector<std::string> ProblemLines(const RunRecord& run) {
@@ -175,7 +183,8 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store,
       if (!o.waiting_reason.empty()) summary.Set("waitingReason", Value::String(o.waiting_reason));
       if (!options.json && run.ok()) {
         if (options.detach) {
-          ctx.err << d.run_id << ": " << Name(run->status) << " as workflow " << run->workflow_id
+          ctx.err << d.run_id << ": " << Name(run->status)
+                  << (run->workflow_id.empty() ? std::string(", its first projects sent") : " as workflow " + run->workflow_id)
                   << " (detached); follow it with: sogni-flow resume " << d.run_id << options.hint_args << "\n";
         } else {
           ctx.err << d.run_id << ": " << Name(run->status) << " (" << o.events_stored << " events, "
