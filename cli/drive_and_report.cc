@@ -67,6 +67,10 @@ class LocalRunDriver final : public RunDriver {
     Result<ProjectsSession*> session = backend_->Projects(*app);
     if (!session.ok()) return session.status();
     service_ = std::make_unique<SessionProjectService>(*session, backend_->client.get());
+    {
+      std::lock_guard<std::mutex> lock(backend_->projects_mu);
+      options_.app_id = backend_->projects_app_id;
+    }
     runner_ = std::make_unique<LocalRunner>(store_, service_.get(), backend_->transport.get(), options_);
     return Status::OK();
   }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <deque>
+#include <functional>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -189,6 +190,10 @@ class LocalFakeService : public ProjectService {
     int64_t n = 1;
     if (const Value* v = r.ok() ? r->Find("numberOfImages") : nullptr; v && v->is_int()) n = v->as_int();
     known[id] = n;
+    if (script) {
+      for (ProjectNews news : script(id)) queue.push_back(news);
+      return Status::OK();
+    }
     if (fail_next) {
       fail_next = false;
       queue.push_back(ProjectNews{.kind = ProjectNews::Kind::kFailed, .project_id = id, .error = "worker lost"});
@@ -217,6 +222,10 @@ class LocalFakeService : public ProjectService {
     if (it == known.end()) return Status::NotFound("no project " + id);
     RemoteProject p;
     p.status = failed.count(id) ? "failed" : "completed";
+    if (!lookup_statuses.empty()) {
+      p.status = lookup_statuses.front();
+      lookup_statuses.pop_front();
+    }
     p.charge = 0.5;
     for (int64_t i = 0; i < it->second && !failed.count(id); ++i)
       p.jobs.push_back(RemoteJob{id + "-J" + std::to_string(i), i, true, false, "https://media.test/" + id + "/" + std::to_string(i)});
@@ -244,6 +253,9 @@ class LocalFakeService : public ProjectService {
   std::deque<ProjectNews> queue;
   bool fail_next = false;
   int lookups = 0;
+  // When set, what a sent project's news are (instead of a clean run to its end).
+  std::function<std::vector<ProjectNews>(const std::string& id)> script;
+  std::deque<std::string> lookup_statuses;  // the next lookups' statuses, then "completed"
 };
 
 Status DriveStatus(LocalRunner& r, const std::string& run) {
@@ -509,6 +521,92 @@ TEST_F(LocalRunnerTest, ReseedRunsTheNamedStepAndItsDependantsOnly) {
   ASSERT_EQ(service_.sends.size(), 6u);
   EXPECT_NE(service_.sends[4].second.find("\"positivePrompt\":\"b\""), std::string::npos);
   EXPECT_NE(service_.sends[5].second.find("\"positivePrompt\":\"d\""), std::string::npos);
+}
+
+TEST_F(LocalRunnerTest, ADuplicatedJobFailureCountsOnceAndTheOtherJobStillDelivers) {
+  LocalSpec spec;
+  spec.steps = {Image("a", 2)};
+  const std::string run = CreateRun(spec, "r-13");
+  using K = ProjectNews::Kind;
+  service_.script = [](const std::string& id) {
+    return std::vector<ProjectNews>{
+        {.kind = K::kJobFailed, .project_id = id, .job_id = "J0", .job_index = 0, .error = "worker lost"},
+        {.kind = K::kJobFailed, .project_id = id, .job_id = "J0", .job_index = 0, .error = "worker lost"},  // duplicated frame
+        {.kind = K::kJobResult, .project_id = id, .job_id = "J1", .job_index = 1, .result_url = "https://media.test/" + id + "/1"},
+        {.kind = K::kCompleted, .project_id = id}};
+  };
+  service_.lookup_statuses = {"processing"};  // job 1 is still running when job 0's failures arrive
+  LocalRunnerOptions o;
+  o.lookup_interval = std::chrono::milliseconds(0);
+  LocalRunner r = Runner(o);
+  Result<RunOutcome> out = r.Drive(run);
+  ASSERT_OK(out.status());
+  EXPECT_EQ(out->status, RunStatus::kCompleted) << out->problem;
+  EXPECT_EQ(Step(run, "a").status, RunStatus::kCompleted);
+}
+
+TEST_F(LocalRunnerTest, AnEndTheRecordDoesNotShowYetIsNotConcluded) {
+  LocalSpec spec;
+  spec.steps = {Image("a", 1)};
+  const std::string run = CreateRun(spec, "r-14");
+  service_.lookup_statuses = {"processing", "processing"};  // the record lags behind the socket
+  LocalRunnerOptions o;
+  o.lookup_interval = std::chrono::milliseconds(0);
+  LocalRunner r = Runner(o);
+  Result<RunOutcome> out = r.Drive(run);
+  ASSERT_OK(out.status());
+  EXPECT_EQ(out->status, RunStatus::kCompleted) << out->problem;
+  EXPECT_GE(service_.lookups, 3);
+}
+
+TEST_F(LocalRunnerTest, ResultsBeyondWhatTheStepAskedForAreNotDownloaded) {
+  LocalSpec spec;
+  spec.steps = {Image("a", 1)};
+  const std::string run = CreateRun(spec, "r-15");
+  using K = ProjectNews::Kind;
+  service_.script = [](const std::string& id) {
+    std::vector<ProjectNews> news;
+    for (int64_t i = 0; i < 50; ++i)
+      news.push_back({.kind = K::kJobResult, .project_id = id, .job_id = "J", .job_index = i,
+                      .result_url = "https://media.test/" + id + "/" + std::to_string(i)});
+    news.push_back({.kind = K::kCompleted, .project_id = id});
+    return news;
+  };
+  LocalRunner r = Runner();
+  Result<RunOutcome> out = r.Drive(run);
+  ASSERT_OK(out.status());
+  EXPECT_EQ(out->artifacts_done, 1);
+  EXPECT_EQ(media_.fetched.size(), 1u);
+}
+
+TEST_F(LocalRunnerTest, AProjectSentUnderAnotherAppIdIsFollowedByLookups) {
+  LocalSpec spec;
+  spec.steps = {Image("a", 1)};
+  const std::string run = CreateRun(spec, "r-16");
+  {
+    StreamCancel stop;
+    LocalRunnerOptions o;
+    o.cancel = &stop;
+    o.app_id = "app-of-a-process-that-died";
+    o.before_send = [&] {
+      stop.Cancel();
+      return true;
+    };
+    LocalRunner r = Runner(o);
+    Result<RunOutcome> got = r.Drive(run);
+    EXPECT_EQ(got.status().code(), Status::Code::kCancelled);
+  }
+  service_.queue.clear();  // its news go to the dead process's socket, never to this one
+  LocalRunnerOptions o;
+  o.app_id = "app-of-this-process";
+  o.lookup_interval = std::chrono::milliseconds(0);
+  o.quiet_check = std::chrono::hours(1);
+  service_.lookup_statuses = {"processing", "processing", "processing"};
+  LocalRunner r = Runner(o);
+  Result<RunOutcome> out = r.Drive(run);
+  ASSERT_OK(out.status());
+  EXPECT_EQ(out->status, RunStatus::kCompleted);
+  EXPECT_EQ(service_.sends.size(), 1u);
 }
 
 }  // namespace
