@@ -208,7 +208,7 @@ Result<RunOutcome> LocalRunner::Drive(const std::string& run_id) {
 // A project an earlier process committed: the server is asked what it knows before anything is
 // sent again.
 Status LocalRunner::Reattach(const ProjectRecord& project, size_t step) {
-  inflight_[project.project_id] = InFlight{.step = step, .foreign = project.app_id != app_id_};
+  inflight_[project.project_id] = InFlight{.step = step, .foreign = project.app_id != app_id_, .key = project.cache_key};
   if (project.state == ProjectState::kCompleted) return Conclude(project.project_id, nullptr);
   service_->Watch(project.project_id);
   Result<RemoteProject> remote = service_->Lookup(project.project_id);
@@ -332,12 +332,14 @@ Status LocalRunner::StartStep(size_t i) {
     if (it == bytes_of.end()) continue;
     if (Status s = service_->Upload(project_id, up, content_types[up.key()], it->second); !s.ok()) return s;
   }
-  inflight_[project_id] = InFlight{.step = i};
+  inflight_[project_id] = InFlight{.step = i, .key = key};
   return Submit(i, project_id, p.request, params, /*resend=*/false);
 }
 
 Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::string& request, const Value&, bool resend) {
-  inflight_[project_id] = InFlight{.step = i};
+  InFlight& f = inflight_[project_id];
+  f.step = i;
+  f.foreign = false;  // it goes out on this process's socket now
   if (resend) {
     // The inputs were uploaded under this id before (or not: the crash may have come first); a
     // signed PUT of the same bytes is harmless, so they go again.
@@ -493,6 +495,13 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
         break;
       }
       case K::kJobResult: {
+        if (!f.seed && n.raw.is_object())
+          if (const Value* seed = n.raw.Find("lastSeed"); seed && (seed->is_int() || seed->is_string())) {
+            const std::string text = seed->is_int() ? std::to_string(seed->as_int()) : seed->as_string();
+            char* end = nullptr;
+            const long long v = std::strtoll(text.c_str(), &end, 10);
+            if (!text.empty() && end && *end == '\0' && v >= 0) f.seed = v;
+          }
         const int64_t index = n.job_index >= 0 ? n.job_index : f.results;
         ++f.results;
         if (index >= std::max<int64_t>(step.artifact_count, 1)) break;  // more results than asked for: not ours
@@ -591,18 +600,20 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
   DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
   DownloadTally tally;
-  if (Status s = DownloadArtifactList(*store_, *transport_, run_, mine, dl, &tally); !s.ok()) return s;
+  // What the provenance files say of the step: its project, its seed and its key.
+  StepRecord done{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kCompleted, .seed = it->second.seed,
+                  .artifact_count = produced, .remote_id = project_id, .arguments_digest = it->second.key};
+  if (const Value* seed = step.params.Find("seed"); seed && seed->is_int()) done.seed = seed->as_int();
+  RunRecord provenance = run_;
+  provenance.steps = {done};
+  if (Status s = DownloadArtifactList(*store_, *transport_, provenance, mine, dl, &tally); !s.ok()) return s;
   Result<std::vector<ArtifactRecord>> fresh = store_->ListArtifacts(run_.id);
   if (!fresh.ok()) return fresh.status();
   for (ArtifactRecord& a : *fresh)
     if (a.step_id == step.id) artifacts_[a.remote_id] = a;
   if (tally.failed > 0) return EndStep(i, project_id, ProjectState::kFailed, tally.first_problem);
   if (Status s = store_->MarkProject(project_id, {.state = ProjectState::kCompleted, .charge = remote.charge,
-                                                  .run = {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
-                                                                               .status = RunStatus::kCompleted,
-                                                                               .artifact_count = produced,
-                                                                               .remote_id = project_id,
-                                                                               .units = remote.charge}}}});
+                                                  .run = {.steps = {done}}});
       !s.ok())
     return s;
   service_->Unwatch(project_id);

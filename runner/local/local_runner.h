@@ -87,6 +87,8 @@ class LocalRunner final : public RunDriver {
     bool foreign = false;
     // Its end was announced but the lookup did not show it yet: looked up again from then on.
     bool ending = false;
+    std::string key{};               // the step's cache key (provenance: argumentsDigest)
+    std::optional<int64_t> seed{};   // the step's seed: its own, else the first result's lastSeed
   };
   Status Load(const std::string& run_id);
   Status Reattach(const ProjectRecord& project, size_t step);

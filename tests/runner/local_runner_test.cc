@@ -15,6 +15,7 @@
 #include "runner/local/dag_scheduler.h"
 #include "runner/local/local_runner.h"
 #include "runner/local/session_project_service.h"
+#include "runner/artifact_files.h"
 #include "runner/sha256.h"
 #include "store/sqlite_run_store.h"
 
@@ -359,7 +360,13 @@ TEST_F(LocalRunnerTest, ADiamondRunsInDependencyOrderAndDownloadsEachResultOnce)
   ASSERT_EQ(service_.uploads.size(), 1u);
   const std::string a1 = "https://media.test/" + (*projects)[0].project_id + "/1";
   EXPECT_EQ(service_.uploads[0], (*projects)[1].project_id + ":startingImage:" + Sha256Hex(LocalPngBytes(a1)));
-  EXPECT_TRUE(std::filesystem::exists(dir_ / run / "a" / "1.png.provenance.json"));
+  Result<std::string> provenance = ReadWholeFile((dir_ / run / "a" / "1.png.provenance.json").string());
+  ASSERT_OK(provenance.status());
+  Result<Value> prov = ParseJson(*provenance);
+  ASSERT_OK(prov.status());
+  EXPECT_EQ(prov->Find("projectId")->as_string(), (*projects)[0].project_id);
+  EXPECT_EQ(prov->Find("argumentsDigest")->as_string(), (*projects)[0].cache_key);
+  EXPECT_EQ(prov->Find("step")->as_string(), "a");
 }
 
 TEST_F(LocalRunnerTest, AFailedStepSkipsItsDependantsAndTheRunEndsPartialFailure) {
