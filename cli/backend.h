@@ -63,8 +63,9 @@ struct Backend {
   std::mutex projects_mu;
   std::unique_ptr<ProjectsSession> projects;
   std::string projects_app_id;
-  // The session for `app_id` (the state directory's), opened on first use. Thread-safe.
-  Result<ProjectsSession*> Projects(const std::string& app_id);
+  // The session of this process for the state directory's appId `base_app_id` (the socket's
+  // appId is it plus a suffix of this process: projects_app_id), opened on first use. Thread-safe.
+  Result<ProjectsSession*> Projects(const std::string& base_app_id);
 };
 
 // Opens the endpoint and the API key, checking both before anything is stored or sent:

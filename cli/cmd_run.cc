@@ -229,12 +229,11 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   drive.hint_args = StateDirHint(state_dir);
   std::optional<double> max_tokens;
   if (!max_tokens_text.empty()) {
-    std::optional<double> v = ParseDecimal(max_tokens_text);
+    std::optional<double> v = ParseDecimal(max_tokens_text);  // not 0x10, " 5", inf or nan
     if (!v || *v > 1e15)
-      // The value is not repeated: the option's name says "token", and what was typed there may
-      // be one (tests/cli/secret_options.sh).
-      return ctx.err << "sogni-flow run: --max-tokens wants a number of tokens, 0 or more, written plainly (25, 0.5, 1e3)\n",
-             kExitInvalid;
+      // The value is not echoed: a mistyped command line may have put a secret there.
+      return ctx.err << "sogni-flow run: --max-tokens wants a number of tokens (0 or more, e.g. --max-tokens 250); "
+                        "the value given is not one\n", kExitInvalid;
     max_tokens = *v;
   }
 
