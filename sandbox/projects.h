@@ -68,6 +68,10 @@ class ProjectsHub {
   // True once since the last call when anything Snapshot() covers changed.
   bool TakeDirty();
 
+  // For GET /_sandbox/stats: every project the hub admitted (a resend of a known jobID admits
+  // nothing), by id: {appId, status, media (each job's result object by jobIndex), charged}. Persisted with the projects (--data-dir).
+  Value Stats();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
