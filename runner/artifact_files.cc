@@ -28,8 +28,14 @@ std::string ExtensionFor(MediaKind kind, std::string_view bytes) {
   auto starts = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
   if (starts("\x89PNG")) return "png";
   if (starts("\xFF\xD8\xFF")) return "jpg";
+  if (starts("RIFF") && bytes.size() >= 12 && bytes.substr(8, 4) == "WEBP") return "webp";
   if (starts("RIFF")) return "wav";
-  if (starts("ID3") || starts("\xFF\xFB")) return "mp3";
+  // MP3: an ID3 tag, or an MPEG audio frame sync (11 bits set) for layer III of MPEG 1, 2 or
+  // 2.5 (LAME writes MPEG 2.5 at 8 kHz: FF E3).
+  if (starts("ID3")) return "mp3";
+  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
+      (static_cast<unsigned char>(bytes[1]) & 0xE6) == 0xE2 && (static_cast<unsigned char>(bytes[1]) & 0x18) != 0x08)
+    return "mp3";
   if (bytes.size() > 8 && bytes.substr(4, 4) == "ftyp") return kind == MediaKind::kAudio ? "m4a" : "mp4";
   switch (kind) {
     case MediaKind::kImage: return "img";

@@ -23,6 +23,12 @@ TEST(ArtifactFilesTest, ExtensionComesFromTheBytes) {
   EXPECT_EQ(ExtensionFor(MediaKind::kImage, "\x89PNG\r\n"), "png");
   EXPECT_EQ(ExtensionFor(MediaKind::kImage, "\xFF\xD8\xFF\xE0"), "jpg");
   EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "RIFF....WAVE"), "wav");
+  EXPECT_EQ(ExtensionFor(MediaKind::kImage, "RIFF....WEBPVP8 "), "webp");
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xFB\x90\x00"), "mp3");  // MPEG 1 layer III
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xF3\x48\xC4"), "mp3");  // MPEG 2
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xE3\x18\xC4"), "mp3");  // MPEG 2.5 (LAME at 8 kHz)
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xEB\x18\xC4"), "audio");  // reserved version bits
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xFD\x18\xC4"), "audio");  // layer II
   EXPECT_EQ(ExtensionFor(MediaKind::kVideo, std::string("\0\0\0\x18" "ftypisom", 12)), "mp4");
   EXPECT_EQ(ExtensionFor(MediaKind::kUnknown, "??"), "bin");
 }
