@@ -571,24 +571,27 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
                                               : step_errors_[i];
     return EndStep(i, project_id, remote.status == "canceled" ? ProjectState::kCancelled : ProjectState::kFailed, why);
   }
-  // Download this step's files (each once; a crash resumes them from their part files).
+  // Download this step's files (each once; a crash resumes them from their part files). The
+  // provenance beside each file is written from the step as it will be stored (its project and
+  // charge), not from run_ as it was loaded: a process that resumes after a crash between the
+  // provenance and the store's "done" writes the same bytes again, which is what makes it success.
   std::vector<ArtifactRecord> mine;
   for (const auto& [id, a] : artifacts_)
     if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
+  const StepRecord done{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kCompleted,
+                        .artifact_count = produced, .remote_id = project_id, .units = remote.charge};
+  RunRecord for_files = run_;
+  for_files.steps = {done};
   DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
   DownloadTally tally;
-  if (Status s = DownloadArtifactList(*store_, *transport_, run_, mine, dl, &tally); !s.ok()) return s;
+  if (Status s = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally); !s.ok()) return s;
   Result<std::vector<ArtifactRecord>> fresh = store_->ListArtifacts(run_.id);
   if (!fresh.ok()) return fresh.status();
   for (ArtifactRecord& a : *fresh)
     if (a.step_id == step.id) artifacts_[a.remote_id] = a;
   if (tally.failed > 0) return EndStep(i, project_id, ProjectState::kFailed, tally.first_problem);
   if (Status s = store_->MarkProject(project_id, {.state = ProjectState::kCompleted, .charge = remote.charge,
-                                                  .run = {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
-                                                                               .status = RunStatus::kCompleted,
-                                                                               .artifact_count = produced,
-                                                                               .remote_id = project_id,
-                                                                               .units = remote.charge}}}});
+                                                  .run = {.steps = {done}}});
       !s.ok())
     return s;
   service_->Unwatch(project_id);
