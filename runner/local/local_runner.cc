@@ -333,7 +333,8 @@ Status LocalRunner::StartStep(size_t i) {
 }
 
 Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::string& request, const Value&, bool resend) {
-  inflight_[project_id] = InFlight{i, 0, 0, false};
+  const int refusals = inflight_.count(project_id) ? inflight_[project_id].refusals : 0;
+  inflight_[project_id] = InFlight{i, 0, 0, false, refusals};
   if (resend) {
     // The inputs were uploaded under this id before (or not: the crash may have come first); a
     // signed PUT of the same bytes is harmless, so they go again.
@@ -438,6 +439,8 @@ Status LocalRunner::UseCache(size_t i, const ProjectRecord& cached, bool* used) 
 Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
   EventBatch batch;
   std::vector<std::string> ended;  // projects whose end arrived this round
+  std::vector<std::string> lost;   // projects the server no longer knows
+  std::vector<std::string> refused;  // projects refused too often: their steps fail
   for (const ProjectNews& n : news) {
     using K = ProjectNews::Kind;
     if (n.kind == K::kSessionFailed) {
@@ -445,9 +448,11 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
       return n.failure.ok() ? Status::Error(Status::Code::kUnavailable, "the projects socket gave up") : n.failure;
     }
     if (n.kind == K::kReconnected) {
-      // Projects may have ended while the socket was away: ask for each one.
+      // Projects may have ended while the socket was away, or the server may have lost them (a
+      // restart from an older state): ask for each one.
       for (auto& [id, f] : inflight_) {
         Result<RemoteProject> remote = service_->Lookup(id);
+        if (!remote.ok() && remote.status().code() == Status::Code::kNotFound) lost.push_back(id);
         if (!remote.ok()) continue;  // asked again at the next quiet check
         if (remote->status == "completed" || remote->status == "failed" || remote->status == "canceled")
           ended.push_back(id);
@@ -511,6 +516,17 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
       case K::kJobRetry:
         Say(run_.id + ": step " + step.id + ": a job was requeued (no charge)");
         break;
+      case K::kRefused:
+        // Not admitted, so nothing was paid: once the socket is back (it closes after such a
+        // refusal), the lookup of the reconnect finds the project unknown and sends it again.
+        if (++f.refusals > kMaxRefusals) {
+          step_errors_[f.step] = n.error + " (refused " + std::to_string(f.refusals) + " times)";
+          refused.push_back(n.project_id);
+        } else {
+          Say(run_.id + ": step " + step.id + ": project " + n.project_id + " refused while the server restarts (" +
+              n.error + "); it goes again once the socket is back");
+        }
+        break;
       case K::kCompleted:
       case K::kFailed:
       case K::kCancelled:
@@ -522,10 +538,31 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
     }
   }
   if (Status s = Commit(&batch); !s.ok()) return s;
+  for (const std::string& id : refused)
+    if (auto it = inflight_.find(id); it != inflight_.end())
+      if (Status s = EndStep(it->second.step, id, ProjectState::kFailed, step_errors_[it->second.step]); !s.ok())
+        return s;
+  for (const std::string& id : lost)
+    if (auto it = inflight_.find(id); it != inflight_.end())
+      if (Status s = SendAgain(id, it->second.step); !s.ok()) return s;
   for (const std::string& id : ended)
     if (inflight_.count(id))
       if (Status s = Conclude(id, nullptr); !s.ok()) return s;
   return Status::OK();
+}
+
+// A project of this run that the server does not know (never admitted, or lost by a restart
+// from an older state): the same request goes out again under the same id, as on resume. A
+// server that does know the id after all runs nothing twice for it.
+Status LocalRunner::SendAgain(const std::string& project_id, size_t step) {
+  Result<std::vector<ProjectRecord>> projects = store_->ListProjects(run_.id);
+  if (!projects.ok()) return projects.status();
+  for (const ProjectRecord& p : *projects) {
+    if (p.project_id != project_id) continue;
+    Say(run_.id + ": step " + StepId(step) + ": project " + project_id + " is unknown to the server; sending it again");
+    return Submit(step, project_id, p.request, Value(), /*resend=*/true);
+  }
+  return Status::Internal("project " + project_id + " of step " + StepId(step) + " is not in the store");
 }
 
 // The project ended: one lookup brings what the socket may have missed (results, the charge),
@@ -540,6 +577,7 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     remote = *known;
   } else {
     Result<RemoteProject> r = service_->Lookup(project_id);
+    if (!r.ok() && r.status().code() == Status::Code::kNotFound) return SendAgain(project_id, i);
     if (!r.ok()) return r.status();  // resumable: the project is still pending or sent in the store
     remote = std::move(*r);
   }
@@ -625,12 +663,16 @@ Status LocalRunner::CheckQuiet() {
   if (inflight_.empty() || Clock::now() - last_news_ < options_.quiet_check) return Status::OK();
   last_news_ = Clock::now();
   std::vector<std::pair<std::string, RemoteProject>> ended;
+  std::vector<std::pair<std::string, size_t>> lost;
   for (const auto& [id, f] : inflight_) {
     Result<RemoteProject> remote = service_->Lookup(id);
+    if (!remote.ok() && remote.status().code() == Status::Code::kNotFound) lost.push_back({id, f.step});
     if (!remote.ok()) continue;
     if (remote->status == "completed" || remote->status == "failed" || remote->status == "canceled")
       ended.push_back({id, *remote});
   }
+  for (const auto& [id, step] : lost)
+    if (Status s = SendAgain(id, step); !s.ok()) return s;
   for (const auto& [id, remote] : ended)
     if (Status s = Conclude(id, &remote); !s.ok()) return s;
   return Status::OK();

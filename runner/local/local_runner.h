@@ -77,11 +77,14 @@ class LocalRunner final : public RunDriver {
     size_t step = 0;
     int64_t results = 0, failed_jobs = 0;
     bool started = false;  // a job reached a worker (reported and stored once)
+    int refusals = 0;      // times the server refused it while restarting (kept across resends)
   };
+  static constexpr int kMaxRefusals = 3;  // then the step fails with the server's message
   Status Load(const std::string& run_id);
   Status Reattach(const ProjectRecord& project, size_t step);
   Status StartStep(size_t step);
   Status Submit(size_t step, const std::string& project_id, const std::string& request, const Value& params, bool resend);
+  Status SendAgain(const std::string& project_id, size_t step);
   Status UseCache(size_t step, const ProjectRecord& cached, bool* used);
   Status Handle(const std::vector<ProjectNews>& news);
   // The project ended remotely (completed, failed or cancelled): reconcile with a lookup,
