@@ -333,8 +333,12 @@ Status LocalRunner::StartStep(size_t i) {
 }
 
 Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::string& request, const Value&, bool resend) {
-  const int refusals = inflight_.count(project_id) ? inflight_[project_id].refusals : 0;
-  inflight_[project_id] = InFlight{i, 0, 0, false, refusals};
+  InFlight fresh{i, 0, 0, false};
+  if (auto it = inflight_.find(project_id); it != inflight_.end()) {
+    fresh.refusals = it->second.refusals;
+    fresh.resends = it->second.resends;
+  }
+  inflight_[project_id] = fresh;
   if (resend) {
     // The inputs were uploaded under this id before (or not: the crash may have come first); a
     // signed PUT of the same bytes is harmless, so they go again.
@@ -559,6 +563,9 @@ Status LocalRunner::SendAgain(const std::string& project_id, size_t step) {
   if (!projects.ok()) return projects.status();
   for (const ProjectRecord& p : *projects) {
     if (p.project_id != project_id) continue;
+    if (InFlight& f = inflight_[project_id]; ++f.resends > kMaxRefusals)
+      return EndStep(step, project_id, ProjectState::kFailed,
+                     "the server lost project " + project_id + " " + std::to_string(f.resends) + " times");
     Say(run_.id + ": step " + StepId(step) + ": project " + project_id + " is unknown to the server; sending it again");
     return Submit(step, project_id, p.request, Value(), /*resend=*/true);
   }
@@ -581,6 +588,13 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     if (!r.ok()) return r.status();  // resumable: the project is still pending or sent in the store
     remote = std::move(*r);
   }
+  if (remote.status != "completed" && remote.status != "failed" && remote.status != "canceled") {
+    // Not ended after all: the end arrived in the same round as a restart that lost the project
+    // (it was just sent again), or the record lags the socket. The project goes on; its end comes
+    // as news or at the quiet check's lookup.
+    Say(run_.id + ": step " + step.id + ": project " + project_id + " is " + remote.status + "; waiting for its end");
+    return Status::OK();
+  }
   RunUpdate u;
   for (const RemoteJob& j : remote.jobs) {
     if (!j.done || j.failed || j.job_index < 0) continue;
@@ -590,6 +604,7 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     std::string url = j.result_url;
     if (url.empty()) {
       Result<std::string> minted = service_->MintResultUrl(project_id, j.job_id, KindOfType(step.type));
+      if (!minted.ok() && minted.status().code() == Status::Code::kNotFound) return SendAgain(project_id, i);
       if (!minted.ok()) return minted.status();
       url = *minted;
     }
@@ -622,7 +637,24 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
   for_files.steps = {done};
   DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
   DownloadTally tally;
-  if (Status s = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally); !s.ok()) return s;
+  Status got = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally);
+  if (got.code() == Status::Code::kUnavailable) {
+    // A stored URL may have gone stale (a signature that expired, a server restarted from an
+    // older state that made the result again under another object): each file still missing
+    // gets a fresh URL from the project's record, once, and is tried again. Without this a
+    // resume would try the dead URL forever.
+    Result<int> fresh = RefreshUrls(project_id, step, remote);
+    if (!fresh.ok() && fresh.status().code() == Status::Code::kNotFound) return SendAgain(project_id, i);
+    if (!fresh.ok()) return fresh.status();
+    if (*fresh > 0) {
+      mine.clear();
+      for (const auto& [id, a] : artifacts_)
+        if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
+      tally = DownloadTally{};
+      got = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally);
+    }
+  }
+  if (!got.ok()) return got;
   Result<std::vector<ArtifactRecord>> fresh = store_->ListArtifacts(run_.id);
   if (!fresh.ok()) return fresh.status();
   for (ArtifactRecord& a : *fresh)
@@ -637,6 +669,32 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
   Report(StepEvent("step_completed", step.id, project_id));
   dag_->Finish(i, true);
   return Status::OK();
+}
+
+// New URLs for the project's results that are not downloaded yet: the record's, else minted.
+// Returns how many changed.
+Result<int> LocalRunner::RefreshUrls(const std::string& project_id, const SpecStep& step, const RemoteProject& remote) {
+  RunUpdate u;
+  for (const RemoteJob& j : remote.jobs) {
+    if (!j.done || j.failed || j.job_index < 0) continue;
+    auto have = artifacts_.find(ArtifactId(project_id, j.job_index));
+    if (have == artifacts_.end() || have->second.state == ArtifactState::kDone) continue;
+    std::string url = j.result_url;
+    if (url.empty()) {
+      Result<std::string> minted = service_->MintResultUrl(project_id, j.job_id, KindOfType(step.type));
+      if (!minted.ok()) return minted.status();
+      url = *minted;
+    }
+    if (url == have->second.url) continue;
+    ArtifactRecord a = have->second;
+    a.url = url;
+    u.artifacts.push_back(a);
+  }
+  if (u.artifacts.empty()) return 0;
+  if (Status s = store_->UpdateRun(run_.id, u); !s.ok()) return s;
+  for (const ArtifactRecord& a : u.artifacts) artifacts_[a.remote_id].url = a.url;
+  Say(run_.id + ": step " + step.id + ": " + std::to_string(u.artifacts.size()) + " result URL(s) renewed");
+  return static_cast<int>(u.artifacts.size());
 }
 
 Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectState how, const std::string& error) {

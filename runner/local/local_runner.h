@@ -78,8 +78,10 @@ class LocalRunner final : public RunDriver {
     int64_t results = 0, failed_jobs = 0;
     bool started = false;  // a job reached a worker (reported and stored once)
     int refusals = 0;      // times the server refused it while restarting (kept across resends)
+    int resends = 0;       // times it was sent again because the server did not know it
   };
-  static constexpr int kMaxRefusals = 3;  // then the step fails with the server's message
+  // Refusals, or resends of a project the server keeps losing, before its step fails.
+  static constexpr int kMaxRefusals = 3;
   Status Load(const std::string& run_id);
   Status Reattach(const ProjectRecord& project, size_t step);
   Status StartStep(size_t step);
@@ -90,6 +92,7 @@ class LocalRunner final : public RunDriver {
   // The project ended remotely (completed, failed or cancelled): reconcile with a lookup,
   // download, and end the step.
   Status Conclude(const std::string& project_id, const RemoteProject* known);
+  Result<int> RefreshUrls(const std::string& project_id, const SpecStep& step, const RemoteProject& remote);
   Status EndStep(size_t step, const std::string& project_id, ProjectState how, const std::string& error);
   Status CheckQuiet();
   Result<RunOutcome> Finish();
