@@ -17,8 +17,8 @@
 #
 #   local_crash.sh BIN_DIR [short|soak]
 # BIN_DIR holds sogni-flow and sogni-flow-crashtest. short (make test): every crash point once
-# and LOCAL_CRASH_RANDOM (6) random kills, LOCAL_CRASH_SANDBOX (3) sandbox kills; soak (make
-# soak): every crash point twice, 20 random kills, 20 sandbox kills. LOCAL_CRASH_PHASES (all:
+# and LOCAL_CRASH_RANDOM (13) random kills (20 runner kills in all), LOCAL_CRASH_SANDBOX (3) sandbox
+# kills; soak (make soak): every crash point twice, 20 random kills, 20 sandbox kills. LOCAL_CRASH_PHASES (all:
 # "points random sandbox faults") picks phases. SEED=<n> replays the choices;
 # KEEP_WORK=1 keeps the directory. LOCAL_CRASH_STEP_MS (20): the sandbox's step time.
 set -u
@@ -35,7 +35,7 @@ RANDOM=$SEED
 if [ "$mode" = soak ]; then
   point_rounds=2 random_kills=${LOCAL_CRASH_RANDOM:-20} sandbox_kills=${LOCAL_CRASH_SANDBOX:-20}
 else
-  point_rounds=1 random_kills=${LOCAL_CRASH_RANDOM:-6} sandbox_kills=${LOCAL_CRASH_SANDBOX:-3}
+  point_rounds=1 random_kills=${LOCAL_CRASH_RANDOM:-13} sandbox_kills=${LOCAL_CRASH_SANDBOX:-3}
 fi
 phases=${LOCAL_CRASH_PHASES:-points random sandbox faults}
 wanted() { [[ " $phases " == *" $1 "* ]]; }
