@@ -28,7 +28,13 @@ std::string SafeFileName(const std::string& id) {
 std::string ExtensionFor(MediaKind kind, std::string_view bytes) {
   if (bytes.substr(0, 4) == "\x89PNG") return "png";
   // The formats a plan's local media may have (engine/media.h), read the same way.
-  const MediaSniff sniff = SniffMedia(bytes);
+  MediaSniff sniff = SniffMedia(bytes);
+  // SniffMedia takes any MPEG audio frame for MP3 (local media checks are lenient); a file is
+  // named .mp3 only for layer III of MPEG 1, 2 or 2.5 (version bits not "reserved"), or an ID3 tag.
+  if (sniff.format == "mp3" && bytes.substr(0, 3) != "ID3") {
+    const unsigned b1 = bytes.size() >= 2 ? static_cast<unsigned char>(bytes[1]) : 0;
+    if (((b1 >> 1) & 3) != 1 || ((b1 >> 3) & 3) == 1) sniff.format.clear();
+  }
   if (sniff.format == "jpeg") return "jpg";
   if (sniff.format == "mp4" && kind == MediaKind::kAudio) return "m4a";
   if (!sniff.format.empty() && sniff.format != "heif") return sniff.format;

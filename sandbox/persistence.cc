@@ -3,6 +3,7 @@
 // sandbox starts with the same --data-dir. Uploads travel base64-encoded; generated artifacts are
 // stored as their specs and made again on demand. A workflow that was mid-step resumes at its
 // next tick.
+#include <chrono>
 #include <sstream>
 
 #include <Poco/Base64Decoder.h>
@@ -185,7 +186,14 @@ Value World::Snapshot() {
 
 void World::Restore(const Value& snap) {
   std::lock_guard<std::mutex> lock(mu_);
-  id_counter_ = static_cast<uint64_t>(GetI(snap, "idCounter"));
+  // The snapshot may be up to 200 ms older than the process that wrote it (a kill loses the
+  // rest), and ids handed out in those moments must never name something else now: a client may
+  // hold a signed URL of such an object. So the counter goes on from a point no earlier start
+  // reached, the wall clock's milliseconds times 1024 (a start mints far fewer ids than that
+  // between two milliseconds of a restart).
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  id_counter_ = static_cast<uint64_t>(GetI(snap, "idCounter")) + (now_ms << 10);
   for (const Value& x : GetV(snap, "workflows").items()) {
     auto w = std::make_unique<WorkflowRun>();
     w->id = GetS(x, "id");

@@ -145,6 +145,18 @@ void ProjectsHub::Restore(const Value& snapshot) {
   impl_->cv.notify_all();
 }
 
+Value ProjectsHub::Stats() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Value out = Value::Object();
+  for (const auto& [id, p] : impl_->projects) {
+    Value media = Value::Array();  // by jobIndex: the media object of its result ("" = none yet)
+    for (const JobRun& j : p->jobs) media.Append(Str(j.artifact_id));
+    out.Set(id, Obj({{"appId", Str(p->app_id)}, {"status", Str(p->status)}, {"media", media},
+                     {"charged", Value::Double(p->charged)}}));
+  }
+  return out;
+}
+
 bool ProjectsHub::TakeDirty() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   bool was = impl_->dirty;

@@ -72,6 +72,9 @@ class ProjectsHub {
   // last reset; with --data-dir, across restarts). A jobRequest for a known jobID, a refused one
   // (restart_refusal, insufficient funds, an unknown model) creates none.
   void AddStats(Value* stats);
+  // For GET /_sandbox/stats: every project the hub admitted (a resend of a known jobID admits
+  // nothing), by id: {appId, status, media (each job's result object by jobIndex), charged}. Persisted with the projects (--data-dir).
+  Value Stats();
 
  private:
   struct Impl;

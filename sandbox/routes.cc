@@ -192,7 +192,10 @@ void RouteRequest(RouteContext& ctx) {
     // Admin answers are bare JSON, for tooling (no API envelope).
     ctx.route = "/_sandbox/stats";
     Value stats = ctx.world.Stats();
-    if (ctx.projects) ctx.projects->AddStats(&stats);
+    if (ctx.projects) {
+      ctx.projects->AddStats(&stats);
+      stats.Set("projects", ctx.projects->Stats());
+    }
     return SendJson(ctx, 200, stats);
   }
   if (is({"_sandbox", "reset"}) && m == "POST") {

@@ -337,9 +337,15 @@ Status LocalRunner::StartStep(size_t i) {
 }
 
 Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::string& request, const Value&, bool resend) {
-  InFlight& f = inflight_[project_id];
-  f.step = i;
-  f.foreign = false;  // it goes out on this process's socket now
+  // A new attempt: what the last one saw is forgotten; its key and its refusal and resend
+  // counts are kept (they bound how often a lost project goes again).
+  InFlight fresh{.step = i};
+  if (auto it = inflight_.find(project_id); it != inflight_.end()) {
+    fresh.key = it->second.key;
+    fresh.refusals = it->second.refusals;
+    fresh.resends = it->second.resends;
+  }
+  inflight_[project_id] = fresh;  // foreign = false: it goes out on this process's socket now
   if (resend) {
     // The inputs were uploaded under this id before (or not: the crash may have come first); a
     // signed PUT of the same bytes is harmless, so they go again.
@@ -444,6 +450,8 @@ Status LocalRunner::UseCache(size_t i, const ProjectRecord& cached, bool* used) 
 Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
   EventBatch batch;
   std::vector<std::string> ended;  // projects whose end arrived this round
+  std::vector<std::string> lost;   // projects the server no longer knows
+  std::vector<std::string> refused;  // projects refused too often: their steps fail
   for (const ProjectNews& n : news) {
     using K = ProjectNews::Kind;
     if (n.kind == K::kSessionFailed) {
@@ -451,9 +459,11 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
       return n.failure.ok() ? Status::Error(Status::Code::kUnavailable, "the projects socket gave up") : n.failure;
     }
     if (n.kind == K::kReconnected) {
-      // Projects may have ended while the socket was away: ask for each one.
+      // Projects may have ended while the socket was away, or the server may have lost them (a
+      // restart from an older state): ask for each one.
       for (auto& [id, f] : inflight_) {
         Result<RemoteProject> remote = service_->Lookup(id);
+        if (!remote.ok() && remote.status().code() == Status::Code::kNotFound) lost.push_back(id);
         if (!remote.ok()) continue;  // asked again at the next quiet check
         if (remote->status == "completed" || remote->status == "failed" || remote->status == "canceled")
           ended.push_back(id);
@@ -495,13 +505,6 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
         break;
       }
       case K::kJobResult: {
-        if (!f.seed && n.raw.is_object())
-          if (const Value* seed = n.raw.Find("lastSeed"); seed && (seed->is_int() || seed->is_string())) {
-            const std::string text = seed->is_int() ? std::to_string(seed->as_int()) : seed->as_string();
-            char* end = nullptr;
-            const long long v = std::strtoll(text.c_str(), &end, 10);
-            if (!text.empty() && end && *end == '\0' && v >= 0) f.seed = v;
-          }
         const int64_t index = n.job_index >= 0 ? n.job_index : f.results;
         ++f.results;
         if (index >= std::max<int64_t>(step.artifact_count, 1)) break;  // more results than asked for: not ours
@@ -528,6 +531,17 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
       case K::kJobRetry:
         Say(run_.id + ": step " + step.id + ": a job was requeued (no charge)");
         break;
+      case K::kRefused:
+        // Not admitted, so nothing was paid: once the socket is back (it closes after such a
+        // refusal), the lookup of the reconnect finds the project unknown and sends it again.
+        if (++f.refusals > kMaxRefusals) {
+          step_errors_[f.step] = n.error + " (refused " + std::to_string(f.refusals) + " times)";
+          refused.push_back(n.project_id);
+        } else {
+          Say(run_.id + ": step " + step.id + ": project " + n.project_id + " refused while the server restarts (" +
+              n.error + "); it goes again once the socket is back");
+        }
+        break;
       case K::kCompleted:
       case K::kFailed:
       case K::kCancelled:
@@ -539,10 +553,34 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
     }
   }
   if (Status s = Commit(&batch); !s.ok()) return s;
+  for (const std::string& id : refused)
+    if (auto it = inflight_.find(id); it != inflight_.end())
+      if (Status s = EndStep(it->second.step, id, ProjectState::kFailed, step_errors_[it->second.step]); !s.ok())
+        return s;
+  for (const std::string& id : lost)
+    if (auto it = inflight_.find(id); it != inflight_.end())
+      if (Status s = SendAgain(id, it->second.step); !s.ok()) return s;
   for (const std::string& id : ended)
     if (inflight_.count(id))
       if (Status s = Conclude(id, nullptr); !s.ok()) return s;
   return Status::OK();
+}
+
+// A project of this run that the server does not know (never admitted, or lost by a restart
+// from an older state): the same request goes out again under the same id, as on resume. A
+// server that does know the id after all runs nothing twice for it.
+Status LocalRunner::SendAgain(const std::string& project_id, size_t step) {
+  Result<std::vector<ProjectRecord>> projects = store_->ListProjects(run_.id);
+  if (!projects.ok()) return projects.status();
+  for (const ProjectRecord& p : *projects) {
+    if (p.project_id != project_id) continue;
+    if (InFlight& f = inflight_[project_id]; ++f.resends > kMaxRefusals)
+      return EndStep(step, project_id, ProjectState::kFailed,
+                     "the server lost project " + project_id + " " + std::to_string(f.resends) + " times");
+    Say(run_.id + ": step " + StepId(step) + ": project " + project_id + " is unknown to the server; sending it again");
+    return Submit(step, project_id, p.request, Value(), /*resend=*/true);
+  }
+  return Status::Internal("project " + project_id + " of step " + StepId(step) + " is not in the store");
 }
 
 // The project ended: one lookup brings what the socket may have missed (results, the charge),
@@ -557,8 +595,16 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     remote = *known;
   } else {
     Result<RemoteProject> r = service_->Lookup(project_id);
+    if (!r.ok() && r.status().code() == Status::Code::kNotFound) return SendAgain(project_id, i);
     if (!r.ok()) return r.status();  // resumable: the project is still pending or sent in the store
     remote = std::move(*r);
+  }
+  if (remote.status != "completed" && remote.status != "failed" && remote.status != "canceled") {
+    // Not ended after all: the end arrived in the same round as a restart that lost the project
+    // (it was just sent again), or the record lags the socket. The project goes on; its end comes
+    // as news or at the quiet check's lookup.
+    Say(run_.id + ": step " + step.id + ": project " + project_id + " is " + remote.status + "; waiting for its end");
+    return Status::OK();
   }
   RunUpdate u;
   if (remote.status != "completed" && remote.status != "failed" && remote.status != "canceled") {
@@ -575,6 +621,7 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     std::string url = j.result_url;
     if (url.empty()) {
       Result<std::string> minted = service_->MintResultUrl(project_id, j.job_id, KindOfType(step.type));
+      if (!minted.ok() && minted.status().code() == Status::Code::kNotFound) return SendAgain(project_id, i);
       if (!minted.ok()) return minted.status();
       url = *minted;
     }
@@ -594,19 +641,41 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
                                               : step_errors_[i];
     return EndStep(i, project_id, remote.status == "canceled" ? ProjectState::kCancelled : ProjectState::kFailed, why);
   }
-  // Download this step's files (each once; a crash resumes them from their part files).
+  // Download this step's files (each once; a crash resumes them from their part files). The
+  // provenance beside each file is written from the step as it will be stored (its project and
+  // charge), not from run_ as it was loaded: a process that resumes after a crash between the
+  // provenance and the store's "done" writes the same bytes again, which is what makes it success.
   std::vector<ArtifactRecord> mine;
   for (const auto& [id, a] : artifacts_)
     if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
+  // The seed is the step's own (never a result's lastSeed, which a resumed process may not have
+  // seen: the provenance must be the same bytes whichever process writes it).
+  StepRecord done{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kCompleted,
+                  .artifact_count = produced, .remote_id = project_id, .units = remote.charge,
+                  .arguments_digest = it->second.key};
+  if (const Value* seed = step.params.Find("seed"); seed && seed->is_int()) done.seed = seed->as_int();
+  RunRecord for_files = run_;
+  for_files.steps = {done};
   DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
   DownloadTally tally;
-  // What the provenance files say of the step: its project, its seed and its key.
-  StepRecord done{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kCompleted, .seed = it->second.seed,
-                  .artifact_count = produced, .remote_id = project_id, .arguments_digest = it->second.key};
-  if (const Value* seed = step.params.Find("seed"); seed && seed->is_int()) done.seed = seed->as_int();
-  RunRecord provenance = run_;
-  provenance.steps = {done};
-  if (Status s = DownloadArtifactList(*store_, *transport_, provenance, mine, dl, &tally); !s.ok()) return s;
+  Status got = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally);
+  if (got.code() == Status::Code::kUnavailable) {
+    // A stored URL may have gone stale (a signature that expired, a server restarted from an
+    // older state that made the result again under another object): each file still missing
+    // gets a fresh URL from the project's record, once, and is tried again. Without this a
+    // resume would try the dead URL forever.
+    Result<int> fresh = RefreshUrls(project_id, step, remote);
+    if (!fresh.ok() && fresh.status().code() == Status::Code::kNotFound) return SendAgain(project_id, i);
+    if (!fresh.ok()) return fresh.status();
+    if (*fresh > 0) {
+      mine.clear();
+      for (const auto& [id, a] : artifacts_)
+        if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
+      tally = DownloadTally{};
+      got = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally);
+    }
+  }
+  if (!got.ok()) return got;
   Result<std::vector<ArtifactRecord>> fresh = store_->ListArtifacts(run_.id);
   if (!fresh.ok()) return fresh.status();
   for (ArtifactRecord& a : *fresh)
@@ -621,6 +690,32 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
   Report(StepEvent("step_completed", step.id, project_id));
   dag_->Finish(i, true);
   return Status::OK();
+}
+
+// New URLs for the project's results that are not downloaded yet: the record's, else minted.
+// Returns how many changed.
+Result<int> LocalRunner::RefreshUrls(const std::string& project_id, const SpecStep& step, const RemoteProject& remote) {
+  RunUpdate u;
+  for (const RemoteJob& j : remote.jobs) {
+    if (!j.done || j.failed || j.job_index < 0) continue;
+    auto have = artifacts_.find(ArtifactId(project_id, j.job_index));
+    if (have == artifacts_.end() || have->second.state == ArtifactState::kDone) continue;
+    std::string url = j.result_url;
+    if (url.empty()) {
+      Result<std::string> minted = service_->MintResultUrl(project_id, j.job_id, KindOfType(step.type));
+      if (!minted.ok()) return minted.status();
+      url = *minted;
+    }
+    if (url == have->second.url) continue;
+    ArtifactRecord a = have->second;
+    a.url = url;
+    u.artifacts.push_back(a);
+  }
+  if (u.artifacts.empty()) return 0;
+  if (Status s = store_->UpdateRun(run_.id, u); !s.ok()) return s;
+  for (const ArtifactRecord& a : u.artifacts) artifacts_[a.remote_id].url = a.url;
+  Say(run_.id + ": step " + step.id + ": " + std::to_string(u.artifacts.size()) + " result URL(s) renewed");
+  return static_cast<int>(u.artifacts.size());
 }
 
 Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectState how, const std::string& error) {
@@ -653,13 +748,17 @@ Status LocalRunner::CheckQuiet() {
   if (quiet) last_news_ = now;
   last_lookup_ = now;
   std::vector<std::pair<std::string, RemoteProject>> ended;
+  std::vector<std::pair<std::string, size_t>> lost;
   for (const auto& [id, f] : inflight_) {
     if (!quiet && !f.foreign && !f.ending) continue;
     Result<RemoteProject> remote = service_->Lookup(id);
+    if (!remote.ok() && remote.status().code() == Status::Code::kNotFound) lost.push_back({id, f.step});
     if (!remote.ok()) continue;
     if (remote->status == "completed" || remote->status == "failed" || remote->status == "canceled")
       ended.push_back({id, *remote});
   }
+  for (const auto& [id, step] : lost)
+    if (Status s = SendAgain(id, step); !s.ok()) return s;
   for (const auto& [id, remote] : ended)
     if (Status s = Conclude(id, &remote); !s.ok()) return s;
   return Status::OK();

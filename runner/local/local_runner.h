@@ -88,17 +88,22 @@ class LocalRunner final : public RunDriver {
     // Its end was announced but the lookup did not show it yet: looked up again from then on.
     bool ending = false;
     std::string key{};               // the step's cache key (provenance: argumentsDigest)
-    std::optional<int64_t> seed{};   // the step's seed: its own, else the first result's lastSeed
+    int refusals = 0;      // times the server refused it while restarting (kept across resends)
+    int resends = 0;       // times it was sent again because the server did not know it
   };
+  // Refusals, or resends of a project the server keeps losing, before its step fails.
+  static constexpr int kMaxRefusals = 3;
   Status Load(const std::string& run_id);
   Status Reattach(const ProjectRecord& project, size_t step);
   Status StartStep(size_t step);
   Status Submit(size_t step, const std::string& project_id, const std::string& request, const Value& params, bool resend);
+  Status SendAgain(const std::string& project_id, size_t step);
   Status UseCache(size_t step, const ProjectRecord& cached, bool* used);
   Status Handle(const std::vector<ProjectNews>& news);
   // The project ended remotely (completed, failed or cancelled): reconcile with a lookup,
   // download, and end the step.
   Status Conclude(const std::string& project_id, const RemoteProject* known);
+  Result<int> RefreshUrls(const std::string& project_id, const SpecStep& step, const RemoteProject& remote);
   Status EndStep(size_t step, const std::string& project_id, ProjectState how, const std::string& error);
   Status CheckQuiet();
   Result<RunOutcome> Finish();

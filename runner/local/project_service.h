@@ -34,6 +34,8 @@ struct ProjectNews {
     kCompleted,      // the project finished: every job has a result or failed
     kFailed,         // the whole project failed (error)
     kCancelled,      // the project was cancelled
+    kRefused,        // not admitted: the server was restarting (jobError 1001 without imgID); the
+                     // same request may go again under the same id once the socket is back
     kBalance,        // the account's balance changed (raw has it)
     kReconnected,    // the socket came back after a drop
     kSessionFailed,  // the socket gave up (failure says why)

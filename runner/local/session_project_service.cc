@@ -96,9 +96,14 @@ std::optional<ProjectNews> ProjectNewsReader::Read(const ProjectFrame& frame) {
     n.job_index = remembered();
   } else if (frame.type == "jobError") {
     // Without an imgID the whole project failed (the SDK's Projects/index.js reading).
+    // Error 1001 without an imgID is the refusal of a socket that is shutting down: the project
+    // was never admitted, and the SDK sends it again after the reconnect (Projects/index.js
+    // SERVER_RESTARTING_ERROR_CODE).
     n.error = ErrorText(d);
     const bool cancelled = n.error == "artistCanceled" || Text(d, "error") == "artistCanceled";
-    n.kind = n.job_id.empty() ? (cancelled ? K::kCancelled : K::kFailed) : K::kJobFailed;
+    const Value* code = d.Find("error");
+    const bool restarting = code && ((code->is_number() && code->as_number() == 1001) || Text(d, "error") == "1001");
+    n.kind = n.job_id.empty() ? (cancelled ? K::kCancelled : restarting ? K::kRefused : K::kFailed) : K::kJobFailed;
     n.job_index = remembered();
   } else if (frame.type == "jobRetry") {
     n.kind = K::kJobRetry;

@@ -29,6 +29,11 @@ TEST(ArtifactFilesTest, ExtensionComesFromTheBytes) {
   EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xF3\x48\xC4"), "mp3");
   EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xE3\x48\xC4"), "mp3");
   EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xF1\x50\x80"), "audio");  // AAC ADTS is no MP3
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xFB\x90\x00"), "mp3");  // MPEG 1 layer III
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xF3\x48\xC4"), "mp3");  // MPEG 2
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xE3\x18\xC4"), "mp3");  // MPEG 2.5 (LAME at 8 kHz)
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xEB\x18\xC4"), "audio");  // reserved version bits
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xFD\x18\xC4"), "audio");  // layer II
   EXPECT_EQ(ExtensionFor(MediaKind::kVideo, std::string("\0\0\0\x18" "ftypisom", 12)), "mp4");
   EXPECT_EQ(ExtensionFor(MediaKind::kUnknown, "??"), "bin");
   // A real RIFF size (NUL bytes), and the other formats a plan's media may have (engine/media.h).
