@@ -577,11 +577,11 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
   DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
   DownloadTally tally;
-  if (Status s = DownloadArtifactList(*store_, *transport_, run_, mine, dl, &tally); !s.ok()) return s;
-  Result<std::vector<ArtifactRecord>> fresh = store_->ListArtifacts(run_.id);
-  if (!fresh.ok()) return fresh.status();
-  for (ArtifactRecord& a : *fresh)
-    if (a.step_id == step.id) artifacts_[a.remote_id] = a;
+  // What the download stored comes back as it was stored: reading the run's whole artifact table
+  // here, once per step, made a run's CPU grow with the square of its steps.
+  std::vector<ArtifactRecord> marked;
+  if (Status s = DownloadArtifactList(*store_, *transport_, run_, mine, dl, &tally, &marked); !s.ok()) return s;
+  for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
   if (tally.failed > 0) return EndStep(i, project_id, ProjectState::kFailed, tally.first_problem);
   if (Status s = store_->MarkProject(project_id, {.state = ProjectState::kCompleted, .charge = remote.charge,
                                                   .run = {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
