@@ -183,10 +183,14 @@ Status SqliteRunStore::UpdateRun(const std::string& run_id, const RunUpdate& upd
 }
 
 Status SqliteRunStore::UpsertStep(const std::string& run_id, const StepRecord& step, int64_t now) {
+  // A known step keeps its position, found by the primary key; only a new one scans the run's
+  // steps for the next position (COALESCE stops at its first non-NULL argument), so that updating
+  // a step of a large run does not read all of its steps.
   Result<Stmt> q = db_->Prepare(
       "INSERT INTO steps (run_id, step_id, position, tool, status, seed, artifact_count, "
       "remote_id, error, updated_at, units, arguments_digest) VALUES (?1, ?2, "
-      "(SELECT COALESCE(MAX(position) + 1, 0) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7, "
+      "COALESCE((SELECT position FROM steps WHERE run_id = ?1 AND step_id = ?2), "
+      "(SELECT COALESCE(MAX(position) + 1, 0) FROM steps WHERE run_id = ?1)), ?3, ?4, ?5, ?6, ?7, "
       "?8, ?9, ?10, ?11) ON CONFLICT (run_id, step_id) DO UPDATE SET "
       "tool = CASE WHEN excluded.tool <> '' THEN excluded.tool ELSE tool END, "
       "status = excluded.status, seed = COALESCE(excluded.seed, seed), "
