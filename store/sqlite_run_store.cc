@@ -153,6 +153,21 @@ Result<RunRecord> SqliteRunStore::GetRun(const std::string& run_id) {
   return out;
 }
 
+Result<int64_t> SqliteRunStore::CancelRequestedAt(const std::string& run_id) {
+  int64_t at = 0;
+  Status s = Read([&]() -> Status {
+    Result<Stmt> q = db_->Prepare("SELECT cancel_requested_at FROM runs WHERE id = ?1");
+    if (!q.ok()) return q.status();
+    Result<bool> row = q->BindAll(run_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no run " + run_id + " in the state database");
+    at = q->Int(0);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return at;
+}
+
 Result<std::vector<RunRecord>> SqliteRunStore::ListRuns(const RunQuery& query) {
   Value statuses = Value::Array();
   for (RunStatus st : query.statuses) statuses.Append(Value::String(Name(st)));

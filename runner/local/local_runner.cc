@@ -194,8 +194,10 @@ Result<RunOutcome> LocalRunner::Drive(const std::string& run_id) {
     if (Status s = CheckQuiet(); !s.ok()) return s;
     if (Clock::now() - last_cancel_check > std::chrono::seconds(1)) {
       last_cancel_check = Clock::now();
-      Result<RunRecord> fresh = store_->GetRun(run_id);  // `sogni-flow cancel` from another process
-      if (fresh.ok()) run_.cancel_requested_at = fresh->cancel_requested_at;
+      // `sogni-flow cancel` from another process (the flag alone: the whole run, its spec and
+      // steps, is too much to read every second for a large plan).
+      Result<int64_t> at = store_->CancelRequestedAt(run_id);
+      if (at.ok()) run_.cancel_requested_at = *at;
     }
   }
   return Finish();
