@@ -565,18 +565,18 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     for (const ArtifactRecord& a : u.artifacts) artifacts_[a.remote_id] = a;
   }
   const bool completed = remote.status == "completed";
-  int64_t produced = 0;
-  for (const auto& [id, a] : artifacts_)
-    if (a.step_id == step.id && id.rfind(project_id, 0) == 0) ++produced;
+  // The project's artifacts: their ids begin with the project id (ArtifactId), so they sit
+  // together in artifacts_ and are found without walking the run's others.
+  std::vector<ArtifactRecord> mine;
+  for (auto a = artifacts_.lower_bound(project_id); a != artifacts_.end() && a->first.rfind(project_id, 0) == 0; ++a)
+    if (a->second.step_id == step.id) mine.push_back(a->second);
+  const int64_t produced = static_cast<int64_t>(mine.size());
   if (!completed || produced == 0) {
     std::string why = step_errors_[i].empty() ? (remote.error.empty() ? "the project " + remote.status : remote.error)
                                               : step_errors_[i];
     return EndStep(i, project_id, remote.status == "canceled" ? ProjectState::kCancelled : ProjectState::kFailed, why);
   }
   // Download this step's files (each once; a crash resumes them from their part files).
-  std::vector<ArtifactRecord> mine;
-  for (const auto& [id, a] : artifacts_)
-    if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
   DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
   DownloadTally tally;
   // What the download stored comes back as it was stored: reading the run's whole artifact table
