@@ -1,5 +1,6 @@
 #include "runner/local/local_runner.h"
 
+#include <algorithm>
 #include <random>
 
 #include "engine/crash_point.h"
@@ -120,6 +121,7 @@ Status LocalRunner::Load(const std::string& run_id) {
   Result<std::vector<ArtifactRecord>> arts = store_->ListArtifacts(run_id);
   if (!arts.ok()) return arts.status();
   artifacts_.clear();
+  other_artifacts_.clear();
   for (ArtifactRecord& a : *arts) artifacts_[a.remote_id] = std::move(a);
   step_errors_.assign(spec_.steps.size(), "");
   inflight_.clear();
@@ -381,11 +383,38 @@ Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::s
 // A completed project of any run with the same key: its files, if intact, become this step's.
 Status LocalRunner::UseCache(size_t i, const ProjectRecord& cached, bool* used) {
   const SpecStep& step = spec_.steps[i];
-  Result<std::vector<ArtifactRecord>> theirs = store_->ListArtifacts(cached.run_id);
-  if (!theirs.ok()) return theirs.status();
+  // The project's files: their ids begin with its id. Another run's artifacts are read once, not
+  // once per cached step (a large plan run again would read them n times), and read again when
+  // the project's files there are not all done (that run was still going when they were read).
   std::vector<ArtifactRecord> files;
-  for (const ArtifactRecord& a : *theirs)
-    if (a.step_id == cached.step_id && a.remote_id.rfind(cached.project_id, 0) == 0) files.push_back(a);
+  auto collect = [&](const std::map<std::string, ArtifactRecord>& theirs) {
+    files.clear();
+    for (auto a = theirs.lower_bound(cached.project_id);
+         a != theirs.end() && a->first.rfind(cached.project_id, 0) == 0; ++a)
+      if (a->second.step_id == cached.step_id) files.push_back(a->second);
+    return !files.empty() && std::all_of(files.begin(), files.end(), [](const ArtifactRecord& a) {
+      return a.state == ArtifactState::kDone;
+    });
+  };
+  auto read_theirs = [&]() -> Status {
+    Result<std::vector<ArtifactRecord>> theirs = store_->ListArtifacts(cached.run_id);
+    if (!theirs.ok()) return theirs.status();
+    std::map<std::string, ArtifactRecord>& mapped = other_artifacts_[cached.run_id];
+    mapped.clear();
+    for (ArtifactRecord& a : *theirs) mapped[a.remote_id] = std::move(a);
+    return Status::OK();
+  };
+  if (cached.run_id == run_.id) {
+    collect(artifacts_);
+  } else {
+    const bool known = other_artifacts_.count(cached.run_id) > 0;
+    if (!known)
+      if (Status s = read_theirs(); !s.ok()) return s;
+    if (!collect(other_artifacts_[cached.run_id]) && known) {
+      if (Status s = read_theirs(); !s.ok()) return s;
+      collect(other_artifacts_[cached.run_id]);
+    }
+  }
   Result<bool> intact = VerifyCachedFiles(files);
   if (!intact.ok()) return intact.status();
   if (!*intact) return Status::OK();  // moved or edited since: run the step
