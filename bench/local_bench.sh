@@ -41,11 +41,13 @@ for _ in $(seq 1 100); do grep -q "listening on" sandbox.log && break; sleep 0.1
 url=$(sed -n 's/.*listening on //p' sandbox.log)
 case "$url" in http://127.0.0.1:*) ;; *) echo "the sandbox did not start on loopback"; cat sandbox.log; exit 1 ;; esac
 
+# GNU time reports the usage of what it waited for, `timeout` and the runner under it; the bound
+# keeps `make bench` ending should the run hang.
 rc=0
-SOGNI_API_KEY=$key /usr/bin/time -f '%U %S %e %M' -o time.txt \
+SOGNI_API_KEY=$key /usr/bin/time -f '%U %S %e %M' -o time.txt timeout -k 10 900 \
   "$bin" run plan.yaml -j "$jobs" --api-url "$url" --state-dir state --out out > run.out 2> run.err || rc=$?
 if [ "$rc" -ne 0 ]; then
-  echo "the run exited $rc"; tail -20 run.err; exit 1
+  echo "the run exited $rc$([ "$rc" -eq 124 ] && echo ' (still running after 900 s)')"; tail -20 run.err; exit 1
 fi
 files=$(find out -name '*.png' | wc -l)
 stats=$(curl -fsS "$url/_sandbox/stats")
