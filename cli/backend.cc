@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "api/http_url.h"
 #include "cli/context.h"
@@ -132,9 +133,10 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
     } else {
       backend->api_key = EnvValue(environ, "SOGNI_API_KEY");
     }
-    if (backend->api_key.empty())
+    if (backend->api_key.empty() && !options.key_optional)
       return Status::Error(Status::Code::kPermission, "no API key: set SOGNI_API_KEY or give --api-key-file");
-    if (Status k = CheckKeyBytes(backend->api_key, source); !k.ok()) return k;
+    if (!backend->api_key.empty())
+      if (Status k = CheckKeyBytes(backend->api_key, source); !k.ok()) return k;
   }
   // The projects socket: SOGNI_SOCKET_URL, else derived from the endpoint. Its REST routes
   // (estimates, sync) live on the same host, in https form.
@@ -166,13 +168,21 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
   return backend;
 }
 
-Result<ProjectsSession*> Backend::Projects(const std::string& app_id) {
+Result<ProjectsSession*> Backend::Projects(const std::string& base_app_id) {
   std::lock_guard<std::mutex> lock(projects_mu);
   if (projects) {
-    if (app_id != projects_app_id)
-      return Status::Internal("one process serves one state directory's appId on the projects socket");
+    if (projects_app_id.rfind(base_app_id + "-", 0) != 0)
+      return Status::Internal("one process serves one state directory on the projects socket");
     return projects.get();
   }
+  // The server gives an appId one socket: a second one takes it over and the first is closed
+  // (4015). Two processes running local runs of one state directory at once (overlapping cron
+  // jobs) must not take the socket from each other, so each process adds its own suffix to the
+  // state directory's appId; a project it sent is then followed by lookups in a process that
+  // resumes it (runner/local/local_runner.h).
+  char suffix[9];
+  std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(std::random_device()()));
+  const std::string app_id = base_app_id + "-" + suffix;
   ProjectsSocketOptions o;
   o.socket_url = socket_url;
   o.app_id = app_id;

@@ -28,6 +28,7 @@ struct BackendOptions {
   bool sandbox = false;       // start sflow::Sandbox in-process (step_ms 20, a generated key)
   std::string api_url;        // --api-url; "" = SOGNI_API_BASE_URL, else https://api.sogni.ai
   std::string api_key_file;   // --api-key-file: must not be readable by group or others
+  bool key_optional = false;  // no key is no error (estimate: the estimate routes need none)
 };
 
 // The endpoint stored with a run started against the in-process simulator, which ends with its
@@ -62,8 +63,9 @@ struct Backend {
   std::mutex projects_mu;
   std::unique_ptr<ProjectsSession> projects;
   std::string projects_app_id;
-  // The session for `app_id` (the state directory's), opened on first use. Thread-safe.
-  Result<ProjectsSession*> Projects(const std::string& app_id);
+  // The session of this process for the state directory's appId `base_app_id` (the socket's
+  // appId is it plus a suffix of this process: projects_app_id), opened on first use. Thread-safe.
+  Result<ProjectsSession*> Projects(const std::string& base_app_id);
 };
 
 // Opens the endpoint and the API key, checking both before anything is stored or sent:

@@ -126,6 +126,33 @@ int WorkflowGone(Context& ctx, StateDir& dir, bool leased, Backend& backend, con
   return kExitRunFailed;
 }
 
+// A local run: every project in flight gets the SDK's cancel (jobError artistCanceled), and the
+// run is marked cancel requested, so that whoever drives it starts no further step. With the
+// lease (no other driver) and --wait, the run is then followed to its end here.
+int CancelLocal(Context& ctx, StateDir& dir, bool leased, const RunRecord& run, const BackendOptions& backend_options,
+                bool wait, bool json) {
+  auto fail = [&](const Status& st) { return ctx.err << "sogni-flow cancel: " << st.message() << "\n", ExitCodeFor(st); };
+  bool overridden = false;
+  Result<BackendOptions> bo = BackendOptionsFor(run, backend_options, &overridden);
+  if (!bo.ok()) return fail(bo.status());
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
+  if (!backend.ok()) return fail(backend.status());
+  if (run.account != AccountFingerprint((*backend)->api_key))
+    return ctx.err << "sogni-flow cancel: run " << run.id << " belongs to another account (key fingerprint "
+                   << run.account << ")\n", kExitAuth;
+  std::unique_ptr<RunDriver> driver = MakeLocalDriver(&dir.store(), backend->get());
+  if (Status c = driver->RequestCancel(run); !c.ok()) return fail(Status::Error(c.code(), (*backend)->client->Redact(c.message())));
+  ctx.err << "run " << run.id << ": cancel requested for its projects in flight; no further step starts\n";
+  if (!leased) {
+    std::string by = DriverOf(dir, run.id);
+    ctx.err << "run " << run.id << ": " << (by.empty() ? "another sogni-flow drives it" : by) << ", which stores its end\n";
+    return wait ? WaitForDriver(ctx, dir, **backend, run.id, json) : kExitOk;
+  }
+  if (wait) return FollowToEnd(ctx, dir.store(), **backend, run.id, json);
+  ctx.err << "run " << run.id << ": 'sogni-flow resume " << run.id << "' (or cancel --wait) stores its end\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunCancel(const std::vector<std::string>& args, Context& ctx) {
@@ -175,6 +202,7 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
   Result<std::unique_ptr<RunLease>> lease = (*dir)->AcquireRunLease(run_id);
   if (!lease.ok() && lease.status().code() != Status::Code::kConflict) return fail(lease.status());
   if (lease.ok() && !(*lease)->notice().empty()) ctx.err << "sogni-flow cancel: " << (*lease)->notice() << "\n";
+  if (run->execution == Execution::kLocal) return CancelLocal(ctx, **dir, lease.ok(), *run, backend_options, wait, json);
   if (run->workflow_id.empty()) {
     if (!lease.ok())
       return ctx.err << "sogni-flow cancel: " << lease.status().message() << "\n(it is starting the run; cancel it again "

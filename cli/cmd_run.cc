@@ -24,6 +24,7 @@
 #include "runner/media_upload.h"
 #include "runner/local/local_spec.h"
 #include "runner/local/session_project_service.h"
+#include "runner/local/spec_quote.h"
 #include "runner/server/server_runner.h"
 #include "runner/sha256.h"
 
@@ -81,8 +82,9 @@ Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx
 // --out DIR: with one plan DIR itself; with several DIR/RUN, so that no two runs share files.
 // The run's lease is taken before the run is stored, so that no other process (resume --all) can
 // take it up before this one drives it; it joins `leases`.
+// --no-cache is stored with a local run's spec (each step's noCache), so that `resume` keeps it.
 Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, std::vector<std::unique_ptr<RunLease>>* leases,
-                              const std::string& out_dir, bool per_run_dir, Context& ctx) {
+                              const std::string& out_dir, bool per_run_dir, bool no_cache, Context& ctx) {
   RunStore& store = dir.store();
   const CheckedPlan& c = p.checked;
   if (!p.approval.digest.empty()) {  // kept in the state store: which approval let this run start
@@ -109,6 +111,8 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
     run.account = AccountFingerprint(backend.api_key);
     run.api_url = backend.api_url;
     run.out_dir = out_dir.empty() ? "sogni-out/" + run_id : per_run_dir ? out_dir + "/" + run_id : out_dir;
+    if (no_cache)
+      for (SpecStep& step : p.local->steps) step.no_cache = true;
     run.spec = SpecToValue(*p.local);
     for (const SpecStep& step : p.local->steps)
       run.steps.push_back(StepRecord{.step_id = step.id, .tool = "project:" + step.type, .artifact_count = step.artifact_count});
@@ -132,42 +136,27 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
   return CreateServerRun(store, spec, run_id);
 }
 
-// The token type a project step pays with: its own tokenType, else the plan's budget.token_type
-// (spark or sogni), else spark (what the estimate routes need a value for; the request itself
-// carries only what the plan says).
-std::string TokenTypeOf(const Plan& plan, const SpecStep& step) {
-  if (const Value* t = step.params.Find("tokenType"); t && t->is_string() && !t->as_string().empty()) return t->as_string();
-  if (plan.budget.token_type == "spark" || plan.budget.token_type == "sogni") return plan.budget.token_type;
-  return "spark";
-}
-
 // Quotes every step of a local plan (stored into its spec), then gates: the total over
-// --max-tokens is kCostGate (exit 5), a balance below it kPermission (exit 3), both before
-// anything is stored or paid.
+// --max-tokens or the plan's budget.max_tokens (the lower one) is kCostGate (exit 5), a balance
+// below it kPermission (exit 3), both before anything is stored or paid.
 Status QuoteAndGate(PreparedPlan& p, Backend& backend, std::optional<double> max_tokens, Context& ctx) {
-  std::map<std::string, double> totals;
-  ModelCatalog catalog(backend.client.get());
-  double usd = 0;
   ctx.err << p.path << ": quoting " << p.local->steps.size() << " project step" << (p.local->steps.size() == 1 ? "" : "s")
           << "\n";
-  for (SpecStep& step : p.local->steps) {
-    const std::string tt = TokenTypeOf(p.checked.plan, step);
-    Result<ProjectQuoteFigures> q = QuoteProject(*backend.client, catalog, step.params, tt, "");
-    if (!q.ok())
-      return Status::Error(q.status().code(), "step '" + step.id + "': no quote: " + backend.client->Redact(q.status().message()));
-    step.quote_tokens = q->tokens;
-    step.quote_usd = q->usd;
-    step.token_type = tt;
-    totals[tt] += q->tokens;
-    usd += q->usd;
-  }
-  char line[160];
-  for (const auto& [tt, tokens] : totals) {
-    std::snprintf(line, sizeof line, "%.4f %s tokens (about %.4f USD)", tokens, tt.c_str(), usd);
+  Result<SpecQuoteTotals> totals = QuoteSpec(*backend.client, p.checked.plan.budget.token_type, &*p.local);
+  if (!totals.ok()) return totals.status();
+  const std::optional<double>& plan_max = p.checked.plan.budget.max_tokens;
+  const bool from_plan = plan_max && (!max_tokens || *plan_max < *max_tokens);
+  const std::optional<double> ceiling = from_plan ? plan_max : max_tokens;
+  const std::string ceiling_name = from_plan ? "the plan's budget.max_tokens" : "--max-tokens";
+  char line[200];
+  for (const auto& [tt, tokens] : totals->tokens) {
+    std::snprintf(line, sizeof line, "%.4f %s tokens (about %.4f USD)", tokens, tt.c_str(), totals->usd);
     ctx.err << p.path << ": quoted " << line << "\n";
-    if (max_tokens && tokens > *max_tokens) {
-      std::snprintf(line, sizeof line, "the quoted total %.4f %s tokens is over --max-tokens %.4f", tokens, tt.c_str(), *max_tokens);
-      return Status::Error(Status::Code::kCostGate, std::string(line) + "; nothing was sent (raise --max-tokens, or trim the plan)");
+    if (ceiling && tokens > *ceiling) {
+      std::snprintf(line, sizeof line, "the quoted total %.4f %s tokens is over %s %.4f", tokens, tt.c_str(),
+                    ceiling_name.c_str(), *ceiling);
+      return Status::Error(Status::Code::kCostGate,
+                           std::string(line) + "; nothing was sent (raise " + ceiling_name + ", or trim the plan)");
     }
     Result<double> balance = AccountBalance(*backend.client, tt);
     if (!balance.ok())
@@ -210,7 +199,8 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
   flags.Register(cl);
   cl.Flag("detach", "", "start the workflows, store them and exit 0 without following", &drive.detach);
-  cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) when the quoted total is over N tokens", &max_tokens_text);
+  cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) when the quoted total is over N tokens (and over the\n"
+           "plan's budget.max_tokens, whichever is lower)", &max_tokens_text);
   cl.Flag("no-cache", "", "local plans: run every step, even one whose result the state directory holds", &drive.no_cache);
   cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN; with several plans DIR/RUN)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
@@ -239,12 +229,12 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   drive.hint_args = StateDirHint(state_dir);
   std::optional<double> max_tokens;
   if (!max_tokens_text.empty()) {
-    char* end = nullptr;
-    double v = std::strtod(max_tokens_text.c_str(), &end);
-    if (!end || *end != '\0' || !(v >= 0) || v > 1e15)
-      return ctx.err << "sogni-flow run: --max-tokens wants a number of tokens (0 or more), not '" << TerminalText(max_tokens_text)
-                     << "'\n", kExitInvalid;
-    max_tokens = v;
+    std::optional<double> v = ParseDecimal(max_tokens_text);  // not 0x10, " 5", inf or nan
+    if (!v || *v > 1e15)
+      // The value is not echoed: a mistyped command line may have put a secret there.
+      return ctx.err << "sogni-flow run: --max-tokens wants a number of tokens (0 or more, e.g. --max-tokens 250); "
+                        "the value given is not one\n", kExitInvalid;
+    max_tokens = *v;
   }
 
   // Nothing was driven: the messages, and with --json a summary a machine can read as well.
@@ -312,7 +302,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   std::vector<std::string> run_ids;
   std::vector<std::unique_ptr<RunLease>> leases;  // one per run, held while the runs are driven
   for (PreparedPlan& p : prepared) {
-    Result<std::string> run_id = CreateRun(p, **backend, **dir, &leases, out_dir, plans.size() > 1, ctx);
+    Result<std::string> run_id = CreateRun(p, **backend, **dir, &leases, out_dir, plans.size() > 1, drive.no_cache, ctx);
     if (!run_id.ok()) {
       if (run_ids.empty()) return stop({p.path + ": " + run_id.status().message()}, ExitCodeFor(run_id.status()));
       ctx.err << "sogni-flow run: " << p.path << ": " << run_id.status().message() << "\n";

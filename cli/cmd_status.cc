@@ -1,4 +1,6 @@
 // sogni-flow status [RUN] : the stored runs (read-only; takes no lock).
+#include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -7,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "cli/state_access.h"
 #include "engine/json.h"
+#include "runner/local/local_spec.h"
 #include "store/run_rows.h"
 
 namespace sflow {
@@ -91,6 +94,95 @@ std::vector<std::pair<std::string, Value>> FailedSteps(RunStore& store, const Ru
   return failed;
 }
 
+// A local run's steps with what each was quoted and charged: the step's newest project of this
+// run (its quote and final charge), or, for a step taken from the step cache, the project it was
+// copied from (charge 0) and the quote `run` stored in the spec. Totals by token type. A spec
+// that cannot be read (damage) leaves the quotes null; a project row that cannot be, fails.
+Result<Value> LocalSteps(RunStore& store, const RunRecord& run, Value* totals) {
+  Result<std::vector<ProjectRecord>> projects = store.ListProjects(run.id);
+  if (!projects.ok()) return projects.status();
+  std::map<std::string, const ProjectRecord*> newest;
+  for (const ProjectRecord& p : *projects) newest[p.step_id] = &p;
+  Result<LocalSpec> spec = SpecFromValue(run.spec);
+  auto number = [](std::optional<double> d) { return d ? Value::Double(*d) : Value(); };
+  std::map<std::string, std::pair<double, double>> sums;  // token type -> quoted, charged
+  double usd = 0;
+  Value steps = Value::Array();
+  for (const StepRecord& st : run.steps) {
+    const SpecStep* ss = spec.ok() ? spec->Find(st.step_id) : nullptr;
+    auto it = newest.find(st.step_id);
+    const ProjectRecord* p = it == newest.end() ? nullptr : it->second;
+    const bool cached = !p && !st.remote_id.empty() && st.status == RunStatus::kCompleted;
+    std::optional<double> quote, quote_usd, charge;
+    std::string token_type = ss ? ss->token_type : "";
+    if (p && p->quote) quote = p->quote, quote_usd = p->quote_usd, token_type = p->token_type.empty() ? token_type : p->token_type;
+    else if (ss && ss->quote_tokens >= 0) quote = ss->quote_tokens, quote_usd = ss->quote_usd;
+    if (p) charge = p->charge;
+    if (cached) charge = 0.0;
+    Value v = Value::Object();
+    v.Set("step", Value::String(st.step_id));
+    v.Set("status", Value::String(Name(st.status)));
+    v.Set("projectId", st.remote_id.empty() ? Value() : Value::String(st.remote_id));
+    v.Set("projectState", p ? Value::String(Name(p->state)) : Value());
+    v.Set("cached", Value::Bool(cached));
+    v.Set("tokenType", token_type.empty() ? Value() : Value::String(token_type));
+    v.Set("quoteTokens", number(quote));
+    v.Set("quoteUsd", number(quote_usd));
+    v.Set("chargeTokens", number(charge));
+    steps.Append(std::move(v));
+    if (quote && !token_type.empty()) sums[token_type].first += *quote;
+    if (charge && !token_type.empty()) sums[token_type].second += *charge;
+    usd += quote_usd.value_or(0);
+  }
+  *totals = Value::Object();
+  for (const auto& [tt, sum] : sums) {
+    Value t = Value::Object();
+    t.Set("quoted", Value::Double(sum.first));
+    t.Set("charged", Value::Double(sum.second));
+    totals->Set(tt, t);
+  }
+  totals->Set("quoteUsd", Value::Double(usd));
+  return steps;
+}
+
+std::string Figure(const Value* v, const char* format) {
+  if (!v || !v->is_number()) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v->as_number());
+  return buf;
+}
+
+// The per-step table of one local run, and its totals.
+void PrintLocalSteps(const Value& steps, const Value& totals, std::ostream& out) {
+  std::vector<std::vector<std::string>> rows = {{"STEP", "STATUS", "PROJECT", "QUOTE", "USD", "CHARGE"}};
+  for (const Value& st : steps.items()) {
+    const Value* tt = st.Find("tokenType");
+    std::string unit = tt && tt->is_string() ? " " + tt->as_string() : "";
+    const Value* project = st.Find("projectId");
+    std::string charge = Figure(st.Find("chargeTokens"), "%.4f");
+    if (st.Find("cached")->as_bool()) charge = "0 (cached)";
+    else if (charge != "-") charge += unit;
+    std::string quote = Figure(st.Find("quoteTokens"), "%.4f");
+    rows.push_back({st.Find("step")->as_string(), st.Find("status")->as_string(),
+                    project->is_string() ? project->as_string() : "-", quote == "-" ? quote : quote + unit,
+                    Figure(st.Find("quoteUsd"), "$%.4f"), charge});
+  }
+  std::vector<size_t> width(6, 0);
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) line += "  " + r[i] + (i + 1 < r.size() ? std::string(width[i] - r[i].size(), ' ') : "");
+    out << line << "\n";
+  }
+  for (const Value::Member& m : totals.members()) {
+    if (m.key == "quoteUsd") continue;
+    out << "  total " << m.key << ": quoted " << Figure(m.value.Find("quoted"), "%.4f") << ", charged "
+        << Figure(m.value.Find("charged"), "%.4f") << "\n";
+  }
+  out << "  total quoted: about " << Figure(totals.Find("quoteUsd"), "%.4f") << " USD\n";
+}
+
 }  // namespace
 
 int RunStatusCommand(const std::vector<std::string>& args, Context& ctx) {
@@ -150,6 +242,13 @@ int RunStatusCommand(const std::vector<std::string>& args, Context& ctx) {
           steps.Append(step);
         }
         v.Set("failedSteps", steps);
+        if (run.execution == Execution::kLocal) {
+          Value totals;
+          Result<Value> local = LocalSteps(store, run, &totals);
+          if (!local.ok()) return ctx.err << "sogni-flow status: " << local.status().message() << "\n", ExitCodeFor(local.status());
+          v.Set("steps", *local);
+          v.Set("totals", totals);
+        }
       }
       ctx.out << v.ToJson() << "\n";
     } else {
@@ -165,6 +264,12 @@ int RunStatusCommand(const std::vector<std::string>& args, Context& ctx) {
       for (const auto& [id, error] : failed)
         ctx.out << "  step " << id << " failed: " << (error.is_object() ? ErrorLine(error) : "no error recorded")
                 << "\n";
+      if (!runs.empty() && run.execution == Execution::kLocal) {
+        Value totals;
+        Result<Value> local = LocalSteps(store, run, &totals);
+        if (!local.ok()) return ctx.err << "sogni-flow status: " << local.status().message() << "\n", ExitCodeFor(local.status());
+        PrintLocalSteps(*local, totals, ctx.out);
+      }
     }
   }
   return kExitOk;

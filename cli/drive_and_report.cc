@@ -67,6 +67,10 @@ class LocalRunDriver final : public RunDriver {
     Result<ProjectsSession*> session = backend_->Projects(*app);
     if (!session.ok()) return session.status();
     service_ = std::make_unique<SessionProjectService>(*session, backend_->client.get());
+    {
+      std::lock_guard<std::mutex> lock(backend_->projects_mu);
+      options_.app_id = backend_->projects_app_id;
+    }
     runner_ = std::make_unique<LocalRunner>(store_, service_.get(), backend_->transport.get(), options_);
     return Status::OK();
   }
@@ -77,6 +81,14 @@ class LocalRunDriver final : public RunDriver {
   std::unique_ptr<SessionProjectService> service_;
   std::unique_ptr<LocalRunner> runner_;
 };
+
+}  // namespace
+
+std::unique_ptr<RunDriver> MakeLocalDriver(RunStore* store, Backend* backend) {
+  return std::make_unique<LocalRunDriver>(store, backend, LocalRunnerOptions());
+}
+
+namespace {
 
 // What a person needs to know about a run that did not complete: its stored error and each failed
 // step's error (code, message, whether a retry may help), one line each.
@@ -175,7 +187,8 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store,
       if (!o.waiting_reason.empty()) summary.Set("waitingReason", Value::String(o.waiting_reason));
       if (!options.json && run.ok()) {
         if (options.detach) {
-          ctx.err << d.run_id << ": " << Name(run->status) << " as workflow " << run->workflow_id
+          ctx.err << d.run_id << ": " << Name(run->status)
+                  << (run->workflow_id.empty() ? std::string(", its first projects sent") : " as workflow " + run->workflow_id)
                   << " (detached); follow it with: sogni-flow resume " << d.run_id << options.hint_args << "\n";
         } else {
           ctx.err << d.run_id << ": " << Name(run->status) << " (" << o.events_stored << " events, "

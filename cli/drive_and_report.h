@@ -14,6 +14,7 @@
 #include "cli/context.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
+#include "runner/run_driver.h"
 
 namespace sflow {
 
@@ -54,6 +55,10 @@ struct DriveFlags {
   // the message to print otherwise.
   Status Finish();
 };
+
+// The driver of a local run over `backend` (its projects socket opened on first use), for the
+// commands that act on one run without driving it (cancel).
+std::unique_ptr<RunDriver> MakeLocalDriver(RunStore* store, Backend* backend);
 
 // One run, options {.json = json, .hint_args = hint_args}.
 int DriveAndReport(const char* command, Context& ctx, RunStore& store, Backend& backend,

@@ -5,6 +5,7 @@
 
 #include "api/job_request.h"
 #include "api/project_quote.h"
+#include "api/tool_projects.h"
 #include "engine/media.h"
 #include "engine/project_params.h"
 
@@ -44,9 +45,7 @@ class DryRun {
   Result<Value> Params(size_t i, std::map<std::string, StepMedia>* inputs) {
     const Step& step = c_.plan.steps[i];
     Value params = c_.analysis.steps[i].arguments;
-    if (!step.is_project())  // the SDK's tool -> project mapping (dist/Chat/ChatTools.js) is not ported yet
-      return Status::InvalidPlan("tool step (" + step.tool_name +
-                                 "): a dry run shows project steps only; the direct project a tool maps to is not built yet");
+    if (!step.is_project()) return ToolParams(step, params, inputs);
     std::vector<ProjectParam> known = ProjectParamsFor(Str(params, "type"));
     auto kind_of = [&](const std::string& name) {
       for (const ProjectParam& p : known)
@@ -80,6 +79,25 @@ class DryRun {
         params.Set(d.target_argument, placeholder);
         if (k == ProjectParamKind::kMedia) (*inputs)[d.target_argument] = from;
       }
+    }
+    return params;
+  }
+
+  // A tool step's ProjectParams (api/tool_projects.h), each media input shown by its source.
+  Result<Value> ToolParams(const Step& step, const Value& arguments, std::map<std::string, StepMedia>* inputs) {
+    ToolProjectResult m = MapToolProject(step.tool_name, arguments, step.depends_on);
+    if (!m.ok()) return Status::InvalidPlan(step.tool_name + " as a direct project: " + m.errors[0].message);
+    Value params = std::move(m.project.params);
+    for (const ToolMediaInput& in : m.project.inputs) {
+      StepMedia from = in.upload_index >= 0 ? FromUpload(in.kind, in.upload_index)
+                                            : FromDependency(step.depends_on[static_cast<size_t>(in.dependency)]);
+      Value placeholder = Value::String(from.source);
+      Value* list = in.list ? params.Find(in.param) : nullptr;
+      if (list && list->is_array() && in.position < static_cast<int64_t>(list->size()))
+        list->items()[static_cast<size_t>(in.position)] = placeholder;
+      else
+        params.Set(in.param, placeholder);
+      if (!in.url) (*inputs)[in.list ? in.param + "[" + std::to_string(in.position) + "]" : in.param] = from;
     }
     return params;
   }
@@ -144,6 +162,14 @@ class DryRun {
     return StepMedia{"media:" + name, it == media_mime_.end() ? "" : it->second};
   }
 
+  // The 0-based n-th media entry of a kind.
+  StepMedia FromUpload(MediaKind kind, int64_t n) {
+    int64_t seen = 0;
+    for (const MediaEntry& m : c_.plan.media)
+      if (m.kind == kind && seen++ == n) return FromMedia(m.name);
+    return StepMedia{std::string("media:") + MediaKindName(kind) + "#" + std::to_string(n), ""};
+  }
+
   // The n-th media entry of a kind ($input_media), or an upstream step's artifact.
   StepMedia FromDependency(const Dependency& d) {
     int64_t index = d.source_artifact_index.value_or(0);
@@ -158,8 +184,10 @@ class DryRun {
     }
     StepMedia out{"step:" + d.source_step_id + "#" + std::to_string(index), ""};
     const Step* src = c_.plan.FindStep(d.source_step_id);
-    if (src && src->is_project()) {
-      const Value& p = c_.analysis.steps[size_t(src - c_.plan.steps.data())].arguments;
+    if (src) {
+      // The source's ProjectParams: its own, or those of the project its tool maps to.
+      Value p = c_.analysis.steps[size_t(src - c_.plan.steps.data())].arguments;
+      if (!src->is_project()) p = MapToolProject(src->tool_name, p, src->depends_on).project.params;
       std::string format = Str(p, "outputFormat"), type = Str(p, "type");
       if (format.empty()) format = type == "audio" ? "mp3" : type == "video" ? "mp4" : "png";
       out.content_type = MimeOfFormat(format);

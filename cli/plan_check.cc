@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "api/tool_projects.h"
 #include "plans/plan_loader.h"
 #include "schemas/protocol_catalog.h"
 
@@ -39,6 +40,8 @@ CheckedPlan CheckPlan(const std::string& path, const ToolCatalog& catalog, const
     if (values.ok()) sources.files.push_back(ParamFile{f, std::move(values).value()});
   }
   c.analysis = ValidatePlan(&c.plan, catalog, sources, options, &c.diags);
+  // A local plan's tool steps run as the direct project the SDK maps each to (api/tool_projects.h).
+  CheckLocalToolSteps(c.plan, c.analysis, &c.diags);
   return c;
 }
 

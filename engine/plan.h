@@ -64,6 +64,9 @@ struct MediaEntry {
 struct Budget {
   std::optional<double> max_units;
   SourceLoc max_units_loc;
+  // Local plans: the ceiling of the quoted total, in tokens of each step's token type.
+  std::optional<double> max_tokens;
+  SourceLoc max_tokens_loc;
   std::string token_type;    // "spark" | "sogni" | "auto"; empty = server default
   std::string billing_mode;  // "auto" | "subscription" | "tokens"; empty = server default
   bool approval_required = false;

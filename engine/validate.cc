@@ -140,6 +140,10 @@ class Validator {
     if (plan_.kind == PlanKind::kTemplate && plan_.execution == Execution::kLocal)
       diags_.Error(plan_.execution_loc, "execution", "templates run on the server; 'execution: local' does not apply",
                    "remove 'execution'");
+    if (server() && plan_.budget.max_tokens)
+      diags_.Error(plan_.budget.max_tokens_loc, "execution",
+                   "budget max_tokens gates the quotes of a local plan; a server plan is gated by max_units",
+                   "use max_units, or set 'execution: local'");
     if (server() && plan_.steps.size() > kMaxServerSteps)
       diags_.Error(plan_.steps_loc, "limit",
                    "server execution runs at most " + std::to_string(kMaxServerSteps) + " steps; this plan has " +

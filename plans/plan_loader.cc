@@ -280,13 +280,17 @@ void ReadMedia(const Value& media, Plan* plan, DiagnosticList* diags) {
 }
 
 void ReadBudget(const Value& budget, Plan* plan, DiagnosticList* diags) {
-  Fields f(budget, "budget", {"max_units", "token_type", "billing_mode", "approval"}, diags);
+  Fields f(budget, "budget", {"max_units", "max_tokens", "token_type", "billing_mode", "approval"}, diags);
   Budget& b = plan->budget;
   b.loc = budget.loc();
   b.max_units = f.Number("max_units");
   b.max_units_loc = f.ValueLoc("max_units");
   if (b.max_units && *b.max_units <= 0)
     diags->Error(b.max_units_loc, "bad-value", "budget max_units must be greater than 0");
+  b.max_tokens = f.Number("max_tokens");
+  b.max_tokens_loc = f.ValueLoc("max_tokens");
+  if (b.max_tokens && !(*b.max_tokens > 0 && *b.max_tokens <= 1e15))
+    diags->Error(b.max_tokens_loc, "bad-value", "budget max_tokens must be greater than 0 (and at most 1e15)");
   if (auto t = f.Enum("token_type", {"spark", "sogni", "auto"})) b.token_type = *t;
   if (auto m = f.Enum("billing_mode", {"auto", "subscription", "tokens"})) b.billing_mode = *m;
   if (auto a = f.Enum("approval", {"required", "none"})) b.approval_required = *a == "required";

@@ -142,9 +142,9 @@ Result<ApprovalFile> ReadApprovalFile(const std::string& path) {
 
 bool IsValidMaxUnits(double units) { return std::isfinite(units) && units > 0; }
 
-std::optional<double> ParseMaxUnits(const std::string& text) {
+std::optional<double> ParseDecimal(const std::string& text) {
   // Digits with at most one point, and an optional exponent: what strtod takes beyond that
-  // (inf, nan, hex, leading spaces) is not a ceiling a person means.
+  // (inf, nan, hex, a sign, leading spaces) is not a number a person means.
   size_t i = 0, digits = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i, ++digits;
   if (i < text.size() && text[i] == '.')
@@ -158,8 +158,14 @@ std::optional<double> ParseMaxUnits(const std::string& text) {
     if (i == start) return std::nullopt;
   }
   if (i != text.size()) return std::nullopt;
-  double units = std::strtod(text.c_str(), nullptr);
-  if (!IsValidMaxUnits(units)) return std::nullopt;
+  double v = std::strtod(text.c_str(), nullptr);
+  if (!std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<double> ParseMaxUnits(const std::string& text) {
+  std::optional<double> units = ParseDecimal(text);
+  if (!units || !IsValidMaxUnits(*units)) return std::nullopt;
   return units;
 }
 

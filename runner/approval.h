@@ -43,6 +43,10 @@ std::optional<int64_t> ParseDuration(const std::string& text);
 std::string IsoTime(int64_t seconds);                      // 2026-11-23T17:40:00Z
 std::optional<int64_t> ParseIsoTime(const std::string& text);
 
+// A number as a person writes it ("45", "12.5", "2e3", "0"): digits with at most one point and an
+// optional exponent, finite; nullopt for anything else ("inf", "nan", "1e400", "-3", "0x10", " 5",
+// ""), which strtod would partly take.
+std::optional<double> ParseDecimal(const std::string& text);
 // A ceiling in capacity units ("45", "12.5"): nullopt unless it is a whole decimal number that is
 // finite and above 0 ("inf", "nan", "1e400", "0", "-3", "0x10" and " 5" are refused). A ceiling
 // that is not finite would be written as null and refused by `run`.

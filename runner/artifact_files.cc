@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/media.h"
 #include "runner/sha256.h"
 
 namespace sflow {
@@ -25,12 +26,12 @@ std::string SafeFileName(const std::string& id) {
 }
 
 std::string ExtensionFor(MediaKind kind, std::string_view bytes) {
-  auto starts = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
-  if (starts("\x89PNG")) return "png";
-  if (starts("\xFF\xD8\xFF")) return "jpg";
-  if (starts("RIFF")) return "wav";
-  if (starts("ID3") || starts("\xFF\xFB")) return "mp3";
-  if (bytes.size() > 8 && bytes.substr(4, 4) == "ftyp") return kind == MediaKind::kAudio ? "m4a" : "mp4";
+  if (bytes.substr(0, 4) == "\x89PNG") return "png";
+  // The formats a plan's local media may have (engine/media.h), read the same way.
+  const MediaSniff sniff = SniffMedia(bytes);
+  if (sniff.format == "jpeg") return "jpg";
+  if (sniff.format == "mp4" && kind == MediaKind::kAudio) return "m4a";
+  if (!sniff.format.empty() && sniff.format != "heif") return sniff.format;
   switch (kind) {
     case MediaKind::kImage: return "img";
     case MediaKind::kVideo: return "mp4";

@@ -15,7 +15,8 @@ namespace sflow {
 // A server-given id as one path component: [A-Za-z0-9_-] kept, anything else (".", "/") is "_".
 std::string SafeFileName(const std::string& id);
 
-// The extension for media, from its first bytes (PNG, JPEG, WAV, MP3, MP4), else from `kind`.
+// The extension for media, from its first bytes as engine/media.h's SniffMedia reads them (png,
+// jpg, gif, webp, wav, mp3, flac, ogg, mp4, m4a, mov, webm), else from `kind`.
 std::string ExtensionFor(MediaKind kind, std::string_view bytes);
 
 // mkdir -p with mode 0755.

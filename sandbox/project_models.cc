@@ -12,9 +12,12 @@ const ModelInfo kModels[] = {
     {"flux1-schnell-fp8", "Flux.1 [schnell]", 101, "flux1-schnell", "image", 12},
     {"z-turbo", "Z-Image Turbo", 102, "z-turbo", "image", 9},
     {"z_image_turbo_bf16", "Z-Image Turbo (ComfyUI)", 103, "z-image-turbo-comfy", "image", 9},
+    {"qwen_image_edit_2511_fp8_lightning", "Qwen Image Edit 2511 Lightning", 104, "qwen-image-edit-lightning", "image", 4},
     {"wan_v2.2-14b-fp8_t2v_lightx2v", "WAN 2.2 14B Text-to-Video LightX2V", 201, "wan-2.2-lightx2v", "video", 4},
     {"wan_v2.2-14b-fp8_i2v_lightx2v", "WAN 2.2 14B Image-to-Video LightX2V", 202, "wan-2.2-lightx2v", "video", 4},
     {"ltx23-22b-fp8_t2v_distilled", "LTX 2.3 22B Text-to-Video Distilled", 203, "ltx23-distilled", "video", 3},
+    {"ltx23-22b-fp8_a2v_distilled", "LTX 2.3 22B Audio-to-Video Distilled", 204, "ltx23-distilled", "video", 2},
+    {"ltx23-22b-fp8_v2v_distilled", "LTX 2.3 22B Video-to-Video Distilled", 205, "ltx23-distilled", "video", 2},
     {"ace_step_1.5_turbo", "ACE-Step 1.5 Turbo", 301, "ace-step-turbo", "audio", 3},
     {"ace_step_1.5_xl_turbo", "ACE-Step 1.5 XL Turbo", 302, "ace-step-turbo", "audio", 2},
 };
@@ -50,6 +53,15 @@ const char kTiersJson[] = R"json({
     "defaultSize": 1024,
     "guidance": {"min": 0, "max": 5, "decimals": 1, "default": 1},
     "steps": {"min": 1, "max": 20, "default": 8}
+  },
+  "qwen-image-edit-lightning": {
+    "type": "image",
+    "benchmark": {"sec": 3.5, "secCN": 0, "secMaxPreviews": 0},
+    "comfySampler": {"allowed": ["euler", "res_multistep"], "default": "euler"},
+    "comfyScheduler": {"allowed": ["simple", "beta"], "default": "simple"},
+    "defaultSize": 1024,
+    "guidance": {"min": 0, "max": 5, "decimals": 1, "default": 1},
+    "steps": {"min": 1, "max": 8, "default": 4}
   },
   "wan-2.2-lightx2v": {
     "type": "video",

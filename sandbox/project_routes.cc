@@ -194,4 +194,9 @@ bool ProjectsHub::Route(RouteContext& ctx) {
   return false;
 }
 
+void ProjectsHub::AddStats(Value* stats) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  stats->Set("projectsCreated", Value::Int(static_cast<int64_t>(impl_->projects.size())));
+}
+
 }  // namespace sflow

@@ -68,6 +68,11 @@ class ProjectsHub {
   // True once since the last call when anything Snapshot() covers changed.
   bool TakeDirty();
 
+  // For GET /_sandbox/stats: `projectsCreated`, the projects admitted since the start (or the
+  // last reset; with --data-dir, across restarts). A jobRequest for a known jobID, a refused one
+  // (restart_refusal, insufficient funds, an unknown model) creates none.
+  void AddStats(Value* stats);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -191,7 +191,9 @@ void RouteRequest(RouteContext& ctx) {
   if (is({"_sandbox", "stats"}) && m == "GET") {
     // Admin answers are bare JSON, for tooling (no API envelope).
     ctx.route = "/_sandbox/stats";
-    return SendJson(ctx, 200, ctx.world.Stats());
+    Value stats = ctx.world.Stats();
+    if (ctx.projects) ctx.projects->AddStats(&stats);
+    return SendJson(ctx, 200, stats);
   }
   if (is({"_sandbox", "reset"}) && m == "POST") {
     ctx.route = "/_sandbox/reset";

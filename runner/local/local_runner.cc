@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 // The jobID a request is built with before its real id is chosen (the cache key ignores it).
 constexpr const char* kPlaceholderId = "00000000-0000-4000-8000-000000000000";
 
-std::string ToolOf(const SpecStep& s) { return "project:" + s.type; }
+std::string ToolOf(const SpecStep& s) { return s.tool.empty() ? "project:" + s.type : s.tool; }
 
 MediaKind KindOfType(const std::string& type) {
   return ParseMediaKind(type).value_or(MediaKind::kUnknown);
@@ -131,9 +131,13 @@ Status LocalRunner::Load(const std::string& run_id) {
 Result<RunOutcome> LocalRunner::Drive(const std::string& run_id) {
   if (Status s = Load(run_id); !s.ok()) return s;
   if (IsTerminal(run_.status)) return DownloadMissing(run_id, "");
-  Result<std::string> app = store_->Setting("app_id", "sogni-flow-" + NewProjectId());
-  if (!app.ok()) return app.status();
-  app_id_ = *app;
+  if (!options_.app_id.empty()) {
+    app_id_ = options_.app_id;
+  } else {
+    Result<std::string> app = store_->Setting("app_id", "sogni-flow-" + NewProjectId());
+    if (!app.ok()) return app.status();
+    app_id_ = *app;
+  }
 
   std::vector<std::vector<size_t>> deps;
   for (const SpecStep& s : spec_.steps) deps.push_back(s.deps);
@@ -208,7 +212,7 @@ Result<RunOutcome> LocalRunner::Drive(const std::string& run_id) {
 // A project an earlier process committed: the server is asked what it knows before anything is
 // sent again.
 Status LocalRunner::Reattach(const ProjectRecord& project, size_t step) {
-  inflight_[project.project_id] = InFlight{step, 0, 0, false};
+  inflight_[project.project_id] = InFlight{.step = step, .foreign = project.app_id != app_id_, .key = project.cache_key};
   if (project.state == ProjectState::kCompleted) return Conclude(project.project_id, nullptr);
   service_->Watch(project.project_id);
   Result<RemoteProject> remote = service_->Lookup(project.project_id);
@@ -332,12 +336,14 @@ Status LocalRunner::StartStep(size_t i) {
     if (it == bytes_of.end()) continue;
     if (Status s = service_->Upload(project_id, up, content_types[up.key()], it->second); !s.ok()) return s;
   }
-  inflight_[project_id] = InFlight{i, 0, 0, false};
+  inflight_[project_id] = InFlight{.step = i, .key = key};
   return Submit(i, project_id, p.request, params, /*resend=*/false);
 }
 
 Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::string& request, const Value&, bool resend) {
-  inflight_[project_id] = InFlight{i, 0, 0, false};
+  InFlight& f = inflight_[project_id];
+  f.step = i;
+  f.foreign = false;  // it goes out on this process's socket now
   if (resend) {
     // The inputs were uploaded under this id before (or not: the crash may have come first); a
     // signed PUT of the same bytes is harmless, so they go again.
@@ -520,8 +526,16 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
         break;
       }
       case K::kJobResult: {
+        if (!f.seed && n.raw.is_object())
+          if (const Value* seed = n.raw.Find("lastSeed"); seed && (seed->is_int() || seed->is_string())) {
+            const std::string text = seed->is_int() ? std::to_string(seed->as_int()) : seed->as_string();
+            char* end = nullptr;
+            const long long v = std::strtoll(text.c_str(), &end, 10);
+            if (!text.empty() && end && *end == '\0' && v >= 0) f.seed = v;
+          }
         const int64_t index = n.job_index >= 0 ? n.job_index : f.results;
         ++f.results;
+        if (index >= std::max<int64_t>(step.artifact_count, 1)) break;  // more results than asked for: not ours
         std::string url = n.result_url;
         if (url.empty()) {
           Result<std::string> minted = service_->MintResultUrl(n.project_id, n.job_id, KindOfType(step.type));
@@ -534,11 +548,14 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
         }
         break;
       }
-      case K::kJobFailed:
-        ++f.failed_jobs;
+      case K::kJobFailed: {
+        const std::string job = n.job_index >= 0 ? "#" + std::to_string(n.job_index) : n.job_id;
+        if (!f.failed_jobs.insert(job).second) break;  // the same failure again (a duplicated frame)
         Say(run_.id + ": step " + step.id + ": a job failed: " + n.error);
-        if (step.artifact_count <= 1 || f.failed_jobs >= step.artifact_count) ended.push_back(n.project_id);
+        if (step.artifact_count <= 1 || static_cast<int64_t>(f.failed_jobs.size()) >= step.artifact_count)
+          ended.push_back(n.project_id);
         break;
+      }
       case K::kJobRetry:
         Say(run_.id + ": step " + step.id + ": a job was requeued (no charge)");
         break;
@@ -575,8 +592,14 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     remote = std::move(*r);
   }
   RunUpdate u;
+  if (remote.status != "completed" && remote.status != "failed" && remote.status != "canceled") {
+    // The end was announced on the socket, but the record does not show it yet: looked up
+    // again (CheckQuiet) until it does. Never concluded from a record that has not ended.
+    it->second.ending = true;
+    return Status::OK();
+  }
   for (const RemoteJob& j : remote.jobs) {
-    if (!j.done || j.failed || j.job_index < 0) continue;
+    if (!j.done || j.failed || j.job_index < 0 || j.job_index >= std::max<int64_t>(step.artifact_count, 1)) continue;
     const std::string id = ArtifactId(project_id, j.job_index);
     auto have = artifacts_.find(id);
     if (have != artifacts_.end() && !have->second.url.empty()) continue;
@@ -608,18 +631,20 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
   // Download this step's files (each once; a crash resumes them from their part files).
   DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
   DownloadTally tally;
+  // What the provenance files say of the step: its project, its seed and its key.
+  StepRecord done{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kCompleted, .seed = it->second.seed,
+                  .artifact_count = produced, .remote_id = project_id, .arguments_digest = it->second.key};
+  if (const Value* seed = step.params.Find("seed"); seed && seed->is_int()) done.seed = seed->as_int();
+  RunRecord provenance = run_;
+  provenance.steps = {done};
   // What the download stored comes back as it was stored: reading the run's whole artifact table
   // here, once per step, made a run's CPU grow with the square of its steps.
   std::vector<ArtifactRecord> marked;
-  if (Status s = DownloadArtifactList(*store_, *transport_, run_, mine, dl, &tally, &marked); !s.ok()) return s;
+  if (Status s = DownloadArtifactList(*store_, *transport_, provenance, mine, dl, &tally, &marked); !s.ok()) return s;
   for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
   if (tally.failed > 0) return EndStep(i, project_id, ProjectState::kFailed, tally.first_problem);
   if (Status s = store_->MarkProject(project_id, {.state = ProjectState::kCompleted, .charge = remote.charge,
-                                                  .run = {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
-                                                                               .status = RunStatus::kCompleted,
-                                                                               .artifact_count = produced,
-                                                                               .remote_id = project_id,
-                                                                               .units = remote.charge}}}});
+                                                  .run = {.steps = {done}}});
       !s.ok())
     return s;
   service_->Unwatch(project_id);
@@ -648,12 +673,19 @@ Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectStat
 }
 
 // Projects in flight and no news for a while: each one is looked up, so that a socket that lost
-// frames without dropping cannot leave the run waiting forever.
+// frames without dropping cannot leave the run waiting forever. Projects whose news never come
+// (sent under another appId) or whose end the record did not show yet are looked up more often.
 Status LocalRunner::CheckQuiet() {
-  if (inflight_.empty() || Clock::now() - last_news_ < options_.quiet_check) return Status::OK();
-  last_news_ = Clock::now();
+  if (inflight_.empty()) return Status::OK();
+  const auto now = Clock::now();
+  const bool quiet = now - last_news_ >= options_.quiet_check;
+  const bool due = now - last_lookup_ >= options_.lookup_interval;
+  if (!quiet && !due) return Status::OK();
+  if (quiet) last_news_ = now;
+  last_lookup_ = now;
   std::vector<std::pair<std::string, RemoteProject>> ended;
   for (const auto& [id, f] : inflight_) {
+    if (!quiet && !f.foreign && !f.ending) continue;
     Result<RemoteProject> remote = service_->Lookup(id);
     if (!remote.ok()) continue;
     if (remote->status == "completed" || remote->status == "failed" || remote->status == "canceled")

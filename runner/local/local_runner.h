@@ -56,6 +56,11 @@ struct LocalRunnerOptions {
   // A run with projects in flight and no news for this long looks its projects up (a socket that
   // lost frames without dropping).
   std::chrono::milliseconds quiet_check{30000};
+  // How often a project that brings no news by itself is looked up: one sent under another
+  // process's appId (a resumed run), or one whose end the lookup did not show yet.
+  std::chrono::milliseconds lookup_interval{2000};
+  // The appId this process's socket uses ("" = the state directory's stored one).
+  std::string app_id;
   // Test seam: called after a project is committed and before its jobRequest is sent; returning
   // false stops Drive() there with kCancelled (as if the process had died).
   std::function<bool()> before_send;
@@ -75,8 +80,15 @@ class LocalRunner final : public RunDriver {
  private:
   struct InFlight {
     size_t step = 0;
-    int64_t results = 0, failed_jobs = 0;
+    int64_t results = 0;
+    std::set<std::string> failed_jobs{};  // by imgID (or index): a duplicated frame counts once
     bool started = false;  // a job reached a worker (reported and stored once)
+    // Sent under another process's appId: the socket never brings its news, so it is looked up.
+    bool foreign = false;
+    // Its end was announced but the lookup did not show it yet: looked up again from then on.
+    bool ending = false;
+    std::string key{};               // the step's cache key (provenance: argumentsDigest)
+    std::optional<int64_t> seed{};   // the step's seed: its own, else the first result's lastSeed
   };
   Status Load(const std::string& run_id);
   Status Reattach(const ProjectRecord& project, size_t step);
@@ -111,7 +123,7 @@ class LocalRunner final : public RunDriver {
   std::vector<std::string> step_errors_;              // per step: why it failed ("" if it did not)
   int64_t sequence_ = -1;                             // the last event sequence stored
   std::vector<Value> pending_reports_;                // reported once their batch is committed
-  std::chrono::steady_clock::time_point last_news_;
+  std::chrono::steady_clock::time_point last_news_, last_lookup_;
 };
 
 // A fresh project id: an uppercase UUIDv4, as the SDK makes them.

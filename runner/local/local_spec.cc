@@ -1,7 +1,11 @@
 #include "runner/local/local_spec.h"
 
+#include <algorithm>
+#include <map>
 #include <random>
+#include <vector>
 
+#include "api/tool_projects.h"
 #include "engine/media.h"
 #include "engine/project_params.h"
 #include "runner/artifact_files.h"
@@ -71,11 +75,49 @@ Result<LocalSpec> BuildLocalSpec(const Plan& plan, const PlanAnalysis& analysis)
     spec.media[name] = SpecMedia{c.resolved, Sha256Hex(*bytes), m->kind};
     return Status::OK();
   };
+  // A tool step: the direct project the SDK runs for it (api/tool_projects.h), its media inputs
+  // bound as a project step's are.
+  auto tool_step = [&](const Step& step, const Value& arguments) -> Result<SpecStep> {
+    ToolProjectResult m = MapToolProject(step.tool_name, arguments, step.depends_on);
+    if (!m.ok()) return StepError(step, step.tool_name + " as a direct project: " + m.errors[0].message);
+    SpecStep s;
+    s.id = step.id;
+    s.tool = step.tool_name;
+    s.params = std::move(m.project.params);
+    const Value* type = s.params.Find("type");
+    s.type = type && type->is_string() ? type->as_string() : "";
+    for (const ToolMediaInput& in : m.project.inputs) {
+      SpecBinding b{in.param, in.position, !in.url, "", "", 0, in.kind};
+      if (in.upload_index >= 0) {
+        int64_t seen = 0;
+        for (const MediaEntry& e : plan.media)
+          if (e.kind == in.kind && seen++ == in.upload_index) b.media = e.name;
+        if (b.media.empty())
+          return StepError(step, in.argument + " names " + MediaKindName(in.kind) + " #" + std::to_string(in.upload_index + 1) +
+                                     " of media:, which the plan does not have");
+        if (Status u = use_media(step, b.media); !u.ok()) return u;
+      } else {
+        const Dependency& d = step.depends_on[static_cast<size_t>(in.dependency)];
+        auto it = index_of.find(d.source_step_id);
+        if (it == index_of.end()) return StepError(step, "depends on unknown step '" + d.source_step_id + "'");
+        b.source_step = d.source_step_id;
+        b.source_index = d.source_artifact_index.value_or(0);
+        s.deps.push_back(it->second);
+      }
+      s.bindings.push_back(std::move(b));
+    }
+    if (const Value* n = s.params.Find("numberOfMedia"); n && n->is_number() && n->as_number() >= 1)
+      s.artifact_count = static_cast<int64_t>(n->as_number());
+    return s;
+  };
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const Step& step = plan.steps[i];
-    if (!step.is_project())
-      return StepError(step, "tool '" + step.tool_name + "' has no direct-project equivalent in this sogni-flow; "
-                             "write it as a project: step");
+    if (!step.is_project()) {
+      Result<SpecStep> t = tool_step(step, i < analysis.steps.size() ? analysis.steps[i].arguments : step.arguments);
+      if (!t.ok()) return t.status();
+      spec.steps.push_back(std::move(t).value());
+      continue;
+    }
     SpecStep s;
     s.id = step.id;
     const Value& params = i < analysis.steps.size() ? analysis.steps[i].arguments : *step.project;
@@ -185,6 +227,7 @@ Value SpecToValue(const LocalSpec& spec) {
     Value o = Value::Object();
     o.Set("id", Value::String(s.id));
     o.Set("type", Value::String(s.type));
+    if (!s.tool.empty()) o.Set("tool", Value::String(s.tool));
     o.Set("params", s.params);
     o.Set("artifactCount", Value::Int(s.artifact_count));
     if (s.no_cache) o.Set("noCache", Value::Bool(true));
@@ -252,6 +295,44 @@ struct Reader {
   }
 };
 
+// What a spec this sogni-flow wrote always is, and a damaged one may not be: step ids non-empty
+// and unique, a project type, every step's inputs among its dependencies, and dependencies
+// without a cycle (a cycle would leave its steps waiting forever; a self-dependency on a step
+// already sent would not even wait).
+Status CheckSpecGraph(const LocalSpec& spec) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < spec.steps.size(); ++i) {
+    const SpecStep& s = spec.steps[i];
+    if (s.id.empty() || !index.emplace(s.id, i).second)
+      return Status::Internal("the local run's spec: a step id is empty or repeated ('" + TerminalText(s.id) + "')");
+    if (s.type != "image" && s.type != "video" && s.type != "audio")
+      return Status::Internal("the local run's spec: step '" + TerminalText(s.id) + "' has no project type");
+  }
+  std::vector<size_t> waiting(spec.steps.size(), 0);
+  std::vector<std::vector<size_t>> dependants(spec.steps.size());
+  for (size_t i = 0; i < spec.steps.size(); ++i) {
+    const SpecStep& s = spec.steps[i];
+    for (size_t d : s.deps) ++waiting[i], dependants[d].push_back(i);
+    for (const SpecBinding& b : s.bindings)
+      if (!b.source_step.empty() && std::find(s.deps.begin(), s.deps.end(), index[b.source_step]) == s.deps.end())
+        return Status::Internal("the local run's spec: step '" + TerminalText(s.id) + "' takes an input from '" +
+                                TerminalText(b.source_step) + "' without depending on it");
+  }
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < waiting.size(); ++i)
+    if (waiting[i] == 0) ready.push_back(i);
+  size_t ordered = 0;
+  while (!ready.empty()) {
+    size_t i = ready.back();
+    ready.pop_back();
+    ++ordered;
+    for (size_t d : dependants[i])
+      if (--waiting[d] == 0) ready.push_back(d);
+  }
+  if (ordered != spec.steps.size()) return Status::Internal("the local run's spec: its steps depend on each other in a cycle");
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<LocalSpec> SpecFromValue(const Value& v) {
@@ -265,6 +346,7 @@ Result<LocalSpec> SpecFromValue(const Value& v) {
     SpecStep s;
     s.id = r.Str(o, "id");
     s.type = r.Str(o, "type");
+    if (const Value* t = o.Find("tool"); t && t->is_string()) s.tool = t->as_string();
     if (const Value* p = r.Get(o, "params", Value::Kind::kObject)) s.params = *p;
     s.artifact_count = r.Int(o, "artifactCount", 0);
     if (const Value* nc = o.Find("noCache"); nc && nc->is_bool()) s.no_cache = nc->as_bool();
@@ -309,6 +391,7 @@ Result<LocalSpec> SpecFromValue(const Value& v) {
       if ((b.media.empty() == b.source_step.empty()) || (!b.media.empty() && !spec.media.count(b.media)) ||
           (!b.source_step.empty() && !spec.Find(b.source_step)))
         return Status::Internal("the local run's spec: step '" + TerminalText(s.id) + "' has a binding with no source");
+  if (Status g = CheckSpecGraph(spec); !g.ok()) return g;
   return spec;
 }
 

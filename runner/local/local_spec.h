@@ -1,8 +1,9 @@
 // LocalSpec: what a local run executes, fixed when the run is created and stored with it (the
 // run's `spec` column), so that `resume` never re-reads a plan file that may have changed since.
 //
-// Each step is a direct project: its ProjectParams with every reference resolved, and its
-// bindings: the inputs that exist only at run time. A binding fills one project parameter from
+// Each step is a direct project: its ProjectParams with every reference resolved (for a tool step,
+// the ones the official SDK builds for that tool: api/tool_projects.h), and its bindings: the
+// inputs that exist only at run time. A binding fills one project parameter from
 //   * a media entry of the plan (`startingImage: logo`): a local file, uploaded with the project;
 //   * an artifact of another step (a dependsOn entry): uploaded as a copy of the downloaded file
 //     when the parameter takes media (startingImage, referenceImage, contextImages...), or its
@@ -38,6 +39,7 @@ struct SpecBinding {
 struct SpecStep {
   std::string id;
   std::string type;          // "image" | "video" | "audio"
+  std::string tool;          // the hosted tool a tool step maps (api/tool_projects.h); "" for a project
   Value params = Value::Object();
   std::vector<SpecBinding> bindings;
   std::vector<size_t> deps;  // indexes of the steps whose artifacts it consumes
@@ -45,7 +47,7 @@ struct SpecStep {
   // The quote `run` got for this step before paying anything (negative: none asked).
   double quote_tokens = -1, quote_usd = -1;
   std::string token_type;
-  bool no_cache = false;     // a reseed's named steps and their dependants always run
+  bool no_cache = false;     // always runs: a reseed's named steps and their dependants, or run --no-cache
 };
 
 struct SpecMedia {

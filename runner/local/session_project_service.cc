@@ -50,10 +50,7 @@ std::string ErrorText(const Value& data) {
 
 }  // namespace
 
-// One server frame as news of a project (the SDK's ApiClient/WebSocketClient/events.d.ts shapes).
-// jobResult carries no jobIndex: the index of a job comes from its jobStarted / initiatingModel /
-// jobRetry frames (a retried job gets a new imgID under its old jobIndex), remembered here.
-std::optional<ProjectNews> SessionProjectService::NewsFromFrame(const ProjectFrame& frame) {
+std::optional<ProjectNews> ProjectNewsReader::Read(const ProjectFrame& frame) {
   using K = ProjectNews::Kind;
   const Value& d = frame.data;
   if (!d.is_object()) return std::nullopt;
@@ -171,7 +168,7 @@ std::vector<ProjectNews> SessionProjectService::Wait(std::chrono::milliseconds w
     }
     // `authenticated` (activeProjects, unclaimedCompletedProjects) is not read: after a
     // reconnect the runner looks each of its projects up, which covers both lists.
-    std::optional<ProjectNews> n = NewsFromFrame(ev.frame);
+    std::optional<ProjectNews> n = reader_.Read(ev.frame);
     if (n && watched_.count(n->project_id)) out.push_back(std::move(*n));
   }
   return out;

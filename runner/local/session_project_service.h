@@ -31,6 +31,19 @@ class ModelCatalog {
   std::optional<Value> models_, tiers_;
 };
 
+// Reads the socket's frames as project news (the SDK's ApiClient/WebSocketClient/events.d.ts
+// shapes). jobResult carries no jobIndex: a job's index comes from its jobStarted /
+// initiatingModel / jobRetry frames (a retried job gets a new imgID under its old jobIndex),
+// which the reader remembers. Pure; one reader per stream of frames.
+class ProjectNewsReader {
+ public:
+  // nullopt for a frame that is no news of a project (account frames, unknown types, junk).
+  std::optional<ProjectNews> Read(const ProjectFrame& frame);
+
+ private:
+  std::map<std::string, int64_t> job_index_;  // "PROJECT/IMGID" -> jobIndex
+};
+
 class SessionProjectService final : public ProjectService {
  public:
   // `session` and `client` must outlive the service. `network` is the socket's network ("fast"
@@ -52,15 +65,13 @@ class SessionProjectService final : public ProjectService {
   Result<ModelTraits> Traits(const std::string& model_id) override { return catalog_.Traits(model_id); }
 
  private:
-  std::optional<ProjectNews> NewsFromFrame(const ProjectFrame& frame);
-
   ProjectsSession* session_;
   ApiClient* client_;
   std::string network_;
   ModelCatalog catalog_;
   std::shared_ptr<ProjectInbox> inbox_;
   std::set<std::string> watched_;
-  std::map<std::string, int64_t> job_index_;  // "PROJECT/IMGID" -> jobIndex
+  ProjectNewsReader reader_;
 };
 
 // The quote of one project (the estimate route the SDK's estimateCost family calls, after the

@@ -1,7 +1,8 @@
 # Runs the real binary the way a user would, from an empty working directory:
 #   - `validate samples/*.yaml` exits 0;
 #   - `validate` exits 2 on every plan in tests/data/invalid/ (their exact text is golden_test's job);
-#   - `estimate` works on every sample (exit 0, or 5 for a sample whose budget is meant to be short);
+#   - `estimate --offline` works on every sample (exit 0, or 5 for a sample whose budget is meant to
+#     be short): a local plan is otherwise quoted by the network, which tests never reach;
 #   - none of it creates a file (no .sogni-flow directory, nothing at all) in the working directory.
 file(GLOB samples ${SRC}/samples/*.yaml)
 file(GLOB invalid ${SRC}/tests/data/invalid/*.yaml)
@@ -19,7 +20,7 @@ if(n LESS 6)
   message(FATAL_ERROR "expected at least 6 samples, found ${n}")
 endif()
 foreach(s IN LISTS samples)
-  execute_process(COMMAND ${BIN} estimate ${s} WORKING_DIRECTORY ${work}
+  execute_process(COMMAND ${BIN} estimate --offline ${s} WORKING_DIRECTORY ${work}
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT (rc EQUAL 0 OR rc EQUAL 5))
     message(FATAL_ERROR "estimate ${s} exited ${rc}\n${out}\n${err}")

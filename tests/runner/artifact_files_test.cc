@@ -23,8 +23,19 @@ TEST(ArtifactFilesTest, ExtensionComesFromTheBytes) {
   EXPECT_EQ(ExtensionFor(MediaKind::kImage, "\x89PNG\r\n"), "png");
   EXPECT_EQ(ExtensionFor(MediaKind::kImage, "\xFF\xD8\xFF\xE0"), "jpg");
   EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "RIFF....WAVE"), "wav");
+  EXPECT_EQ(ExtensionFor(MediaKind::kImage, "RIFF....WEBPVP8 "), "webp");
+  // LAME's frame headers at 44.1 kHz (MPEG-1), 22.05 kHz (MPEG-2) and 11.025 kHz (MPEG-2.5).
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xFB\x90\x64"), "mp3");
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xF3\x48\xC4"), "mp3");
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xE3\x48\xC4"), "mp3");
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "\xFF\xF1\x50\x80"), "audio");  // AAC ADTS is no MP3
   EXPECT_EQ(ExtensionFor(MediaKind::kVideo, std::string("\0\0\0\x18" "ftypisom", 12)), "mp4");
   EXPECT_EQ(ExtensionFor(MediaKind::kUnknown, "??"), "bin");
+  // A real RIFF size (NUL bytes), and the other formats a plan's media may have (engine/media.h).
+  EXPECT_EQ(ExtensionFor(MediaKind::kImage, std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)), "webp");
+  EXPECT_EQ(ExtensionFor(MediaKind::kImage, "GIF89a"), "gif");
+  EXPECT_EQ(ExtensionFor(MediaKind::kAudio, "fLaC"), "flac");
+  EXPECT_EQ(ExtensionFor(MediaKind::kVideo, "\x1A\x45\xDF\xA3"), "webm");
 }
 
 TEST(ArtifactFilesTest, WriteNoReplaceNeverOverwrites) {

@@ -1,3 +1,4 @@
+#include <cmath>
 #include "store/sqlite_run_store.h"
 
 #include <gtest/gtest.h>
@@ -81,9 +82,97 @@ TEST_F(RunStoreTest, RefusesAnApiKeyAsTheAccountWithoutEchoingIt) {
   // The schema refuses it too, should a write bypass the check.
   Status raw = store_->db().Exec(
       "INSERT INTO runs VALUES ('x', '', '', '', '{}', 'server', 'planned', '', NULL, "
-      "'sk-live-SECRET', '', NULL, 0, 0, '', 0)");
+      "'sk-live-SECRET', '', NULL, 0, 0, '', 0, NULL)");
   EXPECT_EQ(raw.code(), Status::Code::kInternal);
   EXPECT_NE(raw.message().find("CHECK constraint failed"), std::string::npos);
+}
+
+ProjectRecord SampleProject(const std::string& id, const std::string& run, const std::string& key = "") {
+  ProjectRecord p;
+  p.project_id = id;
+  p.run_id = run;
+  p.step_id = "hero";
+  p.app_id = "sogni-flow-app";
+  p.request = R"({"jobID":")" + id + R"(","numberOfImages":1})";
+  p.cache_key = key;
+  p.quote = 1.5;
+  p.token_type = "spark";
+  return p;
+}
+
+TEST_F(RunStoreTest, AProjectIsCommittedOnceAndItsRequestNeverChanges) {
+  Create("r1");
+  const ProjectRecord p = SampleProject("P-1", "r1");
+  RunUpdate u;
+  u.steps.push_back(StepRecord{.step_id = "hero", .status = RunStatus::kSubmitting, .remote_id = "P-1"});
+  ASSERT_OK(store_->RecordProject(p, u));
+  ASSERT_OK(store_->RecordProject(p, u));  // the same again: nothing changes
+  ProjectRecord other = p;
+  other.request = R"({"jobID":"P-1","numberOfImages":2})";
+  EXPECT_EQ(store_->RecordProject(other, u).code(), Status::Code::kConflict);
+  Result<std::vector<ProjectRecord>> got = store_->ListProjects("r1");
+  ASSERT_OK(got.status());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].request, p.request);
+  EXPECT_EQ((*got)[0].state, ProjectState::kPending);
+  EXPECT_EQ((*got)[0].quote, 1.5);
+  std::string remote;
+  Result<RunRecord> run = store_->GetRun("r1");
+  ASSERT_OK(run.status());
+  for (const StepRecord& st : run->steps)
+    if (st.step_id == "hero") remote = st.remote_id;
+  EXPECT_EQ(remote, "P-1") << "the run update is applied with the project";
+  ProjectRecord orphan = SampleProject("P-2", "nope");
+  EXPECT_EQ(store_->RecordProject(orphan, {}).code(), Status::Code::kNotFound);
+  ProjectRecord bad = SampleProject("P-3", "r1", "not-a-key");
+  EXPECT_EQ(store_->RecordProject(bad, {}).code(), Status::Code::kInternal);
+  ProjectRecord nan = SampleProject("P-4", "r1");
+  nan.quote = std::nan("");
+  EXPECT_EQ(store_->RecordProject(nan, {}).code(), Status::Code::kInternal);
+}
+
+TEST_F(RunStoreTest, AFinalProjectStateIsNeverLeft) {
+  Create("r1");
+  ASSERT_OK(store_->RecordProject(SampleProject("P-1", "r1"), {}));
+  ASSERT_OK(store_->MarkProject("P-1", {.state = ProjectState::kSent}));
+  ASSERT_OK(store_->MarkProject("P-1", {.state = ProjectState::kCompleted, .charge = 1.25}));
+  ASSERT_OK(store_->MarkProject("P-1", {.state = ProjectState::kCompleted}));  // the same end again
+  EXPECT_EQ(store_->MarkProject("P-1", {.state = ProjectState::kFailed}).code(), Status::Code::kConflict);
+  EXPECT_EQ(store_->MarkProject("P-1", {.state = ProjectState::kPending}).code(), Status::Code::kInternal);
+  EXPECT_EQ(store_->MarkProject("P-9", {.state = ProjectState::kSent}).code(), Status::Code::kNotFound);
+  EXPECT_EQ(store_->ListProjects("r1")->at(0).charge, 1.25);
+}
+
+TEST_F(RunStoreTest, TheCacheFindsOnlyCompletedProjectsOfItsKey) {
+  Create("r1");
+  const std::string key(64, 'c'), other(64, 'd');
+  ASSERT_OK(store_->RecordProject(SampleProject("P-1", "r1", key), {}));
+  EXPECT_FALSE(store_->FindCompletedProject(key)->has_value()) << "pending is not a result";
+  ASSERT_OK(store_->MarkProject("P-1", {.state = ProjectState::kCompleted}));
+  Result<std::optional<ProjectRecord>> hit = store_->FindCompletedProject(key);
+  ASSERT_OK(hit.status());
+  ASSERT_TRUE(hit->has_value());
+  EXPECT_EQ((*hit)->project_id, "P-1");
+  EXPECT_FALSE(store_->FindCompletedProject(other)->has_value());
+  EXPECT_EQ(store_->FindCompletedProject("'; DROP TABLE projects; --").status().code(), Status::Code::kInternal);
+}
+
+TEST_F(RunStoreTest, ASettingKeepsItsFirstValue) {
+  Result<std::string> a = store_->Setting("app_id", "first");
+  Result<std::string> b = store_->Setting("app_id", "second");
+  ASSERT_OK(a.status());
+  ASSERT_OK(b.status());
+  EXPECT_EQ(*a, "first");
+  EXPECT_EQ(*b, "first");
+}
+
+TEST_F(RunStoreTest, ADamagedProjectRowIsDamageNotARecord) {
+  Create("r1");
+  ASSERT_OK(store_->RecordProject(SampleProject("P-1", "r1"), {}));
+  ASSERT_OK(store_->db().Exec("PRAGMA ignore_check_constraints = ON; UPDATE projects SET state = 'lost'"));
+  Result<std::vector<ProjectRecord>> got = store_->ListProjects("r1");
+  EXPECT_EQ(got.status().code(), Status::Code::kIOError);
+  EXPECT_NE(got.status().message().find("projects row 'P-1'"), std::string::npos) << got.status().message();
 }
 
 TEST_F(RunStoreTest, GetRunOfAnUnknownIdIsNotFound) {

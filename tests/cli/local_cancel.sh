@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Cancel and Ctrl-C of local runs, through the binary against `sogni-flow sandbox`:
+#   1. `cancel RUN --wait` of a detached local run: every project in flight is cancelled on the
+#      socket, no further step starts, the run ends cancelled (exit 0), and the sandbox never saw a
+#      project for the step that had not started.
+#   2. Ctrl-C of a running local run: exit 130 with a resume hint, the projects go on; `resume`
+#      then re-attaches them and sends nothing twice (one project per step in the state database).
+#   3. `cancel` of a run that has ended says so and changes nothing.
+set -u
+. "$(dirname "$0")/lib.sh"
+test_setup "$1"
+require sqlite3
+key=k-local-cancel
+start_sandbox "$key" --step-ms 200
+export SOGNI_API_KEY=$key
+cat > plan.yaml <<'YAML'
+version: 1
+name: local-cancel
+execution: local
+steps:
+  - id: first
+    project: {type: image, modelId: flux1-schnell-fp8, positivePrompt: a red kettle, steps: 4, seed: 1}
+  - id: second
+    project: {type: image, modelId: flux1-schnell-fp8, positivePrompt: a blue kettle, steps: 4, seed: 2}
+  - id: after
+    project: {type: video, modelId: wan_v2.2-14b-fp8_i2v_lightx2v, positivePrompt: it turns, duration: 2, seed: 3}
+    dependsOn:
+      - {sourceStepId: first, targetArgument: referenceImage, mediaType: image, transform: image_url}
+YAML
+projects_of() { sqlite3 .sogni-flow/state.db "SELECT count(*) FROM projects WHERE run_id = '$1'"; }
+
+# 1. cancel --wait of a detached run.
+"$bin" run plan.yaml --api-url "$url" --detach -j 1 > detach.out 2> detach.err || fail "run --detach failed"
+run=$(grep -o 'r-[0-9]*-[0-9]*-[0-9a-f]*' detach.err | head -1)
+[ -n "$run" ] || fail "no run id"
+"$bin" cancel "$run" --wait > cancel.out 2> cancel.err
+rc=$?
+[ $rc -eq 0 ] || fail "cancel --wait exited $rc"
+grep -q "cancel requested for its projects in flight" cancel.err || fail "cancel did not say what it did"
+status=$(sqlite3 .sogni-flow/state.db "SELECT status FROM runs WHERE id = '$run'")
+[ "$status" = cancelled ] || fail "the cancelled run is $status"
+# -j 1: only `first` was sent; `second` was ready and must never start after the cancel.
+for step in second after; do
+  st=$(sqlite3 .sogni-flow/state.db "SELECT status FROM steps WHERE run_id = '$run' AND step_id = '$step'")
+  [ "$st" = cancelled ] || fail "step $step, not started before the cancel, is $st"
+done
+[ "$(projects_of "$run")" = 1 ] || fail "a project was sent for a step after the cancel: $(projects_of "$run")"
+curl -s "$url/_sandbox/stats" > stats.json
+
+# 3. cancel of an ended run.
+"$bin" cancel "$run" > again.out 2> again.err || fail "cancel of an ended run failed"
+grep -q "has already ended (cancelled)" again.err || fail "cancel of an ended run did not say so"
+
+# 2. Ctrl-C, then resume.
+interrupt_run ctrlc 0.3 run plan.yaml --api-url "$url" --no-cache
+[ "$rc" -eq 130 ] || fail "Ctrl-C of a local run exited $rc, not 130"
+grep -q "sogni-flow resume" ctrlc.err || fail "no resume hint after Ctrl-C"
+run2=$(grep -o 'r-[0-9]*-[0-9]*-[0-9a-f]*' ctrlc.err | head -1)
+before=$(projects_of "$run2")
+"$bin" resume "$run2" > resume.out 2> resume.err || fail "resume after Ctrl-C failed"
+[ "$(sqlite3 .sogni-flow/state.db "SELECT status FROM runs WHERE id = '$run2'")" = completed ] || fail "the resumed run did not complete"
+[ "$(projects_of "$run2")" = 3 ] || fail "not one project per step after resume: $(projects_of "$run2") (before resume: $before)"
+dups=$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM (SELECT step_id FROM projects WHERE run_id = '$run2' GROUP BY step_id HAVING count(*) > 1)")
+[ "$dups" = 0 ] || fail "a step has two projects"
+echo "local cancel: ok"
