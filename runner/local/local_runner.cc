@@ -635,7 +635,13 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
   StepRecord done{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kCompleted, .seed = it->second.seed,
                   .artifact_count = produced, .remote_id = project_id, .arguments_digest = it->second.key};
   if (const Value* seed = step.params.Find("seed"); seed && seed->is_int()) done.seed = seed->as_int();
+  // The run as the download needs it, without its frozen spec and step list (moved aside for
+  // the copy): copying those for every step grew with the square of the plan.
+  Value spec = std::move(run_.spec);
+  std::vector<StepRecord> steps = std::move(run_.steps);
   RunRecord provenance = run_;
+  run_.spec = std::move(spec);
+  run_.steps = std::move(steps);
   provenance.steps = {done};
   // What the download stored comes back as it was stored: reading the run's whole artifact table
   // here, once per step, made a run's CPU grow with the square of its steps.
