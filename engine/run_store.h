@@ -222,6 +222,9 @@ class RunStore {
                                      const RunUpdate& update) = 0;
   // The run with its steps and cursor. kNotFound if absent.
   virtual Result<RunRecord> GetRun(const std::string& run_id) = 0;
+  // When cancel was requested for the run (0: never), without reading the rest of it: what a
+  // runner polls for `sogni-flow cancel` from another process. kNotFound if absent.
+  virtual Result<int64_t> CancelRequestedAt(const std::string& run_id) = 0;
   // Matching runs with their steps, newest first.
   virtual Result<std::vector<RunRecord>> ListRuns(const RunQuery& query) = 0;
   // Applies `update` (see RunUpdate). kNotFound if the run is absent.

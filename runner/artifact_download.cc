@@ -76,7 +76,7 @@ Status DownloadArtifacts(RunStore& store, HttpTransport& transport, const RunRec
 
 Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const RunRecord& run,
                             const std::vector<ArtifactRecord>& artifacts, const DownloadOptions& options,
-                            DownloadTally* tally) {
+                            DownloadTally* tally, std::vector<ArtifactRecord>* marked) {
   const RunRecord* fresh = &run;
   const std::vector<ArtifactRecord>* arts = &artifacts;
   auto step_of = [&](const std::string& id) -> const StepRecord* {
@@ -150,6 +150,7 @@ Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const Run
       a.sha256.clear();
       a.size = 0;
       if (Status m = store.MarkArtifact(run.id, a); !m.ok()) return m;
+      if (marked) marked->push_back(a);
       ++tally->failed;
       if (tally->first_problem.empty()) tally->first_problem = "artifact " + a.remote_id + " not saved: " + s.message();
       continue;
@@ -157,6 +158,7 @@ Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const Run
     CrashPoint("download.provenance");
     a.state = ArtifactState::kDone;
     if (Status m = store.MarkArtifact(run.id, a); !m.ok()) return m;
+    if (marked) marked->push_back(a);
     CrashPoint("download.marked");
     ::unlink(part.c_str());  // only now: until the store knew, the part proved the bytes complete
     ++tally->done;

@@ -47,10 +47,11 @@ Status DownloadArtifacts(RunStore& store, HttpTransport& transport, const RunRec
 
 // The same for the given artifacts of `run` only (their records as stored; `run` with its steps),
 // without reading the run's other artifacts: the local runner downloads each step's files as the
-// step ends.
+// step ends. When `marked` is given, every record the store was told of (done or failed) is
+// appended to it as stored, so that the caller need not read the run's artifacts back.
 Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const RunRecord& run,
                             const std::vector<ArtifactRecord>& artifacts, const DownloadOptions& options,
-                            DownloadTally* tally);
+                            DownloadTally* tally, std::vector<ArtifactRecord>* marked = nullptr);
 
 // What a provenance file says about one downloaded artifact: enough to tell, from the file alone,
 // which reviewed plan, step, tool, seed and arguments made it, on which workflow, at what cost.

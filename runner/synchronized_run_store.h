@@ -30,6 +30,9 @@ class SynchronizedRunStore : public RunStore {
     return Locked([&] { return inner_->CreateRunWithIntent(run, i, u); });
   }
   Result<RunRecord> GetRun(const std::string& id) override { return Locked([&] { return inner_->GetRun(id); }); }
+  Result<int64_t> CancelRequestedAt(const std::string& id) override {
+    return Locked([&] { return inner_->CancelRequestedAt(id); });
+  }
   Result<std::vector<RunRecord>> ListRuns(const RunQuery& q) override {
     return Locked([&] { return inner_->ListRuns(q); });
   }

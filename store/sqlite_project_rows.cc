@@ -105,8 +105,10 @@ Result<std::optional<ProjectRecord>> SqliteRunStore::FindCompletedProject(const 
   if (cache_key.empty() || !IsCacheKey(cache_key)) return Invalid("a malformed cache key");
   std::optional<ProjectRecord> out;
   Status s = Read([&]() -> Status {
+    // `cache_key <> ''` repeats the partial index's condition, so that SQLite uses
+    // projects_by_cache (a bound ?1 does not imply it): without it every lookup scans the table.
     Result<Stmt> q = db_->Prepare("SELECT " + std::string(kProjectColumns) +
-                                  " FROM projects WHERE cache_key = ?1 AND state = 'completed'"
+                                  " FROM projects WHERE cache_key = ?1 AND cache_key <> '' AND state = 'completed'"
                                   " ORDER BY updated_at DESC, rowid DESC LIMIT 1");
     if (!q.ok()) return q.status();
     Result<bool> row = q->BindAll(cache_key).Step();

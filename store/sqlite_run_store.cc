@@ -153,6 +153,21 @@ Result<RunRecord> SqliteRunStore::GetRun(const std::string& run_id) {
   return out;
 }
 
+Result<int64_t> SqliteRunStore::CancelRequestedAt(const std::string& run_id) {
+  int64_t at = 0;
+  Status s = Read([&]() -> Status {
+    Result<Stmt> q = db_->Prepare("SELECT cancel_requested_at FROM runs WHERE id = ?1");
+    if (!q.ok()) return q.status();
+    Result<bool> row = q->BindAll(run_id).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no run " + run_id + " in the state database");
+    at = q->Int(0);
+    return Status::OK();
+  });
+  if (!s.ok()) return s;
+  return at;
+}
+
 Result<std::vector<RunRecord>> SqliteRunStore::ListRuns(const RunQuery& query) {
   Value statuses = Value::Array();
   for (RunStatus st : query.statuses) statuses.Append(Value::String(Name(st)));
@@ -183,10 +198,14 @@ Status SqliteRunStore::UpdateRun(const std::string& run_id, const RunUpdate& upd
 }
 
 Status SqliteRunStore::UpsertStep(const std::string& run_id, const StepRecord& step, int64_t now) {
+  // A known step keeps its position, found by the primary key; only a new one scans the run's
+  // steps for the next position (COALESCE stops at its first non-NULL argument), so that updating
+  // a step of a large run does not read all of its steps.
   Result<Stmt> q = db_->Prepare(
       "INSERT INTO steps (run_id, step_id, position, tool, status, seed, artifact_count, "
       "remote_id, error, updated_at, units, arguments_digest) VALUES (?1, ?2, "
-      "(SELECT COALESCE(MAX(position) + 1, 0) FROM steps WHERE run_id = ?1), ?3, ?4, ?5, ?6, ?7, "
+      "COALESCE((SELECT position FROM steps WHERE run_id = ?1 AND step_id = ?2), "
+      "(SELECT COALESCE(MAX(position) + 1, 0) FROM steps WHERE run_id = ?1)), ?3, ?4, ?5, ?6, ?7, "
       "?8, ?9, ?10, ?11) ON CONFLICT (run_id, step_id) DO UPDATE SET "
       "tool = CASE WHEN excluded.tool <> '' THEN excluded.tool ELSE tool END, "
       "status = excluded.status, seed = COALESCE(excluded.seed, seed), "

@@ -34,6 +34,7 @@ class SqliteRunStore : public RunStore {
   Status CreateRunWithIntent(const RunRecord& run, const IntentRecord& intent,
                              const RunUpdate& update) override;
   Result<RunRecord> GetRun(const std::string& run_id) override;
+  Result<int64_t> CancelRequestedAt(const std::string& run_id) override;
   Result<std::vector<RunRecord>> ListRuns(const RunQuery& query) override;
   Status UpdateRun(const std::string& run_id, const RunUpdate& update) override;
   Status RecordIntent(const IntentRecord& intent, const RunUpdate& run) override;

@@ -1,5 +1,6 @@
 #include "runner/local/local_runner.h"
 
+#include <algorithm>
 #include <random>
 
 #include "engine/crash_point.h"
@@ -120,6 +121,7 @@ Status LocalRunner::Load(const std::string& run_id) {
   Result<std::vector<ArtifactRecord>> arts = store_->ListArtifacts(run_id);
   if (!arts.ok()) return arts.status();
   artifacts_.clear();
+  other_artifacts_.clear();
   for (ArtifactRecord& a : *arts) artifacts_[a.remote_id] = std::move(a);
   step_errors_.assign(spec_.steps.size(), "");
   inflight_.clear();
@@ -198,8 +200,10 @@ Result<RunOutcome> LocalRunner::Drive(const std::string& run_id) {
     if (Status s = CheckQuiet(); !s.ok()) return s;
     if (Clock::now() - last_cancel_check > std::chrono::seconds(1)) {
       last_cancel_check = Clock::now();
-      Result<RunRecord> fresh = store_->GetRun(run_id);  // `sogni-flow cancel` from another process
-      if (fresh.ok()) run_.cancel_requested_at = fresh->cancel_requested_at;
+      // `sogni-flow cancel` from another process (the flag alone: the whole run, its spec and
+      // steps, is too much to read every second for a large plan).
+      Result<int64_t> at = store_->CancelRequestedAt(run_id);
+      if (at.ok()) run_.cancel_requested_at = *at;
     }
   }
   return Finish();
@@ -391,11 +395,38 @@ Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::s
 // A completed project of any run with the same key: its files, if intact, become this step's.
 Status LocalRunner::UseCache(size_t i, const ProjectRecord& cached, bool* used) {
   const SpecStep& step = spec_.steps[i];
-  Result<std::vector<ArtifactRecord>> theirs = store_->ListArtifacts(cached.run_id);
-  if (!theirs.ok()) return theirs.status();
+  // The project's files: their ids begin with its id. Another run's artifacts are read once, not
+  // once per cached step (a large plan run again would read them n times), and read again when
+  // the project's files there are not all done (that run was still going when they were read).
   std::vector<ArtifactRecord> files;
-  for (const ArtifactRecord& a : *theirs)
-    if (a.step_id == cached.step_id && a.remote_id.rfind(cached.project_id, 0) == 0) files.push_back(a);
+  auto collect = [&](const std::map<std::string, ArtifactRecord>& theirs) {
+    files.clear();
+    for (auto a = theirs.lower_bound(cached.project_id);
+         a != theirs.end() && a->first.rfind(cached.project_id, 0) == 0; ++a)
+      if (a->second.step_id == cached.step_id) files.push_back(a->second);
+    return !files.empty() && std::all_of(files.begin(), files.end(), [](const ArtifactRecord& a) {
+      return a.state == ArtifactState::kDone;
+    });
+  };
+  auto read_theirs = [&]() -> Status {
+    Result<std::vector<ArtifactRecord>> theirs = store_->ListArtifacts(cached.run_id);
+    if (!theirs.ok()) return theirs.status();
+    std::map<std::string, ArtifactRecord>& mapped = other_artifacts_[cached.run_id];
+    mapped.clear();
+    for (ArtifactRecord& a : *theirs) mapped[a.remote_id] = std::move(a);
+    return Status::OK();
+  };
+  if (cached.run_id == run_.id) {
+    collect(artifacts_);
+  } else {
+    const bool known = other_artifacts_.count(cached.run_id) > 0;
+    if (!known)
+      if (Status s = read_theirs(); !s.ok()) return s;
+    if (!collect(other_artifacts_[cached.run_id]) && known) {
+      if (Status s = read_theirs(); !s.ok()) return s;
+      collect(other_artifacts_[cached.run_id]);
+    }
+  }
   Result<bool> intact = VerifyCachedFiles(files);
   if (!intact.ok()) return intact.status();
   if (!*intact) return Status::OK();  // moved or edited since: run the step
@@ -633,32 +664,41 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     for (const ArtifactRecord& a : u.artifacts) artifacts_[a.remote_id] = a;
   }
   const bool completed = remote.status == "completed";
-  int64_t produced = 0;
-  for (const auto& [id, a] : artifacts_)
-    if (a.step_id == step.id && id.rfind(project_id, 0) == 0) ++produced;
+  // The project's artifacts: their ids begin with the project id (ArtifactId), so they sit
+  // together in artifacts_ and are found without walking the run's others.
+  std::vector<ArtifactRecord> mine;
+  for (auto a = artifacts_.lower_bound(project_id); a != artifacts_.end() && a->first.rfind(project_id, 0) == 0; ++a)
+    if (a->second.step_id == step.id) mine.push_back(a->second);
+  const int64_t produced = static_cast<int64_t>(mine.size());
   if (!completed || produced == 0) {
     std::string why = step_errors_[i].empty() ? (remote.error.empty() ? "the project " + remote.status : remote.error)
                                               : step_errors_[i];
     return EndStep(i, project_id, remote.status == "canceled" ? ProjectState::kCancelled : ProjectState::kFailed, why);
   }
   // Download this step's files (each once; a crash resumes them from their part files). The
-  // provenance beside each file is written from the step as it will be stored (its project and
-  // charge), not from run_ as it was loaded: a process that resumes after a crash between the
-  // provenance and the store's "done" writes the same bytes again, which is what makes it success.
-  std::vector<ArtifactRecord> mine;
-  for (const auto& [id, a] : artifacts_)
-    if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
-  // The seed is the step's own (never a result's lastSeed, which a resumed process may not have
-  // seen: the provenance must be the same bytes whichever process writes it).
+  // provenance beside each file is written from the step as it will be stored (its project,
+  // charge, seed and key), not from run_ as it was loaded: a process that resumes after a crash
+  // between the provenance and the store's "done" writes the same bytes again, which is what
+  // makes it success. The seed is the step's own (never a result's lastSeed, which a resumed
+  // process may not have seen).
   StepRecord done{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kCompleted,
                   .artifact_count = produced, .remote_id = project_id, .units = remote.charge,
                   .arguments_digest = it->second.key};
   if (const Value* seed = step.params.Find("seed"); seed && seed->is_int()) done.seed = seed->as_int();
+  // The run as the download needs it, without its frozen spec and step list (moved aside for
+  // the copy): copying those for every step grew with the square of the plan.
+  Value spec = std::move(run_.spec);
+  std::vector<StepRecord> steps = std::move(run_.steps);
   RunRecord for_files = run_;
+  run_.spec = std::move(spec);
+  run_.steps = std::move(steps);
   for_files.steps = {done};
   DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
   DownloadTally tally;
-  Status got = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally);
+  // What the download stored comes back as it was stored: reading the run's whole artifact table
+  // here, once per step, made a run's CPU grow with the square of its steps.
+  std::vector<ArtifactRecord> marked;
+  Status got = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally, &marked);
   if (got.code() == Status::Code::kUnavailable) {
     // A stored URL may have gone stale (a signature that expired, a server restarted from an
     // older state that made the result again under another object): each file still missing
@@ -668,18 +708,17 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     if (!fresh.ok() && fresh.status().code() == Status::Code::kNotFound) return SendAgain(project_id, i);
     if (!fresh.ok()) return fresh.status();
     if (*fresh > 0) {
+      for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
+      marked.clear();
       mine.clear();
-      for (const auto& [id, a] : artifacts_)
-        if (a.step_id == step.id && id.rfind(project_id, 0) == 0) mine.push_back(a);
+      for (auto a = artifacts_.lower_bound(project_id); a != artifacts_.end() && a->first.rfind(project_id, 0) == 0; ++a)
+        if (a->second.step_id == step.id) mine.push_back(a->second);
       tally = DownloadTally{};
-      got = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally);
+      got = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally, &marked);
     }
   }
+  for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
   if (!got.ok()) return got;
-  Result<std::vector<ArtifactRecord>> fresh = store_->ListArtifacts(run_.id);
-  if (!fresh.ok()) return fresh.status();
-  for (ArtifactRecord& a : *fresh)
-    if (a.step_id == step.id) artifacts_[a.remote_id] = a;
   if (tally.failed > 0) return EndStep(i, project_id, ProjectState::kFailed, tally.first_problem);
   if (Status s = store_->MarkProject(project_id, {.state = ProjectState::kCompleted, .charge = remote.charge,
                                                   .run = {.steps = {done}}});

@@ -123,6 +123,8 @@ class LocalRunner final : public RunDriver {
   std::string app_id_;
   std::map<std::string, InFlight> inflight_;          // by project id
   std::map<std::string, ArtifactRecord> artifacts_;   // by remote id: what the store holds
+  // Other runs' artifacts (by run, then remote id), read once for the cache (UseCache).
+  std::map<std::string, std::map<std::string, ArtifactRecord>> other_artifacts_;
   std::vector<std::string> step_errors_;              // per step: why it failed ("" if it did not)
   int64_t sequence_ = -1;                             // the last event sequence stored
   std::vector<Value> pending_reports_;                // reported once their batch is committed

@@ -286,6 +286,20 @@ TEST_F(RunStoreTest, ACancelRequestIsStampedOnce) {
   EXPECT_EQ(Get("r1").cancel_requested_at, kTestNow + 10) << "kept: when it was asked for";
 }
 
+TEST_F(RunStoreTest, CancelRequestedAtReadsTheFlagAloneAsGetRunHasIt) {
+  Create("r1");
+  Create("r2");
+  EXPECT_EQ(*store_->CancelRequestedAt("r1"), 0);
+  now_ = kTestNow + 10;
+  ASSERT_OK(store_->UpdateRun("r1", {.status = RunStatus::kRunning, .cancel_requested = true}));
+  EXPECT_EQ(*store_->CancelRequestedAt("r1"), kTestNow + 10);
+  EXPECT_EQ(*store_->CancelRequestedAt("r1"), Get("r1").cancel_requested_at);
+  EXPECT_EQ(*store_->CancelRequestedAt("r2"), 0) << "another run's request is not this one's";
+  Result<int64_t> none = store_->CancelRequestedAt("nope");
+  EXPECT_EQ(none.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(none.status().message(), "no run nope in the state database");
+}
+
 TEST_F(RunStoreTest, ForgetRunRemovesEverythingOfTheRunAndNothingElse) {
   Create("r1");
   Create("r2");
