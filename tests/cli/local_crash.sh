@@ -123,7 +123,7 @@ final_state() {
 }
 
 # check_sandbox DIR RUN [lossy]: the sandbox's view of the episode. Exactly one project per step
-# for the state directory's appId, each the step's stored project, completed; each artifact's
+# for the state directory's appId (each process adds its own suffix to it), each the step's stored project, completed; each artifact's
 # media delivered once. `lossy` (the sandbox was SIGKILLed): the sandbox saves its state at most
 # every 200 ms, so what happened in the last moments before a kill (a project admitted and even
 # finished, a delivery counted) may be missing after the restart: a step's project may be absent
@@ -141,7 +141,7 @@ check_sandbox() {
   bad=$(jq -r --arg app "$app" --arg lossy "$lossy" --argjson steps "$steps" \
       --slurpfile sp "$dir/step_projects.json" --slurpfile arts "$dir/artifacts.json" '
     (.projects // {}) as $p | (.downloads // {}) as $d | (.resumedDownloads // {}) as $r
-    | [$p | to_entries[] | select(.value.appId == $app)] as $mine
+    | [$p | to_entries[] | select(.value.appId == $app or (.value.appId | startswith($app + "-")))] as $mine
     | ($sp[0] | map(.project)) as $stored
     | (if ($mine | length) != $steps and ($lossy == "" or ($mine | length) > $steps)
        then "the sandbox has \($mine | length) projects of this appId for \($steps) steps" else empty end),
