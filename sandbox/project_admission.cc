@@ -197,7 +197,7 @@ void ProjectsHub::Impl::HandleClientFrame(Conn& c, const std::string& text) {
   Value payload;
   if (data && data->is_string()) {
     std::string json;
-    if (!Base64Decode(data->as_string(), &json)) return;
+    if (!LenientBase64Decode(data->as_string(), &json)) return;
     Result<Value> p = ParseJson(json);
     if (!p.ok()) return;
     payload = std::move(p).value();

@@ -30,34 +30,6 @@ Value Envelope(Value data) { return Obj({{"status", Str("success")}, {"data", st
 
 namespace {
 
-const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-}  // namespace
-
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8 | uint8_t(in[i + 2]);
-    out += kB64[n >> 18];
-    out += kB64[(n >> 12) & 63];
-    out += kB64[(n >> 6) & 63];
-    out += kB64[n & 63];
-  }
-  if (i < in.size()) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16;
-    if (i + 1 < in.size()) n |= uint32_t(uint8_t(in[i + 1])) << 8;
-    out += kB64[n >> 18];
-    out += kB64[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kB64[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-namespace {
-
 // The value of a base64 digit (standard or URL-safe alphabet), or -1.
 int B64Digit(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -70,7 +42,7 @@ int B64Digit(char c) {
 
 }  // namespace
 
-bool Base64Decode(std::string_view in, std::string* out) {
+bool LenientBase64Decode(std::string_view in, std::string* out) {
   out->clear();
   uint32_t acc = 0;
   int bits = 0;

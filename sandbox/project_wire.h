@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "api/projects_frames.h"
 #include "engine/value.h"
 
 namespace sflow::hub {
@@ -27,9 +28,11 @@ double Num(const Value* v, double fallback);
 Value ErrorBody(int status, const std::string& message);
 Value Envelope(Value data);
 
-std::string Base64Encode(std::string_view in);
-// Standard or URL-safe alphabet, padding optional, whitespace ignored. False on anything else.
-bool Base64Decode(std::string_view in, std::string* out);
+// Base64Encode is the client's (api/projects_frames.h): one encoder for both ends. The server
+// decodes as a lenient server would: standard or URL-safe alphabet, padding optional,
+// whitespace ignored. False on anything else. (A name of its own, so that it is never taken
+// for the client's strict Base64Decode.)
+bool LenientBase64Decode(std::string_view in, std::string* out);
 
 // The frame every server message travels in.
 std::string Frame(const std::string& type, const Value& payload);
