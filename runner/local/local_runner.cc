@@ -231,30 +231,54 @@ Status LocalRunner::Reattach(const ProjectRecord& project, size_t step) {
   return Status::OK();
 }
 
-// Inputs of a step: the bytes to upload (by parameter and position) and the URLs to fill in.
-struct StepInputs {
-  struct Upload {
-    std::string path, sha256;
-    MediaKind kind = MediaKind::kUnknown;
-  };
-  std::map<std::pair<std::string, int64_t>, Upload> uploads;
-  std::vector<CacheInput> cache_inputs;
-};
+const ArtifactRecord* LocalRunner::SourceArtifact(const SpecBinding& b) const {
+  const ArtifactRecord* found = nullptr;
+  for (const auto& [id, a] : artifacts_)
+    if (a.step_id == b.source_step && a.index == b.source_index && a.state == ArtifactState::kDone) found = &a;
+  return found;
+}
+
+// The bytes of each upload `params` makes (UploadsFor) from `sources`, each checked against the
+// sha256 the run knows, and its content type from the bytes.
+Status LocalRunner::ReadUploads(const Value& params, const InputFiles& sources,
+                                InputBytes* out) {
+  for (const ProjectUpload& up : UploadsFor(params)) {
+    auto it = sources.find({up.param, up.index});
+    if (it == sources.end()) continue;
+    Result<std::string> bytes = ReadWholeFile(it->second.path);
+    if (!bytes.ok()) return bytes.status();
+    if (Sha256Hex(*bytes) != it->second.sha256)
+      return Status::Error(Status::Code::kConflict, it->second.path + " changed since the run was created (its sha256 "
+                                                    "differs); restore it, or start a new run");
+    out->types[up.key()] = ContentTypeOf(*bytes, it->second.kind);
+    out->bytes[{up.param, up.index}] = std::move(*bytes);
+  }
+  return Status::OK();
+}
+
+// Uploads them under the project's id, in the SDK's order.
+Status LocalRunner::SendUploads(const std::string& project_id, const Value& params, const InputBytes& in) {
+  for (const ProjectUpload& up : UploadsFor(params)) {
+    auto it = in.bytes.find({up.param, up.index});
+    if (it == in.bytes.end()) continue;
+    if (Status s = service_->Upload(project_id, up, in.types.at(up.key()), it->second); !s.ok()) return s;
+  }
+  return Status::OK();
+}
 
 Status LocalRunner::StartStep(size_t i) {
   const SpecStep& step = spec_.steps[i];
   Value params = step.params;
-  StepInputs inputs;
+  InputFiles uploads;  // by parameter and position
+  std::vector<CacheInput> cache_inputs;
   for (const SpecBinding& b : step.bindings) {
-    StepInputs::Upload up;
+    InputFile up;
     std::string url;
     if (!b.media.empty()) {
       const SpecMedia& m = spec_.media.at(b.media);
       up = {m.path, m.sha256, m.kind};
     } else {
-      const ArtifactRecord* found = nullptr;
-      for (const auto& [id, a] : artifacts_)
-        if (a.step_id == b.source_step && a.index == b.source_index && a.state == ArtifactState::kDone) found = &a;
+      const ArtifactRecord* found = SourceArtifact(b);
       if (!found) {
         // The source made fewer artifacts than the plan asked for (a job failed).
         step_errors_[i] = "input " + b.target + " needs artifact " + std::to_string(b.source_index) + " of step '" +
@@ -271,9 +295,9 @@ Status LocalRunner::StartStep(size_t i) {
       up = {found->local_path, found->sha256, found->kind};
       url = found->url;
     }
-    inputs.cache_inputs.push_back(CacheInput{b.target, b.position, up.sha256});
+    cache_inputs.push_back(CacheInput{b.target, b.position, up.sha256});
     if (b.upload) {
-      inputs.uploads[{b.target, b.position}] = up;
+      uploads[{b.target, b.position}] = up;
     } else if (Value* v = params.Find(b.target); v && v->is_array()) {
       while (static_cast<int64_t>(v->items().size()) <= b.position) v->Append(Value::String(""));
       v->items()[static_cast<size_t>(b.position)] = Value::String(url);
@@ -283,25 +307,15 @@ Status LocalRunner::StartStep(size_t i) {
   }
   // The bytes of every upload, read once: their content types go into the request (as the SDK
   // writes them), and each must still have the sha256 the run knows.
-  std::map<std::pair<std::string, int64_t>, std::string> bytes_of;
-  MediaContentTypes content_types;
-  for (const ProjectUpload& up : UploadsFor(params)) {
-    auto it = inputs.uploads.find({up.param, up.index});
-    if (it == inputs.uploads.end()) continue;
-    Result<std::string> bytes = ReadWholeFile(it->second.path);
-    if (!bytes.ok()) return bytes.status();
-    if (Sha256Hex(*bytes) != it->second.sha256)
-      return Status::Error(Status::Code::kConflict, it->second.path + " changed since the run was created (its sha256 "
-                                                    "differs); restore it, or start a new run");
-    content_types[up.key()] = ContentTypeOf(*bytes, it->second.kind);
-    bytes_of[{up.param, up.index}] = std::move(*bytes);
-  }
+  InputBytes in;
+  if (Status r = ReadUploads(params, uploads, &in); !r.ok()) return r;
+  const MediaContentTypes& content_types = in.types;
   const Value* model = params.Find("modelId");
   Result<ModelTraits> traits = service_->Traits(model && model->is_string() ? model->as_string() : "");
   Result<Value> request = traits.ok() ? BuildJobRequest(kPlaceholderId, params, *traits, content_types)
                                       : Result<Value>(traits.status());
   if (!traits.ok() && traits.status().code() != Status::Code::kInvalidPlan) return traits.status();  // resumable
-  const std::string key = StepCacheKey(*request, inputs.cache_inputs);
+  const std::string key = StepCacheKey(*request, cache_inputs);
   if (options_.use_cache && !step.no_cache) {
     Result<std::optional<ProjectRecord>> cached = store_->FindCompletedProject(key);
     if (!cached.ok()) return cached.status();
@@ -330,12 +344,7 @@ Status LocalRunner::StartStep(size_t i) {
                                .artifact_count = step.artifact_count, .remote_id = project_id});
   if (Status s = store_->RecordProject(p, u); !s.ok()) return s;
   CrashPoint("local.project_recorded");
-  // Uploads, in the SDK's order, under the project's id.
-  for (const ProjectUpload& up : UploadsFor(params)) {
-    auto it = bytes_of.find({up.param, up.index});
-    if (it == bytes_of.end()) continue;
-    if (Status s = service_->Upload(project_id, up, content_types[up.key()], it->second); !s.ok()) return s;
-  }
+  if (Status up = SendUploads(project_id, params, in); !up.ok()) return up;
   inflight_[project_id] = InFlight{.step = i, .key = key};
   return Submit(i, project_id, p.request, params, /*resend=*/false);
 }
@@ -357,27 +366,19 @@ Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::s
     if (!parsed.ok()) return Status::IOError("project " + project_id + ": its stored request is not JSON");
     // What to upload comes from the spec, as in StartStep; the request itself is not rebuilt.
     const SpecStep& step = spec_.steps[i];
-    std::map<std::pair<std::string, int64_t>, StepInputs::Upload> uploads;
+    InputFiles uploads;
     for (const SpecBinding& b : step.bindings) {
       if (!b.upload) continue;
       if (!b.media.empty()) {
         const SpecMedia& m = spec_.media.at(b.media);
         uploads[{b.target, b.position}] = {m.path, m.sha256, m.kind};
-        continue;
+      } else if (const ArtifactRecord* a = SourceArtifact(b)) {
+        uploads[{b.target, b.position}] = {a->local_path, a->sha256, a->kind};
       }
-      for (const auto& [id, a] : artifacts_)
-        if (a.step_id == b.source_step && a.index == b.source_index && a.state == ArtifactState::kDone)
-          uploads[{b.target, b.position}] = {a.local_path, a.sha256, a.kind};
     }
-    for (const ProjectUpload& up : UploadsFor(step.params)) {
-      auto it = uploads.find({up.param, up.index});
-      if (it == uploads.end()) continue;
-      Result<std::string> bytes = ReadWholeFile(it->second.path);
-      if (!bytes.ok()) return bytes.status();
-      if (Sha256Hex(*bytes) != it->second.sha256)
-        return Status::Error(Status::Code::kConflict, it->second.path + " changed since the run was created; restore it");
-      if (Status s = service_->Upload(project_id, up, ContentTypeOf(*bytes, it->second.kind), *bytes); !s.ok()) return s;
-    }
+    InputBytes in;
+    if (Status r = ReadUploads(step.params, uploads, &in); !r.ok()) return r;
+    if (Status up = SendUploads(project_id, step.params, in); !up.ok()) return up;
   }
   if (options_.before_send && !options_.before_send())
     return Status::Error(Status::Code::kCancelled, "stopped before sending (test hook)");

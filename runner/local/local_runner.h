@@ -93,6 +93,19 @@ class LocalRunner final : public RunDriver {
   };
   // Refusals, or resends of a project the server keeps losing, before its step fails.
   static constexpr int kMaxRefusals = 3;
+  // A step's input files by parameter and position, and what is read of them before a send.
+  struct InputFile {
+    std::string path, sha256;
+    MediaKind kind = MediaKind::kUnknown;
+  };
+  using InputFiles = std::map<std::pair<std::string, int64_t>, InputFile>;
+  struct InputBytes {
+    std::map<std::pair<std::string, int64_t>, std::string> bytes;
+    MediaContentTypes types;
+  };
+  const ArtifactRecord* SourceArtifact(const SpecBinding& b) const;
+  Status ReadUploads(const Value& params, const InputFiles& sources, InputBytes* out);
+  Status SendUploads(const std::string& project_id, const Value& params, const InputBytes& in);
   Status Load(const std::string& run_id);
   Status Reattach(const ProjectRecord& project, size_t step);
   Status StartStep(size_t step);
