@@ -6,6 +6,7 @@
 #   2. Ctrl-C of a running local run: exit 130 with a resume hint, the projects go on; `resume`
 #      then re-attaches them and sends nothing twice (one project per step in the state database).
 #   3. `cancel` of a run that has ended says so and changes nothing.
+#   4. Two processes running local plans of one state directory at once both complete.
 set -u
 . "$(dirname "$0")/lib.sh"
 test_setup "$1"
@@ -62,4 +63,16 @@ before=$(projects_of "$run2")
 [ "$(projects_of "$run2")" = 3 ] || fail "not one project per step after resume: $(projects_of "$run2") (before resume: $before)"
 dups=$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM (SELECT step_id FROM projects WHERE run_id = '$run2' GROUP BY step_id HAVING count(*) > 1)")
 [ "$dups" = 0 ] || fail "a step has two projects"
+# 4. Two processes run local plans of one state directory at once (overlapping cron jobs): each
+# socket has its own appId (the server closes an appId's older socket, 4015), both complete.
+"$bin" run plan.yaml --api-url "$url" --no-cache > two_a.out 2> two_a.err &
+pa=$!
+"$bin" run plan.yaml --api-url "$url" --no-cache > two_b.out 2> two_b.err &
+pb=$!
+wait "$pa" || fail "the first of two concurrent local runs failed"
+wait "$pb" || fail "the second of two concurrent local runs failed"
+ra=$(grep -o 'r-[0-9]*-[0-9]*-[0-9a-f]*' two_a.err | head -1)
+rb=$(grep -o 'r-[0-9]*-[0-9]*-[0-9a-f]*' two_b.err | head -1)
+apps=$(sqlite3 .sogni-flow/state.db "SELECT count(DISTINCT app_id) FROM projects WHERE run_id IN ('$ra', '$rb')")
+[ "$apps" = 2 ] || fail "the two concurrent processes did not each have their own appId ($apps)"
 echo "local cancel: ok"
