@@ -167,6 +167,8 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
                  "for 'resume' or 'artifacts'). While another sogni-flow drives it, that one stores the end\n"
                  "and 'status' shows 'cancel requested' until then. Cancellation is cooperative: the step in\n"
                  "flight may finish first. A run whose start was never sent is cancelled locally.\n"
+                 "A local run: each of its projects in flight is cancelled on the projects socket and no\n"
+                 "further step starts.\n"
                  "With --wait the run is followed until it has ended (events stored, artifacts of finished\n"
                  "steps downloaded), as 'run' does. The API key must be the run's account (by fingerprint).");
   cl.Flag("wait", "", "follow the run until it is cancelled (or has ended otherwise)", &wait);

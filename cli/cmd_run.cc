@@ -180,14 +180,17 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   std::string state_dir, out_dir, max_tokens_text;
   CommandLine cl("run PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-j N] [--detach] [--timeout D] [--out DIR]\n"
                  "    [--cancel-on-interrupt] [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE]\n"
-                 "    [--dry-run] [--json]",
-                 "Runs server plans, each as one durable workflow: validates every plan first (nothing is sent\n"
-                 "if one is invalid or lacks its approval), commits each start request and its Idempotency-Key\n"
-                 "to the state store before sending it, follows the workflows' events (stored with their\n"
-                 "cursor), confirms the final status and downloads every artifact, with a provenance file\n"
-                 "beside each, to --out (default ./sogni-out/RUN). An interrupted run continues with\n"
-                 "'sogni-flow resume RUN'. The API key comes from SOGNI_API_KEY or --api-key-file, never from\n"
-                 "a flag value.");
+                 "    [--max-tokens N] [--no-cache] [--dry-run] [--json]",
+                 "Runs plans: a server plan as one durable workflow, a local plan (execution: local) as a DAG\n"
+                 "of direct projects driven by sogni-flow itself. Validates every plan first (nothing is sent\n"
+                 "if one is invalid or lacks its approval); a local plan is quoted step by step and refused\n"
+                 "over --max-tokens or budget.max_tokens (exit 5) or the account's balance (exit 3). Each paid\n"
+                 "request (a workflow start with its Idempotency-Key, a project with its id) is committed to\n"
+                 "the state store before it is sent; events are stored as they come; every artifact is\n"
+                 "downloaded, with a provenance file beside each, to --out (default ./sogni-out/RUN). A local\n"
+                 "step whose result the state directory holds is not paid again (--no-cache forces it). An\n"
+                 "interrupted run continues with 'sogni-flow resume RUN'. The API key comes from\n"
+                 "SOGNI_API_KEY or --api-key-file, never from a flag value.");
   cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
   cl.Flag("dry-run", "",
           "print the exact start request body and stop: nothing is uploaded, sent or stored. For an\n"
