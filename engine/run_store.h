@@ -119,6 +119,15 @@ struct ArtifactRecord {
   int64_t updated_at = 0;
 };
 
+// A project's change of state carried by a RunUpdate (local runs): what MarkProject() applies,
+// without a run update of its own.
+struct ProjectMark {
+  std::string project_id{};
+  ProjectState state = ProjectState::kSent;
+  std::optional<double> charge{};
+  std::optional<Value> error{};
+};
+
 // Changes to a run, applied in the same transaction as the call that carries them. Unset fields
 // are left alone. Steps are upserted by step_id (a new one goes last; a known seed is only replaced
 // by another seed, never forgotten). Artifacts are upserted by remote_id: a new one is stored as
@@ -130,6 +139,11 @@ struct RunUpdate {
   std::optional<Value> error{};              // a null Value clears
   std::vector<StepRecord> steps{};
   std::vector<ArtifactRecord> artifacts{};
+  // Artifacts downloaded or given up, each stored as MarkArtifact() stores it (done: with its
+  // local path, size and sha256), after `artifacts`: a step's files and its end in one commit.
+  std::vector<ArtifactRecord> saved{};
+  // Projects of this run that change state, each as MarkProject() changes it, after `saved`.
+  std::vector<ProjectMark> projects{};
   // true: the server accepted a cancel of the run's workflow; stamped once (cancel_requested_at),
   // ignored on a run that has ended. The run is "cancel requested" until its end is stored.
   bool cancel_requested = false;
@@ -262,10 +276,12 @@ class RunStore {
   virtual Result<ApprovalRecord> FindApproval(const std::string& plan_digest) = 0;
 
   // --- Local execution (direct projects).
-  // Commits a project (state pending) and `run` (e.g. its step submitting, remote_id = the
-  // project id) BEFORE its frame is sent. Recording the same project again (same id, run, step
-  // and request) is OK and changes nothing; another request under a stored id is kConflict.
-  virtual Status RecordProject(const ProjectRecord& project, const RunUpdate& run) = 0;
+  // Commits projects (state pending, all of one run) and `run` (e.g. their steps submitting,
+  // remote_id = the project id) in one transaction, BEFORE their frames are sent. Recording the
+  // same project again (same id, run, step and request) is OK and changes nothing; another
+  // request under a stored id is kConflict (and nothing of the call is stored).
+  virtual Status RecordProjects(const std::vector<ProjectRecord>& projects, const RunUpdate& run) = 0;
+  Status RecordProject(const ProjectRecord& project, const RunUpdate& run) { return RecordProjects({project}, run); }
   // Moves a project on: pending -> sent -> completed | failed | cancelled (a final state is never
   // left: another final state is kConflict, the same one again is OK) and applies update.run.
   virtual Status MarkProject(const std::string& project_id, const ProjectUpdate& update) = 0;

@@ -7,7 +7,6 @@
 #include "engine/crash_point.h"
 #include "engine/value.h"
 #include "runner/artifact_files.h"
-#include "runner/sha256.h"
 
 namespace sflow {
 
@@ -106,30 +105,33 @@ Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const Run
     Status s = PrepareStepDirectory(dir);
     if (s.ok()) s = FetchWhole(transport, a, part, options, &fetched);
     if (cancelled()) return interrupted;
-    Result<std::string> body = std::string();
-    if (s.ok()) body = ReadWholeFile(part);
+    Result<FileDigest> body = FileDigest();
+    if (s.ok()) body = DigestFile(part);  // read back a block at a time: a video never sits in memory
     if (s.ok() && !body.ok()) s = body.status();
-    if (s.ok() && fetched.total >= 0 && static_cast<int64_t>(body->size()) != fetched.total) {
+    if (s.ok() && fetched.total >= 0 && body->size != fetched.total) {
       ::unlink(part.c_str());  // not the object the server announced: never publish it
       s = Status::Error(Status::Code::kUnavailable, "download of artifact " + a.remote_id + ": " +
-                                                        std::to_string(body->size()) + " bytes, not " +
+                                                        std::to_string(body->size) + " bytes, not " +
                                                         std::to_string(fetched.total));
     }
     if (s.ok()) CrashPoint("download.fetched");
-    const std::string path = dir + "/" + std::to_string(a.index) + "." + (s.ok() ? ExtensionFor(a.kind, *body) : "bin");
+    const std::string path = dir + "/" + std::to_string(a.index) + "." + (s.ok() ? ExtensionFor(a.kind, body->head) : "bin");
     if (s.ok()) {
-      s = PublishPart(dir, part, path);
+      // The directory is synced once, after the provenance's name: both names are durable
+      // before the store calls the artifact done, and a crash before that publishes both again
+      // (the same bytes under an existing name are success).
+      s = PublishPart(dir, part, path, SyncDir::kByCaller);
       if (s.code() == Status::Code::kConflict) s = Status::Error(Status::Code::kConflict, ConflictHelp(run, path));
     }
     if (s.ok()) {
       CrashPoint("download.published");
       a.local_path = path;
-      a.size = static_cast<int64_t>(body->size());
-      a.sha256 = Sha256Hex(*body);
+      a.size = body->size;
+      a.sha256 = body->sha256;
       // Beside the file, before the store calls it done: a crash in between writes it again, and
       // the same bytes are success. Other bytes were written by another run (its id is inside):
       // this run's provenance is then not saved, which fails the artifact.
-      s = WriteNoReplace(dir, path + ".provenance.json", ProvenanceJson(*fresh, a, step_of(a.step_id)));
+      s = WriteNoReplace(dir, path + ".provenance.json", ProvenanceJson(*fresh, a, step_of(a.step_id)), SyncDir::kNow);
       if (s.code() == Status::Code::kConflict) s = Status::Error(Status::Code::kConflict, ConflictHelp(run, path + ".provenance.json"));
     }
     if (!s.ok() && s.code() == Status::Code::kSecurity)
@@ -149,7 +151,8 @@ Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const Run
       a.local_path.clear();
       a.sha256.clear();
       a.size = 0;
-      if (Status m = store.MarkArtifact(run.id, a); !m.ok()) return m;
+      if (!options.defer_marks)
+        if (Status m = store.MarkArtifact(run.id, a); !m.ok()) return m;
       if (marked) marked->push_back(a);
       ++tally->failed;
       if (tally->first_problem.empty()) tally->first_problem = "artifact " + a.remote_id + " not saved: " + s.message();
@@ -157,14 +160,22 @@ Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const Run
     }
     CrashPoint("download.provenance");
     a.state = ArtifactState::kDone;
-    if (Status m = store.MarkArtifact(run.id, a); !m.ok()) return m;
+    if (!options.defer_marks) {
+      if (Status m = store.MarkArtifact(run.id, a); !m.ok()) return m;
+      CrashPoint("download.marked");
+      ::unlink(part.c_str());  // only now: until the store knew, the part proved the bytes complete
+    }
     if (marked) marked->push_back(a);
-    CrashPoint("download.marked");
-    ::unlink(part.c_str());  // only now: until the store knew, the part proved the bytes complete
     ++tally->done;
     say(run.id + ": saved " + path + " (" + std::to_string(a.size) + " bytes)");
   }
   return transient;
+}
+
+void RemovePartFiles(const RunRecord& run, const std::vector<ArtifactRecord>& stored) {
+  for (const ArtifactRecord& a : stored)
+    if (a.state == ArtifactState::kDone)
+      ::unlink(PartPathFor(run.out_dir + "/" + SafeFileName(a.step_id), run.id, a.index).c_str());
 }
 
 }  // namespace sflow

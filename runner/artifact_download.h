@@ -30,6 +30,11 @@ struct DownloadOptions {
   RunProgress* reporter = nullptr;  // "saved ..." and problem lines; may be null
   StreamCancel* cancel = nullptr;   // Ctrl-C: stop before the next artifact and inside this one
   RetryClock* clock = nullptr;      // waits between attempts; nullptr = the real clock
+  // DownloadArtifactList only: the store is not told; every record of `marked` (done or failed)
+  // is the caller's to store, in the transaction that ends the step, and only after that
+  // commit may the done ones' part files go (RemovePartFiles). One commit per step, not one
+  // per file and one more for the step.
+  bool defer_marks = false;
 };
 
 struct DownloadTally {
@@ -52,6 +57,10 @@ Status DownloadArtifacts(RunStore& store, HttpTransport& transport, const RunRec
 Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const RunRecord& run,
                             const std::vector<ArtifactRecord>& artifacts, const DownloadOptions& options,
                             DownloadTally* tally, std::vector<ArtifactRecord>* marked = nullptr);
+
+// Removes the part files of the done artifacts among `stored` (after defer_marks, once the store
+// holds them): until then a part linked to its final name proved the bytes complete.
+void RemovePartFiles(const RunRecord& run, const std::vector<ArtifactRecord>& stored);
 
 // What a provenance file says about one downloaded artifact: enough to tell, from the file alone,
 // which reviewed plan, step, tool, seed and arguments made it, on which workflow, at what cost.

@@ -120,41 +120,105 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   return ss.str();
 }
 
-Status WriteNoReplace(const std::string& dir, const std::string& final_path, std::string_view bytes) {
+namespace {
+
+Status WriteAllTo(int fd, std::string_view bytes, const std::string& what) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::IOError("cannot write " + what + ": " + std::strerror(n < 0 ? errno : EIO));
+    off += static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+// After link() or linkat() failed with `err`: an existing name with the same bytes is success.
+Status ExistingName(int err, const std::string& final_path, std::string_view bytes) {
+  if (err != EEXIST) return Status::IOError("cannot link " + final_path + ": " + std::strerror(err));
+  Result<std::string> existing = ReadWholeFile(final_path);
+  if (existing.ok() && *existing == bytes) return Status::OK();
+  return Status::Error(Status::Code::kConflict, final_path + " exists with other content; not overwritten");
+}
+
+// The named-temp-file way, for filesystems without O_TMPFILE: a crash can leave the temp file,
+// which the next writer of the same name removes once its pid is gone.
+Status LinkThroughNamedTemp(const std::string& dir, const std::string& final_path, std::string_view bytes) {
   std::string tmp = final_path + ".part-" + std::to_string(::getpid());
   RemoveStaleTemps(dir, final_path);
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::IOError("cannot write " + tmp + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  Status written = WriteAllTo(fd, bytes, tmp);
+  if (written.ok() && ::fsync(fd) != 0) written = Status::IOError("cannot sync " + tmp + ": " + std::strerror(errno));
+  if (::close(fd) != 0 && written.ok()) written = Status::IOError("cannot close " + tmp + ": " + std::strerror(errno));
+  if (!written.ok()) {
     ::unlink(tmp.c_str());
-    return Status::IOError("cannot sync " + tmp);
+    return written;
   }
-  Status result = Status::OK();
-  if (::link(tmp.c_str(), final_path.c_str()) != 0) {
-    if (errno == EEXIST) {
-      Result<std::string> existing = ReadWholeFile(final_path);
-      if (!existing.ok() || Sha256Hex(*existing) != Sha256Hex(bytes))
-        result = Status::Error(Status::Code::kConflict, final_path + " exists with other content; not overwritten");
-    } else {
-      result = Status::IOError("cannot link " + final_path + ": " + std::strerror(errno));
-    }
-  }
+  Status result = ::link(tmp.c_str(), final_path.c_str()) == 0 ? Status::OK() : ExistingName(errno, final_path, bytes);
   ::unlink(tmp.c_str());
-  if (!result.ok()) return result;
-  return FsyncPath(dir, O_RDONLY | O_DIRECTORY);
+  return result;
+}
+
+// Writes `bytes` to a new file named `final_path`, durably but for the directory entry: an
+// unnamed file in `dir` (O_TMPFILE: nothing to clean up after a crash, no temp name), fsync,
+// then linkat() through /proc/self/fd. Falls back to a named temp file where the filesystem (or
+// a missing /proc) does not allow that.
+Status LinkNewFile(const std::string& dir, const std::string& final_path, std::string_view bytes) {
+#ifdef O_TMPFILE
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    // EOPNOTSUPP / EISDIR / EINVAL: no O_TMPFILE on this filesystem or kernel.
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return LinkThroughNamedTemp(dir, final_path, bytes);
+    return Status::IOError("cannot create a file in " + dir + ": " + std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (Status s = WriteAllTo(fd, bytes, final_path); !s.ok()) return s;
+  if (::fsync(fd) != 0) return Status::IOError("cannot sync " + final_path + ": " + std::strerror(errno));
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) == 0) return Status::OK();
+  if (errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) return LinkThroughNamedTemp(dir, final_path, bytes);
+  return ExistingName(errno, final_path, bytes);
+#else
+  return LinkThroughNamedTemp(dir, final_path, bytes);
+#endif
+}
+
+}  // namespace
+
+Status SyncDirectory(const std::string& dir) { return FsyncPath(dir, O_RDONLY | O_DIRECTORY); }
+
+Status WriteNoReplace(const std::string& dir, const std::string& final_path, std::string_view bytes, SyncDir sync) {
+  if (Status s = LinkNewFile(dir, final_path, bytes); !s.ok()) return s;
+  return sync == SyncDir::kNow ? SyncDirectory(dir) : Status::OK();
+}
+
+Result<FileDigest> DigestFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  FileDigest out;
+  Sha256 hash;
+  std::string block(1 << 16, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd, block.data(), block.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
+    if (n == 0) break;
+    std::string_view got(block.data(), static_cast<size_t>(n));
+    if (out.head.size() < 64) out.head += got.substr(0, 64 - out.head.size());
+    hash.Update(got);
+    out.size += n;
+  }
+  out.sha256 = hash.HexDigest();
+  return out;
 }
 
 std::string PartPathFor(const std::string& dir, const std::string& run_id, int64_t index) {
@@ -180,17 +244,6 @@ bool ParseContentRange(const std::string& v, int64_t* first, int64_t* total) {
     return true;
   }
   return false;
-}
-
-Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::IOError("cannot write " + path + ": " + std::strerror(errno));
-    off += static_cast<size_t>(n);
-  }
-  return Status::OK();
 }
 
 // Same bytes in two files, compared a block at a time.
@@ -280,7 +333,7 @@ Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, co
         bad_part = true;  // more than the object: never keep it
         return false;
       }
-      write_error = WriteAll(fd, bytes, part_path);
+      write_error = WriteAllTo(fd, bytes, part_path);
       if (!write_error.ok()) return false;
       offset += static_cast<int64_t>(bytes.size());
       return true;
@@ -319,14 +372,14 @@ Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, co
   return out;
 }
 
-Status PublishPart(const std::string& dir, const std::string& part_path, const std::string& final_path) {
+Status PublishPart(const std::string& dir, const std::string& part_path, const std::string& final_path, SyncDir sync) {
   if (Status s = FsyncPath(part_path, O_RDONLY); !s.ok()) return s;
   if (::link(part_path.c_str(), final_path.c_str()) != 0) {
     if (errno != EEXIST) return Status::IOError("cannot link " + final_path + ": " + std::strerror(errno));
     if (!SameContent(part_path, final_path))
       return Status::Error(Status::Code::kConflict, final_path + " exists with other content; not overwritten");
   }
-  return FsyncPath(dir, O_RDONLY | O_DIRECTORY);
+  return sync == SyncDir::kNow ? SyncDirectory(dir) : Status::OK();
 }
 
 }  // namespace sflow

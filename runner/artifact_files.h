@@ -35,11 +35,26 @@ Status PrepareStepDirectory(const std::string& dir);
 
 Result<std::string> ReadWholeFile(const std::string& path);
 
-// Writes `bytes` to `final_path` (inside `dir`) durably without ever replacing a file: temp file,
-// fsync, link() (which fails on an existing name), unlink the temp file, fsync `dir`. A name that
-// exists with the same bytes (a crash after the link, before the store knew) is success; with
-// other bytes it is kConflict and the file is left alone.
-Status WriteNoReplace(const std::string& dir, const std::string& final_path, std::string_view bytes);
+// Who makes a new name in a directory durable: the call itself (fsync of the directory before it
+// returns), or its caller, which publishes several names and syncs the directory once after the
+// last (before anything records them as done).
+enum class SyncDir { kNow, kByCaller };
+
+// Writes `bytes` to `final_path` (inside `dir`) durably without ever replacing a file: an unnamed
+// file (O_TMPFILE; a named "<final_path>.part-<pid>" where the filesystem has none), fsync,
+// link to the final name (which fails on an existing name), fsync `dir` (per `sync`). A name
+// that exists with the same bytes (a crash after the link, before the store knew) is success;
+// with other bytes it is kConflict and the file is left alone.
+Status WriteNoReplace(const std::string& dir, const std::string& final_path, std::string_view bytes,
+                      SyncDir sync = SyncDir::kNow);
+
+// What DigestFile() reads of a file, a block at a time (never the whole file in memory).
+struct FileDigest {
+  int64_t size = 0;
+  std::string sha256;  // 64 lowercase hex digits
+  std::string head;    // the first bytes (up to 64), for SniffMedia and ExtensionFor
+};
+Result<FileDigest> DigestFile(const std::string& path);
 
 // The part file a download streams into: a fixed name made by the runner for one artifact of one
 // run, `<dir>/.<index>.<run>.part` (the final extension is only known from the first bytes), so
@@ -76,11 +91,15 @@ Result<PartFetch> FetchPart(HttpTransport& transport, const std::string& url, co
                             StreamCancel* cancel = nullptr);
 
 // Makes the complete part file `part_path` the file `final_path` (both inside `dir`) durably
-// without ever replacing a file: fsync the part, link() it to the final name, fsync `dir`. A final
-// name that exists with the same bytes (a crash after the link, before the store knew) is
-// success; with other bytes it is kConflict and the file is left alone. The part file is kept:
-// the caller unlinks it once the store records the artifact.
-Status PublishPart(const std::string& dir, const std::string& part_path, const std::string& final_path);
+// without ever replacing a file: fsync the part, link() it to the final name, fsync `dir` (per
+// `sync`). A final name that exists with the same bytes (a crash after the link, before the store
+// knew) is success; with other bytes it is kConflict and the file is left alone. The part file is
+// kept: the caller unlinks it once the store records the artifact.
+Status PublishPart(const std::string& dir, const std::string& part_path, const std::string& final_path,
+                   SyncDir sync = SyncDir::kNow);
+
+// fsync of a directory (after names were linked into it with SyncDir::kByCaller).
+Status SyncDirectory(const std::string& dir);
 
 }  // namespace sflow
 

@@ -67,8 +67,9 @@ class SynchronizedRunStore : public RunStore {
   Result<ApprovalRecord> FindApproval(const std::string& digest) override {
     return Locked([&] { return inner_->FindApproval(digest); });
   }
-  Status RecordProject(const ProjectRecord& p, const RunUpdate& u) override {
-    return Locked([&] { return inner_->RecordProject(p, u); });
+  using RunStore::RecordProject;
+  Status RecordProjects(const std::vector<ProjectRecord>& p, const RunUpdate& u) override {
+    return Locked([&] { return inner_->RecordProjects(p, u); });
   }
   Status MarkProject(const std::string& id, const ProjectUpdate& u) override {
     return Locked([&] { return inner_->MarkProject(id, u); });

@@ -13,12 +13,13 @@
 
 namespace sflow {
 
-// "SELECT <run columns> FROM runs r LEFT JOIN cursors c ...": append a WHERE clause.
+// "SELECT <run columns> FROM runs r LEFT JOIN cursors c ... LEFT JOIN run_specs s ...": append a
+// WHERE clause.
 inline constexpr const char* kSelectRuns =
     "SELECT r.id, r.plan_path, r.plan_name, r.plan_digest, r.params, r.execution, r.status, "
     "r.waiting_reason, r.workflow_id, r.account, r.out_dir, r.error, r.created_at, r.updated_at, "
-    "COALESCE(c.last_sequence, -1), r.api_url, r.cancel_requested_at, r.spec "
-    "FROM runs r LEFT JOIN cursors c ON c.run_id = r.id";
+    "COALESCE(c.last_sequence, -1), r.api_url, r.cancel_requested_at, s.spec "
+    "FROM runs r LEFT JOIN cursors c ON c.run_id = r.id LEFT JOIN run_specs s ON s.run_id = r.id";
 inline constexpr const char* kStepColumns =
     "step_id, tool, status, seed, artifact_count, remote_id, error, updated_at, units, arguments_digest";
 inline constexpr const char* kIntentColumns =
@@ -57,6 +58,8 @@ Status CollectRows(Stmt& q, Decode decode, std::vector<T>* out) {
 // kInternal "run store: ..." when `update` is malformed (a step without an id, ...): the checks
 // every write makes before its transaction.
 Status CheckRunUpdate(const RunUpdate& update);
+Status CheckArtifactMark(const ArtifactRecord& artifact);  // what MarkArtifact() accepts
+Status CheckProjectMark(const ProjectMark& mark);          // what MarkProject() accepts
 
 // The kIOError for a damaged row of `table` (see above).
 Status DamagedRow(const Stmt& row, const std::string& table, const std::string& key, const std::string& what);

@@ -27,64 +27,80 @@ std::optional<std::string> JsonOrNull(const Value& v) {
 
 }  // namespace
 
-Status SqliteRunStore::RecordProject(const ProjectRecord& p, const RunUpdate& run) {
-  if (p.project_id.empty() || p.run_id.empty() || p.step_id.empty())
-    return Invalid("a project without an id, a run or a step");
-  if (p.app_id.empty()) return Invalid("project " + p.project_id + " has no appId");
-  if (p.request.empty()) return Invalid("project " + p.project_id + " has no request");
-  if (!IsCacheKey(p.cache_key)) return Invalid("project " + p.project_id + " has a malformed cache key");
-  if (p.state != ProjectState::kPending) return Invalid("project " + p.project_id + " must be recorded pending");
-  if (!Amount(p.quote) || !Amount(p.quote_usd) || !Amount(p.charge))
-    return Invalid("project " + p.project_id + " has a negative or NaN amount");
+Status SqliteRunStore::RecordProjects(const std::vector<ProjectRecord>& projects, const RunUpdate& run) {
+  if (projects.empty()) return Invalid("no project to record");
+  for (const ProjectRecord& p : projects) {
+    if (p.project_id.empty() || p.run_id.empty() || p.step_id.empty())
+      return Invalid("a project without an id, a run or a step");
+    if (p.run_id != projects[0].run_id) return Invalid("projects of two runs recorded together");
+    if (p.app_id.empty()) return Invalid("project " + p.project_id + " has no appId");
+    if (p.request.empty()) return Invalid("project " + p.project_id + " has no request");
+    if (!IsCacheKey(p.cache_key)) return Invalid("project " + p.project_id + " has a malformed cache key");
+    if (p.state != ProjectState::kPending) return Invalid("project " + p.project_id + " must be recorded pending");
+    if (!Amount(p.quote) || !Amount(p.quote_usd) || !Amount(p.charge))
+      return Invalid("project " + p.project_id + " has a negative or NaN amount");
+  }
   if (Status s = CheckRunUpdate(run); !s.ok()) return s;
+  const std::string& run_id = projects[0].run_id;
   return Write([&](int64_t now) -> Status {
-    if (Status s = RequireRun(p.run_id); !s.ok()) return s;
-    Result<Stmt> q = db_->Prepare("SELECT run_id, step_id, request FROM projects WHERE project_id = ?1");
-    if (!q.ok()) return q.status();
-    Result<bool> row = q->BindAll(p.project_id).Step();
-    if (!row.ok()) return row.status();
-    if (*row) {
-      if (q->Text(0) == p.run_id && q->Text(1) == p.step_id && q->Text(2) == p.request) return Status::OK();
-      return Status::Error(Status::Code::kConflict, "project " + p.project_id + " is already recorded with another request");
+    if (Status s = RequireRun(run_id); !s.ok()) return s;
+    bool any_new = false;
+    for (const ProjectRecord& p : projects) {
+      Result<Stmt> q = db_->Prepare("SELECT run_id, step_id, request FROM projects WHERE project_id = ?1");
+      if (!q.ok()) return q.status();
+      Result<bool> row = q->BindAll(p.project_id).Step();
+      if (!row.ok()) return row.status();
+      if (*row) {
+        if (q->Text(0) == p.run_id && q->Text(1) == p.step_id && q->Text(2) == p.request) continue;
+        return Status::Error(Status::Code::kConflict, "project " + p.project_id + " is already recorded with another request");
+      }
+      Result<Stmt> ins = db_->Prepare(
+          "INSERT INTO projects (project_id, run_id, step_id, app_id, request, cache_key, state, quote, "
+          "quote_usd, token_type, charge, error, created_at, updated_at) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
+      if (!ins.ok()) return ins.status();
+      ins->BindAll(p.project_id, p.run_id, p.step_id, p.app_id, p.request, p.cache_key, p.quote, p.quote_usd,
+                   p.token_type, p.charge, JsonOrNull(p.error), now);
+      if (Status s = ins->Run(); !s.ok()) return s;
+      any_new = true;
     }
-    Result<Stmt> ins = db_->Prepare(
-        "INSERT INTO projects (project_id, run_id, step_id, app_id, request, cache_key, state, quote, "
-        "quote_usd, token_type, charge, error, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
-    if (!ins.ok()) return ins.status();
-    ins->BindAll(p.project_id, p.run_id, p.step_id, p.app_id, p.request, p.cache_key, p.quote, p.quote_usd,
-                 p.token_type, p.charge, JsonOrNull(p.error), now);
-    if (Status s = ins->Run(); !s.ok()) return s;
-    return ApplyRunUpdate(p.run_id, run, now);
+    return any_new ? ApplyRunUpdate(run_id, run, now) : Status::OK();  // all recorded before: nothing changes
   });
 }
 
 Status SqliteRunStore::MarkProject(const std::string& project_id, const ProjectUpdate& u) {
-  if (!Amount(u.charge)) return Invalid("project " + project_id + " has a negative or NaN charge");
-  if (u.state == ProjectState::kPending) return Invalid("project " + project_id + " cannot return to pending");
+  const ProjectMark m{.project_id = project_id, .state = u.state, .charge = u.charge, .error = u.error};
+  if (Status s = CheckProjectMark(m); !s.ok()) return s;
   if (Status s = CheckRunUpdate(u.run); !s.ok()) return s;
   return Write([&](int64_t now) -> Status {
-    Result<Stmt> q = db_->Prepare("SELECT state, run_id FROM projects WHERE project_id = ?1");
-    if (!q.ok()) return q.status();
-    Result<bool> row = q->BindAll(project_id).Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::NotFound("no project " + project_id + " in the state database");
-    const std::string from = q->Text(0), run_id = q->Text(1), to = Name(u.state);
-    std::optional<ProjectState> was = ParseName<ProjectState>(kProjectStateNames, from);
-    if (!was) return Status::IOError("the state database is damaged: project " + project_id + " has state '" + Printable(from) + "'");
-    if (IsFinal(*was) && from != to)
-      return Status::Error(Status::Code::kConflict, "project " + project_id + " is " + from + "; it cannot become " + to);
-    if (IsFinal(*was) && !u.charge && !u.error && u.run.steps.empty() && u.run.artifacts.empty() && !u.run.status)
-      return Status::OK();  // the same end again: nothing to do
-    Result<Stmt> up = db_->Prepare(
-        "UPDATE projects SET state = ?2, charge = COALESCE(?3, charge), error = CASE WHEN ?4 THEN ?5 ELSE error END, "
-        "updated_at = ?6 WHERE project_id = ?1");
-    if (!up.ok()) return up.status();
-    std::optional<std::string> error;
-    if (u.error) error = JsonOrNull(*u.error);
-    if (Status s = up->BindAll(project_id, to, u.charge, int64_t{u.error ? 1 : 0}, error, now).Run(); !s.ok()) return s;
-    return ApplyRunUpdate(run_id, u.run, now);
+    Result<std::string> run_id = ApplyProjectMark("", m, now);
+    if (!run_id.ok()) return run_id.status();
+    return ApplyRunUpdate(*run_id, u.run, now);
   });
+}
+
+Result<std::string> SqliteRunStore::ApplyProjectMark(const std::string& run_id, const ProjectMark& m, int64_t now) {
+  Result<Stmt> q = db_->Prepare("SELECT state, run_id FROM projects WHERE project_id = ?1");
+  if (!q.ok()) return q.status();
+  Result<bool> row = q->BindAll(m.project_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("no project " + m.project_id + " in the state database");
+  const std::string from = q->Text(0), owner = q->Text(1), to = Name(m.state);
+  if (!run_id.empty() && owner != run_id)
+    return Invalid("project " + m.project_id + " belongs to run " + owner + ", not to run " + run_id);
+  std::optional<ProjectState> was = ParseName<ProjectState>(kProjectStateNames, from);
+  if (!was) return Status::IOError("the state database is damaged: project " + m.project_id + " has state '" + Printable(from) + "'");
+  if (IsFinal(*was) && from != to)
+    return Status::Error(Status::Code::kConflict, "project " + m.project_id + " is " + from + "; it cannot become " + to);
+  if (IsFinal(*was) && !m.charge && !m.error) return owner;  // the same end again: nothing to change
+  Result<Stmt> up = db_->Prepare(
+      "UPDATE projects SET state = ?2, charge = COALESCE(?3, charge), error = CASE WHEN ?4 THEN ?5 ELSE error END, "
+      "updated_at = ?6 WHERE project_id = ?1");
+  if (!up.ok()) return up.status();
+  std::optional<std::string> error;
+  if (m.error) error = JsonOrNull(*m.error);
+  if (Status s = up->BindAll(m.project_id, to, m.charge, int64_t{m.error ? 1 : 0}, error, now).Run(); !s.ok()) return s;
+  return owner;
 }
 
 Result<std::vector<ProjectRecord>> SqliteRunStore::ListProjects(const std::string& run_id) {

@@ -26,7 +26,7 @@ bool IsSha256Hex(std::string_view s) { return s.size() == 64 && IsLowerHex(s); }
 
 bool IsEmpty(const RunUpdate& u) {
   return !u.status && !u.waiting_reason && !u.workflow_id && !u.error && u.steps.empty() &&
-         u.artifacts.empty() && !u.cancel_requested;
+         u.artifacts.empty() && u.saved.empty() && u.projects.empty() && !u.cancel_requested;
 }
 
 std::optional<std::string> JsonOrNull(const Value& v) {
@@ -47,7 +47,27 @@ Status CheckRunUpdate(const RunUpdate& u) {
     if (a.remote_id.empty()) return Invalid("an artifact without a remote id");
     if (a.index < 0) return Invalid("artifact " + a.remote_id + " has a negative index");
   }
+  for (const ArtifactRecord& a : u.saved)
+    if (Status s = CheckArtifactMark(a); !s.ok()) return s;
+  for (const ProjectMark& m : u.projects)
+    if (Status s = CheckProjectMark(m); !s.ok()) return s;
   if (u.workflow_id && u.workflow_id->empty()) return Invalid("an empty workflow id");
+  return Status::OK();
+}
+
+Status CheckArtifactMark(const ArtifactRecord& a) {
+  if (a.remote_id.empty()) return Invalid("an artifact without a remote id");
+  if (a.size < 0) return Invalid("artifact " + a.remote_id + " has a negative size");
+  if (a.state == ArtifactState::kDone && (a.local_path.empty() || !IsSha256Hex(a.sha256))) {
+    return Invalid("artifact " + a.remote_id + " cannot be done without a local path and a sha256");
+  }
+  return Status::OK();
+}
+
+Status CheckProjectMark(const ProjectMark& m) {
+  if (m.project_id.empty()) return Invalid("a project without an id");
+  if (m.charge && !(*m.charge >= 0)) return Invalid("project " + m.project_id + " has a negative or NaN charge");
+  if (m.state == ProjectState::kPending) return Invalid("project " + m.project_id + " cannot return to pending");
   return Status::OK();
 }
 
@@ -93,15 +113,20 @@ Status SqliteRunStore::InsertRun(const RunRecord& run, int64_t now) {
   if (exists.code() != Status::Code::kNotFound) return exists;
   Result<Stmt> ins = db_->Prepare(
       "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
-      "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at, api_url, spec) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)");
+      "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at, api_url) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)");
   if (!ins.ok()) return ins.status();
   std::optional<std::string> workflow;
   if (!run.workflow_id.empty()) workflow = run.workflow_id;
   ins->BindAll(run.id, run.plan_path, run.plan_name, run.plan_digest, run.params.ToJson(),
                ExecutionName(run.execution), Name(run.status), run.waiting_reason, workflow,
-               run.account, run.out_dir, JsonOrNull(run.error), now, run.api_url, JsonOrNull(run.spec));
+               run.account, run.out_dir, JsonOrNull(run.error), now, run.api_url);
   if (Status s = ins->Run(); !s.ok()) return s;
+  if (!run.spec.is_null()) {
+    Result<Stmt> spec = db_->Prepare("INSERT INTO run_specs (run_id, spec) VALUES (?1, ?2)");
+    if (!spec.ok()) return spec.status();
+    if (Status s = spec->BindAll(run.id, run.spec.ToJson()).Run(); !s.ok()) return s;
+  }
   Result<Stmt> cur = db_->Prepare("INSERT INTO cursors (run_id, last_sequence) VALUES (?1, -1)");
   if (!cur.ok()) return cur.status();
   if (Status s = cur->BindAll(run.id).Run(); !s.ok()) return s;
@@ -271,6 +296,10 @@ Status SqliteRunStore::ApplyRunUpdate(const std::string& run_id, const RunUpdate
     ins->BindAll(run_id, a.step_id, a.index, a.remote_id, a.url, MediaKindName(a.kind), now);
     if (Status s = ins->Run(); !s.ok()) return s;
   }
+  for (const ArtifactRecord& a : u.saved)
+    if (Status s = ApplyArtifactMark(run_id, a, now); !s.ok()) return s;
+  for (const ProjectMark& m : u.projects)
+    if (Result<std::string> r = ApplyProjectMark(run_id, m, now); !r.ok()) return r.status();
   return Status::OK();
 }
 
@@ -451,35 +480,30 @@ Result<std::vector<ArtifactRecord>> SqliteRunStore::ListArtifacts(const std::str
 }
 
 Status SqliteRunStore::MarkArtifact(const std::string& run_id, const ArtifactRecord& a) {
-  if (a.remote_id.empty()) return Invalid("an artifact without a remote id");
-  if (a.size < 0) return Invalid("artifact " + a.remote_id + " has a negative size");
-  if (a.state == ArtifactState::kDone && (a.local_path.empty() || !IsSha256Hex(a.sha256))) {
-    return Invalid("artifact " + a.remote_id + " cannot be done without a local path and a sha256");
-  }
-  return Write([&](int64_t now) -> Status {
-    Result<Stmt> q = db_->Prepare(
-        "SELECT state, local_path, size, sha256 FROM artifacts WHERE run_id = ?1 AND remote_id = "
-        "?2");
-    if (!q.ok()) return q.status();
-    Result<bool> row = q->BindAll(run_id, a.remote_id).Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::NotFound("run " + run_id + " has no artifact " + a.remote_id);
-    if (q->Text(0) == "done") {
-      if (a.state == ArtifactState::kDone && q->Text(1) == a.local_path && q->Int(2) == a.size &&
-          q->Text(3) == a.sha256) {
-        return Status::OK();
-      }
-      return Status::Error(Status::Code::kConflict, "artifact " + a.remote_id + " of run " +
-                                                        run_id + " is already downloaded to " +
-                                                        q->Text(1));
+  if (Status s = CheckArtifactMark(a); !s.ok()) return s;
+  return Write([&](int64_t now) -> Status { return ApplyArtifactMark(run_id, a, now); });
+}
+
+Status SqliteRunStore::ApplyArtifactMark(const std::string& run_id, const ArtifactRecord& a, int64_t now) {
+  Result<Stmt> q = db_->Prepare(
+      "SELECT state, local_path, size, sha256 FROM artifacts WHERE run_id = ?1 AND remote_id = ?2");
+  if (!q.ok()) return q.status();
+  Result<bool> row = q->BindAll(run_id, a.remote_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("run " + run_id + " has no artifact " + a.remote_id);
+  if (q->Text(0) == "done") {
+    if (a.state == ArtifactState::kDone && q->Text(1) == a.local_path && q->Int(2) == a.size &&
+        q->Text(3) == a.sha256) {
+      return Status::OK();
     }
-    Result<Stmt> up = db_->Prepare(
-        "UPDATE artifacts SET state = ?3, local_path = ?4, size = ?5, sha256 = ?6, updated_at = ?7 "
-        "WHERE run_id = ?1 AND remote_id = ?2");
-    if (!up.ok()) return up.status();
-    return up->BindAll(run_id, a.remote_id, Name(a.state), a.local_path, a.size, a.sha256, now)
-        .Run();
-  });
+    return Status::Error(Status::Code::kConflict, "artifact " + a.remote_id + " of run " + run_id +
+                                                      " is already downloaded to " + q->Text(1));
+  }
+  Result<Stmt> up = db_->Prepare(
+      "UPDATE artifacts SET state = ?3, local_path = ?4, size = ?5, sha256 = ?6, updated_at = ?7 "
+      "WHERE run_id = ?1 AND remote_id = ?2");
+  if (!up.ok()) return up.status();
+  return up->BindAll(run_id, a.remote_id, Name(a.state), a.local_path, a.size, a.sha256, now).Run();
 }
 
 Status SqliteRunStore::ForgetRun(const std::string& run_id) {

@@ -49,7 +49,8 @@ class SqliteRunStore : public RunStore {
   Status RecordApproval(const ApprovalRecord& approval) override;
   Result<ApprovalRecord> FindApproval(const std::string& plan_digest) override;
   // Local execution: store/sqlite_project_rows.cc.
-  Status RecordProject(const ProjectRecord& project, const RunUpdate& run) override;
+  using RunStore::RecordProject;
+  Status RecordProjects(const std::vector<ProjectRecord>& projects, const RunUpdate& run) override;
   Status MarkProject(const std::string& project_id, const ProjectUpdate& update) override;
   Result<std::vector<ProjectRecord>> ListProjects(const std::string& run_id) override;
   Result<std::optional<ProjectRecord>> FindCompletedProject(const std::string& cache_key) override;
@@ -88,6 +89,10 @@ class SqliteRunStore : public RunStore {
   Status InsertRun(const RunRecord& run, int64_t now);
   Status InsertIntent(const IntentRecord& intent, const RunUpdate& run, int64_t now);
   Status ApplyRunUpdate(const std::string& run_id, const RunUpdate& update, int64_t now);
+  // The bodies of MarkArtifact() and MarkProject() inside a transaction. ApplyProjectMark checks
+  // that the project belongs to `run_id` when it is not empty, and returns the project's run.
+  Status ApplyArtifactMark(const std::string& run_id, const ArtifactRecord& a, int64_t now);
+  Result<std::string> ApplyProjectMark(const std::string& run_id, const ProjectMark& m, int64_t now);
   Status UpsertStep(const std::string& run_id, const StepRecord& step, int64_t now);
   Status LoadSteps(const std::string& run_id, std::vector<StepRecord>* steps);
 

@@ -82,9 +82,25 @@ void LocalRunner::Say(const std::string& line) {
 
 void LocalRunner::Report(const Value& record) { pending_reports_.push_back(record); }
 
+// The deferred changes first, then `u`: in one transaction, in the order they were made.
+RunUpdate LocalRunner::WithDeferred(RunUpdate u) {
+  if (deferred_.steps.empty() && deferred_.projects.empty()) return u;
+  deferred_.steps.insert(deferred_.steps.end(), std::make_move_iterator(u.steps.begin()),
+                         std::make_move_iterator(u.steps.end()));
+  deferred_.projects.insert(deferred_.projects.end(), u.projects.begin(), u.projects.end());
+  u.steps = std::move(deferred_.steps);
+  u.projects = std::move(deferred_.projects);
+  deferred_ = RunUpdate{};
+  return u;
+}
+
+Status LocalRunner::Write(RunUpdate u) { return store_->UpdateRun(run_.id, WithDeferred(std::move(u))); }
+
 // Stores the round's events (and the run update they carry) in one transaction, then reports them.
 Status LocalRunner::Commit(EventBatch* batch) {
-  if (batch->events.empty() && batch->run.steps.empty() && batch->run.artifacts.empty() && !batch->run.status) {
+  batch->run = WithDeferred(std::move(batch->run));
+  if (batch->events.empty() && batch->run.steps.empty() && batch->run.artifacts.empty() &&
+      batch->run.projects.empty() && !batch->run.status) {
     pending_reports_.clear();
     return Status::OK();
   }
@@ -120,6 +136,9 @@ Status LocalRunner::Load(const std::string& run_id) {
   sequence_ = run_.cursor;
   Result<std::vector<ArtifactRecord>> arts = store_->ListArtifacts(run_id);
   if (!arts.ok()) return arts.status();
+  // A process that died between a step's commit and the removal of its part files left them
+  // behind; the step is done and never downloaded again, so they go now.
+  RemovePartFiles(run_, *arts);
   artifacts_.clear();
   other_artifacts_.clear();
   for (ArtifactRecord& a : *arts) artifacts_[a.remote_id] = std::move(a);
@@ -169,31 +188,36 @@ Result<RunOutcome> LocalRunner::Drive(const std::string& run_id) {
     }
   }
   if (run_.status == RunStatus::kPlanned || run_.status == RunStatus::kSubmitting || run_.status == RunStatus::kUnknown) {
-    if (Status s = store_->UpdateRun(run_id, {.status = RunStatus::kRunning}); !s.ok()) return s;
+    if (Status s = Write({.status = RunStatus::kRunning}); !s.ok()) return s;
     run_.status = RunStatus::kRunning;
     Say(run_id + ": running");
   }
   for (const auto& [project, step] : reattach)
-    if (Status s = Reattach(*project, step); !s.ok()) return s;
+    if (Status s = Reattach(*project, step); !s.ok()) return CloseStepsThen(s);
+  if (Status s = CloseSteps(); !s.ok()) return s;
 
   last_news_ = Clock::now();
   auto last_cancel_check = Clock::now();
   for (;;) {
-    while (static_cast<int>(inflight_.size()) < options_.jobs && run_.cancel_requested_at == 0) {
+    while (static_cast<int>(inflight_.size() + starting_.size()) < options_.jobs && run_.cancel_requested_at == 0) {
       if (options_.cancel && options_.cancel->cancelled()) break;
       std::optional<size_t> next = dag_->NextReady();
       if (!next) break;
       if (Status s = StartStep(*next); !s.ok()) return s;
     }
+    if (Status s = LaunchSteps(); !s.ok()) return s;
     if (dag_->Idle() || (inflight_.empty() && run_.cancel_requested_at != 0)) break;
     if (options_.start_only && dag_->running() == inflight_.size()) {
+      if (Status st = Write({}); !st.ok()) return st;  // what was deferred (projects sent)
       RunOutcome out;
       out.status = run_.status;
       return out;
     }
-    if (options_.cancel && options_.cancel->cancelled())
+    if (options_.cancel && options_.cancel->cancelled()) {
+      if (Status st = Write({}); !st.ok()) return st;  // what was deferred (projects sent)
       return Status::Error(Status::Code::kCancelled, "interrupted; the projects keep running and `sogni-flow resume " +
                                                          run_id + "` takes them up");
+    }
     std::vector<ProjectNews> news = service_->Wait(options_.poll);
     if (!news.empty()) last_news_ = Clock::now();
     if (Status s = Handle(news); !s.ok()) return s;
@@ -225,7 +249,7 @@ Status LocalRunner::Reattach(const ProjectRecord& project, size_t step) {
   if (!remote.ok()) return remote.status();
   Say(run_.id + ": step " + StepId(step) + ": re-attached to project " + project.project_id + " (" + remote->status + ")");
   if (project.state == ProjectState::kPending)
-    if (Status s = store_->MarkProject(project.project_id, {.state = ProjectState::kSent}); !s.ok()) return s;
+    deferred_.projects.push_back({.project_id = project.project_id, .state = ProjectState::kSent});
   if (remote->status == "completed" || remote->status == "failed" || remote->status == "canceled")
     return Conclude(project.project_id, &*remote);
   return Status::OK();
@@ -283,9 +307,8 @@ Status LocalRunner::StartStep(size_t i) {
         // The source made fewer artifacts than the plan asked for (a job failed).
         step_errors_[i] = "input " + b.target + " needs artifact " + std::to_string(b.source_index) + " of step '" +
                           b.source_step + "', which it did not make";
-        if (Status s = store_->UpdateRun(run_.id, {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
-                                                                           .status = RunStatus::kFailed,
-                                                                           .error = ErrorValue(step_errors_[i])}}});
+        if (Status s = Write({.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kFailed,
+                                                   .error = ErrorValue(step_errors_[i])}}});
             !s.ok())
           return s;
         Say(run_.id + ": step " + step.id + " failed: " + step_errors_[i]);
@@ -305,11 +328,15 @@ Status LocalRunner::StartStep(size_t i) {
       params.Set(b.target, Value::String(url));
     }
   }
-  // The bytes of every upload, read once: their content types go into the request (as the SDK
-  // writes them), and each must still have the sha256 the run knows.
-  InputBytes in;
-  if (Status r = ReadUploads(params, uploads, &in); !r.ok()) return r;
-  const MediaContentTypes& content_types = in.types;
+  // The bytes of every upload: their content types go into the request (as the SDK writes them),
+  // and each must still have the sha256 the run knows. Read again to be sent (LaunchSteps), so
+  // that a round of steps never holds all of their uploads in memory at once.
+  MediaContentTypes content_types;
+  {
+    InputBytes in;
+    if (Status r = ReadUploads(params, uploads, &in); !r.ok()) return r;
+    content_types = std::move(in.types);
+  }
   const Value* model = params.Find("modelId");
   Result<ModelTraits> traits = service_->Traits(model && model->is_string() ? model->as_string() : "");
   Result<Value> request = traits.ok() ? BuildJobRequest(kPlaceholderId, params, *traits, content_types)
@@ -339,14 +366,35 @@ Status LocalRunner::StartStep(size_t i) {
     p.quote_usd = step.quote_usd;
     p.token_type = step.token_type;
   }
+  starting_.push_back(Starting{.step = i, .project = std::move(p), .params = std::move(params), .uploads = std::move(uploads)});
+  return Status::OK();
+}
+
+// The projects of the steps started this round are committed together (one transaction for the
+// round, before any of them is sent); then each one's inputs are uploaded and its request sent.
+Status LocalRunner::LaunchSteps() {
+  if (starting_.empty()) return Status::OK();
+  std::vector<Starting> round = std::move(starting_);
+  starting_.clear();
+  std::vector<ProjectRecord> projects;
   RunUpdate u;
-  u.steps.push_back(StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kSubmitting,
-                               .artifact_count = step.artifact_count, .remote_id = project_id});
-  if (Status s = store_->RecordProject(p, u); !s.ok()) return s;
-  CrashPoint("local.project_recorded");
-  if (Status up = SendUploads(project_id, params, in); !up.ok()) return up;
-  inflight_[project_id] = InFlight{.step = i, .key = key};
-  return Submit(i, project_id, p.request, params, /*resend=*/false);
+  for (const Starting& st : round) {
+    const SpecStep& step = spec_.steps[st.step];
+    projects.push_back(st.project);
+    u.steps.push_back(StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kSubmitting,
+                                 .artifact_count = step.artifact_count, .remote_id = st.project.project_id});
+  }
+  if (Status s = store_->RecordProjects(projects, WithDeferred(std::move(u))); !s.ok()) return s;
+  for (const Starting& st : round) {
+    CrashPoint("local.project_recorded");
+    InputBytes in;
+    if (Status r = ReadUploads(st.params, st.uploads, &in); !r.ok()) return r;
+    if (Status up = SendUploads(st.project.project_id, st.params, in); !up.ok()) return up;
+    inflight_[st.project.project_id] = InFlight{.step = st.step, .key = st.project.cache_key};
+    if (Status s = Submit(st.step, st.project.project_id, st.project.request, st.params, /*resend=*/false); !s.ok())
+      return s;
+  }
+  return Status::OK();
 }
 
 Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::string& request, const Value&, bool resend) {
@@ -385,10 +433,11 @@ Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::s
   CrashPoint("local.before_send");
   if (Status s = service_->Send(project_id, request); !s.ok()) return s;
   CrashPoint("local.sent");
-  RunUpdate u;
-  u.steps.push_back(StepRecord{.step_id = StepId(i), .tool = ToolOf(spec_.steps[i]), .status = RunStatus::kQueued,
-                               .artifact_count = spec_.steps[i].artifact_count, .remote_id = project_id});
-  if (Status s = store_->MarkProject(project_id, {.state = ProjectState::kSent, .run = u}); !s.ok()) return s;
+  // Not a commit of its own: the project is looked up on resume whether it is pending or sent, so
+  // "sent" (and the step queued) ride with the next commit, usually the round of its first news.
+  deferred_.steps.push_back(StepRecord{.step_id = StepId(i), .tool = ToolOf(spec_.steps[i]), .status = RunStatus::kQueued,
+                                       .artifact_count = spec_.steps[i].artifact_count, .remote_id = project_id});
+  deferred_.projects.push_back({.project_id = project_id, .state = ProjectState::kSent});
   Say(run_.id + ": step " + StepId(i) + ": project " + project_id + (resend ? " sent again" : " sent"));
   return Status::OK();
 }
@@ -433,19 +482,12 @@ Status LocalRunner::UseCache(size_t i, const ProjectRecord& cached, bool* used) 
   if (!*intact) return Status::OK();  // moved or edited since: run the step
   const std::string dir = run_.out_dir + "/" + SafeFileName(step.id);
   if (Status s = PrepareStepDirectory(dir); !s.ok()) return s;
+  // The files and their provenance first (one directory sync for all of them), then one commit:
+  // the copies (done) and the step's end. A crash in between copies them again, and the same
+  // bytes under an existing name are success.
   RunUpdate u;
   // A copy's id names the step it is copied for: one run may take one project's files twice.
   auto copy_id = [&](const ArtifactRecord& a) { return "cache:" + step.id + ":" + a.remote_id; };
-  for (const ArtifactRecord& a : files) {
-    ArtifactRecord mine = a;
-    mine.remote_id = copy_id(a);
-    mine.step_id = step.id;
-    mine.state = ArtifactState::kPlanned;
-    u.artifacts.push_back(mine);
-  }
-  u.steps.push_back(StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kRunning,
-                               .artifact_count = static_cast<int64_t>(files.size()), .remote_id = cached.project_id});
-  if (Status s = store_->UpdateRun(run_.id, u); !s.ok()) return s;
   for (const ArtifactRecord& a : files) {
     Result<std::string> bytes = ReadWholeFile(a.local_path);
     if (!bytes.ok()) return bytes.status();
@@ -455,23 +497,23 @@ Status LocalRunner::UseCache(size_t i, const ProjectRecord& cached, bool* used) 
     const std::string name = a.local_path.substr(a.local_path.rfind('/') + 1);
     mine.local_path = dir + "/" + name;
     if (mine.local_path != a.local_path) {
-      if (Status s = WriteNoReplace(dir, mine.local_path, *bytes); !s.ok()) return s;
+      if (Status s = WriteNoReplace(dir, mine.local_path, *bytes, SyncDir::kByCaller); !s.ok()) return s;
     }
     StepRecord rec{.step_id = step.id, .tool = ToolOf(step), .remote_id = cached.project_id};
     std::string prov = ProvenanceJson(run_, mine, &rec);
-    if (Status s = WriteNoReplace(dir, mine.local_path + ".provenance.json", prov);
+    if (Status s = WriteNoReplace(dir, mine.local_path + ".provenance.json", prov, SyncDir::kByCaller);
         !s.ok() && s.code() != Status::Code::kConflict)
       return s;
+    mine.state = ArtifactState::kPlanned;
+    u.artifacts.push_back(mine);
     mine.state = ArtifactState::kDone;
-    if (Status s = store_->MarkArtifact(run_.id, mine); !s.ok()) return s;
-    artifacts_[mine.remote_id] = mine;
+    u.saved.push_back(mine);
   }
-  if (Status s = store_->UpdateRun(run_.id, {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
-                                                                     .status = RunStatus::kCompleted,
-                                                                     .artifact_count = static_cast<int64_t>(files.size()),
-                                                                     .remote_id = cached.project_id}}});
-      !s.ok())
-    return s;
+  if (Status s = SyncDirectory(dir); !s.ok()) return s;
+  u.steps.push_back(StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kCompleted,
+                               .artifact_count = static_cast<int64_t>(files.size()), .remote_id = cached.project_id});
+  if (Status s = Write(u); !s.ok()) return s;
+  for (const ArtifactRecord& a : u.saved) artifacts_[a.remote_id] = a;
   Say(run_.id + ": step " + step.id + ": cached (project " + cached.project_id + " of run " + cached.run_id +
       "), 0 tokens");
   dag_->Finish(i, true);
@@ -594,8 +636,8 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
       if (Status s = SendAgain(id, it->second.step); !s.ok()) return s;
   for (const std::string& id : ended)
     if (inflight_.count(id))
-      if (Status s = Conclude(id, nullptr); !s.ok()) return s;
-  return Status::OK();
+      if (Status s = Conclude(id, nullptr); !s.ok()) return CloseStepsThen(s);
+  return CloseSteps();
 }
 
 // A project of this run that the server does not know (never admitted, or lost by a restart
@@ -619,7 +661,7 @@ Status LocalRunner::SendAgain(const std::string& project_id, size_t step) {
 // then the files are downloaded and the step ends.
 Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject* known) {
   auto it = inflight_.find(project_id);
-  if (it == inflight_.end()) return Status::OK();
+  if (it == inflight_.end() || it->second.closing) return Status::OK();
   const size_t i = it->second.step;
   const SpecStep& step = spec_.steps[i];
   RemoteProject remote;
@@ -661,7 +703,7 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
                                          .kind = KindOfType(step.type)});
   }
   if (!u.artifacts.empty()) {
-    if (Status s = store_->UpdateRun(run_.id, u); !s.ok()) return s;
+    if (Status s = Write(u); !s.ok()) return s;
     for (const ArtifactRecord& a : u.artifacts) artifacts_[a.remote_id] = a;
   }
   const bool completed = remote.status == "completed";
@@ -694,7 +736,8 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
   run_.spec = std::move(spec);
   run_.steps = std::move(steps);
   for_files.steps = {done};
-  DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
+  // The files' marks are stored with the step's end below, in one commit.
+  DownloadOptions dl{options_.reporter, options_.cancel, options_.clock, /*defer_marks=*/true};
   DownloadTally tally;
   // What the download stored comes back as it was stored: reading the run's whole artifact table
   // here, once per step, made a run's CPU grow with the square of its steps.
@@ -709,6 +752,9 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     if (!fresh.ok() && fresh.status().code() == Status::Code::kNotFound) return SendAgain(project_id, i);
     if (!fresh.ok()) return fresh.status();
     if (*fresh > 0) {
+      if (!marked.empty())
+        if (Status s = Write({.saved = marked}); !s.ok()) return s;
+      RemovePartFiles(for_files, marked);
       for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
       marked.clear();
       mine.clear();
@@ -718,17 +764,56 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
       got = DownloadArtifactList(*store_, *transport_, for_files, mine, dl, &tally, &marked);
     }
   }
-  for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
-  if (!got.ok()) return got;
-  if (tally.failed > 0) return EndStep(i, project_id, ProjectState::kFailed, tally.first_problem);
-  if (Status s = store_->MarkProject(project_id, {.state = ProjectState::kCompleted, .charge = remote.charge,
-                                                  .run = {.steps = {done}}});
-      !s.ok())
+  if (!got.ok()) {
+    // What was saved before the failure is stored now (a later attempt finds it done).
+    if (!marked.empty())
+      if (Status s = Write({.saved = marked}); !s.ok()) return s;
+    RemovePartFiles(for_files, marked);
+    for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
+    return got;
+  }
+  if (tally.failed > 0) {
+    Status s = EndStep(i, project_id, ProjectState::kFailed, tally.first_problem, std::move(marked));
     return s;
-  service_->Unwatch(project_id);
-  inflight_.erase(project_id);
-  Report(StepEvent("step_completed", step.id, project_id));
-  dag_->Finish(i, true);
+  }
+  // The step's end is committed with the others of this round (CloseSteps): one commit for all
+  // the steps that ended together.
+  it->second.closing = true;
+  closing_.push_back(Closing{.project_id = project_id, .step = i, .done = done, .charge = remote.charge,
+                             .saved = std::move(marked)});
+  return Status::OK();
+}
+
+// A failure that ends the drive: the steps already concluded are stored first (a resume would
+// find their files complete and only store them, but need not).
+Status LocalRunner::CloseStepsThen(Status failure) {
+  Status closed = CloseSteps();
+  return failure.ok() ? closed : failure;
+}
+
+// The steps whose files are saved (Conclude) end together: their files' marks, projects and
+// steps in one commit, and only then are their part files removed, their ends reported and
+// their dependants let go.
+Status LocalRunner::CloseSteps() {
+  if (closing_.empty()) return Status::OK();
+  RunUpdate u;
+  for (const Closing& c : closing_) {
+    u.steps.push_back(c.done);
+    u.saved.insert(u.saved.end(), c.saved.begin(), c.saved.end());
+    u.projects.push_back({.project_id = c.project_id, .state = ProjectState::kCompleted, .charge = c.charge});
+  }
+  if (Status s = Write(std::move(u)); !s.ok()) return s;
+  CrashPoint("download.marked");
+  std::vector<Closing> closed = std::move(closing_);
+  closing_.clear();
+  for (Closing& c : closed) {
+    RemovePartFiles(run_, c.saved);  // only now: until the store knew, a part proved its bytes complete
+    for (ArtifactRecord& a : c.saved) artifacts_[a.remote_id] = std::move(a);
+    service_->Unwatch(c.project_id);
+    inflight_.erase(c.project_id);
+    Report(StepEvent("step_completed", StepId(c.step), c.project_id));
+    dag_->Finish(c.step, true);
+  }
   return Status::OK();
 }
 
@@ -752,22 +837,32 @@ Result<int> LocalRunner::RefreshUrls(const std::string& project_id, const SpecSt
     u.artifacts.push_back(a);
   }
   if (u.artifacts.empty()) return 0;
-  if (Status s = store_->UpdateRun(run_.id, u); !s.ok()) return s;
+  if (Status s = Write(u); !s.ok()) return s;
   for (const ArtifactRecord& a : u.artifacts) artifacts_[a.remote_id].url = a.url;
   Say(run_.id + ": step " + step.id + ": " + std::to_string(u.artifacts.size()) + " result URL(s) renewed");
   return static_cast<int>(u.artifacts.size());
 }
 
-Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectState how, const std::string& error) {
+Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectState how, const std::string& error,
+                            std::vector<ArtifactRecord> saved) {
   const SpecStep& step = spec_.steps[i];
   step_errors_[i] = error;
   const RunStatus status = how == ProjectState::kCancelled ? RunStatus::kCancelled : RunStatus::kFailed;
-  if (Status s = store_->MarkProject(project_id, {.state = how, .error = ErrorValue(error),
-                                                  .run = {.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step),
-                                                                               .status = status, .remote_id = project_id,
-                                                                               .error = ErrorValue(error)}}}});
-      !s.ok() && s.code() != Status::Code::kConflict)
-    return s;
+  RunUpdate u{.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = status, .remote_id = project_id,
+                                   .error = ErrorValue(error)}},
+              .saved = saved,
+              .projects = {{.project_id = project_id, .state = how, .error = ErrorValue(error)}}};
+  Status s = Write(u);
+  if (s.code() == Status::Code::kConflict) {
+    // The project had ended otherwise already (e.g. a cancel confirmed after its end): the step
+    // and its files are stored without it.
+    u.projects.clear();
+    s = Write(std::move(u));
+  }
+  if (!s.ok()) return s;
+  const RunRecord files_of{.id = run_.id, .out_dir = run_.out_dir};
+  RemovePartFiles(files_of, saved);
+  for (ArtifactRecord& a : saved) artifacts_[a.remote_id] = std::move(a);
   service_->Unwatch(project_id);
   inflight_.erase(project_id);
   Say(run_.id + ": step " + step.id + " " + Name(status) + ": " + error);
@@ -800,8 +895,8 @@ Status LocalRunner::CheckQuiet() {
   for (const auto& [id, step] : lost)
     if (Status s = SendAgain(id, step); !s.ok()) return s;
   for (const auto& [id, remote] : ended)
-    if (Status s = Conclude(id, &remote); !s.ok()) return s;
-  return Status::OK();
+    if (Status s = Conclude(id, &remote); !s.ok()) return CloseStepsThen(s);
+  return CloseSteps();
 }
 
 Result<RunOutcome> LocalRunner::Finish() {
@@ -832,7 +927,7 @@ Result<RunOutcome> LocalRunner::Finish() {
     u.error = ErrorValue(first.empty() ? std::string(Name(status)) : first);
     out.problem = first;
   }
-  if (Status s = store_->UpdateRun(run_.id, u); !s.ok()) return s;
+  if (Status s = Write(u); !s.ok()) return s;
   Say(run_.id + ": " + Name(status) + " (" + std::to_string(done) + " of " + std::to_string(spec_.steps.size()) +
       " steps)");
   out.status = status;
@@ -851,7 +946,8 @@ Result<RunOutcome> LocalRunner::DownloadMissing(const std::string& run_id, const
   Result<RunRecord> run = store_->GetRun(run_id);
   if (!run.ok()) return run.status();
   if (!out_dir.empty()) run->out_dir = out_dir;
-  DownloadOptions dl{options_.reporter, options_.cancel, options_.clock};
+  // The files' marks are stored with the step's end below, in one commit.
+  DownloadOptions dl{options_.reporter, options_.cancel, options_.clock, /*defer_marks=*/true};
   DownloadTally tally;
   if (Status s = DownloadArtifacts(*store_, *transport_, *run, dl, &tally); !s.ok()) return s;
   RunOutcome out;

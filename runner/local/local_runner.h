@@ -7,14 +7,17 @@
 //   2. Cache: a step whose key (runner/local/step_cache.h) has a completed project with verified
 //      files anywhere in the state directory is not run again: its files are copied in, at no cost.
 //   3. A project id (uppercase UUID) is chosen and the project, with its exact jobRequest, is
-//      committed (state pending) BEFORE anything is uploaded or sent.
+//      committed (state pending) BEFORE anything is uploaded or sent; the steps started in one
+//      scheduling round are committed in one transaction.
 //   4. Inputs are uploaded under that id (a signed PUT: sending it again is harmless), then the
-//      jobRequest goes out; the project becomes sent.
+//      jobRequest goes out. "Sent" needs no commit of its own (resume looks a pending project up
+//      just as a sent one): it is stored with the next commit.
 //   5. News are committed with the run's event log in one transaction per round, before they
 //      are reported. A job's result is stored as an artifact (its URL minted when absent).
 //   6. When the project completes, the project is looked up once more (the results a dropped
-//      socket missed, the charge), every artifact is downloaded (runner/artifact_download.h) and
-//      only then are the project and the step completed.
+//      socket missed, the charge) and every artifact is downloaded, published and synced
+//      (runner/artifact_download.h); only then are the files, the project and the step stored
+//      as done, in one commit with the other steps that ended in the same round.
 // On resume, a project left pending or sent is looked up first: a project the server knows is
 // re-attached (never sent again); one it does not know is sent again, the same request under the
 // same id. So one step never has two paid projects.
@@ -90,6 +93,7 @@ class LocalRunner final : public RunDriver {
     std::string key{};               // the step's cache key (provenance: argumentsDigest)
     int refusals = 0;      // times the server refused it while restarting (kept across resends)
     int resends = 0;       // times it was sent again because the server did not know it
+    bool closing = false;  // its files are saved; its end waits for CloseSteps()
   };
   // Refusals, or resends of a project the server keeps losing, before its step fails.
   static constexpr int kMaxRefusals = 3;
@@ -103,12 +107,30 @@ class LocalRunner final : public RunDriver {
     std::map<std::pair<std::string, int64_t>, std::string> bytes;
     MediaContentTypes types;
   };
+  // A step whose project is built and not yet recorded, waiting for LaunchSteps().
+  struct Starting {
+    size_t step = 0;
+    ProjectRecord project;
+    Value params;        // with the step's bindings resolved
+    InputFiles uploads;  // read again (and checked again) to be sent
+  };
+  // A step whose project completed and whose files are saved, waiting for CloseSteps().
+  struct Closing {
+    std::string project_id;
+    size_t step = 0;
+    StepRecord done;
+    std::optional<double> charge;
+    std::vector<ArtifactRecord> saved;
+  };
   const ArtifactRecord* SourceArtifact(const SpecBinding& b) const;
   Status ReadUploads(const Value& params, const InputFiles& sources, InputBytes* out);
   Status SendUploads(const std::string& project_id, const Value& params, const InputBytes& in);
   Status Load(const std::string& run_id);
   Status Reattach(const ProjectRecord& project, size_t step);
+  // Readies a step: its inputs checked, its request built, the cache asked; a step that must run
+  // waits in starting_ for LaunchSteps().
   Status StartStep(size_t step);
+  Status LaunchSteps();
   Status Submit(size_t step, const std::string& project_id, const std::string& request, const Value& params, bool resend);
   Status SendAgain(const std::string& project_id, size_t step);
   Status UseCache(size_t step, const ProjectRecord& cached, bool* used);
@@ -116,13 +138,22 @@ class LocalRunner final : public RunDriver {
   // The project ended remotely (completed, failed or cancelled): reconcile with a lookup,
   // download, and end the step.
   Status Conclude(const std::string& project_id, const RemoteProject* known);
+  Status CloseSteps();
+  Status CloseStepsThen(Status failure);
   Result<int> RefreshUrls(const std::string& project_id, const SpecStep& step, const RemoteProject& remote);
-  Status EndStep(size_t step, const std::string& project_id, ProjectState how, const std::string& error);
+  // Ends the step (failed or cancelled) with its project, storing `saved` (files downloaded or
+  // given up before the end) in the same commit.
+  Status EndStep(size_t step, const std::string& project_id, ProjectState how, const std::string& error,
+                 std::vector<ArtifactRecord> saved = {});
   Status CheckQuiet();
   Result<RunOutcome> Finish();
   void Say(const std::string& line);
   void Report(const Value& record);
   Status Commit(EventBatch* batch);
+  // Every store write of a drive goes through Write() or WithDeferred(), so that deferred_
+  // lands before anything that follows it.
+  Status Write(RunUpdate u);
+  RunUpdate WithDeferred(RunUpdate u);
   std::string StepId(size_t step) const { return spec_.steps[step].id; }
 
   RunStore* store_;
@@ -141,6 +172,11 @@ class LocalRunner final : public RunDriver {
   std::vector<std::string> step_errors_;              // per step: why it failed ("" if it did not)
   int64_t sequence_ = -1;                             // the last event sequence stored
   std::vector<Value> pending_reports_;                // reported once their batch is committed
+  // Changes that need no commit of their own (a project sent, its step queued: resume looks a
+  // pending project up just as a sent one), stored with the next commit, ahead of its changes.
+  RunUpdate deferred_;
+  std::vector<Starting> starting_;                    // readied this round, launched by LaunchSteps()
+  std::vector<Closing> closing_;                      // concluded this round, committed by CloseSteps()
   std::chrono::steady_clock::time_point last_news_, last_lookup_;
 };
 

@@ -216,7 +216,7 @@ echo "ok: a media file changed before resume is refused (exit 6) and never sent;
 timeout 60 "$bin" run samples/local-trailer.yaml --detach -j 1 --no-cache --out out/damaged > damaged.out 2> damaged.err ||
   fail "run --detach failed"
 run_damaged=$(sed -n 's/^run \(r-[^ ]*\) .*/\1/p' damaged.err)
-good=$(sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "SELECT spec FROM runs WHERE id = '$run_damaged'")
+good=$(sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "SELECT spec FROM run_specs WHERE run_id = '$run_damaged'")
 i=0
 for damage in '"steps": 5' '{"steps": []}' '{"steps": [{"id": "a"}]}' \
     "$(echo "$good" | jq -c '.steps[1].deps = [99]')" "$(echo "$good" | jq -c '.steps[0].deps = [0]')" \
@@ -225,14 +225,21 @@ for damage in '"steps": 5' '{"steps": []}' '{"steps": [{"id": "a"}]}' \
     "$(echo "$good" | jq -c 'del(.steps[0].id)')" 'not json'; do
   i=$((i + 1))
   sq=${damage//\'/\'\'}
-  sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "PRAGMA ignore_check_constraints = 1; UPDATE runs SET spec = '$sq' WHERE id = '$run_damaged'" ||
+  sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "PRAGMA ignore_check_constraints = 1; UPDATE run_specs SET spec = '$sq' WHERE run_id = '$run_damaged'" ||
     fail "could not damage the spec"
   before=$(created)
   timeout 60 "$bin" resume "$run_damaged" > "damage$i.out" 2> "damage$i.err"; rc=$?
   [ "$rc" -eq 6 ] || fail "resume with damaged spec #$i ($damage) exited $rc, not 6: $(cat "damage$i.err")"
   [ "$(created)" -eq "$before" ] || fail "damaged spec #$i: a project was sent"
 done
-sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "UPDATE runs SET spec = '${good//\'/\'\'}' WHERE id = '$run_damaged'"
+# The spec's row gone altogether: a local run with nothing to execute.
+sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "DELETE FROM run_specs WHERE run_id = '$run_damaged'" || fail "could not delete the spec"
+before=$(created)
+timeout 60 "$bin" resume "$run_damaged" > damage-gone.out 2> damage-gone.err; rc=$?
+[ "$rc" -eq 6 ] || fail "resume of a local run without its spec exited $rc, not 6: $(cat damage-gone.err)"
+[ "$(created)" -eq "$before" ] || fail "a local run without its spec sent a project"
+i=$((i + 1))
+sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "INSERT INTO run_specs (run_id, spec) VALUES ('$run_damaged', '${good//\'/\'\'}')"
 timeout 60 "$bin" resume "$run_damaged" > damaged-fixed.out 2> damaged-fixed.err || fail "resume with the spec restored failed"
 echo "ok: $i kinds of damaged spec exit 6 and send nothing; the restored spec resumes"
 

@@ -31,5 +31,5 @@ set(SFLOW_FUZZER_param_SEEDS "samples/params")
 set(SFLOW_FUZZER_param_MAX_LEN 2048)
 
 set(SFLOW_FUZZER_approval_SOURCES ${CMAKE_SOURCE_DIR}/runner/approval.cc ${CMAKE_SOURCE_DIR}/runner/sha256.cc)
-set(SFLOW_FUZZER_approval_LIBS sflow_engine Poco::Foundation)
+set(SFLOW_FUZZER_approval_LIBS sflow_engine Poco::Foundation OpenSSL::Crypto)
 set(SFLOW_FUZZER_approval_MAX_LEN 2048)

@@ -22,8 +22,8 @@ TEST(MigrationsTest, FromEmptyCreatesEveryTableAndSetsTheVersion) {
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 0);
   ASSERT_OK(Migrate(db.get()));
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
-  EXPECT_EQ(LatestSchemaVersion(), 5);
-  EXPECT_EQ(Tables(*db), "approvals artifacts cursors events intents leases projects runs settings steps");
+  EXPECT_EQ(LatestSchemaVersion(), 6);
+  EXPECT_EQ(Tables(*db), "approvals artifacts cursors events intents leases projects run_specs runs settings steps");
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
@@ -44,7 +44,7 @@ TEST(MigrationsTest, Version4FileGainsProjectsSettingsAndSpecsAndKeepsItsRuns) {
   ASSERT_OK(db->Exec("INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
                      "created_at, updated_at) VALUES ('r1', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1)"));
   ASSERT_OK(Migrate(db.get()));
-  EXPECT_EQ(*db->QueryInt("SELECT spec IS NULL FROM runs WHERE id = 'r1'"), 1) << "a server run has no spec";
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM run_specs"), 0) << "a server run has no spec";
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM projects"), 0);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM settings"), 0);
   // The schema keeps a project's promises even against a write that bypasses the store.
@@ -54,6 +54,23 @@ TEST(MigrationsTest, Version4FileGainsProjectsSettingsAndSpecsAndKeepsItsRuns) {
                         "updated_at) VALUES ('P', 'r1', 's', 'a', 'not json', 'pending', 1, 1)").ok());
   EXPECT_FALSE(db->Exec("INSERT INTO projects (project_id, run_id, step_id, app_id, request, state, cache_key, "
                         "created_at, updated_at) VALUES ('P', 'r1', 's', 'a', '{}', 'pending', 'XYZ', 1, 1)").ok());
+  EXPECT_EQ(*db->IntegrityCheck(), "ok");
+}
+
+TEST(MigrationsTest, Version5FileMovesEachLocalRunsSpecIntoItsOwnTable) {
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 5)));
+  ASSERT_OK(db->Exec("INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
+                     "created_at, updated_at, spec) VALUES ('local', 'p', 'n', 'd', '{}', 'local', 'running', "
+                     "1, 1, '{\"steps\":[]}'), ('server', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1, NULL)"));
+  ASSERT_OK(Migrate(db.get()));
+  Result<Stmt> q = db->Prepare("SELECT group_concat(run_id || '=' || spec, ' ') FROM run_specs");
+  ASSERT_TRUE(q.ok() && *q->Step());
+  EXPECT_EQ(q->Text(0), "local={\"steps\":[]}") << "the local run keeps its spec; the server run has none";
+  EXPECT_FALSE(db->Exec("SELECT spec FROM runs").ok()) << "the column left runs";
+  EXPECT_FALSE(db->Exec("INSERT INTO run_specs (run_id, spec) VALUES ('server', 'not json')").ok());
+  ASSERT_OK(db->Exec("PRAGMA foreign_keys = ON; DELETE FROM runs WHERE id = 'local'"));
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM run_specs"), 0) << "a run's spec goes with it";
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
@@ -89,9 +106,9 @@ TEST(MigrationsTest, CheckSchemaCallsATextChangeOrAnObjectTooManyOrTooFewDamage)
       "CREATE TABLE extra (x INTEGER) STRICT;",
       "DROP INDEX runs_by_status;",
   };
-  const char* said[] = {"the definition of table runs differs from what version 5 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
-                        "an object version 5 does not create: table extra",
-                        "lacks index runs_by_status, which version 5 creates"};
+  const char* said[] = {"the definition of table runs differs from what version 6 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
+                        "an object version 6 does not create: table extra",
+                        "lacks index runs_by_status, which version 6 creates"};
   for (size_t i = 0; i < std::size(damage); ++i) {
     TempDir dir;
     const std::string path = dir.path() + "/state.db";
@@ -133,7 +150,7 @@ TEST(MigrationsTest, RefusesADatabaseFromANewerBinaryAndLeavesItAlone) {
   EXPECT_EQ(state.status().message(),
             "state database " + dir +
                 "/state.db is from a newer sogni-flow (version 7); upgrade "
-                "(this sogni-flow knows up to version 5)");
+                "(this sogni-flow knows up to version 6)");
   std::unique_ptr<Db> db = MustOpenDb(dir + "/state.db");
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 7);
 }

@@ -82,7 +82,7 @@ TEST_F(RunStoreTest, RefusesAnApiKeyAsTheAccountWithoutEchoingIt) {
   // The schema refuses it too, should a write bypass the check.
   Status raw = store_->db().Exec(
       "INSERT INTO runs VALUES ('x', '', '', '', '{}', 'server', 'planned', '', NULL, "
-      "'sk-live-SECRET', '', NULL, 0, 0, '', 0, NULL)");
+      "'sk-live-SECRET', '', NULL, 0, 0, '', 0)");
   EXPECT_EQ(raw.code(), Status::Code::kInternal);
   EXPECT_NE(raw.message().find("CHECK constraint failed"), std::string::npos);
 }
@@ -131,6 +131,28 @@ TEST_F(RunStoreTest, AProjectIsCommittedOnceAndItsRequestNeverChanges) {
   EXPECT_EQ(store_->RecordProject(nan, {}).code(), Status::Code::kInternal);
 }
 
+TEST_F(RunStoreTest, ProjectsRecordedTogetherAreStoredTogetherOrNotAtAll) {
+  Create("r1");
+  Create("r2");
+  ASSERT_OK(store_->RecordProject(SampleProject("P-1", "r1"), {}));
+  ProjectRecord clash = SampleProject("P-1", "r1");
+  clash.request = R"({"jobID":"P-1","numberOfImages":7})";
+  RunUpdate u{.steps = {StepRecord{.step_id = "hero", .status = RunStatus::kSubmitting, .remote_id = "P-3"}}};
+  EXPECT_EQ(store_->RecordProjects({SampleProject("P-2", "r1"), clash}, u).code(), Status::Code::kConflict);
+  EXPECT_EQ(store_->RecordProjects({SampleProject("P-2", "r1"), SampleProject("P-9", "r2")}, u).code(),
+            Status::Code::kInternal) << "two runs in one call";
+  EXPECT_EQ(store_->RecordProjects({}, u).code(), Status::Code::kInternal);
+  EXPECT_EQ(store_->ListProjects("r1")->size(), 1u) << "nothing of a refused call is stored";
+  ASSERT_OK(store_->RecordProjects({SampleProject("P-2", "r1"), SampleProject("P-3", "r1")}, u));
+  EXPECT_EQ(store_->ListProjects("r1")->size(), 3u);
+  Result<RunRecord> run = store_->GetRun("r1");
+  ASSERT_OK(run.status());
+  std::string remote;
+  for (const StepRecord& st : run->steps)
+    if (st.step_id == "hero") remote = st.remote_id;
+  EXPECT_EQ(remote, "P-3") << "the run update is applied with the projects";
+}
+
 TEST_F(RunStoreTest, AFinalProjectStateIsNeverLeft) {
   Create("r1");
   ASSERT_OK(store_->RecordProject(SampleProject("P-1", "r1"), {}));
@@ -141,6 +163,54 @@ TEST_F(RunStoreTest, AFinalProjectStateIsNeverLeft) {
   EXPECT_EQ(store_->MarkProject("P-1", {.state = ProjectState::kPending}).code(), Status::Code::kInternal);
   EXPECT_EQ(store_->MarkProject("P-9", {.state = ProjectState::kSent}).code(), Status::Code::kNotFound);
   EXPECT_EQ(store_->ListProjects("r1")->at(0).charge, 1.25);
+}
+
+TEST_F(RunStoreTest, AStepsFilesItsProjectAndItsEndGoInOneCommitOrNotAtAll) {
+  Create("r1");
+  Create("r2");
+  ASSERT_OK(store_->RecordProject(SampleProject("P-1", "r1"), {}));
+  ASSERT_OK(store_->RecordProject(SampleProject("P-2", "r2"), {}));
+  const ArtifactRecord planned{.step_id = "hero", .index = 0, .remote_id = "P-1-0", .url = "http://127.0.0.1/x",
+                               .kind = MediaKind::kImage};
+  ArtifactRecord done = planned;
+  done.state = ArtifactState::kDone;
+  done.local_path = "/out/hero/0.png";
+  done.size = 3;
+  done.sha256 = std::string(64, 'a');
+  const StepRecord end{.step_id = "hero", .status = RunStatus::kCompleted, .artifact_count = 1, .remote_id = "P-1"};
+
+  // Each bad part refuses the whole update: nothing of it is stored.
+  RunUpdate other_runs_project{.steps = {end}, .artifacts = {planned}, .saved = {done},
+                               .projects = {{.project_id = "P-2", .state = ProjectState::kCompleted}}};
+  EXPECT_EQ(store_->UpdateRun("r1", other_runs_project).code(), Status::Code::kInternal);
+  RunUpdate unknown_artifact{.steps = {end}, .saved = {done}};
+  EXPECT_EQ(store_->UpdateRun("r1", unknown_artifact).code(), Status::Code::kNotFound);
+  ArtifactRecord no_digest = done;
+  no_digest.sha256 = "";
+  EXPECT_EQ(store_->UpdateRun("r1", {.artifacts = {planned}, .saved = {no_digest}}).code(), Status::Code::kInternal);
+  EXPECT_EQ(store_->UpdateRun("r1", {.projects = {{.project_id = "P-1", .charge = -1}}}).code(), Status::Code::kInternal);
+  EXPECT_EQ(store_->UpdateRun("r1", {.projects = {{.project_id = "P-1", .state = ProjectState::kPending}}}).code(),
+            Status::Code::kInternal);
+  EXPECT_EQ(store_->ListArtifacts("r1")->size(), 0u);
+  EXPECT_EQ(store_->ListProjects("r1")->at(0).state, ProjectState::kPending);
+  EXPECT_EQ(store_->GetRun("r1")->steps[0].status, RunStatus::kPlanned);
+
+  RunUpdate whole{.steps = {end}, .artifacts = {planned}, .saved = {done},
+                  .projects = {{.project_id = "P-1", .state = ProjectState::kCompleted, .charge = 2.5}}};
+  ASSERT_OK(store_->UpdateRun("r1", whole));
+  Result<std::vector<ArtifactRecord>> arts = store_->ListArtifacts("r1");
+  ASSERT_OK(arts.status());
+  ASSERT_EQ(arts->size(), 1u);
+  EXPECT_EQ((*arts)[0].state, ArtifactState::kDone);
+  EXPECT_EQ((*arts)[0].sha256, done.sha256);
+  EXPECT_EQ(store_->ListProjects("r1")->at(0).state, ProjectState::kCompleted);
+  EXPECT_EQ(store_->ListProjects("r1")->at(0).charge, 2.5);
+  ASSERT_OK(store_->UpdateRun("r1", whole));  // the same again changes nothing
+  ArtifactRecord elsewhere = done;
+  elsewhere.local_path = "/other/0.png";
+  EXPECT_EQ(store_->UpdateRun("r1", {.saved = {elsewhere}}).code(), Status::Code::kConflict);
+  EXPECT_EQ(store_->UpdateRun("r1", {.projects = {{.project_id = "P-1", .state = ProjectState::kFailed}}}).code(),
+            Status::Code::kConflict);
 }
 
 TEST_F(RunStoreTest, TheCacheFindsOnlyCompletedProjectsOfItsKey) {
