@@ -674,19 +674,16 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     remote = std::move(*r);
   }
   if (remote.status != "completed" && remote.status != "failed" && remote.status != "canceled") {
-    // Not ended after all: the end arrived in the same round as a restart that lost the project
-    // (it was just sent again), or the record lags the socket. The project goes on; its end comes
-    // as news or at the quiet check's lookup.
-    Say(run_.id + ": step " + step.id + ": project " + project_id + " is " + remote.status + "; waiting for its end");
-    return Status::OK();
-  }
-  RunUpdate u;
-  if (remote.status != "completed" && remote.status != "failed" && remote.status != "canceled") {
-    // The end was announced on the socket, but the record does not show it yet: looked up
-    // again (CheckQuiet) until it does. Never concluded from a record that has not ended.
+    // Not ended after all: the record lags the socket, or the end arrived in the same round as a
+    // restart that lost the project (it was just sent again). Never concluded from a record that
+    // has not ended: the project is looked up again every lookup_interval (CheckQuiet) until its
+    // record shows the end, or its end comes as news.
+    if (!it->second.ending)
+      Say(run_.id + ": step " + step.id + ": project " + project_id + " is " + remote.status + "; waiting for its end");
     it->second.ending = true;
     return Status::OK();
   }
+  RunUpdate u;
   for (const RemoteJob& j : remote.jobs) {
     if (!j.done || j.failed || j.job_index < 0 || j.job_index >= std::max<int64_t>(step.artifact_count, 1)) continue;
     const std::string id = ArtifactId(project_id, j.job_index);

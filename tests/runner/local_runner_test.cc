@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "engine/json.h"
 #include "runner/local/dag_scheduler.h"
@@ -555,6 +556,13 @@ TEST_F(LocalRunnerTest, ADuplicatedJobFailureCountsOnceAndTheOtherJobStillDelive
   service_.lookup_statuses = {"processing"};  // job 1 is still running when job 0's failures arrive
   LocalRunnerOptions o;
   o.lookup_interval = std::chrono::milliseconds(0);
+  o.quiet_check = std::chrono::hours(1);  // the lookups of a lagging record, not the quiet check, end it
+  StreamCancel watchdog;
+  o.cancel = &watchdog;
+  std::jthread stop([&](std::stop_token t) {
+    for (int i = 0; i < 200 && !t.stop_requested(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!t.stop_requested()) watchdog.Cancel();
+  });
   LocalRunner r = Runner(o);
   Result<RunOutcome> out = r.Drive(run);
   ASSERT_OK(out.status());
@@ -569,6 +577,15 @@ TEST_F(LocalRunnerTest, AnEndTheRecordDoesNotShowYetIsNotConcluded) {
   service_.lookup_statuses = {"processing", "processing"};  // the record lags behind the socket
   LocalRunnerOptions o;
   o.lookup_interval = std::chrono::milliseconds(0);
+  // Looked up again every lookup_interval until the record shows the end; never left to the
+  // quiet check (once made 30 s per step), which a 10 s watchdog would catch.
+  o.quiet_check = std::chrono::hours(1);
+  StreamCancel watchdog;
+  o.cancel = &watchdog;
+  std::jthread stop([&](std::stop_token t) {
+    for (int i = 0; i < 200 && !t.stop_requested(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!t.stop_requested()) watchdog.Cancel();
+  });
   LocalRunner r = Runner(o);
   Result<RunOutcome> out = r.Drive(run);
   ASSERT_OK(out.status());
