@@ -17,7 +17,7 @@ RELFLAGS   := "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 $(DEBUG_INFO) -DNDEBUG"
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 BIN        := $(BUILD)/sogni-flow
 
-.PHONY: all setup build test test-fast asan fuzz fuzz-soak demo bench clean soak tsan mutate
+.PHONY: all setup build test test-fast asan asan-build fuzz fuzz-build fuzz-soak demo bench clean soak tsan mutate
 
 # The libFuzzer targets (tests/fuzz/fuzzers.cmake) and their deterministic replays.
 FUZZERS    := plan sse json envelope url param approval
@@ -37,8 +37,16 @@ build: setup $(BUILD)/CMakeCache.txt
 
 # The whole suite: the normal build; the unit tests again under ASan/UBSan; each fuzzer under
 # libFuzzer for 25 s (two at a time) where clang is installed (scripts/setup installs it).
-test: build asan fuzz
-	ctest --test-dir $(BUILD) --output-on-failure -j$(TEST_JOBS)
+# The ASan and libFuzzer builds run (niced, their output in $(BUILD)/sanitizer-builds.log) while
+# the normal build's suite runs: most of that suite's time is the binary waiting on a sandbox
+# over loopback, which leaves a core to compile on. Either failing fails `make test`, after both
+# have ended (nothing is left running).
+test: build
+	@log=$(BUILD)/sanitizer-builds.log; \
+	nice -n 19 $(MAKE) --no-print-directory asan-build fuzz-build > $$log 2>&1 & builds=$$!; \
+	ctest --test-dir $(BUILD) --output-on-failure -j$(TEST_JOBS); suite=$$?; \
+	if ! wait $$builds; then echo "the ASan or libFuzzer build failed ($$log):"; tail -40 $$log; exit 1; fi; \
+	echo "ASan and libFuzzer builds: done ($$log)"; exit $$suite
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS) -L unit
 	@if [ -n "$(CLANGXX)" ]; then ctest --test-dir $(FUZZ_BUILD) --output-on-failure -L fuzz -j2; \
 	 else echo "clang++ not found: the libFuzzer run is skipped (the deterministic fuzz smoke test ran)"; fi
@@ -46,13 +54,17 @@ test: build asan fuzz
 test-fast: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(TEST_JOBS)
 
-asan: setup
+# asan and fuzz set up what is missing first; asan-build and fuzz-build (for `make test`, after
+# `build` did that) do not.
+asan: setup asan-build
+asan-build:
 	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) \
 	  -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=$(DEBUG_INFO)" -DSFLOW_SANITIZE=ON -DSFLOW_BUILD_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target sflow_tests plan_fuzz_smoke sflow_media_tests sflow_sandbox_tests sflow_record_check sflow_api_tests sflow_api_net_tests sflow_store_tests sflow_run_tests \
 	  $(SMOKE_TARGETS) sflow_fault_proxy_tests sflow_artifact_publish_tests
 
-fuzz: setup
+fuzz: setup fuzz-build
+fuzz-build:
 	@if [ -n "$(CLANGXX)" ]; then \
 	  [ -f $(FUZZ_BUILD)/CMakeCache.txt ] || cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(RELFLAGS) \
 	    -DCMAKE_CXX_COMPILER=$(CLANGXX) -DSFLOW_FUZZ=ON -DSFLOW_BUILD_BENCH=OFF; \
