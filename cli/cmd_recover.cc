@@ -28,27 +28,22 @@ namespace {
 
 constexpr int kMaxListed = 2000;  // workflows read from the server at most (newest first)
 
-std::string Field(const Value& v, const char* key) {
-  const Value* f = v.is_object() ? v.Find(key) : nullptr;
-  return f && f->is_string() ? f->as_string() : "";
-}
-
 // A new run for the remote workflow `w`, bound to it, not final.
 RunRecord RunFor(const Value& w, const std::string& id, const std::string& account, const std::string& api_url) {
   RunRecord run;
   run.id = id;
-  run.plan_name = Field(w, "title").empty() ? "recovered" : Field(w, "title");
+  run.plan_name = w.StringAt("title").empty() ? "recovered" : w.StringAt("title");
   run.params = Value::Object();
-  run.params.Set("recovered_from_workflow", Value::String(Field(w, "workflowId")));
+  run.params.Set("recovered_from_workflow", Value::String(w.StringAt("workflowId")));
   run.execution = Execution::kServer;
-  run.status = Field(w, "status") == "queued" ? RunStatus::kQueued : RunStatus::kRunning;
-  run.workflow_id = Field(w, "workflowId");
+  run.status = w.StringAt("status") == "queued" ? RunStatus::kQueued : RunStatus::kRunning;
+  run.workflow_id = w.StringAt("workflowId");
   run.account = account;
   run.out_dir = "sogni-out/" + id;
   run.api_url = api_url;
   if (const Value* steps = w.Find("steps"); steps && steps->is_array()) {
     for (const Value& s : steps->items()) {
-      if (!Field(s, "id").empty()) run.steps.push_back(StepRecord{.step_id = Field(s, "id"), .tool = Field(s, "toolName")});
+      if (!s.StringAt("id").empty()) run.steps.push_back(StepRecord{.step_id = s.StringAt("id"), .tool = s.StringAt("toolName")});
     }
   }
   return run;
@@ -103,7 +98,7 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
     if (!page.ok()) return ctx.err << "sogni-flow recover: " << client.Redact(page.status().message()) << "\n", ExitCodeFor(page.status());
     for (const Value& w : page->workflows) {
       ++listed;
-      const std::string wid = Field(w, "workflowId");
+      const std::string wid = w.StringAt("workflowId");
       if (!wid.empty() && !known.count(wid) && seen.insert(wid).second) unknown.push_back(w);
     }
     offset = page->workflows.empty() ? std::nullopt : page->next;
@@ -111,7 +106,7 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
   std::set<std::string> take(wanted.begin(), wanted.end());
   for (const std::string& id : wanted) {
     bool listed = false;
-    for (const Value& w : unknown) listed = listed || Field(w, "workflowId") == id;
+    for (const Value& w : unknown) listed = listed || w.StringAt("workflowId") == id;
     if (!listed) {
       return ctx.err << "sogni-flow recover: workflow " << id << " is not among the account's workflows that no "
                      << "stored run knows (" << (known.count(id) ? "a stored run is bound to it" : "the server did not list it")
@@ -121,12 +116,12 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
   const std::string account = AccountFingerprint((*backend)->api_key);
   int recovered = 0;
   for (const Value& w : unknown) {
-    const std::string wid = Field(w, "workflowId");
+    const std::string wid = w.StringAt("workflowId");
     Value line = Value::Object();
     line.Set("workflowId", Value::String(wid));
-    line.Set("status", Value::String(Field(w, "status")));
-    line.Set("title", Value::String(Field(w, "title")));
-    line.Set("createdAt", Value::String(Field(w, "createdAt")));
+    line.Set("status", Value::String(w.StringAt("status")));
+    line.Set("title", Value::String(w.StringAt("title")));
+    line.Set("createdAt", Value::String(w.StringAt("createdAt")));
     if (all || take.count(wid)) {
       const std::string run_id = MakeRunId(std::time(nullptr), std::random_device()());
       Result<std::unique_ptr<RunLease>> lease = (*dir)->AcquireRunLease(run_id);  // held while it is stored
@@ -135,10 +130,10 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
       line.Set("run", Value::String(run_id));
       ++recovered;
       if (!json)
-        ctx.err << "recovered workflow " << wid << " (" << Field(w, "status") << ") as run " << run_id
+        ctx.err << "recovered workflow " << wid << " (" << w.StringAt("status") << ") as run " << run_id
                 << "; follow it with: sogni-flow resume " << run_id << "\n";
     } else if (!json) {
-      ctx.out << wid << "  " << Field(w, "status") << "  " << Field(w, "createdAt") << "  " << Field(w, "title") << "\n";
+      ctx.out << wid << "  " << w.StringAt("status") << "  " << w.StringAt("createdAt") << "  " << w.StringAt("title") << "\n";
     }
     if (json) ctx.out << line.ToJson() << "\n";
   }

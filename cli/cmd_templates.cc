@@ -20,7 +20,7 @@ namespace sflow {
 
 namespace {
 
-std::string Field(const Value& v, const char* key) {
+std::string FieldText(const Value& v, const char* key) {
   const Value* f = v.is_object() ? v.Find(key) : nullptr;
   if (!f) return "";
   if (f->is_string()) return f->as_string();
@@ -166,11 +166,11 @@ int RunTemplates(const std::vector<std::string>& args, Context& ctx) {
       return kExitOk;
     }
     size_t wid = 2, wname = 4;
-    for (const Value& t : all) wid = std::max(wid, Field(t, "id").size()), wname = std::max(wname, Field(t, "name").size());
+    for (const Value& t : all) wid = std::max(wid, FieldText(t, "id").size()), wname = std::max(wname, FieldText(t, "name").size());
     ctx.out << Pad("ID", wid + 2) << Pad("NAME", wname + 2) << Pad("VERSION", 10) << "VISIBILITY\n";
     for (const Value& t : all)
-      ctx.out << Pad(Field(t, "id"), wid + 2) << Pad(Field(t, "name"), wname + 2) << Pad(Field(t, "version"), 10)
-              << Field(t, "visibility") << "\n";
+      ctx.out << Pad(FieldText(t, "id"), wid + 2) << Pad(FieldText(t, "name"), wname + 2) << Pad(FieldText(t, "version"), 10)
+              << FieldText(t, "visibility") << "\n";
     if (all.empty()) ctx.err << "no templates\n";
     return kExitOk;
   }
@@ -188,7 +188,7 @@ int RunTemplates(const std::vector<std::string>& args, Context& ctx) {
   }
   if (action == "push") {
     Result<Value> made = api.CreateTemplate(record);
-    const std::string id = Field(record, "id");
+    const std::string id = FieldText(record, "id");
     if (!made.ok() && made.status().code() == Status::Code::kConflict) {
       if (!force)
         return fail(Status::Error(Status::Code::kConflict, "template '" + id +
@@ -201,17 +201,17 @@ int RunTemplates(const std::vector<std::string>& args, Context& ctx) {
     }
     if (!made.ok()) return fail(made.status());
     if (json) ctx.out << made->ToJson() << "\n";
-    else ctx.out << Field(*made, "id") << "\n";
-    ctx.err << "pushed template " << Field(*made, "id") << " (version " << Field(*made, "version") << ", "
-            << Field(*made, "visibility") << ")\n";
+    else ctx.out << FieldText(*made, "id") << "\n";
+    ctx.err << "pushed template " << FieldText(*made, "id") << " (version " << FieldText(*made, "version") << ", "
+            << FieldText(*made, "visibility") << ")\n";
     return kExitOk;
   }
   if (action == "fork") {
     Result<Value> made = api.ForkTemplate(pos[1], new_name);
     if (!made.ok()) return fail(made.status());
     if (json) ctx.out << made->ToJson() << "\n";
-    else ctx.out << Field(*made, "id") << "\n";
-    ctx.err << "forked " << pos[1] << " as " << Field(*made, "id") << "\n";
+    else ctx.out << FieldText(*made, "id") << "\n";
+    ctx.err << "forked " << pos[1] << " as " << FieldText(*made, "id") << "\n";
     return kExitOk;
   }
   Result<Value> gone = api.DeleteTemplate(pos[1]);

@@ -49,6 +49,11 @@ Value* Value::Find(std::string_view key) {
   return const_cast<Value*>(static_cast<const Value*>(this)->Find(key));
 }
 
+std::string Value::StringAt(std::string_view key) const {
+  const Value* f = Find(key);
+  return f && f->is_string() ? f->as_string() : std::string();
+}
+
 void Value::Set(std::string key, Value value, SourceLoc key_loc) {
   assert(is_object());
   for (Member& m : members_) {

@@ -65,6 +65,8 @@ class Value {
   // Object lookup by key; nullptr when absent or when this is not an object.
   const Value* Find(std::string_view key) const;
   Value* Find(std::string_view key);
+  // The string member `key`; "" when absent, not a string, or when this is not an object.
+  std::string StringAt(std::string_view key) const;
   const Member* FindMember(std::string_view key) const;
   // Sets key (replacing an existing member in place, else appending). Requires an object.
   void Set(std::string key, Value value, SourceLoc key_loc = {});

@@ -10,18 +10,19 @@
 #include <Poco/StreamCopier.h>
 
 #include "engine/json.h"
+#include "sandbox/project_wire.h"
 #include "sandbox/projects.h"
 
 namespace sflow {
 
 namespace {
 
-Value ErrorBody(int status, const std::string& message) {
-  Value b = Value::Object();
-  b.Set("status", Value::String("error"));
-  b.Set("message", Value::String(message));
-  b.Set("errorCode", Value::Int(status));
-  return b;
+using hub::ErrorBody;  // the API's error envelope (sandbox/project_wire.h)
+
+// The query parameter `key`, or "".
+std::string QueryText(const RouteContext& ctx, const std::string& key) {
+  auto it = ctx.query.find(key);
+  return it == ctx.query.end() ? "" : it->second;
 }
 
 void Send(RouteContext& ctx, const Reply& r) {
@@ -52,11 +53,6 @@ int64_t QueryInt(const RouteContext& ctx, const std::string& key, int64_t fallba
   char* end = nullptr;
   long long v = std::strtoll(it->second.c_str(), &end, 10);
   return *end == '\0' ? v : fallback;
-}
-
-std::string Q(const RouteContext& ctx, const std::string& key) {
-  auto it = ctx.query.find(key);
-  return it == ctx.query.end() ? "" : it->second;
 }
 
 std::string Header(const RouteContext& ctx, const std::string& name) {
@@ -94,8 +90,8 @@ void Account(RouteContext& ctx) {
 // Upload and download URL routes (v2 presigned POST, v1 PUT) and their download twins.
 void MediaUrl(RouteContext& ctx, const std::vector<std::string>& seg) {
   const std::string version = seg[0], family = seg[1], what = seg[2];
-  std::string job = Q(ctx, "jobId"), type = Q(ctx, "type"), content_type = Q(ctx, "contentType");
-  std::string sub = family == "image" ? Q(ctx, "imageId") : Q(ctx, "id");
+  std::string job = QueryText(ctx, "jobId"), type = QueryText(ctx, "type"), content_type = QueryText(ctx, "contentType");
+  std::string sub = family == "image" ? QueryText(ctx, "imageId") : QueryText(ctx, "id");
   if (job.empty() || type.empty()) return SendJson(ctx, 400, ErrorBody(400, "jobId and type are required"));
   std::string key = family + "|" + job + "|" + type + "|" + sub;
   Value data = Value::Object();
@@ -241,7 +237,7 @@ void RouteRequest(RouteContext& ctx) {
     if (is({"v1", "creative-agent", "workflows", "templates"})) {
       ctx.route = "/v1/creative-agent/workflows/templates";
       if (!RequireAuth(ctx)) return;
-      if (m == "GET") return Send(ctx, ctx.world.ListTemplates(ctx.caller, Q(ctx, "visibility"), QueryInt(ctx, "offset", 0), QueryInt(ctx, "limit", 50)));
+      if (m == "GET") return Send(ctx, ctx.world.ListTemplates(ctx.caller, QueryText(ctx, "visibility"), QueryInt(ctx, "offset", 0), QueryInt(ctx, "limit", 50)));
       if (m == "POST") return ReadJsonBody(ctx, &body) ? Send(ctx, ctx.world.CreateTemplate(ctx.caller, body)) : void();
     }
     if (is({"v1", "creative-agent", "workflows", "templates", "*"})) {

@@ -289,7 +289,7 @@ Result<Schema> ExpectedSchema(int64_t version) {
 }
 
 // `text` for a message: printable, at most 120 bytes.
-std::string Brief(const std::string& text) {
+std::string BriefText(const std::string& text) {
   return Printable(text.size() > 120 ? text.substr(0, 120) + "..." : text);
 }
 
@@ -304,7 +304,7 @@ std::string FirstDifference(const Schema& found, const Schema& expected, int64_t
     size_t at = 0;
     while (at < got.size() && at < want.size() && got[at] == want[at]) ++at;
     size_t from = at == 0 || got.rfind('\n', at - 1) == std::string::npos ? 0 : got.rfind('\n', at - 1) + 1;
-    auto line = [&](const std::string& t) { return Brief(t.substr(from, t.find('\n', from) - from)); };
+    auto line = [&](const std::string& t) { return BriefText(t.substr(from, t.find('\n', from) - from)); };
     return "the definition of " + Printable(key) + " differs from what version " + v + " creates: found '" +
            line(got) + "' where '" + line(want) + "' belongs";
   }

@@ -234,4 +234,11 @@ Result<EventRecord> DecodeEvent(const Stmt& row) {
   return e;
 }
 
+Status InvalidCall(const std::string& what) { return Status::Internal("run store: " + what); }
+
+std::optional<std::string> JsonOrNull(const Value& v) {
+  if (v.is_null()) return std::nullopt;
+  return v.ToJson();
+}
+
 }  // namespace sflow

@@ -57,6 +57,11 @@ Status CollectRows(Stmt& q, Decode decode, std::vector<T>* out) {
 
 // kInternal "run store: ..." when `update` is malformed (a step without an id, ...): the checks
 // every write makes before its transaction.
+// kInternal "run store: <what>": a call the store refuses before any SQL runs.
+Status InvalidCall(const std::string& what);
+// A JSON column's text; NULL (nullopt) for a null Value.
+std::optional<std::string> JsonOrNull(const Value& v);
+
 Status CheckRunUpdate(const RunUpdate& update);
 Status CheckArtifactMark(const ArtifactRecord& artifact);  // what MarkArtifact() accepts
 Status CheckProjectMark(const ProjectMark& mark);          // what MarkProject() accepts

@@ -10,8 +10,6 @@ namespace sflow {
 
 namespace {
 
-Status Invalid(const std::string& what) { return Status::Internal("run store: " + what); }
-
 bool IsCacheKey(const std::string& s) {
   return s.empty() || (s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
                          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -20,25 +18,20 @@ bool IsCacheKey(const std::string& s) {
 
 bool Amount(const std::optional<double>& v) { return !v || *v >= 0; }  // NaN fails both
 
-std::optional<std::string> JsonOrNull(const Value& v) {
-  if (v.is_null()) return std::nullopt;
-  return v.ToJson();
-}
-
 }  // namespace
 
 Status SqliteRunStore::RecordProjects(const std::vector<ProjectRecord>& projects, const RunUpdate& run) {
-  if (projects.empty()) return Invalid("no project to record");
+  if (projects.empty()) return InvalidCall("no project to record");
   for (const ProjectRecord& p : projects) {
     if (p.project_id.empty() || p.run_id.empty() || p.step_id.empty())
-      return Invalid("a project without an id, a run or a step");
-    if (p.run_id != projects[0].run_id) return Invalid("projects of two runs recorded together");
-    if (p.app_id.empty()) return Invalid("project " + p.project_id + " has no appId");
-    if (p.request.empty()) return Invalid("project " + p.project_id + " has no request");
-    if (!IsCacheKey(p.cache_key)) return Invalid("project " + p.project_id + " has a malformed cache key");
-    if (p.state != ProjectState::kPending) return Invalid("project " + p.project_id + " must be recorded pending");
+      return InvalidCall("a project without an id, a run or a step");
+    if (p.run_id != projects[0].run_id) return InvalidCall("projects of two runs recorded together");
+    if (p.app_id.empty()) return InvalidCall("project " + p.project_id + " has no appId");
+    if (p.request.empty()) return InvalidCall("project " + p.project_id + " has no request");
+    if (!IsCacheKey(p.cache_key)) return InvalidCall("project " + p.project_id + " has a malformed cache key");
+    if (p.state != ProjectState::kPending) return InvalidCall("project " + p.project_id + " must be recorded pending");
     if (!Amount(p.quote) || !Amount(p.quote_usd) || !Amount(p.charge))
-      return Invalid("project " + p.project_id + " has a negative or NaN amount");
+      return InvalidCall("project " + p.project_id + " has a negative or NaN amount");
   }
   if (Status s = CheckRunUpdate(run); !s.ok()) return s;
   const std::string& run_id = projects[0].run_id;
@@ -87,7 +80,7 @@ Result<std::string> SqliteRunStore::ApplyProjectMark(const std::string& run_id, 
   if (!*row) return Status::NotFound("no project " + m.project_id + " in the state database");
   const std::string from = q->Text(0), owner = q->Text(1), to = Name(m.state);
   if (!run_id.empty() && owner != run_id)
-    return Invalid("project " + m.project_id + " belongs to run " + owner + ", not to run " + run_id);
+    return InvalidCall("project " + m.project_id + " belongs to run " + owner + ", not to run " + run_id);
   std::optional<ProjectState> was = ParseName<ProjectState>(kProjectStateNames, from);
   if (!was) return Status::IOError("the state database is damaged: project " + m.project_id + " has state '" + Printable(from) + "'");
   if (IsFinal(*was) && from != to)
@@ -118,7 +111,7 @@ Result<std::vector<ProjectRecord>> SqliteRunStore::ListProjects(const std::strin
 }
 
 Result<std::optional<ProjectRecord>> SqliteRunStore::FindCompletedProject(const std::string& cache_key) {
-  if (cache_key.empty() || !IsCacheKey(cache_key)) return Invalid("a malformed cache key");
+  if (cache_key.empty() || !IsCacheKey(cache_key)) return InvalidCall("a malformed cache key");
   std::optional<ProjectRecord> out;
   Status s = Read([&]() -> Status {
     // `cache_key <> ''` repeats the partial index's condition, so that SQLite uses
@@ -140,7 +133,7 @@ Result<std::optional<ProjectRecord>> SqliteRunStore::FindCompletedProject(const 
 }
 
 Result<std::string> SqliteRunStore::Setting(const std::string& name, const std::string& value_if_absent) {
-  if (name.empty()) return Invalid("a setting without a name");
+  if (name.empty()) return InvalidCall("a setting without a name");
   std::string value;
   Status s = Write([&](int64_t) -> Status {
     Result<Stmt> ins = db_->Prepare("INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING");

@@ -15,8 +15,6 @@ namespace sflow {
 
 namespace {
 
-Status Invalid(const std::string& what) { return Status::Internal("run store: " + what); }
-
 bool IsLowerHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -29,45 +27,40 @@ bool IsEmpty(const RunUpdate& u) {
          u.artifacts.empty() && u.saved.empty() && u.projects.empty() && !u.cancel_requested;
 }
 
-std::optional<std::string> JsonOrNull(const Value& v) {
-  if (v.is_null()) return std::nullopt;
-  return v.ToJson();
-}
-
 }  // namespace
 
 Status CheckRunUpdate(const RunUpdate& u) {
   for (const StepRecord& s : u.steps) {
-    if (s.step_id.empty()) return Invalid("a step without an id");
+    if (s.step_id.empty()) return InvalidCall("a step without an id");
     if (s.artifact_count < 0) {
-      return Invalid("step " + s.step_id + " has a negative artifact count");
+      return InvalidCall("step " + s.step_id + " has a negative artifact count");
     }
   }
   for (const ArtifactRecord& a : u.artifacts) {
-    if (a.remote_id.empty()) return Invalid("an artifact without a remote id");
-    if (a.index < 0) return Invalid("artifact " + a.remote_id + " has a negative index");
+    if (a.remote_id.empty()) return InvalidCall("an artifact without a remote id");
+    if (a.index < 0) return InvalidCall("artifact " + a.remote_id + " has a negative index");
   }
   for (const ArtifactRecord& a : u.saved)
     if (Status s = CheckArtifactMark(a); !s.ok()) return s;
   for (const ProjectMark& m : u.projects)
     if (Status s = CheckProjectMark(m); !s.ok()) return s;
-  if (u.workflow_id && u.workflow_id->empty()) return Invalid("an empty workflow id");
+  if (u.workflow_id && u.workflow_id->empty()) return InvalidCall("an empty workflow id");
   return Status::OK();
 }
 
 Status CheckArtifactMark(const ArtifactRecord& a) {
-  if (a.remote_id.empty()) return Invalid("an artifact without a remote id");
-  if (a.size < 0) return Invalid("artifact " + a.remote_id + " has a negative size");
+  if (a.remote_id.empty()) return InvalidCall("an artifact without a remote id");
+  if (a.size < 0) return InvalidCall("artifact " + a.remote_id + " has a negative size");
   if (a.state == ArtifactState::kDone && (a.local_path.empty() || !IsSha256Hex(a.sha256))) {
-    return Invalid("artifact " + a.remote_id + " cannot be done without a local path and a sha256");
+    return InvalidCall("artifact " + a.remote_id + " cannot be done without a local path and a sha256");
   }
   return Status::OK();
 }
 
 Status CheckProjectMark(const ProjectMark& m) {
-  if (m.project_id.empty()) return Invalid("a project without an id");
-  if (m.charge && !(*m.charge >= 0)) return Invalid("project " + m.project_id + " has a negative or NaN charge");
-  if (m.state == ProjectState::kPending) return Invalid("project " + m.project_id + " cannot return to pending");
+  if (m.project_id.empty()) return InvalidCall("a project without an id");
+  if (m.charge && !(*m.charge >= 0)) return InvalidCall("project " + m.project_id + " has a negative or NaN charge");
+  if (m.state == ProjectState::kPending) return InvalidCall("project " + m.project_id + " cannot return to pending");
   return Status::OK();
 }
 
@@ -93,10 +86,10 @@ Status SqliteRunStore::RequireRun(const std::string& run_id) {
 // ---- runs
 
 Status SqliteRunStore::CheckNewRun(const RunRecord& run) {
-  if (run.id.empty()) return Invalid("a run without an id");
+  if (run.id.empty()) return InvalidCall("a run without an id");
   if (!IsFingerprint(run.account)) {
     // Never echo the value: it might be the API key itself.
-    return Invalid(
+    return InvalidCall(
         "the account of run " + run.id +
         " must be a sha256 prefix of the API key (<= 16 lowercase hex digits), never the key");
   }
@@ -144,7 +137,7 @@ Status SqliteRunStore::CreateRun(const RunRecord& run) {
 Status SqliteRunStore::CreateRunWithIntent(const RunRecord& run, const IntentRecord& intent,
                                            const RunUpdate& update) {
   if (Status s = CheckNewRun(run); !s.ok()) return s;
-  if (intent.run_id != run.id) return Invalid("intent " + intent.id + " is not for run " + run.id);
+  if (intent.run_id != run.id) return InvalidCall("intent " + intent.id + " is not for run " + run.id);
   if (Status s = CheckNewIntent(intent, update); !s.ok()) return s;
   return Write([&](int64_t now) -> Status {
     if (Status s = InsertRun(run, now); !s.ok()) return s;
@@ -306,11 +299,11 @@ Status SqliteRunStore::ApplyRunUpdate(const std::string& run_id, const RunUpdate
 // ---- intents
 
 Status SqliteRunStore::CheckNewIntent(const IntentRecord& in, const RunUpdate& run) {
-  if (in.id.empty() || in.run_id.empty()) return Invalid("an intent without an id or a run");
+  if (in.id.empty() || in.run_id.empty()) return InvalidCall("an intent without an id or a run");
   if (in.idempotency_key.empty() || in.idempotency_key.size() > 255) {
-    return Invalid("intent " + in.id + " needs an idempotency key of 1 to 255 characters");
+    return InvalidCall("intent " + in.id + " needs an idempotency key of 1 to 255 characters");
   }
-  if (in.request.empty()) return Invalid("intent " + in.id + " has no request body");
+  if (in.request.empty()) return InvalidCall("intent " + in.id + " has no request body");
   return CheckRunUpdate(run);
 }
 
@@ -392,7 +385,7 @@ Result<std::vector<IntentRecord>> SqliteRunStore::PendingIntents(const std::stri
 Result<AppendResult> SqliteRunStore::AppendEvents(const std::string& run_id, const EventBatch& b) {
   for (const EventRecord& e : b.events) {
     if (e.sequence < 0 || e.sequence > b.cursor) {
-      return Invalid("cursor " + std::to_string(b.cursor) + " of run " + run_id +
+      return InvalidCall("cursor " + std::to_string(b.cursor) + " of run " + run_id +
                      " does not cover event sequence " + std::to_string(e.sequence));
     }
   }
@@ -519,8 +512,8 @@ Status SqliteRunStore::ForgetRun(const std::string& run_id) {
 // ---- approvals
 
 Status SqliteRunStore::RecordApproval(const ApprovalRecord& a) {
-  if (a.plan_digest.empty()) return Invalid("an approval without a plan digest");
-  if (!(a.ceiling >= 0)) return Invalid("an approval with a negative or NaN ceiling");
+  if (a.plan_digest.empty()) return InvalidCall("an approval without a plan digest");
+  if (!(a.ceiling >= 0)) return InvalidCall("an approval with a negative or NaN ceiling");
   return Write([&](int64_t now) -> Status {
     Result<Stmt> q = db_->Prepare(
         "INSERT INTO approvals (plan_digest, ceiling, approved_by, expires_at, file_path, "

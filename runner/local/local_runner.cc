@@ -800,10 +800,13 @@ Status LocalRunner::CloseSteps() {
     u.projects.push_back({.project_id = c.project_id, .state = ProjectState::kCompleted, .charge = c.charge});
   }
   if (Status s = Write(std::move(u)); !s.ok()) return s;
-  CrashPoint("download.marked");
   std::vector<Closing> closed = std::move(closing_);
   closing_.clear();
   for (Closing& c : closed) {
+    // Once per step (not per commit), so that the point's count does not depend on how steps
+    // happened to end together: a kill here leaves this step's part files, and those of the
+    // steps after it, for the next Load().
+    CrashPoint("download.marked");
     RemovePartFiles(run_, c.saved);  // only now: until the store knew, a part proved its bytes complete
     for (ArtifactRecord& a : c.saved) artifacts_[a.remote_id] = std::move(a);
     service_->Unwatch(c.project_id);

@@ -19,11 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string StringField(const Value& v, std::string_view key) {
-  const Value* f = v.is_object() ? v.Find(key) : nullptr;
-  return f && f->is_string() ? f->as_string() : std::string();
-}
-
 bool Ended(const std::string& wire_status) {
   return EventFollower::IsTerminal(wire_status) || wire_status == "waiting_for_user";
 }
@@ -187,7 +182,7 @@ Status ServerRunner::Start(RunRecord* run) {
     if (slot_waits > 0) current.state = IntentState::kSent;
     Result<WorkflowReply> reply = SendIntent(*store_, *client_, *run, current);
     if (reply.ok()) {
-      run->workflow_id = StringField(reply->workflow, "workflowId");
+      run->workflow_id = reply->workflow.StringAt("workflowId");
       run->status = RunStatus::kQueued;
       Say(run->id + (intent->kind == IntentKind::kReseed ? ": reseeded as workflow " : ": started workflow ") +
           run->workflow_id + (reply->Flag("idempotent") ? " (idempotent replay)" : ""));
@@ -252,8 +247,8 @@ Status ServerRunner::Follow(RunRecord* run) {
     for (FollowedEvent& e : o.deliver) {
       // The text as received is stored byte for byte; only a record from a reconciling GET
       // (already parsed by the client) is serialized.
-      EventRecord rec{.sequence = e.sequence, .type = StringField(e.record, "type"),
-                      .status = StringField(e.record, "status"),
+      EventRecord rec{.sequence = e.sequence, .type = e.record.StringAt("type"),
+                      .status = e.record.StringAt("status"),
                       .json = e.raw.empty() ? e.record.ToJson() : std::move(e.raw)};
       if (reports.active()) reports.Add(e.sequence, std::move(e.record));
       batch.events.push_back(std::move(rec));
@@ -278,8 +273,8 @@ Status ServerRunner::Follow(RunRecord* run) {
     if (!w.ok())
       return w.status().code() == Status::Code::kPermission || w.status().reason() == "not_found" ? w.status()
                                                                                                    : Status::OK();
-    *ended = Ended(StringField(*w, "status"));
-    if (*ended) end_status = StringField(*w, "status");
+    *ended = Ended(w->StringAt("status"));
+    if (*ended) end_status = w->StringAt("status");
     return Status::OK();
   };
   // GET .../events after the cursor until an answer brings nothing new (fills holes too).
@@ -421,8 +416,8 @@ Status ServerRunner::CatchUp(RunRecord* run) {
     if (got.deliver.empty()) break;
     EventBatch batch;
     for (FollowedEvent& e : got.deliver)
-      batch.events.push_back(EventRecord{.sequence = e.sequence, .type = StringField(e.record, "type"),
-                                         .status = StringField(e.record, "status"), .json = e.record.ToJson()});
+      batch.events.push_back(EventRecord{.sequence = e.sequence, .type = e.record.StringAt("type"),
+                                         .status = e.record.StringAt("status"), .json = e.record.ToJson()});
     batch.cursor = follower.cursor();
     Result<AppendResult> r = store_->AppendEvents(run->id, batch);
     if (!r.ok()) return r.status();
@@ -456,7 +451,7 @@ Status ServerRunner::Confirm(RunRecord* run, RunOutcome* outcome) {
   outcome->status = *update->status;
   outcome->waiting_reason = update->waiting_reason.value_or("");
   outcome->awaiting_cost_approval = AwaitsCostApproval(*got);
-  const std::string wire = StringField(*got, "status");
+  const std::string wire = got->StringAt("status");
   if (wire != last_status_) Say(run->id + ": " + wire), last_status_ = wire;
   return Status::OK();
 }
@@ -486,11 +481,11 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
   if (Status s = Start(&run); !s.ok()) {
     // A reseed refused because the server no longer knows the workflow reseeded: SendIntent
     // stored this run failed with that reason. It has ended; say what to do instead.
-    const std::string source = run.params.is_object() ? StringField(run.params, "cloned_from_workflow") : "";
+    const std::string source = run.params.is_object() ? run.params.StringAt("cloned_from_workflow") : "";
     if (s.reason() != "not_found" || source.empty()) return s;
     outcome.status = RunStatus::kFailed;
     outcome.problem = "the server no longer knows workflow " + source + " (of run " +
-                      StringField(run.params, "cloned_from_run") +
+                      run.params.StringAt("cloned_from_run") +
                       "; it may have expired or been deleted), so it cannot be reseeded: start a new run of the "
                       "plan instead ('sogni-flow run " + run.plan_path + "'). This run is stored failed with that "
                       "reason; 'sogni-flow forget " + run.id + "' removes it";

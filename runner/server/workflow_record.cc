@@ -9,11 +9,6 @@ namespace sflow {
 
 namespace {
 
-std::string StringField(const Value& v, std::string_view key) {
-  const Value* f = v.is_object() ? v.Find(key) : nullptr;
-  return f && f->is_string() ? f->as_string() : std::string();
-}
-
 // The capacity units a step reports. The contract (durable-workflow-step) has cost{estimate,
 // actual} with `actual` untyped, so every spelling seen is accepted. Unknown: nullopt.
 std::optional<double> StepUnits(const Value& step) {
@@ -46,33 +41,33 @@ std::string ArgumentsDigest(const Value& step) {
 
 bool AwaitsCostApproval(const Value& w) {
   const Value* aca = w.is_object() ? w.Find("awaitingCostApproval") : nullptr;
-  return (aca && aca->is_bool() && aca->as_bool()) || StringField(w, "waitingReason") == "cost_approval_required";
+  return (aca && aca->is_bool() && aca->as_bool()) || w.StringAt("waitingReason") == "cost_approval_required";
 }
 
 Result<RunUpdate> RecordUpdate(const Value& w) {
-  std::string wire = StringField(w, "status");
+  std::string wire = w.StringAt("status");
   std::optional<RunStatus> st = WireStatus(wire);
   if (!st) return Status::Internal("the workflow record has an unknown status '" + wire + "'");
-  RunUpdate update{.status = *st, .waiting_reason = StringField(w, "waitingReason")};
+  RunUpdate update{.status = *st, .waiting_reason = w.StringAt("waitingReason")};
   if (const Value* e = w.Find("error"); e && e->is_object()) update.error = *e;
   std::set<std::string> seen;
   auto add_artifact = [&](const Value& a, const std::string& step, int64_t index) {
-    std::string id = StringField(a, "id");
+    std::string id = a.StringAt("id");
     if (id.empty() || !seen.insert(id).second) return;
-    ArtifactRecord rec{.step_id = step, .index = index, .remote_id = id, .url = StringField(a, "url")};
-    rec.kind = ParseMediaKind(StringField(a, "kind")).value_or(MediaKind::kUnknown);
+    ArtifactRecord rec{.step_id = step, .index = index, .remote_id = id, .url = a.StringAt("url")};
+    rec.kind = ParseMediaKind(a.StringAt("kind")).value_or(MediaKind::kUnknown);
     update.artifacts.push_back(std::move(rec));
   };
   if (const Value* steps = w.Find("steps"); steps && steps->is_array()) {
     for (const Value& s : steps->items()) {
-      std::string sid = StringField(s, "id");
+      std::string sid = s.StringAt("id");
       if (sid.empty()) continue;
       int64_t n = 0;
       if (const Value* arts = s.Find("artifacts"); arts && arts->is_array())
         for (const Value& a : arts->items()) add_artifact(a, sid, n++);
-      std::optional<RunStatus> ss = WireStatus(StringField(s, "status"));
+      std::optional<RunStatus> ss = WireStatus(s.StringAt("status"));
       if (!ss) continue;
-      StepRecord step{.step_id = sid, .tool = StringField(s, "toolName"), .status = *ss, .artifact_count = n};
+      StepRecord step{.step_id = sid, .tool = s.StringAt("toolName"), .status = *ss, .artifact_count = n};
       if (const Value* seed = s.Find("seed"); seed && seed->is_int()) step.seed = seed->as_int();
       if (const Value* e = s.Find("error"); e && e->is_object()) step.error = *e;
       step.units = StepUnits(s);
@@ -84,9 +79,9 @@ Result<RunUpdate> RecordUpdate(const Value& w) {
     std::map<std::string, int64_t> next;
     for (const ArtifactRecord& a : update.artifacts) next[a.step_id] = std::max(next[a.step_id], a.index + 1);
     for (const Value& a : arts->items()) {
-      std::string step = StringField(a, "stepId");
+      std::string step = a.StringAt("stepId");
       if (step.empty()) step = "_";
-      if (!seen.count(StringField(a, "id"))) add_artifact(a, step, next[step]++);
+      if (!seen.count(a.StringAt("id"))) add_artifact(a, step, next[step]++);
     }
   }
   return update;
