@@ -431,7 +431,16 @@ Status LocalRunner::Submit(size_t i, const std::string& project_id, const std::s
   if (options_.before_send && !options_.before_send())
     return Status::Error(Status::Code::kCancelled, "stopped before sending (test hook)");
   CrashPoint("local.before_send");
-  if (Status s = service_->Send(project_id, request); !s.ok()) return s;
+  if (Status s = service_->Send(project_id, request); !s.ok()) {
+    if (s.code() != Status::Code::kUnavailable) return s;
+    // The socket closed under the frame (a server restarting refuses and closes): the project
+    // stays in flight, unsent as far as we know. The reconnect's lookups (or the quiet check's)
+    // find out whether the server has it and send it again only if it does not; a session
+    // that cannot come back ends the drive.
+    Say(run_.id + ": step " + StepId(i) + ": project " + project_id + " not sent (" + s.message() +
+        "); it goes again once the socket is back");
+    return Status::OK();
+  }
   CrashPoint("local.sent");
   // Not a commit of its own: the project is looked up on resume whether it is pending or sent, so
   // "sent" (and the step queued) ride with the next commit, usually the round of its first news.

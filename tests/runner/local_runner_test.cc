@@ -188,6 +188,13 @@ class LocalFakeService : public ProjectService {
   Status Send(const std::string& id, const std::string& request) override {
     sends.push_back({id, request});
     Watch(id);
+    if (drop_sends > 0) {
+      // The socket closes under the frame (a restart): nothing reaches the server, and the
+      // session comes back.
+      --drop_sends;
+      queue.push_back(ProjectNews{.kind = ProjectNews::Kind::kReconnected});
+      return Status::Error(Status::Code::kUnavailable, "projects socket closed with code 1001 (the frame may not have reached the server)");
+    }
     Result<Value> r = ParseJson(request);
     int64_t n = 1;
     if (const Value* v = r.ok() ? r->Find("numberOfImages") : nullptr; v && v->is_int()) n = v->as_int();
@@ -254,6 +261,7 @@ class LocalFakeService : public ProjectService {
   std::set<std::string> watched, failed;
   std::deque<ProjectNews> queue;
   bool fail_next = false;
+  int drop_sends = 0;  // sends that fail as if the socket closed under them
   int lookups = 0;
   // When set, what a sent project's news are (instead of a clean run to its end).
   std::function<std::vector<ProjectNews>(const std::string& id)> script;
@@ -591,6 +599,23 @@ TEST_F(LocalRunnerTest, AnEndTheRecordDoesNotShowYetIsNotConcluded) {
   ASSERT_OK(out.status());
   EXPECT_EQ(out->status, RunStatus::kCompleted) << out->problem;
   EXPECT_GE(service_.lookups, 3);
+}
+
+TEST_F(LocalRunnerTest, ASendTheSocketDroppedIsLookedUpAfterTheReconnectAndSentAgain) {
+  LocalSpec spec;
+  spec.steps = {Image("a", 1), Image("b", 1)};
+  const std::string run = CreateRun(spec, "r-17");
+  service_.drop_sends = 1;
+  LocalRunnerOptions o;
+  o.jobs = 1;
+  LocalRunner r = Runner(o);
+  Result<RunOutcome> out = r.Drive(run);
+  ASSERT_OK(out.status());  // not a failure of the run: the project went again once the socket was back
+  EXPECT_EQ(out->status, RunStatus::kCompleted) << out->problem;
+  ASSERT_EQ(service_.sends.size(), 3u);
+  EXPECT_EQ(service_.sends[0].first, service_.sends[1].first) << "the same project id";
+  EXPECT_EQ(service_.sends[0].second, service_.sends[1].second) << "the same bytes";
+  EXPECT_EQ(media_.fetched.size(), 2u);
 }
 
 TEST_F(LocalRunnerTest, ResultsBeyondWhatTheStepAskedForAreNotDownloaded) {
