@@ -760,7 +760,7 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     if (*fresh > 0) {
       if (!marked.empty())
         if (Status s = Write({.saved = marked}); !s.ok()) return s;
-      RemovePartFiles(for_files, marked);
+      RemovePartFiles(run_, marked);
       for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
       marked.clear();
       mine.clear();
@@ -774,7 +774,7 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     // What was saved before the failure is stored now (a later attempt finds it done).
     if (!marked.empty())
       if (Status s = Write({.saved = marked}); !s.ok()) return s;
-    RemovePartFiles(for_files, marked);
+    RemovePartFiles(run_, marked);
     for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
     return got;
   }
@@ -869,8 +869,7 @@ Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectStat
     s = Write(std::move(u));
   }
   if (!s.ok()) return s;
-  const RunRecord files_of{.id = run_.id, .out_dir = run_.out_dir};
-  RemovePartFiles(files_of, saved);
+  RemovePartFiles(run_, saved);
   for (ArtifactRecord& a : saved) artifacts_[a.remote_id] = std::move(a);
   service_->Unwatch(project_id);
   inflight_.erase(project_id);
