@@ -123,9 +123,9 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
     line.Set("title", Value::String(w.StringAt("title")));
     line.Set("createdAt", Value::String(w.StringAt("createdAt")));
     if (all || take.count(wid)) {
-      const std::string run_id = MakeRunId(std::time(nullptr), std::random_device()());
-      Result<std::unique_ptr<RunLease>> lease = (*dir)->AcquireRunLease(run_id);  // held while it is stored
+      Result<StateDir::NewRun> lease = (*dir)->LeaseNewRun();  // held while it is stored
       if (!lease.ok()) return fail(lease.status());
+      const std::string run_id = lease->run_id;
       if (Status c = (*dir)->store().CreateRun(RunFor(w, run_id, account, api_url)); !c.ok()) return fail(c);
       line.Set("run", Value::String(run_id));
       ++recovered;

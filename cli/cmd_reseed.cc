@@ -44,9 +44,9 @@ int ReseedLocal(const RunRecord& source, const std::map<std::string, std::option
   if (source.account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow reseed: run " << source.id << " belongs to another account (key fingerprint "
                    << source.account << ")\n", kExitAuth;
-  const std::string new_id = MakeRunId(std::time(nullptr), std::random_device()());
-  Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(dir, {new_id}, "reseed", ctx);
+  Result<StateDir::NewRun> lease = dir.LeaseNewRun();
   if (!lease.ok()) return ctx.err << "sogni-flow reseed: " << lease.status().message() << "\n", ExitCodeFor(lease.status());
+  const std::string new_id = lease->run_id;
   RunRecord run;
   run.id = new_id;
   run.plan_path = source.plan_path;
@@ -168,9 +168,9 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
                    << source->account << ")\n", kExitAuth;
   // The new run is leased before it is stored: no other process can take it up first. It
   // belongs where its source does, unless --api-url named another endpoint.
-  const std::string new_id = MakeRunId(std::time(nullptr), std::random_device()());
-  Result<std::vector<std::unique_ptr<RunLease>>> lease = LeaseRuns(**dir, {new_id}, "reseed", ctx);
+  Result<StateDir::NewRun> lease = (*dir)->LeaseNewRun();
   if (!lease.ok()) return ctx.err << "sogni-flow reseed: " << lease.status().message() << "\n", ExitCodeFor(lease.status());
+  const std::string new_id = lease->run_id;
   RunRecord from = *source;
   from.api_url = (*backend)->api_url;
   Result<std::string> run_id = CreateReseedRun(store, from, overrides, out_dir, new_id);

@@ -96,10 +96,10 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
     record.file_path = ApprovalPathFor(p.path);
     if (Status s = store.RecordApproval(record); !s.ok()) return s;
   }
-  std::string run_id = MakeRunId(std::time(nullptr), std::random_device()());
-  Result<std::unique_ptr<RunLease>> lease = dir.AcquireRunLease(run_id);
-  if (!lease.ok()) return lease.status();
-  leases->push_back(std::move(*lease));
+  Result<StateDir::NewRun> fresh = dir.LeaseNewRun();
+  if (!fresh.ok()) return fresh.status();
+  const std::string run_id = fresh->run_id;
+  leases->push_back(std::move(fresh->lease));
   if (p.local) {
     RunRecord run;
     run.id = run_id;

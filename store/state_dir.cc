@@ -13,9 +13,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <random>
 #include <thread>
 
+#include "engine/run_id.h"
 #include "store/migrations.h"
 #include "store/wal_check.h"
 
@@ -335,6 +338,26 @@ Status StateDir::OpenReader(const StateDirOptions& options) {
 Result<std::unique_ptr<RunLease>> StateDir::AcquireRunLease(const std::string& run_id) {
   if (read_only_) return Status::IOError("the state directory " + path_ + " is open read-only; no run can be driven");
   return leases_->Acquire(run_id);
+}
+
+Result<StateDir::NewRun> StateDir::LeaseNewRun(const std::function<std::string()>& next_id) {
+  std::random_device device;
+  constexpr int kTries = 64;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    std::string id = next_id ? next_id() : MakeRunId(std::time(nullptr), device());
+    Result<std::unique_ptr<RunLease>> lease = AcquireRunLease(id);
+    if (!lease.ok()) {
+      if (lease.status().code() == Status::Code::kConflict) continue;  // driven here or elsewhere
+      return lease.status();
+    }
+    // Leased: no other process can store this id now (each creates its run under its lease).
+    Result<RunRecord> stored = store_->GetRun(id);
+    if (stored.ok()) continue;  // an older run's id; the lease goes with this scope
+    if (stored.status().code() != Status::Code::kNotFound) return stored.status();
+    return NewRun{std::move(id), std::move(*lease)};
+  }
+  return Status::Error(Status::Code::kConflict,
+                       "no free run id after " + std::to_string(kTries) + " tries (too many runs created this second?)");
 }
 
 Result<std::optional<ProcessIdentity>> StateDir::RunDriver(const std::string& run_id) {

@@ -33,6 +33,7 @@
 #ifndef SFLOW_STORE_STATE_DIR_H_
 #define SFLOW_STORE_STATE_DIR_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,16 @@ class StateDir {
   // another process holds it; kIOError when read-only. A lease taken over from a dead process
   // carries a notice().
   Result<std::unique_ptr<RunLease>> AcquireRunLease(const std::string& run_id);
+  // A new run's id, leased: one that no stored run has and no process holds, out of up to 64
+  // draws of `next_id` (default: MakeRunId of now and 16 random bits, so that runs created in
+  // the same second can draw one id twice: 200 of them about one time in four). Every command
+  // that creates a run takes its id from here. kConflict when every draw was taken; kIOError
+  // when read-only or the store cannot be read.
+  struct NewRun {
+    std::string run_id;
+    std::unique_ptr<RunLease> lease;
+  };
+  Result<NewRun> LeaseNewRun(const std::function<std::string()>& next_id = {});
   // The process driving `run_id` now, if any.
   Result<std::optional<ProcessIdentity>> RunDriver(const std::string& run_id);
 

@@ -192,6 +192,44 @@ TEST_F(StateDirTest, OneDriverPerRunNamedWhenRefused) {
   EXPECT_OK(StatusOf(second->AcquireRunLease("r1")));
 }
 
+// Run ids carry the second and 16 random bits: `run -j 200` of 200 plans once drew one id twice
+// and stopped with exit 6. A new run's id must be one nobody stored or drives.
+TEST_F(StateDirTest, ANewRunIdIsNeitherStoredNorDriven) {
+  std::unique_ptr<StateDir> dir = OpenOk(), other = OpenOk();
+  ASSERT_NE(dir, nullptr);
+  ASSERT_NE(other, nullptr);
+  // The draws repeat: a, a (driven here), b, b (stored), c (driven by another process), d.
+  std::vector<std::string> draws = {"r-a", "r-a", "r-b", "r-b", "r-c", "r-d"};
+  size_t next = 0;
+  auto draw = [&] { return draws.at(next++); };
+  Result<StateDir::NewRun> first = dir->LeaseNewRun(draw);
+  ASSERT_OK(first.status());
+  EXPECT_EQ(first->run_id, "r-a");
+  ASSERT_NE(first->lease, nullptr);
+  Result<StateDir::NewRun> second = dir->LeaseNewRun(draw);
+  ASSERT_OK(second.status());
+  EXPECT_EQ(second->run_id, "r-b");
+  EXPECT_OK(dir->store().CreateRun(SampleRun("r-b")));
+  second->lease.reset();  // a finished run: stored, driven by nobody
+  Result<std::unique_ptr<RunLease>> elsewhere = other->AcquireRunLease("r-c");
+  ASSERT_OK(elsewhere.status());
+  Result<StateDir::NewRun> third = dir->LeaseNewRun(draw);
+  ASSERT_OK(third.status());
+  EXPECT_EQ(third->run_id, "r-d");
+  EXPECT_EQ(next, draws.size());
+
+  auto always = [] { return std::string("r-a"); };  // every draw taken: said, not looped forever
+  Result<StateDir::NewRun> none = dir->LeaseNewRun(always);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), Status::Code::kConflict);
+  EXPECT_NE(none.status().message().find("no free run id after 64 tries"), std::string::npos);
+
+  Result<StateDir::NewRun> real = dir->LeaseNewRun();  // the default: a well-formed id
+  ASSERT_OK(real.status());
+  EXPECT_EQ(real->run_id.rfind("r-", 0), 0u);
+  EXPECT_EQ(real->run_id.size(), std::string("r-20261205-120000-abcd").size());
+}
+
 TEST_F(StateDirTest, DeletingTheLockFileDoesNotFreeADrivenRun) {
   auto [child, ok] = InChild([&] {
     Result<std::unique_ptr<StateDir>> d = Open();
