@@ -180,7 +180,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   std::string state_dir, out_dir, max_tokens_text;
   CommandLine cl("run PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-j N] [--detach] [--timeout D] [--out DIR]\n"
                  "    [--cancel-on-interrupt] [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE]\n"
-                 "    [--max-tokens N] [--no-cache] [--dry-run] [--json]",
+                 "    [--max-tokens N] [--no-cache] [--no-download] [--dry-run] [--json]",
                  "Runs plans: a server plan as one durable workflow, a local plan (execution: local) as a DAG\n"
                  "of direct projects driven by sogni-flow itself. Validates every plan first (nothing is sent\n"
                  "if one is invalid or lacks its approval); a local plan is quoted step by step and refused\n"
@@ -205,6 +205,10 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) when the quoted total is over N tokens (and over the\n"
            "plan's budget.max_tokens, whichever is lower)", &max_tokens_text);
   cl.Flag("no-cache", "", "local plans: run every step, even one whose result the state directory holds", &drive.no_cache);
+  cl.Flag("no-download", "",
+          "server plans: follow each workflow to its end and store its artifacts' records, download\n"
+          "nothing ('sogni-flow artifacts RUN' or 'resume RUN' fetches them later). Not for local plans,\n"
+          "whose results feed the steps after them", &drive.no_download);
   cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN; with several plans DIR/RUN)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);
@@ -267,6 +271,12 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (worst != kExitOk) {
     if (plans.size() > 1) problems.push_back("nothing was started");
     return stop(problems, worst);
+  }
+  if (drive.no_download) {
+    for (const PreparedPlan& p : prepared)
+      if (p.local)
+        return stop({p.path + ": --no-download is for server plans: a local plan's results feed the steps after "
+                     "them and the step cache, so each is downloaded as it ends"}, kExitInvalid);
   }
   if (dry_run) {
     // The body the API would get. A local file's URL is known only once it is uploaded, so it

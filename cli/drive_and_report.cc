@@ -152,6 +152,7 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store,
     ro.reporter = env.progress;
     ro.cancel = env.cancel;
     ro.start_only = env.start_only;
+    ro.download = !options.no_download;
     return std::make_unique<ServerRunner>(env.store, b.client.get(), b.transport.get(), ro);
   };
   DrivePoolResult pool = DriveRuns(
@@ -191,9 +192,12 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store,
                   << (run->workflow_id.empty() ? std::string(", its first projects sent") : " as workflow " + run->workflow_id)
                   << " (detached); follow it with: sogni-flow resume " << d.run_id << options.hint_args << "\n";
         } else {
-          ctx.err << d.run_id << ": " << Name(run->status) << " (" << o.events_stored << " events, "
-                  << o.artifacts_done << " artifacts in " << run->out_dir
-                  << (o.artifacts_failed ? ", " + std::to_string(o.artifacts_failed) + " not saved" : "") << ")\n";
+          ctx.err << d.run_id << ": " << Name(run->status) << " (" << o.events_stored << " events, ";
+          if (options.no_download)
+            ctx.err << "artifacts not downloaded; sogni-flow artifacts " << d.run_id << options.hint_args << " fetches them)\n";
+          else
+            ctx.err << o.artifacts_done << " artifacts in " << run->out_dir
+                    << (o.artifacts_failed ? ", " + std::to_string(o.artifacts_failed) + " not saved" : "") << ")\n";
         }
         for (const std::string& p : problems) ctx.err << "  " << backend.client->Redact(p) << "\n";
       }

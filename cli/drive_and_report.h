@@ -27,6 +27,7 @@ struct DriveOptions {
   int jobs = 1;                        // -j: runs driven at once
   int step_jobs = 4;                   // -j: a local run's projects in flight at once (default 4)
   bool no_cache = false;               // --no-cache: a local run's steps never take cached results
+  bool no_download = false;            // run --no-download: server runs are followed, no artifact fetched
 };
 
 // Drives stored runs through the drive pool (runner/drive_pool.h), `jobs` at a time, each by a

@@ -72,6 +72,7 @@ void StreamEvents(RouteContext& ctx, const std::string& workflow_id) {
   std::ostream& out = ctx.resp.send();
   out << ": sogni-flow sandbox stream\n\n";
   out.flush();
+  world.CountStreamOpened();
 
   const int64_t drop_after = static_cast<int64_t>(faults.Value("sse_drop_after", 0));
   int64_t frames = 0;

@@ -272,6 +272,11 @@ void World::CountRequest(const std::string& route, int status) {
   ++requests_[route][status];
 }
 
+void World::CountStreamOpened() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++streams_opened_;
+}
+
 bool World::AllowRequest(const std::string& owner, int* retry_after) {
   if (config_.rate_limit_per_second <= 0) return true;
   std::lock_guard<std::mutex> lock(mu_);
@@ -294,6 +299,7 @@ Value World::Stats() {
     requests.Set(route, r);
   }
   s.Set("requests", requests);
+  s.Set("streamsOpened", Value::Int(streams_opened_));
   Value by_key = Value::Object();
   for (const auto& [slot, idem] : idempotency_) {
     size_t a = slot.find('\n'), b = slot.find('\n', a + 1);
@@ -334,6 +340,7 @@ void World::Reset() {
   media_cache_.clear();
   media_cache_bytes_ = 0;
   requests_.clear();
+  streams_opened_ = 0;
   downloads_.clear();
   resumed_downloads_.clear();
   rate_.clear();

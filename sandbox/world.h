@@ -195,6 +195,9 @@ class World {
   // The server forgets a workflow (it stops, and every route answers 404 for it). 404 if unknown.
   Reply Forget(const std::string& id);
   void CountRequest(const std::string& route, int status);
+  // An event stream answered 200, counted when its first bytes go out (requests_ counts an
+  // exchange when it ends, which for a stream is the end of the workflow).
+  void CountStreamOpened();
 
   // Rate limiting per key; true when this request may go on.
   bool AllowRequest(const std::string& owner, int* retry_after);
@@ -255,6 +258,7 @@ class World {
   std::map<std::string, std::string> media_cache_;    // generated artifact bytes
   size_t media_cache_bytes_ = 0;
   std::map<std::string, std::map<int, int64_t>> requests_;
+  int64_t streams_opened_ = 0;
   std::map<std::string, int64_t> downloads_;
   std::map<std::string, int64_t> resumed_downloads_;
   struct Bucket {

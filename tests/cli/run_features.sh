@@ -113,6 +113,35 @@ sf run one.yaml missing.yaml --json > bad.out 2> usage.err; rc=$?
   fail "no JSON summary naming the problem when nothing could start: $(cat bad.out)"
 echo "ok: resume --all with nothing to do; usage errors exit 2; --json summary when nothing started"
 
+# 6. --no-download follows to the end and fetches nothing; `artifacts` fetches later. A local plan
+#    is refused (its results feed the steps after it) before anything is stored or sent.
+before=$(curl -fsS "$url/_sandbox/stats" | jq '[.downloads[]] | add // 0')
+sf run one.yaml --no-download --out nodl > nodl.out 2> nodl.err; rc=$?
+[ "$rc" -eq 0 ] || fail "run --no-download exited $rc"
+nodl=$(sed -n 's/^run \(r-[^ ]*\) .*/\1/p' nodl.err)
+grep -q "^$nodl: completed ([0-9]* events, artifacts not downloaded; sogni-flow artifacts $nodl fetches them)" nodl.err ||
+  fail "the summary does not say the artifacts were left: $(tail -2 nodl.err)"
+[ ! -e nodl ] || [ -z "$(find nodl -type f)" ] || fail "--no-download wrote files: $(find nodl -type f)"
+[ "$(curl -fsS "$url/_sandbox/stats" | jq '[.downloads[]] | add // 0')" -eq "$before" ] || fail "--no-download downloaded"
+case "$("$bin" status "$nodl")" in *" completed "*"artifacts 0/2"*) ;; *) fail "after --no-download: $("$bin" status "$nodl")" ;; esac
+sf artifacts "$nodl" > later.out 2> later.err || fail "artifacts after --no-download exited $?"
+[ "$(find nodl -type f ! -name '*.provenance.json' | wc -l)" -eq 2 ] || fail "artifacts did not fetch the 2 files later"
+cat > local.yaml <<'YAML'
+version: 1
+name: local-one
+execution: local
+steps:
+  - {id: s1, project: {type: image, modelId: flux1-schnell-fp8, positivePrompt: a lamp, steps: 4, width: 512, height: 512, seed: 1}}
+YAML
+created=$(curl -fsS "$url/_sandbox/stats" | jq '.projectsCreated')
+runs_before=$("$bin" status --json | wc -l)
+sf run one.yaml local.yaml --no-download > nolocal.out 2> nolocal.err; rc=$?
+[ "$rc" -eq 2 ] || fail "--no-download with a local plan exited $rc, expected 2"
+grep -q "local.yaml: --no-download is for server plans" nolocal.err || fail "no reason for refusing: $(cat nolocal.err)"
+[ "$("$bin" status --json | wc -l)" -eq "$runs_before" ] || fail "a refused --no-download stored a run"
+[ "$(curl -fsS "$url/_sandbox/stats" | jq '.projectsCreated')" -eq "$created" ] || fail "a refused --no-download sent a project"
+echo "ok: --no-download followed to the end and fetched nothing, artifacts fetched later; refused for a local plan"
+
 # The API key is in no file the runs wrote (state, outputs, logs of the runner, downloads).
 leaks=$(grep -rlaF "$SOGNI_API_KEY" . --exclude=sandbox.log)
 [ -z "$leaks" ] || fail "the API key leaked into: $leaks"

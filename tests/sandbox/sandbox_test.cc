@@ -148,6 +148,27 @@ TEST_F(SandboxTest, StreamsByTheWhatwgRules) {
   EXPECT_EQ(FrameIds(client().Stream("/v1/creative-agent/workflows/" + id + "/events/stream?after=3",
                                      {{"Last-Event-ID", "7"}})).front(), 8);
   EXPECT_EQ(client().Get("/v1/creative-agent/workflows/nope/events/stream").status, 404);
+  EXPECT_EQ(Stats().Find("streamsOpened")->as_int(), 3);  // the 404 opened none
+}
+
+// streamsOpened counts a stream as it opens; requests counts it when it closes (bench/sdk_compare.sh
+// times resumes by the former).
+TEST_F(SandboxTest, CountsAStreamWhenItOpens) {
+  SandboxOptions o = DefaultOptions();
+  o.step_ms = 100;  // the workflow lasts about a second
+  Start(o);
+  std::string id = StartWorkflow(TwoStepPlan());
+  ASSERT_FALSE(id.empty());
+  std::thread reader([&] { client().Stream("/v1/creative-agent/workflows/" + id + "/events/stream"); });
+  int64_t opened = 0;
+  for (int i = 0; i < 200 && opened == 0; ++i) {
+    opened = Stats().Find("streamsOpened")->as_int();
+    if (opened == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(opened, 1);
+  const Value* streams = Stats().Find("requests")->Find("GET /v1/creative-agent/workflows/:id/events/stream");
+  EXPECT_EQ(streams, nullptr) << "counted before it ended";
+  reader.join();
 }
 
 TEST_F(SandboxTest, IdleStreamsGetKeepaliveComments) {
