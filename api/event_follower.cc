@@ -47,15 +47,36 @@ void EventFollower::Offer(const SseEvent& frame, FollowOutcome* out) {
   out->gap.reset();
   out->status.reset();
   out->duplicates = out->ignored = 0;
-  Result<Value> parsed = ParseJson(frame.data);
-  if (!parsed.ok() || !parsed->is_object() || Foreign(*parsed)) {
+  // The members read, by the same rules as for a parsed record (SequenceOf, Foreign, StatusOf).
+  static constexpr std::string_view kKeys[] = {"sequence", "workflowId", "status", "workflow", "data", "type"};
+  std::string_view v[std::size(kKeys)];
+  if (!SkimJsonObject(frame.data, kKeys, v).ok()) {
     ++out->ignored;
-  } else if (std::optional<int64_t> sequence = SequenceOf(*parsed, &frame)) {
-    after_duplicate_ = Take(*sequence, std::move(parsed).value(), frame.data, out) == Fate::kDuplicate;
+    NoteGap(out);
+    return;
+  }
+  const auto& [sequence_text, workflow_id, status, workflow, data, type] = v;
+  std::optional<int64_t> sequence;
+  if (!sequence_text.empty()) {
+    if (std::optional<int64_t> n = JsonIntToken(sequence_text)) sequence = n;
+    else if (std::optional<std::string> s = JsonStringToken(sequence_text)) sequence = ParseSequence(*s);
+  } else if (frame.own_id) {
+    sequence = ParseSequence(frame.id);
+  }
+  std::optional<std::string> foreign_id;
+  if (!options_.workflow_id.empty() && !workflow_id.empty()) foreign_id = JsonStringToken(workflow_id);
+  if (foreign_id && *foreign_id != options_.workflow_id) {
+    ++out->ignored;
+  } else if (sequence) {
+    FollowedEvent e{.sequence = *sequence, .json = frame.data};
+    if (std::optional<std::string> t = JsonStringToken(type)) e.type = std::move(*t);
+    if (std::optional<std::string> s = JsonStringToken(status)) e.status = std::move(*s);
+    e.reported = StatusOf(status, workflow, data).value_or("");
+    after_duplicate_ = Take(std::move(e), out) == Fate::kDuplicate;
   } else if (after_duplicate_) {
     ++out->duplicates;  // the status that went with a replayed event: stale
-  } else if (std::optional<std::string> status = StatusOf(*parsed)) {
-    out->status = std::move(status);
+  } else if (std::optional<std::string> s = StatusOf(status, workflow, data)) {
+    out->status = std::move(s);
   } else {
     ++out->ignored;
   }
@@ -75,7 +96,14 @@ FollowOutcome EventFollower::Reconcile(std::vector<Value> records) {
   }
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [sequence, index] : order) Take(sequence, std::move(records[index]), std::string(), &out);
+  for (const auto& [sequence, index] : order) {
+    const Value& r = records[index];
+    FollowedEvent e{.sequence = sequence, .json = r.ToJson()};
+    if (const std::string* t = StringAt(r, "type")) e.type = *t;
+    if (const std::string* s = StringAt(r, "status")) e.status = *s;
+    e.reported = StatusOf(r).value_or("");
+    Take(std::move(e), &out);
+  }
   NoteGap(&out);
   return out;
 }
@@ -107,6 +135,19 @@ std::optional<std::string> EventFollower::StatusOf(const Value& data) {
   return std::nullopt;
 }
 
+std::optional<std::string> EventFollower::StatusOf(std::string_view status, std::string_view workflow,
+                                                   std::string_view data) {
+  if (std::optional<std::string> s = JsonStringToken(status)) return s;
+  for (std::string_view outer : {workflow, data}) {
+    if (outer.empty() || outer.front() != '{') continue;
+    static constexpr std::string_view kStatus[] = {"status"};
+    std::string_view inner[1];
+    if (SkimJsonObject(outer, kStatus, inner).ok())
+      if (std::optional<std::string> s = JsonStringToken(inner[0])) return s;
+  }
+  return std::nullopt;
+}
+
 bool EventFollower::IsTerminal(std::string_view status) {
   return status == "completed" || status == "failed" || status == "cancelled" || status == "canceled" ||
          status == "partial_failure";
@@ -128,17 +169,18 @@ bool EventFollower::Foreign(const Value& data) const {
   return id && *id != options_.workflow_id;
 }
 
-EventFollower::Fate EventFollower::Take(int64_t sequence, Value record, std::string raw, FollowOutcome* out) {
+EventFollower::Fate EventFollower::Take(FollowedEvent event, FollowOutcome* out) {
+  const int64_t sequence = event.sequence;
   if (sequence <= cursor_ || held_.count(sequence)) {
     ++out->duplicates;
     return Fate::kDuplicate;
   }
   if (sequence == cursor_ + 1) {
-    Deliver(sequence, std::move(record), std::move(raw), out);
+    Deliver(std::move(event), out);
     Drain(out);
     return Fate::kDelivered;
   }
-  held_.emplace(sequence, Held{std::move(record), std::move(raw)});
+  held_.emplace(sequence, std::move(event));
   Trim();
   return Fate::kHeld;
 }
@@ -146,7 +188,7 @@ EventFollower::Fate EventFollower::Take(int64_t sequence, Value record, std::str
 void EventFollower::Drain(FollowOutcome* out) {
   while (!held_.empty() && held_.begin()->first == cursor_ + 1) {
     auto node = held_.extract(held_.begin());
-    Deliver(node.key(), std::move(node.mapped().record), std::move(node.mapped().raw), out);
+    Deliver(std::move(node.mapped()), out);
   }
 }
 
@@ -154,10 +196,10 @@ void EventFollower::Trim() {
   while (held_.size() > options_.max_held) held_.erase(std::prev(held_.end()));
 }
 
-void EventFollower::Deliver(int64_t sequence, Value record, std::string raw, FollowOutcome* out) {
-  if (std::optional<std::string> status = StatusOf(record)) out->status = std::move(status);
-  cursor_ = sequence;
-  out->deliver.push_back(FollowedEvent{sequence, std::move(record), std::move(raw)});
+void EventFollower::Deliver(FollowedEvent event, FollowOutcome* out) {
+  if (!event.reported.empty()) out->status = event.reported;
+  cursor_ = event.sequence;
+  out->deliver.push_back(std::move(event));
 }
 
 }  // namespace sflow

@@ -41,13 +41,17 @@ struct SequenceRange {
   friend bool operator==(const SequenceRange&, const SequenceRange&) = default;
 };
 
+// A delivered event record ({id, workflowId, sequence, type, status, data, ...}). The record is
+// not built into a Value on the way (the stream's hot path reads only these members, with
+// SkimJsonObject); whoever needs more parses `json`.
 struct FollowedEvent {
   int64_t sequence = 0;
-  Value record;  // the event record as the server sent it: {id, workflowId, sequence, type, status, ...}
-  // The record's JSON text exactly as it arrived in the SSE frame's data (the caller stores it
-  // byte for byte, with no re-serialization); empty for a record that came through Reconcile(),
-  // whose text is record.ToJson().
-  std::string raw{};
+  // The record's JSON text: exactly as it arrived in the SSE frame's data (stored byte for byte,
+  // never re-serialized), or, for a record that came through Reconcile(), its serialization.
+  std::string json{};
+  std::string type{};      // the record's "type" when a string, else ""
+  std::string status{};    // the record's own "status" when a string, else ""
+  std::string reported{};  // the status the record reports by the rule above (StatusOf), else ""
 };
 
 struct FollowOutcome {
@@ -96,25 +100,24 @@ class EventFollower {
 
   // The status a record or frame data reports, by the rule above; nullopt if none.
   static std::optional<std::string> StatusOf(const Value& data);
+  // The same from the skimmed members of the record: the texts of its "status", "workflow" and
+  // "data" values (SkimJsonObject).
+  static std::optional<std::string> StatusOf(std::string_view status, std::string_view workflow, std::string_view data);
   static bool IsTerminal(std::string_view status);
 
  private:
   enum class Fate { kDelivered, kHeld, kDuplicate };
   std::optional<int64_t> SequenceOf(const Value& data, const SseEvent* frame) const;
   bool Foreign(const Value& data) const;
-  Fate Take(int64_t sequence, Value record, std::string raw, FollowOutcome* out);
+  Fate Take(FollowedEvent event, FollowOutcome* out);
   void Drain(FollowOutcome* out);
   void Trim();
-  void Deliver(int64_t sequence, Value record, std::string raw, FollowOutcome* out);
+  void Deliver(FollowedEvent event, FollowOutcome* out);
   void NoteGap(FollowOutcome* out) const { out->gap = gap(); }
 
   Options options_;
   int64_t cursor_;
-  struct Held {
-    Value record;
-    std::string raw;
-  };
-  std::map<int64_t, Held> held_;  // sequence > cursor_ + 1, waiting for the hole to fill
+  std::map<int64_t, FollowedEvent> held_;  // sequence > cursor_ + 1, waiting for the hole to fill
   bool after_duplicate_ = false;   // the last sequenced frame on this connection was a duplicate
 };
 

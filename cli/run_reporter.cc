@@ -17,13 +17,13 @@ std::string StringAt(const Value& v, std::string_view key) {
 bool StartsWith(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
 
 // step_started / stage_started -> "running", and so on; "" for anything else.
-std::string StepStatusOf(const std::string& type) {
-  std::string rest;
-  if (StartsWith(type, "step_")) rest = type.substr(5);
-  else if (StartsWith(type, "stage_")) rest = type.substr(6);
+std::string StepStatusOf(std::string_view type) {
+  std::string_view rest;
+  if (type.starts_with("step_")) rest = type.substr(5);
+  else if (type.starts_with("stage_")) rest = type.substr(6);
   else return "";
   if (rest == "started") return "running";
-  if (rest == "completed" || rest == "failed" || rest == "waiting_for_user") return rest;
+  if (rest == "completed" || rest == "failed" || rest == "waiting_for_user") return std::string(rest);
   return "";
 }
 
@@ -71,6 +71,10 @@ void StreamReporter::Line(const std::string& text) {
   if (!progress_) return;
   std::lock_guard<std::mutex> lock(mu_);
   *progress_ << text << "\n" << std::flush;
+}
+
+bool StreamReporter::WantsEvent(std::string_view type) const {
+  return json_ || (progress_ && !StepStatusOf(type).empty());
 }
 
 void StreamReporter::Event(const std::string& run_id, const Value& record) {

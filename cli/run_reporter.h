@@ -29,6 +29,8 @@ class StreamReporter final : public RunProgress {
   void AddRun(const std::string&, const std::string&, const std::vector<std::string>&) override {}
   void Line(const std::string& text) override;
   void Event(const std::string& run_id, const Value& record) override;
+  // With --json every event; otherwise only step transitions.
+  bool WantsEvent(std::string_view type) const override;
 
  private:
   std::mutex mu_;

@@ -3,12 +3,16 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <span>
 #include <string>
 
 namespace sflow {
 
 namespace {
 
+// One parser for both uses: building a Value (ParseJson), and skimming (SkimJsonObject), where
+// every `out` is null and nothing is allocated, but every check is the same, so that the two
+// accept exactly the same texts.
 class Parser {
  public:
   Parser(std::string_view s, const JsonLimits& limits) : s_(s), limits_(limits) {}
@@ -23,6 +27,24 @@ class Parser {
       return Fail();
     }
     return v;
+  }
+
+  Status Skim(std::span<const std::string_view> keys, std::span<std::string_view> values) {
+    keys_ = keys;
+    values_ = values;
+    for (std::string_view& v : values) v = {};
+    SkipSpace();
+    if (pos_ >= s_.size() || s_[pos_] != '{') {
+      error_ = "not an object";
+      return Fail();
+    }
+    if (!ParseValue(nullptr, 0)) return Fail();
+    SkipSpace();
+    if (pos_ != s_.size()) {
+      error_ = "trailing characters";
+      return Fail();
+    }
+    return Status::OK();
   }
 
  private:
@@ -54,23 +76,27 @@ class Parser {
       case '{': return ParseObject(out, depth);
       case '[': return ParseArray(out, depth);
       case '"': {
+        if (!out) return ParseString(nullptr);
         std::string str;
         if (!ParseString(&str)) return false;
         *out = Value::String(std::move(str));
         return true;
       }
-      case 't': return Expect("true") && (*out = Value::Bool(true), true);
-      case 'f': return Expect("false") && (*out = Value::Bool(false), true);
-      case 'n': return Expect("null") && (*out = Value(), true);
+      case 't': return Expect("true") && (out && (*out = Value::Bool(true), true), true);
+      case 'f': return Expect("false") && (out && (*out = Value::Bool(false), true), true);
+      case 'n': return Expect("null") && (out && (*out = Value(), true), true);
       default: return ParseNumber(out);
     }
   }
 
   bool ParseObject(Value* out, int depth) {
     ++pos_;  // {
-    *out = Value::Object();
+    if (out) *out = Value::Object();
     SkipSpace();
     if (pos_ < s_.size() && s_[pos_] == '}') return ++pos_, true;
+    // Skimming: the keys of the outermost object are read (into one reused string), the others
+    // only checked.
+    const bool wanted = !out && depth == 0 && !keys_.empty();
     while (true) {
       SkipSpace();
       if (pos_ >= s_.size() || s_[pos_] != '"') {
@@ -78,7 +104,12 @@ class Parser {
         return false;
       }
       std::string key;
-      if (!ParseString(&key)) return false;
+      if (out || wanted) {
+        skim_key_.clear();
+        if (!ParseString(out ? &key : &skim_key_)) return false;
+      } else if (!ParseString(nullptr)) {
+        return false;
+      }
       SkipSpace();
       if (pos_ >= s_.size() || s_[pos_] != ':') {
         error_ = "expected ':'";
@@ -86,10 +117,19 @@ class Parser {
       }
       ++pos_;
       SkipSpace();
-      Value v;
-      if (!ParseValue(&v, depth + 1)) return false;
-      if (Value* existing = out->Find(key)) *existing = std::move(v);
-      else out->members().push_back(Value::Member{std::move(key), {}, std::move(v)});
+      if (!out) {
+        const size_t start = pos_;
+        if (!ParseValue(nullptr, depth + 1)) return false;
+        if (wanted) {
+          for (size_t i = 0; i < keys_.size(); ++i)
+            if (keys_[i] == skim_key_) values_[i] = s_.substr(start, pos_ - start);  // the last one wins
+        }
+      } else {
+        Value v;
+        if (!ParseValue(&v, depth + 1)) return false;
+        if (Value* existing = out->Find(key)) *existing = std::move(v);
+        else out->members().push_back(Value::Member{std::move(key), {}, std::move(v)});
+      }
       SkipSpace();
       if (pos_ < s_.size() && s_[pos_] == ',') {
         ++pos_;
@@ -103,14 +143,18 @@ class Parser {
 
   bool ParseArray(Value* out, int depth) {
     ++pos_;  // [
-    *out = Value::Array();
+    if (out) *out = Value::Array();
     SkipSpace();
     if (pos_ < s_.size() && s_[pos_] == ']') return ++pos_, true;
     while (true) {
       SkipSpace();
-      Value v;
-      if (!ParseValue(&v, depth + 1)) return false;
-      out->items().push_back(std::move(v));
+      if (!out) {
+        if (!ParseValue(nullptr, depth + 1)) return false;
+      } else {
+        Value v;
+        if (!ParseValue(&v, depth + 1)) return false;
+        out->items().push_back(std::move(v));
+      }
       SkipSpace();
       if (pos_ < s_.size() && s_[pos_] == ',') {
         ++pos_;
@@ -155,6 +199,7 @@ class Parser {
     return true;
   }
 
+  // Appends the unescaped string to *out (checking it only when out is null).
   bool ParseString(std::string* out) {
     ++pos_;  // opening quote
     while (true) {
@@ -165,7 +210,7 @@ class Parser {
         if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
         ++pos_;
       }
-      out->append(s_.data() + start, pos_ - start);
+      if (out) out->append(s_.data() + start, pos_ - start);
       if (pos_ >= s_.size()) return error_ = "unterminated string", false;
       unsigned char c = static_cast<unsigned char>(s_[pos_]);
       if (c == '"') return ++pos_, true;
@@ -177,15 +222,16 @@ class Parser {
       ++pos_;  // backslash
       if (pos_ >= s_.size()) return error_ = "unterminated string", false;
       char e = s_[pos_++];
+      char plain = 0;
       switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"': plain = '"'; break;
+        case '\\': plain = '\\'; break;
+        case '/': plain = '/'; break;
+        case 'b': plain = '\b'; break;
+        case 'f': plain = '\f'; break;
+        case 'n': plain = '\n'; break;
+        case 'r': plain = '\r'; break;
+        case 't': plain = '\t'; break;
         case 'u': {
           uint32_t cp;
           if (!Hex4(&cp)) return false;
@@ -199,11 +245,12 @@ class Parser {
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             return error_ = "lone surrogate", false;
           }
-          AppendUtf8(out, cp);
+          if (out) AppendUtf8(out, cp);
           break;
         }
         default: return error_ = "bad escape", false;
       }
+      if (plain && out) out->push_back(plain);
     }
   }
 
@@ -221,7 +268,7 @@ class Parser {
     if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
         (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
       return error_ = "invalid UTF-8", false;
-    out->append(s_.data() + pos_, len);
+    if (out) out->append(s_.data() + pos_, len);
     pos_ += len;
     return true;
   }
@@ -255,7 +302,7 @@ class Parser {
     if (integer) {
       long long v = 0;
       if (auto r = std::from_chars(first, last, v); r.ec == std::errc() && r.ptr == last) {
-        *out = Value::Int(v);
+        if (out) *out = Value::Int(v);
         return true;
       }
     }
@@ -264,7 +311,7 @@ class Parser {
     if (r.ec == std::errc::result_out_of_range) d = std::strtod(std::string(first, last).c_str(), nullptr);  // 1e-400 is 0
     else if (r.ec != std::errc() || r.ptr != last) return error_ = "bad number", false;
     if (!std::isfinite(d)) return error_ = "number out of range", false;
-    *out = Value::Double(d);
+    if (out) *out = Value::Double(d);
     return true;
   }
 
@@ -272,10 +319,47 @@ class Parser {
   const JsonLimits& limits_;
   size_t pos_ = 0;
   std::string error_;
+  std::span<const std::string_view> keys_;  // Skim: the outermost object's wanted keys
+  std::span<std::string_view> values_;      // and where their values' text goes
+  std::string skim_key_;
 };
 
 }  // namespace
 
 Result<Value> ParseJson(std::string_view text, const JsonLimits& limits) { return Parser(text, limits).Run(); }
+
+Status SkimJsonObject(std::string_view text, std::span<const std::string_view> keys, std::span<std::string_view> values,
+                      const JsonLimits& limits) {
+  if (values.size() != keys.size()) return Status::Internal("SkimJsonObject: one value per key");
+  return Parser(text, limits).Skim(keys, values);
+}
+
+std::optional<std::string> JsonStringToken(std::string_view token) {
+  if (token.size() < 2 || token.front() != '"') return std::nullopt;
+  // A token SkimJsonObject returned is valid: with no escape and one closing quote, its inside
+  // is the string. Anything else takes the full parser.
+  std::string_view inside = token.substr(1, token.size() - 2);
+  if (token.back() == '"' && inside.find_first_of("\\\"") == std::string_view::npos) {
+    bool plain = true;
+    for (char c : inside) plain = plain && static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x80;
+    if (plain) return std::string(inside);
+  }
+  Result<Value> v = ParseJson(token);
+  if (!v.ok() || !v->is_string()) return std::nullopt;
+  return std::move(v).value().as_string();
+}
+
+std::optional<int64_t> JsonIntToken(std::string_view token) {
+  // ParseJson's integers: -?(0|[1-9][0-9]*) with no fraction or exponent, fitting int64.
+  size_t i = token.size() > 0 && token[0] == '-' ? 1 : 0;
+  if (i >= token.size() || token.size() - i > 19) return std::nullopt;
+  if (token[i] == '0' && token.size() - i > 1) return std::nullopt;
+  for (size_t k = i; k < token.size(); ++k)
+    if (token[k] < '0' || token[k] > '9') return std::nullopt;
+  long long v = 0;
+  auto r = std::from_chars(token.data(), token.data() + token.size(), v);
+  if (r.ec != std::errc() || r.ptr != token.data() + token.size()) return std::nullopt;
+  return v;
+}
 
 }  // namespace sflow

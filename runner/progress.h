@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/value.h"
@@ -25,6 +26,13 @@ class RunProgress {
   // A workflow event once its batch is committed (never before: a resumed run would report it
   // twice), in sequence order per run.
   virtual void Event(const std::string& run_id, const Value& record) = 0;
+  // Whether Event() does anything with an event of this type. A runner may skip building (and
+  // keeping, until its batch commits) the record of an event nobody watches: most events of a
+  // stream are progress nobody reads when no live view or --json is on.
+  virtual bool WantsEvent(std::string_view type) const {
+    (void)type;
+    return true;
+  }
 };
 
 // A duration as progress lines write it: "12.3s", "1m05s", "1h02m".

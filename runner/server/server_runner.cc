@@ -10,6 +10,7 @@
 #include "api/event_follower.h"
 #include "api/sse_parser.h"
 #include "engine/crash_point.h"
+#include "engine/json.h"
 #include "runner/artifact_download.h"
 #include "runner/server/workflow_record.h"
 
@@ -109,21 +110,25 @@ class ReportQueue {
  public:
   ReportQueue(RunProgress* reporter, std::string run_id) : reporter_(reporter), run_id_(std::move(run_id)) {}
   bool active() const { return reporter_ != nullptr; }
-  void Add(int64_t sequence, Value record) {
-    waiting_.push_back(Item{sequence, std::move(record), {}});
-    last_ = std::max(last_, sequence);
+  // An event, by its JSON text, when the reporter wants its type; it is parsed when reported.
+  void Add(const FollowedEvent& e) {
+    if (reporter_->WantsEvent(e.type)) waiting_.push_back(Item{e.sequence, e.json, false});
+    last_ = std::max(last_, e.sequence);
   }
   // A line said once every event added so far is reported (at once when none waits).
   void AddLine(std::string line) {
     if (waiting_.empty()) return reporter_->Line(line);
-    waiting_.push_back(Item{last_, Value(), std::move(line)});
+    waiting_.push_back(Item{last_, std::move(line), true});
   }
   // Reports every event at or below `committed`, and the lines between them.
   void Release(int64_t committed) {
     while (!waiting_.empty() && waiting_.front().sequence <= committed) {
       Item& item = waiting_.front();
-      if (item.line.empty()) reporter_->Event(run_id_, item.record);
-      else reporter_->Line(item.line);
+      if (item.is_line) {
+        reporter_->Line(item.text);
+      } else if (Result<Value> record = ParseJson(item.text); record.ok()) {  // checked as it came
+        reporter_->Event(run_id_, *record);
+      }
       waiting_.pop_front();
     }
   }
@@ -131,8 +136,8 @@ class ReportQueue {
  private:
   struct Item {
     int64_t sequence;
-    Value record;      // an event, when line is empty
-    std::string line;
+    std::string text;  // an event's JSON, or a line
+    bool is_line;
   };
   RunProgress* reporter_;
   const std::string run_id_;
@@ -247,11 +252,9 @@ Status ServerRunner::Follow(RunRecord* run) {
     for (FollowedEvent& e : o.deliver) {
       // The text as received is stored byte for byte; only a record from a reconciling GET
       // (already parsed by the client) is serialized.
-      EventRecord rec{.sequence = e.sequence, .type = e.record.StringAt("type"),
-                      .status = e.record.StringAt("status"),
-                      .json = e.raw.empty() ? e.record.ToJson() : std::move(e.raw)};
-      if (reports.active()) reports.Add(e.sequence, std::move(e.record));
-      batch.events.push_back(std::move(rec));
+      if (reports.active()) reports.Add(e);
+      batch.events.push_back(EventRecord{.sequence = e.sequence, .type = std::move(e.type),
+                                         .status = std::move(e.status), .json = std::move(e.json)});
     }
     if (o.status && *o.status != last_status_) {
       last_status_ = *o.status;
@@ -415,16 +418,17 @@ Status ServerRunner::CatchUp(RunRecord* run) {
     FollowOutcome got = follower.Reconcile(std::move(*records));
     if (got.deliver.empty()) break;
     EventBatch batch;
-    for (FollowedEvent& e : got.deliver)
-      batch.events.push_back(EventRecord{.sequence = e.sequence, .type = e.record.StringAt("type"),
-                                         .status = e.record.StringAt("status"), .json = e.record.ToJson()});
+    for (const FollowedEvent& e : got.deliver)
+      batch.events.push_back(EventRecord{.sequence = e.sequence, .type = e.type, .status = e.status, .json = e.json});
     batch.cursor = follower.cursor();
     Result<AppendResult> r = store_->AppendEvents(run->id, batch);
     if (!r.ok()) return r.status();
     CrashPoint("catchup.committed");
     run->cursor = r->cursor;
     if (options_.reporter)
-      for (const FollowedEvent& e : got.deliver) options_.reporter->Event(run->id, e.record);
+      for (const FollowedEvent& e : got.deliver)
+        if (options_.reporter->WantsEvent(e.type))
+          if (Result<Value> record = ParseJson(e.json); record.ok()) options_.reporter->Event(run->id, *record);
   }
   if (follower.gap()) {
     // The server's own log has a hole after the workflow ended: those events do not exist.

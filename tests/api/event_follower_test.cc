@@ -47,7 +47,9 @@ SseEvent StatusFrame(const std::string& status, const std::string& inherited_id 
 std::vector<int64_t> Sequences(const FollowOutcome& o) {
   std::vector<int64_t> out;
   for (const FollowedEvent& e : o.deliver) {
-    const Value* s = e.record.Find("sequence");
+    Result<Value> record = ParseJson(e.json);  // delivered text is always a JSON object
+    EXPECT_TRUE(record.ok() && record->is_object()) << e.json;
+    const Value* s = record.ok() ? record->Find("sequence") : nullptr;
     if (s && s->is_int()) {
       EXPECT_EQ(s->as_int(), e.sequence);
     }
@@ -308,15 +310,52 @@ TEST(EventFollowerTest, KeepsTheTextAsReceivedThroughHoldsAndAReusedOutcome) {
   ASSERT_TRUE(o.gap.has_value());
   f.Offer(Frame(1), &o);  // fills it: both go out, each with its own text
   ASSERT_EQ(o.deliver.size(), 2u);
-  EXPECT_EQ(o.deliver[0].raw, Frame(1).data);
-  EXPECT_EQ(o.deliver[1].raw, two.data);
+  EXPECT_EQ(o.deliver[0].json, Frame(1).data);
+  EXPECT_EQ(o.deliver[1].json, two.data);
   EXPECT_FALSE(o.gap.has_value());
   f.Offer(Frame(2), &o);  // a duplicate: the reused outcome is cleared first
   EXPECT_TRUE(o.deliver.empty());
   EXPECT_EQ(o.duplicates, 1);
   FollowOutcome r = f.Reconcile({Record(3)});
   ASSERT_EQ(r.deliver.size(), 1u);
-  EXPECT_TRUE(r.deliver[0].raw.empty());  // parsed by the client: the caller serializes it
+  EXPECT_EQ(r.deliver[0].json, Record(3).ToJson());  // parsed by the client: serialized
+}
+
+// The members the follower reads without parsing the record (type, own status, the status it
+// reports by the rule) are those a parsed record has, in every shape the rule allows.
+TEST(EventFollowerTest, ReadsTypeAndStatusesAsAParsedRecordWould) {
+  EventFollower f = Follower();
+  auto offer = [&](int64_t seq, const std::string& rest) {
+    SseEvent e;
+    e.data = R"({"workflowId":"wf_1","sequence":)" + std::to_string(seq) + rest + "}";
+    FollowOutcome o = f.Offer(e);
+    EXPECT_EQ(o.deliver.size(), 1u) << e.data;
+    return o.deliver.empty() ? FollowedEvent{} : o.deliver[0];
+  };
+  FollowedEvent a = offer(1, R"(,"type":"step_started","status":"running","data":{"status":"x"})");
+  EXPECT_EQ(a.type, "step_started");
+  EXPECT_EQ(a.status, "running");
+  EXPECT_EQ(a.reported, "running");  // its own status first
+  FollowedEvent b = offer(2, R"(,"type":"workflow_progress","workflow":{"status":"queued"},"data":{"status":"y"})");
+  EXPECT_EQ(b.status, "");
+  EXPECT_EQ(b.reported, "queued");  // then workflow.status
+  FollowedEvent c = offer(3, R"(,"status":7,"data":{"status":"waiting_for_user"},"type":["x"])");
+  EXPECT_EQ(c.type, "");  // not a string
+  EXPECT_EQ(c.status, "");
+  EXPECT_EQ(c.reported, "waiting_for_user");  // a non-string status falls through to data.status
+  FollowedEvent d = offer(4, R"(,"typ\u0065":"esc\u0061ped","status":"a","status":"b")");
+  EXPECT_EQ(d.type, "escaped");  // escaped key and value
+  EXPECT_EQ(d.status, "b");      // the last of a repeated key, as a parser keeps
+  FollowedEvent e = offer(5, R"(,"workflow":"not an object","data":[{"status":"z"}])");
+  EXPECT_EQ(e.reported, "");
+  SseEvent other;
+  other.data = R"({"workflowId":"wf_\u0032","sequence":6})";  // wf_2, escaped: another workflow's
+  EXPECT_EQ(f.Offer(other).ignored, 1);
+  SseEvent as_text, as_double;
+  as_text.data = R"({"workflowId":"wf_1","sequence":"6"})";  // a numeric string is a sequence
+  EXPECT_EQ(Sequences(f.Offer(as_text)), Seqs{6});
+  as_double.data = R"({"workflowId":"wf_1","sequence":7.0})";  // not an integer: no sequence
+  EXPECT_EQ(f.Offer(as_double).ignored, 1);
 }
 
 TEST(EventFollowerTest, HoldsAtMostMaxHeldDroppingTheHighest) {

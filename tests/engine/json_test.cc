@@ -55,5 +55,53 @@ TEST(JsonTest, WriterOutputParsesBackToTheSameValue) {
   EXPECT_EQ(*back, v);
 }
 
+// SkimJsonObject: the members wanted, by their text, with the same checks as ParseJson.
+std::vector<std::string> Skim(std::string_view text, std::vector<std::string_view> keys) {
+  std::vector<std::string_view> values(keys.size());
+  Status s = SkimJsonObject(text, keys, values);
+  if (!s.ok()) return {s.message()};
+  return std::vector<std::string>(values.begin(), values.end());
+}
+
+TEST(JsonTest, SkimReadsTheOutermostMembersAsText) {
+  EXPECT_EQ(Skim(R"( {"sequence": 12 , "type":"step_started","data":{"status":"inner","sequence":9},"status":"running"} )",
+                 {"sequence", "status", "data", "absent"}),
+            (std::vector<std::string>{"12", R"("running")", R"({"status":"inner","sequence":9})", ""}));
+  // An escaped key is the same key; a repeated key gives its last value, as ParseJson keeps.
+  EXPECT_EQ(Skim(R"({"st\u0061tus":"a","status":"b","status":[1,{"x":2}]})", {"status"}),
+            (std::vector<std::string>{R"([1,{"x":2}])"}));
+  EXPECT_EQ(Skim(R"({"a\"b":1})", {"a\"b"}), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(Skim("{}", {"a"}), (std::vector<std::string>{""}));
+  EXPECT_EQ(Skim(R"({"a":"x"})", {}), (std::vector<std::string>{}));
+}
+
+TEST(JsonTest, SkimRefusesWhatParseRefusesWithTheSameMessage) {
+  for (std::string bad : {std::string("{\"a\":}"), std::string("{\"a\":\"\x01\"}"), std::string("{\"a\":\"\\ud800\"}"),
+                          std::string("{\"a\":\"\xC0\xAF\"}"), std::string("{\"a\":1e999}"), std::string("{\"a\":01}"),
+                          std::string("{\"a\":1} x"), std::string("{\"a\":[1,]}"), std::string("{\"a\"") ,
+                          std::string("{\"a\":") + std::string(200, '[')}) {
+    Result<Value> parsed = ParseJson(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(Skim(bad, {"a"}), (std::vector<std::string>{parsed.status().message()})) << bad;
+  }
+  EXPECT_EQ(Skim("[1]", {"a"}), (std::vector<std::string>{"JSON: not an object at byte 0"}));
+  EXPECT_EQ(Skim("", {"a"}), (std::vector<std::string>{"JSON: not an object at byte 0"}));
+  std::vector<std::string_view> keys = {"a"}, none;
+  EXPECT_EQ(SkimJsonObject("{}", keys, none).code(), Status::Code::kInternal);
+}
+
+TEST(JsonTest, TokensOfSkimmedValues) {
+  EXPECT_EQ(JsonStringToken(R"("a\nb")"), "a\nb");
+  EXPECT_EQ(JsonStringToken("12"), std::nullopt);
+  EXPECT_EQ(JsonStringToken(R"("a" "b")"), std::nullopt);
+  EXPECT_EQ(JsonStringToken(""), std::nullopt);
+  EXPECT_EQ(JsonIntToken("-42"), -42);
+  EXPECT_EQ(JsonIntToken("4.0"), std::nullopt);
+  EXPECT_EQ(JsonIntToken("1e3"), std::nullopt);
+  EXPECT_EQ(JsonIntToken("99999999999999999999"), std::nullopt);
+  EXPECT_EQ(JsonIntToken(R"("7")"), std::nullopt);
+  EXPECT_EQ(JsonIntToken(""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace sflow

@@ -7,8 +7,10 @@
 //     UTF-8 JSON that parses back.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/json.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -63,6 +65,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     RoundTrip(*v, true);
   } else {
     Check(!v.status().message().empty(), "a parse error without a message");
+  }
+  // Skimming accepts exactly what parsing accepts (objects), with the same message, and finds
+  // each outermost member's value as parsing keeps it.
+  std::vector<std::string_view> keys, values;
+  if (v.ok() && v->is_object())
+    for (const Value::Member& m : v->members()) keys.push_back(m.key);
+  values.resize(keys.size());
+  sflow::Status skim = sflow::SkimJsonObject(text, keys, values);
+  if (v.ok() && v->is_object()) {
+    Check(skim.ok(), "SkimJsonObject refuses an object ParseJson accepts");
+    for (size_t i = 0; i < keys.size(); ++i) {
+      sflow::Result<Value> member = sflow::ParseJson(values[i]);
+      Check(member.ok() && member->ToJson() == v->Find(keys[i])->ToJson(), "a skimmed member differs from the parsed one");
+      std::optional<int64_t> as_int = sflow::JsonIntToken(values[i]);
+      Check(member->is_int() ? as_int == member->as_int() : !as_int, "JsonIntToken differs from ParseJson");
+      std::optional<std::string> as_string = sflow::JsonStringToken(values[i]);
+      Check(member->is_string() ? as_string == member->as_string() : !as_string, "JsonStringToken differs from ParseJson");
+    }
+  } else if (!v.ok() && !text.empty() && text.find_first_not_of(" \t\r\n") != std::string_view::npos &&
+             text[text.find_first_not_of(" \t\r\n")] == '{') {
+    Check(!skim.ok() && skim.message() == v.status().message(), "SkimJsonObject and ParseJson disagree on a bad object");
+  } else {
+    Check(!skim.ok(), "SkimJsonObject accepts what is not an object");
   }
   Value raw = Value::Object();
   raw.Set(std::string(text.substr(0, 64)), Value::String(std::string(text)));

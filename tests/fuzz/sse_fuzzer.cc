@@ -221,8 +221,17 @@ void FollowFrames(const std::vector<SseEvent>& frames, uint8_t flags) {
       }
     }
     model.Verify(before, o, dups);
-    for (const sflow::FollowedEvent& e : o.deliver)
-      if (taken && e.sequence == own) Check(e.raw == frame.data);  // stored byte for byte as received
+    for (const sflow::FollowedEvent& e : o.deliver) {
+      if (taken && e.sequence == own) Check(e.json == frame.data);  // stored byte for byte as received
+      // What the follower read without parsing is what the parsed record says.
+      sflow::Result<Value> record = sflow::ParseJson(e.json);
+      Check(record.ok() && record->is_object());
+      const Value* type = record->Find("type");
+      const Value* status = record->Find("status");
+      Check(e.type == (type && type->is_string() ? type->as_string() : std::string()));
+      Check(e.status == (status && status->is_string() ? status->as_string() : std::string()));
+      Check(e.reported == EventFollower::StatusOf(*record).value_or(""));
+    }
     if ((flags & 0x40) && n % 3 == 2) {  // a reconciling GET of the last records seen, newest first
       std::vector<Value> reply(records.rbegin(), records.rbegin() + std::min<size_t>(records.size(), 8));
       std::vector<int64_t> order;
