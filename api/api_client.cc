@@ -8,6 +8,7 @@
 #include "api/api_client_call.h"
 #include "api/http_url.h"
 #include "engine/json.h"
+#include "engine/random.h"
 
 namespace sflow {
 
@@ -64,7 +65,7 @@ Status CheckIdempotencyKey(const std::string& key) {
 
 ApiClient::ApiClient(HttpTransport* transport, ApiClientOptions options, RetryClock* clock)
     : transport_(transport), options_(std::move(options)), clock_(clock ? clock : RetryClock::Real()),
-      seeds_(options_.retry.seed ? *options_.retry.seed : std::random_device()()) {
+      seeds_(options_.retry.seed ? *options_.retry.seed : RandomU64()) {
   while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
 }
 

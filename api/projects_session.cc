@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "api/projects_frames.h"
+#include "engine/random.h"
 
 namespace sflow {
 
@@ -71,7 +72,7 @@ size_t ProjectInbox::size() const {
 
 ProjectsSession::ProjectsSession(Connect connect, RetryClock* clock, ProjectsSessionOptions options)
     : connect_(std::move(connect)), clock_(clock ? clock : RetryClock::Real()), options_(options),
-      rng_(options.seed ? *options.seed : std::random_device()()) {
+      rng_(options.seed ? *options.seed : RandomU64()) {
   reader_ = std::thread([this] { Run(); });
 }
 

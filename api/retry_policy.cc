@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/json.h"
+#include "engine/random.h"
 
 namespace sflow {
 
@@ -162,7 +163,7 @@ std::string RetryNotice::Describe() const {
 
 RetryPolicy::RetryPolicy(RetryOptions options, RetryClock* clock)
     : options_(options), clock_(clock ? clock : RetryClock::Real()),
-      rng_(options.seed ? *options.seed : std::random_device()()) {}
+      rng_(options.seed ? *options.seed : RandomU64()) {}
 
 bool RetryPolicy::SafeToRepeat(std::string_view method, bool has_idempotency_key) {
   return has_idempotency_key || method == "GET" || method == "HEAD" || method == "OPTIONS";

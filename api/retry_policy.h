@@ -59,7 +59,7 @@ struct RetryOptions {
   std::chrono::milliseconds max_delay{20000};       // cap of one backoff
   std::chrono::milliseconds time_budget{600000};    // from the first send to the last retry
   std::chrono::milliseconds max_retry_after{900000};  // server hints are clamped to this (15 min)
-  std::optional<uint64_t> seed;                     // jitter seed; none: std::random_device
+  std::optional<uint64_t> seed;                     // jitter seed; none: RandomU64()
   // Called before each wait for a retry; may be empty. Called on the thread of the request, so
   // it must be thread-safe when one client serves several threads.
   std::function<void(const RetryNotice&)> on_retry;

@@ -11,6 +11,7 @@
 
 #include "api/http_url.h"
 #include "cli/context.h"
+#include "engine/random.h"
 
 namespace sflow {
 
@@ -181,7 +182,7 @@ Result<ProjectsSession*> Backend::Projects(const std::string& base_app_id) {
   // state directory's appId; a project it sent is then followed by lookups in a process that
   // resumes it (runner/local/local_runner.h).
   char suffix[9];
-  std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(std::random_device()()));
+  std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(RandomU64()));
   const std::string app_id = base_app_id + "-" + suffix;
   ProjectsSocketOptions o;
   o.socket_url = socket_url;

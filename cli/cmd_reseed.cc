@@ -15,6 +15,7 @@
 #include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
 #include "cli/state_access.h"
+#include "engine/random.h"
 #include "engine/run_id.h"
 #include "runner/server/server_runner.h"
 #include "runner/local/local_spec.h"
@@ -32,7 +33,7 @@ int ReseedLocal(const RunRecord& source, const std::map<std::string, std::option
                 Context& ctx) {
   Result<LocalSpec> spec = SpecFromValue(source.spec);
   if (!spec.ok()) return ctx.err << "sogni-flow reseed: run " << source.id << ": " << spec.status().message() << "\n", kExitLocalState;
-  Result<LocalSpec> reseeded = ReseedSpec(*spec, named, std::random_device()());
+  Result<LocalSpec> reseeded = ReseedSpec(*spec, named, RandomU64());
   if (!reseeded.ok())
     return ctx.err << "sogni-flow reseed: run " << source.id << ": " << reseeded.status().message() << "\n", kExitInvalid;
   bool overridden = false;

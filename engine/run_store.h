@@ -257,6 +257,21 @@ class RunStore {
   // Stores new events, drops already stored sequences, advances the cursor (never backwards) and
   // applies batch.run, all in one transaction. kInternal if the cursor does not cover the events.
   virtual Result<AppendResult> AppendEvents(const std::string& run_id, const EventBatch& batch) = 0;
+  // Several runs' batches in one transaction (one fsync for all: the group commit of `run -j`,
+  // runner/synchronized_run_store.h). Each batch is applied as AppendEvents applies it and
+  // isolated from the others: one refused (kNotFound, kInvalidPlan, ...) leaves the others
+  // committed. One result per batch, in order; a failure of the transaction itself (I/O, busy)
+  // is every batch's. The default applies them one AppendEvents at a time.
+  struct RunBatch {
+    const std::string* run_id;
+    const EventBatch* batch;
+  };
+  virtual std::vector<Result<AppendResult>> AppendEventGroup(const std::vector<RunBatch>& group) {
+    std::vector<Result<AppendResult>> out;
+    out.reserve(group.size());
+    for (const RunBatch& b : group) out.push_back(AppendEvents(*b.run_id, *b.batch));
+    return out;
+  }
   // Events with sequence > after, ascending; at most `limit` (0 = all).
   virtual Result<std::vector<EventRecord>> ListEvents(const std::string& run_id, int64_t after,
                                                       int64_t limit) = 0;

@@ -2,21 +2,15 @@
 
 #include <cstdio>
 #include <ctime>
-#include <random>
 
 #include "engine/crash_point.h"
 #include "engine/json.h"
+#include "engine/random.h"
 #include "engine/run_id.h"
 
 namespace sflow {
 
 namespace {
-
-uint64_t RandomU64() {
-  static thread_local std::mt19937_64 rng{(static_cast<uint64_t>(std::random_device()()) << 32) ^
-                                          std::random_device()()};
-  return rng();
-}
 
 std::string StringField(const Value& v, std::string_view key) {
   const Value* f = v.is_object() ? v.Find(key) : nullptr;

@@ -1,10 +1,10 @@
 #include "runner/media_upload.h"
 
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "engine/media.h"
+#include "engine/random.h"
 
 namespace sflow {
 
@@ -16,10 +16,10 @@ std::string BaseName(const std::string& path) {
 }
 
 std::string NewBoundary() {
-  std::random_device rd;
   static const char kHex[] = "0123456789abcdef";
   std::string b = "----sogni-flow-";
-  for (int i = 0; i < 24; ++i) b += kHex[rd() % 16];
+  for (int half = 0; half < 2; ++half)
+    for (uint64_t r = RandomU64(), i = 0; i < 12; ++i, r >>= 4) b += kHex[r & 15];
   return b;
 }
 

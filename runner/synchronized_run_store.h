@@ -4,9 +4,17 @@
 // (runner/drive_pool.h) of `run -j N` and `resume --all`, where several run drivers of one
 // process drive runs of one state directory at once (each under its run's lease,
 // store/run_lease.h; the threads take turns on the connection).
+//
+// Event batches are committed in groups (leveldb's writer queue): AppendEvents() queues its
+// batch; the first in the queue commits every batch queued by then (up to kMaxGroup batches or
+// kMaxGroupEvents events) in one transaction (RunStore::AppendEventGroup) while the others wait,
+// and each caller returns with its own batch's result once that transaction is durable. With
+// many runs followed at once, one fsync then serves many runs instead of one each.
 #ifndef SFLOW_RUNNER_SYNCHRONIZED_RUN_STORE_H_
 #define SFLOW_RUNNER_SYNCHRONIZED_RUN_STORE_H_
 
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -48,9 +56,12 @@ class SynchronizedRunStore : public RunStore {
   Result<std::vector<IntentRecord>> PendingIntents(const std::string& id) override {
     return Locked([&] { return inner_->PendingIntents(id); });
   }
-  Result<AppendResult> AppendEvents(const std::string& id, const EventBatch& b) override {
-    return Locked([&] { return inner_->AppendEvents(id, b); });
+  Result<AppendResult> AppendEvents(const std::string& id, const EventBatch& b) override;
+  std::vector<Result<AppendResult>> AppendEventGroup(const std::vector<RunBatch>& group) override {
+    return Locked([&] { return inner_->AppendEventGroup(group); });
   }
+  static constexpr size_t kMaxGroup = 256;
+  static constexpr size_t kMaxGroupEvents = 50000;
   Result<std::vector<EventRecord>> ListEvents(const std::string& id, int64_t after, int64_t limit) override {
     return Locked([&] { return inner_->ListEvents(id, after, limit); });
   }
@@ -85,8 +96,18 @@ class SynchronizedRunStore : public RunStore {
   }
 
  private:
+  struct Writer {
+    Writer(const std::string* r, const EventBatch* b) : run_id(r), batch(b) {}
+    const std::string* run_id;
+    const EventBatch* batch;
+    Result<AppendResult> result = Status::Internal("not committed");
+    bool done = false;
+    std::condition_variable cv;
+  };
   RunStore* inner_;
-  std::mutex mu_;
+  std::mutex mu_;        // the wrapped store
+  std::mutex queue_mu_;  // writers_
+  std::deque<Writer*> writers_;
 };
 
 }  // namespace sflow

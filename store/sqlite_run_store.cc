@@ -382,16 +382,59 @@ Result<std::vector<IntentRecord>> SqliteRunStore::PendingIntents(const std::stri
 
 // ---- events
 
-Result<AppendResult> SqliteRunStore::AppendEvents(const std::string& run_id, const EventBatch& b) {
+Status SqliteRunStore::CheckEventBatch(const std::string& run_id, const EventBatch& b) {
   for (const EventRecord& e : b.events) {
     if (e.sequence < 0 || e.sequence > b.cursor) {
       return InvalidCall("cursor " + std::to_string(b.cursor) + " of run " + run_id +
                      " does not cover event sequence " + std::to_string(e.sequence));
     }
   }
-  if (Status s = CheckRunUpdate(b.run); !s.ok()) return s;
+  return CheckRunUpdate(b.run);
+}
+
+Result<AppendResult> SqliteRunStore::AppendEvents(const std::string& run_id, const EventBatch& b) {
+  if (Status s = CheckEventBatch(run_id, b); !s.ok()) return s;
   AppendResult result;
+  Status s = Write([&](int64_t now) -> Status { return ApplyEventBatch(run_id, b, now, &result); });
+  if (!s.ok()) return s;
+  return result;
+}
+
+std::vector<Result<AppendResult>> SqliteRunStore::AppendEventGroup(const std::vector<RunBatch>& group) {
+  std::vector<Result<AppendResult>> out;
+  out.reserve(group.size());
+  std::vector<bool> checked(group.size(), false);  // passed the checks done before the transaction
+  for (size_t i = 0; i < group.size(); ++i) {
+    Status c = CheckEventBatch(*group[i].run_id, *group[i].batch);
+    checked[i] = c.ok();
+    out.push_back(c.ok() ? Result<AppendResult>(AppendResult()) : Result<AppendResult>(c));
+  }
   Status s = Write([&](int64_t now) -> Status {
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (!checked[i]) continue;
+      if (Status sp = db_->Exec("SAVEPOINT batch"); !sp.ok()) return sp;
+      AppendResult result;
+      Status b = ApplyEventBatch(*group[i].run_id, *group[i].batch, now, &result);
+      if (b.ok()) {
+        out[i] = result;
+      } else {
+        out[i] = b;  // refused alone: its savepoint is undone, the others stay
+        if (Status rb = db_->Exec("ROLLBACK TO batch"); !rb.ok()) return rb;
+      }
+      if (Status rel = db_->Exec("RELEASE batch"); !rel.ok()) return rel;
+    }
+    return Status::OK();
+  });
+  if (!s.ok())  // nothing was committed: every batch that got this far fails with the transaction
+    for (size_t i = 0; i < group.size(); ++i)
+      if (checked[i] && out[i].ok()) out[i] = s;
+  return out;
+}
+
+Status SqliteRunStore::ApplyEventBatch(const std::string& run_id, const EventBatch& b, int64_t now,
+                                       AppendResult* out) {
+  AppendResult& result = *out;
+  {
     Result<Stmt> cur = db_->Prepare("SELECT last_sequence FROM cursors WHERE run_id = ?1");
     if (!cur.ok()) return cur.status();
     Result<bool> row = cur->BindAll(run_id).Step();
@@ -421,9 +464,7 @@ Result<AppendResult> SqliteRunStore::AppendEvents(const std::string& run_id, con
       if (Status st = up->BindAll(run_id, result.cursor).Run(); !st.ok()) return st;
     }
     return ApplyRunUpdate(run_id, b.run, now);
-  });
-  if (!s.ok()) return s;
-  return result;
+  }
 }
 
 Result<std::vector<EventRecord>> SqliteRunStore::ListEvents(const std::string& run_id,

@@ -41,6 +41,8 @@ class SqliteRunStore : public RunStore {
   Status MarkIntent(const std::string& intent_id, const IntentUpdate& update) override;
   Result<std::vector<IntentRecord>> PendingIntents(const std::string& run_id) override;
   Result<AppendResult> AppendEvents(const std::string& run_id, const EventBatch& batch) override;
+  // One BEGIN IMMEDIATE for the group, a SAVEPOINT per batch (rolled back alone when refused).
+  std::vector<Result<AppendResult>> AppendEventGroup(const std::vector<RunBatch>& group) override;
   Result<std::vector<EventRecord>> ListEvents(const std::string& run_id, int64_t after,
                                               int64_t limit) override;
   Result<int64_t> CountEvents(const std::string& run_id) override;
@@ -89,6 +91,9 @@ class SqliteRunStore : public RunStore {
   Status InsertRun(const RunRecord& run, int64_t now);
   Status InsertIntent(const IntentRecord& intent, const RunUpdate& run, int64_t now);
   Status ApplyRunUpdate(const std::string& run_id, const RunUpdate& update, int64_t now);
+  // AppendEvents' checks before a transaction, and its body inside one.
+  Status CheckEventBatch(const std::string& run_id, const EventBatch& batch);
+  Status ApplyEventBatch(const std::string& run_id, const EventBatch& batch, int64_t now, AppendResult* result);
   // The bodies of MarkArtifact() and MarkProject() inside a transaction. ApplyProjectMark checks
   // that the project belongs to `run_id` when it is not empty, and returns the project's run.
   Status ApplyArtifactMark(const std::string& run_id, const ArtifactRecord& a, int64_t now);

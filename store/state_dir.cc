@@ -15,9 +15,9 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <random>
 #include <thread>
 
+#include "engine/random.h"
 #include "engine/run_id.h"
 #include "store/migrations.h"
 #include "store/wal_check.h"
@@ -341,10 +341,9 @@ Result<std::unique_ptr<RunLease>> StateDir::AcquireRunLease(const std::string& r
 }
 
 Result<StateDir::NewRun> StateDir::LeaseNewRun(const std::function<std::string()>& next_id) {
-  std::random_device device;
   constexpr int kTries = 64;
   for (int attempt = 0; attempt < kTries; ++attempt) {
-    std::string id = next_id ? next_id() : MakeRunId(std::time(nullptr), device());
+    std::string id = next_id ? next_id() : MakeRunId(std::time(nullptr), RandomU64());
     Result<std::unique_ptr<RunLease>> lease = AcquireRunLease(id);
     if (!lease.ok()) {
       if (lease.status().code() == Status::Code::kConflict) continue;  // driven here or elsewhere

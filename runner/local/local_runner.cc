@@ -1,10 +1,10 @@
 #include "runner/local/local_runner.h"
 
 #include <algorithm>
-#include <random>
 
 #include "engine/crash_point.h"
 #include "engine/json.h"
+#include "engine/random.h"
 #include "runner/artifact_download.h"
 #include "runner/artifact_files.h"
 #include "runner/local/step_cache.h"
@@ -60,8 +60,7 @@ Value ErrorValue(const std::string& message) {
 }  // namespace
 
 std::string NewProjectId() {
-  static thread_local std::mt19937_64 rng{std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32)};
-  uint64_t a = rng(), b = rng();
+  uint64_t a = RandomU64(), b = RandomU64();
   a = (a & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
   b = (b & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
   char out[37];

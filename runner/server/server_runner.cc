@@ -11,6 +11,7 @@
 #include "api/sse_parser.h"
 #include "engine/crash_point.h"
 #include "engine/json.h"
+#include "engine/random.h"
 #include "runner/artifact_download.h"
 #include "runner/server/workflow_record.h"
 
@@ -177,7 +178,7 @@ Status ServerRunner::Start(RunRecord* run) {
     if (i.kind == IntentKind::kStart || i.kind == IntentKind::kReseed) intent = &i;
   if (!intent) return Status::Internal("run " + run->id + " has neither a workflow id nor an open start");
   const std::string what = intent->kind == IntentKind::kReseed ? "reseed" : "start";
-  std::mt19937_64 jitter(std::random_device{}());
+  std::mt19937_64 jitter(RandomU64());
   for (int slot_waits = 0;; ++slot_waits) {
     if (options_.before_start_post && !options_.before_start_post())
       return Status::Error(Status::Code::kCancelled, "stopped before the " + what + " request (test hook)");
@@ -295,7 +296,7 @@ Status ServerRunner::Follow(RunRecord* run) {
   };
   int failures = 0;
   int complete_reads_with_hole = 0;
-  std::mt19937_64 jitter(std::random_device{}());
+  std::mt19937_64 jitter(RandomU64());
   FollowOutcome offered;  // reused for every frame: no allocation per event
   batch.events.reserve(std::min<size_t>(options_.flush_events, 4096));
   while (true) {

@@ -150,5 +150,91 @@ TEST_F(EventsTest, TheRunUpdateOfABatchIsPartOfItsTransaction) {
   EXPECT_EQ(Sequences().size(), 3u);
 }
 
+// ---- the group commit of several runs' batches (AppendEventGroup)
+
+class EventGroupTest : public EventsTest {
+ protected:
+  EventGroupTest() {
+    for (const char* id : {"r2", "r3"})
+      if (!store_->CreateRun(SampleRun(id)).ok()) ADD_FAILURE() << "CreateRun " << id;
+  }
+  std::vector<int64_t> SequencesOf(const std::string& run) {
+    std::vector<int64_t> out;
+    Result<std::vector<EventRecord>> events = store_->ListEvents(run, -1, 0);
+    EXPECT_OK(events.status());
+    if (events.ok())
+      for (const EventRecord& e : *events) out.push_back(e.sequence);
+    return out;
+  }
+  const std::string r1_ = "r1", r2_ = "r2", r3_ = "r3", unknown_ = "nope";
+};
+
+TEST_F(EventGroupTest, EachBatchIsAppliedAsAloneAndARefusedOneAlone) {
+  EventBatch a = SampleBatch(0, 2), b = SampleBatch(0, 1), bad = SampleBatch(0, 4), c = SampleBatch(0, 3), d = SampleBatch(0, 0);
+  bad.events[2].json = "{not json";  // refused inside the transaction (a CHECK constraint)
+  EventBatch uncovered = SampleBatch(0, 2);
+  uncovered.cursor = 1;  // refused before it
+  const int64_t steps_before = store_->db().TEST_steps();
+  std::vector<Result<AppendResult>> r = store_->AppendEventGroup(
+      {{&r1_, &a}, {&r2_, &bad}, {&unknown_, &b}, {&r3_, &uncovered}, {&r2_, &b}, {&r3_, &c}, {&r1_, &d}});
+  ASSERT_EQ(r.size(), 7u);
+  EXPECT_OK(r[0].status());
+  EXPECT_EQ(r[1].status().code(), Status::Code::kInternal);
+  EXPECT_EQ(r[2].status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(r[3].status().code(), Status::Code::kInternal);
+  ASSERT_OK(r[4].status());
+  EXPECT_EQ(r[4]->inserted, 2);  // r2's refused batch left nothing behind
+  ASSERT_OK(r[5].status());
+  ASSERT_OK(r[6].status());
+  EXPECT_EQ(r[6]->duplicates, 1);  // a later batch of the same run sees the earlier one
+  EXPECT_EQ(SequencesOf("r1"), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(SequencesOf("r2"), (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(SequencesOf("r3"), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(store_->GetRun("r3")->cursor, 3);
+  EXPECT_GT(store_->db().TEST_steps(), steps_before);
+}
+
+// Each batch commits whole or not at all, whatever SQL step of the group fails (BEGIN and COMMIT
+// included): a failure inside one batch refuses that batch alone, a failure of the transaction
+// itself every batch; nothing half-written remains either way.
+TEST_F(EventGroupTest, EachBatchOfAGroupCommitsWholeOrNotAtAll) {
+  EventBatch a = SampleBatch(0, 1), b = SampleBatch(0, 2);
+  const std::vector<int64_t> want_a = {0, 1}, want_b = {0, 1, 2};
+  bool some_alone = false, all_refused = false;
+  for (int n = 1;; ++n) {
+    ASSERT_LT(n, 100);
+    store_ = MemoryStore();
+    for (const char* id : {"r1", "r2"}) ASSERT_OK(store_->CreateRun(SampleRun(id)));
+    const std::string before = Dump(store_->db());
+    store_->db().TEST_InjectStepFault(n, /*persistent=*/false);
+    std::vector<Result<AppendResult>> r = store_->AppendEventGroup({{&r1_, &a}, {&r2_, &b}});
+    const bool hit = store_->db().TEST_fault_hit();
+    store_->db().TEST_InjectStepFault(0, false);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(SequencesOf("r1"), r[0].ok() ? want_a : std::vector<int64_t>{}) << "n=" << n;
+    EXPECT_EQ(SequencesOf("r2"), r[1].ok() ? want_b : std::vector<int64_t>{}) << "n=" << n;
+    EXPECT_EQ(store_->GetRun("r1")->cursor, r[0].ok() ? 1 : -1) << "n=" << n;
+    EXPECT_EQ(store_->GetRun("r2")->cursor, r[1].ok() ? 2 : -1) << "n=" << n;
+    if (!hit) {  // past the last step: the whole group went through
+      EXPECT_OK(r[0].status());
+      EXPECT_OK(r[1].status());
+      break;
+    }
+    EXPECT_FALSE(r[0].ok() && r[1].ok()) << "n=" << n << ": a step failed and nothing was refused";
+    for (const Result<AppendResult>& one : r) {
+      if (!one.ok()) {
+        EXPECT_EQ(one.status().code(), Status::Code::kIOError) << "n=" << n;
+      }
+    }
+    if (r[0].ok() != r[1].ok()) some_alone = true;
+    if (!r[0].ok() && !r[1].ok()) {
+      all_refused = true;
+      EXPECT_EQ(Dump(store_->db()), before) << "n=" << n;
+    }
+  }
+  EXPECT_TRUE(some_alone) << "no failure inside a batch was seen";
+  EXPECT_TRUE(all_refused) << "no failure of the transaction itself was seen";
+}
+
 }  // namespace
 }  // namespace sflow

@@ -1,0 +1,115 @@
+// The group commit of SynchronizedRunStore: batches of many threads go to the store in fewer
+// transactions than batches, and each caller gets its own batch's result.
+#include "runner/synchronized_run_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_run_store.h"
+#include "tests/store/store_test_util.h"
+#include "tests/support/test_util.h"
+
+namespace sflow {
+namespace {
+
+// A store that holds its first group until every writer has arrived (so that the others queue
+// behind it), then passes everything to a real store; it counts the groups and their sizes.
+struct CountingStore : RunStore {
+  explicit CountingStore(SqliteRunStore* inner) : inner(inner) {}
+  std::vector<Result<AppendResult>> AppendEventGroup(const std::vector<RunBatch>& group) override {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      sizes.push_back(group.size());
+      if (sizes.size() == 1) arrived_all.wait_for(lock, std::chrono::seconds(10), [&] { return arrived == expected; });
+    }
+    if (sizes.size() == 1) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the others queue
+    return inner->AppendEventGroup(group);
+  }
+  // Everything else goes straight through.
+  Status CreateRun(const RunRecord& r) override { return inner->CreateRun(r); }
+  Status CreateRunWithIntent(const RunRecord& r, const IntentRecord& i, const RunUpdate& u) override {
+    return inner->CreateRunWithIntent(r, i, u);
+  }
+  Result<RunRecord> GetRun(const std::string& id) override { return inner->GetRun(id); }
+  Result<int64_t> CancelRequestedAt(const std::string& id) override { return inner->CancelRequestedAt(id); }
+  Result<std::vector<RunRecord>> ListRuns(const RunQuery& q) override { return inner->ListRuns(q); }
+  Status UpdateRun(const std::string& id, const RunUpdate& u) override { return inner->UpdateRun(id, u); }
+  Status RecordIntent(const IntentRecord& i, const RunUpdate& u) override { return inner->RecordIntent(i, u); }
+  Status MarkIntent(const std::string& id, const IntentUpdate& u) override { return inner->MarkIntent(id, u); }
+  Result<std::vector<IntentRecord>> PendingIntents(const std::string& id) override { return inner->PendingIntents(id); }
+  Result<AppendResult> AppendEvents(const std::string& id, const EventBatch& b) override {
+    return inner->AppendEvents(id, b);
+  }
+  Result<std::vector<EventRecord>> ListEvents(const std::string& id, int64_t a, int64_t l) override {
+    return inner->ListEvents(id, a, l);
+  }
+  Result<int64_t> CountEvents(const std::string& id) override { return inner->CountEvents(id); }
+  Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& id) override { return inner->ListArtifacts(id); }
+  Status MarkArtifact(const std::string& id, const ArtifactRecord& a) override { return inner->MarkArtifact(id, a); }
+  Status RecordApproval(const ApprovalRecord& a) override { return inner->RecordApproval(a); }
+  Result<ApprovalRecord> FindApproval(const std::string& d) override { return inner->FindApproval(d); }
+  using RunStore::RecordProject;
+  Status RecordProjects(const std::vector<ProjectRecord>& p, const RunUpdate& u) override {
+    return inner->RecordProjects(p, u);
+  }
+  Status MarkProject(const std::string& id, const ProjectUpdate& u) override { return inner->MarkProject(id, u); }
+  Result<std::vector<ProjectRecord>> ListProjects(const std::string& id) override { return inner->ListProjects(id); }
+  Result<std::optional<ProjectRecord>> FindCompletedProject(const std::string& k) override {
+    return inner->FindCompletedProject(k);
+  }
+  Result<std::string> Setting(const std::string& n, const std::string& v) override { return inner->Setting(n, v); }
+
+  SqliteRunStore* inner;
+  std::mutex mu;
+  std::condition_variable arrived_all;
+  int arrived = 0, expected = 0;
+  std::vector<size_t> sizes;
+};
+
+TEST(SynchronizedRunStoreTest, ConcurrentBatchesCommitInGroupsEachWithItsOwnResult) {
+  std::unique_ptr<SqliteRunStore> sqlite = MemoryStore();
+  constexpr int kRuns = 12;
+  for (int i = 0; i < kRuns; ++i) ASSERT_OK(sqlite->CreateRun(SampleRun("r" + std::to_string(i))));
+  CountingStore counting(sqlite.get());
+  counting.expected = kRuns;
+  SynchronizedRunStore store(&counting);
+  std::vector<Result<AppendResult>> results(kRuns, Status::Internal("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRuns; ++i) {
+    threads.emplace_back([&, i] {
+      // Run r5's batch names a run that does not exist: refused alone.
+      const std::string id = i == 5 ? "nope" : "r" + std::to_string(i);
+      EventBatch batch = SampleBatch(0, i);
+      {
+        std::lock_guard<std::mutex> lock(counting.mu);
+        ++counting.arrived;
+      }
+      counting.arrived_all.notify_all();
+      results[i] = store.AppendEvents(id, batch);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kRuns; ++i) {
+    if (i == 5) {
+      EXPECT_EQ(results[i].status().code(), Status::Code::kNotFound);
+      continue;
+    }
+    ASSERT_OK(results[i].status());
+    EXPECT_EQ(results[i]->inserted, i + 1) << "run r" << i;
+    EXPECT_EQ(results[i]->cursor, i) << "run r" << i;
+    EXPECT_EQ(*sqlite->CountEvents("r" + std::to_string(i)), i + 1);
+  }
+  size_t batches = 0;
+  for (size_t n : counting.sizes) batches += n;
+  EXPECT_EQ(batches, static_cast<size_t>(kRuns));
+  EXPECT_LT(counting.sizes.size(), static_cast<size_t>(kRuns)) << "every batch was a transaction of its own";
+}
+
+}  // namespace
+}  // namespace sflow
