@@ -206,18 +206,15 @@ std::string Verify(SqliteRunStore& store, HttpTransport& transport, const std::s
   const std::vector<Value>& want = events->items();
   if (static_cast<int64_t>(want.size()) != expected)
     return "sandbox logged " + std::to_string(want.size()) + " events, the bench expected " + std::to_string(expected);
-  Result<Stmt> q = store.db().Prepare("SELECT sequence, json FROM events WHERE run_id = ?1 ORDER BY sequence");
-  if (!q.ok()) return q.status().ToString();
-  q->BindAll(run_id);
+  Result<std::vector<EventRecord>> stored = store.ListEvents(run_id, -1, 0);
+  if (!stored.ok()) return stored.status().ToString();
   size_t i = 0;
-  for (;; ++i) {
-    Result<bool> row = q->Step();
-    if (!row.ok()) return row.status().ToString();
-    if (!*row) break;
+  for (; i < stored->size(); ++i) {
+    const EventRecord& e = (*stored)[i];
     if (i >= want.size()) return "more events stored than logged";
-    if (q->Int(0) != static_cast<int64_t>(i) + 1)
-      return "stored sequence " + std::to_string(q->Int(0)) + " where " + std::to_string(i + 1) + " was due";
-    if (q->Text(1) != want[i].ToJson()) return "stored event " + std::to_string(i + 1) + " differs from the log";
+    if (e.sequence != static_cast<int64_t>(i) + 1)
+      return "stored sequence " + std::to_string(e.sequence) + " where " + std::to_string(i + 1) + " was due";
+    if (e.json != want[i].ToJson()) return "stored event " + std::to_string(i + 1) + " differs from the log";
   }
   if (i != want.size()) return std::to_string(i) + " events stored of " + std::to_string(want.size()) + " logged";
   return "";

@@ -93,7 +93,7 @@ bool Run(int64_t events, int64_t batch, bool no_sync, Figures* out) {
     out->batch = batch;
     out->commits = static_cast<int64_t>(batches.size());
     ok = store.GetRun("bench").ok() &&
-         (*dir)->sqlite_store().db().QueryInt("SELECT count(*) FROM events").ok();
+         (*dir)->sqlite_store().db().QueryInt("SELECT sum(count) FROM event_chunks").ok();
   }
   std::error_code ec;
   std::filesystem::remove_all(tmp, ec);

@@ -198,6 +198,27 @@ INSERT INTO run_specs (run_id, spec) SELECT id, spec FROM runs WHERE spec IS NOT
 ALTER TABLE runs DROP COLUMN spec;
 )sql";
 
+// Events move into chunks, one row per committed batch of a run (store/event_chunks.h): a row
+// and a B-tree insert per event made SQLite most of the cost of following a stream. Each stored
+// event becomes a chunk of its own; the JSON is checked when a chunk is read, as it was checked
+// (json_valid) when it was written.
+constexpr const char* kV7 = R"sql(
+CREATE TABLE event_chunks (
+  run_id          TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  first_sequence  INTEGER NOT NULL CHECK (first_sequence >= 0),
+  last_sequence   INTEGER NOT NULL CHECK (last_sequence >= first_sequence),
+  count           INTEGER NOT NULL CHECK (count >= 1 AND count - 1 <= last_sequence - first_sequence),
+  body            TEXT NOT NULL,  -- the events, store/event_chunks.h
+  PRIMARY KEY (run_id, first_sequence)
+) STRICT, WITHOUT ROWID;
+INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body)
+  SELECT run_id, sequence, sequence, 1,
+         printf('%d %d %d %d %d', sequence, length(CAST(type AS BLOB)), length(CAST(status AS BLOB)),
+                length(CAST(json AS BLOB)), received_at) || char(10) || type || status || json
+  FROM events;
+DROP TABLE events;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kV1},
     {2, "step units and arguments digest", kV2},
@@ -205,6 +226,7 @@ constexpr Migration kMigrations[] = {
     {4, "run leases and cancel requests", kV4},
     {5, "direct projects of local runs", kV5},
     {6, "run specs in their own table", kV6},
+    {7, "events in chunks", kV7},
 };
 
 }  // namespace

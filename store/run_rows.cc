@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "engine/json.h"
+#include "store/event_chunks.h"
 
 namespace sflow {
 
@@ -220,18 +221,19 @@ Result<ArtifactRecord> DecodeArtifact(const Stmt& row) {
   return a;
 }
 
-Result<EventRecord> DecodeEvent(const Stmt& row) {
-  RowReader r(row, "events");
-  EventRecord e;
-  e.sequence = r.Int(0, "sequence", 0);
-  r.Key(std::to_string(e.sequence));
-  e.type = r.Text(1, "type");
-  e.status = r.Text(2, "status");
-  e.json = r.Text(3, "json");
-  if (r.ok()) r.Json(3, "json", /*nullable=*/false);
-  e.received_at = r.Int(4, "received_at");
+Status DecodeChunkRow(const Stmt& row, int64_t after, std::vector<EventRecord>* out) {
+  RowReader r(row, "event_chunks");
+  const int64_t first = r.Int(0, "first_sequence", 0);
+  r.Key(std::to_string(first));
+  const int64_t last = r.Int(1, "last_sequence", first);
+  const int64_t count = r.Int(2, "count", 1);
+  const std::string body = r.Text(3, "body", /*utf8=*/false);
   if (!r.ok()) return r.status();
-  return e;
+  const size_t before = out->size();
+  Status s = DecodeChunk(body, first, last, count, after, out);
+  if (s.ok()) return s;
+  out->resize(before);
+  return DamagedRow(row, "event_chunks", std::to_string(first), s.message());
 }
 
 Status InvalidCall(const std::string& what) { return Status::Internal("run store: " + what); }

@@ -29,7 +29,7 @@ inline constexpr const char* kArtifactColumns =
 inline constexpr const char* kProjectColumns =
     "project_id, run_id, step_id, app_id, request, cache_key, state, quote, quote_usd, token_type, "
     "charge, error, created_at, updated_at";
-inline constexpr const char* kEventColumns = "sequence, type, status, json, received_at";
+inline constexpr const char* kChunkColumns = "first_sequence, last_sequence, count, body";
 
 const char* ExecutionName(Execution execution);  // "server" | "local"
 
@@ -40,7 +40,9 @@ Result<ArtifactRecord> DecodeArtifact(const Stmt& row);
 Result<ProjectRecord> DecodeProject(const Stmt& row);
 // The event's json must be one strict JSON value in valid UTF-8 (engine/json.h): it is printed
 // byte for byte by `events --json`.
-Result<EventRecord> DecodeEvent(const Stmt& row);
+// The events of an event_chunks row (kChunkColumns) with sequence > after, appended to *out;
+// a row that breaks store/event_chunks.h's format is damage (kIOError naming the chunk).
+Status DecodeChunkRow(const Stmt& row, int64_t after, std::vector<EventRecord>* out);
 
 // Steps q to its end, appending decode(q) for each row to *out. decode returns Result<T>.
 template <typename T, typename Decode>

@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 
+#include "engine/json.h"
+#include "store/event_chunks.h"
 #include "store/migrations.h"
 #include "store/run_rows.h"
 
@@ -441,21 +444,38 @@ Status SqliteRunStore::ApplyEventBatch(const std::string& run_id, const EventBat
     if (!row.ok()) return row.status();
     if (!*row) return Status::NotFound("no run " + run_id + " in the state database");
     const int64_t stored = cur->Int(0);
-    Result<Stmt> ins = db_->Prepare(
-        "INSERT INTO events (run_id, sequence, type, status, json, received_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run_id, sequence) DO NOTHING");
-    if (!ins.ok()) return ins.status();
+    // The events above the stored cursor, ascending, the first copy of each sequence; the rest
+    // are already stored (the cursor covers only what is stored or known not to exist).
+    std::vector<const EventRecord*> take;
+    take.reserve(b.events.size());
     for (const EventRecord& e : b.events) {
-      // The batch outlives each step, so its text is bound without copies.
-      ins->BindStatic(1, run_id).Bind(2, e.sequence).BindStatic(3, e.type).BindStatic(4, e.status);
-      ins->BindStatic(5, e.json).Bind(6, e.received_at ? e.received_at : now);
-      if (Status st = ins->Run(); !st.ok()) return st;
-      if (db_->changes() == 1) {
-        ++result.inserted;
-      } else {
+      if (e.sequence > stored) take.push_back(&e);
+      else ++result.duplicates;
+    }
+    std::stable_sort(take.begin(), take.end(), [](const EventRecord* x, const EventRecord* y) { return x->sequence < y->sequence; });
+    size_t kept = 0, bytes = 0;
+    for (size_t i = 0; i < take.size(); ++i) {
+      if (kept > 0 && take[kept - 1]->sequence == take[i]->sequence) {
         ++result.duplicates;
+        continue;
       }
-      ins->Reset();
+      if (!SkimJsonObject(take[i]->json, {}, {}).ok())
+        return InvalidCall("event " + std::to_string(take[i]->sequence) + " of run " + run_id + " is not a JSON object");
+      bytes += take[i]->type.size() + take[i]->status.size() + take[i]->json.size() + 64;
+      take[kept++] = take[i];
+    }
+    take.resize(kept);
+    if (!take.empty()) {
+      std::string body;
+      body.reserve(bytes);
+      for (const EventRecord* e : take) AppendToChunk(*e, e->received_at ? e->received_at : now, &body);
+      Result<Stmt> ins = db_->Prepare(
+          "INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) VALUES (?1, ?2, ?3, ?4, ?5)");
+      if (!ins.ok()) return ins.status();
+      ins->BindStatic(1, run_id).Bind(2, take.front()->sequence).Bind(3, take.back()->sequence);
+      ins->Bind(4, static_cast<int64_t>(take.size())).BindStatic(5, body);
+      if (Status st = ins->Run(); !st.ok()) return st;
+      result.inserted = static_cast<int64_t>(take.size());
     }
     result.cursor = std::max(stored, b.cursor);
     if (result.cursor != stored) {
@@ -472,11 +492,19 @@ Result<std::vector<EventRecord>> SqliteRunStore::ListEvents(const std::string& r
   std::vector<EventRecord> out;
   Status s = Read([&]() -> Status {
     if (Status st = RequireRun(run_id); !st.ok()) return st;
-    Result<Stmt> q = db_->Prepare("SELECT " + std::string(kEventColumns) +
-                                  " FROM events WHERE run_id = ?1 AND sequence > ?2 ORDER BY sequence LIMIT ?3");
+    Result<Stmt> q = db_->Prepare("SELECT " + std::string(kChunkColumns) +
+                                  " FROM event_chunks WHERE run_id = ?1 AND last_sequence > ?2 ORDER BY first_sequence");
     if (!q.ok()) return q.status();
-    q->BindAll(run_id, after, limit > 0 ? limit : int64_t{-1});
-    return CollectRows<EventRecord>(*q, DecodeEvent, &out);
+    q->BindAll(run_id, after);
+    const size_t want = limit > 0 ? static_cast<size_t>(limit) : SIZE_MAX;
+    while (out.size() < want) {
+      Result<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (Status d = DecodeChunkRow(*q, after, &out); !d.ok()) return d;
+    }
+    if (out.size() > want) out.resize(want);
+    return Status::OK();
   });
   if (!s.ok()) return s;
   return out;
@@ -486,7 +514,7 @@ Result<int64_t> SqliteRunStore::CountEvents(const std::string& run_id) {
   int64_t n = 0;
   Status s = Read([&]() -> Status {
     if (Status st = RequireRun(run_id); !st.ok()) return st;
-    Result<Stmt> q = db_->Prepare("SELECT count(*) FROM events WHERE run_id = ?1");  // the primary key's index
+    Result<Stmt> q = db_->Prepare("SELECT coalesce(sum(count), 0) FROM event_chunks WHERE run_id = ?1");
     if (!q.ok()) return q.status();
     Result<bool> row = q->BindAll(run_id).Step();
     if (!row.ok()) return row.status();

@@ -101,15 +101,16 @@ Result<StoreCheck> CheckStore(const std::string& db_path) {
             }
           });
   std::map<std::string, int64_t> last;  // run -> highest stored sequence
-  EachRow(db, "SELECT " + std::string(kEventColumns) + ", run_id FROM events", &out, [&](Stmt& q) {
-    ++out.events;
-    Result<EventRecord> e = DecodeEvent(q);
-    if (!e.ok()) {
-      out.problems.push_back("run '" + Printable(q.Text(5)) + "': " + DamageDetail(e.status()));
+  std::vector<EventRecord> events;  // one chunk's, reused
+  EachRow(db, "SELECT " + std::string(kChunkColumns) + ", run_id FROM event_chunks", &out, [&](Stmt& q) {
+    events.clear();
+    if (Status d = DecodeChunkRow(q, -1, &events); !d.ok()) {
+      out.problems.push_back("run '" + Printable(q.Text(4)) + "': " + DamageDetail(d));
       return;
     }
-    int64_t& max = last[Printable(q.Text(5))];
-    max = std::max(max, e->sequence);
+    out.events += static_cast<int64_t>(events.size());
+    int64_t& max = last[Printable(q.Text(4))];
+    max = std::max(max, events.back().sequence);
   });
   for (const auto& [run, sequence] : last) {
     auto c = cursors.find(run);

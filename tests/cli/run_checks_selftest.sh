@@ -43,8 +43,10 @@ expect 'sed -i "s/\"run\":\"r-/\"run\":\"x-/" good/out/bed/0.wav.provenance.json
 expect 'sed -i "s/\"size\":/\"size\":1/" good/out/final/0.mp4.provenance.json' 'does not match the store'
 expect 'touch good/out/bed/0.wav.part' 'holds other files'
 expect 'touch good/out/stray' 'holds other files'
-expect 'sqlite3 good/state/state.db "DELETE FROM events WHERE sequence = 5"' 'stored events differ'
-expect "sqlite3 good/state/state.db \"UPDATE events SET json = json_set(json, '\$.message', 'x') WHERE sequence = 7\"" 'stored events differ'
+# Events are stored in chunks (store/event_chunks.h): the chunk holding event 5 goes, and the
+# chunk holding event 7 has a key changed in place (same length: the chunk still decodes).
+expect 'sqlite3 good/state/state.db "DELETE FROM event_chunks WHERE first_sequence <= 5 AND last_sequence >= 5"' 'stored events differ'
+expect "sqlite3 good/state/state.db \"UPDATE event_chunks SET body = replace(body, 'message', 'messagE') WHERE first_sequence <= 7 AND last_sequence >= 7\"" 'stored events differ'
 expect "sqlite3 good/state/state.db \"UPDATE runs SET status = 'running'\"" 'is not completed'
 expect "sqlite3 good/state/state.db \"UPDATE artifacts SET state = 'planned' WHERE rowid = (SELECT min(rowid) FROM artifacts)\"" "artifacts $run failed"
 expect "sqlite3 good/state/state.db \"DELETE FROM artifacts WHERE rowid = (SELECT min(rowid) FROM artifacts)\"" 'holds other files'

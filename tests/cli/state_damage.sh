@@ -74,11 +74,12 @@ for damage in "UPDATE runs SET status = 'complXted'" "UPDATE steps SET artifact_
   grep -q "is damaged\|problems in" bad-row.err || fail "$damage: no word of damage: $(cat bad-row.err)"
 done
 cp -a clean bad-event
-sqlite3 bad-event/state.db "PRAGMA ignore_check_constraints=ON; UPDATE events SET json = '{\"type\":\"step_comp' WHERE sequence = 3;" ||
+# Event 3's JSON broken in place (same length, so its chunk, store/event_chunks.h, still frames).
+sqlite3 bad-event/state.db "UPDATE event_chunks SET body = replace(body, '\"sequence\":3,', '\"sequence\":3;');" ||
   fail "sqlite3 could not write the bad event"
 probe bad-event-events "6" bad-event events "$run_id" --json
 [ ! -s bad-event-events.out ] || fail "events printed something from a damaged log: $(head -c 200 bad-event-events.out)"
-grep -q "events row '3': json is not JSON" bad-event-events.err || fail "the damage is not named: $(cat bad-event-events.err)"
+grep -q "event_chunks row '[0-9]*': event [0-9]* (sequence 3): json is not a JSON object" bad-event-events.err || fail "the damage is not named: $(cat bad-event-events.err)"
 probe bad-event-check "6" bad-event check --json
 [ "$(jq -r .ok bad-event-check.out)" = false ] || fail "check did not find the bad event"
 

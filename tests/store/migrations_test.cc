@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/sqlite_run_store.h"
 #include "store/state_dir.h"
 #include "tests/store/store_test_util.h"
 #include "tests/support/test_util.h"
@@ -22,8 +23,8 @@ TEST(MigrationsTest, FromEmptyCreatesEveryTableAndSetsTheVersion) {
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 0);
   ASSERT_OK(Migrate(db.get()));
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
-  EXPECT_EQ(LatestSchemaVersion(), 6);
-  EXPECT_EQ(Tables(*db), "approvals artifacts cursors events intents leases projects run_specs runs settings steps");
+  EXPECT_EQ(LatestSchemaVersion(), 7);
+  EXPECT_EQ(Tables(*db), "approvals artifacts cursors event_chunks intents leases projects run_specs runs settings steps");
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
@@ -74,6 +75,45 @@ TEST(MigrationsTest, Version5FileMovesEachLocalRunsSpecIntoItsOwnTable) {
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
+// Version 7 moves each stored event into a chunk of its own (store/event_chunks.h), byte for
+// byte, and the store reads them back as it stored them.
+TEST(MigrationsTest, Version6FileMovesEachEventIntoAChunkOfItsOwn) {
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 6)));
+  ASSERT_OK(db->Exec(
+      "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, created_at, updated_at) "
+      "VALUES ('r1', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1), ('r2', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1);"
+      "INSERT INTO cursors (run_id, last_sequence) VALUES ('r1', 9), ('r2', 0);"
+      "INSERT INTO events (run_id, sequence, type, status, json, received_at) VALUES "
+      "('r1', 3, 'step_started', 'running', '{\"sequence\":3, \"note\":\"caf\u00e9 \u2603\"}', 17),"
+      "('r1', 9, '', '', '{}', 18), ('r2', 0, 't\u00e9', 's', '{\"a\":\n1}', 0);"));
+  ASSERT_OK(Migrate(db.get()));
+  EXPECT_FALSE(db->Exec("SELECT 1 FROM events").ok()) << "the old table is gone";
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM event_chunks"), 3);
+  EXPECT_EQ(*db->IntegrityCheck(), "ok");
+  Result<std::unique_ptr<SqliteRunStore>> store = SqliteRunStore::Open(std::move(db));
+  ASSERT_OK(store.status());
+  Result<std::vector<EventRecord>> r1 = (*store)->ListEvents("r1", -1, 0);
+  ASSERT_OK(r1.status());
+  ASSERT_EQ(r1->size(), 2u);
+  EXPECT_EQ((*r1)[0].sequence, 3);
+  EXPECT_EQ((*r1)[0].type, "step_started");
+  EXPECT_EQ((*r1)[0].status, "running");
+  EXPECT_EQ((*r1)[0].json, "{\"sequence\":3, \"note\":\"caf\u00e9 \u2603\"}");
+  EXPECT_EQ((*r1)[0].received_at, 17);
+  EXPECT_EQ((*r1)[1].json, "{}");
+  Result<std::vector<EventRecord>> r2 = (*store)->ListEvents("r2", -1, 0);
+  ASSERT_OK(r2.status());
+  ASSERT_EQ(r2->size(), 1u);
+  EXPECT_EQ((*r2)[0].type, "t\u00e9");
+  EXPECT_EQ((*r2)[0].json, "{\"a\":\n1}");
+  EXPECT_EQ(*(*store)->CountEvents("r1"), 2);
+  // Appending goes on above the cursor, into a chunk of its own.
+  EventBatch more{.events = {EventRecord{.sequence = 10, .type = "x", .json = "{\"sequence\":10}"}}, .cursor = 10};
+  ASSERT_OK(StatusOf((*store)->AppendEvents("r1", more)));
+  EXPECT_EQ((*store)->ListEvents("r1", 3, 0)->size(), 2u);
+}
+
 TEST(MigrationsTest, Version1FileGainsTheStepProvenanceColumnsAndKeepsItsRows) {
   std::unique_ptr<Db> db = MustOpenDb(":memory:");
   ASSERT_OK(Migrate(db.get(), StoreMigrations().first(1)));
@@ -106,9 +146,9 @@ TEST(MigrationsTest, CheckSchemaCallsATextChangeOrAnObjectTooManyOrTooFewDamage)
       "CREATE TABLE extra (x INTEGER) STRICT;",
       "DROP INDEX runs_by_status;",
   };
-  const char* said[] = {"the definition of table runs differs from what version 6 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
-                        "an object version 6 does not create: table extra",
-                        "lacks index runs_by_status, which version 6 creates"};
+  const char* said[] = {"the definition of table runs differs from what version 7 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
+                        "an object version 7 does not create: table extra",
+                        "lacks index runs_by_status, which version 7 creates"};
   for (size_t i = 0; i < std::size(damage); ++i) {
     TempDir dir;
     const std::string path = dir.path() + "/state.db";
@@ -142,17 +182,17 @@ TEST(MigrationsTest, RefusesADatabaseFromANewerBinaryAndLeavesItAlone) {
   {
     Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
     ASSERT_OK(state.status());
-    ASSERT_OK((*state)->sqlite_store().db().Exec("PRAGMA user_version = 7"));
+    ASSERT_OK((*state)->sqlite_store().db().Exec("PRAGMA user_version = 8"));
   }
   Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
   ASSERT_FALSE(state.ok());
   EXPECT_EQ(state.status().code(), Status::Code::kIOError);
   EXPECT_EQ(state.status().message(),
             "state database " + dir +
-                "/state.db is from a newer sogni-flow (version 7); upgrade "
-                "(this sogni-flow knows up to version 6)");
+                "/state.db is from a newer sogni-flow (version 8); upgrade "
+                "(this sogni-flow knows up to version 7)");
   std::unique_ptr<Db> db = MustOpenDb(dir + "/state.db");
-  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 7);
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 8);
 }
 
 TEST(MigrationsTest, AFailingMigrationRollsBackToThePreviousVersion) {

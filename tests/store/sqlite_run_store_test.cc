@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/run_rows.h"
 #include "tests/store/store_test_util.h"
 #include "tests/support/test_util.h"
 
@@ -407,15 +408,34 @@ TEST_F(RunStoreTest, RowsThatBreakTheSchemasPromisesAreDamageNotRecords) {
                                "; keep a copy of .; `sogni-flow check` lists what is damaged and `sogni-flow "
                                "recover` gets runs back from the server");
   }
-  Create("r1");
-  ASSERT_OK(StatusOf(store_->AppendEvents("r1", SampleBatch(0, 2))));
-  ASSERT_OK(store_->db().Exec("PRAGMA ignore_check_constraints = ON; UPDATE events SET json = '{\"type\":' WHERE sequence = 1"));
-  Result<std::vector<EventRecord>> events = store_->ListEvents("r1", -1, 0);
-  ASSERT_FALSE(events.ok()) << "an event that is not JSON is never handed out";
-  EXPECT_NE(events.status().message().find("events row '1': json is not JSON"), std::string::npos)
-      << events.status().message();
-  ASSERT_OK(store_->db().Exec("UPDATE events SET json = CAST(X'7b2261223a22ff227d' AS TEXT) WHERE sequence = 1"));
-  EXPECT_FALSE(store_->ListEvents("r1", -1, 0).ok()) << "nor one that is not UTF-8";
+  // A chunk of events (store/event_chunks.h) whose body was damaged: no event of it is handed out.
+  struct Chunk {
+    const char* sql;
+    const char* damage;
+  } chunks[] = {
+      {"UPDATE event_chunks SET body = replace(body, '\"sequence\":1,', '\"sequence\":1;')",
+       "event_chunks row '0': event 2 (sequence 1): json is not a JSON object (JSON: expected ',' or '}' at byte 22)"},
+      {"UPDATE event_chunks SET body = CAST(replace(CAST(body AS BLOB), CAST('\"id\":\"1\"' AS BLOB), "
+       "X'226964223a22ff22') AS TEXT)",
+       "event_chunks row '0': event 2 (sequence 1): json is not a JSON object (JSON: invalid UTF-8 at byte 7)"},
+      {"UPDATE event_chunks SET body = substr(body, 1, length(body) - 3)", "event_chunks row '0': event 3: the body ends inside it"},
+      {"UPDATE event_chunks SET body = replace(body, '1 13 7', '01 13 7')", "event_chunks row '0': event 2: its header is not five numbers"},
+      {"UPDATE event_chunks SET count = 2", "event_chunks row '0': 3 events, the row says 2"},
+      {"UPDATE event_chunks SET last_sequence = 5", "event_chunks row '0': the last event is not the row's last_sequence 5"},
+      {"UPDATE event_chunks SET first_sequence = 1", "event_chunks row '1': event 1: sequence 0 is not the row's first_sequence 1"},
+      {"UPDATE event_chunks SET body = replace(body, '2 13 7', '1 13 7')", "event_chunks row '0': event 3: sequence 1 does not ascend"},
+  };
+  for (const Chunk& c : chunks) {
+    SCOPED_TRACE(c.sql);
+    std::unique_ptr<SqliteRunStore> store = MemoryStore();
+    ASSERT_OK(store->CreateRun(SampleRun("r1")));
+    ASSERT_OK(StatusOf(store->AppendEvents("r1", SampleBatch(0, 2))));
+    ASSERT_OK(store->db().Exec(std::string("PRAGMA ignore_check_constraints = ON; ") + c.sql));
+    Result<std::vector<EventRecord>> events = store->ListEvents("r1", -1, 0);
+    ASSERT_FALSE(events.ok()) << "a damaged chunk is never handed out";
+    EXPECT_EQ(events.status().code(), Status::Code::kIOError);
+    EXPECT_EQ(DamageDetail(events.status()), c.damage);
+  }
 }
 
 TEST_F(RunStoreTest, StepsAreUpsertedAndAKnownSeedIsNeverForgotten) {

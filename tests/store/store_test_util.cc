@@ -77,7 +77,7 @@ std::string Dump(Db& db) {
       "SELECT 'version', * FROM pragma_user_version",
       "SELECT 'runs', * FROM runs ORDER BY id",
       "SELECT 'steps', * FROM steps ORDER BY run_id, position",
-      "SELECT 'events', * FROM events ORDER BY run_id, sequence",
+      "SELECT 'event_chunks', * FROM event_chunks ORDER BY run_id, first_sequence",
       "SELECT 'cursors', * FROM cursors ORDER BY run_id",
       "SELECT 'artifacts', * FROM artifacts ORDER BY run_id, remote_id",
       "SELECT 'approvals', * FROM approvals ORDER BY id",
