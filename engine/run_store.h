@@ -254,8 +254,12 @@ class RunStore {
   // Intents not done, oldest first: of one run, or of every run when run_id is empty.
   virtual Result<std::vector<IntentRecord>> PendingIntents(const std::string& run_id) = 0;
 
-  // Stores new events, drops already stored sequences, advances the cursor (never backwards) and
-  // applies batch.run, all in one transaction. kInternal if the cursor does not cover the events.
+  // Stores new events (those above the stored cursor; the rest are counted as duplicates and
+  // dropped), advances the cursor (never backwards) and applies batch.run, all in one
+  // transaction. kInternal if the cursor does not cover the events. Each event's json must be a
+  // JSON object: it is the caller's to check (the follower checks every frame it takes; records
+  // of a reconciling GET are serialized values), and the store does not check it again on this
+  // hot path. A stored event that is not one is damage when read, never handed out.
   virtual Result<AppendResult> AppendEvents(const std::string& run_id, const EventBatch& batch) = 0;
   // Several runs' batches in one transaction (one fsync for all: the group commit of `run -j`,
   // runner/synchronized_run_store.h). Each batch is applied as AppendEvents applies it and

@@ -1,5 +1,8 @@
 #include "engine/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace sflow {
 
 const char* Status::CodeName(Code code) {
@@ -18,6 +21,11 @@ const char* Status::CodeName(Code code) {
     case Code::kInternal: return "internal error";
   }
   return "unknown";
+}
+
+void DieOnValueOfError(const Status& status) {
+  std::fprintf(stderr, "sogni-flow: internal error: the value of a failed result was used (%s)\n", status.ToString().c_str());
+  std::abort();
 }
 
 std::string Status::ToString() const {

@@ -459,8 +459,6 @@ Status SqliteRunStore::ApplyEventBatch(const std::string& run_id, const EventBat
         ++result.duplicates;
         continue;
       }
-      if (!SkimJsonObject(take[i]->json, {}, {}).ok())
-        return InvalidCall("event " + std::to_string(take[i]->sequence) + " of run " + run_id + " is not a JSON object");
       bytes += take[i]->type.size() + take[i]->status.size() + take[i]->json.size() + 64;
       take[kept++] = take[i];
     }

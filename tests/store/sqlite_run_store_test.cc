@@ -379,7 +379,7 @@ TEST_F(RunStoreTest, ForgetRunRemovesEverythingOfTheRunAndNothingElse) {
   ASSERT_OK(store_->UpdateRun("r1", {.artifacts = {{.step_id = "keyframe", .remote_id = "a1"}}}));
   ASSERT_OK(store_->ForgetRun("r1"));
   EXPECT_EQ(store_->GetRun("r1").status().code(), Status::Code::kNotFound);
-  for (const char* table : {"steps", "events", "cursors", "intents", "artifacts"}) {
+  for (const char* table : {"steps", "event_chunks", "cursors", "intents", "artifacts"}) {
     EXPECT_EQ(*store_->db().QueryInt(std::string("SELECT count(*) FROM ") + table + " WHERE run_id = 'r1'"), 0) << table;
   }
   EXPECT_EQ(Get("r2").steps.size(), 2u);
