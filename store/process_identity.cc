@@ -38,20 +38,34 @@ std::string PidNamespace() {
 
 }  // namespace
 
-int64_t ProcessIdentity::StartTicksOf(int64_t pid) {
-  if (pid <= 0) return 0;
+namespace {
+
+// Fields 3 (state) and 22 (starttime) of /proc/PID/stat; {0, 0} when it cannot be read.
+struct StatFields {
+  char state = 0;
+  int64_t start_ticks = 0;
+};
+
+StatFields ReadStat(int64_t pid) {
+  if (pid <= 0) return {};
   std::string stat = ReadLine("/proc/" + std::to_string(pid) + "/stat");
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields are counted
-  // from the last ')'. starttime is field 22; after ')' comes field 3.
+  // from the last ')'; after it comes field 3.
   size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
+  if (close == std::string::npos) return {};
   std::istringstream rest(stat.substr(close + 1));
   std::string field;
+  StatFields out;
   for (int i = 3; i <= 22 && (rest >> field); ++i) {
-    if (i == 22) return std::strtoll(field.c_str(), nullptr, 10);
+    if (i == 3) out.state = field.empty() ? 0 : field[0];
+    if (i == 22) out.start_ticks = std::strtoll(field.c_str(), nullptr, 10);
   }
-  return 0;
+  return out.start_ticks ? out : StatFields{};
 }
+
+}  // namespace
+
+int64_t ProcessIdentity::StartTicksOf(int64_t pid) { return ReadStat(pid).start_ticks; }
 
 std::string ProcessIdentity::HostName() {
   char buf[256] = {};
@@ -83,13 +97,17 @@ ProcessIdentity::Liveness ProcessIdentity::Alive() const {
     return Liveness::kUnknown;
   }
   if (pid <= 0) return Liveness::kDead;
-  int64_t now = StartTicksOf(pid);
-  if (now == 0) {
+  const StatFields now = ReadStat(pid);
+  if (now.start_ticks == 0) {
     // No /proc entry: gone, unless /proc itself is unreadable (then ask the kernel).
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) return Liveness::kUnknown;
     return Liveness::kDead;
   }
-  return now == start_ticks ? Liveness::kAlive : Liveness::kDead;  // else: the pid was reused
+  if (now.start_ticks != start_ticks) return Liveness::kDead;  // the pid was reused
+  // A zombie (killed, its parent has not waited for it yet) or a dying process drives nothing:
+  // its locks are gone already. A runner killed with SIGKILL under a parent that never reaps
+  // (PID 1 of a container) stays a zombie for good.
+  return now.state == 'Z' || now.state == 'X' ? Liveness::kDead : Liveness::kAlive;
 }
 
 std::string ProcessIdentity::Describe() const {

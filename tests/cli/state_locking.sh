@@ -87,3 +87,31 @@ for i in $(seq 1 "$races"); do
   [ "$rc_other" -eq 130 ] || fail "race $i: the driving resume exited $rc_other after SIGINT, expected 130"
 done
 echo "ok: reads, cancel-free listing and another plan beside a driven run; a second driver refused (lock file deleted); $races races, one driver each"
+
+# A runner killed with SIGKILL whose parent never waits for it (PID 1 of a container that does
+# not reap) stays a zombie: it drives nothing, and `resume` takes its run over at once.
+if command -v python3 > /dev/null; then
+  python3 - "$bin" "$url" > zombie.out 2> zombie.err <<'PY' || fail "a run whose killed runner is a zombie was not resumed: $(cat zombie.out zombie.err)"
+import os, signal, subprocess, sys, time
+bin, url = sys.argv[1], sys.argv[2]
+runner = subprocess.Popen([bin, "run", "other.yaml", "--api-url", url, "--state-dir", "zstate", "--out", "zout"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+run = ""
+deadline = time.time() + 20
+while not run and time.time() < deadline:  # the run is stored: its id is on stderr
+    line = runner.stderr.readline().decode()
+    if line.startswith("run r-"):
+        run = line.split()[1]
+os.kill(runner.pid, signal.SIGKILL)  # and no wait(): a zombie until the end of this script
+for _ in range(500):
+    with open(f"/proc/{runner.pid}/stat") as f:
+        if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+    time.sleep(0.01)
+resumed = subprocess.run([bin, "resume", run, "--state-dir", "zstate"], capture_output=True, text=True, timeout=60)
+print(resumed.returncode, resumed.stderr[-300:])
+runner.wait()
+sys.exit(0 if run and resumed.returncode == 0 else 1)
+PY
+  echo "ok: a run whose SIGKILLed runner was never reaped (a zombie) was resumed at once"
+fi

@@ -4,6 +4,8 @@
 #include "store/state_dir.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -254,6 +256,36 @@ TEST_F(StateDirTest, DeletingTheLockFileDoesNotFreeADrivenRun) {
   ASSERT_OK(taken.status());
   EXPECT_EQ((*taken)->notice().rfind("took over run r1 from pid " + std::to_string(child) + " on host ", 0), 0u);
   EXPECT_NE((*taken)->notice().find(", which is no longer running"), std::string::npos);
+}
+
+// A runner killed with SIGKILL stays a zombie until its parent waits for it (for good under a
+// PID 1 that never does): it drives nothing, and its run is taken over at once.
+TEST_F(StateDirTest, AZombieHolderIsDead) {
+  auto [child, ok] = InChild([&] {
+    Result<std::unique_ptr<StateDir>> d = Open();
+    if (!d.ok()) return 'n';
+    Result<std::unique_ptr<RunLease>> lease = (*d)->AcquireRunLease("r1");
+    if (!lease.ok()) return 'n';
+    lease->release();  // held until the child is killed
+    d->release();
+    return 'y';
+  });
+  ASSERT_EQ(ok, 'y');
+  kill(child, SIGKILL);  // not waited for: a zombie
+  bool zombie = false;
+  for (int i = 0; i < 500 && !zombie; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    zombie = line.size() > line.rfind(')') + 2 && line[line.rfind(')') + 2] == 'Z';
+    if (!zombie) usleep(2000);
+  }
+  ASSERT_TRUE(zombie) << "the child did not become a zombie";
+  std::unique_ptr<StateDir> d = OpenOk();
+  ASSERT_NE(d, nullptr);
+  Result<std::unique_ptr<RunLease>> taken = d->AcquireRunLease("r1");
+  EXPECT_OK(taken.status());
+  waitpid(child, nullptr, 0);
 }
 
 TEST_F(StateDirTest, ALeaseOfAProcessThatDiedIsReapedAfterAnIntegrityCheck) {
