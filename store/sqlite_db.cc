@@ -9,9 +9,12 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 namespace sflow {
 
@@ -315,19 +318,27 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const DbOptions& o
 
   // The first statement reads the file header and the schema, so a damaged file fails here. A
   // read-only connection leaves the journal mode as it is (changing it would be a write).
+  // Two processes opening a new file at once both try to switch it to WAL; SQLite answers one
+  // of them SQLITE_BUSY at once, without its busy handler (waiting could deadlock), so the open
+  // is tried again until the busy timeout has passed.
   std::string got;
-  sqlite3_stmt* stmt = nullptr;
   const char* first = options.read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL";
-  rc = sqlite3_prepare_v2(raw, first, -1, &stmt, nullptr);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-      got = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-      rc = SQLITE_OK;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+  for (int attempt = 0;; ++attempt) {
+    sqlite3_stmt* stmt = nullptr;
+    rc = sqlite3_prepare_v2(raw, first, -1, &stmt, nullptr);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_step(stmt);
+      if (rc == SQLITE_ROW) {
+        got = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+        rc = SQLITE_OK;
+      }
     }
+    sqlite3_finalize(stmt);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 + 5 * attempt, 50)));
   }
-  sqlite3_finalize(stmt);
-  if (rc == SQLITE_OK) rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return SqliteStatus(rc, raw, path, "opening");
   if (!options.read_only && got != "wal" && !(got == "memory" && path == ":memory:")) {
     return Status::IOError("state database " + path + ": cannot switch to WAL (journal mode is '" +

@@ -288,6 +288,36 @@ TEST_F(StateDirTest, AZombieHolderIsDead) {
   waitpid(child, nullptr, 0);
 }
 
+// Processes opening a new state directory at the same moment all get it: SQLite refuses all
+// but one switch of the new file to WAL at once (SQLITE_BUSY without waiting), and `run`
+// started twice on a new directory once exited 6 "busy while opening".
+TEST_F(StateDirTest, ProcessesOpeningANewDirectoryTogetherAllGetIt) {
+  for (int round = 0; round < 15; ++round) {
+    const std::string path = dir() + "/new" + std::to_string(round);
+    int go[2];
+    ASSERT_EQ(pipe(go), 0);
+    std::vector<pid_t> children;
+    for (int c = 0; c < 4; ++c) {
+      pid_t child = fork();
+      if (child == 0) {
+        close(go[1]);
+        char byte;
+        if (read(go[0], &byte, 1) != 0) _exit(3);  // wait for the start (the pipe's close)
+        Result<std::unique_ptr<StateDir>> d = StateDir::Open({.path = path});
+        _exit(d.ok() ? 0 : (std::fprintf(stderr, "%s\n", d.status().message().c_str()), 1));
+      }
+      children.push_back(child);
+    }
+    close(go[0]);
+    close(go[1]);  // all start together
+    for (pid_t child : children) {
+      int status = 0;
+      ASSERT_EQ(waitpid(child, &status, 0), child);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+    }
+  }
+}
+
 TEST_F(StateDirTest, ALeaseOfAProcessThatDiedIsReapedAfterAnIntegrityCheck) {
   OpenOk().reset();
   ProcessIdentity dead = DeadProcess();
