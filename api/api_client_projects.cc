@@ -5,6 +5,7 @@
 
 #include "api/api_client.h"
 #include "api/api_client_call.h"
+#include "api/api_envelope.h"
 #include "api/http_url.h"
 
 namespace sflow {
@@ -67,7 +68,7 @@ Result<std::vector<std::string>> ApiClient::ActiveProjects() {
   if (!body.ok()) return body.status();
   const Value* projects = body->Find("projects");
   if (!projects || !projects->is_array()) {
-    Status s = Status::Internal("malformed answer (HTTP 200): the response did not include projects (a list)");
+    Status s = MalformedAnswer(200, "the response did not include projects (a list)");
     return Fail(call, LocalError(s.message(), 200), s);
   }
   std::vector<std::string> ids;

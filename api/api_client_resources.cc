@@ -3,6 +3,7 @@
 
 #include "api/api_client.h"
 #include "api/api_client_call.h"
+#include "api/api_envelope.h"
 #include "api/http_url.h"
 
 namespace sflow {
@@ -102,7 +103,7 @@ Result<Value> ApiClient::GetUploadUrl(const MediaUrlQuery& m) {
   if (!data.ok()) return data.status();
   const Value* fields = data->Find("fields");
   if (m.version == 2 && (!fields || !fields->is_object())) {
-    Status s = Status::Internal("malformed answer (HTTP 200): the response did not include data.fields (a mapping)");
+    Status s = MalformedAnswer(200, "the response did not include data.fields (a mapping)");
     return Fail(call, LocalError(s.message(), 200), s);
   }
   return data;

@@ -20,9 +20,10 @@ bool LooksLikeHtml(const HttpResponse& r, std::string_view collapsed) {
          head.rfind("<body", 0) == 0;
 }
 
-Status Malformed(const HttpResponse& r, const std::string& why) {
-  return Status::Internal("malformed answer (HTTP " + std::to_string(r.status) + "): " + why);
-}
+// An answer that is not the API's shape (a proxy's HTML page, a cut or garbled body) says
+// nothing about the request: kUnavailable (exit 4, resumable), as for a server that did not
+// answer. A paid request so answered is settled by asking again under its key or id.
+Status Malformed(const HttpResponse& r, const std::string& why) { return MalformedAnswer(r.status, why); }
 
 }  // namespace
 
@@ -56,6 +57,11 @@ std::string CollapseWhitespace(std::string_view text, size_t max) {
     out.resize(cut);
   }
   return out;
+}
+
+Status MalformedAnswer(int http_status, const std::string& why) {
+  return Status::Error(Status::Code::kUnavailable, "malformed answer (HTTP " + std::to_string(http_status) + "): " + why)
+      .WithHttp(http_status, "malformed_answer");
 }
 
 Result<Value> ParseSuccessEnvelope(const HttpResponse& r, std::string_view key, Value::Kind kind, bool allow_bare) {

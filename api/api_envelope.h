@@ -34,14 +34,17 @@ Status::Code CodeForHttpStatus(int http_status);
 // The `data` of a 2xx success envelope. With a non-empty `key`, data.<key> must exist and be of
 // `kind` (kObject or kArray), as the SDK's parseEnvelope demands ("... response did not include
 // data.workflow"). `allow_bare`: a body without "status" and "data" is taken as data itself
-// (the SDK's templates client accepts that). Failures are kInternal.
+// (the SDK's templates client accepts that). Failures are MalformedAnswer (below).
 Result<Value> ParseSuccessEnvelope(const HttpResponse& response, std::string_view key, Value::Kind kind,
                                    bool allow_bare = false);
 
 // A 2xx answer of the projects socket host, whose body is the answer itself: a JSON object.
-// kInternal otherwise.
+// MalformedAnswer otherwise.
 // The body as any JSON value (the socket host's model list is an array).
 Result<Value> ParseBareJson(const HttpResponse& r);
+// "malformed answer (HTTP N): <why>", kUnavailable (exit 4, resumable; reason "malformed_answer"):
+// an answer not in the API's shape says nothing of the request, as a server that did not answer.
+Status MalformedAnswer(int http_status, const std::string& why);
 Result<Value> ParseBareObject(const HttpResponse& response);
 
 // The error of a non-2xx answer. JSON: `status=="error" ? body : (body.data ?? body)`, message

@@ -33,6 +33,10 @@ bool ServeProjectEstimates(RouteContext& ctx) {
   const bool media = seg.size() >= 4 && seg[1] == "v1" && (seg[2] == "job-video" || seg[2] == "job-audio");
   if (!(image || media) || seg[3] != "estimate") return false;
   ctx.route = "/api/" + seg[1] + "/" + seg[2] + "/estimate/...";
+  if (ctx.world.faults().Roll("estimate_garbage")) {  // a proxy's page where the quote belongs
+    SendJsonText(ctx, 200, "<html><body>Service temporarily rerouted</body></html>", {{"Content-Type", "text/html"}});
+    return true;
+  }
   Result<QuoteInput> in = ParseEstimatePath(seg, ctx.query);
   if (!in.ok()) {
     int status = in.status().code() == Status::Code::kNotFound ? 404 : 400;

@@ -119,8 +119,8 @@ TEST_F(ApiClientProjectsTest, MalformedSocketHostAnswersAndBadEstimatePathsAreRe
     if (r.target.rfind("/sock/api/v1/artist/projects/active", 0) == 0) return w.Send(200, R"({"projects":null})", kJsonType);
     w.Send(200, "[1,2]", kJsonType);
   });
-  EXPECT_EQ(client_->ActiveProjects().status().code(), Status::Code::kInternal);
-  EXPECT_EQ(client_->SyncProjects("a").status().code(), Status::Code::kInternal) << "not an object";
+  EXPECT_EQ(client_->ActiveProjects().status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(client_->SyncProjects("a").status().code(), Status::Code::kUnavailable) << "not an object";
   EXPECT_EQ(client_->SyncProjects("").status().code(), Status::Code::kInvalidPlan);
   size_t before = Seen().size();
   for (const char* bad : {"/v1/account/me", "/api/../v1/x", "/api//x", "/api/x y", "/api/x#f", "https://evil/api/x",

@@ -23,7 +23,7 @@ TEST(ApiEnvelopeTest, SuccessNeedsTheKeyTheRoutePromises) {
   Result<Value> missing = ParseSuccessEnvelope(Answer(200, R"({"status":"success","data":{}})"), "workflow",
                                                Value::Kind::kObject);
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), Status::Code::kInternal);
+  EXPECT_EQ(missing.status().code(), Status::Code::kUnavailable);
   EXPECT_EQ(missing.status().message(), "malformed answer (HTTP 200): the response did not include data.workflow (a mapping)");
 
   Result<Value> wrong_kind = ParseSuccessEnvelope(Answer(200, R"({"status":"success","data":{"events":{}}})"), "events",
@@ -36,7 +36,8 @@ TEST(ApiEnvelopeTest, RefusesWhatIsNotASuccessEnvelope) {
                            R"({"status":"success"})", R"({"status":"success","data":[]})", R"({"workflow":{}})"}) {
     Result<Value> r = ParseSuccessEnvelope(Answer(200, body), "workflow", Value::Kind::kObject);
     ASSERT_FALSE(r.ok()) << body;
-    EXPECT_EQ(r.status().code(), Status::Code::kInternal) << body;
+    EXPECT_EQ(r.status().code(), Status::Code::kUnavailable) << body;
+    EXPECT_EQ(r.status().reason(), "malformed_answer") << body;
   }
 }
 

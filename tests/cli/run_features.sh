@@ -142,6 +142,25 @@ grep -q "local.yaml: --no-download is for server plans" nolocal.err || fail "no 
 [ "$(curl -fsS "$url/_sandbox/stats" | jq '.projectsCreated')" -eq "$created" ] || fail "a refused --no-download sent a project"
 echo "ok: --no-download followed to the end and fetched nothing, artifacts fetched later; refused for a local plan"
 
+# 7. An estimate route answering an HTML page (a proxy in the way) is a malformed answer: exit 4
+#    (unavailable, try again), for `estimate` and for `run`, which stores and sends nothing.
+main_url=$url main_pid=$sandbox_pid
+mv sandbox.log sandbox-main.log
+start_sandbox "$SOGNI_API_KEY" --faults estimate_garbage=1
+garbage_url=$url garbage_pid=$sandbox_pid
+bg_pids+=("$garbage_pid")  # stopped at exit whatever happens
+url=$main_url sandbox_pid=$main_pid
+sf estimate local.yaml --api-url "$garbage_url" > garbage.out 2> garbage.err; rc=$?
+[ "$rc" -eq 4 ] || fail "estimate against a garbled estimate route exited $rc, expected 4: $(cat garbage.err)"
+grep -q "malformed answer" garbage.err || fail "the garbled quote is not named: $(cat garbage.err)"
+runs_before=$("$bin" status --json | wc -l)
+sf run local.yaml --api-url "$garbage_url" > garbage-run.out 2> garbage-run.err; rc=$?
+[ "$rc" -eq 4 ] || fail "run against a garbled estimate route exited $rc, expected 4: $(cat garbage-run.err)"
+[ "$("$bin" status --json | wc -l)" -eq "$runs_before" ] || fail "a run was stored without a quote"
+[ "$(curl -fsS "$garbage_url/_sandbox/stats" | jq '.projectsCreated')" -eq 0 ] || fail "a project was sent without a quote"
+kill "$garbage_pid" 2>/dev/null; wait "$garbage_pid" 2>/dev/null
+echo "ok: a garbled estimate answer is exit 4 (malformed answer) for estimate and run, nothing stored or sent"
+
 # The API key is in no file the runs wrote (state, outputs, logs of the runner, downloads).
 leaks=$(grep -rlaF "$SOGNI_API_KEY" . --exclude=sandbox.log)
 [ -z "$leaks" ] || fail "the API key leaked into: $leaks"

@@ -56,8 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(ok->is_object(), "success data is not an object");
     if (!key.empty()) Check(ok->Find(key) && ok->Find(key)->kind() == kind, "success data lacks the demanded key");
   } else {
-    Check(ok.status().code() == sflow::Status::Code::kInternal && !ok.status().message().empty(),
-          "a refused envelope is not kInternal with a message");
+    Check(ok.status().code() == sflow::Status::Code::kUnavailable && ok.status().reason() == "malformed_answer" &&
+              !ok.status().message().empty(),
+          "a refused envelope is not a malformed answer (kUnavailable) with a message");
   }
 
   const bool valid_utf8 = sflow::fuzz::ValidUtf8(r.body);
