@@ -1,5 +1,6 @@
 #include "runner/artifact_download.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <thread>
@@ -103,7 +104,13 @@ Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const Run
     if (cancelled()) return interrupted;  // the part file (if any) is resumed with Range later
     PartFetch fetched;
     Status s = PrepareStepDirectory(dir);
-    if (s.ok()) s = FetchWhole(transport, a, part, options, &fetched);
+    if (s.ok()) {
+      s = FetchWhole(transport, a, part, options, &fetched);
+      // A fetch that got no byte (a refused URL, an error answer) leaves no empty part behind:
+      // it holds nothing to resume, and would be a stray file in --out.
+      struct stat st;
+      if (!s.ok() && ::lstat(part.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(part.c_str());
+    }
     if (cancelled()) return interrupted;
     Result<FileDigest> body = FileDigest();
     if (s.ok()) body = DigestFile(part);  // read back a block at a time: a video never sits in memory
@@ -134,7 +141,11 @@ Status DownloadArtifactList(RunStore& store, HttpTransport& transport, const Run
       s = WriteNoReplace(dir, path + ".provenance.json", ProvenanceJson(*fresh, a, step_of(a.step_id)), SyncDir::kNow);
       if (s.code() == Status::Code::kConflict) s = Status::Error(Status::Code::kConflict, ConflictHelp(run, path + ".provenance.json"));
     }
-    if (!s.ok() && s.code() == Status::Code::kSecurity)
+    // A path refused here (a symlink in --out, ...) can be fixed, then the artifact saved; a URL
+    // refused is the server's doing, which no retry from here changes.
+    if (!s.ok() && s.code() == Status::Code::kSecurity && s.message().rfind("refused URL", 0) == 0)
+      s = Status::Error(Status::Code::kSecurity, s.message() + " (the server announced a result sogni-flow does not fetch)");
+    else if (!s.ok() && s.code() == Status::Code::kSecurity)
       s = Status::Error(Status::Code::kSecurity, s.message() + ", then `sogni-flow artifacts " + run.id + "` saves it");
     if (!s.ok() && s.code() == Status::Code::kIOError)
       // The local disk (full, read-only, a quota): the run's other state is intact, and the

@@ -100,6 +100,8 @@ void ProjectsHub::Impl::CreateLocked(Conn& c, const Value& req) {
     p->jobs.push_back(std::move(j));
   }
   if (world->faults().Roll("step_fail")) p->jobs.back().fails = true;
+  if (world->faults().Roll("hostile_result_url"))
+    for (JobRun& j : p->jobs) j.hostile_url = true;
 
   int position = 1;
   for (const std::string& other : active) position += projects.at(other)->status == "queued";
@@ -138,7 +140,7 @@ void ProjectsHub::Impl::ReplayLocked(Conn& c, const ProjectRun& p) {
     if (j.status == "jobCompleted") {
       Send(c, "jobResult",
            job(j, {{"performedStepCount", Int(p.steps)}, {"lastSeed", Str(std::to_string(j.seed))},
-                   {"resultUrl", Str(world->SignedMediaUrl(j.artifact_id))}, {"triggeredNSFWFilter", Value::Bool(false)},
+                   {"resultUrl", Str(ResultUrlLocked(j))}, {"triggeredNSFWFilter", Value::Bool(false)},
                    {"userCanceled", Value::Bool(false)}, {"outputFormat", Str(p.format)}}));
     } else if (j.status == "jobError" && j.reason != "artistCanceled") {
       Send(c, "jobError", job(j, {{"error", Str(j.reason)}, {"error_message", Str("The job failed")},

@@ -44,7 +44,7 @@ bool ProjectsHub::Impl::DownloadUrl(RouteContext& ctx, const std::vector<std::st
       std::string sub = Upper(Q(ctx, seg[1] == "image" ? "imageId" : "id"));
       if (sub.empty()) sub = Upper(Q(ctx, seg[1] == "image" ? "id" : "imageId"));
       for (const JobRun& j : it->second->jobs)
-        if (j.img_id == sub) artifact = j.artifact_id;
+        if (j.img_id == sub) artifact = j.hostile_url ? ResultUrlLocked(j) : j.artifact_id;
       if (type == "preview") error = "No preview for that job (the sandbox renders none)";
       else if (!Q(ctx, "artifact").empty()) error = "No " + Q(ctx, "artifact") + " for that job";
       else if (artifact.empty()) error = "No result for that jobId and id";
@@ -56,7 +56,8 @@ bool ProjectsHub::Impl::DownloadUrl(RouteContext& ctx, const std::vector<std::st
     SendJson(ctx, 404, ErrorBody(404, error));
     return true;
   }
-  SendJson(ctx, 200, Envelope(Obj({{"downloadUrl", Str(world->SignedMediaUrl(artifact))}})));
+  const std::string url = artifact.rfind("file://", 0) == 0 ? artifact : world->SignedMediaUrl(artifact);
+  SendJson(ctx, 200, Envelope(Obj({{"downloadUrl", Str(url)}})));
   return true;
 }
 

@@ -130,8 +130,12 @@ void ProjectsHub::Impl::AdvanceJobLocked(ProjectRun& p, JobRun& j, int64_t now) 
                                  {"userCanceled", Value::Bool(false)},
                                  {"outputFormat", Str(p.format)}});
   // Without resultUrl the SDK mints one through /v1/image|media/downloadUrl (project_routes.cc).
-  if (!world->faults().Roll("omit_result_url")) result.Set("resultUrl", Str(world->SignedMediaUrl(j.artifact_id)));
+  if (!world->faults().Roll("omit_result_url")) result.Set("resultUrl", Str(ResultUrlLocked(j)));
   EmitLocked(p, "jobResult", result);
+}
+
+std::string ProjectsHub::Impl::ResultUrlLocked(const JobRun& j) const {
+  return j.hostile_url ? "file:///etc/passwd" : world->SignedMediaUrl(j.artifact_id);
 }
 
 void ProjectsHub::Impl::RunScheduler() {

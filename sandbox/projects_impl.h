@@ -57,6 +57,7 @@ struct JobRun {
   int step = 0;
   uint32_t seed = 0;
   bool fails = false;  // step_fail chose this job
+  bool hostile_url = false;  // hostile_result_url chose this job's project: its result URL is file://
   int attempt = 1;     // render attempts; retry_storm requeues a job under a new img_id
   std::string artifact_id;
   int64_t create_ms = 0, start_ms = 0, update_ms = 0, end_ms = 0;
@@ -161,6 +162,9 @@ struct ProjectsHub::Impl {
   // RawProject (src/Projects/types/RawProject.ts) for v1; the v2 lookup's normalized status and
   // `finished`; or a RecoveredProject (authenticated, projects/sync).
   Value RecordLocked(const ProjectRun& p, Flavor flavor) const;
+  // Where a finished job's result is announced: its signed media URL, or file:///etc/passwd
+  // under the hostile_result_url fault.
+  std::string ResultUrlLocked(const JobRun& j) const;
 
   // project_accounts.cc: balances. A project's quote is held at admission (refused when the
   // account's net balance is short) and settled when it ends: the held amount released, the

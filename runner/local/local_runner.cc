@@ -778,8 +778,8 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     return got;
   }
   if (tally.failed > 0) {
-    Status s = EndStep(i, project_id, ProjectState::kFailed, tally.first_problem, std::move(marked));
-    return s;
+    // Paid (the project completed), but not all its files could be saved: the charge is kept.
+    return EndStep(i, project_id, ProjectState::kFailed, tally.first_problem, std::move(marked), remote.charge);
   }
   // The step's end is committed with the others of this round (CloseSteps): one commit for all
   // the steps that ended together.
@@ -852,14 +852,14 @@ Result<int> LocalRunner::RefreshUrls(const std::string& project_id, const SpecSt
 }
 
 Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectState how, const std::string& error,
-                            std::vector<ArtifactRecord> saved) {
+                            std::vector<ArtifactRecord> saved, std::optional<double> charge) {
   const SpecStep& step = spec_.steps[i];
   step_errors_[i] = error;
   const RunStatus status = how == ProjectState::kCancelled ? RunStatus::kCancelled : RunStatus::kFailed;
   RunUpdate u{.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = status, .remote_id = project_id,
-                                   .error = ErrorValue(error)}},
+                                   .error = ErrorValue(error), .units = charge}},
               .saved = saved,
-              .projects = {{.project_id = project_id, .state = how, .error = ErrorValue(error)}}};
+              .projects = {{.project_id = project_id, .state = how, .charge = charge, .error = ErrorValue(error)}}};
   Status s = Write(u);
   if (s.code() == Status::Code::kConflict) {
     // The project had ended otherwise already (e.g. a cancel confirmed after its end): the step

@@ -142,9 +142,10 @@ class LocalRunner final : public RunDriver {
   Status CloseStepsThen(Status failure);
   Result<int> RefreshUrls(const std::string& project_id, const SpecStep& step, const RemoteProject& remote);
   // Ends the step (failed or cancelled) with its project, storing `saved` (files downloaded or
-  // given up before the end) in the same commit.
+  // given up before the end) in the same commit. `charge`: what the project cost, when it was
+  // paid although the step failed here (its files could not be saved): shown by `status`.
   Status EndStep(size_t step, const std::string& project_id, ProjectState how, const std::string& error,
-                 std::vector<ArtifactRecord> saved = {});
+                 std::vector<ArtifactRecord> saved = {}, std::optional<double> charge = std::nullopt);
   Status CheckQuiet();
   Result<RunOutcome> Finish();
   void Say(const std::string& line);
