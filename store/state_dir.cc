@@ -208,6 +208,12 @@ Status StateDir::OpenWriter(const StateDirOptions& options) {
                              " (an older sogni-flow, or one upgrading the database); wait for it to finish or stop it");
   }
 
+  // An existing empty file with no log is a new database to SQLite, which would start afresh
+  // without a word. It is one (made by a process that stopped before its first commit), or one
+  // emptied by an accident: either way it is said, with the way back to the runs that were in it.
+  std::error_code size_error;
+  const bool emptied = Exists(db_path) && std::filesystem::file_size(db_path, size_error) == 0 && !size_error &&
+                       !Exists(db_path + "-wal");
   if (!Exists(db_path)) {
     if (Status s = CreateDbFile(db_path); !s.ok()) return s;
   }
@@ -221,6 +227,10 @@ Status StateDir::OpenWriter(const StateDirOptions& options) {
   if (!db.ok()) return db.status();
   if (Status s = CheckOnOpen(db->get()); !s.ok()) return s;
   if (Status s = Migrate(db->get(), lock->get(), options.busy_timeout_ms); !s.ok()) return s;
+  if (emptied)
+    notices_.push_back("the state database " + db_path + " was an empty file: a new one was made in it. Runs stored "
+                       "there before, if any, are not in it: `sogni-flow recover` lists the account's workflows "
+                       "that no stored run knows");
   Result<std::unique_ptr<Db>> lease_db = Db::Open(db_path, db_options);
   if (!lease_db.ok()) return lease_db.status();
   leases_ = std::make_shared<RunLeases>(std::move(*lock), std::move(*lease_db));

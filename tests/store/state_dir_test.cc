@@ -318,6 +318,25 @@ TEST_F(StateDirTest, ProcessesOpeningANewDirectoryTogetherAllGetIt) {
   }
 }
 
+// An emptied database file is a new database to SQLite: opening it says so (the runs that were
+// in it are gone here), and a new directory says nothing.
+TEST_F(StateDirTest, AnEmptiedDatabaseIsSaid) {
+  {
+    std::unique_ptr<StateDir> d = OpenOk();
+    ASSERT_NE(d, nullptr);
+    EXPECT_TRUE(d->notices().empty()) << d->notices()[0];
+    ASSERT_OK(d->store().CreateRun(SampleRun("r1")));
+  }
+  for (const char* suffix : {"-wal", "-shm"}) unlink((dir() + "/state.db" + suffix).c_str());
+  ASSERT_EQ(truncate((dir() + "/state.db").c_str(), 0), 0);
+  std::unique_ptr<StateDir> d = OpenOk();
+  ASSERT_NE(d, nullptr);
+  ASSERT_EQ(d->notices().size(), 1u);
+  EXPECT_NE(d->notices()[0].find("state.db was an empty file: a new one was made in it"), std::string::npos)
+      << d->notices()[0];
+  EXPECT_NE(d->notices()[0].find("sogni-flow recover"), std::string::npos);
+}
+
 TEST_F(StateDirTest, ALeaseOfAProcessThatDiedIsReapedAfterAnIntegrityCheck) {
   OpenOk().reset();
   ProcessIdentity dead = DeadProcess();
