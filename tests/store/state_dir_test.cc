@@ -33,6 +33,16 @@ class StateDirTest : public testing::Test {
     EXPECT_OK(d.status());
     return d.ok() ? std::move(*d) : nullptr;
   }
+  // For a child of InChild: leases `run_id`, held until the child is killed; 'y' when it holds it.
+  char HoldLease(const std::string& run_id) {
+    Result<std::unique_ptr<StateDir>> d = Open();
+    if (!d.ok()) return 'n';
+    Result<std::unique_ptr<RunLease>> lease = (*d)->AcquireRunLease(run_id);
+    if (!lease.ok()) return 'n';
+    lease->release();
+    d->release();
+    return 'y';
+  }
   // Writes a lease row naming `who` for `run_id`, as a process that died without releasing it
   // leaves it.
   void PlantLease(const std::string& run_id, const ProcessIdentity& who) {
@@ -233,15 +243,7 @@ TEST_F(StateDirTest, ANewRunIdIsNeitherStoredNorDriven) {
 }
 
 TEST_F(StateDirTest, DeletingTheLockFileDoesNotFreeADrivenRun) {
-  auto [child, ok] = InChild([&] {
-    Result<std::unique_ptr<StateDir>> d = Open();
-    if (!d.ok()) return 'n';
-    Result<std::unique_ptr<RunLease>> lease = (*d)->AcquireRunLease("r1");
-    if (!lease.ok()) return 'n';
-    lease->release();  // held until the child is killed
-    d->release();
-    return 'y';
-  });
+  auto [child, ok] = InChild([&] { return HoldLease("r1"); });
   ASSERT_EQ(ok, 'y');
   ASSERT_EQ(unlink((dir() + "/lock").c_str()), 0);
   std::unique_ptr<StateDir> d = OpenOk();  // makes a new lock file, whose byte is free
@@ -261,15 +263,7 @@ TEST_F(StateDirTest, DeletingTheLockFileDoesNotFreeADrivenRun) {
 // A runner killed with SIGKILL stays a zombie until its parent waits for it (for good under a
 // PID 1 that never does): it drives nothing, and its run is taken over at once.
 TEST_F(StateDirTest, AZombieHolderIsDead) {
-  auto [child, ok] = InChild([&] {
-    Result<std::unique_ptr<StateDir>> d = Open();
-    if (!d.ok()) return 'n';
-    Result<std::unique_ptr<RunLease>> lease = (*d)->AcquireRunLease("r1");
-    if (!lease.ok()) return 'n';
-    lease->release();  // held until the child is killed
-    d->release();
-    return 'y';
-  });
+  auto [child, ok] = InChild([&] { return HoldLease("r1"); });
   ASSERT_EQ(ok, 'y');
   kill(child, SIGKILL);  // not waited for: a zombie
   bool zombie = false;
