@@ -48,6 +48,7 @@
 #include "api/api_client.h"
 #include "api/http_transport.h"
 #include "engine/json.h"
+#include "runner/group_committer.h"
 #include "runner/server/server_runner.h"
 #include "runner/synchronized_run_store.h"
 #include "sandbox/sandbox.h"
@@ -115,6 +116,16 @@ class BenchStore final : public SynchronizedRunStore {
     Result<AppendResult> r = SynchronizedRunStore::AppendEvents(id, b);
     std::lock_guard<std::mutex> m(marks_->mu);
     if (r.ok()) marks_->appended += r->inserted, ++marks_->commits;
+    return r;
+  }
+  // The follower's batches come in groups (runner/group_committer.h): one commit each.
+  std::vector<Result<AppendResult>> AppendEventGroup(const std::vector<RunBatch>& group) override {
+    std::vector<Result<AppendResult>> r = SynchronizedRunStore::AppendEventGroup(group);
+    std::lock_guard<std::mutex> m(marks_->mu);
+    bool any = false;
+    for (const Result<AppendResult>& one : r)
+      if (one.ok()) marks_->appended += one->inserted, any = true;
+    if (any) ++marks_->commits;
     return r;
   }
 
@@ -288,10 +299,15 @@ int RunScenario(const Scenario& sc) {
     Result<std::unique_ptr<HttpTransport>> shared_transport = NewHttpTransport(HttpTransportOptions());
     if (!shared_transport.ok()) return 2;
     ApiClient shared_client(shared_transport->get(), api);
+    // As `run -j` has it: one committer of event batches for every run of the state directory.
+    std::unique_ptr<GroupCommitter> shared_committer;
+    if (sc.shared_store) shared_committer = std::make_unique<GroupCommitter>(stores[0].get());
     auto drive = [&](int i) {
       const std::string& run_id = run_ids[i];
       if (sc.shared_store) {
-        ServerRunner runner(stores[0].get(), &shared_client, shared_transport->get(), ServerRunnerOptions());
+        ServerRunnerOptions shared;
+        shared.committer = shared_committer.get();
+        ServerRunner runner(stores[0].get(), &shared_client, shared_transport->get(), shared);
         Result<RunOutcome> out = runner.Drive(run_id);
         if (!out.ok() || out->status != RunStatus::kCompleted) ++errors;
         return;

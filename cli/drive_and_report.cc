@@ -153,6 +153,7 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store,
     ro.cancel = env.cancel;
     ro.start_only = env.start_only;
     ro.download = !options.no_download;
+    ro.committer = env.committer;
     return std::make_unique<ServerRunner>(env.store, b.client.get(), b.transport.get(), ro);
   };
   DrivePoolResult pool = DriveRuns(

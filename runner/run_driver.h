@@ -21,6 +21,8 @@
 
 namespace sflow {
 
+class GroupCommitter;  // runner/group_committer.h
+
 class RunProgress;
 class StreamCancel;
 
@@ -60,6 +62,7 @@ struct DriverEnvironment {
   RunProgress* progress = nullptr;   // progress lines and events; may be null
   StreamCancel* cancel = nullptr;    // the run's own: Ctrl-C and --timeout cancel it
   bool start_only = false;           // --detach: send (or re-send) the start, store its answer, stop
+  GroupCommitter* committer = nullptr;  // commits event batches of every run of the pool, in groups
 };
 
 // Makes the driver of `run_id` (the caller knows each run's execution and endpoint).

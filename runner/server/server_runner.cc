@@ -13,6 +13,7 @@
 #include "engine/json.h"
 #include "engine/random.h"
 #include "runner/artifact_download.h"
+#include "runner/group_committer.h"
 #include "runner/server/workflow_record.h"
 
 namespace sflow {
@@ -25,24 +26,17 @@ bool Ended(const std::string& wire_status) {
   return EventFollower::IsTerminal(wire_status) || wire_status == "waiting_for_user";
 }
 
-// Commits event batches (each with the cursor that covers it, one transaction) on a thread of
-// its own, so that reading and parsing the stream go on during the previous batch's fsync. One
-// batch is in flight at most: Submit() waits for the one before, so batches commit in order and
-// memory stays bounded. Nothing may depend on a batch until it is committed: the follower
-// reports events only up to committed(), and waits before it reconciles, reconnects, returns or
-// reports an interruption. The destructor commits what is in flight.
+// Hands event batches (each with the cursor that covers it) to the process's GroupCommitter,
+// so that reading and parsing the stream go on during the previous batch's fsync. One batch is
+// in flight at most: Submit() waits for the one before, so batches commit in order and memory
+// stays bounded. Nothing may depend on a batch until it is committed: the follower reports
+// events only up to committed(), and waits before it reconciles, reconnects, returns or reports
+// an interruption. The destructor waits for what is in flight.
 class BatchCommitter {
  public:
-  BatchCommitter(RunStore* store, std::string run_id, int64_t cursor)
-      : store_(store), run_id_(std::move(run_id)), cursor_(cursor), thread_([this] { Loop(); }) {}
-  ~BatchCommitter() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      quit_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
+  BatchCommitter(GroupCommitter* committer, std::string run_id, int64_t cursor)
+      : committer_(committer), run_id_(std::move(run_id)), cursor_(cursor) {}
+  ~BatchCommitter() { (void)Wait(); }  // its error was or will be reported by the follower
   BatchCommitter(const BatchCommitter&) = delete;
   BatchCommitter& operator=(const BatchCommitter&) = delete;
 
@@ -57,7 +51,14 @@ class BatchCommitter {
     batch->events.clear();
     batch->run = RunUpdate();
     busy_ = true;
-    cv_.notify_all();
+    lock.unlock();
+    committer_->Submit(&run_id_, &pending_, [this](Result<AppendResult> r) {
+      std::lock_guard<std::mutex> done(mu_);
+      if (r.ok()) cursor_ = r->cursor;
+      else error_ = r.status();
+      busy_ = false;
+      cv_.notify_all();
+    });
     return Status::OK();
   }
   // Until nothing is in flight; the first error of any batch.
@@ -73,35 +74,14 @@ class BatchCommitter {
   }
 
  private:
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return busy_ || quit_; });
-      if (!busy_) return;  // quit, nothing in flight
-      lock.unlock();
-      CrashPoint("follow.before_commit");
-      Result<AppendResult> r = store_->AppendEvents(run_id_, pending_);
-      if (r.ok()) CrashPoint("follow.committed");
-      lock.lock();
-      if (r.ok()) {
-        cursor_ = r->cursor;
-      } else {
-        error_ = r.status();
-      }
-      busy_ = false;
-      cv_.notify_all();
-    }
-  }
-
-  RunStore* store_;
+  GroupCommitter* committer_;
   const std::string run_id_;
   std::mutex mu_;
   std::condition_variable cv_;
   EventBatch pending_;
-  bool busy_ = false, quit_ = false;
+  bool busy_ = false;
   Status error_;
   int64_t cursor_;
-  std::thread thread_;  // last: starts once everything above exists
 };
 
 // Events waiting for their batch to commit before the reporter sees them, and the lines about
@@ -232,7 +212,10 @@ Status ServerRunner::Follow(RunRecord* run) {
   // An end after which nothing more happens: not a wait for a person.
   auto ended_for_good = [&] { return EventFollower::IsTerminal(end_status); };
   auto last_flush = Clock::now();
-  BatchCommitter committer(store_, run->id, run->cursor);
+  // The process's committer (shared by every run it follows), else one of this follow's own.
+  std::unique_ptr<GroupCommitter> own;
+  if (!options_.committer) own = std::make_unique<GroupCommitter>(store_);
+  BatchCommitter committer(options_.committer ? options_.committer : own.get(), run->id, run->cursor);
   ReportQueue reports(options_.reporter, run->id);
   // Hands the batch to the committer; with `wait`, returns once everything is durable. Events
   // reach the reporter only once committed.

@@ -39,6 +39,7 @@
 #include "engine/status.h"
 #include "engine/value.h"
 #include "runner/intents.h"
+#include "runner/group_committer.h"
 #include "runner/progress.h"
 #include "runner/run_driver.h"
 
@@ -70,6 +71,9 @@ struct ServerRunnerOptions {
   // Ctrl-C: when cancelled, the follower stops reading, commits what it has with its cursor and
   // Drive() returns kCancelled ("interrupted"); the workflow itself keeps running remotely.
   StreamCancel* cancel = nullptr;
+  // The process's committer of event batches, shared by every run it follows
+  // (runner/group_committer.h); null: each follow has one of its own.
+  GroupCommitter* committer = nullptr;
 };
 
 class ServerRunner final : public RunDriver {

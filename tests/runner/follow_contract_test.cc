@@ -490,14 +490,19 @@ steps:
   ExpectAllEvents();
 }
 
-// A store that fails its second event batch: Drive stops with that error, nothing after it is
-// stored, and a later Drive stores the rest, none twice.
+// A store that fails its second commit of event batches (one batch, or a group of them, as the
+// group committer sends them): Drive stops with that error, nothing after it is stored, and a
+// later Drive stores the rest, none twice.
 class FailingStore : public SynchronizedRunStore {
  public:
   FailingStore(RunStore* inner, int fail_at) : SynchronizedRunStore(inner), fail_at_(fail_at) {}
   Result<AppendResult> AppendEvents(const std::string& id, const EventBatch& b) override {
     if (++calls_ == fail_at_) return Status::IOError("disk full (test)");
     return SynchronizedRunStore::AppendEvents(id, b);
+  }
+  std::vector<Result<AppendResult>> AppendEventGroup(const std::vector<RunBatch>& group) override {
+    if (++calls_ == fail_at_) return std::vector<Result<AppendResult>>(group.size(), Status::IOError("disk full (test)"));
+    return SynchronizedRunStore::AppendEventGroup(group);
   }
 
  private:

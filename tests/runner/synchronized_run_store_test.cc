@@ -8,9 +8,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "runner/group_committer.h"
 #include "store/sqlite_run_store.h"
 #include "tests/store/store_test_util.h"
 #include "tests/support/test_util.h"
@@ -109,6 +111,69 @@ TEST(SynchronizedRunStoreTest, ConcurrentBatchesCommitInGroupsEachWithItsOwnResu
   for (size_t n : counting.sizes) batches += n;
   EXPECT_EQ(batches, static_cast<size_t>(kRuns));
   EXPECT_LT(counting.sizes.size(), static_cast<size_t>(kRuns)) << "every batch was a transaction of its own";
+}
+
+}  // namespace
+}  // namespace sflow
+
+namespace sflow {
+namespace {
+
+// GroupCommitter (runner/group_committer.h): one thread commits every run's batches, in groups;
+// each Submit gets its own batch's result, in order, and nothing queued is lost at destruction.
+TEST(GroupCommitterTest, EveryBatchIsCommittedOnceWithItsOwnResult) {
+  std::unique_ptr<SqliteRunStore> sqlite = MemoryStore();
+  constexpr int kRuns = 8, kBatches = 25;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kRuns; ++i) {
+    ids.push_back("r" + std::to_string(i));
+    ASSERT_OK(sqlite->CreateRun(SampleRun(ids.back())));
+  }
+  CountingStore counting(sqlite.get());  // no first-group hold: counting.expected stays 0
+  std::vector<std::vector<int64_t>> cursors(kRuns);
+  {
+    std::optional<GroupCommitter> committer;
+    committer.emplace(&counting);
+    std::vector<std::thread> threads;
+    for (int r = 0; r < kRuns; ++r) {
+      threads.emplace_back([&, r] {
+        for (int b = 0; b < kBatches; ++b) {  // one in flight per run, as a follower does
+          EventBatch batch = SampleBatch(b * 4, b * 4 + 3);
+          std::mutex mu;
+          std::condition_variable cv;
+          bool done = false;
+          committer->Submit(&ids[r], &batch, [&](Result<AppendResult> res) {
+            std::lock_guard<std::mutex> lock(mu);
+            cursors[r].push_back(res.ok() ? res->cursor : -100);
+            done = true;
+            cv.notify_all();
+          });
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] { return done; });
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    // Queued and never waited for: committed before the destructor returns.
+    EventBatch last = SampleBatch(kBatches * 4, kBatches * 4);
+    int finished = 0;
+    committer->Submit(&ids[0], &last, [&](Result<AppendResult> res) { finished += res.ok(); });
+    const std::string unknown = "nope";
+    committer->Submit(&unknown, &last, [&](Result<AppendResult> res) {
+      finished += res.status().code() == Status::Code::kNotFound;
+    });
+    committer.reset();
+    EXPECT_EQ(finished, 2);
+  }
+  for (int r = 0; r < kRuns; ++r) {
+    ASSERT_EQ(cursors[r].size(), static_cast<size_t>(kBatches)) << ids[r];
+    for (int b = 0; b < kBatches; ++b) EXPECT_EQ(cursors[r][b], b * 4 + 3) << ids[r];
+    EXPECT_EQ(*sqlite->CountEvents(ids[r]), kBatches * 4 + (r == 0 ? 1 : 0));
+  }
+  size_t batches = 0;
+  for (size_t n : counting.sizes) batches += n;
+  EXPECT_EQ(batches, static_cast<size_t>(kRuns * kBatches + 2));
+  EXPECT_LT(counting.sizes.size(), batches) << "every batch was a transaction of its own";
 }
 
 }  // namespace

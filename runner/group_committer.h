@@ -1,0 +1,60 @@
+// GroupCommitter: one thread that commits the event batches of every run a process follows, in
+// groups. Each run's follower hands its batch over and reads on; the thread takes every batch
+// queued by then and commits them in one transaction (RunStore::AppendEventGroup: each batch
+// whole or not at all), then tells each follower its batch's result, and takes the next group,
+// which has gathered meanwhile: leveldb's group commit, with one thread for all runs instead of
+// one per run. With `run -j 200` that is 200 threads fewer, and fewer, fuller transactions.
+//
+// Thread-safe. The batch (and the run id) given to Submit must stay alive and unchanged until
+// its `done` has been called. `done` is called on the committer's thread, never under a lock of
+// the committer, once per Submit, in the order the batches were submitted. The destructor
+// commits what is queued first.
+#ifndef SFLOW_RUNNER_GROUP_COMMITTER_H_
+#define SFLOW_RUNNER_GROUP_COMMITTER_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "engine/run_store.h"
+#include "engine/status.h"
+
+namespace sflow {
+
+class GroupCommitter {
+ public:
+  using Done = std::function<void(Result<AppendResult>)>;
+
+  explicit GroupCommitter(RunStore* store);
+  ~GroupCommitter();
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  void Submit(const std::string* run_id, const EventBatch* batch, Done done);
+
+  static constexpr size_t kMaxGroup = 256;         // batches in one transaction, at most
+  static constexpr size_t kMaxGroupEvents = 50000;  // and events (a group of one may hold more)
+
+ private:
+  struct Queued {
+    const std::string* run_id;
+    const EventBatch* batch;
+    Done done;
+  };
+  void Loop();
+
+  RunStore* store_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Queued> queue_;
+  bool quit_ = false;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+}  // namespace sflow
+
+#endif  // SFLOW_RUNNER_GROUP_COMMITTER_H_
