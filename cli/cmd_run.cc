@@ -206,9 +206,9 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
            "plan's budget.max_tokens, whichever is lower)", &max_tokens_text);
   cl.Flag("no-cache", "", "local plans: run every step, even one whose result the state directory holds", &drive.no_cache);
   cl.Flag("no-download", "",
-          "server plans: follow each workflow to its end and store its artifacts' records, download\n"
-          "nothing ('sogni-flow artifacts RUN' or 'resume RUN' fetches them later). Not for local plans,\n"
-          "whose results feed the steps after them", &drive.no_download);
+          "server plans: follow each workflow to its end and store its artifacts' records,\n"
+          "download nothing ('sogni-flow artifacts RUN' or 'resume RUN' fetches them later);\n"
+          "not for local plans, whose results feed the steps after them", &drive.no_download);
   cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN; with several plans DIR/RUN)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);

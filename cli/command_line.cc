@@ -186,7 +186,13 @@ std::string CommandLine::Help() const {
     if (!b->flag) left += " " + (b->arg.empty() ? std::string("VALUE") : b->arg);
     if (left.size() < 30) left.resize(30, ' ');
     else left += "\n" + std::string(30, ' ');
-    out << left << b->help << "\n";
+    // A help text of several lines keeps to its column: each line after the first is indented.
+    std::string help;
+    for (char c : b->help) {
+      help.push_back(c);
+      if (c == '\n') help.append(30, ' ');
+    }
+    out << left << help << "\n";
   }
   if (!epilog_.empty()) out << "\n" << epilog_;
   return out.str();

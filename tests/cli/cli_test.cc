@@ -1,6 +1,8 @@
 // The subcommands in-process: exit codes, --help, --json, usage errors.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "cli/command_line.h"
 #include "tests/support/test_util.h"
 
@@ -39,6 +41,23 @@ TEST(CliTest, EveryCommandHasHelp) {
     EXPECT_NE(r.out.find("usage: sogni-flow "), std::string::npos) << cmd;
     EXPECT_NE(r.out.find("exit codes:"), std::string::npos) << cmd;
     EXPECT_EQ(RunCliForTest({"help", cmd}).out, r.out);
+  }
+}
+
+// Every line of every command's help that belongs to an option's text starts at the text's
+// column: a text of several lines once ran its later lines from column 0.
+TEST(CliTest, OptionTextsKeepToTheirColumn) {
+  for (const char* cmd : {"run", "resume", "estimate", "validate", "status", "artifacts", "sandbox", "reseed"}) {
+    CliResult r = RunCliForTest({cmd, "--help"});
+    ASSERT_EQ(r.exit_code, 0) << cmd;
+    const size_t from = r.out.find("\noptions:\n"), to = r.out.find("\n\n", from + 1);
+    ASSERT_NE(from, std::string::npos) << cmd;
+    std::istringstream options(r.out.substr(from + 10, to == std::string::npos ? std::string::npos : to - from - 10));
+    for (std::string line; std::getline(options, line);) {
+      if (line.empty()) continue;
+      EXPECT_TRUE(line.rfind("  -", 0) == 0 || line.rfind("      --", 0) == 0 || line.rfind(std::string(30, ' '), 0) == 0)
+          << cmd << ": '" << line << "'";
+    }
   }
 }
 
