@@ -200,6 +200,12 @@ scenario_thousand() {
   plans "$n" 1 plans-thousand
   SOGNI_API_KEY=$key measure flow-thousand "$bin" run plans-thousand/p*.yaml -j "$n" \
     --api-url "$url" --state-dir state-thousand --out out-thousand
+  if [ "$m_rc" -eq 2 ] && grep -q -- "-j wants a number" flow-thousand.err; then
+    # Not a broken run: this sogni-flow does not take that many runs at once (yet). A goal missed.
+    echo "  $(sed -n 's/^sogni-flow run: //p' flow-thousand.err | head -1)"
+    echo "  1,000 runs at once: MISS (cannot run them at once)"
+    return 0
+  fi
   [ "$m_rc" -eq 0 ] || { tail -5 flow-thousand.err; fail "sogni-flow run exited $m_rc"; }
   local files
   files=$(find out-thousand -name '*.png' | wc -l)
