@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "api/http_transport.h"
-#include "runner/group_committer.h"
 #include "runner/intents.h"
 #include "runner/interrupt.h"
 #include "runner/synchronized_run_store.h"
@@ -21,7 +20,6 @@ DrivePoolResult DriveRuns(RunStore& raw_store, RunProgress& progress, const Driv
   DrivePoolResult result;
   if (run_ids.empty()) return result;
   SynchronizedRunStore store(&raw_store);
-  GroupCommitter committer(&store);  // every run's event batches, in groups (destroyed first)
   std::vector<DrivenRun>& driven = result.runs;
   driven.resize(run_ids.size());
   std::vector<std::unique_ptr<StreamCancel>> cancels;
@@ -39,7 +37,7 @@ DrivePoolResult DriveRuns(RunStore& raw_store, RunProgress& progress, const Driv
     return make_driver(driven[i].run_id, DriverEnvironment{.store = &store, .progress = &progress,
                                                            .cancel = cancels[i].get(),
                                                            .start_only = options.start_only,
-                                                           .committer = &committer});
+                                                           .committer = &store.committer()});
   };
   std::atomic<bool> interrupted{false}, timed_out{false};
   bool stopped_any = false;  // a run left unfinished by Ctrl-C or --timeout

@@ -7,7 +7,10 @@
 
 namespace sflow {
 
-GroupCommitter::GroupCommitter(RunStore* store) : store_(store), thread_([this] { Loop(); }) {}
+GroupCommitter::GroupCommitter(RunStore* store)
+    : GroupCommitter([store](const std::vector<RunStore::RunBatch>& g) { return store->AppendEventGroup(g); }) {}
+
+GroupCommitter::GroupCommitter(CommitGroup commit) : commit_(std::move(commit)), thread_([this] { Loop(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -45,7 +48,7 @@ void GroupCommitter::Loop() {
     batches.clear();
     for (const Queued& q : group) batches.push_back(RunStore::RunBatch{q.run_id, q.batch});
     CrashPoint("follow.before_commit");
-    std::vector<Result<AppendResult>> results = store_->AppendEventGroup(batches);
+    std::vector<Result<AppendResult>> results = commit_(batches);
     if (!results.empty() && results.front().ok()) CrashPoint("follow.committed");
     for (size_t i = 0; i < group.size(); ++i)
       group[i].done(i < results.size() ? std::move(results[i]) : Result<AppendResult>(Status::Internal("no result")));

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/run_store.h"
 #include "engine/status.h"
@@ -28,8 +29,12 @@ namespace sflow {
 class GroupCommitter {
  public:
   using Done = std::function<void(Result<AppendResult>)>;
+  using CommitGroup = std::function<std::vector<Result<AppendResult>>(const std::vector<RunStore::RunBatch>&)>;
 
+  // Commits through store->AppendEventGroup, or through `commit` (a caller that must not be
+  // reached through its own virtual functions from this thread, e.g. while it is destroyed).
   explicit GroupCommitter(RunStore* store);
+  explicit GroupCommitter(CommitGroup commit);
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
@@ -47,7 +52,7 @@ class GroupCommitter {
   };
   void Loop();
 
-  RunStore* store_;
+  CommitGroup commit_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Queued> queue_;

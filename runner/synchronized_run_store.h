@@ -5,21 +5,19 @@
 // process drive runs of one state directory at once (each under its run's lease,
 // store/run_lease.h; the threads take turns on the connection).
 //
-// Event batches are committed in groups (leveldb's writer queue): AppendEvents() queues its
-// batch; the first in the queue commits every batch queued by then (up to kMaxGroup batches or
-// kMaxGroupEvents events) in one transaction (RunStore::AppendEventGroup) while the others wait,
-// and each caller returns with its own batch's result once that transaction is durable. With
-// many runs followed at once, one fsync then serves many runs instead of one each.
+// Event batches are committed in groups by the store's GroupCommitter (runner/group_committer.h):
+// AppendEvents() hands its batch over and returns with that batch's result once the group it
+// went in is durable; the followers of the drive pool hand theirs to committer() directly and
+// read on. With many runs at once, one fsync then serves many runs instead of one each.
 #ifndef SFLOW_RUNNER_SYNCHRONIZED_RUN_STORE_H_
 #define SFLOW_RUNNER_SYNCHRONIZED_RUN_STORE_H_
 
-#include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "engine/run_store.h"
+#include "runner/group_committer.h"
 
 namespace sflow {
 
@@ -60,8 +58,8 @@ class SynchronizedRunStore : public RunStore {
   std::vector<Result<AppendResult>> AppendEventGroup(const std::vector<RunBatch>& group) override {
     return Locked([&] { return inner_->AppendEventGroup(group); });
   }
-  static constexpr size_t kMaxGroup = 256;
-  static constexpr size_t kMaxGroupEvents = 50000;
+  // The committer of this store's event batches, for followers that hand batches over.
+  GroupCommitter& committer() { return committer_; }
   Result<std::vector<EventRecord>> ListEvents(const std::string& id, int64_t after, int64_t limit) override {
     return Locked([&] { return inner_->ListEvents(id, after, limit); });
   }
@@ -96,18 +94,11 @@ class SynchronizedRunStore : public RunStore {
   }
 
  private:
-  struct Writer {
-    Writer(const std::string* r, const EventBatch* b) : run_id(r), batch(b) {}
-    const std::string* run_id;
-    const EventBatch* batch;
-    Result<AppendResult> result = Status::Internal("not committed");
-    bool done = false;
-    std::condition_variable cv;
-  };
   RunStore* inner_;
-  std::mutex mu_;        // the wrapped store
-  std::mutex queue_mu_;  // writers_
-  std::deque<Writer*> writers_;
+  std::mutex mu_;  // the wrapped store
+  // Last: its thread starts once the above exist, and commits through the wrapped store under
+  // mu_ (never through this object's virtual functions, which a subclass overrides).
+  GroupCommitter committer_{[this](const std::vector<RunBatch>& g) { return Locked([&] { return inner_->AppendEventGroup(g); }); }};
 };
 
 }  // namespace sflow

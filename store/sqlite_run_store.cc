@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdint>
 
-#include "engine/json.h"
 #include "store/event_chunks.h"
 #include "store/migrations.h"
 #include "store/run_rows.h"
@@ -437,52 +436,50 @@ std::vector<Result<AppendResult>> SqliteRunStore::AppendEventGroup(const std::ve
 Status SqliteRunStore::ApplyEventBatch(const std::string& run_id, const EventBatch& b, int64_t now,
                                        AppendResult* out) {
   AppendResult& result = *out;
-  {
-    Result<Stmt> cur = db_->Prepare("SELECT last_sequence FROM cursors WHERE run_id = ?1");
-    if (!cur.ok()) return cur.status();
-    Result<bool> row = cur->BindAll(run_id).Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::NotFound("no run " + run_id + " in the state database");
-    const int64_t stored = cur->Int(0);
-    // The events above the stored cursor, ascending, the first copy of each sequence; the rest
-    // are already stored (the cursor covers only what is stored or known not to exist).
-    std::vector<const EventRecord*> take;
-    take.reserve(b.events.size());
-    for (const EventRecord& e : b.events) {
-      if (e.sequence > stored) take.push_back(&e);
-      else ++result.duplicates;
-    }
-    std::stable_sort(take.begin(), take.end(), [](const EventRecord* x, const EventRecord* y) { return x->sequence < y->sequence; });
-    size_t kept = 0, bytes = 0;
-    for (size_t i = 0; i < take.size(); ++i) {
-      if (kept > 0 && take[kept - 1]->sequence == take[i]->sequence) {
-        ++result.duplicates;
-        continue;
-      }
-      bytes += take[i]->type.size() + take[i]->status.size() + take[i]->json.size() + 64;
-      take[kept++] = take[i];
-    }
-    take.resize(kept);
-    if (!take.empty()) {
-      std::string body;
-      body.reserve(bytes);
-      for (const EventRecord* e : take) AppendToChunk(*e, e->received_at ? e->received_at : now, &body);
-      Result<Stmt> ins = db_->Prepare(
-          "INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) VALUES (?1, ?2, ?3, ?4, ?5)");
-      if (!ins.ok()) return ins.status();
-      ins->BindStatic(1, run_id).Bind(2, take.front()->sequence).Bind(3, take.back()->sequence);
-      ins->Bind(4, static_cast<int64_t>(take.size())).BindStatic(5, body);
-      if (Status st = ins->Run(); !st.ok()) return st;
-      result.inserted = static_cast<int64_t>(take.size());
-    }
-    result.cursor = std::max(stored, b.cursor);
-    if (result.cursor != stored) {
-      Result<Stmt> up = db_->Prepare("UPDATE cursors SET last_sequence = ?2 WHERE run_id = ?1");
-      if (!up.ok()) return up.status();
-      if (Status st = up->BindAll(run_id, result.cursor).Run(); !st.ok()) return st;
-    }
-    return ApplyRunUpdate(run_id, b.run, now);
+  Result<Stmt> cur = db_->Prepare("SELECT last_sequence FROM cursors WHERE run_id = ?1");
+  if (!cur.ok()) return cur.status();
+  Result<bool> row = cur->BindAll(run_id).Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("no run " + run_id + " in the state database");
+  const int64_t stored = cur->Int(0);
+  // The events above the stored cursor, ascending, the first copy of each sequence; the rest
+  // are already stored (the cursor covers only what is stored or known not to exist).
+  std::vector<const EventRecord*> take;
+  take.reserve(b.events.size());
+  for (const EventRecord& e : b.events) {
+    if (e.sequence > stored) take.push_back(&e);
+    else ++result.duplicates;
   }
+  std::stable_sort(take.begin(), take.end(), [](const EventRecord* x, const EventRecord* y) { return x->sequence < y->sequence; });
+  size_t kept = 0, bytes = 0;
+  for (size_t i = 0; i < take.size(); ++i) {
+    if (kept > 0 && take[kept - 1]->sequence == take[i]->sequence) {
+      ++result.duplicates;
+      continue;
+    }
+    bytes += take[i]->type.size() + take[i]->status.size() + take[i]->json.size() + 64;
+    take[kept++] = take[i];
+  }
+  take.resize(kept);
+  if (!take.empty()) {
+    std::string body;
+    body.reserve(bytes);
+    for (const EventRecord* e : take) AppendToChunk(*e, e->received_at ? e->received_at : now, &body);
+    Result<Stmt> ins = db_->Prepare(
+        "INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!ins.ok()) return ins.status();
+    ins->BindStatic(1, run_id).Bind(2, take.front()->sequence).Bind(3, take.back()->sequence);
+    ins->Bind(4, static_cast<int64_t>(take.size())).BindStatic(5, body);
+    if (Status st = ins->Run(); !st.ok()) return st;
+    result.inserted = static_cast<int64_t>(take.size());
+  }
+  result.cursor = std::max(stored, b.cursor);
+  if (result.cursor != stored) {
+    Result<Stmt> up = db_->Prepare("UPDATE cursors SET last_sequence = ?2 WHERE run_id = ?1");
+    if (!up.ok()) return up.status();
+    if (Status st = up->BindAll(run_id, result.cursor).Run(); !st.ok()) return st;
+  }
+  return ApplyRunUpdate(run_id, b.run, now);
 }
 
 Result<std::vector<EventRecord>> SqliteRunStore::ListEvents(const std::string& run_id,

@@ -757,11 +757,7 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
     if (!fresh.ok() && fresh.status().code() == Status::Code::kNotFound) return SendAgain(project_id, i);
     if (!fresh.ok()) return fresh.status();
     if (*fresh > 0) {
-      if (!marked.empty())
-        if (Status s = Write({.saved = marked}); !s.ok()) return s;
-      RemovePartFiles(run_, marked);
-      for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
-      marked.clear();
+      if (Status s = StoreSaved(&marked); !s.ok()) return s;
       mine.clear();
       for (auto a = artifacts_.lower_bound(project_id); a != artifacts_.end() && a->first.rfind(project_id, 0) == 0; ++a)
         if (a->second.step_id == step.id) mine.push_back(a->second);
@@ -771,10 +767,7 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
   }
   if (!got.ok()) {
     // What was saved before the failure is stored now (a later attempt finds it done).
-    if (!marked.empty())
-      if (Status s = Write({.saved = marked}); !s.ok()) return s;
-    RemovePartFiles(run_, marked);
-    for (ArtifactRecord& a : marked) artifacts_[a.remote_id] = std::move(a);
+    if (Status s = StoreSaved(&marked); !s.ok()) return s;
     return got;
   }
   if (tally.failed > 0) {
@@ -786,6 +779,15 @@ Status LocalRunner::Conclude(const std::string& project_id, const RemoteProject*
   it->second.closing = true;
   closing_.push_back(Closing{.project_id = project_id, .step = i, .done = done, .charge = remote.charge,
                              .saved = std::move(marked)});
+  return Status::OK();
+}
+
+Status LocalRunner::StoreSaved(std::vector<ArtifactRecord>* marked) {
+  if (!marked->empty())
+    if (Status s = Write({.saved = *marked}); !s.ok()) return s;
+  RemovePartFiles(run_, *marked);  // only now: until the store knew, a part proved its bytes complete
+  for (ArtifactRecord& a : *marked) artifacts_[a.remote_id] = std::move(a);
+  marked->clear();
   return Status::OK();
 }
 
