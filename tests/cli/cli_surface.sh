@@ -22,8 +22,7 @@ sandbox_until_listening() {  # sandbox_until_listening LOG ARGS...: starts it; s
   shift
   "$bin" sandbox --port 0 --api-key "$SOGNI_API_KEY" "$@" > "$log" 2>&1 &
   sb_pid=$!
-  for _ in $(seq 1 100); do grep -q "listening on" "$log" 2>/dev/null && break; sleep 0.1; done
-  sb_url=$(sed -n 's/.*listening on //p' "$log")
+  sb_url=$(await_listening "$log" "$sb_pid")
 }
 sf sandbox --port 0 --data-dir "$work/no/such/parent" > dd.out 2> dd.err; rc=$?
 [ "$rc" -eq 6 ] || fail "sandbox --data-dir under a missing parent exited $rc, expected 6"

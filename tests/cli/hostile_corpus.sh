@@ -22,6 +22,7 @@
 #
 #   hostile_corpus.sh BIN [CORPUS_DIR] [CASE_FILTER]
 set -u
+. "$(dirname "$0")/lib.sh"  # await_listening
 bin=$(realpath "$1")
 corpus=$(realpath "${2:-$(dirname "$0")/../data/hostile}")
 filter=${3:-}
@@ -39,8 +40,7 @@ start_case_sandbox() {
   mapfile -t extra < <(tail -n +2 "$1")
   "$bin" sandbox --port 0 --api-key "$key" "${extra[@]}" > "$root/sandbox.log" 2>&1 &
   sandbox_pid=$!
-  for _ in $(seq 1 100); do grep -q "listening on" "$root/sandbox.log" 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/.*listening on //p' "$root/sandbox.log")
+  url=$(await_listening "$root/sandbox.log" "$sandbox_pid")
   [ -n "$url" ]
 }
 

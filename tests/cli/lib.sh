@@ -3,6 +3,9 @@
 #                           (with every process started through start_sandbox) on exit
 #   fail MESSAGE            prints MESSAGE and the tail of every *.err and *.log here, exits 1
 #   require TOOL...         fails unless every TOOL is on PATH
+#   await_listening LOG PID [FROM]
+#                           the URL of the "listening on" line PID writes to LOG (from line FROM),
+#                           waiting up to 60 s unless PID ends; empty when none came
 #   start_sandbox KEY ARGS  `sogni-flow sandbox --port 0 --api-key KEY ARGS...` on 127.0.0.1,
 #                           logging to sandbox.log; sets url and sandbox_pid
 #   start_fault_proxy PROXY LOG ARGS...
@@ -49,14 +52,27 @@ require() {
   for tool in "$@"; do command -v "$tool" >/dev/null || fail "$tool is required"; done
 }
 
+# await_listening LOG PID [FROM]: prints the URL of the "listening on" line that the process PID
+# writes to LOG (from line FROM on), or nothing when PID ends first or 60 s pass. The wait is long
+# because `make test` compiles the sanitizer builds beside this suite on two cores: a start that
+# takes 36 ms alone once took over 10 s there (a CI run failed on it).
+await_listening() {
+  local log=$1 pid=$2 from=${3:-1} i
+  for i in $(seq 1 600); do
+    tail -n +"$from" "$log" 2>/dev/null | grep -q "listening on" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -n +"$from" "$log" 2>/dev/null | sed -n 's/.*listening on //p' | head -n 1
+}
+
 start_sandbox() {
   local key=$1
   shift
   "$bin" sandbox --port 0 --api-key "$key" "$@" > sandbox.log 2>&1 &
   sandbox_pid=$!
-  for _ in $(seq 1 100); do grep -q "listening on" sandbox.log 2>/dev/null && break; sleep 0.1; done
-  url=$(sed -n 's/.*listening on //p' sandbox.log)
-  [ -n "$url" ] || fail "the sandbox did not start"
+  url=$(await_listening sandbox.log "$sandbox_pid")
+  [ -n "$url" ] || fail "the sandbox did not start ($(kill -0 "$sandbox_pid" 2>/dev/null && echo "still running" || echo "it exited")): $(tail -n 3 sandbox.log)"
   case "$url" in http://127.0.0.1:*) ;; *) fail "the sandbox is not on loopback: $url" ;; esac
 }
 
@@ -84,8 +100,7 @@ start_fault_proxy() {
   stop_fault_proxy
   "$proxy" --upstream "$url" "$@" > "$log" 2>&1 &
   proxy_pid=$!
-  for _ in $(seq 1 100); do grep -q "listening on" "$log" 2>/dev/null && break; sleep 0.05; done
-  purl=$(sed -n 's/.*listening on //p' "$log")
+  purl=$(await_listening "$log" "$proxy_pid")
   [ -n "$purl" ] || fail "the fault proxy did not start: $(cat "$log")"
 }
 

@@ -76,8 +76,7 @@ sbx_launch() {  # (re)starts the sandbox of $sbx_dir on $sbx_port (0: any)
   "$bin" sandbox --port "$sbx_port" --api-key "$key" --seed 7 --step-ms "$step_ms" --data-dir "$sbx_dir" \
     "${sbx_args[@]}" >> "$log" 2>&1 &
   sandbox_pid=$!
-  for _ in $(seq 1 200); do tail -n +"$from" "$log" | grep -q "listening on" && break; sleep 0.05; done
-  url=$(tail -n +"$from" "$log" | sed -n 's/.*listening on //p' | head -n 1)
+  url=$(await_listening "$log" "$sandbox_pid" "$from")
   [ -n "$url" ] || fail "the sandbox did not start: $(tail -n 3 "$log")"
   case "$url" in http://127.0.0.1:*) ;; *) fail "the sandbox is not on loopback: $url" ;; esac
   sbx_port=${url##*:}

@@ -141,8 +141,8 @@ done
 #    first frame: every later commit would be dropped.
 "$bin" sandbox --port 0 --api-key k-damage --step-ms 400 > slow.log 2>&1 &
 bg_pids+=("$!")
-for _ in $(seq 1 100); do grep -q "listening on" slow.log 2>/dev/null && break; sleep 0.1; done
-slow=$(sed -n 's/.*listening on //p' slow.log)
+slow=$(await_listening slow.log "$!")
+[ -n "$slow" ] || fail "the slow sandbox did not start"
 "$bin" run plan.yaml --api-url "$slow" --state-dir killed > killed.out 2> killed.err &
 k_pid=$!
 bg_pids+=("$k_pid")

@@ -88,8 +88,8 @@ grep -q "run $live not forgotten: its workflow .* may still be running on the se
 # A run another process drives: refused, even with --force.
 "$bin" sandbox --port 0 --api-key k-dir --step-ms 60000 > slow.log 2>&1 &
 bg_pids+=("$!")
-for _ in $(seq 1 100); do grep -q "listening on" slow.log 2>/dev/null && break; sleep 0.1; done
-slow=$(sed -n 's/.*listening on //p' slow.log)
+slow=$(await_listening slow.log "$!")
+[ -n "$slow" ] || fail "the slow sandbox did not start"
 "$bin" run plan.yaml --api-url "$slow" --state-dir open > d.out 2> d.err &
 d_pid=$!
 bg_pids+=("$d_pid")

@@ -65,8 +65,7 @@ total=$(echo "$stats" | jq '.downloads | length')
 "$bin" sandbox --port 0 --api-key k-lock --step-ms 60000 > slow.log 2>&1 &
 slow_pid=$!
 bg_pids+=("$slow_pid")
-for _ in $(seq 1 100); do grep -q "listening on" slow.log 2>/dev/null && break; sleep 0.1; done
-slow=$(sed -n 's/.*listening on //p' slow.log)
+slow=$(await_listening slow.log "$slow_pid")
 [ -n "$slow" ] || fail "the slow sandbox did not start"
 "$bin" run other.yaml --api-url "$slow" --detach --state-dir race > detach.out 2> detach.err ||
   fail "run --detach exited $?"

@@ -28,7 +28,7 @@ async function startSandbox(faults) {
       if (m) resolve(m[1]);
     });
     child.on('exit', (code) => reject(new Error(`the sandbox with ${faults} exited ${code}`)));
-  }), 10_000, `the sandbox with ${faults} to listen`);
+  }), 60_000, `the sandbox with ${faults} to listen`);
 }
 
 after(() => children.forEach((c) => c.kill('SIGTERM')));

@@ -57,8 +57,9 @@ trap 'exit 130' INT
   >"$work/sandbox.out" 2>"$work/sandbox.err" </dev/null &
 sandbox_pid=$!
 
+# Up to 60 s: `make test` compiles the sanitizer builds beside this suite on two cores.
 url=""
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do
   url=$(sed -n 's#^sogni-flow sandbox listening on \(http://127\.0\.0\.1:[0-9][0-9]*\)[[:space:]]*$#\1#p' \
     "$work/sandbox.out" | head -n 1)
   [ -n "$url" ] && break
@@ -70,7 +71,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 if [ -z "$url" ]; then
-  echo "conformance: no 'sogni-flow sandbox listening on http://127.0.0.1:PORT' line within 10 s" >&2
+  echo "conformance: no 'sogni-flow sandbox listening on http://127.0.0.1:PORT' line within 60 s" >&2
   cat "$work/sandbox.out" "$work/sandbox.err" >&2
   exit 1
 fi

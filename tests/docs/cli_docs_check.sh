@@ -193,7 +193,8 @@ key=k-docs-check-8c21f0
 export HOME="$fx/home" SOGNI_FLOW_STATE_DIR="$work/state" SOGNI_API_KEY="$key" PATH="$fx/bin:$PATH"
 (cd "$fx" && exec "$bin" sandbox --port 0 --step-ms 10 --api-key "$key") > "$work/sandbox.log" 2>&1 &
 sandbox_pid=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$work/sandbox.log" 2>/dev/null && break; sleep 0.1; done
+# Up to 60 s: `make test` compiles the sanitizer builds beside this suite.
+for _ in $(seq 1 600); do grep -q "listening on" "$work/sandbox.log" 2>/dev/null && break; kill -0 "$sandbox_pid" 2>/dev/null || break; sleep 0.1; done
 url=$(sed -n 's/.*listening on //p' "$work/sandbox.log")
 case "$url" in http://127.0.0.1:*) ;; *) echo "FAIL: the sandbox did not start on loopback: $(cat "$work/sandbox.log")"; exit 1 ;; esac
 export SOGNI_API_BASE_URL=$url
@@ -212,7 +213,7 @@ run_line() {  # run_line WHERE EXPECTED LINE
   if [ "$cmd" = sandbox ]; then
     (cd "$fx" && exec bash -c "exec $line") > "$work/line.out" 2> "$work/line.err" &
     pid=$!
-    for _ in $(seq 1 100); do grep -q "listening on" "$work/line.out" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 600); do grep -q "listening on" "$work/line.out" 2>/dev/null && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -TERM "$pid" 2>/dev/null
     wait "$pid"
     rc=$?
