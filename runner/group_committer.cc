@@ -7,10 +7,12 @@
 
 namespace sflow {
 
-GroupCommitter::GroupCommitter(RunStore* store)
-    : GroupCommitter([store](const std::vector<RunStore::RunBatch>& g) { return store->AppendEventGroup(g); }) {}
+GroupCommitter::GroupCommitter(RunStore* store, Budget budget)
+    : GroupCommitter([store](const std::vector<RunStore::RunBatch>& g) { return store->AppendEventGroup(g); },
+                     budget) {}
 
-GroupCommitter::GroupCommitter(CommitGroup commit) : commit_(std::move(commit)), thread_([this] { Loop(); }) {}
+GroupCommitter::GroupCommitter(CommitGroup commit, Budget budget)
+    : commit_(std::move(commit)), budget_(budget), thread_([this] { Loop(); }) {}
 
 GroupCommitter::~GroupCommitter() {
   {

@@ -9,9 +9,16 @@
 // its `done` has been called. `done` is called on the committer's thread, never under a lock of
 // the committer, once per Submit, in the order the batches were submitted. The destructor
 // commits what is queued first.
+//
+// Memory: a follower holds the events it has read and not yet had committed, at most two batches
+// (one in flight, one filling). Followers account that text here (Hold, Release); while the
+// process holds more than Budget::pending_bytes, each hands its batch over at min_batch_bytes and waits
+// for its previous one: the streams are read no faster than the disk commits, and the rest waits
+// in the sockets' buffers. One stream alone still gets large batches (few fsyncs).
 #ifndef SFLOW_RUNNER_GROUP_COMMITTER_H_
 #define SFLOW_RUNNER_GROUP_COMMITTER_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -26,6 +33,12 @@
 
 namespace sflow {
 
+// The memory rule's figures (see above); tests make them small.
+struct CommitBudget {
+  size_t pending_bytes = size_t{8} << 20;     // held by all followers together, beyond which...
+  size_t min_batch_bytes = size_t{16} << 10;  // ...each hands its batch over at this size
+};
+
 class GroupCommitter {
  public:
   using Done = std::function<void(Result<AppendResult>)>;
@@ -33,13 +46,22 @@ class GroupCommitter {
 
   // Commits through store->AppendEventGroup, or through `commit` (a caller that must not be
   // reached through its own virtual functions from this thread, e.g. while it is destroyed).
-  explicit GroupCommitter(RunStore* store);
-  explicit GroupCommitter(CommitGroup commit);
+  using Budget = CommitBudget;
+
+  explicit GroupCommitter(RunStore* store, Budget budget = Budget());
+  explicit GroupCommitter(CommitGroup commit, Budget budget = Budget());
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
   void Submit(const std::string* run_id, const EventBatch* batch, Done done);
+
+  // The uncommitted event text of every follower (see above).
+  void Hold(size_t bytes) { pending_bytes_.fetch_add(bytes, std::memory_order_relaxed); }
+  void Release(size_t bytes) { pending_bytes_.fetch_sub(bytes, std::memory_order_relaxed); }
+  bool OverBudget() const { return pending_bytes() >= budget_.pending_bytes; }
+  size_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
+  size_t min_batch_bytes() const { return budget_.min_batch_bytes; }
 
   static constexpr size_t kMaxGroup = 256;         // batches in one transaction, at most
   static constexpr size_t kMaxGroupEvents = 50000;  // and events (a group of one may hold more)
@@ -53,10 +75,12 @@ class GroupCommitter {
   void Loop();
 
   CommitGroup commit_;
+  const Budget budget_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Queued> queue_;
   bool quit_ = false;
+  std::atomic<size_t> pending_bytes_{0};
   std::thread thread_;  // last: starts once everything above exists
 };
 

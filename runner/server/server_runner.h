@@ -50,7 +50,9 @@ struct ServerRunnerOptions {
   bool start_only = false;           // --detach: send (or re-send) the start, store its answer, return
   bool download = true;              // false: follow and confirm the end, leave the artifacts (cancel)
   // A batch (its events and their cursor, one transaction, one fsync) is committed at
-  // flush_events events, flush_interval after the last commit, or the end of a stream.
+  // flush_events events, flush_interval after the last commit, the end of a stream, or sooner
+  // when the process holds too much uncommitted event text (runner/group_committer.h). A batch
+  // waits for the one before it to commit, and the stream is not read meanwhile.
   std::chrono::milliseconds flush_interval{100};
   size_t flush_events = 2000;
   std::chrono::milliseconds backoff_base{100}, backoff_max{5000};

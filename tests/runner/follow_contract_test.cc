@@ -528,6 +528,50 @@ TEST_F(FollowContractTest, AStoreFailureMidFollowStopsAndAResumeCompletesWithout
   ExpectAllEvents();
 }
 
+// THE RULE (memory of runs at once): while the followers of a process hold more uncommitted event
+// text than the committer's budget, a follower hands its batch over at min_batch_bytes and waits
+// for its previous batch, so it reads no further ahead of the disk than that. A slow disk (each
+// group takes 15 ms) and a stream that arrives at once: what is held never passes the budget by
+// more than what one read hands over (16 KiB), and every event is stored once.
+TEST_F(FollowContractTest, UncommittedEventTextStaysWithinTheCommittersBudget) {
+  SandboxOptions so;
+  so.step_ms = 0;
+  so.events_per_step = 400;  // about 200 KB of events, all there at once
+  so.api_keys = {kFollowKey};
+  StartBackend(so, kFollowKey);
+  OpenStoreAt(tmp_.path() + "/state");
+  run_ = NewRunOf(kFollowPlan, kFollowKey, false);
+  GroupCommitter::Budget budget;
+  budget.pending_bytes = 32 << 10;
+  budget.min_batch_bytes = 4 << 10;
+  std::atomic<size_t> most{0};
+  std::atomic<int> groups{0};
+  GroupCommitter* self = nullptr;
+  GroupCommitter committer(
+      [&](const std::vector<RunStore::RunBatch>& g) {
+        size_t held = self ? self->pending_bytes() : 0;
+        for (size_t m = most.load(); held > m && !most.compare_exchange_weak(m, held);) {
+        }
+        ++groups;
+        std::this_thread::sleep_for(std::chrono::milliseconds(15));
+        return dir_->store().AppendEventGroup(g);
+      },
+      budget);
+  self = &committer;
+  ServerRunnerOptions o = FastOptions();
+  o.committer = &committer;
+  o.flush_interval = std::chrono::seconds(60);  // only the memory rule and the stream's end submit
+  o.flush_events = 1000000;
+  o.download = false;
+  Result<RunOutcome> out = Runner(transport_.get(), o).Drive(run_);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->status, RunStatus::kCompleted);
+  ExpectAllEvents();
+  EXPECT_GT(groups.load(), 4) << "the stream was not committed in pieces";
+  EXPECT_LE(most.load(), budget.pending_bytes + (16 << 10)) << "uncommitted event text past the budget";
+  EXPECT_EQ(committer.pending_bytes(), 0u) << "held text not released";
+}
+
 // A part file changed under the downloader after its bytes arrived (a second writer) is never
 // published: its size is checked against what the server announced.
 TEST_F(FollowContractTest, APartFileThatGrewAfterTheDownloadIsNotPublished) {
