@@ -40,6 +40,10 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 // Case-insensitive lookup of the first header called `name`; nullptr when absent.
 const std::string* FindHeader(const HttpHeaders& headers, std::string_view name);
 
+// Whether a request header may be sent: a name of visible characters without ':', a value
+// without CR, LF or NUL (neither may start a new header or request line).
+bool SendableHeader(const std::string& name, const std::string& value);
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;  // absolute http(s) URL (http_url.h)
@@ -86,11 +90,17 @@ class StreamCancel {
   // StreamCancel shuts the socket down at once. Detach before the socket is closed.
   void Attach(int fd);
   void Detach();
+  // For transports without a socket of their own to shut down (api/stream_loop.h): `hook` is
+  // called once on Cancel(), on the cancelling thread, outside the lock; at once when already
+  // cancelled. ClearHook before what the hook refers to goes away.
+  void SetHook(std::function<void()> hook);
+  void ClearHook();
 
  private:
   mutable std::mutex mu_;
   bool cancelled_ = false;
   int fd_ = -1;
+  std::function<void()> hook_;
 };
 
 // What Stream() calls while a 2xx answer arrives. Either may be empty.

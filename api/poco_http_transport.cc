@@ -43,16 +43,6 @@ bool UnsafeToRepeat(const HttpRequest& r) {
   return !idempotent_method && (key == nullptr || key->empty());
 }
 
-// Header names and values must not be able to start a new header or request line.
-bool CleanHeader(const std::string& name, const std::string& value) {
-  if (name.empty()) return false;
-  for (char c : name)
-    if (c <= 0x20 || c == ':' || c == 0x7f) return false;
-  for (char c : value)
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  return true;
-}
-
 class PocoHttpTransport final : public HttpTransport {
  public:
   PocoHttpTransport(HttpTransportOptions options, Poco::Net::Context::Ptr tls) : options_(std::move(options)), tls_(tls) {}
@@ -108,7 +98,7 @@ class PocoHttpTransport final : public HttpTransport {
     if (!url.ok()) return url.status();
     if (Status plain = poco_net::CheckPlainAllowed(*url); !plain.ok()) return plain;
     for (const auto& [k, v] : request.headers)
-      if (!CleanHeader(k, v)) return Status::Internal("request header \"" + k + "\" has a forbidden character");
+      if (!SendableHeader(k, v)) return Status::Internal("request header \"" + k + "\" has a forbidden character");
     return url;
   }
 

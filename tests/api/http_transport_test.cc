@@ -1,5 +1,6 @@
 // The transport over plain HTTP against a real server on loopback: what is sent, session reuse,
-// the loopback-only rule, failures, and streaming with cancellation.
+// the loopback-only rule and failures. Stream()'s contract, which the stream loop keeps too, is
+// in stream_loop_test.cc.
 #include "api/http_transport.h"
 
 #include <arpa/inet.h>
@@ -218,123 +219,6 @@ TEST(HttpTransportTest, AnAnswerCutShortIsNotASuccess) {
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
   EXPECT_NE(a.status().message().find("cut short"), std::string::npos) << a.status().message();
-}
-
-TEST(HttpTransportTest, StreamHandsOverEachPieceAsItArrives) {
-  std::promise<void> first_seen;
-  std::future<void> first_seen_f = first_seen.get_future();
-  auto server = LoopbackServer::Start([&](const ServedRequest&, ReplyWriter& w) {
-    w.Begin(200, {{"Content-Type", "text/event-stream"}});
-    w.Write("id: 1\ndata: {}\n\n");
-    // The second piece goes out only once the client has the first: a transport that waits to
-    // fill its buffer would stall here and fail the test.
-    if (first_seen_f.wait_for(5s) != std::future_status::ready) return;
-    w.Write("id: 2\ndata: {}\n\n");
-  });
-  auto t = Transport();
-  std::string got;
-  int pieces = 0;
-  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/stream")), Chunks([&](std::string_view b) {
-    got.append(b);
-    if (++pieces == 1) first_seen.set_value();
-    return true;
-  }), nullptr);
-  ASSERT_TRUE(a.ok()) << a.status().ToString();
-  EXPECT_EQ(a->status, 200);
-  EXPECT_EQ(a->Header("Content-Type"), "text/event-stream");
-  EXPECT_TRUE(a->body.empty());
-  EXPECT_EQ(got, "id: 1\ndata: {}\n\nid: 2\ndata: {}\n\n");
-  EXPECT_GE(pieces, 2);
-}
-
-TEST(HttpTransportTest, StreamReturnsTheBodyOfAnError) {
-  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
-    w.Send(404, R"({"status":"error","message":"Workflow not found","errorCode":404})");
-  });
-  auto t = Transport();
-  bool called = false;
-  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/stream")), Chunks([&](std::string_view) { return called = true; }), nullptr);
-  ASSERT_TRUE(a.ok()) << a.status().ToString();
-  EXPECT_EQ(a->status, 404);
-  EXPECT_NE(a->body.find("Workflow not found"), std::string::npos);
-  EXPECT_FALSE(called);
-}
-
-TEST(HttpTransportTest, StreamShowsTheHeadBeforeAnyBody) {
-  auto server = LoopbackServer::Start([](const ServedRequest& rq, ReplyWriter& w) {
-    w.Begin(200, {{"Content-Type", rq.target == "/sse" ? "text/event-stream" : "text/html"}});
-    w.Write(rq.target == "/sse" ? ": hi\n\n" : "<html>login page</html>");
-  });
-  auto t = Transport();
-  std::string order;
-  StreamHandlers h;
-  h.on_head = [&](const HttpResponse& head) {
-    order += "head;";
-    return head.Header("Content-Type") == "text/event-stream";
-  };
-  h.on_chunk = [&](std::string_view) {
-    order += "chunk;";
-    return true;
-  };
-  Result<HttpResponse> html = t->Stream(Req("GET", server->Url("/page")), h, nullptr);
-  ASSERT_TRUE(html.ok()) << html.status().ToString();
-  EXPECT_EQ(html->status, 200);
-  EXPECT_EQ(order, "head;");  // refused at the head: the page is never read
-  order.clear();
-  ASSERT_TRUE(t->Stream(Req("GET", server->Url("/sse")), h, nullptr).ok());
-  EXPECT_EQ(order, "head;chunk;");
-}
-
-TEST(HttpTransportTest, StreamStopsWhenTheHandlerSaysSo) {
-  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
-    w.Begin(200);
-    for (int i = 0; i < 50 && w.Write(": keepalive\n\n"); ++i) std::this_thread::sleep_for(20ms);
-  });
-  auto t = Transport();
-  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/s")), Chunks([](std::string_view) { return false; }), nullptr);
-  ASSERT_TRUE(a.ok()) << a.status().ToString();
-}
-
-TEST(HttpTransportTest, StreamCancelFromAnotherThreadEndsABlockedRead) {
-  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
-    w.Begin(200);
-    w.Write("id: 1\ndata: {}\n\n");
-    std::this_thread::sleep_for(3s);  // then silence: the client is blocked in a read
-  });
-  auto t = Transport();
-  StreamCancel cancel;
-  std::thread canceller;
-  auto start = std::chrono::steady_clock::now();
-  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/s")), Chunks([&](std::string_view) {
-    if (!canceller.joinable()) canceller = std::thread([&] {
-      std::this_thread::sleep_for(100ms);
-      cancel.Cancel();
-    });
-    return true;
-  }), &cancel);
-  canceller.join();
-  ASSERT_FALSE(a.ok());
-  EXPECT_EQ(a.status().code(), Status::Code::kCancelled);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);  // well before the server's 3 s
-  // A cancelled StreamCancel stays cancelled: no new connection is made.
-  int before = server->connections();
-  EXPECT_EQ(t->Stream(Req("GET", server->Url("/s")), Chunks([](std::string_view) { return true; }), &cancel).status().code(),
-            Status::Code::kCancelled);
-  EXPECT_EQ(server->connections(), before);
-}
-
-TEST(HttpTransportTest, ASilentStreamTimesOut) {
-  auto server = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
-    w.Begin(200);
-    w.Write(": hello\n\n");
-    std::this_thread::sleep_for(2s);
-  });
-  HttpTransportOptions o;
-  o.stream_idle_timeout = 300ms;
-  auto t = Transport(o);
-  Result<HttpResponse> a = t->Stream(Req("GET", server->Url("/s")), Chunks([](std::string_view) { return true; }), nullptr);
-  ASSERT_FALSE(a.ok());
-  EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
 }
 
 }  // namespace

@@ -1,0 +1,949 @@
+// The epoll implementation of StreamLoop (stream_loop.h).
+//
+// One thread owns every connection: a state machine per stream (resolve, connect, TLS handshake,
+// send the request, read the head, read the body) driven by level-triggered epoll, an eventfd for
+// work posted from other threads, and a heap of timers (the streams' deadlines are checked
+// lazily: activity moves a stream's deadline without touching the heap). Host names are resolved
+// on a thread of their own so that a slow resolver never stalls the streams.
+#include "api/stream_loop.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <Poco/Net/Context.h>
+
+#include "api/http_url.h"
+#include "api/poco_sessions.h"
+
+namespace sflow {
+
+// Named, not anonymous: the unity build puts this file beside poco_http_transport.cc.
+namespace stream_loop_internal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxHeadBytes = 64 * 1024;
+constexpr size_t kMaxErrorBody = 64 * 1024;  // as Stream(): the body of a non-2xx answer
+constexpr size_t kReadBuffer = 64 * 1024;
+constexpr size_t kMaxReadPerTurn = 256 * 1024;  // then the other streams get their turn
+constexpr size_t kMaxChunkLine = 4096;
+
+Status Unavailable(std::string m) { return Status::Error(Status::Code::kUnavailable, std::move(m)); }
+
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+struct Resolved {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  std::string text;  // the address as inet_ntop writes it
+};
+
+// The first IPv4 address of `host`, else its first IPv6 one (as Poco's SocketAddress picks).
+Result<Resolved> Resolve(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &list) != 0 || !list)
+    return Unavailable("cannot resolve host " + host);
+  const addrinfo* pick = nullptr;
+  for (const addrinfo* a = list; a; a = a->ai_next)
+    if (a->ai_family == AF_INET) { pick = a; break; }
+  if (!pick)
+    for (const addrinfo* a = list; a; a = a->ai_next)
+      if (a->ai_family == AF_INET6) { pick = a; break; }
+  Result<Resolved> out = Unavailable("cannot resolve host " + host);
+  if (pick) {
+    Resolved r;
+    std::memcpy(&r.addr, pick->ai_addr, pick->ai_addrlen);
+    r.len = pick->ai_addrlen;
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* raw = pick->ai_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(pick->ai_addr)->sin_addr)
+                                                 : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(pick->ai_addr)->sin6_addr);
+    inet_ntop(pick->ai_family, raw, text, sizeof text);
+    r.text = text;
+    out = std::move(r);
+  }
+  freeaddrinfo(list);
+  return out;
+}
+
+bool IsLoopbackAddress(const Resolved& r) {
+  if (r.addr.ss_family == AF_INET) {
+    uint32_t a = ntohl(reinterpret_cast<const sockaddr_in*>(&r.addr)->sin_addr.s_addr);
+    return (a >> 24) == 127;
+  }
+  if (r.addr.ss_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&r.addr)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&a);
+  }
+  return false;
+}
+
+// The head of an answer: "HTTP/1.x NNN reason" and header lines. False when malformed.
+bool ParseHead(std::string_view text, HttpResponse* out) {
+  size_t eol = text.find("\r\n");
+  std::string_view line = text.substr(0, eol);
+  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[8] != ' ') return false;
+  int status = 0;
+  for (size_t i = 9; i < 12; ++i) {
+    if (line[i] < '0' || line[i] > '9') return false;
+    status = status * 10 + (line[i] - '0');
+  }
+  if (status < 100 || (line.size() > 12 && line[12] != ' ')) return false;
+  out->status = status;
+  out->reason = std::string(line.size() > 13 ? line.substr(13) : std::string_view());
+  size_t pos = eol == std::string_view::npos ? text.size() : eol + 2;
+  while (pos < text.size()) {
+    size_t end = text.find("\r\n", pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view h = text.substr(pos, end - pos);
+    pos = end + 2;
+    if (h.empty()) continue;
+    if (h[0] == ' ' || h[0] == '\t') return false;  // obsolete line folding
+    size_t colon = h.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    std::string_view name = h.substr(0, colon), value = h.substr(colon + 1);
+    for (char c : name)
+      if (c <= 0x20 || c == 0x7f) return false;
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    out->headers.emplace_back(std::string(name), std::string(value));
+  }
+  return true;
+}
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+enum class Phase { kResolve, kConnect, kHandshake, kSend, kHead, kBody };
+enum class Framing { kNone, kLength, kChunked, kClose };
+enum class ChunkState { kSize, kData, kDataEnd, kTrailer, kDone };
+
+struct Conn {
+  StreamLoop::Id id = 0;
+  HttpUrl url;
+  LoopStreamHandlers handlers;
+  std::string request;        // the bytes to send
+  size_t sent = 0;
+  int fd = -1;
+  SSL* ssl = nullptr;
+  Phase phase = Phase::kResolve;
+  uint32_t interest = 0;      // the epoll events asked for
+  bool registered = false;
+  bool paused = false;
+  Clock::time_point deadline = Clock::time_point::max();   // when it fails unless something happens
+  Clock::time_point scheduled = Clock::time_point::max();  // its entry in the timer heap
+  std::string head_bytes;
+  HttpResponse head;
+  bool stream_body = false;   // a 2xx: the body goes to on_chunk
+  std::string error_body;     // a non-2xx: the body, kept
+  Framing framing = Framing::kNone;
+  uint64_t left = 0;          // Content-Length or the current chunk: bytes still to come
+  ChunkState chunk = ChunkState::kSize;
+  std::string line;           // a chunk-size or trailer line being read
+  std::string stash;          // raw bytes read but not yet consumed (the stream was paused)
+};
+
+class EpollStreamLoop final : public StreamLoop {
+ public:
+  EpollStreamLoop(HttpTransportOptions options, Poco::Net::Context::Ptr tls)
+      : options_(std::move(options)), tls_(std::move(tls)) {
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 0;  // stream ids start at 1
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
+    thread_ = std::thread([this] { Run(); });
+    resolver_ = std::thread([this] { ResolveLoop(); });
+  }
+
+  ~EpollStreamLoop() override {
+    {
+      std::lock_guard<std::mutex> lock(resolve_mu_);
+      resolve_quit_ = true;
+    }
+    resolve_cv_.notify_all();
+    resolver_.join();
+    quit_ = true;
+    Wake();
+    thread_.join();
+    close(wake_);
+    close(epoll_);
+  }
+
+  Id Open(const HttpRequest& request, LoopStreamHandlers handlers) override {
+    const Id id = next_id_.fetch_add(1);
+    auto conn = std::make_shared<Conn>();
+    conn->id = id;
+    conn->handlers = std::move(handlers);
+    Status refused = Prepare(request, conn.get());
+    Post([this, conn, refused] {
+      if (!refused.ok()) {
+        auto done = std::move(conn->handlers.on_done);
+        if (done) done(refused);
+        return;
+      }
+      conns_[conn->id] = conn;
+      SetDeadline(*conn, options_.connect_timeout);
+      if (IsIpLiteral(conn->url.host)) {
+        Connect(*conn, Resolve(conn->url.host, conn->url.port));
+      } else {
+        std::lock_guard<std::mutex> lock(resolve_mu_);
+        resolve_queue_.push_back(ResolveJob{conn->id, conn->url.host, conn->url.port});
+        resolve_cv_.notify_one();
+      }
+    });
+    return id;
+  }
+
+  void Cancel(Id id) override {
+    Post([this, id] {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) return;
+      std::shared_ptr<Conn> keep = it->second;
+      Finish(*keep, Status::Error(Status::Code::kCancelled, "stream from " + keep->url.Authority() + " cancelled"));
+    });
+  }
+
+  void Pause(Id id) override {
+    if (InLoopThread()) return SetPaused(id, true);
+    Post([this, id] { SetPaused(id, true); });
+  }
+  void Resume(Id id) override {
+    if (InLoopThread()) return SetPaused(id, false);
+    Post([this, id] { SetPaused(id, false); });
+  }
+
+  void Post(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(post_mu_);
+      posted_.push_back(std::move(fn));
+    }
+    Wake();
+  }
+
+  void After(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    Post([this, when = Clock::now() + delay, fn = std::move(fn)]() mutable {
+      timers_.push(Timer{when, timer_seq_++, 0, std::move(fn)});
+    });
+  }
+
+  bool InLoopThread() const override { return std::this_thread::get_id() == thread_.get_id(); }
+
+ private:
+  struct Timer {
+    Clock::time_point when;
+    uint64_t seq;
+    Id deadline_of;  // a stream's deadline check (0: a posted function)
+    std::function<void()> fn;
+    bool operator>(const Timer& o) const { return when != o.when ? when > o.when : seq > o.seq; }
+  };
+  struct ResolveJob {
+    Id id;
+    std::string host;
+    int port;
+  };
+
+  // The checks Stream() makes before any connection, and the request's bytes.
+  Status Prepare(const HttpRequest& request, Conn* c) {
+    Result<HttpUrl> url = ParseHttpUrl(request.url);
+    if (!url.ok()) return url.status();
+    if (Status plain = poco_net::CheckPlainAllowed(*url); !plain.ok()) return plain;
+    for (const auto& [k, v] : request.headers)
+      if (!SendableHeader(k, v)) return Status::Internal("request header \"" + k + "\" has a forbidden character");
+    c->url = *url;
+    std::string& r = c->request;
+    r = request.method + " " + url->target + " HTTP/1.1\r\n";
+    const bool default_port = (url->secure() && url->port == 443) || (!url->secure() && url->port == 80);
+    std::string host = url->Authority();
+    if (default_port) host = host.substr(0, host.rfind(':'));
+    bool has_host = FindHeader(request.headers, "Host") != nullptr;
+    if (!has_host) r += "Host: " + host + "\r\n";
+    for (const auto& [k, v] : request.headers) r += k + ": " + v + "\r\n";
+    if (!FindHeader(request.headers, "User-Agent")) r += "User-Agent: " + options_.user_agent + "\r\n";
+    bool has_body = !request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+    if (has_body) r += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+    r += "Connection: close\r\n\r\n";
+    r += request.body;
+    return Status::OK();
+  }
+
+  void Wake() {
+    uint64_t one = 1;
+    ssize_t n = write(wake_, &one, sizeof one);
+    (void)n;  // a full counter is a wake-up pending already
+  }
+
+  void ResolveLoop() {
+    while (true) {
+      ResolveJob job;
+      {
+        std::unique_lock<std::mutex> lock(resolve_mu_);
+        resolve_cv_.wait(lock, [&] { return resolve_quit_ || !resolve_queue_.empty(); });
+        if (resolve_quit_) return;
+        job = std::move(resolve_queue_.front());
+        resolve_queue_.pop_front();
+      }
+      Result<Resolved> r = Resolve(job.host, job.port);
+      Post([this, id = job.id, r = std::move(r)]() mutable {
+        auto it = conns_.find(id);
+        if (it == conns_.end()) return;
+        std::shared_ptr<Conn> keep = it->second;
+        Connect(*keep, std::move(r));
+      });
+    }
+  }
+
+  void Run() {
+    std::vector<epoll_event> events(256);
+    while (true) {
+      RunPosted();
+      RunTimers();
+      if (quit_) break;
+      int timeout = -1;
+      if (!timers_.empty()) {
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.top().when - Clock::now()).count();
+        timeout = static_cast<int>(std::clamp<int64_t>(wait + 1, 0, 60000));
+      }
+      int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeout);
+      for (int i = 0; i < n; ++i) {
+        if (events[i].data.u64 == 0) {
+          uint64_t v;
+          while (read(wake_, &v, sizeof v) > 0) {
+          }
+          continue;
+        }
+        auto it = conns_.find(events[i].data.u64);
+        if (it == conns_.end()) continue;
+        std::shared_ptr<Conn> keep = it->second;  // Finish erases it from the map
+        Step(*keep, events[i].events);
+      }
+    }
+    // The loop is going away: what is still open ends cancelled.
+    while (!conns_.empty()) {
+      std::shared_ptr<Conn> keep = conns_.begin()->second;
+      Finish(*keep, Status::Error(Status::Code::kCancelled, "the stream loop stopped"));
+    }
+    RunPosted();
+  }
+
+  void RunPosted() {
+    std::vector<std::function<void()>> batch;
+    {
+      std::lock_guard<std::mutex> lock(post_mu_);
+      batch.swap(posted_);
+    }
+    for (auto& fn : batch) fn();
+  }
+
+  void RunTimers() {
+    const Clock::time_point now = Clock::now();
+    while (!timers_.empty() && timers_.top().when <= now) {
+      Timer t = std::move(const_cast<Timer&>(timers_.top()));
+      timers_.pop();
+      if (t.deadline_of == 0) {
+        if (t.fn) t.fn();
+        continue;
+      }
+      auto it = conns_.find(t.deadline_of);
+      if (it == conns_.end() || it->second->scheduled != t.when) continue;  // gone, or superseded
+      std::shared_ptr<Conn> keep = it->second;
+      Conn& c = *keep;
+      c.scheduled = Clock::time_point::max();
+      if (c.paused) {  // a paused stream's silence is its reader's doing
+        SetDeadline(c, options_.stream_idle_timeout);
+        continue;
+      }
+      if (c.deadline > now) {  // moved by activity since: check again then
+        Schedule(c);
+        continue;
+      }
+      const std::string where = c.url.Authority();
+      Finish(c, Unavailable(c.phase == Phase::kHead || c.phase == Phase::kBody || c.phase == Phase::kSend
+                                ? "timed out waiting for " + where
+                                : "timed out connecting to " + where));
+    }
+  }
+
+  // A new deadline for the phase c enters. Activity within a phase only moves c.deadline later,
+  // which the heap entry finds when it comes due.
+  void SetDeadline(Conn& c, std::chrono::milliseconds span) {
+    c.deadline = Clock::now() + span;
+    if (c.deadline < c.scheduled) Schedule(c);
+  }
+  void Schedule(Conn& c) {
+    c.scheduled = c.deadline;
+    timers_.push(Timer{c.deadline, timer_seq_++, c.id, nullptr});
+  }
+
+  // The events c waits for. None (a paused stream): out of epoll altogether, since epoll reports
+  // a reset or hang-up whatever was asked, and a paused stream would be woken for it endlessly.
+  void Want(Conn& c, uint32_t events) {
+    if (c.fd < 0) return;
+    if (c.paused && (c.phase == Phase::kHead || c.phase == Phase::kBody)) events &= ~static_cast<uint32_t>(EPOLLIN);
+    if (events == 0) {
+      if (c.registered) epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
+      c.registered = false;
+      c.interest = 0;
+      return;
+    }
+    if (c.registered && events == c.interest) return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = c.id;
+    epoll_ctl(epoll_, c.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c.fd, &ev);
+    c.registered = true;
+    c.interest = events;
+  }
+
+  void Connect(Conn& c, Result<Resolved> r) {
+    const std::string where = c.url.Authority();
+    if (!r.ok()) return Finish(c, r.status());
+    if (!c.url.secure() && !IsLoopbackAddress(*r))
+      return Finish(c, Status::Security("refusing plain http:// to " + c.url.host + ": it does not resolve to a loopback address"));
+    if (c.url.secure() && !ResolvedAddressRefusal(c.url.host, r->text).empty())
+      return Finish(c, Status::Security("refusing " + c.url.host + ": it resolves to the internal address " + r->text));
+    c.fd = socket(r->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) return Finish(c, Unavailable("cannot connect to " + where + " failed: " + std::strerror(errno)));
+    int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c.phase = Phase::kConnect;
+    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&r->addr), r->len) == 0) return Connected(c);
+    if (errno != EINPROGRESS) return ConnectFailed(c, errno);
+    Want(c, EPOLLOUT);
+  }
+
+  void ConnectFailed(Conn& c, int err) {
+    const std::string where = c.url.Authority();
+    if (err == ECONNREFUSED) return Finish(c, Unavailable("connection refused by " + where));
+    if (err == ETIMEDOUT) return Finish(c, Unavailable("timed out connecting to " + where));
+    Finish(c, Unavailable("cannot connect to " + where + " failed: " + std::strerror(err)));
+  }
+
+  void Connected(Conn& c) {
+    if (!c.url.secure()) {
+      c.phase = Phase::kSend;
+      SetDeadline(c, options_.send_timeout);
+      return SendRequest(c);
+    }
+    c.ssl = SSL_new(tls_->sslContext());
+    if (!c.ssl) return Finish(c, Status::Security("TLS: cannot make a session: " + OpenSslError()));
+    SSL_set_fd(c.ssl, c.fd);
+    SSL_set_options(c.ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);  // the framing says whether a body is whole
+    X509_VERIFY_PARAM* param = SSL_get0_param(c.ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    const std::string& host = c.url.host;
+    bool named = IsIpLiteral(host) ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
+                                   : SSL_set_tlsext_host_name(c.ssl, host.c_str()) == 1 && SSL_set1_host(c.ssl, host.c_str()) == 1;
+    if (!named) return Finish(c, Status::Security("TLS: cannot set the host name to verify: " + host));
+    SSL_set_connect_state(c.ssl);
+    c.phase = Phase::kHandshake;
+    SetDeadline(c, options_.stream_idle_timeout);  // as the transport: the handshake under the receive timeout
+    Handshake(c);
+  }
+
+  void Handshake(Conn& c) {
+    ERR_clear_error();
+    int rc = SSL_do_handshake(c.ssl);
+    if (rc == 1) {
+      if (SSL_get_verify_result(c.ssl) != X509_V_OK || SSL_get0_peer_certificate(c.ssl) == nullptr)
+        return Finish(c, Status::Security("TLS: cannot verify " + c.url.Authority() + ": no verified certificate"));
+      c.phase = Phase::kSend;
+      SetDeadline(c, options_.send_timeout);
+      return SendRequest(c);
+    }
+    int err = SSL_get_error(c.ssl, rc);
+    if (err == SSL_ERROR_WANT_READ) return Want(c, EPOLLIN);
+    if (err == SSL_ERROR_WANT_WRITE) return Want(c, EPOLLOUT);
+    const std::string where = c.url.Authority();
+    long verify = SSL_get_verify_result(c.ssl);
+    if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH)
+      return Finish(c, Status::Security("TLS: the certificate of " + where + " is not valid for host name " + c.url.host));
+    if (verify != X509_V_OK)
+      return Finish(c, Status::Security("TLS: cannot verify " + where + ": " + X509_verify_cert_error_string(verify)));
+    if (err == SSL_ERROR_SSL) return Finish(c, Status::Security("TLS: handshake with " + where + " failed: " + OpenSslError()));
+    Finish(c, Unavailable("cannot connect to " + where + " failed: the connection closed during the TLS handshake"));
+  }
+
+  void SendRequest(Conn& c) {
+    while (c.sent < c.request.size()) {
+      const char* p = c.request.data() + c.sent;
+      const size_t n = c.request.size() - c.sent;
+      ssize_t w;
+      if (c.ssl) {
+        ERR_clear_error();
+        size_t written = 0;
+        int rc = SSL_write_ex(c.ssl, p, n, &written);
+        if (rc != 1) {
+          int err = SSL_get_error(c.ssl, rc);
+          if (err == SSL_ERROR_WANT_WRITE) return Want(c, EPOLLOUT);
+          if (err == SSL_ERROR_WANT_READ) return Want(c, EPOLLIN);
+          return Finish(c, Unavailable("connection to " + c.url.Authority() + " failed: " + OpenSslError()));
+        }
+        w = static_cast<ssize_t>(written);
+      } else {
+        w = send(c.fd, p, n, MSG_NOSIGNAL);
+        if (w < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK) return Want(c, EPOLLOUT);
+          if (errno == EINTR) continue;
+          return Finish(c, Unavailable("connection to " + c.url.Authority() + " failed: " + std::strerror(errno)));
+        }
+      }
+      c.sent += static_cast<size_t>(w);
+    }
+    c.phase = Phase::kHead;
+    SetDeadline(c, options_.stream_idle_timeout);
+    Want(c, EPOLLIN);
+    ReadSome(c);  // an answer may be there already (TLS keeps decrypted bytes of its own)
+  }
+
+  void Step(Conn& c, uint32_t events) {
+    switch (c.phase) {
+      case Phase::kConnect: {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) return ConnectFailed(c, err);
+        if (!(events & EPOLLOUT)) return;
+        return Connected(c);
+      }
+      case Phase::kHandshake:
+        return Handshake(c);
+      case Phase::kSend:
+        return SendRequest(c);
+      case Phase::kHead:
+      case Phase::kBody:
+        return ReadSome(c);
+      case Phase::kResolve:
+        return;
+    }
+  }
+
+  // Reads what the socket has, up to kMaxReadPerTurn, and consumes it.
+  void ReadSome(Conn& c) {
+    if (c.paused) return;
+    const Id id = c.id;
+    if (!c.stash.empty()) {
+      std::string stash;
+      stash.swap(c.stash);
+      if (!Consume(c, stash.data(), stash.size()) || !conns_.count(id) || c.paused) return;
+    }
+    size_t total = 0;
+    while (total < kMaxReadPerTurn) {
+      ssize_t n;
+      if (c.ssl) {
+        ERR_clear_error();
+        size_t got = 0;
+        int rc = SSL_read_ex(c.ssl, buf_, sizeof buf_, &got);
+        if (rc == 1) {
+          n = static_cast<ssize_t>(got);
+        } else {
+          int err = SSL_get_error(c.ssl, rc);
+          if (err == SSL_ERROR_WANT_READ) return Want(c, EPOLLIN);
+          if (err == SSL_ERROR_WANT_WRITE) return Want(c, EPOLLOUT);
+          if (err == SSL_ERROR_ZERO_RETURN) return OnEnd(c);
+          return Finish(c, Unavailable("connection to " + c.url.Authority() + " failed: " + OpenSslError()));
+        }
+      } else {
+        n = recv(c.fd, buf_, sizeof buf_, 0);
+        if (n < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK) return Want(c, EPOLLIN);
+          if (errno == EINTR) continue;
+          const bool cancelled = errno == ECONNRESET || errno == EPIPE;
+          return Finish(c, Unavailable("connection to " + c.url.Authority() + " failed: " +
+                                       (cancelled ? "the connection was reset" : std::strerror(errno))));
+        }
+        if (n == 0) return OnEnd(c);
+      }
+      total += static_cast<size_t>(n);
+      c.deadline = Clock::now() + options_.stream_idle_timeout;
+      if (!Consume(c, buf_, static_cast<size_t>(n)) || !conns_.count(id) || c.paused) return;
+    }
+    // Its turn is over; the others get theirs first. Level-triggered epoll calls again for what
+    // the socket holds, but not for what TLS has already decrypted.
+    if (c.ssl && SSL_pending(c.ssl) > 0)
+      Post([this, id] {
+        auto it = conns_.find(id);
+        if (it == conns_.end()) return;
+        std::shared_ptr<Conn> keep = it->second;
+        ReadSome(*keep);
+      });
+  }
+
+  // Consumes bytes read. False once the stream has ended (Finish was called) or is paused (the
+  // rest is stashed).
+  bool Consume(Conn& c, const char* p, size_t n) {
+    if (c.phase == Phase::kHead) {
+      const size_t before = c.head_bytes.size();
+      c.head_bytes.append(p, n);
+      size_t end = c.head_bytes.find("\r\n\r\n", before >= 3 ? before - 3 : 0);
+      if ((end == std::string::npos ? c.head_bytes.size() : end) > kMaxHeadBytes) {
+        Finish(c, Unavailable("answer from " + c.url.Authority() + " has a head longer than 64 KiB"));
+        return false;
+      }
+      if (end == std::string::npos) return true;
+      std::string rest = c.head_bytes.substr(end + 4);
+      c.head_bytes.resize(end);
+      HttpResponse head;
+      if (!ParseHead(c.head_bytes, &head)) {
+        Finish(c, Unavailable("answer from " + c.url.Authority() + " has a malformed head"));
+        return false;
+      }
+      c.head_bytes.clear();
+      if (head.status < 200)  // an interim answer (100 Continue): the real one follows
+        return rest.empty() || Consume(c, rest.data(), rest.size());
+      if (!BeginBody(c, std::move(head))) return false;
+      return rest.empty() || ConsumeBody(c, rest.data(), rest.size());
+    }
+    return ConsumeBody(c, p, n);
+  }
+
+  // The head is in: decide the body's framing and tell on_head. False once ended.
+  bool BeginBody(Conn& c, HttpResponse head) {
+    c.head = std::move(head);
+    c.phase = Phase::kBody;
+    c.stream_body = c.head.status >= 200 && c.head.status < 300;
+    const std::string* te = FindHeader(c.head.headers, "Transfer-Encoding");
+    const std::string* cl = FindHeader(c.head.headers, "Content-Length");
+    if (c.head.status == 204 || c.head.status == 304) {
+      c.framing = Framing::kNone;
+    } else if (te && !te->empty()) {
+      std::string_view v = *te;
+      size_t comma = v.rfind(',');
+      std::string_view last = comma == std::string_view::npos ? v : v.substr(comma + 1);
+      while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+      if (!EqualsNoCase(last, "chunked")) {
+        Finish(c, Unavailable("answer from " + c.url.Authority() + " has a transfer coding other than chunked"));
+        return false;
+      }
+      c.framing = Framing::kChunked;
+    } else if (cl) {
+      uint64_t v = 0;
+      if (cl->empty() || cl->size() > 18) {
+        Finish(c, Unavailable("answer from " + c.url.Authority() + " has a malformed Content-Length"));
+        return false;
+      }
+      for (char ch : *cl) {
+        if (ch < '0' || ch > '9') {
+          Finish(c, Unavailable("answer from " + c.url.Authority() + " has a malformed Content-Length"));
+          return false;
+        }
+        v = v * 10 + static_cast<uint64_t>(ch - '0');
+      }
+      c.framing = Framing::kLength;
+      c.left = v;
+    } else {
+      c.framing = Framing::kClose;
+    }
+    if (c.stream_body) {
+      // Until the body has been handed over, a process that dies resets the connection.
+      linger l{1, 0};
+      setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      if (c.handlers.on_head && !c.handlers.on_head(c.head)) {
+        Finish(c, c.head);
+        return false;
+      }
+      if (!conns_.count(c.id)) return false;
+    }
+    if (c.framing == Framing::kNone || (c.framing == Framing::kLength && c.left == 0)) {
+      Complete(c);
+      return false;
+    }
+    return true;
+  }
+
+  // Hands a piece of the body over (or keeps it, for an error answer). False once ended.
+  bool Deliver(Conn& c, const char* p, size_t n) {
+    if (n == 0) return true;
+    if (!c.stream_body) {
+      c.error_body.append(p, n);
+      if (c.error_body.size() > kMaxErrorBody) {
+        Finish(c, Status::Internal("answer from " + c.url.Authority() + " is larger than " + std::to_string(kMaxErrorBody) +
+                                   " bytes"));
+        return false;
+      }
+      return true;
+    }
+    const Id id = c.id;
+    if (c.handlers.on_chunk && !c.handlers.on_chunk(std::string_view(p, n))) {
+      if (conns_.count(id)) Complete(c);
+      return false;
+    }
+    return conns_.count(id) > 0;
+  }
+
+  // The body's bytes, framing removed. False once ended or paused (the rest stashed).
+  bool ConsumeBody(Conn& c, const char* p, size_t n) {
+    const char* const end = p + n;
+    while (p < end) {
+      if (c.paused) {
+        c.stash.append(p, static_cast<size_t>(end - p));
+        return false;
+      }
+      switch (c.framing) {
+        case Framing::kNone:
+          return true;  // bytes after a body without one are ignored (the connection closes)
+        case Framing::kClose:
+          if (!Deliver(c, p, static_cast<size_t>(end - p))) return false;
+          p = end;
+          break;
+        case Framing::kLength: {
+          size_t take = static_cast<size_t>(std::min<uint64_t>(c.left, static_cast<uint64_t>(end - p)));
+          c.left -= take;
+          const bool last = c.left == 0;
+          if (!Deliver(c, p, take)) return false;
+          p += take;
+          if (last) {
+            Complete(c);
+            return false;
+          }
+          break;
+        }
+        case Framing::kChunked:
+          if (!ChunkStep(c, &p, end)) return false;
+          break;
+      }
+    }
+    return true;
+  }
+
+  // One step of the chunked decoder. False once ended.
+  bool ChunkStep(Conn& c, const char** pp, const char* end) {
+    const char* p = *pp;
+    auto bad = [&](const char* why) {
+      Finish(c, Unavailable("answer from " + c.url.Authority() + " has a malformed chunked body (" + why + ")"));
+      return false;
+    };
+    switch (c.chunk) {
+      case ChunkState::kData: {
+        size_t take = static_cast<size_t>(std::min<uint64_t>(c.left, static_cast<uint64_t>(end - p)));
+        c.left -= take;
+        if (c.left == 0) c.chunk = ChunkState::kDataEnd;
+        *pp = p + take;
+        return Deliver(c, p, take);
+      }
+      case ChunkState::kSize:
+      case ChunkState::kDataEnd:
+      case ChunkState::kTrailer: {
+        const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+        const char* stop = nl ? nl : end;
+        c.line.append(p, static_cast<size_t>(stop - p));
+        *pp = nl ? nl + 1 : end;
+        if (c.line.size() > kMaxChunkLine) return bad("a line too long");
+        if (!nl) return true;
+        std::string line;
+        line.swap(c.line);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (c.chunk == ChunkState::kDataEnd) {
+          if (!line.empty()) return bad("no line end after a chunk");
+          c.chunk = ChunkState::kSize;
+          return true;
+        }
+        if (c.chunk == ChunkState::kTrailer) {
+          if (line.empty()) {
+            Complete(c);
+            return false;
+          }
+          return true;  // trailer fields are not used
+        }
+        size_t i = 0;
+        uint64_t size = 0;
+        for (; i < line.size() && std::isxdigit(static_cast<unsigned char>(line[i])); ++i) {
+          if (i >= 15) return bad("a chunk size too large");
+          size = size * 16 + static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(line[i]))
+                                                       ? line[i] - '0'
+                                                       : std::tolower(static_cast<unsigned char>(line[i])) - 'a' + 10);
+        }
+        if (i == 0) return bad("no chunk size");
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        if (i < line.size() && line[i] != ';') return bad("a malformed chunk size");
+        if (size == 0) {
+          c.chunk = ChunkState::kTrailer;
+        } else {
+          c.chunk = ChunkState::kData;
+          c.left = size;
+        }
+        return true;
+      }
+      case ChunkState::kDone:
+        *pp = end;
+        return true;
+    }
+    return true;
+  }
+
+  // The peer closed its side: whole when the framing says so.
+  void OnEnd(Conn& c) {
+    if (c.phase == Phase::kHead) {
+      Finish(c, Unavailable(c.head_bytes.empty() ? "no answer from " + c.url.Authority() + " (connection closed)"
+                                                 : "answer from " + c.url.Authority() + " was cut short"));
+      return;
+    }
+    if (c.framing == Framing::kClose || c.framing == Framing::kNone) return Complete(c);
+    Finish(c, Unavailable("answer from " + c.url.Authority() + " was cut short"));
+  }
+
+  // The answer is whole (or its reader stopped): the head, or the error answer with its body.
+  void Complete(Conn& c) {
+    HttpResponse r = std::move(c.head);
+    if (!c.stream_body) r.body = std::move(c.error_body);
+    Finish(c, std::move(r));
+  }
+
+  // Ends c: out of the map, its socket closed, on_done called. Callers hold c alive (a
+  // shared_ptr of their own) and touch nothing of it afterwards.
+  void Finish(Conn& c, Result<HttpResponse> result) {
+    conns_.erase(c.id);
+    if (c.fd >= 0) {
+      if (c.registered) epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
+      if (c.ssl) {
+        SSL_free(c.ssl);  // no close_notify: the connection is not reused
+        c.ssl = nullptr;
+      }
+      // A stream that ends while its process lives closes in order (a FIN); only death resets.
+      linger l{0, 0};
+      setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      close(c.fd);
+      c.fd = -1;
+    }
+    auto done = std::move(c.handlers.on_done);
+    c.handlers = LoopStreamHandlers();
+    if (done) done(std::move(result));
+  }
+
+  void SetPaused(Id id, bool paused) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = *it->second;
+    if (c.paused == paused) return;
+    c.paused = paused;
+    if (c.phase != Phase::kHead && c.phase != Phase::kBody) return;
+    if (paused) return Want(c, c.interest & ~static_cast<uint32_t>(EPOLLIN));
+    c.deadline = Clock::now() + options_.stream_idle_timeout;
+    Want(c, EPOLLIN);
+    Post([this, id] {  // what was stashed, and what TLS holds decrypted
+      auto it2 = conns_.find(id);
+      if (it2 == conns_.end() || it2->second->paused) return;
+      std::shared_ptr<Conn> keep = it2->second;
+      ReadSome(*keep);
+    });
+  }
+
+  const HttpTransportOptions options_;
+  const Poco::Net::Context::Ptr tls_;
+  int epoll_ = -1, wake_ = -1;
+  std::atomic<Id> next_id_{1};
+  std::atomic<bool> quit_{false};
+  std::mutex post_mu_;
+  std::vector<std::function<void()>> posted_;
+  // Loop thread only:
+  std::map<Id, std::shared_ptr<Conn>> conns_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  uint64_t timer_seq_ = 0;
+  char buf_[kReadBuffer];
+  // The resolver:
+  std::mutex resolve_mu_;
+  std::condition_variable resolve_cv_;
+  std::deque<ResolveJob> resolve_queue_;
+  bool resolve_quit_ = false;
+  std::thread thread_, resolver_;  // last: they start once everything above exists
+};
+
+class LoopStreamTransport final : public HttpTransport {
+ public:
+  LoopStreamTransport(std::unique_ptr<HttpTransport> rest, StreamLoop* loop) : rest_(std::move(rest)), loop_(loop) {}
+
+  Result<HttpResponse> Send(const HttpRequest& request) override { return rest_->Send(request); }
+
+  Result<HttpResponse> Stream(const HttpRequest& request, const StreamHandlers& handlers, StreamCancel* cancel) override {
+    if (cancel && cancel->cancelled()) return Status::Error(Status::Code::kCancelled, "stream cancelled");
+    struct Wait {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+      Result<HttpResponse> result = Status::Internal("not done");
+    };
+    auto wait = std::make_shared<Wait>();
+    LoopStreamHandlers h;
+    h.on_head = handlers.on_head;
+    h.on_chunk = handlers.on_chunk;
+    h.on_done = [wait](Result<HttpResponse> r) {
+      std::lock_guard<std::mutex> lock(wait->mu);
+      wait->result = std::move(r);
+      wait->done = true;
+      wait->cv.notify_all();
+    };
+    StreamLoop::Id id = loop_->Open(request, std::move(h));
+    if (cancel) cancel->SetHook([loop = loop_, id] { loop->Cancel(id); });
+    std::unique_lock<std::mutex> lock(wait->mu);
+    wait->cv.wait(lock, [&] { return wait->done; });
+    if (cancel) cancel->ClearHook();
+    return std::move(wait->result);
+  }
+
+ private:
+  std::unique_ptr<HttpTransport> rest_;
+  StreamLoop* loop_;
+};
+
+}  // namespace
+}  // namespace stream_loop_internal
+
+using stream_loop_internal::EpollStreamLoop;
+using stream_loop_internal::LoopStreamTransport;
+
+Result<std::unique_ptr<StreamLoop>> StreamLoop::Start(const HttpTransportOptions& options) {
+  Result<Poco::Net::Context::Ptr> ctx = poco_net::StrictTlsContext(options.ca_file);
+  if (!ctx.ok()) return ctx.status();
+  return std::unique_ptr<StreamLoop>(std::make_unique<EpollStreamLoop>(options, *ctx));
+}
+
+std::unique_ptr<HttpTransport> NewLoopStreamTransport(std::unique_ptr<HttpTransport> rest, StreamLoop* loop) {
+  return std::make_unique<LoopStreamTransport>(std::move(rest), loop);
+}
+
+}  // namespace sflow
