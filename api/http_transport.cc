@@ -6,6 +6,9 @@
 
 #include <strings.h>
 
+#include <condition_variable>
+#include <thread>
+
 namespace sflow {
 
 const std::string* FindHeader(const HttpHeaders& headers, std::string_view name) {
@@ -74,6 +77,64 @@ void StreamCancel::Attach(int fd) {
 void StreamCancel::Detach() {
   std::lock_guard<std::mutex> lock(mu_);
   fd_ = -1;
+}
+
+namespace {
+
+// NewStream's default: Stream() on a thread of its own; Pause blocks that thread after the
+// on_chunk that asked for it, until Resume or Cancel.
+class ThreadAsyncStream final : public AsyncStream, public std::enable_shared_from_this<ThreadAsyncStream> {
+ public:
+  ThreadAsyncStream(HttpTransport* transport, HttpRequest request, AsyncStreamHandlers handlers)
+      : transport_(transport), request_(std::move(request)), handlers_(std::move(handlers)) {}
+
+  void Start() override {
+    std::thread([self = shared_from_this()] { self->Run(); }).detach();
+  }
+  void Pause() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    paused_ = true;
+  }
+  void Resume() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    paused_ = false;
+    cv_.notify_all();
+  }
+  void Cancel() override {
+    cancel_.Cancel();
+    std::lock_guard<std::mutex> lock(mu_);
+    cv_.notify_all();
+  }
+
+ private:
+  void Run() {
+    StreamHandlers h;
+    h.on_head = handlers_.on_head;
+    h.on_chunk = [this](std::string_view bytes) {
+      if (handlers_.on_chunk && !handlers_.on_chunk(bytes)) return false;
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !paused_ || cancel_.cancelled(); });
+      return !cancel_.cancelled();
+    };
+    Result<HttpResponse> r = transport_->Stream(request_, h, &cancel_);
+    auto done = std::move(handlers_.on_done);
+    handlers_ = AsyncStreamHandlers();
+    if (done) done(std::move(r));
+  }
+
+  HttpTransport* transport_;
+  const HttpRequest request_;
+  AsyncStreamHandlers handlers_;
+  StreamCancel cancel_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool paused_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<AsyncStream> HttpTransport::NewStream(const HttpRequest& request, AsyncStreamHandlers handlers) {
+  return std::make_shared<ThreadAsyncStream>(this, request, std::move(handlers));
 }
 
 }  // namespace sflow

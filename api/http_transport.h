@@ -112,6 +112,27 @@ struct StreamHandlers {
   std::function<bool(std::string_view bytes)> on_chunk;
 };
 
+// What an asynchronous stream (HttpTransport::NewStream) calls, one at a time, on a thread of the
+// transport's. on_done comes last, exactly once, with what Stream() would have returned.
+struct AsyncStreamHandlers {
+  std::function<bool(const HttpResponse& head)> on_head;  // false: end there, body unread
+  std::function<bool(std::string_view bytes)> on_chunk;   // false: stop reading (OK)
+  std::function<void(Result<HttpResponse>)> on_done;
+};
+
+// A stream that does not hold its caller's thread. Made by NewStream, it does nothing until
+// Start(). Pause(), from inside on_chunk, holds back every further on_chunk (the bytes wait)
+// until Resume(), which may come from any thread. Cancel() from any thread ends it kCancelled
+// unless it has ended.
+class AsyncStream {
+ public:
+  virtual ~AsyncStream() = default;
+  virtual void Start() = 0;
+  virtual void Pause() = 0;
+  virtual void Resume() = 0;
+  virtual void Cancel() = 0;
+};
+
 // Replaces Poco's process-wide TLS defaults, once: SSLManager's invalid-certificate handler
 // becomes one that rejects (never ConsoleCertificateHandler, whatever a Util::Application's
 // configuration says) and its default client context a strict one over the system CA bundle.
@@ -141,6 +162,11 @@ class HttpTransport {
   // from one killed with bytes received but never handled.
   virtual Result<HttpResponse> Stream(const HttpRequest& request, const StreamHandlers& handlers,
                                       StreamCancel* cancel) = 0;
+
+  // Stream() without holding the caller (AsyncStream above). This default runs Stream() on a
+  // thread of its own per stream; a transport over a StreamLoop (api/stream_loop.h) reads every
+  // stream on the loop's one thread. The transport must outlive the stream's on_done.
+  virtual std::shared_ptr<AsyncStream> NewStream(const HttpRequest& request, AsyncStreamHandlers handlers);
 };
 
 // The Poco implementation described above. Fails kSecurity when the CA file cannot be loaded.

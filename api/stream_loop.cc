@@ -165,7 +165,7 @@ enum class ChunkState { kSize, kData, kDataEnd, kTrailer, kDone };
 struct Conn {
   StreamLoop::Id id = 0;
   HttpUrl url;
-  LoopStreamHandlers handlers;
+  AsyncStreamHandlers handlers;
   std::string request;        // the bytes to send
   size_t sent = 0;
   int fd = -1;
@@ -215,8 +215,9 @@ class EpollStreamLoop final : public StreamLoop {
     close(epoll_);
   }
 
-  Id Open(const HttpRequest& request, LoopStreamHandlers handlers) override {
-    const Id id = next_id_.fetch_add(1);
+  Id NewId() override { return next_id_.fetch_add(1); }
+
+  void Open(Id id, const HttpRequest& request, AsyncStreamHandlers handlers) override {
     auto conn = std::make_shared<Conn>();
     conn->id = id;
     conn->handlers = std::move(handlers);
@@ -237,13 +238,12 @@ class EpollStreamLoop final : public StreamLoop {
         resolve_cv_.notify_one();
       }
     });
-    return id;
   }
 
   void Cancel(Id id) override {
     Post([this, id] {
       auto it = conns_.find(id);
-      if (it == conns_.end()) return;
+      if (it == conns_.end()) return;  // ended (a Cancel after Open's post finds it: one queue)
       std::shared_ptr<Conn> keep = it->second;
       Finish(*keep, Status::Error(Status::Code::kCancelled, "stream from " + keep->url.Authority() + " cancelled"));
     });
@@ -851,7 +851,7 @@ class EpollStreamLoop final : public StreamLoop {
       c.fd = -1;
     }
     auto done = std::move(c.handlers.on_done);
-    c.handlers = LoopStreamHandlers();
+    c.handlers = AsyncStreamHandlers();
     if (done) done(std::move(result));
   }
 
@@ -893,36 +893,56 @@ class EpollStreamLoop final : public StreamLoop {
   std::thread thread_, resolver_;  // last: they start once everything above exists
 };
 
+// A stream on the loop, as an AsyncStream. Cancel before Start ends it at Start, unopened.
+class LoopAsyncStream final : public AsyncStream {
+ public:
+  LoopAsyncStream(StreamLoop* loop, HttpRequest request, AsyncStreamHandlers handlers)
+      : loop_(loop), id_(loop->NewId()), request_(std::move(request)), handlers_(std::move(handlers)) {}
+
+  void Start() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      started_ = true;
+      if (cancelled_) {
+        auto done = std::move(handlers_.on_done);
+        loop_->Post([done = std::move(done)] {
+          if (done) done(Status::Error(Status::Code::kCancelled, "stream cancelled"));
+        });
+        return;
+      }
+    }
+    loop_->Open(id_, request_, std::move(handlers_));
+  }
+  void Pause() override { loop_->Pause(id_); }
+  void Resume() override { loop_->Resume(id_); }
+  void Cancel() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled_ = true;
+      if (!started_) return;
+    }
+    loop_->Cancel(id_);
+  }
+
+ private:
+  StreamLoop* loop_;
+  const StreamLoop::Id id_;
+  const HttpRequest request_;
+  AsyncStreamHandlers handlers_;
+  std::mutex mu_;
+  bool started_ = false, cancelled_ = false;
+};
+
 class LoopStreamTransport final : public HttpTransport {
  public:
   LoopStreamTransport(std::unique_ptr<HttpTransport> rest, StreamLoop* loop) : rest_(std::move(rest)), loop_(loop) {}
 
   Result<HttpResponse> Send(const HttpRequest& request) override { return rest_->Send(request); }
-
   Result<HttpResponse> Stream(const HttpRequest& request, const StreamHandlers& handlers, StreamCancel* cancel) override {
-    if (cancel && cancel->cancelled()) return Status::Error(Status::Code::kCancelled, "stream cancelled");
-    struct Wait {
-      std::mutex mu;
-      std::condition_variable cv;
-      bool done = false;
-      Result<HttpResponse> result = Status::Internal("not done");
-    };
-    auto wait = std::make_shared<Wait>();
-    LoopStreamHandlers h;
-    h.on_head = handlers.on_head;
-    h.on_chunk = handlers.on_chunk;
-    h.on_done = [wait](Result<HttpResponse> r) {
-      std::lock_guard<std::mutex> lock(wait->mu);
-      wait->result = std::move(r);
-      wait->done = true;
-      wait->cv.notify_all();
-    };
-    StreamLoop::Id id = loop_->Open(request, std::move(h));
-    if (cancel) cancel->SetHook([loop = loop_, id] { loop->Cancel(id); });
-    std::unique_lock<std::mutex> lock(wait->mu);
-    wait->cv.wait(lock, [&] { return wait->done; });
-    if (cancel) cancel->ClearHook();
-    return std::move(wait->result);
+    return rest_->Stream(request, handlers, cancel);
+  }
+  std::shared_ptr<AsyncStream> NewStream(const HttpRequest& request, AsyncStreamHandlers handlers) override {
+    return std::make_shared<LoopAsyncStream>(loop_, request, std::move(handlers));
   }
 
  private:

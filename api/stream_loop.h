@@ -32,16 +32,10 @@
 #include <memory>
 #include <string_view>
 
-#include "api/http_transport.h"
+#include "api/http_transport.h"  // AsyncStreamHandlers
 #include "engine/status.h"
 
 namespace sflow {
-
-struct LoopStreamHandlers {
-  std::function<bool(const HttpResponse& head)> on_head;  // false: end there, body unread
-  std::function<bool(std::string_view bytes)> on_chunk;   // false: stop reading (OK)
-  std::function<void(Result<HttpResponse>)> on_done;      // exactly once
-};
 
 class StreamLoop {
  public:
@@ -52,7 +46,10 @@ class StreamLoop {
   static Result<std::unique_ptr<StreamLoop>> Start(const HttpTransportOptions& options);
   virtual ~StreamLoop() = default;
 
-  virtual Id Open(const HttpRequest& request, LoopStreamHandlers handlers) = 0;
+  // A new stream's id; nothing happens until Open(id, ...). Ids are never reused.
+  virtual Id NewId() = 0;
+  // Starts the stream `id` (from NewId), once. on_done is called exactly once (AsyncStreamHandlers).
+  virtual void Open(Id id, const HttpRequest& request, AsyncStreamHandlers handlers) = 0;
   virtual void Cancel(Id id) = 0;  // ends it kCancelled, unless it has ended already
   // Called on the loop thread (inside on_chunk, say), Pause takes effect at once: no further
   // on_chunk until Resume, even for bytes already read.
@@ -63,9 +60,9 @@ class StreamLoop {
   virtual bool InLoopThread() const = 0;
 };
 
-// An HttpTransport whose Send is `rest`'s and whose Stream goes through `loop` (the caller
-// waits; the handlers run on the loop thread meanwhile). For tests that hold the loop to
-// Stream()'s contract, and for callers that want one of each. `loop` must outlive it.
+// An HttpTransport whose Send and Stream are `rest`'s and whose NewStream reads on `loop`: the
+// event followers of many runs share the loop's thread, while downloads (which write and sync
+// files in their handlers) keep to their callers' threads. `loop` must outlive it.
 std::unique_ptr<HttpTransport> NewLoopStreamTransport(std::unique_ptr<HttpTransport> rest, StreamLoop* loop);
 
 }  // namespace sflow

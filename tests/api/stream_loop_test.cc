@@ -122,7 +122,35 @@ class RawServer {
 
 // ---- the contract, both implementations -------------------------------------------------------
 
-enum class Impl { kPoco, kLoop };
+// Stream() by way of NewStream: the caller waits for on_done. How the contract test holds an
+// asynchronous stream to Stream()'s rules.
+class ViaNewStream final : public HttpTransport {
+ public:
+  explicit ViaNewStream(std::unique_ptr<HttpTransport> inner) : inner_(std::move(inner)) {}
+  Result<HttpResponse> Send(const HttpRequest& r) override { return inner_->Send(r); }
+  Result<HttpResponse> Stream(const HttpRequest& r, const StreamHandlers& h, StreamCancel* cancel) override {
+    if (cancel && cancel->cancelled()) return Status::Error(Status::Code::kCancelled, "stream cancelled");
+    auto done = std::make_shared<std::promise<Result<HttpResponse>>>();
+    std::future<Result<HttpResponse>> result = done->get_future();
+    AsyncStreamHandlers ah;
+    ah.on_head = h.on_head;
+    ah.on_chunk = h.on_chunk;
+    ah.on_done = [done](Result<HttpResponse> out) { done->set_value(std::move(out)); };
+    std::shared_ptr<AsyncStream> s = inner_->NewStream(r, std::move(ah));
+    if (cancel) cancel->SetHook([s] { s->Cancel(); });
+    s->Start();
+    Result<HttpResponse> out = result.get();
+    if (cancel) cancel->ClearHook();
+    return out;
+  }
+
+ private:
+  std::unique_ptr<HttpTransport> inner_;
+};
+
+// Poco: Stream() itself; Thread: NewStream's default (Stream() on a thread per stream); Loop:
+// NewStream of a transport over a StreamLoop.
+enum class Impl { kPoco, kThread, kLoop };
 
 class StreamContractTest : public testing::TestWithParam<Impl> {
  protected:
@@ -131,11 +159,12 @@ class StreamContractTest : public testing::TestWithParam<Impl> {
     EXPECT_TRUE(rest.ok()) << rest.status().ToString();
     if (!rest.ok()) return nullptr;
     if (GetParam() == Impl::kPoco) return std::move(rest).value();
+    if (GetParam() == Impl::kThread) return std::make_unique<ViaNewStream>(std::move(rest).value());
     Result<std::unique_ptr<StreamLoop>> loop = StreamLoop::Start(o);
     EXPECT_TRUE(loop.ok()) << loop.status().ToString();
     if (!loop.ok()) return nullptr;
     loop_ = std::move(loop).value();
-    return NewLoopStreamTransport(std::move(rest).value(), loop_.get());
+    return std::make_unique<ViaNewStream>(NewLoopStreamTransport(std::move(rest).value(), loop_.get()));
   }
   std::unique_ptr<HttpTransport> TlsTransport(const std::string& ca_file) {
     HttpTransportOptions o;
@@ -172,8 +201,10 @@ class StreamContractTest : public testing::TestWithParam<Impl> {
   std::unique_ptr<StreamLoop> loop_;  // outlives the transport made over it
 };
 
-INSTANTIATE_TEST_SUITE_P(Both, StreamContractTest, testing::Values(Impl::kPoco, Impl::kLoop),
-                         [](const testing::TestParamInfo<Impl>& i) { return i.param == Impl::kPoco ? "Poco" : "Loop"; });
+INSTANTIATE_TEST_SUITE_P(Each, StreamContractTest, testing::Values(Impl::kPoco, Impl::kThread, Impl::kLoop),
+                         [](const testing::TestParamInfo<Impl>& i) {
+                           return i.param == Impl::kPoco ? "Poco" : i.param == Impl::kThread ? "Thread" : "Loop";
+                         });
 
 TEST_P(StreamContractTest, HandsOverEachPieceAsItArrives) {
   std::promise<void> first_seen;
@@ -448,7 +479,7 @@ class StreamLoopTest : public testing::Test {
     loop = loop ? loop : loop_.get();
     auto out = std::make_shared<Outcome>();
     auto finished = std::make_shared<std::promise<void>>();
-    LoopStreamHandlers h;
+    AsyncStreamHandlers h;
     h.on_chunk = [out](std::string_view b) {
       out->body.append(b);
       return true;
@@ -457,7 +488,7 @@ class StreamLoopTest : public testing::Test {
       out->result = std::move(r);
       if (++out->done_calls == 1) finished->set_value();
     };
-    loop->Open(Get(url), std::move(h));
+    loop->Open(loop->NewId(), Get(url), std::move(h));
     EXPECT_EQ(finished->get_future().wait_for(10s), std::future_status::ready) << url;
     std::this_thread::sleep_for(20ms);  // a second on_done would land here
     return *out;
@@ -485,7 +516,7 @@ TEST_F(StreamLoopTest, HundredsOfStreamsAtOnceShareOneThread) {
   std::atomic<int> ok{0}, done{0};
   std::atomic<size_t> bytes{0};
   for (int i = 0; i < kStreams; ++i) {
-    LoopStreamHandlers h;
+    AsyncStreamHandlers h;
     h.on_chunk = [&](std::string_view b) {
       bytes += b.size();
       return true;
@@ -494,7 +525,7 @@ TEST_F(StreamLoopTest, HundredsOfStreamsAtOnceShareOneThread) {
       if (r.ok() && r->status == 200) ++ok;
       ++done;
     };
-    loop_->Open(Get(server.Url()), std::move(h));
+    loop_->Open(loop_->NewId(), Get(server.Url()), std::move(h));
   }
   {
     std::unique_lock<std::mutex> lock(mu);
@@ -527,7 +558,7 @@ TEST_F(StreamLoopTest, APausedStreamIsNotReadUntilResumed) {
   };
   auto st = std::make_shared<State>();
   std::atomic<StreamLoop::Id> id{0};
-  LoopStreamHandlers h;
+  AsyncStreamHandlers h;
   StreamLoop* loop = loop_.get();
   h.on_chunk = [st, loop, &id](std::string_view b) {
     std::lock_guard<std::mutex> lock(st->mu);
@@ -540,7 +571,8 @@ TEST_F(StreamLoopTest, APausedStreamIsNotReadUntilResumed) {
     st->result = std::move(r);
     ++st->done;
   };
-  id = loop_->Open(Get(server.Url()), std::move(h));
+  id = loop_->NewId();
+  loop_->Open(id.load(), Get(server.Url()), std::move(h));
   std::this_thread::sleep_for(400ms);  // the rest has arrived in the socket meanwhile
   {
     std::lock_guard<std::mutex> lock(st->mu);
@@ -573,7 +605,7 @@ TEST_F(StreamLoopTest, APausedStreamDoesNotTimeOut) {
   auto got = std::make_shared<std::string>();
   auto result = std::make_shared<std::promise<Result<HttpResponse>>>();
   std::atomic<StreamLoop::Id> id{0};
-  LoopStreamHandlers h;
+  AsyncStreamHandlers h;
   StreamLoop* l = loop.get();
   h.on_chunk = [got, l, &id](std::string_view b) {
     got->append(b);
@@ -582,7 +614,8 @@ TEST_F(StreamLoopTest, APausedStreamDoesNotTimeOut) {
   };
   h.on_done = [result](Result<HttpResponse> r) { result->set_value(std::move(r)); };
   auto f = result->get_future();
-  id = loop->Open(Get(server.Url()), std::move(h));
+  id = loop->NewId();
+  loop->Open(id.load(), Get(server.Url()), std::move(h));
   std::this_thread::sleep_for(900ms);  // paused far past the idle timeout, the bytes arrived
   loop->Resume(id.load());
   ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
@@ -657,7 +690,7 @@ TEST_F(StreamLoopTest, CancelAndDestructionEachEndAStreamOnce) {
   auto calls = std::make_shared<std::atomic<int>>(0);
   auto last = std::make_shared<Status>();
   auto handlers = [&] {
-    LoopStreamHandlers h;
+    AsyncStreamHandlers h;
     h.on_done = [calls, last](Result<HttpResponse> r) {
       ++*calls;
       *last = r.status();
@@ -665,7 +698,8 @@ TEST_F(StreamLoopTest, CancelAndDestructionEachEndAStreamOnce) {
     return h;
   };
   // Cancelled at once (while its name resolves), and again: one end.
-  StreamLoop::Id a = loop_->Open(Get(server.Url("/a").replace(7, 9, "localhost")), handlers());
+  StreamLoop::Id a = loop_->NewId();
+  loop_->Open(a, Get(server.Url("/a").replace(7, 9, "localhost")), handlers());
   loop_->Cancel(a);
   loop_->Cancel(a);
   for (int i = 0; i < 200 && *calls < 1; ++i) std::this_thread::sleep_for(10ms);
@@ -674,7 +708,7 @@ TEST_F(StreamLoopTest, CancelAndDestructionEachEndAStreamOnce) {
   EXPECT_EQ(last->code(), Status::Code::kCancelled);
   // Open when the loop goes away: ended cancelled, once.
   auto loop = Start(HttpTransportOptions());
-  loop->Open(Get(server.Url("/b")), handlers());
+  loop->Open(loop->NewId(), Get(server.Url("/b")), handlers());
   std::this_thread::sleep_for(200ms);
   loop.reset();
   EXPECT_EQ(*calls, 2);
