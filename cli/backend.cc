@@ -164,7 +164,10 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
   transport_options.ca_file = EnvValue(environ, "SSL_CERT_FILE");
   Result<std::unique_ptr<HttpTransport>> t = NewHttpTransport(transport_options);
   if (!t.ok()) return t.status();
-  backend->transport = std::move(*t);
+  Result<std::unique_ptr<StreamLoop>> loop = StreamLoop::Start(transport_options);
+  if (!loop.ok()) return loop.status();
+  backend->loop = std::move(*loop);
+  backend->transport = NewLoopStreamTransport(std::move(*t), backend->loop.get());
   backend->client = std::make_unique<ApiClient>(backend->transport.get(), api);
   return backend;
 }

@@ -18,6 +18,7 @@
 #include "api/api_client.h"
 #include "api/http_transport.h"
 #include "api/projects_session.h"
+#include "api/stream_loop.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
 #include "sandbox/sandbox.h"
@@ -50,6 +51,9 @@ class NoticeSink {
 
 struct Backend {
   std::unique_ptr<Sandbox> sandbox;
+  // The event streams of every run on this endpoint are read on the loop's one thread
+  // (transport->NewStream); declared first, it outlives the transport.
+  std::unique_ptr<StreamLoop> loop;
   std::unique_ptr<HttpTransport> transport;
   std::unique_ptr<ApiClient> client;
   std::string api_key;   // in memory only

@@ -1,6 +1,7 @@
 #include "cli/drive_and_report.h"
 
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,11 +24,41 @@ void DriveFlags::Register(CommandLine& cl) {
           &options.cancel_on_interrupt);
 }
 
+namespace {
+
+constexpr int kMaxJobs = 10000;
+// Descriptors a run of the pool may hold besides its event stream (the store, the keep-alive
+// REST connection, a download, the loop's own): what -j N needs is N plus these.
+constexpr int kSpareFiles = 64;
+
+// The soft limit of open files, raised to the hard one (at most 65,536) first: a follower of a
+// thousand runs needs a thousand sockets, and the soft limit is often 1,024.
+int64_t OpenFileLimit() {
+  struct rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  const rlim_t want = rl.rlim_max == RLIM_INFINITY ? 65536 : std::min<rlim_t>(rl.rlim_max, 65536);
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    struct rlimit raised = rl;
+    raised.rlim_cur = want;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? 65536 : static_cast<int64_t>(rl.rlim_cur);
+}
+
+}  // namespace
+
 Status DriveFlags::Finish() {
   if (!jobs.empty()) {
-    if (jobs.size() > 3 || jobs.find_first_not_of("0123456789") != std::string::npos || std::stoi(jobs) < 1)
-      return Status::InvalidPlan("-j wants a number from 1 to 999, not '" + jobs + "'");
+    if (jobs.size() > 5 || jobs.find_first_not_of("0123456789") != std::string::npos || std::stoi(jobs) < 1 ||
+        std::stoi(jobs) > kMaxJobs)
+      return Status::InvalidPlan("-j wants a number from 1 to " + std::to_string(kMaxJobs) + ", not '" + jobs + "'");
     options.jobs = options.step_jobs = std::stoi(jobs);
+    const int64_t files = OpenFileLimit();
+    if (options.jobs + kSpareFiles > files)
+      return Status::InvalidPlan("-j " + jobs + " needs about " + std::to_string(options.jobs + kSpareFiles) +
+                                 " open files, and this process may open " + std::to_string(files) +
+                                 " (ulimit -n): use -j " + std::to_string(std::max<int64_t>(files - kSpareFiles, 1)) +
+                                 " or less, or raise the limit");
   }
   if (!timeout.empty()) {
     std::optional<int64_t> seconds = ParseDuration(timeout);

@@ -3,16 +3,26 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
 
 #include "api/http_transport.h"
+#include "runner/executor.h"
 #include "runner/intents.h"
 #include "runner/interrupt.h"
 #include "runner/synchronized_run_store.h"
 
 namespace sflow {
+
+namespace {
+
+// The executor's worker threads, at most: they carry what runs do between waits (REST calls,
+// commits, downloads), never a wait on an event stream.
+constexpr size_t kMaxWorkers = 32;
+
+}  // namespace
 
 DrivePoolResult DriveRuns(RunStore& raw_store, RunProgress& progress, const DriverFactory& make_driver,
                           const std::function<bool(const std::string& run_id)>& ends_with_process,
@@ -63,18 +73,35 @@ DrivePoolResult DriveRuns(RunStore& raw_store, RunProgress& progress, const Driv
       interrupted = true;
       stop_all();
     });
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-      for (size_t i; (i = next++) < driven.size();) {
-        if (interrupted || timed_out) break;
-        driven[i].outcome = driver_for(i)->Drive(driven[i].run_id);
+    // Up to `jobs` runs at once, each a coroutine on the executor (RunDriver::DriveAsync): a
+    // server run waiting on its event stream holds no thread, so the workers only carry the
+    // work between waits. A run that ends starts the next one.
+    const size_t jobs = std::clamp<size_t>(static_cast<size_t>(std::max(options.jobs, 1)), 1, driven.size());
+    PoolExecutor executor(static_cast<int>(std::clamp<size_t>(jobs, 4, kMaxWorkers)));
+    std::vector<std::unique_ptr<RunDriver>> drivers(driven.size());
+    std::mutex mu;
+    std::condition_variable all_done;
+    size_t next = 0, running = 0;
+    std::function<void()> start_next;  // under mu: starts runs while there are slots and runs
+    start_next = [&] {
+      while (running < jobs && next < driven.size() && !interrupted && !timed_out) {
+        const size_t i = next++;
+        ++running;
+        drivers[i] = driver_for(i);
+        Launch<Result<RunOutcome>>(drivers[i]->DriveAsync(driven[i].run_id, executor), [&, i](Result<RunOutcome> r) {
+          std::lock_guard<std::mutex> lock(mu);
+          driven[i].outcome = std::move(r);
+          --running;
+          start_next();
+          all_done.notify_all();
+        });
       }
     };
-    size_t jobs = std::clamp<size_t>(static_cast<size_t>(std::max(options.jobs, 1)), 1, driven.size());
-    std::vector<std::thread> threads;
-    for (size_t t = 1; t < jobs; ++t) threads.emplace_back(worker);
-    worker();
-    for (std::thread& t : threads) t.join();
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      start_next();
+      all_done.wait(lock, [&] { return running == 0 && (next == driven.size() || interrupted || timed_out); });
+    }
     {
       std::lock_guard<std::mutex> lock(timer_mu);
       finished = true;

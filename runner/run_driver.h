@@ -18,10 +18,12 @@
 
 #include "engine/run_store.h"
 #include "engine/status.h"
+#include "runner/task.h"
 
 namespace sflow {
 
 class GroupCommitter;  // runner/group_committer.h
+class Executor;        // runner/task.h
 
 class RunProgress;
 class StreamCancel;
@@ -45,6 +47,11 @@ class RunDriver {
   // kPermission (auth), kUnavailable (resumable), kCancelled (Ctrl-C, --timeout), a store error,
   // kIOError for a download that cannot be written.
   virtual Result<RunOutcome> Drive(const std::string& run_id) = 0;
+
+  // Drive() as a coroutine on `ex`, for the drive pool (runner/drive_pool.h). A driver that
+  // waits without a thread overrides it; this default runs Drive() on a thread of its own.
+  // `run_id` is copied before the first wait.
+  virtual Task<Result<RunOutcome>> DriveAsync(const std::string& run_id, Executor& ex);
 
   // Downloads every stored artifact of the run that is not done yet (none twice), to `out_dir`
   // ("" = the run's own out dir).

@@ -13,6 +13,7 @@
 #include "engine/json.h"
 #include "engine/random.h"
 #include "runner/artifact_download.h"
+#include "runner/executor.h"
 #include "runner/group_committer.h"
 #include "runner/server/workflow_record.h"
 
@@ -26,10 +27,41 @@ bool Ended(const std::string& wire_status) {
   return EventFollower::IsTerminal(wire_status) || wire_status == "waiting_for_user";
 }
 
+// co_await: one asynchronous stream of `req` (HttpTransport::NewStream), its handlers called on
+// the transport's stream thread, the awaiting coroutine continued on `ex` with its result. The
+// run's cancel (Ctrl-C, --timeout) cancels it. `holder` gets the stream before it starts, for
+// handlers that pause it.
+struct StreamAwaiter {
+  HttpTransport* transport;
+  HttpRequest req;
+  AsyncStreamHandlers handlers;
+  std::shared_ptr<std::shared_ptr<AsyncStream>> holder;
+  StreamCancel* cancel;
+  Executor* ex;
+  std::shared_ptr<Result<HttpResponse>> out = std::make_shared<Result<HttpResponse>>(Status::Internal("not done"));
+
+  bool await_ready() noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    handlers.on_done = [out = out, ex = ex, h](Result<HttpResponse> r) {
+      *out = std::move(r);
+      ex->Schedule(h);
+    };
+    std::shared_ptr<AsyncStream> s = transport->NewStream(req, std::move(handlers));
+    *holder = s;
+    if (StreamCancel* c = cancel) c->SetHook([s] { s->Cancel(); });
+    s->Start();  // nothing of this awaiter after here: the coroutine may be going on already
+  }
+  Result<HttpResponse> await_resume() {
+    if (cancel) cancel->ClearHook();
+    return std::move(*out);
+  }
+};
+
 // Hands event batches (each with the cursor that covers it) to the process's GroupCommitter,
 // so that reading and parsing the stream go on during the previous batch's fsync. One batch is
-// in flight at most: Submit() waits for the one before, so batches commit in order and memory
-// stays bounded. Nothing may depend on a batch until it is committed: the follower reports
+// in flight at most: Submit() waits for the one before (a follower that must not wait asks
+// Busy() first and, when busy, pauses its stream until WhenIdle), so batches commit in order
+// and memory stays bounded. Nothing may depend on a batch until it is committed: the follower reports
 // events only up to committed(), and waits before it reconciles, reconnects, returns or reports
 // an interruption. The destructor waits for what is in flight.
 class BatchCommitter {
@@ -65,16 +97,39 @@ class BatchCommitter {
     filling_ = 0;
     lock.unlock();
     committer_->Submit(&run_id_, &pending_, [this](Result<AppendResult> r) {
-      std::lock_guard<std::mutex> done(mu_);
-      pending_.events.clear();  // the committed text is freed now, not at the next Submit
-      committer_->Release(in_flight_);
-      in_flight_ = 0;
-      if (r.ok()) cursor_ = r->cursor;
-      else error_ = r.status();
-      busy_ = false;
-      cv_.notify_all();
+      std::function<void()> idle;
+      {
+        std::lock_guard<std::mutex> done(mu_);
+        pending_.events.clear();  // the committed text is freed now, not at the next Submit
+        committer_->Release(in_flight_);
+        in_flight_ = 0;
+        if (r.ok()) cursor_ = r->cursor;
+        else error_ = r.status();
+        busy_ = false;
+        idle = std::move(idle_);
+        idle_ = nullptr;
+        cv_.notify_all();
+      }
+      if (idle) idle();
     });
     return Status::OK();
+  }
+  // Whether a batch is in flight (Submit would wait).
+  bool Busy() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return busy_;
+  }
+  // `fn` once nothing is in flight: at once, or on the committer's thread when the batch in
+  // flight has committed. One at a time.
+  void WhenIdle(std::function<void()> fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (busy_) {
+        idle_ = std::move(fn);
+        return;
+      }
+    }
+    fn();
   }
   // Until nothing is in flight; the first error of any batch.
   Status Wait() {
@@ -97,6 +152,7 @@ class BatchCommitter {
   size_t filling_ = 0;    // event text in the caller's batch (only the caller's thread touches it)
   size_t in_flight_ = 0;  // event text in pending_, under mu_
   bool busy_ = false;
+  std::function<void()> idle_;  // WhenIdle's
   Status error_;
   int64_t cursor_;
 };
@@ -153,6 +209,18 @@ ServerRunner::ServerRunner(RunStore* store, ApiClient* client, HttpTransport* tr
 
 void ServerRunner::Say(const std::string& line) {
   if (options_.reporter) options_.reporter->Line(line);
+}
+
+Task<bool> ServerRunner::WaitAsync(std::chrono::milliseconds d) {
+  if (options_.clock != RetryClock::Real()) co_return Wait(d);  // a test's clock: at once
+  const std::chrono::milliseconds slice{50};  // a Ctrl-C during a wait is not kept waiting
+  while (d.count() > 0) {
+    if (options_.cancel && options_.cancel->cancelled()) co_return false;
+    std::chrono::milliseconds step = std::min(d, slice);
+    co_await ex_->Sleep(step);
+    d -= step;
+  }
+  co_return !(options_.cancel && options_.cancel->cancelled());
 }
 
 bool ServerRunner::Wait(std::chrono::milliseconds d) {
@@ -219,7 +287,7 @@ Status ServerRunner::ResendOpenIntents(RunRecord* run) {
   return Status::OK();
 }
 
-Status ServerRunner::Follow(RunRecord* run) {
+Task<Status> ServerRunner::Follow(RunRecord* run) {
   EventFollower follower({.workflow_id = run->workflow_id, .cursor = std::max<int64_t>(run->cursor, 0)});
   const bool stored_final = IsTerminal(run->status);
   EventBatch batch;
@@ -309,8 +377,12 @@ Status ServerRunner::Follow(RunRecord* run) {
     follower.StreamStarted();
     HttpRequest req = client_->EventStreamRequest(run->workflow_id, follower.cursor(),
                                                   follower.cursor() > 0 ? follower.LastEventId() : "");
-    StreamHandlers handlers;
-    handlers.on_chunk = [&](std::string_view bytes) {
+    // Read on the transport's stream thread (the loop's, for a StreamLoop) while this coroutine
+    // waits: it holds no thread meanwhile. A batch due while the one before is still being
+    // committed pauses the stream until that commit is done, instead of waiting there.
+    auto stream = std::make_shared<std::shared_ptr<AsyncStream>>();
+    AsyncStreamHandlers handlers;
+    handlers.on_chunk = [&, stream](std::string_view bytes) {
       Status fs = parser.Feed(bytes, [&](const SseEvent& e) {
         follower.Offer(e, &offered);
         absorb(offered);
@@ -318,26 +390,33 @@ Status ServerRunner::Follow(RunRecord* run) {
       if (!fs.ok()) return false;
       if (batch.events.size() >= options_.flush_events || committer.ShouldSubmitForMemory() ||
           Clock::now() - last_flush >= options_.flush_interval) {
-        store_error = flush(/*wait=*/false);
-        if (!store_error.ok()) return false;
+        if (committer.Busy()) {
+          (*stream)->Pause();
+          committer.WhenIdle([stream] { (*stream)->Resume(); });
+        } else {
+          store_error = flush(/*wait=*/false);
+          if (!store_error.ok()) return false;
+        }
       }
       return !stop;
     };
-    Result<HttpResponse> head = transport_->Stream(req, handlers, options_.cancel);
+    // Named, not a temporary: GCC 12 destroys a braced temporary awaiter twice.
+    StreamAwaiter awaiter{transport_, std::move(req), std::move(handlers), stream, options_.cancel, ex_};
+    Result<HttpResponse> head = co_await awaiter;
     parser.Finish();
-    if (!store_error.ok()) return store_error;
+    if (!store_error.ok()) co_return store_error;
     if (options_.cancel && options_.cancel->cancelled()) {
-      if (Status s = flush(/*wait=*/true); !s.ok()) return s;  // everything received so far, with its cursor
-      return Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
+      if (Status s = flush(/*wait=*/true); !s.ok()) co_return s;  // everything received so far, with its cursor
+      co_return Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
     }
     std::optional<std::chrono::milliseconds> retry_after;
     if (!head.ok()) {
-      if (head.status().code() != Status::Code::kUnavailable) return head.status();
+      if (head.status().code() != Status::Code::kUnavailable) co_return head.status();
     } else if (head->status == 401 || head->status == 402 || head->status == 403) {
-      return Status::Error(Status::Code::kPermission, "event stream: HTTP " + std::to_string(head->status))
+      co_return Status::Error(Status::Code::kPermission, "event stream: HTTP " + std::to_string(head->status))
           .WithHttp(head->status);
     } else if (head->status == 404 || head->status == 410) {
-      return Status::NotFound("event stream of workflow " + run->workflow_id + ": HTTP " + std::to_string(head->status))
+      co_return Status::NotFound("event stream of workflow " + run->workflow_id + ": HTTP " + std::to_string(head->status))
           .WithHttp(head->status, "not_found");
     } else if (head->status >= 300) {
       // Parsed, never converted blindly: a 309-digit value must not throw in a worker thread.
@@ -349,12 +428,12 @@ Status ServerRunner::Follow(RunRecord* run) {
     // The workflow has ended when the stream said so; otherwise, when nothing came, ask.
     bool ended = stop;
     if (!ended && follower.cursor() == before)
-      if (Status s = record_says_ended(&ended); !s.ok()) return s;
+      if (Status s = record_says_ended(&ended); !s.ok()) co_return s;
     // Holes, a dropped stream, or an end: read the log itself, to its end. After an end this
     // read happens after the end was known, so it holds every event the workflow produced.
     if (ended || follower.gap() || head.ok()) {
       Status read = read_log();
-      if (read.code() == Status::Code::kPermission) return read;
+      if (read.code() == Status::Code::kPermission) co_return read;
       if (!read.ok()) {
         ended = false;  // not read to the end: not done yet
       } else if (ended && follower.gap() && ++complete_reads_with_hole >= 3) {
@@ -368,17 +447,17 @@ Status ServerRunner::Follow(RunRecord* run) {
         complete_reads_with_hole = 0;
       }
     }
-    if (Status s = flush(/*wait=*/true); !s.ok()) return s;
+    if (Status s = flush(/*wait=*/true); !s.ok()) co_return s;
     if (ended && !follower.gap()) {
       // Only a terminal end: after a wait for a person the workflow goes on, and a record that
       // says it ended later means reading the log again (Confirm).
       caught_up_after_end_ = ended_for_good();
-      return Status::OK();
+      co_return Status::OK();
     }
     if (follower.cursor() > before) {
       failures = 0;
     } else if (++failures > options_.max_stream_failures) {
-      return Status::Error(Status::Code::kUnavailable, "event stream of " + run->workflow_id +
+      co_return Status::Error(Status::Code::kUnavailable, "event stream of " + run->workflow_id +
                                                            ": no progress after " + std::to_string(failures) + " attempts");
     }
     const int64_t cap = std::min<int64_t>(options_.backoff_max.count(), options_.backoff_base.count() << std::min(failures, 10));
@@ -393,26 +472,26 @@ Status ServerRunner::Follow(RunRecord* run) {
           ", reading the event log every " + FormatElapsed(options_.log_poll_interval) + " meanwhile");
       for (std::chrono::milliseconds left = wait; left.count() > 0;) {
         const std::chrono::milliseconds step = std::min(left, options_.log_poll_interval);
-        if (!Wait(step)) break;  // a Ctrl-C: the loop sees the cancel at the next stream
+        if (!co_await WaitAsync(step)) break;  // a Ctrl-C: the loop sees the cancel at the next stream
         left -= step;
         if (left.count() == 0) break;  // the stream may be asked again
         bool now_ended = false;
-        if (Status s = record_says_ended(&now_ended); !s.ok()) return s;
+        if (Status s = record_says_ended(&now_ended); !s.ok()) co_return s;
         const int64_t polled_from = follower.cursor();
         Status read = read_log();  // after the end was known, when it is: the whole log
-        if (read.code() == Status::Code::kPermission) return read;
-        if (Status s = flush(/*wait=*/true); !s.ok()) return s;
+        if (read.code() == Status::Code::kPermission) co_return read;
+        if (Status s = flush(/*wait=*/true); !s.ok()) co_return s;
         if (follower.cursor() > polled_from) failures = 0;
         if (read.ok() && now_ended && !follower.gap()) {
           caught_up_after_end_ = ended_for_good();
-          return Status::OK();
+          co_return Status::OK();
         }
       }
       continue;
     }
     if (failures > 0 || wait >= std::chrono::seconds(1))
       Say(run->id + ": event stream unavailable (" + why + "); retrying, next try in " + FormatElapsed(wait));
-    Wait(wait);  // a Ctrl-C ends it; the loop then sees the cancel at the next stream
+    co_await WaitAsync(wait);  // a Ctrl-C ends it; the loop then sees the cancel at the next stream
   }
 }
 
@@ -483,8 +562,16 @@ Result<RunOutcome> ServerRunner::WorkflowGone(RunRecord* run, const Status& why)
 }
 
 Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
+  InlineExecutor ex;
+  return ex.Run(DriveAsync(run_id, ex));
+}
+
+Task<Result<RunOutcome>> ServerRunner::DriveAsync(const std::string& run_id_ref, Executor& ex) {
+  const std::string run_id = run_id_ref;
+  ex_ = &ex;
+  co_await ex.Switch();  // off the launching thread: the start below is a network call
   Result<RunRecord> loaded = store_->GetRun(run_id);
-  if (!loaded.ok()) return loaded.status();
+  if (!loaded.ok()) co_return loaded.status();
   RunRecord run = std::move(*loaded);
   RunOutcome outcome;
   caught_up_after_end_ = false;
@@ -492,48 +579,48 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
     // A reseed refused because the server no longer knows the workflow reseeded: SendIntent
     // stored this run failed with that reason. It has ended; say what to do instead.
     const std::string source = run.params.is_object() ? run.params.StringAt("cloned_from_workflow") : "";
-    if (s.reason() != "not_found" || source.empty()) return s;
+    if (s.reason() != "not_found" || source.empty()) co_return s;
     outcome.status = RunStatus::kFailed;
     outcome.problem = "the server no longer knows workflow " + source + " (of run " +
                       run.params.StringAt("cloned_from_run") +
                       "; it may have expired or been deleted), so it cannot be reseeded: start a new run of the "
                       "plan instead ('sogni-flow run " + run.plan_path + "'). This run is stored failed with that "
                       "reason; 'sogni-flow forget " + run.id + "' removes it";
-    return outcome;
+    co_return outcome;
   }
   if (options_.start_only) {
     outcome.status = run.status;
-    return outcome;
+    co_return outcome;
   }
-  if (Status s = ResendOpenIntents(&run); !s.ok()) return s;
+  if (Status s = ResendOpenIntents(&run); !s.ok()) co_return s;
   // Follow, then confirm with a GET; a record that is not ended yet (the status moved on after a
   // wait for a person, or the stream said more than the record) means following again. A server
   // whose stream and record keep disagreeing is given up on after a while (resumable).
   for (int disagreements = 0;; ++disagreements) {
     if (disagreements > 50)
-      return Status::Error(Status::Code::kUnavailable, "workflow " + run.workflow_id +
+      co_return Status::Error(Status::Code::kUnavailable, "workflow " + run.workflow_id +
                                                            ": its event stream ends but its record does not");
-    if (disagreements > 0 && !Wait(std::min(options_.backoff_max, options_.backoff_base * disagreements)))
-      return Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
+    if (disagreements > 0 && !co_await WaitAsync(std::min(options_.backoff_max, options_.backoff_base * disagreements)))
+      co_return Status::Error(Status::Code::kCancelled, "interrupted; the workflow keeps running on the server");
     if (!IsTerminal(run.status) || !caught_up_after_end_) {
-      Status f = Follow(&run);
+      Status f = co_await Follow(&run);
       if (f.reason() == "not_found") {
         Result<Value> w = client_->GetWorkflow(run.workflow_id);
         if (!w.ok() && w.status().reason() == "not_found") {
-          if (!IsTerminal(run.status)) return WorkflowGone(&run, w.status());
+          if (!IsTerminal(run.status)) co_return WorkflowGone(&run, w.status());
           // It ended (stored) and is forgotten since: its events are all here; the artifacts
           // still to fetch are tried at their stored URLs.
           outcome.status = run.status;
           break;
         }
-        if (!w.ok()) return w.status();
+        if (!w.ok()) co_return w.status();
         f = Status::Error(Status::Code::kUnavailable, f.message() + ", while a GET of the workflow answers");
       }
-      if (!f.ok()) return f;
+      if (!f.ok()) co_return f;
     }
     Status c = Confirm(&run, &outcome);
-    if (c.reason() == "not_found") return WorkflowGone(&run, c);
-    if (!c.ok()) return c;
+    if (c.reason() == "not_found") co_return WorkflowGone(&run, c);
+    if (!c.ok()) co_return c;
     if (IsTerminal(run.status) || run.status == RunStatus::kWaitingForUser) break;
     caught_up_after_end_ = false;
   }
@@ -545,10 +632,10 @@ Result<RunOutcome> ServerRunner::Drive(const std::string& run_id) {
     outcome.artifacts_done = tally.done;
     outcome.artifacts_failed = tally.failed;
     outcome.problem = tally.first_problem;
-    if (!d.ok()) return d;
+    if (!d.ok()) co_return d;
   }
   if (Result<int64_t> n = store_->CountEvents(run_id); n.ok()) outcome.events_stored = *n;
-  return outcome;
+  co_return outcome;
 }
 
 Result<RunOutcome> ServerRunner::DownloadMissing(const std::string& run_id, const std::string& out_dir) {

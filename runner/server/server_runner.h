@@ -87,6 +87,10 @@ class ServerRunner final : public RunDriver {
   // (retry budget spent; resumable), kCancelled (Ctrl-C or the test hook), store errors, kIOError
   // for a download that cannot be written.
   Result<RunOutcome> Drive(const std::string& run_id) override;
+  // Drive() as a coroutine on `ex`: while it waits on its event stream (read on the transport's
+  // stream thread: HttpTransport::NewStream), a commit or a backoff, it holds no thread. Drive()
+  // is this run on the calling thread.
+  Task<Result<RunOutcome>> DriveAsync(const std::string& run_id, Executor& ex) override;
 
   // Downloads every stored artifact of the run that is not done yet (none twice), to `out_dir`
   // ("" = the run's own out dir). Needs only the transport: `client` may be null.
@@ -102,7 +106,7 @@ class ServerRunner final : public RunDriver {
   Status ResendOpenIntents(RunRecord* run);
   // Follows the event stream until the workflow has ended (or waits for a person) and every
   // event after the cursor has been fetched after that was known.
-  Status Follow(RunRecord* run);
+  Task<Status> Follow(RunRecord* run);
   // GET .../events?after=cursor until an answer brings nothing new; commits what it brings.
   Status CatchUp(RunRecord* run);
   // GET of the workflow; a terminal status is stored (with steps and artifacts) only after
@@ -110,8 +114,10 @@ class ServerRunner final : public RunDriver {
   Status Confirm(RunRecord* run, RunOutcome* outcome);
   // The server no longer knows the workflow: the run ends failed with the reason stored.
   Result<RunOutcome> WorkflowGone(RunRecord* run, const Status& why);
-  // Waits `d` unless cancelled; false when cancelled.
+  // Waits `d` unless cancelled; false when cancelled. WaitAsync waits on ex_'s timers (on the
+  // options' clock, at once, when a test gives one).
   bool Wait(std::chrono::milliseconds d);
+  Task<bool> WaitAsync(std::chrono::milliseconds d);
   void Say(const std::string& line);
 
   RunStore* store_;
@@ -120,6 +126,7 @@ class ServerRunner final : public RunDriver {
   ServerRunnerOptions options_;
   std::string last_status_;
   bool caught_up_after_end_ = false;  // CatchUp() ran after a terminal status was known
+  Executor* ex_ = nullptr;            // DriveAsync's
 };
 
 }  // namespace sflow
