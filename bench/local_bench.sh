@@ -37,7 +37,7 @@ cd "$work"
 key=local-bench-key  # a key for this sandbox only, passed through the environment
 "$bin" sandbox --port 0 --api-key "$key" --step-ms 0 --balance 100000000 > sandbox.log 2>&1 &
 sandbox_pid=$!
-for _ in $(seq 1 100); do grep -q "listening on" sandbox.log && break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "listening on" sandbox.log 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/.*listening on //p' sandbox.log)
 case "$url" in http://127.0.0.1:*) ;; *) echo "the sandbox did not start on loopback"; cat sandbox.log; exit 1 ;; esac
 
