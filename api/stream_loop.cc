@@ -37,6 +37,7 @@
 
 #include <Poco/Net/Context.h>
 
+#include "api/http_answer_reader.h"
 #include "api/http_url.h"
 #include "api/poco_sessions.h"
 
@@ -48,11 +49,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kMaxHeadBytes = 64 * 1024;
 constexpr size_t kMaxErrorBody = 64 * 1024;  // as Stream(): the body of a non-2xx answer
 constexpr size_t kReadBuffer = 64 * 1024;
 constexpr size_t kMaxReadPerTurn = 256 * 1024;  // then the other streams get their turn
-constexpr size_t kMaxChunkLine = 4096;
 
 Status Unavailable(std::string m) { return Status::Error(Status::Code::kUnavailable, std::move(m)); }
 
@@ -118,49 +117,7 @@ bool IsLoopbackAddress(const Resolved& r) {
   return false;
 }
 
-// The head of an answer: "HTTP/1.x NNN reason" and header lines. False when malformed.
-bool ParseHead(std::string_view text, HttpResponse* out) {
-  size_t eol = text.find("\r\n");
-  std::string_view line = text.substr(0, eol);
-  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[8] != ' ') return false;
-  int status = 0;
-  for (size_t i = 9; i < 12; ++i) {
-    if (line[i] < '0' || line[i] > '9') return false;
-    status = status * 10 + (line[i] - '0');
-  }
-  if (status < 100 || (line.size() > 12 && line[12] != ' ')) return false;
-  out->status = status;
-  out->reason = std::string(line.size() > 13 ? line.substr(13) : std::string_view());
-  size_t pos = eol == std::string_view::npos ? text.size() : eol + 2;
-  while (pos < text.size()) {
-    size_t end = text.find("\r\n", pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view h = text.substr(pos, end - pos);
-    pos = end + 2;
-    if (h.empty()) continue;
-    if (h[0] == ' ' || h[0] == '\t') return false;  // obsolete line folding
-    size_t colon = h.find(':');
-    if (colon == std::string_view::npos || colon == 0) return false;
-    std::string_view name = h.substr(0, colon), value = h.substr(colon + 1);
-    for (char c : name)
-      if (c <= 0x20 || c == 0x7f) return false;
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    out->headers.emplace_back(std::string(name), std::string(value));
-  }
-  return true;
-}
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
-enum class Phase { kResolve, kConnect, kHandshake, kSend, kHead, kBody };
-enum class Framing { kNone, kLength, kChunked, kClose };
-enum class ChunkState { kSize, kData, kDataEnd, kTrailer, kDone };
+enum class Phase { kResolve, kConnect, kHandshake, kSend, kAnswer };
 
 struct Conn {
   StreamLoop::Id id = 0;
@@ -176,14 +133,10 @@ struct Conn {
   bool paused = false;
   Clock::time_point deadline = Clock::time_point::max();   // when it fails unless something happens
   Clock::time_point scheduled = Clock::time_point::max();  // its entry in the timer heap
-  std::string head_bytes;
-  HttpResponse head;
+  std::unique_ptr<HttpAnswerReader> reader;  // from the request's end
   bool stream_body = false;   // a 2xx: the body goes to on_chunk
   std::string error_body;     // a non-2xx: the body, kept
-  Framing framing = Framing::kNone;
-  uint64_t left = 0;          // Content-Length or the current chunk: bytes still to come
-  ChunkState chunk = ChunkState::kSize;
-  std::string line;           // a chunk-size or trailer line being read
+  bool error_too_big = false;
   std::string stash;          // raw bytes read but not yet consumed (the stream was paused)
 };
 
@@ -403,7 +356,7 @@ class EpollStreamLoop final : public StreamLoop {
         continue;
       }
       const std::string where = c.url.Authority();
-      Finish(c, Unavailable(c.phase == Phase::kHead || c.phase == Phase::kBody || c.phase == Phase::kSend
+      Finish(c, Unavailable(c.phase == Phase::kAnswer || c.phase == Phase::kSend
                                 ? "timed out waiting for " + where
                                 : "timed out connecting to " + where));
     }
@@ -424,7 +377,7 @@ class EpollStreamLoop final : public StreamLoop {
   // a reset or hang-up whatever was asked, and a paused stream would be woken for it endlessly.
   void Want(Conn& c, uint32_t events) {
     if (c.fd < 0) return;
-    if (c.paused && (c.phase == Phase::kHead || c.phase == Phase::kBody)) events &= ~static_cast<uint32_t>(EPOLLIN);
+    if (c.paused && c.phase == Phase::kAnswer) events &= ~static_cast<uint32_t>(EPOLLIN);
     if (events == 0) {
       if (c.registered) epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
       c.registered = false;
@@ -535,7 +488,8 @@ class EpollStreamLoop final : public StreamLoop {
       }
       c.sent += static_cast<size_t>(w);
     }
-    c.phase = Phase::kHead;
+    c.phase = Phase::kAnswer;
+    c.reader = std::make_unique<HttpAnswerReader>(c.url.Authority());
     SetDeadline(c, options_.stream_idle_timeout);
     Want(c, EPOLLIN);
     ReadSome(c);  // an answer may be there already (TLS keeps decrypted bytes of its own)
@@ -555,8 +509,7 @@ class EpollStreamLoop final : public StreamLoop {
         return Handshake(c);
       case Phase::kSend:
         return SendRequest(c);
-      case Phase::kHead:
-      case Phase::kBody:
+      case Phase::kAnswer:
         return ReadSome(c);
       case Phase::kResolve:
         return;
@@ -614,222 +567,70 @@ class EpollStreamLoop final : public StreamLoop {
       });
   }
 
-  // Consumes bytes read. False once the stream has ended (Finish was called) or is paused (the
-  // rest is stashed).
-  bool Consume(Conn& c, const char* p, size_t n) {
-    if (c.phase == Phase::kHead) {
-      const size_t before = c.head_bytes.size();
-      c.head_bytes.append(p, n);
-      size_t end = c.head_bytes.find("\r\n\r\n", before >= 3 ? before - 3 : 0);
-      if ((end == std::string::npos ? c.head_bytes.size() : end) > kMaxHeadBytes) {
-        Finish(c, Unavailable("answer from " + c.url.Authority() + " has a head longer than 64 KiB"));
-        return false;
-      }
-      if (end == std::string::npos) return true;
-      std::string rest = c.head_bytes.substr(end + 4);
-      c.head_bytes.resize(end);
-      HttpResponse head;
-      if (!ParseHead(c.head_bytes, &head)) {
-        Finish(c, Unavailable("answer from " + c.url.Authority() + " has a malformed head"));
-        return false;
-      }
-      c.head_bytes.clear();
-      if (head.status < 200)  // an interim answer (100 Continue): the real one follows
-        return rest.empty() || Consume(c, rest.data(), rest.size());
-      if (!BeginBody(c, std::move(head))) return false;
-      return rest.empty() || ConsumeBody(c, rest.data(), rest.size());
-    }
-    return ConsumeBody(c, p, n);
-  }
-
-  // The head is in: decide the body's framing and tell on_head. False once ended.
-  bool BeginBody(Conn& c, HttpResponse head) {
-    c.head = std::move(head);
-    c.phase = Phase::kBody;
-    c.stream_body = c.head.status >= 200 && c.head.status < 300;
-    const std::string* te = FindHeader(c.head.headers, "Transfer-Encoding");
-    const std::string* cl = FindHeader(c.head.headers, "Content-Length");
-    if (c.head.status == 204 || c.head.status == 304) {
-      c.framing = Framing::kNone;
-    } else if (te && !te->empty()) {
-      std::string_view v = *te;
-      size_t comma = v.rfind(',');
-      std::string_view last = comma == std::string_view::npos ? v : v.substr(comma + 1);
-      while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
-      if (!EqualsNoCase(last, "chunked")) {
-        Finish(c, Unavailable("answer from " + c.url.Authority() + " has a transfer coding other than chunked"));
-        return false;
-      }
-      c.framing = Framing::kChunked;
-    } else if (cl) {
-      uint64_t v = 0;
-      if (cl->empty() || cl->size() > 18) {
-        Finish(c, Unavailable("answer from " + c.url.Authority() + " has a malformed Content-Length"));
-        return false;
-      }
-      for (char ch : *cl) {
-        if (ch < '0' || ch > '9') {
-          Finish(c, Unavailable("answer from " + c.url.Authority() + " has a malformed Content-Length"));
-          return false;
-        }
-        v = v * 10 + static_cast<uint64_t>(ch - '0');
-      }
-      c.framing = Framing::kLength;
-      c.left = v;
-    } else {
-      c.framing = Framing::kClose;
-    }
-    if (c.stream_body) {
+  // What the reader hands over, for one connection: the head to on_head (a 2xx) or kept; the
+  // body to on_chunk (a 2xx) or kept, at most 64 KiB (any other status).
+  class ConnSink final : public HttpAnswerReader::Sink {
+   public:
+    explicit ConnSink(Conn* c) : c_(c) {}
+    HttpAnswerReader::Action OnHead(const HttpResponse& head) override {
+      Conn& c = *c_;
+      c.stream_body = head.status >= 200 && head.status < 300;
+      if (!c.stream_body) return HttpAnswerReader::Action::kContinue;
       // Until the body has been handed over, a process that dies resets the connection.
       linger l{1, 0};
       setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-      if (c.handlers.on_head && !c.handlers.on_head(c.head)) {
-        Finish(c, c.head);
-        return false;
-      }
-      if (!conns_.count(c.id)) return false;
+      if (c.handlers.on_head && !c.handlers.on_head(head)) return HttpAnswerReader::Action::kStop;
+      return c.paused ? HttpAnswerReader::Action::kPause : HttpAnswerReader::Action::kContinue;
     }
-    if (c.framing == Framing::kNone || (c.framing == Framing::kLength && c.left == 0)) {
+    HttpAnswerReader::Action OnBody(std::string_view bytes) override {
+      Conn& c = *c_;
+      if (!c.stream_body) {
+        c.error_body.append(bytes);
+        if (c.error_body.size() <= kMaxErrorBody) return HttpAnswerReader::Action::kContinue;
+        c.error_too_big = true;
+        return HttpAnswerReader::Action::kStop;
+      }
+      if (c.handlers.on_chunk && !c.handlers.on_chunk(bytes)) return HttpAnswerReader::Action::kStop;
+      return c.paused ? HttpAnswerReader::Action::kPause : HttpAnswerReader::Action::kContinue;
+    }
+
+   private:
+    Conn* c_;
+  };
+
+  // Consumes bytes read. False once the stream has ended (Finish was called) or is paused (the
+  // rest is stashed).
+  bool Consume(Conn& c, const char* p, size_t n) {
+    ConnSink sink(&c);
+    const size_t used = c.reader->Feed(std::string_view(p, n), sink);
+    if (c.reader->failed()) {
+      Finish(c, c.reader->error());
+      return false;
+    }
+    if (c.reader->done()) {
       Complete(c);
       return false;
     }
-    return true;
-  }
-
-  // Hands a piece of the body over (or keeps it, for an error answer). False once ended.
-  bool Deliver(Conn& c, const char* p, size_t n) {
-    if (n == 0) return true;
-    if (!c.stream_body) {
-      c.error_body.append(p, n);
-      if (c.error_body.size() > kMaxErrorBody) {
-        Finish(c, Status::Internal("answer from " + c.url.Authority() + " is larger than " + std::to_string(kMaxErrorBody) +
-                                   " bytes"));
-        return false;
-      }
-      return true;
-    }
-    const Id id = c.id;
-    if (c.handlers.on_chunk && !c.handlers.on_chunk(std::string_view(p, n))) {
-      if (conns_.count(id)) Complete(c);
+    if (used < n) {  // paused
+      c.stash.append(p + used, n - used);
       return false;
     }
-    return conns_.count(id) > 0;
-  }
-
-  // The body's bytes, framing removed. False once ended or paused (the rest stashed).
-  bool ConsumeBody(Conn& c, const char* p, size_t n) {
-    const char* const end = p + n;
-    while (p < end) {
-      if (c.paused) {
-        c.stash.append(p, static_cast<size_t>(end - p));
-        return false;
-      }
-      switch (c.framing) {
-        case Framing::kNone:
-          return true;  // bytes after a body without one are ignored (the connection closes)
-        case Framing::kClose:
-          if (!Deliver(c, p, static_cast<size_t>(end - p))) return false;
-          p = end;
-          break;
-        case Framing::kLength: {
-          size_t take = static_cast<size_t>(std::min<uint64_t>(c.left, static_cast<uint64_t>(end - p)));
-          c.left -= take;
-          const bool last = c.left == 0;
-          if (!Deliver(c, p, take)) return false;
-          p += take;
-          if (last) {
-            Complete(c);
-            return false;
-          }
-          break;
-        }
-        case Framing::kChunked:
-          if (!ChunkStep(c, &p, end)) return false;
-          break;
-      }
-    }
-    return true;
-  }
-
-  // One step of the chunked decoder. False once ended.
-  bool ChunkStep(Conn& c, const char** pp, const char* end) {
-    const char* p = *pp;
-    auto bad = [&](const char* why) {
-      Finish(c, Unavailable("answer from " + c.url.Authority() + " has a malformed chunked body (" + why + ")"));
-      return false;
-    };
-    switch (c.chunk) {
-      case ChunkState::kData: {
-        size_t take = static_cast<size_t>(std::min<uint64_t>(c.left, static_cast<uint64_t>(end - p)));
-        c.left -= take;
-        if (c.left == 0) c.chunk = ChunkState::kDataEnd;
-        *pp = p + take;
-        return Deliver(c, p, take);
-      }
-      case ChunkState::kSize:
-      case ChunkState::kDataEnd:
-      case ChunkState::kTrailer: {
-        const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-        const char* stop = nl ? nl : end;
-        c.line.append(p, static_cast<size_t>(stop - p));
-        *pp = nl ? nl + 1 : end;
-        if (c.line.size() > kMaxChunkLine) return bad("a line too long");
-        if (!nl) return true;
-        std::string line;
-        line.swap(c.line);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (c.chunk == ChunkState::kDataEnd) {
-          if (!line.empty()) return bad("no line end after a chunk");
-          c.chunk = ChunkState::kSize;
-          return true;
-        }
-        if (c.chunk == ChunkState::kTrailer) {
-          if (line.empty()) {
-            Complete(c);
-            return false;
-          }
-          return true;  // trailer fields are not used
-        }
-        size_t i = 0;
-        uint64_t size = 0;
-        for (; i < line.size() && std::isxdigit(static_cast<unsigned char>(line[i])); ++i) {
-          if (i >= 15) return bad("a chunk size too large");
-          size = size * 16 + static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(line[i]))
-                                                       ? line[i] - '0'
-                                                       : std::tolower(static_cast<unsigned char>(line[i])) - 'a' + 10);
-        }
-        if (i == 0) return bad("no chunk size");
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-        if (i < line.size() && line[i] != ';') return bad("a malformed chunk size");
-        if (size == 0) {
-          c.chunk = ChunkState::kTrailer;
-        } else {
-          c.chunk = ChunkState::kData;
-          c.left = size;
-        }
-        return true;
-      }
-      case ChunkState::kDone:
-        *pp = end;
-        return true;
-    }
-    return true;
+    return !c.paused;
   }
 
   // The peer closed its side: whole when the framing says so.
   void OnEnd(Conn& c) {
-    if (c.phase == Phase::kHead) {
-      Finish(c, Unavailable(c.head_bytes.empty() ? "no answer from " + c.url.Authority() + " (connection closed)"
-                                                 : "answer from " + c.url.Authority() + " was cut short"));
-      return;
-    }
-    if (c.framing == Framing::kClose || c.framing == Framing::kNone) return Complete(c);
-    Finish(c, Unavailable("answer from " + c.url.Authority() + " was cut short"));
+    c.reader->End();
+    if (c.reader->failed()) return Finish(c, c.reader->error());
+    Complete(c);
   }
 
   // The answer is whole (or its reader stopped): the head, or the error answer with its body.
   void Complete(Conn& c) {
-    HttpResponse r = std::move(c.head);
+    if (c.error_too_big)
+      return Finish(c, Status::Internal("answer from " + c.url.Authority() + " is larger than " +
+                                        std::to_string(kMaxErrorBody) + " bytes"));
+    HttpResponse r = c.reader->head();
     if (!c.stream_body) r.body = std::move(c.error_body);
     Finish(c, std::move(r));
   }
@@ -861,7 +662,7 @@ class EpollStreamLoop final : public StreamLoop {
     Conn& c = *it->second;
     if (c.paused == paused) return;
     c.paused = paused;
-    if (c.phase != Phase::kHead && c.phase != Phase::kBody) return;
+    if (c.phase != Phase::kAnswer) return;
     if (paused) return Want(c, c.interest & ~static_cast<uint32_t>(EPOLLIN));
     c.deadline = Clock::now() + options_.stream_idle_timeout;
     Want(c, EPOLLIN);
