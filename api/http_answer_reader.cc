@@ -5,18 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <vector>
 
 namespace sflow {
-
-namespace {
-
-const std::string* Field(const HttpHeaders& headers, std::string_view name) {
-  for (const auto& [k, v] : headers)
-    if (k.size() == name.size() && strncasecmp(k.data(), name.data(), name.size()) == 0) return &v;
-  return nullptr;
-}
-
-}  // namespace
 
 bool ParseHttpHead(std::string_view text, HttpResponse* out) {
   size_t eol = text.find("\r\n");
@@ -90,24 +81,25 @@ void HttpAnswerReader::BeginBody(Sink& sink) {
   if (head.status < 200) return;  // an interim answer (100 Continue): the real one follows
   head_ = std::move(head);
   phase_ = Phase::kBody;
-  const std::string* te = Field(head_.headers, "Transfer-Encoding");
-  const std::string* cl = Field(head_.headers, "Content-Length");
+  // Every Transfer-Encoding and Content-Length field: one coding, "chunked", alone (a body
+  // compressed by another coding would reach the reader as event text); lengths that agree.
+  std::vector<const std::string*> te, cl;
+  for (const auto& [k, v] : head_.headers) {
+    if (k.size() == 17 && strncasecmp(k.data(), "Transfer-Encoding", 17) == 0) te.push_back(&v);
+    if (k.size() == 14 && strncasecmp(k.data(), "Content-Length", 14) == 0) cl.push_back(&v);
+  }
   if (head_.status == 204 || head_.status == 304) {
     framing_ = Framing::kNone;
-  } else if (te && !te->empty()) {
-    std::string_view v = *te;
-    size_t comma = v.rfind(',');
-    std::string_view last = comma == std::string_view::npos ? v : v.substr(comma + 1);
-    while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) last.remove_prefix(1);
-    while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
-    if (last.size() != 7 || strncasecmp(last.data(), "chunked", 7) != 0)
-      return Fail("has a transfer coding other than chunked");
+  } else if (!te.empty()) {
+    if (te.size() != 1 || te[0]->size() != 7 || strncasecmp(te[0]->data(), "chunked", 7) != 0)
+      return Fail("has a transfer coding other than chunked alone");
     framing_ = Framing::kChunked;
-  } else if (cl) {
-    if (cl->empty() || cl->size() > 18 || cl->find_first_not_of("0123456789") != std::string::npos)
-      return Fail("has a malformed Content-Length");
+  } else if (!cl.empty()) {
+    for (const std::string* v : cl)
+      if (v->empty() || v->size() > 18 || v->find_first_not_of("0123456789") != std::string::npos || *v != *cl[0])
+        return Fail("has a malformed Content-Length");
     framing_ = Framing::kLength;
-    left_ = std::stoull(*cl);
+    left_ = std::stoull(*cl[0]);
   } else {
     framing_ = Framing::kClose;
   }

@@ -5,7 +5,8 @@
 //    and malformed lines are refused; interim answers (1xx) are skipped.
 //  * The body: chunked (size lines with extensions ignored, trailers ignored; a size past 60
 //    bits or a line over 4 KiB refused), Content-Length (digits only, at most 18), none (204,
-//    304), or up to the end of the connection. Any other transfer coding is refused.
+//    304), or up to the end of the connection. Any other transfer coding, or another beside
+//    chunked, and Content-Length fields that disagree are refused.
 //  * End(): the connection ended. Whole when the framing allows it; a body framed by length or
 //    chunks that ends early, or a head cut short, is not.
 // Failures are kUnavailable, their message naming `where` (the host:port).

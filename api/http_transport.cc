@@ -6,6 +6,7 @@
 
 #include <strings.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <thread>
 
@@ -17,6 +18,14 @@ const std::string* FindHeader(const HttpHeaders& headers, std::string_view name)
   }
   return nullptr;
 }
+
+namespace {
+std::atomic<int> api_waits{0};
+}  // namespace
+
+int ApiWaitsInFlight() { return api_waits.load(std::memory_order_relaxed); }
+ApiWait::ApiWait() { api_waits.fetch_add(1, std::memory_order_relaxed); }
+ApiWait::~ApiWait() { api_waits.fetch_sub(1, std::memory_order_relaxed); }
 
 bool SendableHeader(const std::string& name, const std::string& value) {
   if (name.empty()) return false;

@@ -133,6 +133,19 @@ class AsyncStream {
   virtual void Cancel() = 0;
 };
 
+// Threads of this process waiting on the API right now: in a request of the Poco transport
+// (Send or Stream) or in a retry's wait. How the drive pool tells workers held
+// by a slow or unreachable API (more workers help the runs behind them) from workers busy with
+// the disk (more would not): runner/executor.h. ApiWait marks such a wait.
+int ApiWaitsInFlight();
+class ApiWait {
+ public:
+  ApiWait();
+  ~ApiWait();
+  ApiWait(const ApiWait&) = delete;
+  ApiWait& operator=(const ApiWait&) = delete;
+};
+
 // Replaces Poco's process-wide TLS defaults, once: SSLManager's invalid-certificate handler
 // becomes one that rejects (never ConsoleCertificateHandler, whatever a Util::Application's
 // configuration says) and its default client context a strict one over the system CA bundle.

@@ -48,6 +48,7 @@ class PocoHttpTransport final : public HttpTransport {
   PocoHttpTransport(HttpTransportOptions options, Poco::Net::Context::Ptr tls) : options_(std::move(options)), tls_(tls) {}
 
   Result<HttpResponse> Send(const HttpRequest& request) override {
+    ApiWait waiting;
     Result<HttpUrl> url = CheckUrl(request);
     if (!url.ok()) return url.status();
     const std::string key = url->scheme + "://" + url->Authority();
@@ -76,6 +77,7 @@ class PocoHttpTransport final : public HttpTransport {
   }
 
   Result<HttpResponse> Stream(const HttpRequest& request, const StreamHandlers& handlers, StreamCancel* cancel) override {
+    ApiWait waiting;  // a download's bytes come at the server's pace
     Result<HttpUrl> url = CheckUrl(request);
     if (!url.ok()) return url.status();
     if (cancel && cancel->cancelled()) return Status::Error(Status::Code::kCancelled, "stream cancelled");

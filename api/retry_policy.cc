@@ -1,6 +1,7 @@
 #include "api/retry_policy.h"
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/http_transport.h"
 #include "engine/json.h"
 #include "engine/random.h"
 
@@ -15,15 +17,30 @@ namespace sflow {
 
 namespace {
 
+std::atomic<bool> retry_waits_interrupted{false};
+
 class RealClock : public RetryClock {
  public:
   std::chrono::steady_clock::time_point Now() override { return std::chrono::steady_clock::now(); }
   std::chrono::system_clock::time_point WallNow() override { return std::chrono::system_clock::now(); }
   bool SleepFor(std::chrono::milliseconds d) override {
-    std::this_thread::sleep_for(d);
-    return true;
+    ApiWait waiting;  // a retry's wait is a wait on the API
+    const std::chrono::milliseconds slice{50};  // how soon a stop is seen
+    while (d.count() > 0) {
+      if (retry_waits_interrupted.load(std::memory_order_relaxed)) return false;
+      const std::chrono::milliseconds step = std::min(d, slice);
+      std::this_thread::sleep_for(step);
+      d -= step;
+    }
+    return !retry_waits_interrupted.load(std::memory_order_relaxed);
   }
 };
+
+}  // namespace
+
+void SetRetryWaitsInterrupted(bool interrupted) { retry_waits_interrupted.store(interrupted, std::memory_order_relaxed); }
+
+namespace {
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
 int64_t DaysFromCivil(int64_t y, int m, int d) {

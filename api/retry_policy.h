@@ -30,6 +30,13 @@
 namespace sflow {
 
 // The clock and the sleeper the retry loop uses (the seam tests replace).
+// The process's stop (Ctrl-C or --timeout, raised by the drive pool): while it is raised, the
+// real clock's waits end at once (SleepFor returns false, the retry loop kCancelled), so that a
+// run retrying against an unreachable API stops when the runs are stopped, not at the end of its
+// retry budget. Lowered again before work that must still reach the API (the cancels of
+// --cancel-on-interrupt).
+void SetRetryWaitsInterrupted(bool interrupted);
+
 class RetryClock {
  public:
   virtual ~RetryClock() = default;

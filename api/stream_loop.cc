@@ -175,7 +175,7 @@ class EpollStreamLoop final : public StreamLoop {
     conn->id = id;
     conn->handlers = std::move(handlers);
     Status refused = Prepare(request, conn.get());
-    Post([this, conn, refused] {
+    const bool taken = TryPost([this, conn, refused] {
       if (!refused.ok()) {
         auto done = std::move(conn->handlers.on_done);
         if (done) done(refused);
@@ -191,6 +191,10 @@ class EpollStreamLoop final : public StreamLoop {
         resolve_cv_.notify_one();
       }
     });
+    if (!taken) {  // the loop is gone: ended at once, on this thread (there is no loop thread)
+      auto done = std::move(conn->handlers.on_done);
+      if (done) done(Status::Error(Status::Code::kCancelled, "the stream loop stopped"));
+    }
   }
 
   void Cancel(Id id) override {
@@ -211,12 +215,18 @@ class EpollStreamLoop final : public StreamLoop {
     Post([this, id] { SetPaused(id, false); });
   }
 
-  void Post(std::function<void()> fn) override {
+  void Post(std::function<void()> fn) override { (void)TryPost(std::move(fn)); }
+
+  // Post, unless the loop has stopped taking work (it is being destroyed): false then, and fn
+  // is dropped.
+  bool TryPost(std::function<void()> fn) {
     {
       std::lock_guard<std::mutex> lock(post_mu_);
+      if (stopped_) return false;
       posted_.push_back(std::move(fn));
     }
     Wake();
+    return true;
   }
 
   void After(std::chrono::milliseconds delay, std::function<void()> fn) override {
@@ -316,12 +326,20 @@ class EpollStreamLoop final : public StreamLoop {
         Step(*keep, events[i].events);
       }
     }
-    // The loop is going away: what is still open ends cancelled.
-    while (!conns_.empty()) {
-      std::shared_ptr<Conn> keep = conns_.begin()->second;
-      Finish(*keep, Status::Error(Status::Code::kCancelled, "the stream loop stopped"));
+    // The loop is going away: it takes no more work, runs what was posted before (an Open
+    // among it adds a stream), and ends every stream still open cancelled, until none is left.
+    {
+      std::lock_guard<std::mutex> lock(post_mu_);
+      stopped_ = true;
     }
-    RunPosted();
+    while (true) {
+      RunPosted();
+      if (conns_.empty()) break;
+      while (!conns_.empty()) {
+        std::shared_ptr<Conn> keep = conns_.begin()->second;
+        Finish(*keep, Status::Error(Status::Code::kCancelled, "the stream loop stopped"));
+      }
+    }
   }
 
   void RunPosted() {
@@ -681,6 +699,7 @@ class EpollStreamLoop final : public StreamLoop {
   std::atomic<bool> quit_{false};
   std::mutex post_mu_;
   std::vector<std::function<void()>> posted_;
+  bool stopped_ = false;  // under post_mu_: no more work is taken
   // Loop thread only:
   std::map<Id, std::shared_ptr<Conn>> conns_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/http_transport.h"
+#include "api/retry_policy.h"
 #include "runner/executor.h"
 #include "runner/intents.h"
 #include "runner/interrupt.h"
@@ -18,9 +19,11 @@ namespace sflow {
 
 namespace {
 
-// The executor's worker threads, at most: they carry what runs do between waits (REST calls,
-// commits, downloads), never a wait on an event stream.
-constexpr size_t kMaxWorkers = 32;
+// The executor's worker threads: they carry what runs do between waits (REST calls, commits,
+// downloads), never a wait on an event stream. kWorkers as a rule; up to kMaxWorkers while work
+// waits for a worker and half of them wait on the API (a slow one: runner/executor.h).
+constexpr size_t kWorkers = 32;
+constexpr size_t kMaxWorkers = 48;
 
 }  // namespace
 
@@ -52,6 +55,7 @@ DrivePoolResult DriveRuns(RunStore& raw_store, RunProgress& progress, const Driv
   std::atomic<bool> interrupted{false}, timed_out{false};
   bool stopped_any = false;  // a run left unfinished by Ctrl-C or --timeout
   auto stop_all = [&] {
+    SetRetryWaitsInterrupted(true);  // a run retrying against a dead API stops now too
     for (auto& c : cancels) c->Cancel();
   };
   std::mutex timer_mu;
@@ -77,7 +81,11 @@ DrivePoolResult DriveRuns(RunStore& raw_store, RunProgress& progress, const Driv
     // server run waiting on its event stream holds no thread, so the workers only carry the
     // work between waits. A run that ends starts the next one.
     const size_t jobs = std::clamp<size_t>(static_cast<size_t>(std::max(options.jobs, 1)), 1, driven.size());
-    PoolExecutor executor(static_cast<int>(std::clamp<size_t>(jobs, 4, kMaxWorkers)));
+    // More than kWorkers only while half of them or more wait on the API (a slow or unreachable
+    // one): workers queued behind the store's one writer would not go faster for more of them.
+    const int usual = static_cast<int>(std::clamp<size_t>(jobs, 4, kWorkers));
+    PoolExecutor executor(usual, static_cast<int>(std::clamp<size_t>(jobs, 4, kMaxWorkers)),
+                          [usual] { return ApiWaitsInFlight() * 2 >= usual; });
     std::vector<std::unique_ptr<RunDriver>> drivers(driven.size());
     std::mutex mu;
     std::condition_variable all_done;
@@ -108,6 +116,8 @@ DrivePoolResult DriveRuns(RunStore& raw_store, RunProgress& progress, const Driv
     }
     timer_cv.notify_all();
     if (timer.joinable()) timer.join();
+    // Every run has stopped: what follows (the cancels of --cancel-on-interrupt) may retry again.
+    SetRetryWaitsInterrupted(false);
     if (interrupted || timed_out) {
       for (size_t i = 0; i < driven.size(); ++i) {
         DrivenRun& d = driven[i];

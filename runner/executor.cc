@@ -15,9 +15,14 @@ std::vector<std::coroutine_handle<>> TimerQueue::TakeDue(Clock::time_point now) 
   return due;
 }
 
-PoolExecutor::PoolExecutor(int max_threads) : max_threads_(std::max(max_threads, 1)) {
+PoolExecutor::PoolExecutor(int threads, int max_threads, std::function<bool()> may_grow)
+    : threads_(std::max(threads, 1)),
+      max_threads_(std::max(max_threads, std::max(threads, 1))),
+      may_grow_(std::move(may_grow)) {
   timer_ = std::thread([this] { Time(); });
 }
+
+void PoolExecutor::StartWorker() { workers_.emplace_back([this] { Work(); }); }
 
 PoolExecutor::~PoolExecutor() {
   {
@@ -32,11 +37,13 @@ PoolExecutor::~PoolExecutor() {
 
 void PoolExecutor::Schedule(std::coroutine_handle<> h) {
   std::lock_guard<std::mutex> lock(mu_);
-  ready_.push_back(h);
+  ready_.push_back(Ready{h, TimerQueue::Clock::now()});
   if (idle_ > 0) {
     work_cv_.notify_one();
+  } else if (static_cast<int>(workers_.size()) < threads_) {
+    StartWorker();
   } else if (static_cast<int>(workers_.size()) < max_threads_) {
-    workers_.emplace_back([this] { Work(); });
+    timer_cv_.notify_one();  // the timer thread watches for starved work
   }
 }
 
@@ -55,7 +62,7 @@ void PoolExecutor::Work() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     if (!ready_.empty()) {
-      std::coroutine_handle<> h = ready_.front();
+      std::coroutine_handle<> h = ready_.front().h;
       ready_.pop_front();
       lock.unlock();
       h.resume();
@@ -72,14 +79,33 @@ void PoolExecutor::Work() {
 void PoolExecutor::Time() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!quit_) {
-    if (timers_.empty()) {
+    const TimerQueue::Clock::time_point now = TimerQueue::Clock::now();
+    // Work that has waited kStarvedAfter for a worker: a worker more for each such piece, up
+    // to max_threads_ (the workers are blocked, and the work behind them is not theirs to wait on).
+    const bool can_grow = static_cast<int>(workers_.size()) < max_threads_;
+    const bool starved = can_grow && !ready_.empty() && idle_ == 0 && now - ready_.front().since >= kStarvedAfter;
+    if (starved && (!may_grow_ || may_grow_())) {
+      for (Ready& r : ready_) {
+        if (now - r.since < kStarvedAfter || static_cast<int>(workers_.size()) >= max_threads_) break;
+        StartWorker();
+        r.since = now;  // counted once: another worker for it only after another wait
+      }
+      continue;
+    }
+    TimerQueue::Clock::time_point wake = TimerQueue::Clock::time_point::max();
+    if (!timers_.empty()) wake = timers_.next();
+    // Starved but not to grow now: asked again in a while, not at once (no spinning).
+    if (can_grow && !ready_.empty())
+      wake = std::min(wake, starved ? now + kStarvedAfter / 4 : ready_.front().since + kStarvedAfter);
+    if (wake == TimerQueue::Clock::time_point::max()) {
       timer_cv_.wait(lock);
       continue;
     }
-    if (TimerQueue::Clock::now() < timers_.next()) {
-      timer_cv_.wait_until(lock, timers_.next());
+    if (now < wake) {
+      timer_cv_.wait_until(lock, wake);
       continue;
     }
+    if (timers_.empty() || now < timers_.next()) continue;
     std::vector<std::coroutine_handle<>> due = timers_.TakeDue(TimerQueue::Clock::now());
     lock.unlock();
     for (std::coroutine_handle<> h : due) Schedule(h);

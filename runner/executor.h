@@ -1,9 +1,14 @@
 // The two executors of the runner's coroutines (runner/task.h).
 //
-//   PoolExecutor    worker threads, started as needed up to a cap and kept, and one timer
-//                   thread: what the drive pool runs every run's coroutine on. The work between
-//                   waits (REST calls, store commits, downloads) runs on the workers; a run that
-//                   waits (on its event stream, a backoff) holds none of them.
+//   PoolExecutor    worker threads, started as needed and kept, and one timer thread: what the
+//                   drive pool runs every run's coroutine on. The work between waits (REST
+//                   calls, store commits, downloads) runs on the workers; a run that waits (on
+//                   its event stream, a backoff) holds none of them. Up to `threads` workers
+//                   start at once; beyond that, up to `max_threads`, a worker more starts for each
+//                   piece of work that has waited kStarvedAfter for one: a slow or unreachable
+//                   API blocks workers in its calls and retries, and runs must not queue behind
+//                   each other for them (giving up, Ctrl-C and --timeout would take runs /
+//                   threads times as long).
 //   InlineExecutor  the calling thread only: Run(task) continues the task there each time it is
 //                   scheduled, until it ends. A driver's blocking Drive() is its coroutine run so,
 //                   which is how the tests drive one run.
@@ -16,6 +21,7 @@
 #include <condition_variable>
 #include <coroutine>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <queue>
@@ -49,7 +55,9 @@ class TimerQueue {
 
 class PoolExecutor final : public Executor {
  public:
-  explicit PoolExecutor(int max_threads);
+  // `may_grow`: asked before workers are added beyond `threads` (null: always). The drive pool
+  // grows only while workers wait on the API, not while they queue for the disk.
+  PoolExecutor(int threads, int max_threads, std::function<bool()> may_grow = nullptr);
   ~PoolExecutor() override;
   PoolExecutor(const PoolExecutor&) = delete;
   PoolExecutor& operator=(const PoolExecutor&) = delete;
@@ -58,14 +66,22 @@ class PoolExecutor final : public Executor {
   void ScheduleAfter(std::chrono::milliseconds delay, std::coroutine_handle<> h) override;
   int threads_started() const;
 
+  static constexpr std::chrono::milliseconds kStarvedAfter{500};
+
  private:
+  struct Ready {
+    std::coroutine_handle<> h;
+    TimerQueue::Clock::time_point since;
+  };
   void Work();
   void Time();
+  void StartWorker();  // under mu_
 
-  const int max_threads_;
+  const int threads_, max_threads_;
+  const std::function<bool()> may_grow_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_, timer_cv_;
-  std::deque<std::coroutine_handle<>> ready_;
+  std::deque<Ready> ready_;
   TimerQueue timers_;
   int idle_ = 0;
   bool quit_ = false;

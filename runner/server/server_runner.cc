@@ -570,6 +570,9 @@ Task<Result<RunOutcome>> ServerRunner::DriveAsync(const std::string& run_id_ref,
   const std::string run_id = run_id_ref;
   ex_ = &ex;
   co_await ex.Switch();  // off the launching thread: the start below is a network call
+  // Stopped (Ctrl-C, --timeout) while it waited for a worker: nothing more is sent for it.
+  if (options_.cancel && options_.cancel->cancelled())
+    co_return Status::Error(Status::Code::kCancelled, "interrupted before it was driven");
   Result<RunRecord> loaded = store_->GetRun(run_id);
   if (!loaded.ok()) co_return loaded.status();
   RunRecord run = std::move(*loaded);

@@ -670,6 +670,11 @@ TEST_F(StreamLoopTest, FramingIsReadStrictly) {
       {"a chunk-size line without end", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(5000, '1'), false,
        "", "too long"},
       {"a transfer coding other than chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx", false, "", "chunked"},
+      {"another coding before chunked",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", false, "", "chunked alone"},
+      {"lengths that disagree", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 100000\r\n\r\nhello", false, "",
+       "Content-Length"},
+      {"lengths that agree", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", true, "hello", ""},
       {"a malformed length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nxx", false, "", "Content-Length"},
   };
   for (const Case& k : cases) {

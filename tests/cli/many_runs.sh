@@ -8,6 +8,9 @@
 #             received committed (its cursor = its stored events); resume --all completes each
 #             with the sandbox's events, none twice
 #   sigkill   SIGKILL mid-way, then resume --all: the same end
+#   slow      an API that takes 1 s for every answer, 200 runs at -j 200, Ctrl-C while many wait
+#             for a worker: exit 130 within 3 s and no start sent after it (an outside attack found
+#             30 s and starts sent for 30 s after it, growing with the number of runs)
 #   jobs      -j 10000 is accepted, -j 10001 and -j 0 are not (exit 2); a -j past the open-file
 #             limit is refused with the limit said
 set -u
@@ -97,6 +100,31 @@ wait "$pid" 2>/dev/null
 "$bin" resume --all -j "$runs" --state-dir s3 > s3r.out 2> s3r.err || fail "sigkill: resume --all exited $?"
 every_run_whole s3
 echo "ok   sigkill: resume --all completed every run whole"
+
+# --- slow
+kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --step-ms 150 --events-per-step 4 --max-active 100000 --balance 1000000000 --faults slow_ms=1000
+created() { curl -sf "$url/_sandbox/stats" | jq .workflowsCreated; }
+mkdir slow
+for i in $(seq 1 200); do sed "s/^name: many-1$/name: slow-$i/; s/many 1 /slow $i /" plans/p1.yaml > "slow/p$i.yaml"; done
+"$bin" run slow/*.yaml -j 200 --api-url "$url" --state-dir s5 --out s5-out > s5.out 2> s5.err &
+pid=$!
+sleep 2.5  # many runs still wait for a worker: their starts must not be sent after Ctrl-C
+started=$(grep -c ': started workflow' s5.err)
+kill -INT "$pid"
+at_interrupt=$(created)
+start=$(date +%s%N)
+wait "$pid"; rc=$?
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$rc" -eq 130 ] || fail "slow: run exited $rc after Ctrl-C, not 130"
+[ "$elapsed" -lt 3000 ] || fail "slow: Ctrl-C took $elapsed ms with an API of 1 s an answer"
+sleep 1.5  # starts sent before Ctrl-C are created after it (the sandbox answers them 1 s late)
+final=$(created)
+# At most the starts in flight at Ctrl-C, one per worker (48 at most), came after it; the runs
+# still waiting for a worker sent none.
+[ "$final" -le $((at_interrupt + 48)) ] && [ "$final" -lt 200 ] ||
+  fail "slow: starts were sent after Ctrl-C ($at_interrupt created at it, $final in the end)"
+echo "ok   slow: $started of 200 runs started in 2.5 s at 1 s an answer; Ctrl-C ended them in $elapsed ms, no start after it"
 
 # --- jobs
 "$bin" run plans/p1.yaml -j 10000 --dry-run > /dev/null 2> j1.err || fail "-j 10000 was refused: $(cat j1.err)"
