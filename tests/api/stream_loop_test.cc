@@ -120,6 +120,19 @@ class RawServer {
   std::vector<std::thread> workers_;
 };
 
+// Handlers that keep what arrives (in *got, when given) and, at the first piece, start a thread
+// (*canceller) that cancels 100 ms later: a cancel that comes while the stream waits.
+StreamHandlers CancelSoonAfterTheFirstPiece(StreamCancel* cancel, std::thread* canceller, std::string* got) {
+  return Chunks([=](std::string_view b) {
+    if (got) got->append(b);
+    if (!canceller->joinable()) *canceller = std::thread([cancel] {
+      std::this_thread::sleep_for(100ms);
+      cancel->Cancel();
+    });
+    return true;
+  });
+}
+
 // ---- the contract, both implementations -------------------------------------------------------
 
 // Stream() by way of NewStream: the caller waits for on_done. How the contract test holds an
@@ -301,13 +314,7 @@ TEST_P(StreamContractTest, ACancelFromAnotherThreadEndsAWaitingStream) {
   StreamCancel cancel;
   std::thread canceller;
   auto start = std::chrono::steady_clock::now();
-  Result<HttpResponse> a = t->Stream(Get(server->Url("/s")), Chunks([&](std::string_view) {
-    if (!canceller.joinable()) canceller = std::thread([&] {
-      std::this_thread::sleep_for(100ms);
-      cancel.Cancel();
-    });
-    return true;
-  }), &cancel);
+  Result<HttpResponse> a = t->Stream(Get(server->Url("/s")), CancelSoonAfterTheFirstPiece(&cancel, &canceller, nullptr), &cancel);
   canceller.join();
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), Status::Code::kCancelled);
@@ -450,14 +457,8 @@ TEST_P(StreamContractTest, OverTlsACancelEndsAWaitingStream) {
   std::thread canceller;
   std::string got;
   auto start = std::chrono::steady_clock::now();
-  Result<HttpResponse> a = t->Stream(Get(server->Url("/s", "localhost")), Chunks([&](std::string_view b) {
-    got.append(b);
-    if (!canceller.joinable()) canceller = std::thread([&] {
-      std::this_thread::sleep_for(100ms);
-      cancel.Cancel();
-    });
-    return true;
-  }), &cancel);
+  Result<HttpResponse> a =
+      t->Stream(Get(server->Url("/s", "localhost")), CancelSoonAfterTheFirstPiece(&cancel, &canceller, &got), &cancel);
   canceller.join();
   EXPECT_EQ(got.substr(0, 16), "id: 1\ndata: {}\n\n");
   ASSERT_FALSE(a.ok());

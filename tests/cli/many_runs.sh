@@ -62,6 +62,14 @@ every_run_whole() {
   [ "$files" -eq $((runs * 2)) ] || fail "$files artifacts saved, expected $((runs * 2))"
 }
 
+# start_many STATE: `run` of every plan at -j $runs into STATE in the background (pid in $pid),
+# returning once 50 runs are running.
+start_many() {
+  "$bin" run plans/*.yaml -j "$runs" --api-url "$url" --state-dir "$1" --out "$1-out" > "$1.out" 2> "$1.err" &
+  pid=$!
+  for _ in $(seq 1 200); do [ "$(grep -c ': running' "$1.err" 2>/dev/null)" -ge 50 ] && break; sleep 0.05; done
+}
+
 # --- threads
 "$bin" run plans/*.yaml -j "$runs" --api-url "$url" --state-dir s1 --out s1-out > s1.out 2> s1.err &
 pid=$!
@@ -73,9 +81,7 @@ every_run_whole s1
 echo "ok   threads: $runs runs at -j $runs on at most $most threads, every event and file there"
 
 # --- ctrl-c
-"$bin" run plans/*.yaml -j "$runs" --api-url "$url" --state-dir s2 --out s2-out > s2.out 2> s2.err &
-pid=$!
-for _ in $(seq 1 200); do [ "$(grep -c ': running' s2.err 2>/dev/null)" -ge 50 ] && break; sleep 0.05; done
+start_many s2
 sleep 0.5
 kill -INT "$pid"
 start=$(date +%s%N)
@@ -91,9 +97,7 @@ every_run_whole s2
 echo "ok   ctrl-c: exit 130 in $elapsed ms, cursors committed; resume --all completed every run whole"
 
 # --- sigkill
-"$bin" run plans/*.yaml -j "$runs" --api-url "$url" --state-dir s3 --out s3-out > s3.out 2> s3.err &
-pid=$!
-for _ in $(seq 1 200); do [ "$(grep -c ': running' s3.err 2>/dev/null)" -ge 50 ] && break; sleep 0.05; done
+start_many s3
 sleep 0.7
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
