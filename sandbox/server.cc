@@ -232,7 +232,9 @@ Result<std::unique_ptr<Sandbox>> Sandbox::Start(SandboxOptions options) {
     // A deep backlog: hundreds of clients may connect at once (one per event stream).
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(options.host, static_cast<Poco::UInt16>(options.port)), 1024);
     impl->port = socket.address().port();
-    std::string url = "http://" + options.host + ":" + std::to_string(impl->port);
+    // An IPv6 address goes in brackets (RFC 3986), or its colons would read as the port's.
+    const std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+    std::string url = "http://" + host + ":" + std::to_string(impl->port);
     SandboxConfig config;
     config.seed = options.seed;
     config.step_ms = options.step_ms;
