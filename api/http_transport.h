@@ -48,8 +48,14 @@ struct HttpRequest {
   std::string method = "GET";
   std::string url;  // absolute http(s) URL (http_url.h)
   HttpHeaders headers;
-  std::string body;  // sent with Content-Length when non-empty or when the method is POST/PUT/PATCH
+  std::string body;  // sent with Content-Length when SendsBody()
 };
+
+// Whether `request` is sent with a body and its Content-Length: when the body is not empty, and
+// always for POST, PUT and PATCH (an empty body then says Content-Length: 0).
+inline bool SendsBody(const HttpRequest& request) {
+  return !request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+}
 
 struct HttpResponse {
   int status = 0;

@@ -49,7 +49,7 @@ class PocoHttpTransport final : public HttpTransport {
 
   Result<HttpResponse> Send(const HttpRequest& request) override {
     ApiWait waiting;
-    Result<HttpUrl> url = CheckUrl(request);
+    Result<HttpUrl> url = poco_net::CheckRequest(request);
     if (!url.ok()) return url.status();
     const std::string key = url->scheme + "://" + url->Authority();
     bool pooled = !UnsafeToRepeat(request);
@@ -78,7 +78,7 @@ class PocoHttpTransport final : public HttpTransport {
 
   Result<HttpResponse> Stream(const HttpRequest& request, const StreamHandlers& handlers, StreamCancel* cancel) override {
     ApiWait waiting;  // a download's bytes come at the server's pace
-    Result<HttpUrl> url = CheckUrl(request);
+    Result<HttpUrl> url = poco_net::CheckRequest(request);
     if (!url.ok()) return url.status();
     if (cancel && cancel->cancelled()) return Status::Error(Status::Code::kCancelled, "stream cancelled");
     std::unique_ptr<Conn> conn = NewConn(*url, options_.stream_idle_timeout, cancel);
@@ -95,15 +95,6 @@ class PocoHttpTransport final : public HttpTransport {
   }
 
  private:
-  Result<HttpUrl> CheckUrl(const HttpRequest& request) {
-    Result<HttpUrl> url = ParseHttpUrl(request.url);
-    if (!url.ok()) return url.status();
-    if (Status plain = poco_net::CheckPlainAllowed(*url); !plain.ok()) return plain;
-    for (const auto& [k, v] : request.headers)
-      if (!SendableHeader(k, v)) return Status::Internal("request header \"" + k + "\" has a forbidden character");
-    return url;
-  }
-
   std::unique_ptr<Conn> NewConn(const HttpUrl& url, std::chrono::milliseconds receive_timeout, StreamCancel* cancel) {
     auto conn = std::make_unique<Conn>();
     conn->state.cancel = cancel;
@@ -139,7 +130,7 @@ class PocoHttpTransport final : public HttpTransport {
       Poco::Net::HTTPRequest rq(request.method, url.target, Poco::Net::HTTPMessage::HTTP_1_1);
       for (const auto& [k, v] : request.headers) rq.add(k, v);
       if (!rq.has("User-Agent")) rq.set("User-Agent", options_.user_agent);
-      bool has_body = !request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+      const bool has_body = SendsBody(request);
       if (has_body) rq.setContentLength(static_cast<std::streamsize>(request.body.size()));
       std::ostream& out = conn.session->sendRequest(rq);
       if (has_body) out.write(request.body.data(), static_cast<std::streamsize>(request.body.size()));

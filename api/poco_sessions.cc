@@ -90,6 +90,15 @@ Status CheckPlainAllowed(const HttpUrl& url) {
   return Status::OK();
 }
 
+Result<HttpUrl> CheckRequest(const HttpRequest& request) {
+  Result<HttpUrl> url = ParseHttpUrl(request.url);
+  if (!url.ok()) return url.status();
+  if (Status plain = CheckPlainAllowed(*url); !plain.ok()) return plain;
+  for (const auto& [k, v] : request.headers)
+    if (!SendableHeader(k, v)) return Status::Internal("request header \"" + k + "\" has a forbidden character");
+  return url;
+}
+
 PlainSession::PlainSession(const HttpUrl& url, ConnState* state)
     : HTTPClientSession(url.host, static_cast<Poco::UInt16>(url.port)), state_(state) {}
 

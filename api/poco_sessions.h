@@ -53,6 +53,10 @@ Result<Poco::Net::Context::Ptr> StrictTlsContext(const std::string& ca_file);
 // Plain http:// refused beyond the sandbox's loopback names (kSecurity), as the transport does.
 Status CheckPlainAllowed(const HttpUrl& url);
 
+// What every request of the transport and the stream loop is checked for before a connection:
+// its URL (ParseHttpUrl, CheckPlainAllowed) and its headers (SendableHeader, else kInternal).
+Result<HttpUrl> CheckRequest(const HttpRequest& request);
+
 class PlainSession : public Poco::Net::HTTPClientSession {
  public:
   PlainSession(const HttpUrl& url, ConnState* state);

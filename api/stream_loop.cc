@@ -199,10 +199,9 @@ class EpollStreamLoop final : public StreamLoop {
 
   void Cancel(Id id) override {
     Post([this, id] {
-      auto it = conns_.find(id);
-      if (it == conns_.end()) return;  // ended (a Cancel after Open's post finds it: one queue)
-      std::shared_ptr<Conn> keep = it->second;
-      Finish(*keep, Status::Error(Status::Code::kCancelled, "stream from " + keep->url.Authority() + " cancelled"));
+      // Ended already, when not found (a Cancel after Open's post finds it: one queue).
+      if (std::shared_ptr<Conn> c = Find(id))
+        Finish(*c, Status::Error(Status::Code::kCancelled, "stream from " + c->url.Authority() + " cancelled"));
     });
   }
 
@@ -253,11 +252,8 @@ class EpollStreamLoop final : public StreamLoop {
 
   // The checks Stream() makes before any connection, and the request's bytes.
   Status Prepare(const HttpRequest& request, Conn* c) {
-    Result<HttpUrl> url = ParseHttpUrl(request.url);
+    Result<HttpUrl> url = poco_net::CheckRequest(request);
     if (!url.ok()) return url.status();
-    if (Status plain = poco_net::CheckPlainAllowed(*url); !plain.ok()) return plain;
-    for (const auto& [k, v] : request.headers)
-      if (!SendableHeader(k, v)) return Status::Internal("request header \"" + k + "\" has a forbidden character");
     c->url = *url;
     std::string& r = c->request;
     r = request.method + " " + url->target + " HTTP/1.1\r\n";
@@ -268,8 +264,7 @@ class EpollStreamLoop final : public StreamLoop {
     if (!has_host) r += "Host: " + host + "\r\n";
     for (const auto& [k, v] : request.headers) r += k + ": " + v + "\r\n";
     if (!FindHeader(request.headers, "User-Agent")) r += "User-Agent: " + options_.user_agent + "\r\n";
-    bool has_body = !request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
-    if (has_body) r += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+    if (SendsBody(request)) r += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
     r += "Connection: close\r\n\r\n";
     r += request.body;
     return Status::OK();
@@ -293,10 +288,7 @@ class EpollStreamLoop final : public StreamLoop {
       }
       Result<Resolved> r = Resolve(job.host, job.port);
       Post([this, id = job.id, r = std::move(r)]() mutable {
-        auto it = conns_.find(id);
-        if (it == conns_.end()) return;
-        std::shared_ptr<Conn> keep = it->second;
-        Connect(*keep, std::move(r));
+        if (std::shared_ptr<Conn> c = Find(id)) Connect(*c, std::move(r));
       });
     }
   }
@@ -320,10 +312,7 @@ class EpollStreamLoop final : public StreamLoop {
           }
           continue;
         }
-        auto it = conns_.find(events[i].data.u64);
-        if (it == conns_.end()) continue;
-        std::shared_ptr<Conn> keep = it->second;  // Finish erases it from the map
-        Step(*keep, events[i].events);
+        if (std::shared_ptr<Conn> c = Find(events[i].data.u64)) Step(*c, events[i].events);
       }
     }
     // The loop is going away: it takes no more work, runs what was posted before (an Open
@@ -360,10 +349,9 @@ class EpollStreamLoop final : public StreamLoop {
         if (t.fn) t.fn();
         continue;
       }
-      auto it = conns_.find(t.deadline_of);
-      if (it == conns_.end() || it->second->scheduled != t.when) continue;  // gone, or superseded
-      std::shared_ptr<Conn> keep = it->second;
-      Conn& c = *keep;
+      std::shared_ptr<Conn> held = Find(t.deadline_of);
+      if (!held || held->scheduled != t.when) continue;  // gone, or superseded
+      Conn& c = *held;
       c.scheduled = Clock::time_point::max();
       if (c.paused) {  // a paused stream's silence is its reader's doing
         SetDeadline(c, options_.stream_idle_timeout);
@@ -564,9 +552,9 @@ class EpollStreamLoop final : public StreamLoop {
         if (n < 0) {
           if (errno == EAGAIN || errno == EWOULDBLOCK) return Want(c, EPOLLIN);
           if (errno == EINTR) continue;
-          const bool cancelled = errno == ECONNRESET || errno == EPIPE;
+          const bool reset = errno == ECONNRESET || errno == EPIPE;
           return Finish(c, Unavailable("connection to " + c.url.Authority() + " failed: " +
-                                       (cancelled ? "the connection was reset" : std::strerror(errno))));
+                                       (reset ? "the connection was reset" : std::strerror(errno))));
         }
         if (n == 0) return OnEnd(c);
       }
@@ -576,13 +564,7 @@ class EpollStreamLoop final : public StreamLoop {
     }
     // Its turn is over; the others get theirs first. Level-triggered epoll calls again for what
     // the socket holds, but not for what TLS has already decrypted.
-    if (c.ssl && SSL_pending(c.ssl) > 0)
-      Post([this, id] {
-        auto it = conns_.find(id);
-        if (it == conns_.end()) return;
-        std::shared_ptr<Conn> keep = it->second;
-        ReadSome(*keep);
-      });
+    if (c.ssl && SSL_pending(c.ssl) > 0) PostReadSome(id);
   }
 
   // What the reader hands over, for one connection: the head to on_head (a 2xx) or kept; the
@@ -674,22 +656,31 @@ class EpollStreamLoop final : public StreamLoop {
     if (done) done(std::move(result));
   }
 
-  void SetPaused(Id id, bool paused) {
+  // The stream `id`, held, or null when it has ended. Callers keep the pointer while they use it:
+  // Finish erases the map's.
+  std::shared_ptr<Conn> Find(Id id) {
     auto it = conns_.find(id);
-    if (it == conns_.end()) return;
-    Conn& c = *it->second;
+    return it == conns_.end() ? nullptr : it->second;
+  }
+
+  // ReadSome of `id` once the loop gets to it, unless it has ended or paused meanwhile.
+  void PostReadSome(Id id) {
+    Post([this, id] {
+      if (std::shared_ptr<Conn> c = Find(id); c && !c->paused) ReadSome(*c);
+    });
+  }
+
+  void SetPaused(Id id, bool paused) {
+    std::shared_ptr<Conn> held = Find(id);
+    if (!held) return;
+    Conn& c = *held;
     if (c.paused == paused) return;
     c.paused = paused;
     if (c.phase != Phase::kAnswer) return;
     if (paused) return Want(c, c.interest & ~static_cast<uint32_t>(EPOLLIN));
     c.deadline = Clock::now() + options_.stream_idle_timeout;
     Want(c, EPOLLIN);
-    Post([this, id] {  // what was stashed, and what TLS holds decrypted
-      auto it2 = conns_.find(id);
-      if (it2 == conns_.end() || it2->second->paused) return;
-      std::shared_ptr<Conn> keep = it2->second;
-      ReadSome(*keep);
-    });
+    PostReadSome(id);  // what was stashed, and what TLS holds decrypted
   }
 
   const HttpTransportOptions options_;
