@@ -18,7 +18,7 @@
 namespace sflow {
 
 void DriveFlags::Register(CommandLine& cl) {
-  cl.Value("jobs", "j", "N", "follow up to N runs at once (default 1); a local plan runs up to N projects at once (default 4)", &jobs);
+  cl.Value("jobs", "j", "N", "follow up to N runs at once (1 to 10000, default 1; the open-file limit is raised to fit); a local plan runs up to N projects at once (default 4)", &jobs);
   cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
   cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
           &options.cancel_on_interrupt);
