@@ -25,7 +25,7 @@ namespace sflow {
 namespace {
 
 void SendXmlError(RouteContext& ctx, int status, const std::string& code, const std::string& message) {
-  ctx.req.stream().ignore(std::numeric_limits<std::streamsize>::max());
+  ctx.body().ignore(std::numeric_limits<std::streamsize>::max());
   ctx.status = status;
   std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + message +
                      "</Message></Error>";
@@ -153,7 +153,7 @@ void ReceiveUpload(RouteContext& ctx, const std::string& token) {
   std::string type, bytes;
   if (ctx.method == "PUT") {
     type = ctx.req.getContentType();
-    Poco::StreamCopier::copyToString(ctx.req.stream(), bytes);
+    Poco::StreamCopier::copyToString(ctx.body(), bytes);
   } else {
     Poco::Net::MessageHeader h;
     std::string boundary;
@@ -163,7 +163,7 @@ void ReceiveUpload(RouteContext& ctx, const std::string& token) {
       return SendXmlError(ctx, 400, "InvalidRequest", "Expected multipart/form-data");
     boundary = ct.substr(at + 9);
     if (!boundary.empty() && boundary.front() == '"') boundary = boundary.substr(1, boundary.size() - 2);
-    Poco::Net::MultipartReader reader(ctx.req.stream(), boundary);
+    Poco::Net::MultipartReader reader(ctx.body(), boundary);
     bool have_file = false;
     while (reader.hasNextPart()) {
       Poco::Net::MessageHeader part;

@@ -88,7 +88,7 @@ void ProjectsHub::Impl::AdminBalance(RouteContext& ctx) {
   if (ctx.caller.owner.empty())
     return SendJson(ctx, 400, ErrorBody(400, "name the account with its api-key header (or Authorization: Bearer)"));
   std::string text;
-  Poco::StreamCopier::copyToString(ctx.req.stream(), text);
+  Poco::StreamCopier::copyToString(ctx.body(), text);
   Result<Value> body = ParseJson(text);
   if (!body.ok() || !body->is_object())
     return SendJson(ctx, 400, ErrorBody(400, "the body is a JSON object {\"spark\": N, \"sogni\": N}"));

@@ -33,7 +33,7 @@ void Send(RouteContext& ctx, const Reply& r) {
 // The request body as JSON; an empty body is null. False (with a 400 sent) when malformed.
 bool ReadJsonBody(RouteContext& ctx, Value* out) {
   std::string text;
-  Poco::StreamCopier::copyToString(ctx.req.stream(), text);
+  Poco::StreamCopier::copyToString(ctx.body(), text);
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     *out = Value();
     return true;
@@ -159,7 +159,7 @@ void SendJsonText(RouteContext& ctx, int status, const std::string& text,
                   const std::map<std::string, std::string>& headers) {
   // Read whatever of the request body is left (an early 401, a fault): answering before the
   // client has sent it all makes it see a reset connection instead of the answer.
-  ctx.req.stream().ignore(std::numeric_limits<std::streamsize>::max());
+  ctx.body().ignore(std::numeric_limits<std::streamsize>::max());
   ctx.status = status;
   ctx.resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   ctx.resp.setContentType("application/json");

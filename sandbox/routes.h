@@ -5,8 +5,9 @@
 #include <atomic>
 #include <initializer_list>
 #include <map>
-#include <vector>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -28,6 +29,17 @@ struct RouteContext {
   Caller caller;       // empty owner: no valid key
   std::string route;   // the matched pattern, for the stats
   int status = 0;      // what was answered, for the stats
+
+  // The request body. A request with neither Content-Length nor Transfer-Encoding: chunked has
+  // an empty body (RFC 9112 section 6.3), as the real API's servers read it; Poco's stream would
+  // wait for the connection to close instead (a `curl -X POST` with no data hung 30 s).
+  std::istream& body() {
+    if (req.hasContentLength() || req.getChunkedTransferEncoding()) return req.stream();
+    return no_body_;
+  }
+
+ private:
+  std::istringstream no_body_;
 };
 
 // A request path split into its segments, matched against patterns where "*" is any segment.

@@ -20,6 +20,7 @@ sf() { timeout 60 "$bin" "$@"; }
 sandbox_until_listening() {  # sandbox_until_listening LOG ARGS...: starts it; sets sb_pid, sb_url
   local log=$1
   shift
+  rm -f "$log"  # see await_listening: a reused log can show the last sandbox's line
   "$bin" sandbox --port 0 --api-key "$SOGNI_API_KEY" "$@" > "$log" 2>&1 &
   sb_pid=$!
   sb_url=$(await_listening "$log" "$sb_pid")

@@ -55,20 +55,26 @@ require() {
 # await_listening LOG PID [FROM]: prints the URL of the "listening on" line that the process PID
 # writes to LOG (from line FROM on), or nothing when PID ends first or 60 s pass. The wait is long
 # because `make test` compiles the sanitizer builds beside this suite on two cores: a start that
-# takes 36 ms alone once took over 10 s there (a CI run failed on it).
+# takes 36 ms alone once took over 10 s there (a CI run failed on it). LOG must not hold an older
+# process's line: the shell opens (and truncates) a `> LOG` redirection in the child, after `&` has
+# returned, so a reused LOG can still show the previous line here (a CI run failed on that too;
+# the launchers below remove LOG first).
 await_listening() {
-  local log=$1 pid=$2 from=${3:-1} i
+  local log=$1 pid=$2 from=${3:-1} i found
   for i in $(seq 1 600); do
-    tail -n +"$from" "$log" 2>/dev/null | grep -q "listening on" && break
+    found=$(sed -n "$from,\$ s/.*listening on //p" "$log" 2>/dev/null | head -n 1)
+    [ -n "$found" ] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  tail -n +"$from" "$log" 2>/dev/null | sed -n 's/.*listening on //p' | head -n 1
+  [ -n "$found" ] || found=$(sed -n "$from,\$ s/.*listening on //p" "$log" 2>/dev/null | head -n 1)
+  printf '%s\n' "$found"
 }
 
 start_sandbox() {
   local key=$1
   shift
+  rm -f sandbox.log
   "$bin" sandbox --port 0 --api-key "$key" "$@" > sandbox.log 2>&1 &
   sandbox_pid=$!
   url=$(await_listening sandbox.log "$sandbox_pid")
@@ -98,6 +104,7 @@ start_fault_proxy() {
   local proxy=$1 log=$2
   shift 2
   stop_fault_proxy
+  rm -f "$log"
   "$proxy" --upstream "$url" "$@" > "$log" 2>&1 &
   proxy_pid=$!
   purl=$(await_listening "$log" "$proxy_pid")
