@@ -23,7 +23,7 @@ TEST(MigrationsTest, FromEmptyCreatesEveryTableAndSetsTheVersion) {
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 0);
   ASSERT_OK(Migrate(db.get()));
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
-  EXPECT_EQ(LatestSchemaVersion(), 7);
+  EXPECT_EQ(LatestSchemaVersion(), 8);
   EXPECT_EQ(Tables(*db), "approvals artifacts cursors event_chunks intents leases projects run_specs runs settings steps");
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
@@ -114,6 +114,35 @@ TEST(MigrationsTest, Version6FileMovesEachEventIntoAChunkOfItsOwn) {
   EXPECT_EQ((*store)->ListEvents("r1", 3, 0)->size(), 2u);
 }
 
+// Version 8 moves the chunks into a rowid table under a small UNIQUE index (the reason is in
+// store/migrations.cc), every chunk byte for byte; the rules of the old key still hold.
+TEST(MigrationsTest, Version7FileKeepsEveryChunkUnderASmallKey) {
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 7)));
+  ASSERT_OK(db->Exec(
+      "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, created_at, updated_at) "
+      "VALUES ('r1', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1), ('r2', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1);"
+      "INSERT INTO cursors (run_id, last_sequence) VALUES ('r1', 9), ('r2', 0);"
+      "INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) VALUES "
+      "('r2', 0, 0, 1, 'b0'), ('r1', 5, 9, 2, 'b5'), ('r1', 0, 4, 3, 'b1');"));
+  const std::string before = Dump(*db);
+  ASSERT_OK(Migrate(db.get()));
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 8);
+  EXPECT_EQ(Dump(*db).substr(before.find("event_chunks")), before.substr(before.find("event_chunks")))
+      << "every row as it was";
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM sqlite_schema WHERE name = 'event_chunks' AND sql LIKE '%WITHOUT ROWID%'"), 0);
+  EXPECT_FALSE(db->Exec("SELECT 1 FROM event_chunks_v7").ok()) << "the old table is gone";
+  EXPECT_FALSE(db->Exec("INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) "
+                        "VALUES ('r1', 5, 6, 1, 'again')").ok())
+      << "one chunk per run and first sequence";
+  EXPECT_FALSE(db->Exec("INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) "
+                        "VALUES ('r1', 20, 21, 3, 'x')").ok())
+      << "a count larger than its range";
+  ASSERT_OK(db->Exec("PRAGMA foreign_keys = ON; DELETE FROM runs WHERE id = 'r1'"));
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM event_chunks"), 1) << "a run's chunks go with it";
+  EXPECT_EQ(*db->IntegrityCheck(), "ok");
+}
+
 TEST(MigrationsTest, Version1FileGainsTheStepProvenanceColumnsAndKeepsItsRows) {
   std::unique_ptr<Db> db = MustOpenDb(":memory:");
   ASSERT_OK(Migrate(db.get(), StoreMigrations().first(1)));
@@ -146,9 +175,9 @@ TEST(MigrationsTest, CheckSchemaCallsATextChangeOrAnObjectTooManyOrTooFewDamage)
       "CREATE TABLE extra (x INTEGER) STRICT;",
       "DROP INDEX runs_by_status;",
   };
-  const char* said[] = {"the definition of table runs differs from what version 7 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
-                        "an object version 7 does not create: table extra",
-                        "lacks index runs_by_status, which version 7 creates"};
+  const char* said[] = {"the definition of table runs differs from what version 8 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
+                        "an object version 8 does not create: table extra",
+                        "lacks index runs_by_status, which version 8 creates"};
   for (size_t i = 0; i < std::size(damage); ++i) {
     TempDir dir;
     const std::string path = dir.path() + "/state.db";
@@ -182,17 +211,17 @@ TEST(MigrationsTest, RefusesADatabaseFromANewerBinaryAndLeavesItAlone) {
   {
     Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
     ASSERT_OK(state.status());
-    ASSERT_OK((*state)->sqlite_store().db().Exec("PRAGMA user_version = 8"));
+    ASSERT_OK((*state)->sqlite_store().db().Exec("PRAGMA user_version = 9"));
   }
   Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
   ASSERT_FALSE(state.ok());
   EXPECT_EQ(state.status().code(), Status::Code::kIOError);
   EXPECT_EQ(state.status().message(),
             "state database " + dir +
-                "/state.db is from a newer sogni-flow (version 8); upgrade "
-                "(this sogni-flow knows up to version 7)");
+                "/state.db is from a newer sogni-flow (version 9); upgrade "
+                "(this sogni-flow knows up to version 8)");
   std::unique_ptr<Db> db = MustOpenDb(dir + "/state.db");
-  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 8);
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 9);
 }
 
 TEST(MigrationsTest, AFailingMigrationRollsBackToThePreviousVersion) {
