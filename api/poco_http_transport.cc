@@ -45,7 +45,7 @@ bool UnsafeToRepeat(const HttpRequest& r) {
 
 class PocoHttpTransport final : public HttpTransport {
  public:
-  PocoHttpTransport(HttpTransportOptions options, Poco::Net::Context::Ptr tls) : options_(std::move(options)), tls_(tls) {}
+  explicit PocoHttpTransport(HttpTransportOptions options) : options_(std::move(options)), tls_(options_.ca_file) {}
 
   Result<HttpResponse> Send(const HttpRequest& request) override {
     ApiWait waiting;
@@ -54,7 +54,11 @@ class PocoHttpTransport final : public HttpTransport {
     const std::string key = url->scheme + "://" + url->Authority();
     bool pooled = !UnsafeToRepeat(request);
     std::unique_ptr<Conn> conn = pooled ? TakeIdle(key) : nullptr;
-    if (!conn) conn = NewConn(*url, options_.receive_timeout, nullptr);
+    if (!conn) {
+      Result<std::unique_ptr<Conn>> made = NewConn(*url, options_.receive_timeout, nullptr);
+      if (!made.ok()) return made.status();
+      conn = std::move(*made);
+    }
     // The whole exchange under one deadline (DeadlineWatch): at it, the socket is shut down.
     StreamCancel deadline;
     conn->state.cancel = &deadline;
@@ -81,7 +85,9 @@ class PocoHttpTransport final : public HttpTransport {
     Result<HttpUrl> url = poco_net::CheckRequest(request);
     if (!url.ok()) return url.status();
     if (cancel && cancel->cancelled()) return Status::Error(Status::Code::kCancelled, "stream cancelled");
-    std::unique_ptr<Conn> conn = NewConn(*url, options_.stream_idle_timeout, cancel);
+    Result<std::unique_ptr<Conn>> made = NewConn(*url, options_.stream_idle_timeout, cancel);
+    if (!made.ok()) return made.status();
+    std::unique_ptr<Conn> conn = std::move(*made);
     conn->session->setKeepAlive(false);
     bool keep = false;
     Result<HttpResponse> r = Exchange(*conn, *url, request, &handlers, &keep);
@@ -95,12 +101,16 @@ class PocoHttpTransport final : public HttpTransport {
   }
 
  private:
-  std::unique_ptr<Conn> NewConn(const HttpUrl& url, std::chrono::milliseconds receive_timeout, StreamCancel* cancel) {
+  // kSecurity only when the CA file, loaded at the first https connection, cannot be.
+  Result<std::unique_ptr<Conn>> NewConn(const HttpUrl& url, std::chrono::milliseconds receive_timeout,
+                                        StreamCancel* cancel) {
     auto conn = std::make_unique<Conn>();
     conn->state.cancel = cancel;
     if (url.secure()) {
+      Result<Poco::Net::Context::Ptr> tls = tls_.Get();
+      if (!tls.ok()) return tls.status();
       poco_net::SessionTimeouts t{options_.connect_timeout, options_.send_timeout, receive_timeout};
-      conn->session = std::make_unique<TlsSession>(url, tls_, &conn->state, t);
+      conn->session = std::make_unique<TlsSession>(url, *tls, &conn->state, t);
     } else {
       conn->session = std::make_unique<PlainSession>(url, &conn->state);
     }
@@ -189,7 +199,7 @@ class PocoHttpTransport final : public HttpTransport {
   }
 
   HttpTransportOptions options_;
-  Poco::Net::Context::Ptr tls_;
+  poco_net::LazyTlsContext tls_;
   DeadlineWatch watch_;  // Send()'s deadlines
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Conn>> idle_;
@@ -198,9 +208,8 @@ class PocoHttpTransport final : public HttpTransport {
 }  // namespace
 
 Result<std::unique_ptr<HttpTransport>> NewHttpTransport(const HttpTransportOptions& options) {
-  Result<Poco::Net::Context::Ptr> ctx = poco_net::StrictTlsContext(options.ca_file);
-  if (!ctx.ok()) return ctx.status();
-  return std::unique_ptr<HttpTransport>(std::make_unique<PocoHttpTransport>(options, *ctx));
+  if (Status ca = poco_net::CheckCaFile(options.ca_file); !ca.ok()) return ca;
+  return std::unique_ptr<HttpTransport>(std::make_unique<PocoHttpTransport>(options));
 }
 
 }  // namespace sflow

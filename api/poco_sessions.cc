@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <map>
 #include <mutex>
 
 #include <Poco/Net/InvalidCertificateHandler.h>
@@ -35,9 +36,12 @@ class RejectingCertificateHandler : public Poco::Net::InvalidCertificateHandler 
   }
 };
 
-bool Readable(const std::string& path) {
+// The file's identity, or "" when it is not a regular file stat can see.
+std::string FileIdentity(const std::string& path) {
   struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
 }
 
 // VERIFY_STRICT (peer certificate required and checked, and no loopback exemption from the
@@ -55,19 +59,38 @@ Poco::Net::Context::Ptr MakeStrictContext(const std::string& ca_file) {
   return ctx;
 }
 
+// One context per CA file (path and identity: a file replaced on disk is loaded again) for the
+// whole process. Loading the system bundle costs about 10 ms of CPU; the transport, the stream
+// loop and SSLManager's fallback each loaded it, on every start, https or not.
+Result<Poco::Net::Context::Ptr> LoadOnce(const std::string& ca) {
+  const std::string id = FileIdentity(ca);
+  if (id.empty()) return Status::Security("cannot read the CA file " + ca);
+  static std::mutex mu;
+  static std::map<std::string, Poco::Net::Context::Ptr> loaded;
+  std::lock_guard<std::mutex> lock(mu);
+  Poco::Net::Context::Ptr& slot = loaded[ca + '\n' + id];
+  if (!slot) {
+    try {
+      slot = MakeStrictContext(ca);
+    } catch (const Poco::Exception& e) {
+      return Status::Security("cannot load the CA file " + ca + ": " + e.message());
+    }
+  }
+  return slot;
+}
+
 }  // namespace
 
 void InstallStrictTlsDefaults() {
   static std::once_flag once;
   std::call_once(once, [] {
     Poco::Net::initializeSSL();
-    Poco::Net::Context::Ptr fallback;  // for code that asks SSLManager for a default context
-    try {
-      if (Readable(poco_net::kSystemCaBundle)) fallback = MakeStrictContext(poco_net::kSystemCaBundle);
-    } catch (const Poco::Exception&) {
-    }
+    // For code that asks SSLManager for a default context: the strict one over the system
+    // bundle, the same object StrictTlsContext("") returns.
+    Result<Poco::Net::Context::Ptr> fallback = LoadOnce(poco_net::kSystemCaBundle);
     Poco::Net::SSLManager::instance().initializeClient(Poco::Net::SSLManager::PrivateKeyPassphraseHandlerPtr(),
-                                                       new RejectingCertificateHandler, fallback);
+                                                       new RejectingCertificateHandler,
+                                                       fallback.ok() ? *fallback : Poco::Net::Context::Ptr());
   });
 }
 
@@ -75,13 +98,25 @@ namespace poco_net {
 
 Result<Poco::Net::Context::Ptr> StrictTlsContext(const std::string& ca_file) {
   InstallStrictTlsDefaults();
+  return LoadOnce(ca_file.empty() ? kSystemCaBundle : ca_file);
+}
+
+Status CheckCaFile(const std::string& ca_file) {
   const std::string ca = ca_file.empty() ? kSystemCaBundle : ca_file;
-  if (!Readable(ca)) return Status::Security("cannot read the CA file " + ca);
-  try {
-    return MakeStrictContext(ca);
-  } catch (const Poco::Exception& e) {
-    return Status::Security("cannot load the CA file " + ca + ": " + e.message());
+  if (FileIdentity(ca).empty()) return Status::Security("cannot read the CA file " + ca);
+  return Status::OK();
+}
+
+LazyTlsContext::LazyTlsContext(std::string ca_file) : ca_file_(std::move(ca_file)) {}
+
+Result<Poco::Net::Context::Ptr> LazyTlsContext::Get() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ctx_) {
+    Result<Poco::Net::Context::Ptr> r = StrictTlsContext(ca_file_);
+    if (!r.ok()) return r.status();
+    ctx_ = *r;
   }
+  return ctx_;
 }
 
 Status CheckPlainAllowed(const HttpUrl& url) {

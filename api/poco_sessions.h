@@ -15,6 +15,7 @@
 #define SFLOW_API_POCO_SESSIONS_H_
 
 #include <chrono>
+#include <mutex>
 #include <string>
 
 #include <Poco/Exception.h>
@@ -46,9 +47,27 @@ inline Poco::Timespan Span(std::chrono::milliseconds ms) {
   return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
 }
 
-// The strict client context over `ca_file` ("" = the system bundle). kSecurity when the file
-// cannot be read or loaded. Calls InstallStrictTlsDefaults().
+// The strict client context over `ca_file` ("" = the system bundle), loaded once per process
+// and file: every caller of one file shares the object. kSecurity when the file cannot be read
+// or loaded. Calls InstallStrictTlsDefaults().
 Result<Poco::Net::Context::Ptr> StrictTlsContext(const std::string& ca_file);
+
+// kSecurity unless `ca_file` ("" = the system bundle) is a regular file: what a transport checks
+// when it is made, so that a wrong --ca-file is said at once, not at the first https request.
+Status CheckCaFile(const std::string& ca_file);
+
+// StrictTlsContext(ca_file) at its first Get(), from any thread: a process that only talks
+// plain http to the sandbox never loads a CA bundle.
+class LazyTlsContext {
+ public:
+  explicit LazyTlsContext(std::string ca_file);
+  Result<Poco::Net::Context::Ptr> Get();
+
+ private:
+  const std::string ca_file_;
+  std::mutex mu_;
+  Poco::Net::Context::Ptr ctx_;
+};
 
 // Plain http:// refused beyond the sandbox's loopback names (kSecurity), as the transport does.
 Status CheckPlainAllowed(const HttpUrl& url);

@@ -142,8 +142,7 @@ struct Conn {
 
 class EpollStreamLoop final : public StreamLoop {
  public:
-  EpollStreamLoop(HttpTransportOptions options, Poco::Net::Context::Ptr tls)
-      : options_(std::move(options)), tls_(std::move(tls)) {
+  explicit EpollStreamLoop(HttpTransportOptions options) : options_(std::move(options)), tls_(options_.ca_file) {
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
     wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     epoll_event ev{};
@@ -429,7 +428,9 @@ class EpollStreamLoop final : public StreamLoop {
       SetDeadline(c, options_.send_timeout);
       return SendRequest(c);
     }
-    c.ssl = SSL_new(tls_->sslContext());
+    Result<Poco::Net::Context::Ptr> tls = tls_.Get();  // loaded at the first https stream
+    if (!tls.ok()) return Finish(c, tls.status());
+    c.ssl = SSL_new((*tls)->sslContext());
     if (!c.ssl) return Finish(c, Status::Security("TLS: cannot make a session: " + OpenSslError()));
     SSL_set_fd(c.ssl, c.fd);
     SSL_set_options(c.ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);  // the framing says whether a body is whole
@@ -684,7 +685,7 @@ class EpollStreamLoop final : public StreamLoop {
   }
 
   const HttpTransportOptions options_;
-  const Poco::Net::Context::Ptr tls_;
+  poco_net::LazyTlsContext tls_;
   int epoll_ = -1, wake_ = -1;
   std::atomic<Id> next_id_{1};
   std::atomic<bool> quit_{false};
@@ -768,9 +769,8 @@ using stream_loop_internal::EpollStreamLoop;
 using stream_loop_internal::LoopStreamTransport;
 
 Result<std::unique_ptr<StreamLoop>> StreamLoop::Start(const HttpTransportOptions& options) {
-  Result<Poco::Net::Context::Ptr> ctx = poco_net::StrictTlsContext(options.ca_file);
-  if (!ctx.ok()) return ctx.status();
-  return std::unique_ptr<StreamLoop>(std::make_unique<EpollStreamLoop>(options, *ctx));
+  if (Status ca = poco_net::CheckCaFile(options.ca_file); !ca.ok()) return ca;
+  return std::unique_ptr<StreamLoop>(std::make_unique<EpollStreamLoop>(options));
 }
 
 std::unique_ptr<HttpTransport> NewLoopStreamTransport(std::unique_ptr<HttpTransport> rest, StreamLoop* loop) {

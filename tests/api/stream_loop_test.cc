@@ -396,6 +396,35 @@ TEST_P(StreamContractTest, OverTlsWithATrustedCaAndMatchingName) {
   }
 }
 
+// The CA file is loaded at the first https connection (a CA bundle costs about 10 ms of CPU, on
+// every start of the binary before): a file that is there but not PEM is no obstacle to plain
+// http, and the first https stream says what is wrong with it. A file that is not there at all
+// is refused when the transport is made (TlsTransportTest.AMissingCaFileIsASecurityError).
+TEST_P(StreamContractTest, TheCaFileIsLoadedAtTheFirstHttpsStream) {
+  ASSERT_TRUE(TestCerts::Get().error.empty()) << TestCerts::Get().error;
+  const std::string not_pem = TestCerts::Get().dir + "/not-a-ca.pem";
+  {
+    std::ofstream f(not_pem);
+    f << "this is not a certificate\n";
+  }
+  auto t = TlsTransport(not_pem);
+  ASSERT_NE(t, nullptr);
+  auto plain = LoopbackServer::Start([](const ServedRequest&, ReplyWriter& w) {
+    w.Begin(200);
+    w.Write("plain");
+  });
+  std::string got;
+  Result<HttpResponse> a = t->Stream(Get(plain->Url("/s")), Collect(&got), nullptr);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(got, "plain");
+  auto server = ServeTls(TestCerts::Get().localhost);
+  Result<HttpResponse> b = t->Stream(Get(server->Url("/s", "localhost")), Collect(&got), nullptr);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), Status::Code::kSecurity) << b.status().ToString();
+  EXPECT_NE(b.status().message().find("cannot load the CA file " + not_pem), std::string::npos) << b.status().message();
+  EXPECT_EQ(server->requests(), 0);
+}
+
 TEST_P(StreamContractTest, OverTlsEveryCertificateProblemIsASecurityError) {
   ASSERT_TRUE(TestCerts::Get().error.empty()) << TestCerts::Get().error;
   const TestCerts& c = TestCerts::Get();
