@@ -155,7 +155,8 @@ class ApiWait {
 // Replaces Poco's process-wide TLS defaults, once: SSLManager's invalid-certificate handler
 // becomes one that rejects (never ConsoleCertificateHandler, whatever a Util::Application's
 // configuration says) and its default client context a strict one over the system CA bundle.
-// NewHttpTransport() calls it. Call it at startup as well when anything else might reach
+// The transports call it before their first https connection (a process that talks plain http
+// only never loads a CA bundle). Call it at startup as well when anything else might reach
 // SSLManager first (a WebSocket or HTTPS session made without an explicit Context).
 void InstallStrictTlsDefaults();
 

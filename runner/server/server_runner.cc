@@ -388,14 +388,17 @@ Task<Status> ServerRunner::Follow(RunRecord* run) {
         absorb(offered);
       });
       if (!fs.ok()) return false;
-      if (batch.events.size() >= options_.flush_events || committer.ShouldSubmitForMemory() ||
-          Clock::now() - last_flush >= options_.flush_interval) {
-        if (committer.Busy()) {
-          (*stream)->Pause();
-          committer.WhenIdle([stream] { (*stream)->Resume(); });
-        } else {
+      // A batch due while the one before is still committing keeps growing (one transaction
+      // and one fsync for more events: a fast stream's batches grow to what the disk can take)
+      // until it must go: at max_batch_events, or for memory's sake.
+      const bool must = batch.events.size() >= options_.max_batch_events || committer.ShouldSubmitForMemory();
+      if (must || batch.events.size() >= options_.flush_events || Clock::now() - last_flush >= options_.flush_interval) {
+        if (!committer.Busy()) {
           store_error = flush(/*wait=*/false);
           if (!store_error.ok()) return false;
+        } else if (must) {
+          (*stream)->Pause();
+          committer.WhenIdle([stream] { (*stream)->Resume(); });
         }
       }
       return !stop;

@@ -52,9 +52,11 @@ struct ServerRunnerOptions {
   // A batch (its events and their cursor, one transaction, one fsync) is committed at
   // flush_events events, flush_interval after the last commit, the end of a stream, or sooner
   // when the process holds too much uncommitted event text (runner/group_committer.h). A batch
-  // waits for the one before it to commit, and the stream is not read meanwhile.
+  // due while the one before it commits goes on growing, up to max_batch_events; there (or
+  // when memory says so) the stream is not read until the one before has committed.
   std::chrono::milliseconds flush_interval{100};
   size_t flush_events = 2000;
+  size_t max_batch_events = 16000;
   std::chrono::milliseconds backoff_base{100}, backoff_max{5000};
   std::chrono::milliseconds max_retry_after{60000};  // a stream's Retry-After is honoured up to this
   // While a stream's Retry-After is longer than this, the stream is not asked again before it has

@@ -572,6 +572,47 @@ TEST_F(FollowContractTest, UncommittedEventTextStaysWithinTheCommittersBudget) {
   EXPECT_EQ(committer.pending_bytes(), 0u) << "held text not released";
 }
 
+// A batch due while the one before it commits goes on growing, up to max_batch_events, instead
+// of pausing the stream at flush_events: a stream faster than the disk is committed in batches
+// as large as the disk's pace allows (one stream of 100,000 events: 80 fsyncs -> 16).
+TEST_F(FollowContractTest, ABatchDueWhileTheOneBeforeCommitsGrowsUpToItsCap) {
+  SandboxOptions so;
+  so.step_ms = 0;
+  so.events_per_step = 2000;  // about 6,000 events, all there at once
+  so.api_keys = {kFollowKey};
+  StartBackend(so, kFollowKey);
+  OpenStoreAt(tmp_.path() + "/state");
+  run_ = NewRunOf(kFollowPlan, kFollowKey, false);
+  std::mutex mu;
+  std::vector<size_t> sizes;
+  GroupCommitter committer([&](const std::vector<RunStore::RunBatch>& g) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const RunStore::RunBatch& b : g) sizes.push_back(b.batch->events.size());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // a slow disk
+    return dir_->store().AppendEventGroup(g);
+  });
+  ServerRunnerOptions o = FastOptions();
+  o.committer = &committer;
+  o.flush_interval = std::chrono::seconds(60);
+  o.flush_events = 20;
+  o.max_batch_events = 1500;
+  o.download = false;
+  Result<RunOutcome> out = Runner(transport_.get(), o).Drive(run_);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->status, RunStatus::kCompleted);
+  ExpectAllEvents();
+  std::lock_guard<std::mutex> lock(mu);
+  size_t total = 0, most = 0;
+  for (size_t n : sizes) total += n, most = std::max(most, n);
+  std::string all;
+  for (size_t n : sizes) all += std::to_string(n) + " ";
+  EXPECT_GE(most, 1000u) << "no batch grew while the one before committed: " << all;
+  EXPECT_LE(most, 1500u + 400u) << "a batch went past its cap by more than one read: " << all;
+  EXPECT_LE(sizes.size(), total / 300) << "batches stayed small: " << all;
+}
+
 // A part file changed under the downloader after its bytes arrived (a second writer) is never
 // published: its size is checked against what the server announced.
 TEST_F(FollowContractTest, APartFileThatGrewAfterTheDownloadIsNotPublished) {
