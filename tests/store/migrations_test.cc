@@ -75,15 +75,19 @@ TEST(MigrationsTest, Version5FileMovesEachLocalRunsSpecIntoItsOwnTable) {
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
+// Two server runs, r1 (cursor 9) and r2 (cursor 0), in a file of version 4 or later.
+const std::string kTwoRuns =
+    "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, created_at, updated_at) "
+    "VALUES ('r1', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1), ('r2', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1);"
+    "INSERT INTO cursors (run_id, last_sequence) VALUES ('r1', 9), ('r2', 0);";
+
 // Version 7 moves each stored event into a chunk of its own (store/event_chunks.h), byte for
 // byte, and the store reads them back as it stored them.
 TEST(MigrationsTest, Version6FileMovesEachEventIntoAChunkOfItsOwn) {
   std::unique_ptr<Db> db = MustOpenDb(":memory:");
   ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 6)));
   ASSERT_OK(db->Exec(
-      "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, created_at, updated_at) "
-      "VALUES ('r1', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1), ('r2', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1);"
-      "INSERT INTO cursors (run_id, last_sequence) VALUES ('r1', 9), ('r2', 0);"
+      kTwoRuns +
       "INSERT INTO events (run_id, sequence, type, status, json, received_at) VALUES "
       "('r1', 3, 'step_started', 'running', '{\"sequence\":3, \"note\":\"caf\u00e9 \u2603\"}', 17),"
       "('r1', 9, '', '', '{}', 18), ('r2', 0, 't\u00e9', 's', '{\"a\":\n1}', 0);"));
@@ -120,9 +124,7 @@ TEST(MigrationsTest, Version7FileKeepsEveryChunkUnderASmallKey) {
   std::unique_ptr<Db> db = MustOpenDb(":memory:");
   ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 7)));
   ASSERT_OK(db->Exec(
-      "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, created_at, updated_at) "
-      "VALUES ('r1', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1), ('r2', 'p', 'n', 'd', '{}', 'server', 'running', 1, 1);"
-      "INSERT INTO cursors (run_id, last_sequence) VALUES ('r1', 9), ('r2', 0);"
+      kTwoRuns +
       "INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) VALUES "
       "('r2', 0, 0, 1, 'b0'), ('r1', 5, 9, 2, 'b5'), ('r1', 0, 4, 3, 'b1');"));
   const std::string before = Dump(*db);
