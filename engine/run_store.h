@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -274,6 +275,19 @@ class RunStore {
     std::vector<Result<AppendResult>> out;
     out.reserve(group.size());
     for (const RunBatch& b : group) out.push_back(AppendEvents(*b.run_id, *b.batch));
+    return out;
+  }
+  // Writes of several callers in one transaction where the store can: one fsync for all (the
+  // group commit of SynchronizedRunStore, for the drive pool's runs). Each function calls write
+  // methods of the store it is given, in order; each write method behaves as it does alone (it
+  // takes effect whole or not at all, and a refused one leaves the others), but nothing is
+  // durable before this returns, and a transaction that fails to commit fails every function
+  // that had succeeded. The default calls each function on this store, one after another.
+  using WriteFn = std::function<Status(RunStore&)>;
+  virtual std::vector<Status> WriteGroup(const std::vector<const WriteFn*>& writes) {
+    std::vector<Status> out;
+    out.reserve(writes.size());
+    for (const WriteFn* w : writes) out.push_back((*w)(*this));
     return out;
   }
   // Events with sequence > after, ascending; at most `limit` (0 = all).

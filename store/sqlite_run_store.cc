@@ -5,6 +5,8 @@
 // schema's CHECKs remain as the backstop. Rows are decoded by store/run_rows.h.
 #include "store/sqlite_run_store.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -400,6 +402,44 @@ Result<AppendResult> SqliteRunStore::AppendEvents(const std::string& run_id, con
   Status s = Write([&](int64_t now) -> Status { return ApplyEventBatch(run_id, b, now, &result); });
   if (!s.ok()) return s;
   return result;
+}
+
+std::vector<Status> SqliteRunStore::WriteGroup(const std::vector<const WriteFn*>& writes) {
+  std::vector<Status> out(writes.size());
+  if (group_) {  // a function that groups again: its writes join this transaction
+    for (size_t i = 0; i < writes.size(); ++i) out[i] = (*writes[i])(*this);
+    return out;
+  }
+  Transaction txn(db_.get(), Transaction::Kind::kWrite);
+  Status s = txn.Begin();
+  if (s.ok()) {
+    group_.emplace();
+    group_->now = now_ms_();
+    for (size_t i = 0; i < writes.size(); ++i) out[i] = (*writes[i])(*this);
+    s = group_->broken;
+    group_.reset();
+    if (s.ok()) s = txn.Commit();
+  }
+  if (!s.ok())  // nothing was committed: every write that had succeeded fails with the transaction
+    for (Status& o : out)
+      if (o.ok()) o = s;
+  return out;
+}
+
+Status SqliteRunStore::InGroup(const std::function<Status(int64_t)>& body) {
+  if (!group_->broken.ok()) return group_->broken;
+  if (Status sp = db_->Exec("SAVEPOINT write"); !sp.ok()) return group_->broken = sp;
+  Status s = body(group_->now);
+  if (s.ok()) {
+    if (Status rel = db_->Exec("RELEASE write"); !rel.ok()) return group_->broken = rel;
+    return s;
+  }
+  // Undone alone, as its own transaction would be; unless SQLite has already rolled the whole
+  // transaction back (after an I/O error, a full disk), which ends the group.
+  if (sqlite3_get_autocommit(db_->handle())) return group_->broken = s;
+  if (Status rb = db_->Exec("ROLLBACK TO write"); !rb.ok()) return group_->broken = rb;
+  if (Status rel = db_->Exec("RELEASE write"); !rel.ok()) return group_->broken = rel;
+  return s;
 }
 
 std::vector<Result<AppendResult>> SqliteRunStore::AppendEventGroup(const std::vector<RunBatch>& group) {

@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,8 @@ class SqliteRunStore : public RunStore {
   Result<AppendResult> AppendEvents(const std::string& run_id, const EventBatch& batch) override;
   // One BEGIN IMMEDIATE for the group, a SAVEPOINT per batch (rolled back alone when refused).
   std::vector<Result<AppendResult>> AppendEventGroup(const std::vector<RunBatch>& group) override;
+  // One transaction for every function's writes (RunStore::WriteGroup).
+  std::vector<Status> WriteGroup(const std::vector<const WriteFn*>& writes) override;
   Result<std::vector<EventRecord>> ListEvents(const std::string& run_id, int64_t after,
                                               int64_t limit) override;
   Result<int64_t> CountEvents(const std::string& run_id) override;
@@ -69,9 +72,12 @@ class SqliteRunStore : public RunStore {
   SqliteRunStore(std::unique_ptr<Db> db, Clock now_ms)
       : db_(std::move(db)), now_ms_(std::move(now_ms)) {}
 
-  // Runs `body` inside a write (BEGIN IMMEDIATE) or read transaction and commits it.
+  // Runs `body` inside a write (BEGIN IMMEDIATE) or read transaction and commits it. Inside
+  // WriteGroup's transaction, a write is a savepoint of it instead (undone alone when `body`
+  // fails, as its own transaction would be) and a read needs nothing more.
   template <typename F>
   Status Write(F&& body) {
+    if (group_) return InGroup([&](int64_t now) { return body(now); });
     Transaction txn(db_.get(), Transaction::Kind::kWrite);
     if (Status s = txn.Begin(); !s.ok()) return s;
     if (Status s = body(now_ms_()); !s.ok()) return s;
@@ -79,11 +85,14 @@ class SqliteRunStore : public RunStore {
   }
   template <typename F>
   Status Read(F&& body) {
+    if (group_) return group_->broken.ok() ? body() : group_->broken;
     Transaction txn(db_.get(), Transaction::Kind::kRead);
     if (Status s = txn.Begin(); !s.ok()) return s;
     if (Status s = body(); !s.ok()) return s;
     return txn.Commit();
   }
+  // A write inside WriteGroup's transaction (see Write).
+  Status InGroup(const std::function<Status(int64_t)>& body);
   Status RequireRun(const std::string& run_id);
   // The checks done before a transaction, and the inserts done inside one.
   Status CheckNewRun(const RunRecord& run);
@@ -103,6 +112,13 @@ class SqliteRunStore : public RunStore {
 
   std::unique_ptr<Db> db_;
   Clock now_ms_;
+  // While WriteGroup runs: its time, and the failure that ended its transaction (SQLite rolls a
+  // transaction back by itself after some errors): every write after it fails with it.
+  struct Group {
+    int64_t now = 0;
+    Status broken;
+  };
+  std::optional<Group> group_;
 };
 
 }  // namespace sflow

@@ -66,12 +66,22 @@ struct CountingStore : RunStore {
     return inner->FindCompletedProject(k);
   }
   Result<std::string> Setting(const std::string& n, const std::string& v) override { return inner->Setting(n, v); }
+  std::vector<Status> WriteGroup(const std::vector<const WriteFn*>& writes) override {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      write_sizes.push_back(writes.size());
+      if (write_sizes.size() == 1) arrived_all.wait_for(lock, std::chrono::seconds(10), [&] { return arrived == expected; });
+    }
+    if (write_sizes.size() == 1) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the others queue
+    return inner->WriteGroup(writes);
+  }
 
   SqliteRunStore* inner;
   std::mutex mu;
   std::condition_variable arrived_all;
   int arrived = 0, expected = 0;
-  std::vector<size_t> sizes;
+  std::vector<size_t> sizes;        // of the event groups
+  std::vector<size_t> write_sizes;  // of the write groups
 };
 
 TEST(SynchronizedRunStoreTest, ConcurrentBatchesCommitInGroupsEachWithItsOwnResult) {
@@ -111,6 +121,82 @@ TEST(SynchronizedRunStoreTest, ConcurrentBatchesCommitInGroupsEachWithItsOwnResu
   for (size_t n : counting.sizes) batches += n;
   EXPECT_EQ(batches, static_cast<size_t>(kRuns));
   EXPECT_LT(counting.sizes.size(), static_cast<size_t>(kRuns)) << "every batch was a transaction of its own";
+}
+
+// The other writes are grouped too (LevelDB's writer queue): one transaction for the writes of
+// every thread that queued meanwhile, each with its own result; a refused write is undone alone.
+TEST(SynchronizedRunStoreTest, ConcurrentWritesCommitInGroupsEachWithItsOwnResult) {
+  std::unique_ptr<SqliteRunStore> sqlite = MemoryStore();
+  constexpr int kRuns = 12;
+  for (int i = 0; i < kRuns; ++i) ASSERT_OK(sqlite->CreateRun(SampleRun("r" + std::to_string(i))));
+  CountingStore counting(sqlite.get());
+  counting.expected = kRuns;
+  SynchronizedRunStore store(&counting);
+  std::vector<Status> results(kRuns, Status::Internal("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRuns; ++i) {
+    threads.emplace_back([&, i] {
+      {
+        std::lock_guard<std::mutex> lock(counting.mu);
+        ++counting.arrived;
+      }
+      counting.arrived_all.notify_all();
+      if (i == 3) {
+        results[i] = store.CreateRun(SampleRun("r0"));  // a run that exists: refused alone
+      } else if (i == 5) {
+        results[i] = store.UpdateRun("nope", {.status = RunStatus::kRunning});
+      } else {
+        results[i] = store.UpdateRun("r" + std::to_string(i), {.status = RunStatus::kRunning, .workflow_id = "wf_" + std::to_string(i)});
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(results[3].code(), Status::Code::kConflict) << results[3].ToString();
+  EXPECT_EQ(results[5].code(), Status::Code::kNotFound) << results[5].ToString();
+  for (int i = 0; i < kRuns; ++i) {
+    if (i == 3 || i == 5) continue;
+    ASSERT_OK(results[i]);
+    Result<RunRecord> r = sqlite->GetRun("r" + std::to_string(i));
+    ASSERT_OK(r.status());
+    EXPECT_EQ(r->status, RunStatus::kRunning) << "run r" << i;
+    EXPECT_EQ(r->workflow_id, "wf_" + std::to_string(i));
+  }
+  EXPECT_EQ(sqlite->GetRun("r3")->status, SampleRun("r3").status) << "the refused write changed nothing";
+  size_t writes = 0;
+  for (size_t n : counting.write_sizes) writes += n;
+  EXPECT_EQ(writes, static_cast<size_t>(kRuns));
+  EXPECT_LT(counting.write_sizes.size(), static_cast<size_t>(kRuns)) << "every write was a transaction of its own";
+}
+
+// A group whose transaction fails (here its commit) fails every write in it, none half-done;
+// the next group starts clean.
+TEST(SqliteRunStoreGroupTest, AFailedCommitFailsEveryWriteOfTheGroupAndKeepsNone) {
+  std::unique_ptr<SqliteRunStore> sqlite = MemoryStore();
+  ASSERT_OK(sqlite->CreateRun(SampleRun("r1")));
+  ASSERT_OK(sqlite->CreateRun(SampleRun("r2")));
+  RunStore::WriteFn a = [](RunStore& s) { return s.UpdateRun("r1", {.status = RunStatus::kRunning}); };
+  RunStore::WriteFn b = [](RunStore& s) { return s.UpdateRun("r2", {.status = RunStatus::kRunning}); };
+  RunStore::WriteFn refused = [](RunStore& s) { return s.UpdateRun("nope", {.status = RunStatus::kRunning}); };
+  // Steps of the group: BEGIN, then per write SAVEPOINT + its statements + RELEASE, then COMMIT.
+  // Failing "every step from the 40th" reaches the COMMIT whatever the writes' own counts.
+  for (int64_t at = 1; at <= 40; ++at) {
+    sqlite->db().TEST_InjectStepFault(at, /*persistent=*/true);
+    std::vector<Status> out = sqlite->WriteGroup({&a, &refused, &b});
+    sqlite->db().TEST_InjectStepFault(0, false);
+    ASSERT_EQ(out.size(), 3u);
+    const bool any_ok = out[0].ok() || out[2].ok();
+    const bool r1 = sqlite->GetRun("r1")->status == RunStatus::kRunning;
+    const bool r2 = sqlite->GetRun("r2")->status == RunStatus::kRunning;
+    EXPECT_EQ(r1, out[0].ok()) << "step " << at << ": r1's write says " << out[0].ToString();
+    EXPECT_EQ(r2, out[2].ok()) << "step " << at << ": r2's write says " << out[2].ToString();
+    EXPECT_FALSE(out[1].ok());
+    if (any_ok) break;  // the fault came after the commit: the group went through
+    EXPECT_EQ(*sqlite->db().IntegrityCheck(), "ok");
+  }
+  std::vector<Status> out = sqlite->WriteGroup({&a, &refused, &b});
+  EXPECT_TRUE(out[0].ok() && out[2].ok()) << out[0].ToString() << " " << out[2].ToString();
+  EXPECT_EQ(sqlite->GetRun("r1")->status, RunStatus::kRunning);
+  EXPECT_EQ(sqlite->GetRun("r2")->status, RunStatus::kRunning);
 }
 
 }  // namespace
