@@ -32,6 +32,7 @@
 #include <Poco/URI.h>
 
 #include "engine/json.h"
+#include "sandbox/project_wire.h"
 #include "sandbox/projects.h"
 #include "sandbox/routes.h"
 #include "schemas/protocol_catalog.h"
@@ -126,12 +127,20 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     ctx.method = req.getMethod();
     bool admin = ctx.path.rfind("/_sandbox/", 0) == 0;
     try {
-      if (!admin) {
-        if (double ms = world_->faults().Value("slow_ms"); ms > 0)
-          std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(ms)));
+      // A body framed by anything but chunked alone cannot be read (RFC 9112 6.1: 400, then
+      // close): read as no body, its bytes would be taken for the next request.
+      if (req.has("Transfer-Encoding") && !req.getChunkedTransferEncoding()) {
+        ctx.route = "(bad framing)";
+        resp.setKeepAlive(false);
+        SendJson(ctx, 400, hub::ErrorBody(400, "Transfer-Encoding other than chunked is not accepted"));
+      } else {
+        if (!admin) {
+          if (double ms = world_->faults().Value("slow_ms"); ms > 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(ms)));
+        }
+        Authenticate(ctx);
+        Dispatch(ctx, admin);
       }
-      Authenticate(ctx);
-      Dispatch(ctx, admin);
     } catch (const Poco::Exception&) {
       // The client went away mid-answer; nothing more to do for this exchange.
     } catch (const std::exception&) {

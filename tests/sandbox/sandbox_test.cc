@@ -390,6 +390,33 @@ TEST_F(SandboxTest, ARequestWithNoLengthHasNoBody) {
   EXPECT_NE(got.find("HTTP/1.1 200", 1), std::string::npos) << "the second request got no answer: " << got;
 }
 
+// A body framed by a Transfer-Encoding other than chunked alone is refused with 400 and the
+// connection closed: read as "no body", its bytes were taken for a next request.
+TEST_F(SandboxTest, AnUnreadableTransferEncodingIs400AndClosesTheConnection) {
+  Start();
+  for (const char* te : {"gzip", "gzip, chunked", "identity"}) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(sandbox_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    timeval limit{20, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    const std::string smuggled = "GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    const std::string req = std::string("POST /_sandbox/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: ") + te +
+                            "\r\n\r\n" + smuggled;
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << te << ": " << got;
+    EXPECT_EQ(got.find("HTTP/1.1", 1), std::string::npos) << te << ": the body was read as a request: " << got;
+  }
+}
+
 TEST_F(SandboxTest, ARestartedSandboxKnowsItsWorkflows) {
   TempDir dir;
   SandboxOptions o;
