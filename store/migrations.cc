@@ -215,7 +215,7 @@ INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body)
   SELECT run_id, sequence, sequence, 1,
          printf('%d %d %d %d %d', sequence, length(CAST(type AS BLOB)), length(CAST(status AS BLOB)),
                 length(CAST(json AS BLOB)), received_at) || char(10) || type || status || json
-  FROM events;
+  FROM events WHERE run_id IN (SELECT id FROM runs);  -- an event of no stored run: nothing reads it
 DROP TABLE events;
 )sql";
 
@@ -224,6 +224,10 @@ DROP TABLE events;
 // megabytes of events in overflow pages) was read in full. `status` of a run of 100,000 events
 // read 32 MB to sum the counts, and each appended batch read its neighbours back. Here the key is
 // the small UNIQUE index and a row's counts sit before its body.
+// A damaged file must not stop the upgrade (every command would refuse the directory, and the
+// older binary cannot repair it): a chunk that breaks a CHECK moves as it is, to be named as
+// damage where it is read and by `sogni-flow check`; a chunk of no stored run (nothing can
+// read it) is left behind.
 constexpr const char* kV8 = R"sql(
 ALTER TABLE event_chunks RENAME TO event_chunks_v7;
 CREATE TABLE event_chunks (
@@ -234,8 +238,11 @@ CREATE TABLE event_chunks (
   body            TEXT NOT NULL,  -- the events, store/event_chunks.h
   UNIQUE (run_id, first_sequence)
 ) STRICT;
+PRAGMA ignore_check_constraints = ON;
 INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body)
-  SELECT run_id, first_sequence, last_sequence, count, body FROM event_chunks_v7 ORDER BY run_id, first_sequence;
+  SELECT run_id, first_sequence, last_sequence, count, body FROM event_chunks_v7
+  WHERE run_id IN (SELECT id FROM runs) ORDER BY run_id, first_sequence;
+PRAGMA ignore_check_constraints = OFF;
 DROP TABLE event_chunks_v7;
 )sql";
 
@@ -289,6 +296,9 @@ Status Migrate(Db* db, std::span<const Migration> migrations) {
                               std::to_string(*current));
     }
     Status s = db->Exec(m.sql);
+    // A migration that copies damaged rows turns CHECKs off for its copy; whether it got to its
+    // end or not, they are on again for everything after.
+    if (Status on = db->Exec("PRAGMA ignore_check_constraints = OFF"); s.ok()) s = on;
     if (s.ok()) s = db->Exec("PRAGMA user_version = " + std::to_string(m.version));
     if (s.ok()) s = txn.Commit();
     if (!s.ok()) {
