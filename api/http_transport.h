@@ -137,6 +137,12 @@ class AsyncStream {
   virtual void Pause() = 0;
   virtual void Resume() = 0;
   virtual void Cancel() = 0;
+  // Asks for one on_chunk with no bytes, on the stream's thread, `after` from now, unless by then
+  // the stream has ended, is paused, or has not reached its body: how a reader that keeps work
+  // for later (a batch waiting for a commit or its interval) gets to it while the stream is
+  // quiet. From any thread. The default does nothing: such a stream's next bytes or its end
+  // are the reader's next chance.
+  virtual void Poke(std::chrono::milliseconds after) { (void)after; }
 };
 
 // Threads of this process waiting on the API right now: in a request of the Poco transport

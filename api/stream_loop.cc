@@ -213,6 +213,20 @@ class EpollStreamLoop final : public StreamLoop {
     Post([this, id] { SetPaused(id, false); });
   }
 
+  void Poke(Id id, std::chrono::milliseconds after) override {
+    After(after, [this, id] {
+      std::shared_ptr<Conn> held = Find(id);
+      if (!held) return;
+      Conn& c = *held;
+      if (c.phase != Phase::kAnswer || !c.stream_body || c.paused || !c.handlers.on_chunk) return;
+      if (!c.stash.empty()) {  // bytes held back by a pause come first
+        ReadSome(c);
+        if (!conns_.count(id) || c.paused) return;
+      }
+      if (!c.handlers.on_chunk(std::string_view())) Complete(c);  // stopped by its reader, as in OnBody
+    });
+  }
+
   void Post(std::function<void()> fn) override { (void)TryPost(std::move(fn)); }
 
   // Post, unless the loop has stopped taking work (it is being destroyed): false then, and fn
@@ -727,6 +741,7 @@ class LoopAsyncStream final : public AsyncStream {
   }
   void Pause() override { loop_->Pause(id_); }
   void Resume() override { loop_->Resume(id_); }
+  void Poke(std::chrono::milliseconds after) override { loop_->Poke(id_, after); }
   void Cancel() override {
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -55,6 +55,9 @@ class StreamLoop {
   // on_chunk until Resume, even for bytes already read.
   virtual void Pause(Id id) = 0;
   virtual void Resume(Id id) = 0;
+  // An on_chunk with no bytes for `id`, `after` from now, unless it has ended, is paused or is
+  // not in its 2xx body by then (AsyncStream::Poke).
+  virtual void Poke(Id id, std::chrono::milliseconds after) = 0;
   virtual void Post(std::function<void()> fn) = 0;  // runs fn on the loop thread, in order
   virtual void After(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
   virtual bool InLoopThread() const = 0;

@@ -382,7 +382,12 @@ Task<Status> ServerRunner::Follow(RunRecord* run) {
     // committed pauses the stream until that commit is done, instead of waiting there.
     auto stream = std::make_shared<std::shared_ptr<AsyncStream>>();
     AsyncStreamHandlers handlers;
+    // A batch left waiting (for its interval, or for the commit before it) is not left to the
+    // stream's next bytes, which may be seconds away: the stream is poked then (AsyncStream::
+    // Poke), and an empty chunk comes back here. `poked` is the one poke for the interval.
+    bool poked = false;
     handlers.on_chunk = [&, stream](std::string_view bytes) {
+      if (bytes.empty()) poked = false;
       Status fs = parser.Feed(bytes, [&](const SseEvent& e) {
         follower.Offer(e, &offered);
         absorb(offered);
@@ -392,14 +397,25 @@ Task<Status> ServerRunner::Follow(RunRecord* run) {
       // and one fsync for more events: a fast stream's batches grow to what the disk can take)
       // until it must go: at max_batch_events, or for memory's sake.
       const bool must = batch.events.size() >= options_.max_batch_events || committer.ShouldSubmitForMemory();
-      if (must || batch.events.size() >= options_.flush_events || Clock::now() - last_flush >= options_.flush_interval) {
+      const auto since = Clock::now() - last_flush;
+      if (must || batch.events.size() >= options_.flush_events || since >= options_.flush_interval) {
         if (!committer.Busy()) {
           store_error = flush(/*wait=*/false);
           if (!store_error.ok()) return false;
+          poked = false;  // the next batch gets a poke of its own
         } else if (must) {
           (*stream)->Pause();
-          committer.WhenIdle([stream] { (*stream)->Resume(); });
+          committer.WhenIdle([stream] {
+            (*stream)->Resume();
+            (*stream)->Poke(std::chrono::milliseconds(0));
+          });
+        } else {
+          committer.WhenIdle([stream] { (*stream)->Poke(std::chrono::milliseconds(0)); });
         }
+      } else if (!batch.events.empty() && !poked) {
+        poked = true;
+        (*stream)->Poke(std::chrono::duration_cast<std::chrono::milliseconds>(options_.flush_interval - since) +
+                        std::chrono::milliseconds(1));
       }
       return !stop;
     };

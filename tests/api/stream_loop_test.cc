@@ -632,6 +632,62 @@ TEST_F(StreamLoopTest, APausedStreamIsNotReadUntilResumed) {
   EXPECT_TRUE(st->result.ok()) << st->result.status().ToString();
 }
 
+// Poke: an empty on_chunk while the stream is quiet, on the loop thread; none before the body,
+// none while paused (Resume and the stash come first), none after the end.
+TEST_F(StreamLoopTest, APokeIsAnEmptyChunkWhileTheStreamIsQuiet) {
+  RawServer server([](int fd) {
+    std::this_thread::sleep_for(300ms);  // a poke before the head finds no body yet
+    RawServer::Write(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n");
+    std::this_thread::sleep_for(1500ms);  // quiet
+    RawServer::Write(fd, "3\r\ntwo\r\n0\r\n\r\n");
+  });
+  struct State {
+    std::mutex mu;
+    std::vector<std::string> chunks;  // "" for a poke
+    bool on_loop = true;
+    int done = 0;
+  };
+  auto st = std::make_shared<State>();
+  StreamLoop* loop = loop_.get();
+  const StreamLoop::Id id = loop->NewId();
+  AsyncStreamHandlers h;
+  h.on_chunk = [st, loop, id](std::string_view b) {
+    std::lock_guard<std::mutex> lock(st->mu);
+    st->on_loop = st->on_loop && loop->InLoopThread();
+    st->chunks.emplace_back(b);
+    if (b == "one") {
+      loop->Pause(id);
+      loop->Poke(id, 0ms);    // paused: not delivered
+      loop->Poke(id, 600ms);  // resumed by then: delivered, in the quiet
+    }
+    return true;
+  };
+  h.on_done = [st](Result<HttpResponse>) {
+    std::lock_guard<std::mutex> lock(st->mu);
+    ++st->done;
+  };
+  loop->Open(id, Get(server.Url()), std::move(h));
+  loop->Poke(id, 0ms);  // before the head
+  std::this_thread::sleep_for(600ms);
+  loop->Resume(id);  // nothing stashed: the poke at 600 ms is the next on_chunk
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(st->mu);
+      if (st->done) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  loop->Poke(id, 0ms);  // after the end: nothing
+  std::this_thread::sleep_for(50ms);
+  std::lock_guard<std::mutex> lock(st->mu);
+  EXPECT_EQ(st->done, 1);
+  EXPECT_TRUE(st->on_loop);
+  ASSERT_EQ(st->chunks.size(), 3u) << testing::PrintToString(st->chunks);
+  EXPECT_EQ(st->chunks[0], "one");
+  EXPECT_EQ(st->chunks[1], "") << "no poke in the quiet";
+  EXPECT_EQ(st->chunks[2], "two");
+}
+
 TEST_F(StreamLoopTest, APausedStreamDoesNotTimeOut) {
   HttpTransportOptions o;
   o.stream_idle_timeout = 200ms;

@@ -19,6 +19,7 @@
 #   approve    a cost confirmation killed after its answer and sent again (the stored intent)
 #   partial    a partial_failure run: exit 1, the failed step said, the other files saved
 #   sandbox    a --sandbox run cut short gives no resume hint; resume and artifacts say why
+#   quiet      a stream that goes silent has what it delivered committed meanwhile
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/run_checks.sh"
@@ -352,3 +353,27 @@ sqlite3 s-sbt1/state.db "UPDATE artifacts SET state = 'planned', local_path = ''
 expect_exit 1 sbt-arts "$bin" artifacts "$rs1" --state-dir s-sbt1
 grep -q "in-process sandbox" sbt-arts.err || fail "sandbox: artifacts says: $(head -n 1 sbt-arts.err)"
 echo "ok   sandbox: a --sandbox run cut short by --timeout says it ends there; resume and artifacts say why"
+
+# --- quiet: a stream that goes quiet mid-way (here 4 s of silence after its first 300 KB): what
+# it delivered is committed within about the flush interval (100 ms), not held until its next
+# bytes (found by the outside attack: thousands of received events waited out a pause)
+kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --step-ms 0 --events-per-step 3000
+printf 'version: 1\nname: quiet\nsteps:\n  - {id: s1, toolName: generate_image, arguments: {prompt: quiet}}\n' > quiet.yaml
+with_proxy "stream stall ms=4000 after=300000"
+"$bin" run quiet.yaml --api-url "$purl" --state-dir s-quiet --no-download > quiet.out 2> quiet.err &
+qpid=$!
+bg_pids+=("$qpid")
+stored_quiet() { "$bin" status --state-dir s-quiet --json 2>/dev/null | jq -r '.events // 0' | head -n 1; }
+got=0
+for _ in $(seq 1 30); do  # up to 3 s, inside the 4 s of silence
+  sleep 0.1
+  got=$(stored_quiet)
+  [ "${got:-0}" -ge 600 ] && break
+done
+# The first 300 KB of the stream hold about 900 events (about 330 bytes each).
+[ "${got:-0}" -ge 600 ] || fail "quiet: $got events stored during the silence; the first 300 KB hold about 900"
+wait "$qpid" || fail "quiet: the run exited $?: $(tail -n 3 quiet.err)"
+all_events_stored s-quiet completed
+stop_fault_proxy
+echo "ok   quiet: a stream silent for 4 s has what it delivered committed meanwhile"
