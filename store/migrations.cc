@@ -11,6 +11,8 @@
 // Artifact state: planned -> downloading -> done | failed;  failed -> downloading  (done is final)
 #include "store/migrations.h"
 
+#include <sys/stat.h>
+
 #include <map>
 #include <mutex>
 #include <string>
@@ -302,8 +304,19 @@ Status Migrate(Db* db, std::span<const Migration> migrations) {
     if (s.ok()) s = db->Exec("PRAGMA user_version = " + std::to_string(m.version));
     if (s.ok()) s = txn.Commit();
     if (!s.ok()) {
+      std::string hint;
+      if (s.message().find("disk full") != std::string::npos) {
+        // A migration that rewrites a table holds the old and the new copy, and the new one
+        // passes through the WAL as well (an outside attack measured 4 times the file's size).
+        struct stat st;
+        int64_t bytes = 0;
+        for (const char* suffix : {"", "-wal"})
+          if (::stat((db->path() + suffix).c_str(), &st) == 0) bytes += st.st_size;
+        hint = " (an upgrade copies the stored events: it needs about " + std::to_string(3 * bytes / (1 << 20) + 1) +
+               " MB free beside the state database)";
+      }
       return Status::Error(s.code(), "migrating to version " + std::to_string(m.version) + " (" +
-                                         m.name + "): " + s.message());
+                                         m.name + "): " + s.message() + hint);
     }
   }
   return Status::OK();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/fault_vfs.h"
 #include "store/sqlite_run_store.h"
 #include "store/state_dir.h"
 #include "tests/store/store_test_util.h"
@@ -167,6 +168,32 @@ TEST(MigrationsTest, Version7FileWithDamagedChunksStillUpgrades) {
   ASSERT_OK(store.status());
   Result<std::vector<EventRecord>> r1 = (*store)->ListEvents("r1", -1, 0);
   EXPECT_FALSE(r1.ok()) << "a damaged chunk is damage, never a partial answer";
+}
+
+// An upgrade stopped by a full disk says how much room it needs, and leaves the file as it was.
+TEST(MigrationsTest, AnUpgradeOnAFullDiskSaysHowMuchRoomItNeeds) {
+  ASSERT_OK(FaultVfs::Register());
+  TempDir dir;
+  const std::string path = dir.path() + "/state.db";
+  {
+    std::unique_ptr<Db> db = MustOpenDb(path);
+    ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 7)));
+    ASSERT_OK(db->Exec(kTwoRuns + "INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) "
+                                  "VALUES ('r1', 0, 9, 10, printf('%.*c', 2000000, 'x'));"));
+  }
+  DbOptions faulty;
+  faulty.vfs = FaultVfs::kName;
+  Result<std::unique_ptr<Db>> db = Db::Open(path, faulty);
+  ASSERT_OK(db.status());
+  FaultVfs::FailAt(1, /*persistent=*/true, FaultVfs::Error::kDiskFull);
+  Status s = Migrate(db->get());
+  FaultVfs::FailAt(0, false);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("migrating to version 8"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("disk full"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("MB free beside the state database"), std::string::npos) << s.message();
+  EXPECT_EQ(*(*db)->QueryInt("PRAGMA user_version"), 7) << "the file is as it was";
+  EXPECT_EQ(*(*db)->QueryInt("SELECT count(*) FROM event_chunks"), 1);
 }
 
 TEST(MigrationsTest, Version1FileGainsTheStepProvenanceColumnsAndKeepsItsRows) {
