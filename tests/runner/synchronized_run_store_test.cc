@@ -129,6 +129,7 @@ TEST(SynchronizedRunStoreTest, ConcurrentWritesCommitInGroupsEachWithItsOwnResul
   std::unique_ptr<SqliteRunStore> sqlite = MemoryStore();
   constexpr int kRuns = 12;
   for (int i = 0; i < kRuns; ++i) ASSERT_OK(sqlite->CreateRun(SampleRun("r" + std::to_string(i))));
+  ASSERT_OK(sqlite->RecordIntent(SampleIntent("i-taken", "r0"), {}));
   CountingStore counting(sqlite.get());
   counting.expected = kRuns;
   SynchronizedRunStore store(&counting);
@@ -141,7 +142,9 @@ TEST(SynchronizedRunStoreTest, ConcurrentWritesCommitInGroupsEachWithItsOwnResul
         ++counting.arrived;
       }
       counting.arrived_all.notify_all();
-      if (i == 3) {
+      if (i == 7) {  // its run inserted, then its intent refused (the id is taken): undone whole
+        results[i] = store.CreateRunWithIntent(SampleRun("r-new"), SampleIntent("i-taken", "r-new"), {});
+      } else if (i == 3) {
         results[i] = store.CreateRun(SampleRun("r0"));  // a run that exists: refused alone
       } else if (i == 5) {
         results[i] = store.UpdateRun("nope", {.status = RunStatus::kRunning});
@@ -152,9 +155,11 @@ TEST(SynchronizedRunStoreTest, ConcurrentWritesCommitInGroupsEachWithItsOwnResul
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(results[3].code(), Status::Code::kConflict) << results[3].ToString();
+  EXPECT_FALSE(results[7].ok());
+  EXPECT_EQ(sqlite->GetRun("r-new").status().code(), Status::Code::kNotFound) << "half of a refused write stayed";
   EXPECT_EQ(results[5].code(), Status::Code::kNotFound) << results[5].ToString();
   for (int i = 0; i < kRuns; ++i) {
-    if (i == 3 || i == 5) continue;
+    if (i == 3 || i == 5 || i == 7) continue;
     ASSERT_OK(results[i]);
     Result<RunRecord> r = sqlite->GetRun("r" + std::to_string(i));
     ASSERT_OK(r.status());
