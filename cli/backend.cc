@@ -162,10 +162,14 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
   HttpTransportOptions transport_options;
   // SSL_CERT_FILE (OpenSSL's own variable): a PEM bundle trusted instead of the system one.
   transport_options.ca_file = EnvValue(environ, "SSL_CERT_FILE");
+  // The file is looked at now and loaded at the first https connection (its errors name it).
+  auto named = [&](const Status& s) {
+    return transport_options.ca_file.empty() ? s : Status::Error(s.code(), "SSL_CERT_FILE: " + s.message());
+  };
   Result<std::unique_ptr<HttpTransport>> t = NewHttpTransport(transport_options);
-  if (!t.ok()) return t.status();
+  if (!t.ok()) return named(t.status());
   Result<std::unique_ptr<StreamLoop>> loop = StreamLoop::Start(transport_options);
-  if (!loop.ok()) return loop.status();
+  if (!loop.ok()) return named(loop.status());
   backend->loop = std::move(*loop);
   backend->transport = NewLoopStreamTransport(std::move(*t), backend->loop.get());
   backend->client = std::make_unique<ApiClient>(backend->transport.get(), api);

@@ -90,7 +90,9 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
     transport_options.ca_file = EnvValue(ctx.environ, "SSL_CERT_FILE");  // as OpenBackend does
     Result<std::unique_ptr<HttpTransport>> transport = NewHttpTransport(transport_options);
     if (!transport.ok())
-      return ctx.err << "sogni-flow artifacts: " << transport.status().message() << "\n", ExitCodeFor(transport.status());
+      return ctx.err << "sogni-flow artifacts: " << (transport_options.ca_file.empty() ? "" : "SSL_CERT_FILE: ")
+                     << transport.status().message() << "\n",
+             ExitCodeFor(transport.status());
     StreamReporter reporter(&ctx.err, nullptr);
     ServerRunnerOptions options;
     options.reporter = &reporter;

@@ -188,5 +188,25 @@ TEST_F(TlsBinaryTest, WithoutSslCertFileTheTestCaIsNotTrusted) {
   EXPECT_EQ(server->requests(), 0);
 }
 
+// SSL_CERT_FILE naming no file is said at once, naming the variable; one that is there but is
+// not PEM is loaded at the first https connection and said then, naming the file.
+TEST_F(TlsBinaryTest, ABadSslCertFileIsSaidByNameAndNothingIsSent) {
+  auto server = Serve(Certs().localhost);
+  Ran missing = RunBinary(server->Url(""), dir_ + "/no-such-ca.pem");
+  EXPECT_EQ(missing.exit_code, 7) << missing.err;
+  EXPECT_NE(missing.err.find("SSL_CERT_FILE: cannot read the CA file " + dir_ + "/no-such-ca.pem"), std::string::npos)
+      << missing.err;
+  const std::string junk = dir_ + "/junk.pem";
+  {
+    std::ofstream f(junk);
+    f << "not a certificate\n";
+  }
+  Ran bad = RunBinary(server->Url(""), junk);
+  EXPECT_EQ(bad.exit_code, 7) << bad.err;
+  EXPECT_NE(bad.err.find("cannot load the CA file " + junk), std::string::npos) << bad.err;
+  EXPECT_EQ(server->requests(), 0);
+  for (const Ran* r : {&missing, &bad}) EXPECT_EQ(r->err.find(kCanary), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sflow
