@@ -76,6 +76,15 @@ struct CountingStore : RunStore {
     return inner->WriteGroup(writes);
   }
 
+  // A writer is about to call the store: the first group waits for all of them.
+  void Arrive() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++arrived;
+    }
+    arrived_all.notify_all();
+  }
+
   SqliteRunStore* inner;
   std::mutex mu;
   std::condition_variable arrived_all;
@@ -83,6 +92,14 @@ struct CountingStore : RunStore {
   std::vector<size_t> sizes;        // of the event groups
   std::vector<size_t> write_sizes;  // of the write groups
 };
+
+// Every one of `n` calls went to the store in a group, and fewer groups than calls were made.
+void ExpectGrouped(const std::vector<size_t>& group_sizes, int n) {
+  size_t calls = 0;
+  for (size_t g : group_sizes) calls += g;
+  EXPECT_EQ(calls, static_cast<size_t>(n));
+  EXPECT_LT(group_sizes.size(), static_cast<size_t>(n)) << "every call was a transaction of its own";
+}
 
 TEST(SynchronizedRunStoreTest, ConcurrentBatchesCommitInGroupsEachWithItsOwnResult) {
   std::unique_ptr<SqliteRunStore> sqlite = MemoryStore();
@@ -98,11 +115,7 @@ TEST(SynchronizedRunStoreTest, ConcurrentBatchesCommitInGroupsEachWithItsOwnResu
       // Run r5's batch names a run that does not exist: refused alone.
       const std::string id = i == 5 ? "nope" : "r" + std::to_string(i);
       EventBatch batch = SampleBatch(0, i);
-      {
-        std::lock_guard<std::mutex> lock(counting.mu);
-        ++counting.arrived;
-      }
-      counting.arrived_all.notify_all();
+      counting.Arrive();
       results[i] = store.AppendEvents(id, batch);
     });
   }
@@ -117,10 +130,7 @@ TEST(SynchronizedRunStoreTest, ConcurrentBatchesCommitInGroupsEachWithItsOwnResu
     EXPECT_EQ(results[i]->cursor, i) << "run r" << i;
     EXPECT_EQ(*sqlite->CountEvents("r" + std::to_string(i)), i + 1);
   }
-  size_t batches = 0;
-  for (size_t n : counting.sizes) batches += n;
-  EXPECT_EQ(batches, static_cast<size_t>(kRuns));
-  EXPECT_LT(counting.sizes.size(), static_cast<size_t>(kRuns)) << "every batch was a transaction of its own";
+  ExpectGrouped(counting.sizes, kRuns);
 }
 
 // The other writes are grouped too (LevelDB's writer queue): one transaction for the writes of
@@ -137,11 +147,7 @@ TEST(SynchronizedRunStoreTest, ConcurrentWritesCommitInGroupsEachWithItsOwnResul
   std::vector<std::thread> threads;
   for (int i = 0; i < kRuns; ++i) {
     threads.emplace_back([&, i] {
-      {
-        std::lock_guard<std::mutex> lock(counting.mu);
-        ++counting.arrived;
-      }
-      counting.arrived_all.notify_all();
+      counting.Arrive();
       if (i == 7) {  // its run inserted, then its intent refused (the id is taken): undone whole
         results[i] = store.CreateRunWithIntent(SampleRun("r-new"), SampleIntent("i-taken", "r-new"), {});
       } else if (i == 3) {
@@ -167,10 +173,7 @@ TEST(SynchronizedRunStoreTest, ConcurrentWritesCommitInGroupsEachWithItsOwnResul
     EXPECT_EQ(r->workflow_id, "wf_" + std::to_string(i));
   }
   EXPECT_EQ(sqlite->GetRun("r3")->status, SampleRun("r3").status) << "the refused write changed nothing";
-  size_t writes = 0;
-  for (size_t n : counting.write_sizes) writes += n;
-  EXPECT_EQ(writes, static_cast<size_t>(kRuns));
-  EXPECT_LT(counting.write_sizes.size(), static_cast<size_t>(kRuns)) << "every write was a transaction of its own";
+  ExpectGrouped(counting.write_sizes, kRuns);
 }
 
 // A group whose transaction fails (here its commit) fails every write in it, none half-done;

@@ -364,27 +364,35 @@ TEST_F(SandboxTest, AdminRoutesReportAndReset) {
   EXPECT_EQ(Stats().Find("workflowsCreated")->as_int(), 0);
 }
 
+// `text` sent as is on a new connection to the sandbox; everything answered until it closes
+// (or 20 s pass: below the server's 30 s keep-alive wait, so a hang ends as a short answer).
+std::string RawExchange(int port, const std::string& text) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "(no socket)";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string got;
+  timeval limit{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return got;
+}
+
 // A POST with neither Content-Length nor Transfer-Encoding has an empty body (RFC 9112 section
 // 6.3). Read as "until the connection closes", the second request on the connection became the
 // first one's body and the answer waited for the 30 s keep-alive timeout (`curl -X POST` hung).
 TEST_F(SandboxTest, ARequestWithNoLengthHasNoBody) {
   Start();
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(sandbox_->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  timeval limit{20, 0};  // below the server's 30 s keep-alive wait: a hang ends as a short answer
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  const std::string two = "POST /_sandbox/reset HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-                          "GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  ASSERT_EQ(::send(fd, two.data(), two.size(), MSG_NOSIGNAL), static_cast<ssize_t>(two.size()));
-  std::string got;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
-  ::close(fd);
+  const std::string got = RawExchange(sandbox_->port(),
+                                      "POST /_sandbox/reset HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                                      "GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
   EXPECT_NE(got.find("{\"reset\":true}"), std::string::npos) << got;
   EXPECT_NE(got.find("HTTP/1.1 200", 1), std::string::npos) << "the second request got no answer: " << got;
@@ -395,23 +403,9 @@ TEST_F(SandboxTest, ARequestWithNoLengthHasNoBody) {
 TEST_F(SandboxTest, AnUnreadableTransferEncodingIs400AndClosesTheConnection) {
   Start();
   for (const char* te : {"gzip", "gzip, chunked", "identity"}) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(sandbox_->port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    timeval limit{20, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    const std::string smuggled = "GET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    const std::string req = std::string("POST /_sandbox/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: ") + te +
-                            "\r\n\r\n" + smuggled;
-    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
-    std::string got;
-    char buf[4096];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
-    ::close(fd);
+    const std::string got = RawExchange(sandbox_->port(), std::string("POST /_sandbox/reset HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                                                      "Transfer-Encoding: ") + te +
+                                                              "\r\n\r\nGET /_sandbox/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << te << ": " << got;
     EXPECT_EQ(got.find("HTTP/1.1", 1), std::string::npos) << te << ": the body was read as a request: " << got;
   }
