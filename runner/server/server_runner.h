@@ -52,8 +52,10 @@ struct ServerRunnerOptions {
   // A batch (its events and their cursor, one transaction, one fsync) is committed at
   // flush_events events, flush_interval after the last commit, the end of a stream, or sooner
   // when the process holds too much uncommitted event text (runner/group_committer.h). A batch
-  // due while the one before it commits goes on growing, up to max_batch_events; there (or
-  // when memory says so) the stream is not read until the one before has committed.
+  // due while the one before it commits goes on growing, up to max_batch_events (checked after
+  // each read, so a batch may pass it by one read's events); there (or when memory says so) the
+  // stream is not read until the one before has committed. A batch left waiting while the
+  // stream is quiet is committed on a poke of the stream (AsyncStream::Poke).
   std::chrono::milliseconds flush_interval{100};
   size_t flush_events = 2000;
   size_t max_batch_events = 16000;
