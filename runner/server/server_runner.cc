@@ -403,14 +403,12 @@ Task<Status> ServerRunner::Follow(RunRecord* run) {
           store_error = flush(/*wait=*/false);
           if (!store_error.ok()) return false;
           poked = false;  // the next batch gets a poke of its own
-        } else if (must) {
-          (*stream)->Pause();
-          committer.WhenIdle([stream] {
-            (*stream)->Resume();
+        } else {
+          if (must) (*stream)->Pause();  // else read on, the batch growing meanwhile
+          committer.WhenIdle([stream] {  // the commit before is done: this batch goes next
+            (*stream)->Resume();         // nothing when it was not paused
             (*stream)->Poke(std::chrono::milliseconds(0));
           });
-        } else {
-          committer.WhenIdle([stream] { (*stream)->Poke(std::chrono::milliseconds(0)); });
         }
       } else if (!batch.events.empty() && !poked) {
         poked = true;
