@@ -346,7 +346,8 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const DbOptions& o
   }
   if (Status s = db->Exec("PRAGMA foreign_keys=ON;"); !s.ok()) return s;
   if (!options.read_only) {
-    if (Status s = db->Exec("PRAGMA synchronous=FULL;"); !s.ok()) return s;
+    const char* sync = options.sync_each_commit ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
+    if (Status s = db->Exec(sync); !s.ok()) return s;
   }
   return db;
 }

@@ -58,6 +58,11 @@ struct DbOptions {
   // parameter).
   bool immutable = false;
   std::string vfs{};       // a registered sqlite3 VFS by name; empty = the default (test seam)
+  // false: `synchronous=NORMAL` instead of FULL. A commit is then atomic and seen by every
+  // other connection at once, and survives the process's death, but not a power loss (the WAL
+  // is synced at the next FULL commit of any connection, or at a checkpoint). Only for rows
+  // whose loss with the machine is harmless: the run leases' (store/run_lease.h).
+  bool sync_each_commit = true;
 };
 
 // The Status for SQLite result code `rc` (extended codes welcome). `db` may be null; `what` says

@@ -14,6 +14,7 @@
 
 #include <filesystem>
 
+#include "store/fault_vfs.h"
 #include "store/migrations.h"
 #include "tests/store/store_test_util.h"
 #include "tests/support/test_util.h"
@@ -343,6 +344,37 @@ TEST_F(StateDirTest, ALeaseOfAProcessThatDiedIsReapedAfterAnIntegrityCheck) {
   Result<std::unique_ptr<RunLease>> lease = d->AcquireRunLease("r1");
   ASSERT_OK(lease.status());
   EXPECT_EQ((*lease)->notice(), "") << "the row was reaped on opening";
+}
+
+// A lease row is committed without an fsync (StateDir::Open says why): taking and dropping
+// leases syncs nothing, while a run's own writes still sync each commit.
+TEST_F(StateDirTest, LeasesAreCommittedWithoutAnFsyncOfTheirOwn) {
+  ASSERT_OK(FaultVfs::Register());
+  Result<std::unique_ptr<StateDir>> d = StateDir::Open({.path = dir(), .vfs = FaultVfs::kName, .now_ms = FixedClock()});
+  ASSERT_OK(d.status());
+  FaultVfs::ResetCounters();
+  for (const char* id : {"r1", "r2", "r3"}) {
+    Result<std::unique_ptr<RunLease>> lease = (*d)->AcquireRunLease(id);
+    ASSERT_OK(lease.status());
+    EXPECT_OK((*lease)->Release());
+  }
+  EXPECT_GT(FaultVfs::writes(), 0) << "the rows were written through this VFS";
+  EXPECT_EQ(FaultVfs::syncs(), 0);
+  ASSERT_OK((*d)->store().CreateRun(SampleRun("r1")));
+  EXPECT_GT(FaultVfs::syncs(), 0) << "a run's commit is synced";
+}
+
+// A release lost with the machine leaves a row naming a process of an earlier boot: the next
+// taker takes the run over and says so.
+TEST_F(StateDirTest, ALeaseOfAnEarlierBootIsTakenOver) {
+  OpenOk().reset();
+  ProcessIdentity earlier = ProcessIdentity::Self();
+  earlier.boot_id = "00000000-0000-0000-0000-000000000000";
+  PlantLease("r1", earlier);
+  std::unique_ptr<StateDir> d = OpenOk();
+  ASSERT_NE(d, nullptr);
+  Result<std::unique_ptr<RunLease>> lease = d->AcquireRunLease("r1");
+  ASSERT_OK(lease.status());
 }
 
 TEST_F(StateDirTest, AReusedPidIsNotTheHolder) {
