@@ -5,6 +5,7 @@
 #include <atomic>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -33,14 +34,25 @@ struct RouteContext {
   // The request body. A request with neither Content-Length nor Transfer-Encoding: chunked has
   // an empty body (RFC 9112 section 6.3), as the real API's servers read it; Poco's stream would
   // wait for the connection to close instead (a `curl -X POST` with no data hung 30 s).
+  // A chunked body is read whole before routing (the server checks its size, see
+  // kMaxApiBodyBytes), then served from that copy.
   std::istream& body() {
+    if (buffered_) return *buffered_;
     if (req.hasContentLength() || req.getChunkedTransferEncoding()) return req.stream();
     return no_body_;
   }
+  void SetBody(std::string bytes) { buffered_ = std::make_unique<std::istringstream>(std::move(bytes)); }
 
  private:
   std::istringstream no_body_;
+  std::unique_ptr<std::istringstream> buffered_;
 };
+
+// The largest request body the sandbox reads: an API request (JSON), and an upload to a
+// presigned URL. Larger ones are answered 413 and the connection closed, before anything is
+// read: a body is held in memory whole. The sandbox's own limits (the contract names none).
+inline constexpr size_t kMaxApiBodyBytes = size_t{16} << 20;
+inline constexpr size_t kMaxUploadBodyBytes = size_t{512} << 20;
 
 // A request path split into its segments, matched against patterns where "*" is any segment.
 struct PathMatch {

@@ -133,6 +133,13 @@ class Handler : public Poco::Net::HTTPRequestHandler {
         ctx.route = "(bad framing)";
         resp.setKeepAlive(false);
         SendJson(ctx, 400, hub::ErrorBody(400, "Transfer-Encoding other than chunked is not accepted"));
+      } else if (std::string refusal; !CheckBody(ctx, &refusal)) {
+        // Framing that cannot be read, or a body over the limit: 400 or 413, then close (its
+        // bytes, unread, would be taken for the next request).
+        ctx.route = "(bad body)";
+        resp.setKeepAlive(false);
+        ctx.SetBody("");  // nothing more is read of it
+        SendJson(ctx, ctx.status, hub::ErrorBody(ctx.status, refusal));
       } else {
         if (!admin) {
           if (double ms = world_->faults().Value("slow_ms"); ms > 0)
@@ -149,6 +156,50 @@ class Handler : public Poco::Net::HTTPRequestHandler {
   }
 
  private:
+  // The body's framing and size, before any route reads it: a Content-Length must be a decimal
+  // number within the limit (kMaxApiBodyBytes, or kMaxUploadBodyBytes for a presigned upload);
+  // a chunked body is read here, up to the limit, and served from that copy. False with
+  // ctx.status (400 or 413) and *why set otherwise.
+  static bool CheckBody(RouteContext& ctx, std::string* why) {
+    const size_t limit = IsPresignedRoute(ctx.path) ? kMaxUploadBodyBytes : kMaxApiBodyBytes;
+    const std::string too_large = "the request body is larger than the sandbox reads (" +
+                                  std::to_string(limit >> 20) + " MiB)";
+    if (ctx.req.has("Content-Length")) {
+      const std::string& length = ctx.req.get("Content-Length");
+      if (length.empty() || length.size() > 18 || length.find_first_not_of("0123456789") != std::string::npos) {
+        ctx.status = 400;
+        *why = "Content-Length is not a decimal number";
+        return false;
+      }
+      if (std::stoull(length) > limit) {
+        ctx.status = 413;
+        *why = too_large;
+        return false;
+      }
+      return true;
+    }
+    if (!ctx.req.getChunkedTransferEncoding()) return true;
+    std::string bytes;
+    try {
+      std::istream& in = ctx.req.stream();
+      char buf[65536];
+      while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        bytes.append(buf, static_cast<size_t>(in.gcount()));
+        if (bytes.size() > limit) {
+          ctx.status = 413;
+          *why = too_large;
+          return false;
+        }
+      }
+    } catch (const Poco::Exception&) {
+      ctx.status = 400;
+      *why = "the chunked body cannot be read";
+      return false;
+    }
+    ctx.SetBody(std::move(bytes));
+    return true;
+  }
+
   void Authenticate(RouteContext& ctx) {
     std::string key;
     if (ctx.req.has("Authorization")) {
