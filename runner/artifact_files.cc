@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "engine/media.h"
@@ -133,59 +134,78 @@ Status WriteAllTo(int fd, std::string_view bytes, const std::string& what) {
   return Status::OK();
 }
 
+// What fills a new file (FillFn), and what decides whether an existing name already holds the
+// same bytes (SameFn), for LinkNewFile.
+using FillFn = std::function<Status(int fd)>;
+using SameFn = std::function<bool(const std::string& existing_path)>;
+
 // After link() or linkat() failed with `err`: an existing name with the same bytes is success.
-Status ExistingName(int err, const std::string& final_path, std::string_view bytes) {
+Status ExistingName(int err, const std::string& final_path, const SameFn& same) {
   if (err != EEXIST) return Status::IOError("cannot link " + final_path + ": " + std::strerror(err));
-  Result<std::string> existing = ReadWholeFile(final_path);
-  if (existing.ok() && *existing == bytes) return Status::OK();
+  if (same(final_path)) return Status::OK();
   return Status::Error(Status::Code::kConflict, final_path + " exists with other content; not overwritten");
 }
 
 // The named-temp-file way, for filesystems without O_TMPFILE: a crash can leave the temp file,
 // which the next writer of the same name removes once its pid is gone.
-Status LinkThroughNamedTemp(const std::string& dir, const std::string& final_path, std::string_view bytes) {
+Status LinkThroughNamedTemp(const std::string& dir, const std::string& final_path, const FillFn& fill,
+                            const SameFn& same) {
   std::string tmp = final_path + ".part-" + std::to_string(::getpid());
   RemoveStaleTemps(dir, final_path);
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
-  Status written = WriteAllTo(fd, bytes, tmp);
+  Status written = fill(fd);
   if (written.ok() && ::fsync(fd) != 0) written = Status::IOError("cannot sync " + tmp + ": " + std::strerror(errno));
   if (::close(fd) != 0 && written.ok()) written = Status::IOError("cannot close " + tmp + ": " + std::strerror(errno));
   if (!written.ok()) {
     ::unlink(tmp.c_str());
     return written;
   }
-  Status result = ::link(tmp.c_str(), final_path.c_str()) == 0 ? Status::OK() : ExistingName(errno, final_path, bytes);
+  Status result = ::link(tmp.c_str(), final_path.c_str()) == 0 ? Status::OK() : ExistingName(errno, final_path, same);
   ::unlink(tmp.c_str());
   return result;
 }
 
-// Writes `bytes` to a new file named `final_path`, durably but for the directory entry: an
-// unnamed file in `dir` (O_TMPFILE: nothing to clean up after a crash, no temp name), fsync,
+// Makes a new file named `final_path`, filled by `fill`, durably but for the directory entry:
+// an unnamed file in `dir` (O_TMPFILE: nothing to clean up after a crash, no temp name), fsync,
 // then linkat() through /proc/self/fd. Falls back to a named temp file where the filesystem (or
-// a missing /proc) does not allow that.
-Status LinkNewFile(const std::string& dir, const std::string& final_path, std::string_view bytes) {
+// a missing /proc) does not allow that. A failing `fill` names nothing.
+Status LinkNewFile(const std::string& dir, const std::string& final_path, const FillFn& fill, const SameFn& same) {
 #ifdef O_TMPFILE
   int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0) {
     // EOPNOTSUPP / EISDIR / EINVAL: no O_TMPFILE on this filesystem or kernel.
-    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return LinkThroughNamedTemp(dir, final_path, bytes);
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return LinkThroughNamedTemp(dir, final_path, fill, same);
     return Status::IOError("cannot create a file in " + dir + ": " + std::strerror(errno));
   }
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  if (Status s = WriteAllTo(fd, bytes, final_path); !s.ok()) return s;
+  if (Status s = fill(fd); !s.ok()) return s;
   if (::fsync(fd) != 0) return Status::IOError("cannot sync " + final_path + ": " + std::strerror(errno));
   const std::string self = "/proc/self/fd/" + std::to_string(fd);
   if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) == 0) return Status::OK();
-  if (errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) return LinkThroughNamedTemp(dir, final_path, bytes);
-  return ExistingName(errno, final_path, bytes);
+  if (errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) return LinkThroughNamedTemp(dir, final_path, fill, same);
+  return ExistingName(errno, final_path, same);
 #else
-  return LinkThroughNamedTemp(dir, final_path, bytes);
+  return LinkThroughNamedTemp(dir, final_path, fill, same);
 #endif
+}
+
+// Same bytes in two files, compared a block at a time.
+bool SameContent(const std::string& a, const std::string& b) {
+  std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
+  if (!x || !y) return false;
+  char bx[65536], by[65536];
+  for (;;) {
+    x.read(bx, sizeof bx);
+    y.read(by, sizeof by);
+    if (x.gcount() != y.gcount()) return false;
+    if (std::memcmp(bx, by, static_cast<size_t>(x.gcount())) != 0) return false;
+    if (x.gcount() == 0 || (!x && !y)) return !x.bad() && !y.bad();
+  }
 }
 
 }  // namespace
@@ -193,7 +213,42 @@ Status LinkNewFile(const std::string& dir, const std::string& final_path, std::s
 Status SyncDirectory(const std::string& dir) { return FsyncPath(dir, O_RDONLY | O_DIRECTORY); }
 
 Status WriteNoReplace(const std::string& dir, const std::string& final_path, std::string_view bytes, SyncDir sync) {
-  if (Status s = LinkNewFile(dir, final_path, bytes); !s.ok()) return s;
+  auto fill = [&](int fd) { return WriteAllTo(fd, bytes, final_path); };
+  auto same = [&](const std::string& existing_path) {
+    Result<std::string> existing = ReadWholeFile(existing_path);
+    return existing.ok() && *existing == bytes;
+  };
+  if (Status s = LinkNewFile(dir, final_path, fill, same); !s.ok()) return s;
+  return sync == SyncDir::kNow ? SyncDirectory(dir) : Status::OK();
+}
+
+Status CopyNoReplace(const std::string& dir, const std::string& src, const std::string& final_path,
+                     const std::string& expected_sha256, SyncDir sync) {
+  auto fill = [&](int out) -> Status {
+    int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0 && errno == ENOENT) return Status::NotFound(src + " is gone");
+    if (in < 0) return Status::IOError("cannot read " + src + ": " + std::strerror(errno));
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{in};
+    Sha256 hash;
+    std::string block(1 << 16, '\0');
+    for (;;) {
+      ssize_t n = ::read(in, block.data(), block.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::IOError("cannot read " + src + ": " + std::strerror(errno));
+      if (n == 0) break;
+      std::string_view got(block.data(), static_cast<size_t>(n));
+      hash.Update(got);
+      if (Status s = WriteAllTo(out, got, final_path); !s.ok()) return s;
+    }
+    // The bytes copied are the ones checked: a file changed since it was verified is not named.
+    if (hash.HexDigest() != expected_sha256) return Status::NotFound(src + " changed since it was stored");
+    return Status::OK();
+  };
+  auto same = [&](const std::string& existing_path) { return SameContent(existing_path, src); };
+  if (Status s = LinkNewFile(dir, final_path, fill, same); !s.ok()) return s;
   return sync == SyncDir::kNow ? SyncDirectory(dir) : Status::OK();
 }
 
@@ -244,20 +299,6 @@ bool ParseContentRange(const std::string& v, int64_t* first, int64_t* total) {
     return true;
   }
   return false;
-}
-
-// Same bytes in two files, compared a block at a time.
-bool SameContent(const std::string& a, const std::string& b) {
-  std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
-  if (!x || !y) return false;
-  char bx[65536], by[65536];
-  for (;;) {
-    x.read(bx, sizeof bx);
-    y.read(by, sizeof by);
-    if (x.gcount() != y.gcount()) return false;
-    if (std::memcmp(bx, by, static_cast<size_t>(x.gcount())) != 0) return false;
-    if (x.gcount() == 0 || (!x && !y)) return !x.bad() && !y.bad();
-  }
 }
 
 }  // namespace

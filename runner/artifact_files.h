@@ -48,6 +48,13 @@ enum class SyncDir { kNow, kByCaller };
 Status WriteNoReplace(const std::string& dir, const std::string& final_path, std::string_view bytes,
                       SyncDir sync = SyncDir::kNow);
 
+// Copies the file at `src` to a new `final_path` (inside `dir`) as WriteNoReplace writes bytes,
+// a block at a time (never the whole file in memory), only when what was read has the SHA-256
+// `expected_sha256`: otherwise nothing is named and kNotFound says the file changed. A name that
+// exists with the same bytes as `src` is success; with others, kConflict.
+Status CopyNoReplace(const std::string& dir, const std::string& src, const std::string& final_path,
+                     const std::string& expected_sha256, SyncDir sync = SyncDir::kNow);
+
 // What DigestFile() reads of a file, a block at a time (never the whole file in memory).
 struct FileDigest {
   int64_t size = 0;

@@ -341,13 +341,7 @@ Status StateDir::OpenReader(const StateDirOptions& options) {
   }
   Result<std::unique_ptr<LockFile>> lock = LockFile::Open(path_ + "/" + kLockName, /*create=*/false);
   std::unique_ptr<LockFile> lock_file = lock.ok() ? std::move(*lock) : nullptr;  // none: rows alone decide
-  // The lease rows are committed without an fsync of their own (two per driven run): a lease
-  // names a live process, and a power loss ends that process. A row lost with the machine was
-  // never needed (the byte lock is gone too); a release lost so leaves a row naming a process
-  // of an earlier boot, which the next taker takes over (and ReapDeadDrivers removes).
-  DbOptions lease_options = db_options;
-  lease_options.sync_each_commit = false;
-  Result<std::unique_ptr<Db>> lease_db = Db::Open(db_path, lease_options);
+  Result<std::unique_ptr<Db>> lease_db = Db::Open(db_path, db_options);
   if (!lease_db.ok()) return lease_db.status();
   leases_ = std::make_shared<RunLeases>(std::move(lock_file), std::move(*lease_db));
   Result<std::unique_ptr<SqliteRunStore>> store = SqliteRunStore::Open(std::move(*db), options.now_ms);

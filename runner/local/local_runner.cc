@@ -497,15 +497,21 @@ Status LocalRunner::UseCache(size_t i, const ProjectRecord& cached, bool* used) 
   // A copy's id names the step it is copied for: one run may take one project's files twice.
   auto copy_id = [&](const ArtifactRecord& a) { return "cache:" + step.id + ":" + a.remote_id; };
   for (const ArtifactRecord& a : files) {
-    Result<std::string> bytes = ReadWholeFile(a.local_path);
-    if (!bytes.ok()) return bytes.status();
     ArtifactRecord mine = a;
     mine.remote_id = copy_id(a);
     mine.step_id = step.id;
     const std::string name = a.local_path.substr(a.local_path.rfind('/') + 1);
     mine.local_path = dir + "/" + name;
     if (mine.local_path != a.local_path) {
-      if (Status s = WriteNoReplace(dir, mine.local_path, *bytes, SyncDir::kByCaller); !s.ok()) return s;
+      // Streamed, and named only when the bytes copied are the ones verified above.
+      Status s = CopyNoReplace(dir, a.local_path, mine.local_path, a.sha256, SyncDir::kByCaller);
+      if (s.code() == Status::Code::kNotFound) {
+        // Changed since it was verified. Before any copy: run the step. After one: its files are
+        // half here, unrecorded, and the step's own download could meet them; say so instead.
+        if (&a == &files.front()) return Status::OK();
+        return Status::IOError(s.message() + " while step " + step.id + " was copied from the cache; run again");
+      }
+      if (!s.ok()) return s;
     }
     StepRecord rec{.step_id = step.id, .tool = ToolOf(step), .remote_id = cached.project_id};
     std::string prov = ProvenanceJson(run_, mine, &rec);

@@ -20,12 +20,12 @@ Result<bool> VerifyCachedFiles(const std::vector<ArtifactRecord>& artifacts) {
   if (artifacts.empty()) return false;
   for (const ArtifactRecord& a : artifacts) {
     if (a.state != ArtifactState::kDone || a.local_path.empty()) return false;
-    Result<std::string> bytes = ReadWholeFile(a.local_path);
-    if (!bytes.ok()) {
-      if (bytes.status().code() == Status::Code::kNotFound || bytes.status().code() == Status::Code::kIOError) return false;
-      return bytes.status();
+    Result<FileDigest> digest = DigestFile(a.local_path);  // a block at a time: videos too
+    if (!digest.ok()) {
+      if (digest.status().code() == Status::Code::kNotFound || digest.status().code() == Status::Code::kIOError) return false;
+      return digest.status();
     }
-    if (Sha256Hex(*bytes) != a.sha256) return false;
+    if (digest->sha256 != a.sha256) return false;
   }
   return true;
 }

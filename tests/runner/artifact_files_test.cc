@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runner/sha256.h"
 #include "tests/support/test_util.h"
 
 namespace sflow {
@@ -57,6 +58,31 @@ TEST(ArtifactFilesTest, WriteNoReplaceNeverOverwrites) {
   EXPECT_EQ(*bytes, "first");
   struct stat st{};
   EXPECT_NE(stat((path + ".part-" + std::to_string(getpid())).c_str(), &st), 0);  // no temp left
+}
+
+// A cached file is copied a block at a time and named only when the bytes copied have the digest
+// it was stored with: a file that changed is not copied (the step runs instead), an existing
+// name is kept whatever it holds, and a file larger than one block comes through whole.
+TEST(ArtifactFilesTest, CopyNoReplaceNamesOnlyTheVerifiedBytes) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/out";
+  ASSERT_OK(MakeDirectories(dir));
+  std::string big(200000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + i / 251);
+  const std::string src = tmp.path() + "/src.bin";
+  ASSERT_OK(WriteNoReplace(tmp.path(), src, big));
+  const std::string sha = Sha256Hex(big);
+  ASSERT_OK(CopyNoReplace(dir, src, dir + "/0.bin", sha));
+  EXPECT_EQ(*ReadWholeFile(dir + "/0.bin"), big);
+  EXPECT_OK(CopyNoReplace(dir, src, dir + "/0.bin", sha));  // the same bytes under the name: done before
+  Status changed = CopyNoReplace(dir, src, dir + "/1.bin", Sha256Hex("other bytes"));
+  EXPECT_EQ(changed.code(), Status::Code::kNotFound) << changed.ToString();
+  struct stat st{};
+  EXPECT_NE(stat((dir + "/1.bin").c_str(), &st), 0) << "nothing named for bytes that do not match";
+  ASSERT_OK(WriteNoReplace(dir, dir + "/2.bin", "someone else's"));
+  EXPECT_EQ(CopyNoReplace(dir, src, dir + "/2.bin", sha).code(), Status::Code::kConflict);
+  EXPECT_EQ(*ReadWholeFile(dir + "/2.bin"), "someone else's");
+  EXPECT_EQ(CopyNoReplace(dir, tmp.path() + "/gone.bin", dir + "/3.bin", sha).code(), Status::Code::kNotFound);
 }
 
 // A media server in memory: serves `object`, honouring Range (206/416) unless ignore_range, and
