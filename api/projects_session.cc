@@ -98,7 +98,10 @@ void ProjectsSession::Subscribe(const std::string& project_id, std::shared_ptr<P
   auto it = pending_.find(id);
   if (it != pending_.end()) {
     buffered_ -= it->second.size();
-    for (ProjectFrame& f : it->second) inbox->Push(SessionEvent{SessionEventKind::kFrame, std::move(f), Status()});
+    for (Kept& k : it->second) {
+      buffered_bytes_ -= k.bytes;
+      inbox->Push(SessionEvent{SessionEventKind::kFrame, std::move(k.frame), Status()});
+    }
     pending_.erase(it);
   }
   if (!failed_.ok()) inbox->Push(SessionEvent{SessionEventKind::kSessionFailed, ProjectFrame(), failed_});
@@ -111,6 +114,7 @@ void ProjectsSession::Unsubscribe(const std::string& project_id) {
   auto it = pending_.find(id);
   if (it != pending_.end()) {
     buffered_ -= it->second.size();
+    for (const Kept& k : it->second) buffered_bytes_ -= k.bytes;
     pending_.erase(it);
   }
   unsubscribed_.insert(id);
@@ -272,11 +276,11 @@ Status ProjectsSession::ReadUntilEnd(ProjectsConnection& conn, bool* authenticat
       }
       changed_.notify_all();
     }
-    Route(std::move(frame).value());
+    Route(std::move(frame).value(), (**text).size());
   }
 }
 
-void ProjectsSession::Route(ProjectFrame frame) {
+void ProjectsSession::Route(ProjectFrame frame, size_t wire_bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   if (frame.type == "authenticated" && frame.data.is_object()) {
     ListedProjects listed;
@@ -290,25 +294,27 @@ void ProjectsSession::Route(ProjectFrame frame) {
         Value data = Value::Object();
         data.Set("activeProjects", Only(frame.data, "activeProjects", id));
         data.Set("unclaimedCompletedProjects", Only(frame.data, "unclaimedCompletedProjects", id));
-        RouteToProject(id, ProjectFrame{frame.type, std::move(data)});
+        const size_t bytes = data.ToJson().size();
+        RouteToProject(id, ProjectFrame{frame.type, std::move(data)}, bytes);
       }
     }
     listed_ = std::move(listed);
   } else if (const Value* job = frame.data.is_object() ? frame.data.Find("jobID") : nullptr;
              job && job->is_string() && !job->as_string().empty()) {
-    return RouteToProject(job->as_string(), std::move(frame));  // upper-cased by the decoder
+    return RouteToProject(job->as_string(), std::move(frame), wire_bytes);  // upper-cased by the decoder
   }
   for (const auto& inbox : account_) inbox->Push(SessionEvent{SessionEventKind::kFrame, frame, Status()});
 }
 
-void ProjectsSession::RouteToProject(const std::string& id, ProjectFrame frame) {
+void ProjectsSession::RouteToProject(const std::string& id, ProjectFrame frame, size_t wire_bytes) {
   auto route = routes_.find(id);
   if (route != routes_.end()) {
     route->second->Push(SessionEvent{SessionEventKind::kFrame, std::move(frame), Status()});
     return;
   }
-  std::deque<ProjectFrame>* kept = nullptr;
-  if (!unsubscribed_.count(id) && buffered_ < options_.max_buffered_frames) {
+  std::deque<Kept>* kept = nullptr;
+  if (!unsubscribed_.count(id) && buffered_ < options_.max_buffered_frames &&
+      wire_bytes <= options_.max_buffered_bytes - std::min(buffered_bytes_, options_.max_buffered_bytes)) {
     kept = &pending_[id];
     if (kept->size() >= options_.max_buffered_per_project) kept = nullptr;
   }
@@ -316,8 +322,9 @@ void ProjectsSession::RouteToProject(const std::string& id, ProjectFrame frame) 
     ++dropped_;
     return;
   }
-  kept->push_back(std::move(frame));
+  kept->push_back(Kept{std::move(frame), wire_bytes});
   ++buffered_;
+  buffered_bytes_ += wire_bytes;
 }
 
 void ProjectsSession::NotifyAll(const SessionEvent& event) {

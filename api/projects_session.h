@@ -13,8 +13,10 @@
 //   * every other frame (balanceUpdate, swarmModels, toastMessage, ...) goes to account inboxes.
 // Frames for a project nobody has subscribed to are kept, in order, and handed over on Subscribe
 // (a resumed run subscribes after the server has already replayed its unclaimed results); at
-// most max_buffered_per_project frames per project and max_buffered_frames in all, newer ones
-// are dropped and counted. Frames for a project that was unsubscribed are dropped.
+// most max_buffered_per_project frames per project, and max_buffered_frames and
+// max_buffered_bytes (of their wire text) in all: newer ones are dropped and counted (a server
+// sending large frames about a project this process never made could fill its memory). Frames
+// for a project that was unsubscribed are dropped.
 //
 // Reconnect: a connection that closes or breaks (any close but a 4xxx) is opened again after
 // the SDK's backoff (1 s doubling to 15 s, +-20% jitter), waited through `clock`. Each new
@@ -87,6 +89,7 @@ struct ProjectsSessionOptions {
   std::chrono::milliseconds send_wait{60000};      // Send()'s wait for an authenticated socket
   size_t max_buffered_frames = 65536;
   size_t max_buffered_per_project = 1024;
+  size_t max_buffered_bytes = size_t{32} << 20;
   std::optional<uint64_t> seed;                    // backoff jitter
 };
 
@@ -134,8 +137,8 @@ class ProjectsSession {
   void Run();
   // Reads `conn` until it ends; the Status of its end (or OK when shutting down).
   Status ReadUntilEnd(ProjectsConnection& conn, bool* authenticated);
-  void Route(ProjectFrame frame);
-  void RouteToProject(const std::string& id, ProjectFrame frame);  // mu_ held
+  void Route(ProjectFrame frame, size_t wire_bytes);
+  void RouteToProject(const std::string& id, ProjectFrame frame, size_t wire_bytes);  // mu_ held
   void NotifyAll(const SessionEvent& event);                       // mu_ held
   void Fail(Status why);
   bool Backoff(int attempt);  // false when shutting down
@@ -153,9 +156,13 @@ class ProjectsSession {
   Status failed_;
   int connections_ = 0;
   int64_t malformed_ = 0, dropped_ = 0;
-  size_t buffered_ = 0;
+  size_t buffered_ = 0, buffered_bytes_ = 0;
   std::map<std::string, std::shared_ptr<ProjectInbox>> routes_;
-  std::map<std::string, std::deque<ProjectFrame>> pending_;
+  struct Kept {
+    ProjectFrame frame;
+    size_t bytes;  // its wire text's
+  };
+  std::map<std::string, std::deque<Kept>> pending_;
   std::set<std::string> unsubscribed_;
   std::vector<std::shared_ptr<ProjectInbox>> account_;
   ListedProjects listed_;

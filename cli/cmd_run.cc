@@ -20,7 +20,9 @@
 #include "engine/run_id.h"
 #include "engine/wire.h"
 #include "runner/approval.h"
+#include "api/retry_policy.h"
 #include "runner/artifact_files.h"
+#include "runner/interrupt.h"
 #include "runner/media_upload.h"
 #include "runner/local/local_spec.h"
 #include "runner/local/session_project_service.h"
@@ -304,10 +306,27 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   // run is never stored that could not have been started.
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ, &ctx.err);
   if (!backend.ok()) return stop({backend.status().message()}, ExitCodeFor(backend.status()));
-  if (Status b = CheckBackend(**backend); !b.ok()) return stop({b.message()}, ExitCodeFor(b));
-  for (PreparedPlan& p : prepared) {
-    if (!p.local) continue;
-    if (Status q = QuoteAndGate(p, **backend, max_tokens, ctx); !q.ok()) return stop({p.path + ": " + q.message()}, ExitCodeFor(q));
+  {
+    // Nothing is stored or sent yet: a Ctrl-C (or SIGTERM) here stops the check and the quotes,
+    // waits for a retry included, and the command ends before paying for anything. Without the
+    // guard a signal the shell had set to be ignored (a job started with `&` from a script) was
+    // ignored here, and the run went on and paid.
+    InterruptGuard guard([] { SetRetryWaitsInterrupted(true); });
+    struct Reset {
+      ~Reset() { SetRetryWaitsInterrupted(false); }
+    } reset;
+    auto interrupted = [&] {
+      return stop({"interrupted before anything was stored or sent; nothing to resume"}, kExitInterrupted);
+    };
+    Status b = CheckBackend(**backend);
+    if (guard.interrupted()) return interrupted();
+    if (!b.ok()) return stop({b.message()}, ExitCodeFor(b));
+    for (PreparedPlan& p : prepared) {
+      if (!p.local) continue;
+      Status q = QuoteAndGate(p, **backend, max_tokens, ctx);
+      if (guard.interrupted()) return interrupted();
+      if (!q.ok()) return stop({p.path + ": " + q.message()}, ExitCodeFor(q));
+    }
   }
   Result<std::unique_ptr<StateDir>> dir = OpenState("run", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return stop({dir.status().message()}, ExitCodeFor(dir.status()));

@@ -10,7 +10,7 @@ namespace {
 const std::set<std::string> kProbabilities = {"http_5xx", "http_429", "sse_truncate", "sse_duplicate", "sse_reorder",
                                               "ignore_last_event_id", "step_fail", "partial_failure",
                                               "media_short_body", "retry_storm", "restart_refusal",
-                                              "omit_result_url", "socket_duplicate", "estimate_garbage",
+                                              "omit_result_url", "socket_duplicate", "socket_reorder", "result_first", "estimate_garbage",
                                               "hostile_result_url"};
 const std::set<std::string> kCounts = {"retry_after", "sse_drop_after", "slow_ms", "socket_drop_after", "queue_rounds"};
 }  // namespace

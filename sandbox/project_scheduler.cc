@@ -66,9 +66,22 @@ void ProjectsHub::Impl::AdvanceJobLocked(ProjectRun& p, JobRun& j, int64_t now) 
   const int s = p.steps;
   const double step_s = world->config().step_ms / 1000.0;
   j.update_ms = now;
+  // A job's frames; under result_first, its states wait for its result (see JobRun::held).
+  auto EmitLocked = [&](ProjectRun& project, const std::string& type, const Value& payload) {
+    const bool ends = type == "jobResult" || type == "jobError" || type == "jobRetry";
+    if (j.result_first && !ends) return j.held.emplace_back(type, payload), void();
+    auto release = [&] {
+      for (const auto& [t, v] : j.held) Impl::EmitLocked(project, t, v);
+      j.held.clear();
+    };
+    if (type != "jobResult") release();
+    Impl::EmitLocked(project, type, payload);
+    if (type == "jobResult") release();
+  };
   if (j.status == "queued") {  // onto a worker (first, or again after a jobRetry)
     j.status = "initiatingModel";
     j.start_ms = now;
+    j.result_first = world->faults().Roll("result_first");
     EmitLocked(p, "jobState",
                JobFrame(p, j, {{"type", Str("initiatingModel")}, {"workerName", Str(p.worker)}, {"jobIndex", Int(j.index)}}));
     return;

@@ -59,6 +59,10 @@ struct JobRun {
   bool fails = false;  // step_fail chose this job
   bool hostile_url = false;  // hostile_result_url chose this job's project: its result URL is file://
   int attempt = 1;     // render attempts; retry_storm requeues a job under a new img_id
+  // result_first chose this job: its states and progress (the frames with its jobIndex) are held
+  // back and sent right after its jobResult (or before its jobError or jobRetry).
+  bool result_first = false;
+  std::vector<std::pair<std::string, Value>> held;
   std::string artifact_id;
   int64_t create_ms = 0, start_ms = 0, update_ms = 0, end_ms = 0;
   bool finished() const { return status == "jobCompleted" || status == "jobError"; }

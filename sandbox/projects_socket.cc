@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <optional>
+#include <string>
 
 #include <Poco/Buffer.h>
 #include <Poco/Net/NetException.h>
@@ -49,8 +51,15 @@ void ProjectsHub::Impl::Run(RouteContext& ctx, WebSocket& ws, Conn& c) {
   int64_t sent = 0;
   const int fd = ws.impl()->sockfd();
   Poco::Buffer<char> buf(0);
+  // socket_reorder: a frame held back, sent right after the next one (or once the socket has
+  // nothing else to send, so that it is late but never lost).
+  std::optional<std::string> held;
+  auto send_held = [&] {
+    if (held) ws.sendFrame(held->data(), static_cast<int>(held->size()), WebSocket::FRAME_TEXT);
+    held.reset();
+  };
   for (;;) {
-    if (ctx.stopping) return CloseWith(ws, kGoingAwayClose, "Server shutting down");
+    if (ctx.stopping) return send_held(), CloseWith(ws, kGoingAwayClose, "Server shutting down");
     std::deque<std::string> batch;
     bool switched, restarting;
     {
@@ -59,16 +68,23 @@ void ProjectsHub::Impl::Run(RouteContext& ctx, WebSocket& ws, Conn& c) {
       switched = c.switched;
       restarting = c.restarting;
     }
+    if (batch.empty()) send_held();
     for (const std::string& frame : batch) {
+      if (!held && faults.Roll("socket_reorder")) {
+        held = frame;
+        continue;
+      }
       ws.sendFrame(frame.data(), static_cast<int>(frame.size()), WebSocket::FRAME_TEXT);
       if (faults.Roll("socket_duplicate"))  // the same frame again, as a client must tolerate
         ws.sendFrame(frame.data(), static_cast<int>(frame.size()), WebSocket::FRAME_TEXT);
+      send_held();
       if (drop_after > 0 && ++sent >= drop_after) {
         faults.Count("socket_drop_after");
         ::shutdown(fd, SHUT_RDWR);  // no close frame: the peer sees an abnormal close (1006)
         return;
       }
     }
+    if (switched || restarting) send_held();
     if (switched) return CloseWith(ws, kSwitchConnectionClose, "Another connection with this appId took over");
     if (restarting) return CloseWith(ws, kServerRestarting, "Server restarting");
 

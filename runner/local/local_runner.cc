@@ -593,9 +593,14 @@ Status LocalRunner::Handle(const std::vector<ProjectNews>& news) {
         break;
       }
       case K::kJobResult: {
-        const int64_t index = n.job_index >= 0 ? n.job_index : f.results;
-        ++f.results;
-        if (index >= std::max<int64_t>(step.artifact_count, 1)) break;  // more results than asked for: not ours
+        // Which of the step's media a result is comes from its job's jobIndex (a jobState or
+        // jobRetry before it). A result whose job is not known yet is left to the project's
+        // record, looked up at its end (which has every job's index), unless the step asked for
+        // one medium: counting results instead put a reordered pair under swapped indexes and a
+        // duplicated one twice under two.
+        const int64_t wanted = std::max<int64_t>(step.artifact_count, 1);
+        const int64_t index = n.job_index >= 0 ? n.job_index : wanted == 1 ? 0 : -1;
+        if (index < 0 || index >= wanted) break;  // unknown yet, or more results than asked for
         std::string url = n.result_url;
         if (url.empty()) {
           Result<std::string> minted = service_->MintResultUrl(n.project_id, n.job_id, KindOfType(step.type));

@@ -83,7 +83,6 @@ class LocalRunner final : public RunDriver {
  private:
   struct InFlight {
     size_t step = 0;
-    int64_t results = 0;
     std::set<std::string> failed_jobs{};  // by imgID (or index): a duplicated frame counts once
     bool started = false;  // a job reached a worker (reported and stored once)
     // Sent under another process's appId: the socket never brings its news, so it is looked up.

@@ -76,7 +76,13 @@ TEST(ProjectQuoteTest, ParsesEstimationResponse) {
                           R"({"quote":{"project":{"costInToken":[],"costInUSD":"0"}}})"}) {
     Result<ProjectQuote> r = ParseEstimate(QJson(bad), "spark");
     EXPECT_FALSE(r.ok()) << bad;
+    // A malformed answer from the service, as an unreadable one is (exit 4), not a failed run (1).
+    EXPECT_EQ(r.status().code(), Status::Code::kUnavailable) << bad;
+    EXPECT_EQ(r.status().message().rfind("malformed answer: ", 0), 0u) << r.status().message();
   }
+  EXPECT_EQ(ApplySizePreset(QJson(R"({"sizePreset":"sq"})"), QJson("{}")).status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(ApplySizePreset(QJson(R"({"sizePreset":"sq"})"), QJson(R"([{"id":"sq","width":0,"height":1}])")).status().code(),
+            Status::Code::kUnavailable);
   EXPECT_FALSE(EstimatePathFor(QJson("[]"), "", "").ok());
   EXPECT_FALSE(EstimatePathFor(QJson(R"({"type":"image"})"), "", "").ok());
 }

@@ -137,6 +137,31 @@ TEST_F(ProjectsSessionTest, KeptFramesAreBoundedAndUnsubscribedProjectsAreDroppe
   EXPECT_EQ(p1->size(), 0u);
 }
 
+// Kept frames are bounded by their bytes too: large frames about projects this process never
+// made (1.2 GB of them once) are dropped past max_buffered_bytes, and what a subscription takes
+// over frees its share.
+TEST_F(ProjectsSessionTest, KeptFramesAreBoundedByTheirBytes) {
+  ProjectsSessionOptions o = TestOptions();
+  o.max_buffered_bytes = 3000;
+  Start(o);
+  ASSERT_TRUE(server_.WaitUntil([&] { return server_.connections() == 1; }));
+  const std::string pad(1000, 'x');
+  for (int i = 0; i < 5; ++i)
+    server_.DeliverFrame("jobProgress", R"({"jobID":"BIG","step":)" + std::to_string(i) + R"(,"pad":")" + pad + "\"}");
+  Sync();
+  EXPECT_GE(session_->dropped_frames(), 3) << "at most two frames of about 1.4 KB fit in 3,000 bytes";
+  auto big = std::make_shared<ProjectInbox>();
+  session_->Subscribe("BIG", big);
+  const size_t kept = big->Wait(milliseconds(0)).size();
+  EXPECT_GE(kept, 1u);
+  EXPECT_LE(kept, 2u);
+  for (int i = 0; i < 2; ++i) server_.DeliverFrame("jobProgress", R"({"jobID":"OTHER","pad":")" + pad + "\"}");
+  Sync();
+  auto other = std::make_shared<ProjectInbox>();
+  session_->Subscribe("OTHER", other);
+  EXPECT_EQ(other->Wait(milliseconds(0)).size(), 2u) << "the bytes BIG's frames held were given back";
+}
+
 TEST_F(ProjectsSessionTest, AuthenticatedProjectListsReachEachNamedProjectReduced) {
   server_.SetAuthData(*ParseJson(R"({"username":"u","activeProjects":[{"id":"aaa","status":"queued"},{"id":"BBB"}],)"
                                  R"("unclaimedCompletedProjects":[{"id":"CCC","status":"completed"},{"id":"aaa"}]})"));

@@ -7,6 +7,9 @@
 #      then re-attaches them and sends nothing twice (one project per step in the state database).
 #   3. `cancel` of a run that has ended says so and changes nothing.
 #   4. Two processes running local plans of one state directory at once both complete.
+#   5. Ctrl-C while the quote waits to retry (503, Retry-After: 30): exit 130 at once, no run
+#      stored, no project sent. Started with & from this script, so SIGINT comes in ignored (as
+#      for any background job of a script); it used to stay ignored there, and the run paid.
 set -u
 . "$(dirname "$0")/lib.sh"
 test_setup "$1"
@@ -75,4 +78,23 @@ ra=$(grep -o 'r-[0-9]*-[0-9]*-[0-9a-f]*' two_a.err | head -1)
 rb=$(grep -o 'r-[0-9]*-[0-9]*-[0-9a-f]*' two_b.err | head -1)
 apps=$(sqlite3 .sogni-flow/state.db "SELECT count(DISTINCT app_id) FROM projects WHERE run_id IN ('$ra', '$rb')")
 [ "$apps" = 2 ] || fail "the two concurrent processes did not each have their own appId ($apps)"
+# 5. Ctrl-C during the quote's wait for a retry.
+kill "$sandbox_pid" 2>/dev/null
+wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --faults http_5xx=1,retry_after=30
+runs_before=$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM runs")
+"$bin" run plan.yaml --api-url "$url" --no-cache > quote.out 2> quote.err &
+pid=$!
+bg_pids+=("$pid")
+for _ in $(seq 1 100); do [ "$(curl -s "$url/_sandbox/stats" | jq '.faults.http_5xx // 0')" -gt 0 ] && break; sleep 0.05; done
+t0=$(date +%s%N)
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$rc" -eq 130 ] || fail "Ctrl-C during the quote's retry wait exited $rc, not 130: $(tail -n 3 quote.err)"
+[ "$ms" -lt 5000 ] || fail "Ctrl-C during the quote's retry wait took $ms ms to end the run"
+grep -q "interrupted before anything was stored or sent" quote.err || fail "the interrupted quote did not say so: $(cat quote.err)"
+[ "$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM runs")" = "$runs_before" ] || fail "a run was stored"
+[ "$(curl -s "$url/_sandbox/stats" | jq '.projectsCreated')" = 0 ] || fail "a project was sent"
 echo "local cancel: ok"

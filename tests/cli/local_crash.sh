@@ -10,7 +10,8 @@
 #   3. sandbox kills: the sandbox is SIGKILLed at random moments of the run and restarted from
 #      its --data-dir on the same port; the runner goes on or is resumed;
 #   4. socket faults (sandbox --faults): socket_drop_after, retry_storm, socket_duplicate,
-#      restart_refusal, omit_result_url, each on a sandbox of its own: one run each.
+#      restart_refusal, omit_result_url, result_first with socket_duplicate (a jobResult before
+#      its job's jobState, and twice), socket_reorder, each on a sandbox of its own: one run each.
 # After every episode: the final state equals the reference's, and the sandbox shows exactly one
 # project per step for the state directory's appId (GET /_sandbox/stats `projects`), every one
 # completed, and each artifact's media delivered exactly once (`downloads` + `resumedDownloads`).
@@ -301,7 +302,8 @@ t_sandbox=$(now_ms)
 
 # ---- 4. socket faults: each run completes, one project per step, every artifact once
 sbx_stop
-faults=(socket_drop_after=40 retry_storm=0.5 socket_duplicate=0.3 restart_refusal=0.5 omit_result_url=0.5)
+faults=(socket_drop_after=40 retry_storm=0.5 socket_duplicate=0.3 restart_refusal=0.5 omit_result_url=0.5
+        result_first=1,socket_duplicate=1 socket_reorder=0.5)
 wanted faults || faults=()
 for fault in "${faults[@]}"; do
   sbx_start --faults "$fault"

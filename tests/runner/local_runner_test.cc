@@ -578,6 +578,37 @@ TEST_F(LocalRunnerTest, ADuplicatedJobFailureCountsOnceAndTheOtherJobStillDelive
   EXPECT_EQ(Step(run, "a").status, RunStatus::kCompleted);
 }
 
+// Results that arrive before their job's jobState (so without an index), swapped and each twice:
+// each medium still goes under its own index, from the project's record. Counting results
+// put the second image under index 0 and lost the first, or swapped them.
+TEST_F(LocalRunnerTest, ResultsOfUnknownJobsTakeTheirIndexFromTheRecordNotFromTheirOrder) {
+  LocalSpec spec;
+  spec.steps = {Image("a", 2)};
+  const std::string run = CreateRun(spec, "r-18");
+  using K = ProjectNews::Kind;
+  service_.script = [](const std::string& id) {
+    auto result = [&](int i) {
+      return ProjectNews{.kind = K::kJobResult, .project_id = id, .job_id = id + "-J" + std::to_string(i),
+                         .result_url = "https://media.test/" + id + "/" + std::to_string(i)};
+    };
+    return std::vector<ProjectNews>{result(1), result(1), result(0), result(0), {.kind = K::kCompleted, .project_id = id}};
+  };
+  LocalRunner r = Runner();
+  Result<RunOutcome> out = r.Drive(run);
+  ASSERT_OK(out.status());
+  EXPECT_EQ(out->status, RunStatus::kCompleted) << out->problem;
+  EXPECT_EQ(out->artifacts_done, 2);
+  Result<std::vector<ArtifactRecord>> artifacts = store_->ListArtifacts(run);
+  ASSERT_TRUE(artifacts.ok());
+  ASSERT_EQ(artifacts->size(), 2u);
+  for (const ArtifactRecord& a : *artifacts) {
+    EXPECT_EQ(a.url.substr(a.url.rfind('/') + 1), std::to_string(a.index)) << a.remote_id << " " << a.url;
+    Result<std::string> bytes = ReadWholeFile(a.local_path);
+    ASSERT_TRUE(bytes.ok()) << a.local_path;
+    EXPECT_EQ(*bytes, LocalPngBytes(a.url)) << "file " << a.local_path << " holds the medium of its own index";
+  }
+}
+
 TEST_F(LocalRunnerTest, AnEndTheRecordDoesNotShowYetIsNotConcluded) {
   LocalSpec spec;
   spec.steps = {Image("a", 1)};
