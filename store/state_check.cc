@@ -37,6 +37,63 @@ void Note(const Result<T>& r, StoreCheck* out) {
   if (!r.ok()) out->problems.push_back(DamageDetail(r.status()));
 }
 
+// The rows of local runs agree with each other (a resume trusts them to send nothing twice):
+//   - a local run has a spec, with one entry per step of the run;
+//   - a project belongs to a step of its run;
+//   - while the run goes on, a step in flight (submitting, queued, running) names its project,
+//     a project of this run and step still open (pending or sent), and an open project is the
+//     one its step in flight names: RecordProjects commits the two together, and a step's end
+//     closes both.
+// Finished runs are left out of the last two: their leftovers decide nothing.
+void CheckLocalRuns(Db& db, StoreCheck* out) {
+  static constexpr const char* kGoesOn = "r.status NOT IN ('completed', 'failed', 'cancelled', 'partial_failure')";
+  EachRow(db,
+          "SELECT r.id, s.spec IS NULL, json_type(s.spec, '$.steps'), json_array_length(s.spec, '$.steps'), "
+          "(SELECT count(*) FROM steps t WHERE t.run_id = r.id) FROM runs r LEFT JOIN run_specs s ON s.run_id = r.id "
+          "WHERE r.execution = 'local' ORDER BY r.id",
+          out, [&](Stmt& q) {
+            const std::string run = "run '" + Printable(q.Text(0)) + "'";
+            if (q.Int(1)) return out->problems.push_back(run + " is a local run without its spec");
+            if (q.Text(2) != "array") return out->problems.push_back(run + ": its spec has no list of steps");
+            if (q.Int(3) != q.Int(4))
+              out->problems.push_back(run + ": its spec has " + std::to_string(q.Int(3)) + " steps, the run " +
+                                      std::to_string(q.Int(4)));
+          });
+  EachRow(db,
+          "SELECT p.project_id, p.run_id, p.step_id FROM projects p WHERE NOT EXISTS "
+          "(SELECT 1 FROM steps t WHERE t.run_id = p.run_id AND t.step_id = p.step_id) ORDER BY p.run_id, p.project_id",
+          out, [&](Stmt& q) {
+            out->problems.push_back("run '" + Printable(q.Text(1)) + "': project " + Printable(q.Text(0)) +
+                                    " names step '" + Printable(q.Text(2)) + "', which the run does not have");
+          });
+  EachRow(db,
+          std::string("SELECT t.run_id, t.step_id, t.status, t.remote_id, p.state FROM steps t JOIN runs r ON r.id = t.run_id "
+                      "LEFT JOIN projects p ON p.project_id = t.remote_id AND p.run_id = t.run_id AND p.step_id = t.step_id "
+                      "WHERE r.execution = 'local' AND ") + kGoesOn +
+              " AND t.status IN ('submitting', 'queued', 'running') AND (p.state IS NULL OR p.state NOT IN ('pending', 'sent')) "
+              "ORDER BY t.run_id, t.position",
+          out, [&](Stmt& q) {
+            const std::string step = "run '" + Printable(q.Text(0)) + "': step '" + Printable(q.Text(1)) + "' is " +
+                                     Printable(q.Text(2));
+            if (q.IsNull(4))
+              out->problems.push_back(step + ", but its project " +
+                                      (q.Text(3).empty() ? std::string("is not named") : Printable(q.Text(3)) + " is not one of its projects"));
+            else
+              out->problems.push_back(step + ", but its project " + Printable(q.Text(3)) + " is " + Printable(q.Text(4)));
+          });
+  EachRow(db,
+          std::string("SELECT p.run_id, p.step_id, p.project_id, p.state FROM projects p JOIN runs r ON r.id = p.run_id "
+                      "WHERE ") + kGoesOn +
+              " AND p.state IN ('pending', 'sent') AND NOT EXISTS (SELECT 1 FROM steps t WHERE t.run_id = p.run_id "
+              "AND t.step_id = p.step_id AND t.remote_id = p.project_id AND t.status IN ('submitting', 'queued', 'running')) "
+              "ORDER BY p.run_id, p.project_id",
+          out, [&](Stmt& q) {
+            out->problems.push_back("run '" + Printable(q.Text(0)) + "': project " + Printable(q.Text(2)) + " (" +
+                                    Printable(q.Text(3)) + ") of step '" + Printable(q.Text(1)) +
+                                    "' is not the project of that step in flight");
+          });
+}
+
 }  // namespace
 
 Result<StoreCheck> CheckStore(const std::string& db_path) {
@@ -100,6 +157,7 @@ Result<StoreCheck> CheckStore(const std::string& db_path) {
               out.done_runs.push_back(q.Text(10));
             }
           });
+  CheckLocalRuns(db, &out);
   std::map<std::string, int64_t> last;  // run -> highest stored sequence
   std::vector<EventRecord> events;  // one chunk's, reused
   EachRow(db, "SELECT " + std::string(kChunkColumns) + ", run_id FROM event_chunks", &out, [&](Stmt& q) {

@@ -3,7 +3,8 @@
 //   - the log (store/wal_check.h): damage SQLite would drop silently;
 //   - PRAGMA integrity_check (every page, index and constraint) and PRAGMA foreign_key_check;
 //   - every row of every table decodes as store/run_rows.h promises (events included);
-//   - every run has a cursor, and the cursor covers every stored event of the run.
+//   - every run has a cursor, and the cursor covers every stored event of the run;
+//   - the rows of a local run agree: its spec, its steps and their projects (CheckLocalRuns).
 // It opens the database read-only by itself, so that it can report on a database that
 // StateDir::Open refuses. The artifacts' files are checked by the caller (it has the hashing).
 #ifndef SFLOW_STORE_STATE_CHECK_H_

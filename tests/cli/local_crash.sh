@@ -11,7 +11,10 @@
 #      its --data-dir on the same port; the runner goes on or is resumed;
 #   4. socket faults (sandbox --faults): socket_drop_after, retry_storm, socket_duplicate,
 #      restart_refusal, omit_result_url, result_first with socket_duplicate (a jobResult before
-#      its job's jobState, and twice), socket_reorder, each on a sandbox of its own: one run each.
+#      its job's jobState, and twice), socket_reorder, each on a sandbox of its own: one run each;
+#   5. damage: a run killed with a project in flight, then seven edits of its rows (a step naming
+#      another project, a project deleted, moved, failed, duplicated, a step back to planned, a
+#      spec emptied): `check` reports each. After every kill of phase 2, `check` says ok.
 # After every episode: the final state equals the reference's, and the sandbox shows exactly one
 # project per step for the state directory's appId (GET /_sandbox/stats `projects`), every one
 # completed, and each artifact's media delivered exactly once (`downloads` + `resumedDownloads`).
@@ -20,7 +23,7 @@
 # BIN_DIR holds sogni-flow and sogni-flow-crashtest. short (make test): every crash point once
 # and LOCAL_CRASH_RANDOM (13) random kills (20 runner kills in all), LOCAL_CRASH_SANDBOX (3) sandbox
 # kills; soak (make soak): every crash point twice, 20 random kills, 20 sandbox kills. LOCAL_CRASH_PHASES (all:
-# "points random sandbox faults") picks phases. SEED=<n> replays the choices;
+# "points random sandbox faults damage") picks phases. SEED=<n> replays the choices;
 # KEEP_WORK=1 keeps the directory. LOCAL_CRASH_STEP_MS (20): the sandbox's step time.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -38,7 +41,7 @@ if [ "$mode" = soak ]; then
 else
   point_rounds=1 random_kills=${LOCAL_CRASH_RANDOM:-13} sandbox_kills=${LOCAL_CRASH_SANDBOX:-3}
 fi
-phases=${LOCAL_CRASH_PHASES:-points random sandbox faults}
+phases=${LOCAL_CRASH_PHASES:-points random sandbox faults damage}
 wanted() { [[ " $phases " == *" $1 "* ]]; }
 step_ms=${LOCAL_CRASH_STEP_MS:-20}
 [[ "$step_ms" =~ ^[0-9]{1,4}$ ]] || fail "LOCAL_CRASH_STEP_MS must be 0 to 9999, not '$step_ms'"
@@ -233,6 +236,10 @@ runner_episode() {  # NAME KIND ARG: KIND point (ARG "name:hit") or delay (ARG m
   fi
   how="killed"
   [ "$rc" -eq 0 ] && how="had finished"
+  # Whatever moment the kill came at, the rows it left agree with each other (`check` knows the
+  # invariants resume relies on: it must not call a crash damage).
+  "$bin" check --state-dir "$d/state" > "$d/check.out" 2>&1 ||
+    fail "$d: check calls the state the kill left damaged: $(grep -v '^ok' "$d/check.out" | head -n 5)"
   if [ $((episodes % 3)) -eq 2 ] && [ "$rc" -ne 0 ]; then
     "$bin" resume "$run" --api-url "$url" --state-dir "$d/state" > "$d/resume0.out" 2> "$d/resume0.err" &
     pid=$!
@@ -320,6 +327,40 @@ for fault in "${faults[@]}"; do
   echo "$d: completed through $fired firings of $fault"
   sbx_stop
 done
+
+# ---- 5. damaged rows: `check` finds each edit that would make resume send a step twice
+if wanted damage; then
+  sbx_start
+  SOGNI_FLOW_CRASH_AT=local.sent:1 timeout 120 "$crash_bin" run "$plan" --api-url "$url" --state-dir dmg/state \
+    --out dmg/out > dmg.out 2> dmg.err &
+  wait $! 2>/dev/null
+  [ $? -eq 137 ] || fail "the run for the damage cases did not die at local.sent"
+  "$bin" check --state-dir dmg/state > dmg.check 2>&1 || fail "check calls a crash damage: $(head -n 5 dmg.check)"
+  run=$(run_id_in dmg/state)
+  read -r step project < <(sqlite3 -separator " " dmg/state/state.db \
+    "SELECT step_id, project_id FROM projects WHERE run_id = '$run' AND state IN ('pending', 'sent') LIMIT 1")
+  [ -n "$project" ] || fail "no project in flight after the kill at local.sent"
+  damage=(
+    "UPDATE steps SET remote_id = 'B2C0FFEE-0000-4000-8000-000000000000' WHERE run_id = '$run' AND step_id = '$step'|is not one of its projects"
+    "DELETE FROM projects WHERE project_id = '$project'|is not one of its projects"
+    "UPDATE projects SET step_id = 'nope' WHERE project_id = '$project'|names step 'nope'"
+    "UPDATE projects SET state = 'failed' WHERE project_id = '$project'|is failed"
+    "UPDATE steps SET status = 'planned' WHERE run_id = '$run' AND step_id = '$step'|is not the project of that step in flight"
+    "INSERT INTO projects SELECT 'B2C0FFEE-0000-4000-8000-000000000001', run_id, step_id, app_id, request, cache_key, 'sent', quote, quote_usd, token_type, charge, error, created_at, updated_at FROM projects WHERE project_id = '$project'|is not the project of that step in flight"
+    "UPDATE run_specs SET spec = '{}' WHERE run_id = '$run'|its spec has no list of steps"
+  )
+  n=0
+  for item in "${damage[@]}"; do
+    sql=${item%%|*} want=${item#*|}
+    n=$((n + 1))
+    rm -rf "dmg$n" && cp -r dmg "dmg$n"
+    sqlite3 "dmg$n/state/state.db" "PRAGMA foreign_keys = OFF; $sql" || fail "damage $n could not be applied: $sql"
+    "$bin" check --state-dir "dmg$n/state" > "dmg$n.check" 2>&1 && fail "check says ok after: $sql"
+    grep -qF -- "$want" "dmg$n.check" || fail "check after '$sql' does not say '$want': $(head -n 5 "dmg$n.check")"
+  done
+  echo "damage: check found all $n edits of a crashed local run's rows"
+  sbx_stop
+fi
 
 t_end=$(now_ms)
 echo "ok: $runner_eps runner kills ($(( (t_runner - t_start) / 1000 )) s), $sandbox_eps sandbox kills" \
