@@ -6,6 +6,7 @@
 
 #include "api/job_request_parts.h"
 #include "api/model_families.h"
+#include "engine/json.h"
 
 namespace sflow {
 
@@ -191,9 +192,13 @@ Result<double> Figure(const Value* v, const char* name) {
   double d = NAN;
   if (v && v->is_number()) d = v->as_number();
   if (v && v->is_string() && !v->as_string().empty()) {
-    char* end = nullptr;
-    d = std::strtod(v->as_string().c_str(), &end);
-    if (!end || *end != '\0') d = NAN;
+    // A decimal number as JSON writes one ("12.5", "1e-3"), nothing strtod alone would take
+    // besides ("0x10", " 1", "inf").
+    const std::string& text = v->as_string();
+    const char first = text.front(), last = text.back();
+    Result<Value> n = (first == '-' || (first >= '0' && first <= '9')) && last >= '0' && last <= '9'
+                          ? ParseJson(text) : Result<Value>(Status::InvalidPlan("not a number"));
+    if (n.ok() && n->is_number()) d = n->as_number();
   }
   if (!std::isfinite(d) || d < 0)
     return Status::Error(Status::Code::kUnavailable, std::string("malformed answer: the estimate answer's quote.project.") + name + " is " +

@@ -73,7 +73,11 @@ TEST(ProjectQuoteTest, ParsesEstimationResponse) {
   for (const char* bad : {"[]", "{}", R"({"quote":{"project":{}}})", R"({"quote":{"project":{"costInToken":"-1","costInUSD":"0"}}})",
                           R"({"quote":{"project":{"costInToken":"1e999","costInUSD":"0"}}})",
                           R"({"quote":{"project":{"costInToken":"12abc","costInUSD":"0"}}})",
-                          R"({"quote":{"project":{"costInToken":[],"costInUSD":"0"}}})"}) {
+                          R"({"quote":{"project":{"costInToken":[],"costInUSD":"0"}}})",
+                          R"({"quote":{"project":{"costInToken":"0x10","costInUSD":"0"}}})",
+                          R"({"quote":{"project":{"costInToken":" 1","costInUSD":"0"}}})",
+                          R"({"quote":{"project":{"costInToken":"inf","costInUSD":"0"}}})",
+                          R"({"quote":{"project":{"costInToken":"1.","costInUSD":"0"}}})"}) {
     Result<ProjectQuote> r = ParseEstimate(QJson(bad), "spark");
     EXPECT_FALSE(r.ok()) << bad;
     // A malformed answer from the service, as an unreadable one is (exit 4), not a failed run (1).
