@@ -134,6 +134,26 @@ Status WriteAllTo(int fd, std::string_view bytes, const std::string& what) {
   return Status::OK();
 }
 
+// Reads the file at `path` a block at a time (never whole), handing each to `each` until it
+// fails. kNotFound when the file does not exist, kIOError when it cannot be read.
+Status ReadBlocks(const std::string& path, const std::function<Status(std::string_view)>& each) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return Status::NotFound("cannot read " + path + ": " + std::strerror(errno));
+  if (fd < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  std::string block(1 << 16, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd, block.data(), block.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
+    if (n == 0) return Status::OK();
+    if (Status s = each(std::string_view(block.data(), static_cast<size_t>(n))); !s.ok()) return s;
+  }
+}
+
 // What fills a new file (FillFn), and what decides whether an existing name already holds the
 // same bytes (SameFn), for LinkNewFile.
 using FillFn = std::function<Status(int fd)>;
@@ -225,24 +245,12 @@ Status WriteNoReplace(const std::string& dir, const std::string& final_path, std
 Status CopyNoReplace(const std::string& dir, const std::string& src, const std::string& final_path,
                      const std::string& expected_sha256, SyncDir sync) {
   auto fill = [&](int out) -> Status {
-    int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0 && errno == ENOENT) return Status::NotFound(src + " is gone");
-    if (in < 0) return Status::IOError("cannot read " + src + ": " + std::strerror(errno));
-    struct Closer {
-      int fd;
-      ~Closer() { ::close(fd); }
-    } closer{in};
     Sha256 hash;
-    std::string block(1 << 16, '\0');
-    for (;;) {
-      ssize_t n = ::read(in, block.data(), block.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::IOError("cannot read " + src + ": " + std::strerror(errno));
-      if (n == 0) break;
-      std::string_view got(block.data(), static_cast<size_t>(n));
+    Status read = ReadBlocks(src, [&](std::string_view got) {
       hash.Update(got);
-      if (Status s = WriteAllTo(out, got, final_path); !s.ok()) return s;
-    }
+      return WriteAllTo(out, got, final_path);
+    });
+    if (!read.ok()) return read;
     // The bytes copied are the ones checked: a file changed since it was verified is not named.
     if (hash.HexDigest() != expected_sha256) return Status::NotFound(src + " changed since it was stored");
     return Status::OK();
@@ -253,25 +261,15 @@ Status CopyNoReplace(const std::string& dir, const std::string& src, const std::
 }
 
 Result<FileDigest> DigestFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
   FileDigest out;
   Sha256 hash;
-  std::string block(1 << 16, '\0');
-  for (;;) {
-    ssize_t n = ::read(fd, block.data(), block.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
-    if (n == 0) break;
-    std::string_view got(block.data(), static_cast<size_t>(n));
+  Status read = ReadBlocks(path, [&](std::string_view got) {
     if (out.head.size() < 64) out.head += got.substr(0, 64 - out.head.size());
     hash.Update(got);
-    out.size += n;
-  }
+    out.size += static_cast<int64_t>(got.size());
+    return Status::OK();
+  });
+  if (!read.ok()) return read.code() == Status::Code::kNotFound ? Status::IOError(read.message()) : read;
   out.sha256 = hash.HexDigest();
   return out;
 }
