@@ -215,4 +215,16 @@ Status PrintLocalDryRun(const CheckedPlan& checked, std::ostream& out) {
   return Status::OK();
 }
 
+std::vector<std::pair<size_t, std::string>> LocalRequestProblems(const CheckedPlan& checked) {
+  std::vector<std::pair<size_t, std::string>> out;
+  if (checked.plan.execution != Execution::kLocal || checked.analysis.order.size() != checked.plan.steps.size())
+    return out;
+  DryRun dry(checked);
+  for (int i : checked.analysis.order) {
+    Value line = dry.Line(size_t(i));
+    if (const Value* e = line.Find("error"); e && e->is_string()) out.emplace_back(size_t(i), e->as_string());
+  }
+  return out;
+}
+
 }  // namespace sflow

@@ -4,6 +4,9 @@
 #define SFLOW_CLI_LOCAL_DRY_RUN_H_
 
 #include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/plan_check.h"
 #include "engine/status.h"
@@ -23,6 +26,10 @@ inline constexpr const char* kDryRunJobId = "00000000-0000-4000-8000-00000000000
 // outputFormat. A step whose request cannot be built prints {"step":ID,"error":MESSAGE}; once
 // every step is printed the result is kInvalidPlan naming the first such step and its reason.
 Status PrintLocalDryRun(const CheckedPlan& checked, std::ostream& out);
+
+// The steps of a checked local plan whose jobRequest cannot be built, each with why (what
+// PrintLocalDryRun prints as their "error"): requests the API would refuse, found offline.
+std::vector<std::pair<size_t, std::string>> LocalRequestProblems(const CheckedPlan& checked);
 
 }  // namespace sflow
 

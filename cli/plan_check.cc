@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "api/tool_projects.h"
+#include "cli/local_dry_run.h"
 #include "plans/plan_loader.h"
 #include "schemas/protocol_catalog.h"
 
@@ -42,6 +43,17 @@ CheckedPlan CheckPlan(const std::string& path, const ToolCatalog& catalog, const
   c.analysis = ValidatePlan(&c.plan, catalog, sources, options, &c.diags);
   // A local plan's tool steps run as the direct project the SDK maps each to (api/tool_projects.h).
   CheckLocalToolSteps(c.plan, c.analysis, &c.diags);
+  // And each step's request as the SDK builds it (the model's limits, the param rules): a plan
+  // the API would refuse halfway, after earlier steps were paid for, is refused here.
+  if (c.plan.execution == Execution::kLocal && c.plan.kind != PlanKind::kTemplate && c.diags.error_count() == 0) {
+    for (const auto& [i, why] : LocalRequestProblems(c)) {
+      const Step& step = c.plan.steps[i];
+      const SourceLoc loc = step.is_project() && step.project->loc().known() ? step.project->loc() : step.loc;
+      c.diags.Error(loc, "execution", "step '" + step.id + "': its project request cannot be made: " + why,
+                    "the API refuses this request as the official SDK builds it; `sogni-flow run PLAN --dry-run` "
+                    "shows every step's request");
+    }
+  }
   return c;
 }
 

@@ -341,6 +341,19 @@ Status LocalRunner::StartStep(size_t i) {
   Result<Value> request = traits.ok() ? BuildJobRequest(kPlaceholderId, params, *traits, content_types)
                                       : Result<Value>(traits.status());
   if (!traits.ok() && traits.status().code() != Status::Code::kInvalidPlan) return traits.status();  // resumable
+  if (!request.ok()) {
+    // A request the API would refuse (validate finds these offline; the catalog the service
+    // gives may still differ): the step fails before anything is sent or paid, its dependants
+    // are skipped, and the others go on.
+    step_errors_[i] = request.status().message();
+    RunUpdate u{.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kFailed,
+                                     .error = ErrorValue(step_errors_[i])}}};
+    if (Status s = Write(u); !s.ok()) return s;
+    Say(run_.id + ": step " + step.id + " failed before it was sent: " + step_errors_[i]);
+    Report(StepEvent("step_failed", step.id, ""));
+    dag_->Finish(i, false);
+    return Status::OK();
+  }
   const std::string key = StepCacheKey(*request, cache_inputs);
   if (options_.use_cache && !step.no_cache) {
     Result<std::optional<ProjectRecord>> cached = store_->FindCompletedProject(key);

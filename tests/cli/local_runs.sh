@@ -9,7 +9,8 @@
 #   * a --max-tokens below the quoted total exits 5 and a short balance exits 3, both before any
 #     project or run exists;
 #   * hostile: --max-tokens garbage, an unknown project key, a media file changed between run and
-#     resume, a damaged stored spec, a cached file edited on disk, a --out shared by two runs.
+#     resume, a damaged stored spec, a cached file edited on disk, a --out shared by two runs, a
+#     step the API would refuse behind a step that would be paid (refused by validate and run).
 # Stops by itself.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -266,4 +267,35 @@ grep -q 'exists with other content' shared2.err || fail "the message: $(tail -n 
 grep -q 'sogni-flow artifacts ' shared2.err || fail "the message says nothing about what to do: $(tail -n 5 shared2.err)"
 [ "$(cd out/shared && find . -type f ! -name '.*' | sort | xargs sha256sum)" = "$sums" ] || fail "the first run's files changed"
 echo "ok: a second run into a shared --out left the first run's files alone and exited 1"
+
+# --- Hostile: a video below its model's minimum width behind a paid image step. `validate` said
+# valid; `run` paid for the image, then aborted (exit 134), and so did every resume.
+cat > refused.yaml <<'YAML'
+version: 1
+name: refused
+execution: local
+steps:
+  - id: still
+    project: {type: image, modelId: flux1-schnell-fp8, positivePrompt: a kettle, seed: 1}
+  - id: clip
+    project:
+      type: video
+      modelId: wan_v2.2-14b-fp8_t2v_lightx2v
+      positivePrompt: it moves
+      duration: 1
+      width: 256
+      height: 256
+      seed: 5
+YAML
+"$bin" validate refused.yaml > refused.val 2>&1; rc=$?
+[ "$rc" -eq 2 ] || fail "validate of a refused request exited $rc, not 2"
+grep -q "refused.yaml:9:7: error: step 'clip': its project request cannot be made: Video width must greater or equal 480" refused.val ||
+  fail "validate does not say where and why: $(cat refused.val)"
+before=$(curl -s "$url/_sandbox/stats" | jq '.projectsCreated')
+runs=$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM runs")
+timeout 60 "$bin" run refused.yaml > refused.out 2> refused.err; rc=$?
+[ "$rc" -eq 2 ] || fail "run of a refused request exited $rc, not 2: $(tail -n 3 refused.err)"
+[ "$(curl -s "$url/_sandbox/stats" | jq '.projectsCreated')" = "$before" ] || fail "a project was sent for a plan the API refuses"
+[ "$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM runs")" = "$runs" ] || fail "a run was stored for a plan the API refuses"
+echo "ok: a request the API would refuse is found by validate and run refuses it before paying anything"
 echo "PASS"

@@ -394,6 +394,27 @@ TEST_F(LocalRunnerTest, AFailedStepSkipsItsDependantsAndTheRunEndsPartialFailure
   EXPECT_NE(out->problem.find("worker lost"), std::string::npos) << out->problem;
 }
 
+// A step whose request cannot be built (here a video below the model's minimum width, which a
+// catalog that differs from validate's could let through) fails before it is sent: its
+// dependants are skipped, the rest run. It aborted the process, and every resume after it.
+TEST_F(LocalRunnerTest, AStepWhoseRequestCannotBeBuiltFailsUnsentAndTheOthersRun) {
+  LocalSpec spec;
+  spec.steps = {Image("a", 1), Image("b", 1, {0}), Image("c", 1)};
+  spec.steps[0].type = "video";
+  spec.steps[0].params = *ParseJson(R"({"type":"video","modelId":"wan_v2.2-14b-fp8_t2v_lightx2v","positivePrompt":"x",)"
+                                    R"("duration":1,"fps":16,"width":256,"height":256,"seed":5})");
+  const std::string run = CreateRun(spec, "r-19");
+  LocalRunner runner = Runner();
+  Result<RunOutcome> out = runner.Drive(run);
+  ASSERT_OK(out.status());
+  EXPECT_EQ(out->status, RunStatus::kPartialFailure);
+  EXPECT_EQ(Step(run, "a").status, RunStatus::kFailed);
+  EXPECT_EQ(Step(run, "b").status, RunStatus::kCancelled);  // never sent
+  EXPECT_EQ(Step(run, "c").status, RunStatus::kCompleted);
+  EXPECT_EQ(service_.sends.size(), 1u) << "only c was sent";
+  EXPECT_NE(out->problem.find("width"), std::string::npos) << out->problem;
+}
+
 TEST_F(LocalRunnerTest, AProjectCommittedButNeverSentIsSentAgainUnderTheSameIdWithTheSameRequest) {
   LocalSpec spec;
   spec.steps = {Image("a", 1)};
