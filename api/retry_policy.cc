@@ -39,6 +39,7 @@ class RealClock : public RetryClock {
 }  // namespace
 
 void SetRetryWaitsInterrupted(bool interrupted) { retry_waits_interrupted.store(interrupted, std::memory_order_relaxed); }
+bool RetryWaitsInterrupted() { return retry_waits_interrupted.load(std::memory_order_relaxed); }
 
 namespace {
 

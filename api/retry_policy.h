@@ -36,6 +36,8 @@ namespace sflow {
 // retry budget. Lowered again before work that must still reach the API (the cancels of
 // --cancel-on-interrupt).
 void SetRetryWaitsInterrupted(bool interrupted);
+// Whether it is raised: loops of requests (one quote per step) stop between requests too.
+bool RetryWaitsInterrupted();
 
 class RetryClock {
  public:

@@ -311,10 +311,12 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
     // waits for a retry included, and the command ends before paying for anything. Without the
     // guard a signal the shell had set to be ignored (a job started with `&` from a script) was
     // ignored here, and the run went on and paid.
-    InterruptGuard guard([] { SetRetryWaitsInterrupted(true); });
+    // Declared before the guard, so destroyed after it: once the guard's watcher is joined no
+    // late signal can raise the flag again behind the reset.
     struct Reset {
       ~Reset() { SetRetryWaitsInterrupted(false); }
     } reset;
+    InterruptGuard guard([] { SetRetryWaitsInterrupted(true); });
     auto interrupted = [&] {
       return stop({"interrupted before anything was stored or sent; nothing to resume"}, kExitInterrupted);
     };

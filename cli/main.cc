@@ -1,4 +1,5 @@
 // sogni-flow's entry point: hands argv to the subcommand table. Deliberately thin.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -14,6 +15,12 @@
 
 int main(int argc, char** argv, char** envp) {
   std::ios::sync_with_stdio(false);
+  // A job started with `&` by a script comes with SIGINT ignored. sogni-flow handles it where
+  // it follows runs (runner/interrupt.h) whatever it came with; so that a Ctrl-C between those
+  // places is not lost either (and a run started meanwhile paid for), it acts from the start:
+  // by default it ends the process, which the crash-safety rules make safe at any moment.
+  struct sigaction current {};
+  if (::sigaction(SIGINT, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) ::signal(SIGINT, SIG_DFL);
   const char* term = std::getenv("TERM");
   // Progress and diagnostics: one write per line, whichever thread writes it (cli/line_writer.h).
   sflow::LineWriter err_lines(STDERR_FILENO);

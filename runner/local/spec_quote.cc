@@ -1,5 +1,6 @@
 #include "runner/local/spec_quote.h"
 
+#include "api/retry_policy.h"
 #include "runner/local/session_project_service.h"
 
 namespace sflow {
@@ -15,6 +16,8 @@ Result<SpecQuoteTotals> QuoteSpec(ApiClient& client, const std::string& plan_tok
   SpecQuoteTotals totals;
   ModelCatalog catalog(&client);
   for (SpecStep& step : spec->steps) {
+    // Ctrl-C stops between quotes too, not only in a retry's wait (a plan of 200 steps).
+    if (RetryWaitsInterrupted()) return Status::Error(Status::Code::kCancelled, "interrupted while quoting");
     const std::string tt = StepTokenType(step, plan_token_type);
     Result<ProjectQuoteFigures> q = QuoteProject(client, catalog, step.params, tt, "");
     if (!q.ok())

@@ -10,6 +10,8 @@
 #   5. Ctrl-C while the quote waits to retry (503, Retry-After: 30): exit 130 at once, no run
 #      stored, no project sent. Started with & from this script, so SIGINT comes in ignored (as
 #      for any background job of a script); it used to stay ignored there, and the run paid.
+#      With a slow API, the signal ends the quoting between two steps. Elsewhere (estimate) such
+#      a SIGINT acts as by default.
 set -u
 . "$(dirname "$0")/lib.sh"
 test_setup "$1"
@@ -97,4 +99,40 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 grep -q "interrupted before anything was stored or sent" quote.err || fail "the interrupted quote did not say so: $(cat quote.err)"
 [ "$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM runs")" = "$runs_before" ] || fail "a run was stored"
 [ "$(curl -s "$url/_sandbox/stats" | jq '.projectsCreated')" = 0 ] || fail "a project was sent"
+# 5b. ... and between two quotes: a slow API (1.5 s an answer) and six steps to quote (about
+# 10 s). The signal ends the run once the step being quoted is, not after every step.
+kill "$sandbox_pid" 2>/dev/null
+wait "$sandbox_pid" 2>/dev/null
+start_sandbox "$key" --faults slow_ms=1500
+{
+  printf 'version: 1\nname: six\nexecution: local\nsteps:\n'
+  for i in 1 2 3 4 5 6; do
+    printf '  - id: s%d\n    project: {type: image, modelId: flux1-schnell-fp8, positivePrompt: kettle %d, seed: %d}\n' "$i" "$i" "$i"
+  done
+} > six.yaml
+"$bin" run six.yaml --api-url "$url" --no-cache > slowq.out 2> slowq.err &
+pid=$!
+bg_pids+=("$pid")
+sleep 2
+t0=$(date +%s%N)
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$rc" -eq 130 ] || fail "Ctrl-C between quotes exited $rc, not 130: $(tail -n 3 slowq.err)"
+[ "$ms" -lt 5000 ] || fail "Ctrl-C between quotes took $ms ms: the other steps were quoted first"
+[ "$(curl -s "$url/_sandbox/stats" | jq '.projectsCreated')" = 0 ] || fail "a project was sent"
+# 5c. Outside the places that handle it, a SIGINT that came in ignored still acts (here it ends
+# `estimate` at once); it was ignored, so a Ctrl-C between two guarded phases of `run` was lost.
+"$bin" estimate six.yaml --api-url "$url" > slowe.out 2> slowe.err &
+pid=$!
+bg_pids+=("$pid")
+sleep 1
+t0=$(date +%s%N)
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$rc" -eq 130 ] || fail "SIGINT to a background estimate: exit $rc, not 130 (killed by the signal)"
+[ "$ms" -lt 1000 ] || fail "SIGINT to a background estimate took $ms ms"
 echo "local cancel: ok"
