@@ -43,7 +43,8 @@ void Note(const Result<T>& r, StoreCheck* out) {
 //   - while the run goes on, a step in flight (submitting, queued, running) names its project,
 //     a project of this run and step still open (pending or sent), and an open project is the
 //     one its step in flight names: RecordProjects commits the two together, and a step's end
-//     closes both.
+//     closes both. The project a step in flight names is its newest (resume takes the newest),
+//     and a planned step has no completed project.
 // Finished runs are left out of the last two: their leftovers decide nothing.
 void CheckLocalRuns(Db& db, StoreCheck* out) {
   static constexpr const char* kGoesOn = "r.status NOT IN ('completed', 'failed', 'cancelled', 'partial_failure')";
@@ -80,6 +81,26 @@ void CheckLocalRuns(Db& db, StoreCheck* out) {
                                       (q.Text(3).empty() ? std::string("is not named") : Printable(q.Text(3)) + " is not one of its projects"));
             else
               out->problems.push_back(step + ", but its project " + Printable(q.Text(3)) + " is " + Printable(q.Text(4)));
+          });
+  EachRow(db,
+          std::string("SELECT t.run_id, t.step_id, t.remote_id, q.project_id FROM steps t JOIN runs r ON r.id = t.run_id "
+                      "JOIN projects p ON p.project_id = t.remote_id AND p.run_id = t.run_id "
+                      "JOIN projects q ON q.run_id = t.run_id AND q.step_id = t.step_id AND q.created_at > p.created_at "
+                      "WHERE r.execution = 'local' AND ") + kGoesOn +
+              " AND t.status IN ('submitting', 'queued', 'running') ORDER BY t.run_id, t.position, q.project_id",
+          out, [&](Stmt& q) {
+            out->problems.push_back("run '" + Printable(q.Text(0)) + "': step '" + Printable(q.Text(1)) +
+                                    "' is in flight as project " + Printable(q.Text(2)) + ", but its project " +
+                                    Printable(q.Text(3)) + " is newer");
+          });
+  EachRow(db,
+          std::string("SELECT t.run_id, t.step_id, p.project_id FROM steps t JOIN runs r ON r.id = t.run_id "
+                      "JOIN projects p ON p.run_id = t.run_id AND p.step_id = t.step_id AND p.state = 'completed' "
+                      "WHERE r.execution = 'local' AND ") + kGoesOn +
+              " AND t.status = 'planned' ORDER BY t.run_id, t.position, p.project_id",
+          out, [&](Stmt& q) {
+            out->problems.push_back("run '" + Printable(q.Text(0)) + "': step '" + Printable(q.Text(1)) +
+                                    "' is planned, but its project " + Printable(q.Text(2)) + " completed");
           });
   EachRow(db,
           std::string("SELECT p.run_id, p.step_id, p.project_id, p.state FROM projects p JOIN runs r ON r.id = p.run_id "

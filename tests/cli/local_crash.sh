@@ -12,9 +12,9 @@
 #   4. socket faults (sandbox --faults): socket_drop_after, retry_storm, socket_duplicate,
 #      restart_refusal, omit_result_url, result_first with socket_duplicate (a jobResult before
 #      its job's jobState, and twice), socket_reorder, each on a sandbox of its own: one run each;
-#   5. damage: a run killed with a project in flight, then seven edits of its rows (a step naming
-#      another project, a project deleted, moved, failed, duplicated, a step back to planned, a
-#      spec emptied): `check` reports each. After every kill of phase 2, `check` says ok.
+#   5. damage: a run killed with a project in flight, then nine edits of its rows (a step naming
+#      another project, a project deleted, moved, failed, duplicated, a newer one added, a step
+#      back to planned, with its project completed or not, a spec emptied): `check` reports each. After every kill of phase 2, `check` says ok.
 # After every episode: the final state equals the reference's, and the sandbox shows exactly one
 # project per step for the state directory's appId (GET /_sandbox/stats `projects`), every one
 # completed, and each artifact's media delivered exactly once (`downloads` + `resumedDownloads`).
@@ -348,6 +348,8 @@ if wanted damage; then
     "UPDATE steps SET status = 'planned' WHERE run_id = '$run' AND step_id = '$step'|is not the project of that step in flight"
     "INSERT INTO projects SELECT 'B2C0FFEE-0000-4000-8000-000000000001', run_id, step_id, app_id, request, cache_key, 'sent', quote, quote_usd, token_type, charge, error, created_at, updated_at FROM projects WHERE project_id = '$project'|is not the project of that step in flight"
     "UPDATE run_specs SET spec = '{}' WHERE run_id = '$run'|its spec has no list of steps"
+    "INSERT INTO projects SELECT 'B2C0FFEE-0000-4000-8000-000000000002', run_id, step_id, app_id, request, cache_key, 'failed', quote, quote_usd, token_type, charge, error, created_at + 1000, updated_at FROM projects WHERE project_id = '$project'|is newer"
+    "UPDATE steps SET status = 'planned' WHERE run_id = '$run' AND step_id = '$step'; UPDATE projects SET state = 'completed' WHERE project_id = '$project'|is planned, but its project"
   )
   n=0
   for item in "${damage[@]}"; do
