@@ -1,7 +1,10 @@
 #include "cli/local_dry_run.h"
 
 #include <map>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "api/job_request.h"
 #include "api/project_quote.h"
@@ -36,9 +39,10 @@ struct StepMedia {
 
 class DryRun {
  public:
-  explicit DryRun(const CheckedPlan& c) : c_(c) {
+  explicit DryRun(const CheckedPlan& c) : c_(c), output_type_(c.plan.steps.size()) {
     for (const MediaEntry& m : c.plan.media)
       media_mime_[m.name] = m.path.empty() ? "" : CheckLocalMedia(c.plan.directory, m.path).sniff.mime;
+    for (size_t i = 0; i < c.plan.steps.size(); ++i) index_.emplace(c.plan.steps[i].id, i);
   }
 
   // The step's ProjectParams, with each dependsOn target filled; its inputs, by upload key.
@@ -100,6 +104,17 @@ class DryRun {
       if (!in.url) (*inputs)[in.list ? in.param + "[" + std::to_string(in.position) + "]" : in.param] = from;
     }
     return params;
+  }
+
+  // Only the step's request (what `validate` checks): no uploads, no estimate paths.
+  Status RequestProblem(size_t i) {
+    std::map<std::string, StepMedia> inputs;
+    Result<Value> params = Params(i, &inputs);
+    if (!params.ok()) return params.status();
+    MediaContentTypes types;
+    for (const auto& [key, m] : inputs)
+      if (!m.content_type.empty()) types[key] = m.content_type;
+    return BuildJobRequest(kDryRunJobId, *params, TraitsForModel(Str(*params, "modelId")), types).status();
   }
 
   Value Line(size_t i) {
@@ -183,20 +198,30 @@ class DryRun {
       return StepMedia{"$input_media#" + std::to_string(index), ""};
     }
     StepMedia out{"step:" + d.source_step_id + "#" + std::to_string(index), ""};
-    const Step* src = c_.plan.FindStep(d.source_step_id);
-    if (src) {
-      // The source's ProjectParams: its own, or those of the project its tool maps to.
-      Value p = c_.analysis.steps[size_t(src - c_.plan.steps.data())].arguments;
-      if (!src->is_project()) p = MapToolProject(src->tool_name, p, src->depends_on).project.params;
-      std::string format = Str(p, "outputFormat"), type = Str(p, "type");
-      if (format.empty()) format = type == "audio" ? "mp3" : type == "video" ? "mp4" : "png";
-      out.content_type = MimeOfFormat(format);
+    // Found by id through an index, its type worked out once: a plan of thousands of steps is
+    // checked in linear time (`validate` builds every step's request).
+    auto src = index_.find(d.source_step_id);
+    if (src != index_.end() && src->second < c_.analysis.steps.size()) {
+      std::optional<std::string>& type = output_type_[src->second];
+      if (!type) {
+        // The source's ProjectParams: its own, or those of the project its tool maps to.
+        const Step& step = c_.plan.steps[src->second];
+        const Value& own = c_.analysis.steps[src->second].arguments;
+        const Value p = step.is_project() ? Value() : MapToolProject(step.tool_name, own, step.depends_on).project.params;
+        const Value& params = step.is_project() ? own : p;
+        std::string format = Str(params, "outputFormat"), kind = Str(params, "type");
+        if (format.empty()) format = kind == "audio" ? "mp3" : kind == "video" ? "mp4" : "png";
+        type = MimeOfFormat(format);
+      }
+      out.content_type = *type;
     }
     return out;
   }
 
   const CheckedPlan& c_;
   std::map<std::string, std::string> media_mime_;
+  std::unordered_map<std::string, size_t> index_;           // step id -> its index
+  std::vector<std::optional<std::string>> output_type_;   // by step: its output's content type
   std::string first_error_;
   int failures_ = 0;
 };
@@ -220,10 +245,8 @@ std::vector<std::pair<size_t, std::string>> LocalRequestProblems(const CheckedPl
   if (checked.plan.execution != Execution::kLocal || checked.analysis.order.size() != checked.plan.steps.size())
     return out;
   DryRun dry(checked);
-  for (int i : checked.analysis.order) {
-    Value line = dry.Line(size_t(i));
-    if (const Value* e = line.Find("error"); e && e->is_string()) out.emplace_back(size_t(i), e->as_string());
-  }
+  for (int i : checked.analysis.order)
+    if (Status s = dry.RequestProblem(size_t(i)); !s.ok()) out.emplace_back(size_t(i), s.message());
   return out;
 }
 
