@@ -12,6 +12,10 @@ namespace sflow {
 
 namespace {
 
+// An answer of the estimate service that is not what the contract says: as an unreadable answer
+// is (kUnavailable, exit 4), not a failed run.
+Status Malformed(const std::string& why) { return Status::Error(Status::Code::kUnavailable, "malformed answer: " + why); }
+
 using job_request::Invalid;
 using job_request::Truthy;
 
@@ -201,7 +205,7 @@ Result<double> Figure(const Value* v, const char* name) {
     if (n.ok() && n->is_number()) d = n->as_number();
   }
   if (!std::isfinite(d) || d < 0)
-    return Status::Error(Status::Code::kUnavailable, std::string("malformed answer: the estimate answer's quote.project.") + name + " is " +
+    return Malformed(std::string("the estimate answer's quote.project.") + name + " is " +
                             (v ? v->Brief() : std::string("missing")) + ", not a price");
   return d;
 }
@@ -233,7 +237,7 @@ Result<std::string> SizePresetPathFor(const Value& params, const std::string& ne
 
 Result<Value> ApplySizePreset(const Value& params, const Value& presets) {
   if (!params.is_object()) return Invalid("project parameters must be a mapping, got " + params.Brief());
-  if (!presets.is_array()) return Status::Error(Status::Code::kUnavailable, "malformed answer: the size-presets answer is " + presets.Brief() + ", not a list");
+  if (!presets.is_array()) return Malformed("the size-presets answer is " + presets.Brief() + ", not a list");
   std::string wanted = StrOf(params, "sizePreset");
   for (const Value& p : presets.items()) {
     const Value* id = p.is_object() ? p.Find("id") : nullptr;
@@ -242,7 +246,7 @@ Result<Value> ApplySizePreset(const Value& params, const Value& presets) {
     const Value* h = p.Find("height");
     if (!w || !h || !w->is_number() || !h->is_number() || w->as_number() <= 0 || h->as_number() <= 0 ||
         w->as_number() > 1e5 || h->as_number() > 1e5)
-      return Status::Error(Status::Code::kUnavailable, "malformed answer: size preset '" + wanted + "' has no usable width and height: " + p.Brief());
+      return Malformed("size preset '" + wanted + "' has no usable width and height: " + p.Brief());
     Value out = params;
     out.Erase("sizePreset");
     out.Set("width", *w);
@@ -256,7 +260,7 @@ Result<ProjectQuote> ParseEstimate(const Value& answer, const std::string& token
   const Value* quote = answer.is_object() ? answer.Find("quote") : nullptr;
   const Value* project = quote && quote->is_object() ? quote->Find("project") : nullptr;
   if (!project || !project->is_object())
-    return Status::Error(Status::Code::kUnavailable, "malformed answer: the estimate answer has no quote.project: " + answer.Brief());
+    return Malformed("the estimate answer has no quote.project: " + answer.Brief());
   Result<double> tokens = Figure(project->Find("costInToken"), "costInToken");
   if (!tokens.ok()) return tokens.status();
   Result<double> usd = Figure(project->Find("costInUSD"), "costInUSD");

@@ -48,24 +48,26 @@ void Note(const Result<T>& r, StoreCheck* out) {
 // Finished runs are left out of the last two: their leftovers decide nothing.
 void CheckLocalRuns(Db& db, StoreCheck* out) {
   static constexpr const char* kGoesOn = "r.status NOT IN ('completed', 'failed', 'cancelled', 'partial_failure')";
+  // "run 'R'" then what is wrong with it.
+  auto problem = [&](const std::string& run, const std::string& what) {
+    out->problems.push_back("run '" + Printable(run) + "'" + what);
+  };
   EachRow(db,
           "SELECT r.id, s.spec IS NULL, json_type(s.spec, '$.steps'), json_array_length(s.spec, '$.steps'), "
           "(SELECT count(*) FROM steps t WHERE t.run_id = r.id) FROM runs r LEFT JOIN run_specs s ON s.run_id = r.id "
           "WHERE r.execution = 'local' ORDER BY r.id",
           out, [&](Stmt& q) {
-            const std::string run = "run '" + Printable(q.Text(0)) + "'";
-            if (q.Int(1)) return out->problems.push_back(run + " is a local run without its spec");
-            if (q.Text(2) != "array") return out->problems.push_back(run + ": its spec has no list of steps");
+            if (q.Int(1)) return problem(q.Text(0), " is a local run without its spec");
+            if (q.Text(2) != "array") return problem(q.Text(0), ": its spec has no list of steps");
             if (q.Int(3) != q.Int(4))
-              out->problems.push_back(run + ": its spec has " + std::to_string(q.Int(3)) + " steps, the run " +
-                                      std::to_string(q.Int(4)));
+              problem(q.Text(0), ": its spec has " + std::to_string(q.Int(3)) + " steps, the run " + std::to_string(q.Int(4)));
           });
   EachRow(db,
           "SELECT p.project_id, p.run_id, p.step_id FROM projects p WHERE NOT EXISTS "
           "(SELECT 1 FROM steps t WHERE t.run_id = p.run_id AND t.step_id = p.step_id) ORDER BY p.run_id, p.project_id",
           out, [&](Stmt& q) {
-            out->problems.push_back("run '" + Printable(q.Text(1)) + "': project " + Printable(q.Text(0)) +
-                                    " names step '" + Printable(q.Text(2)) + "', which the run does not have");
+            problem(q.Text(1), ": project " + Printable(q.Text(0)) + " names step '" + Printable(q.Text(2)) +
+                                   "', which the run does not have");
           });
   EachRow(db,
           std::string("SELECT t.run_id, t.step_id, t.status, t.remote_id, p.state FROM steps t JOIN runs r ON r.id = t.run_id "
@@ -74,13 +76,12 @@ void CheckLocalRuns(Db& db, StoreCheck* out) {
               " AND t.status IN ('submitting', 'queued', 'running') AND (p.state IS NULL OR p.state NOT IN ('pending', 'sent')) "
               "ORDER BY t.run_id, t.position",
           out, [&](Stmt& q) {
-            const std::string step = "run '" + Printable(q.Text(0)) + "': step '" + Printable(q.Text(1)) + "' is " +
-                                     Printable(q.Text(2));
+            const std::string step = ": step '" + Printable(q.Text(1)) + "' is " + Printable(q.Text(2)) + ", but its project ";
             if (q.IsNull(4))
-              out->problems.push_back(step + ", but its project " +
-                                      (q.Text(3).empty() ? std::string("is not named") : Printable(q.Text(3)) + " is not one of its projects"));
+              problem(q.Text(0), step + (q.Text(3).empty() ? std::string("is not named")
+                                                            : Printable(q.Text(3)) + " is not one of its projects"));
             else
-              out->problems.push_back(step + ", but its project " + Printable(q.Text(3)) + " is " + Printable(q.Text(4)));
+              problem(q.Text(0), step + Printable(q.Text(3)) + " is " + Printable(q.Text(4)));
           });
   EachRow(db,
           std::string("SELECT t.run_id, t.step_id, t.remote_id, q.project_id FROM steps t JOIN runs r ON r.id = t.run_id "
@@ -89,9 +90,8 @@ void CheckLocalRuns(Db& db, StoreCheck* out) {
                       "WHERE r.execution = 'local' AND ") + kGoesOn +
               " AND t.status IN ('submitting', 'queued', 'running') ORDER BY t.run_id, t.position, q.project_id",
           out, [&](Stmt& q) {
-            out->problems.push_back("run '" + Printable(q.Text(0)) + "': step '" + Printable(q.Text(1)) +
-                                    "' is in flight as project " + Printable(q.Text(2)) + ", but its project " +
-                                    Printable(q.Text(3)) + " is newer");
+            problem(q.Text(0), ": step '" + Printable(q.Text(1)) + "' is in flight as project " + Printable(q.Text(2)) +
+                                   ", but its project " + Printable(q.Text(3)) + " is newer");
           });
   EachRow(db,
           std::string("SELECT t.run_id, t.step_id, p.project_id FROM steps t JOIN runs r ON r.id = t.run_id "
@@ -99,8 +99,8 @@ void CheckLocalRuns(Db& db, StoreCheck* out) {
                       "WHERE r.execution = 'local' AND ") + kGoesOn +
               " AND t.status = 'planned' ORDER BY t.run_id, t.position, p.project_id",
           out, [&](Stmt& q) {
-            out->problems.push_back("run '" + Printable(q.Text(0)) + "': step '" + Printable(q.Text(1)) +
-                                    "' is planned, but its project " + Printable(q.Text(2)) + " completed");
+            problem(q.Text(0), ": step '" + Printable(q.Text(1)) + "' is planned, but its project " +
+                                   Printable(q.Text(2)) + " completed");
           });
   EachRow(db,
           std::string("SELECT p.run_id, p.step_id, p.project_id, p.state FROM projects p JOIN runs r ON r.id = p.run_id "
@@ -109,9 +109,8 @@ void CheckLocalRuns(Db& db, StoreCheck* out) {
               "AND t.step_id = p.step_id AND t.remote_id = p.project_id AND t.status IN ('submitting', 'queued', 'running')) "
               "ORDER BY p.run_id, p.project_id",
           out, [&](Stmt& q) {
-            out->problems.push_back("run '" + Printable(q.Text(0)) + "': project " + Printable(q.Text(2)) + " (" +
-                                    Printable(q.Text(3)) + ") of step '" + Printable(q.Text(1)) +
-                                    "' is not the project of that step in flight");
+            problem(q.Text(0), ": project " + Printable(q.Text(2)) + " (" + Printable(q.Text(3)) + ") of step '" +
+                                   Printable(q.Text(1)) + "' is not the project of that step in flight");
           });
 }
 

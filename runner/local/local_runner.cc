@@ -345,14 +345,7 @@ Status LocalRunner::StartStep(size_t i) {
     // A request the API would refuse (validate finds these offline; the catalog the service
     // gives may still differ): the step fails before anything is sent or paid, its dependants
     // are skipped, and the others go on.
-    step_errors_[i] = request.status().message();
-    RunUpdate u{.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = RunStatus::kFailed,
-                                     .error = ErrorValue(step_errors_[i])}}};
-    if (Status s = Write(u); !s.ok()) return s;
-    Say(run_.id + ": step " + step.id + " failed before it was sent: " + step_errors_[i]);
-    Report(StepEvent("step_failed", step.id, ""));
-    dag_->Finish(i, false);
-    return Status::OK();
+    return EndStep(i, "", ProjectState::kFailed, request.status().message() + " (nothing was sent)");
   }
   const std::string key = StepCacheKey(*request, cache_inputs);
   if (options_.use_cache && !step.no_cache) {
@@ -884,8 +877,9 @@ Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectStat
   const RunStatus status = how == ProjectState::kCancelled ? RunStatus::kCancelled : RunStatus::kFailed;
   RunUpdate u{.steps = {StepRecord{.step_id = step.id, .tool = ToolOf(step), .status = status, .remote_id = project_id,
                                    .error = ErrorValue(error), .units = charge}},
-              .saved = saved,
-              .projects = {{.project_id = project_id, .state = how, .charge = charge, .error = ErrorValue(error)}}};
+              .saved = saved};
+  if (!project_id.empty())  // a step ended before it had a project (its request could not be made) has none to close
+    u.projects = {{.project_id = project_id, .state = how, .charge = charge, .error = ErrorValue(error)}};
   Status s = Write(u);
   if (s.code() == Status::Code::kConflict) {
     // The project had ended otherwise already (e.g. a cancel confirmed after its end): the step
@@ -896,8 +890,10 @@ Status LocalRunner::EndStep(size_t i, const std::string& project_id, ProjectStat
   if (!s.ok()) return s;
   RemovePartFiles(run_, saved);
   for (ArtifactRecord& a : saved) artifacts_[a.remote_id] = std::move(a);
-  service_->Unwatch(project_id);
-  inflight_.erase(project_id);
+  if (!project_id.empty()) {
+    service_->Unwatch(project_id);
+    inflight_.erase(project_id);
+  }
   Say(run_.id + ": step " + step.id + " " + Name(status) + ": " + error);
   Report(StepEvent(status == RunStatus::kCancelled ? "step_cancelled" : "step_failed", step.id, project_id));
   dag_->Finish(i, false);

@@ -143,7 +143,8 @@ class LocalRunner final : public RunDriver {
   // Stores the marks of files saved outside a step's end (one commit), then removes their part
   // files and keeps them as the run's artifacts; *marked comes back empty.
   Status StoreSaved(std::vector<ArtifactRecord>* marked);
-  // Ends the step (failed or cancelled) with its project, storing `saved` (files downloaded or
+  // Ends the step (failed or cancelled) with its project ("" for a step whose request could not
+  // be made: it never had one), storing `saved` (files downloaded or
   // given up before the end) in the same commit. `charge`: what the project cost, when it was
   // paid although the step failed here (its files could not be saved): shown by `status`.
   Status EndStep(size_t step, const std::string& project_id, ProjectState how, const std::string& error,

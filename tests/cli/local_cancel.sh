@@ -80,59 +80,56 @@ ra=$(grep -o 'r-[0-9]*-[0-9]*-[0-9a-f]*' two_a.err | head -1)
 rb=$(grep -o 'r-[0-9]*-[0-9]*-[0-9a-f]*' two_b.err | head -1)
 apps=$(sqlite3 .sogni-flow/state.db "SELECT count(DISTINCT app_id) FROM projects WHERE run_id IN ('$ra', '$rb')")
 [ "$apps" = 2 ] || fail "the two concurrent processes did not each have their own appId ($apps)"
+# restart_sandbox ARGS...: a sandbox of its own for the next case.
+restart_sandbox() {
+  kill "$sandbox_pid" 2>/dev/null
+  wait "$sandbox_pid" 2>/dev/null
+  start_sandbox "$key" "$@"
+}
+# sigint_when NAME READY ARGS...: runs `sogni-flow ARGS` in the background (so that SIGINT comes
+# in ignored, as for a script's `&` job), waits until the command READY succeeds, sends SIGINT;
+# sets rc and ms (from the signal to the exit). Output in NAME.out and NAME.err.
+sigint_when() {
+  local name=$1 ready=$2 pid t0
+  shift 2
+  "$bin" "$@" > "$name.out" 2> "$name.err" &
+  pid=$!
+  bg_pids+=("$pid")
+  for _ in $(seq 1 100); do eval "$ready" && break; sleep 0.05; done
+  t0=$(date +%s%N)
+  kill -INT "$pid"
+  wait "$pid"
+  rc=$?
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+projects_sent() { curl -s "$url/_sandbox/stats" | jq '.projectsCreated'; }
+
 # 5. Ctrl-C during the quote's wait for a retry.
-kill "$sandbox_pid" 2>/dev/null
-wait "$sandbox_pid" 2>/dev/null
-start_sandbox "$key" --faults http_5xx=1,retry_after=30
+restart_sandbox --faults http_5xx=1,retry_after=30
 runs_before=$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM runs")
-"$bin" run plan.yaml --api-url "$url" --no-cache > quote.out 2> quote.err &
-pid=$!
-bg_pids+=("$pid")
-for _ in $(seq 1 100); do [ "$(curl -s "$url/_sandbox/stats" | jq '.faults.http_5xx // 0')" -gt 0 ] && break; sleep 0.05; done
-t0=$(date +%s%N)
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+sigint_when quote '[ "$(curl -s "$url/_sandbox/stats" | jq ".faults.http_5xx // 0")" -gt 0 ]' \
+  run plan.yaml --api-url "$url" --no-cache
 [ "$rc" -eq 130 ] || fail "Ctrl-C during the quote's retry wait exited $rc, not 130: $(tail -n 3 quote.err)"
 [ "$ms" -lt 5000 ] || fail "Ctrl-C during the quote's retry wait took $ms ms to end the run"
 grep -q "interrupted before anything was stored or sent" quote.err || fail "the interrupted quote did not say so: $(cat quote.err)"
 [ "$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM runs")" = "$runs_before" ] || fail "a run was stored"
-[ "$(curl -s "$url/_sandbox/stats" | jq '.projectsCreated')" = 0 ] || fail "a project was sent"
+[ "$(projects_sent)" = 0 ] || fail "a project was sent"
 # 5b. ... and between two quotes: a slow API (1.5 s an answer) and six steps to quote (about
 # 10 s). The signal ends the run once the step being quoted is, not after every step.
-kill "$sandbox_pid" 2>/dev/null
-wait "$sandbox_pid" 2>/dev/null
-start_sandbox "$key" --faults slow_ms=1500
+restart_sandbox --faults slow_ms=1500
 {
   printf 'version: 1\nname: six\nexecution: local\nsteps:\n'
   for i in 1 2 3 4 5 6; do
     printf '  - id: s%d\n    project: {type: image, modelId: flux1-schnell-fp8, positivePrompt: kettle %d, seed: %d}\n' "$i" "$i" "$i"
   done
 } > six.yaml
-"$bin" run six.yaml --api-url "$url" --no-cache > slowq.out 2> slowq.err &
-pid=$!
-bg_pids+=("$pid")
-sleep 2
-t0=$(date +%s%N)
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+sigint_when slowq 'sleep 2' run six.yaml --api-url "$url" --no-cache
 [ "$rc" -eq 130 ] || fail "Ctrl-C between quotes exited $rc, not 130: $(tail -n 3 slowq.err)"
 [ "$ms" -lt 5000 ] || fail "Ctrl-C between quotes took $ms ms: the other steps were quoted first"
-[ "$(curl -s "$url/_sandbox/stats" | jq '.projectsCreated')" = 0 ] || fail "a project was sent"
+[ "$(projects_sent)" = 0 ] || fail "a project was sent"
 # 5c. Outside the places that handle it, a SIGINT that came in ignored still acts (here it ends
 # `estimate` at once); it was ignored, so a Ctrl-C between two guarded phases of `run` was lost.
-"$bin" estimate six.yaml --api-url "$url" > slowe.out 2> slowe.err &
-pid=$!
-bg_pids+=("$pid")
-sleep 1
-t0=$(date +%s%N)
-kill -INT "$pid"
-wait "$pid"
-rc=$?
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+sigint_when slowe 'sleep 1' estimate six.yaml --api-url "$url"
 [ "$rc" -eq 130 ] || fail "SIGINT to a background estimate: exit $rc, not 130 (killed by the signal)"
 [ "$ms" -lt 1000 ] || fail "SIGINT to a background estimate took $ms ms"
 echo "local cancel: ok"
