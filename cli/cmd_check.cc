@@ -40,10 +40,11 @@ int RunCheck(const std::vector<std::string>& args, Context& ctx) {
   CommandLine cl("check [--state-dir DIR] [--no-files] [--json]",
                  "Checks the state directory fully: the database's log (damage SQLite would drop silently),\n"
                  "every page, index and constraint (integrity_check), foreign keys, every stored row, that\n"
-                 "each run's event cursor covers its events, and that each downloaded artifact's file exists\n"
-                 "with the size and sha256 it was downloaded with. Reads only; safe while other sogni-flow\n"
-                 "processes run. The quick check every command does on opening skips the events table and\n"
-                 "the files; this one reads everything.");
+                 "each run's event cursor covers its events, that a local run's rows agree (its spec, its\n"
+                 "steps and their projects, as resume relies on them to send nothing twice), and that each\n"
+                 "downloaded artifact's file exists with the size and sha256 it was downloaded with. Reads\n"
+                 "only; safe while other sogni-flow processes run. The quick check every command does on\n"
+                 "opening skips the events table and the files; this one reads everything.");
   cl.Flag("json", "", "one JSON object on stdout: ok, counts, problems", &json);
   cl.Flag("no-files", "", "skip the artifacts' files", &no_files);
   cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);

@@ -218,7 +218,8 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 completed, 1 failed/partial_failure/cancelled, 2 invalid plan or usage, 3 auth,\n"
             "4 unavailable (resumable), 5 cost gate, 6 local state (or an --out it cannot write, found before\n"
-            "anything is sent), 7 security, 8 --timeout expired (resumable), 130 interrupted (resumable).\n"
+            "anything is sent), 7 security, 8 --timeout expired (resumable), 130 interrupted (resumable;\n"
+            "while a local plan is quoted, before anything is stored or sent, there is nothing to resume).\n"
             "With several plans: the worst run's code.\n\n"
             "examples:\n"
             "  sogni-flow run plan.yaml --sandbox\n"

@@ -14,8 +14,9 @@ int RunValidate(const std::vector<std::string>& args, Context& ctx) {
   ParamOptions params;
   CommandLine cl("validate PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-q] [--json]",
                  "Checks plans offline, the way the API will: the plan's shape and keys, params and their\n"
-                 "values, each tool's arguments against its official schema, the dependency graph, and local\n"
-                 "media. Every problem is reported as FILE:LINE:COL with a hint where one helps. Every\n"
+                 "values, each tool's arguments against its official schema, the dependency graph, local\n"
+                 "media, and for a local plan each step's project request as the official SDK builds it (a\n"
+                 "model's limits). Every problem is reported as FILE:LINE:COL with a hint where one helps. Every\n"
                  "param needs a value, as for run: a default, -p, --param-file or SOGNI_FLOW_PARAM_<name>.\n"
                  "Reads only: creates no file and opens no socket.");
   cl.Flag("json", "", "one JSON object per plan on stdout (with its diagnostics), then a summary", &json);
