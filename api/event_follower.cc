@@ -63,15 +63,18 @@ void EventFollower::Offer(const SseEvent& frame, FollowOutcome* out) {
   } else if (frame.own_id) {
     sequence = ParseSequence(frame.id);
   }
-  std::optional<std::string> foreign_id;
-  if (!options_.workflow_id.empty() && !workflow_id.empty()) foreign_id = JsonStringToken(workflow_id);
-  if (foreign_id && *foreign_id != options_.workflow_id) {
+  if (Foreign(workflow_id)) {
     ++out->ignored;
   } else if (sequence) {
     FollowedEvent e{.sequence = *sequence, .json = frame.data};
     if (std::optional<std::string> t = JsonStringToken(type)) e.type = std::move(*t);
-    if (std::optional<std::string> s = JsonStringToken(status)) e.status = std::move(*s);
-    e.reported = StatusOf(status, workflow, data).value_or("");
+    // The record's own status is also the one it reports (StatusOf's first rule): decoded once.
+    if (std::optional<std::string> s = JsonStringToken(status)) {
+      e.status = std::move(*s);
+      e.reported = e.status;
+    } else {
+      e.reported = StatusOf(status, workflow, data).value_or("");
+    }
     after_duplicate_ = Take(std::move(e), out) == Fate::kDuplicate;
   } else if (after_duplicate_) {
     ++out->duplicates;  // the status that went with a replayed event: stale
@@ -167,6 +170,20 @@ bool EventFollower::Foreign(const Value& data) const {
   if (options_.workflow_id.empty()) return false;
   const std::string* id = StringAt(data, "workflowId");
   return id && *id != options_.workflow_id;
+}
+
+// The same rule on a skimmed token: a string naming another workflow. Every stream event names
+// the followed one, so its token is compared as it stands when it is plain (quoted, no escape);
+// only an escaped one is decoded.
+bool EventFollower::Foreign(std::string_view token) const {
+  if (options_.workflow_id.empty() || token.empty()) return false;
+  const std::string& mine = options_.workflow_id;
+  // (An id holding a quote or a backslash would read differently escaped: it takes the decoder.)
+  if (token.size() == mine.size() + 2 && token.front() == '"' && token.back() == '"' &&
+      token.compare(1, mine.size(), mine) == 0 && mine.find_first_of("\"\\") == std::string::npos)
+    return false;
+  std::optional<std::string> id = JsonStringToken(token);
+  return id && *id != mine;
 }
 
 EventFollower::Fate EventFollower::Take(FollowedEvent event, FollowOutcome* out) {

@@ -109,6 +109,7 @@ class EventFollower {
   enum class Fate { kDelivered, kHeld, kDuplicate };
   std::optional<int64_t> SequenceOf(const Value& data, const SseEvent* frame) const;
   bool Foreign(const Value& data) const;
+  bool Foreign(std::string_view workflow_id_token) const;  // the skimmed JSON token of "workflowId"
   Fate Take(FollowedEvent event, FollowOutcome* out);
   void Drain(FollowOutcome* out);
   void Trim();

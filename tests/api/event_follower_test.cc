@@ -356,6 +356,27 @@ TEST(EventFollowerTest, ReadsTypeAndStatusesAsAParsedRecordWould) {
   EXPECT_EQ(Sequences(f.Offer(as_text)), Seqs{6});
   as_double.data = R"({"workflowId":"wf_1","sequence":7.0})";  // not an integer: no sequence
   EXPECT_EQ(f.Offer(as_double).ignored, 1);
+  // The id is compared in place when plain and decoded otherwise: the same rule either way.
+  SseEvent escaped_mine, longer, shorter, not_string;
+  escaped_mine.data = R"({"workflowId":"wf_\u0031","sequence":7})";  // wf_1, escaped: ours
+  EXPECT_EQ(Sequences(f.Offer(escaped_mine)), Seqs{7});
+  longer.data = R"({"workflowId":"wf_11","sequence":8})";
+  EXPECT_EQ(f.Offer(longer).ignored, 1);
+  shorter.data = R"({"workflowId":"wf_","sequence":8})";
+  EXPECT_EQ(f.Offer(shorter).ignored, 1);
+  not_string.data = R"({"workflowId":1,"sequence":8})";  // not a string: names no workflow
+  EXPECT_EQ(Sequences(f.Offer(not_string)), Seqs{8});
+}
+
+// An id that reads differently escaped (a backslash, a quote) is never compared as it stands:
+// the text wf_\u0031 names the workflow "wf_1", not one whose id is that text.
+TEST(EventFollowerTest, AnIdWithABackslashIsComparedDecoded) {
+  EventFollower f(EventFollower::Options{R"(wf_\u0031)", 0});
+  SseEvent same_text, escaped;
+  same_text.data = R"({"workflowId":"wf_\u0031","sequence":1})";  // "wf_1": another workflow
+  EXPECT_EQ(f.Offer(same_text).ignored, 1);
+  escaped.data = R"({"workflowId":"wf_\\u0031","sequence":1})";  // the text wf_\u0031: ours
+  EXPECT_EQ(Sequences(f.Offer(escaped)), Seqs{1});
 }
 
 TEST(EventFollowerTest, HoldsAtMostMaxHeldDroppingTheHighest) {
