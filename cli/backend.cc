@@ -11,6 +11,7 @@
 
 #include "api/http_url.h"
 #include "cli/context.h"
+#include "cli/settings.h"
 #include "engine/random.h"
 
 namespace sflow {
@@ -74,10 +75,10 @@ std::string DefaultSocketUrl(const std::string& base_url) {
 }
 
 // Where the endpoint came from, for messages.
-std::string EndpointSource(const BackendOptions& options, char** environ) {
+std::string EndpointSource(const BackendOptions& options, const Setting& configured) {
   if (!options.api_url.empty()) return "--api-url";
-  if (!EnvValue(environ, "SOGNI_API_BASE_URL").empty()) return "SOGNI_API_BASE_URL";
-  return "the default endpoint";
+  if (configured.is_default()) return "the default endpoint";
+  return configured.origin.find(':') == std::string::npos ? configured.origin : configured.origin + ": api_url";
 }
 
 }  // namespace
@@ -93,7 +94,9 @@ void NoticeSink::Redirect(std::function<void(const std::string&)> to) {
   to_ = std::move(to);
 }
 
-Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char** environ, std::ostream* notices) {
+Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, const Context& ctx, std::ostream* notices) {
+  char** environ = ctx.environ;
+  const Setting configured = Configured(ctx, SettingKey::kApiUrl);
   auto backend = std::make_unique<Backend>();
   backend->notices = std::make_unique<NoticeSink>(notices);
   ApiClientOptions api;
@@ -109,19 +112,18 @@ Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char
     backend->api_key = backend->sandbox->api_keys().front();
     backend->api_url = kInProcessSandbox;
   } else {
-    api.base_url = !options.api_url.empty() ? options.api_url : EnvValue(environ, "SOGNI_API_BASE_URL");
-    if (api.base_url.empty()) api.base_url = "https://api.sogni.ai";
+    api.base_url = !options.api_url.empty() ? options.api_url : configured.value;
     while (api.base_url.size() > 1 && api.base_url.back() == '/') api.base_url.pop_back();
     // The rules the transport applies to every request, checked before anything is stored.
     Result<HttpUrl> url = ParseHttpUrl(api.base_url);
-    if (!url.ok()) return Status::Security(EndpointSource(options, environ) + ": " + url.status().message());
+    if (!url.ok()) return Status::Security(EndpointSource(options, configured) + ": " + url.status().message());
     // A base URL: the API's paths are appended to it, so a query or fragment would end up in
     // front of them (and a query may hold a secret: it is never quoted).
     if (api.base_url.find_first_of("?#") != std::string::npos)
-      return Status::InvalidPlan(EndpointSource(options, environ) + ": " + url->Redacted() +
+      return Status::InvalidPlan(EndpointSource(options, configured) + ": " + url->Redacted() +
                                  " has a query or fragment; give the API's base URL, e.g. https://api.sogni.ai");
     if (!url->secure() && !IsLoopbackHostName(url->host))
-      return Status::Security(EndpointSource(options, environ) + ": refusing plain http:// to " + url->host +
+      return Status::Security(EndpointSource(options, configured) + ": refusing plain http:// to " + url->host +
                               ": only https is allowed beyond loopback");
     backend->api_url = api.base_url;
     std::string source = "SOGNI_API_KEY";

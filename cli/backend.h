@@ -19,6 +19,7 @@
 #include "api/http_transport.h"
 #include "api/projects_session.h"
 #include "api/stream_loop.h"
+#include "cli/context.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
 #include "sandbox/sandbox.h"
@@ -27,7 +28,7 @@ namespace sflow {
 
 struct BackendOptions {
   bool sandbox = false;       // start sflow::Sandbox in-process (step_ms 20, a generated key)
-  std::string api_url;        // --api-url; "" = SOGNI_API_BASE_URL, else https://api.sogni.ai
+  std::string api_url;        // --api-url; "" = the api_url setting (SOGNI_API_BASE_URL, a settings file, the default)
   std::string api_key_file;   // --api-key-file: must not be readable by group or others
   bool key_optional = false;  // no key is no error (estimate: the estimate routes need none)
 };
@@ -81,7 +82,8 @@ struct Backend {
 //     header, so it is refused with kPermission, saying where and which kind of byte (never the
 //     key). A key file must be a regular file not readable by others (kSecurity).
 // `notices` gets the client's retry notices (may be null: none).
-Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, char** environ,
+// Without --api-url the endpoint is the api_url setting (cli/settings.h), named by its origin.
+Result<std::unique_ptr<Backend>> OpenBackend(const BackendOptions& options, const Context& ctx,
                                              std::ostream* notices = nullptr);
 
 // One cheap authenticated read (GET /v1/creative-agent/workflows?limit=1) before anything is

@@ -1,11 +1,17 @@
 // The subcommand table and top-level dispatch (ninja's kTools[] in spirit).
+#include <unistd.h>
+
+#include <climits>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
+#include "cli/settings.h"
+#include "engine/diagnostics.h"
 #include "engine/spell.h"
 
 #ifndef SFLOW_VERSION
@@ -39,6 +45,7 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx);
 int RunCheck(const std::vector<std::string>& args, Context& ctx);
 int RunRecover(const std::vector<std::string>& args, Context& ctx);
 int RunForget(const std::vector<std::string>& args, Context& ctx);
+int RunConfig(const std::vector<std::string>& args, Context& ctx);
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
@@ -56,6 +63,7 @@ const std::vector<CommandSpec>& Commands() {
       {"check", "check the state directory fully: database, log, rows, cursors, downloaded files", RunCheck},
       {"recover", "get back runs the server knows but the state directory lost", RunRecover},
       {"forget", "remove runs from the state directory (downloaded files stay)", RunForget},
+      {"config", "the settings commands default to, and where each came from", RunConfig},
       {"sandbox", "run the local simulator of the Sogni API on loopback", RunSandbox},
   };
   return kCommands;
@@ -72,6 +80,21 @@ void PrintUsage(std::ostream& out) {
     out << "  " << name << c.summary << "\n";
   }
   out << "\n'sogni-flow COMMAND --help' explains a command. Plans are YAML files: see docs/plan-language.md.\n";
+}
+
+// Whether a command's arguments ask for its help (before any `--`): help needs no settings, and
+// must work while a settings file is broken.
+bool AsksForHelp(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--") return false;
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
+std::string CurrentDirectory() {
+  char buf[PATH_MAX];
+  return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string();
 }
 
 }  // namespace
@@ -91,8 +114,29 @@ int RunCli(const std::vector<std::string>& args, Context& ctx) {
     ctx.out << "sogni-flow " SFLOW_VERSION "\n";
     return kExitOk;
   }
-  for (const CommandSpec& c : Commands())
-    if (name == c.name) return c.run(std::vector<std::string>(args.begin() + 1, args.end()), ctx);
+  for (const CommandSpec& c : Commands()) {
+    if (name != c.name) continue;
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    // The settings files are read once, here, for every command that may use them (the
+    // sandbox uses none). A broken one stops the command: a setting silently skipped would send
+    // a nightly run to another state directory or endpoint.
+    std::optional<Settings> settings;
+    const Settings* given = ctx.settings;
+    if (!given && name != "sandbox" && !AsksForHelp(rest)) {
+      DiagnosticList diags;
+      Result<Settings> loaded = Settings::Load(ctx.environ, CurrentDirectory(), &diags);
+      if (!loaded.ok()) {
+        for (const Diagnostic& d : diags.Sorted()) ctx.err << FormatDiagnostic(d) << "\n";
+        ctx.err << "sogni-flow " << name << ": fix the settings file first ('sogni-flow config --help' explains them)\n";
+        return kExitInvalid;
+      }
+      settings = std::move(*loaded);
+      ctx.settings = &*settings;
+    }
+    const int code = c.run(rest, ctx);
+    ctx.settings = given;
+    return code;
+  }
   std::vector<std::string> names;
   for (const CommandSpec& c : Commands()) names.push_back(c.name);
   std::string hint = name.size() <= 64 ? DidYouMean(name, names) : "";

@@ -66,7 +66,7 @@ int ApproveRun(const std::string& run_id, const std::string& state_dir, const Ba
   bool overridden = false;
   Result<BackendOptions> bo = BackendOptionsFor(*run, backend_options, &overridden);
   if (!bo.ok()) return fail(bo.status());
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx, &ctx.err);
   if (!backend.ok()) return fail(backend.status());
   if (run->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow approve: run " << run_id << " belongs to another account (key fingerprint "
@@ -109,9 +109,9 @@ int RunApprove(const std::vector<std::string>& args, Context& ctx) {
   cl.Flag("force", "", "replace an existing approval file", &force);
   cl.Value("run", "", "RUN", "confirm the cost of this stored run instead", &run_id);
   cl.Flag("json", "", "with --run: one JSON object per workflow event on stdout, then a summary", &json);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "use a fresh in-process simulator", &backend_options.sandbox);
-  cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 approved (or the run completed), 2 invalid plan or usage, 5 estimate over the\n"
             "ceiling (or the run awaits cost approval again), others as for run\n\n"

@@ -49,7 +49,7 @@ int RunArtifacts(const std::vector<std::string>& args, Context& ctx) {
   cl.Flag("json", "", "one JSON object per artifact on stdout", &json);
   cl.Flag("no-download", "", "only list; download nothing", &no_download);
   cl.Value("out", "", "DIR", "where missing artifacts go (default: the run's out dir)", &out_dir);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 every artifact downloaded, 1 some could not be downloaded, 2 usage or\n"
             "unknown run, 4 unavailable, 6 local state, 7 security (a refused URL, path or state directory)\n\n"
             "examples:\n"

@@ -135,7 +135,7 @@ int CancelLocal(Context& ctx, StateDir& dir, bool leased, const RunRecord& run, 
   bool overridden = false;
   Result<BackendOptions> bo = BackendOptionsFor(run, backend_options, &overridden);
   if (!bo.ok()) return fail(bo.status());
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx, &ctx.err);
   if (!backend.ok()) return fail(backend.status());
   if (run.account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow cancel: run " << run.id << " belongs to another account (key fingerprint "
@@ -173,8 +173,8 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
                  "steps downloaded), as 'run' does. The API key must be the run's account (by fingerprint).");
   cl.Flag("wait", "", "follow the run until it is cancelled (or has ended otherwise)", &wait);
   cl.Flag("json", "", "with --wait: one JSON object per workflow event on stdout, then a summary", &json);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
-  cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
+  cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 cancelled (or had already ended: said so), 1 the run ended otherwise (failed), or\n"
             "the server no longer knows its workflow (the run is then marked failed),\n"
@@ -219,7 +219,7 @@ int RunCancel(const std::vector<std::string>& args, Context& ctx) {
   bool overridden = false;
   Result<BackendOptions> bo = BackendOptionsFor(*run, backend_options, &overridden);
   if (!bo.ok()) return fail(bo.status());
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx, &ctx.err);
   if (!backend.ok()) return fail(backend.status());
   if (run->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow cancel: run " << run_id << " belongs to another account (key fingerprint "

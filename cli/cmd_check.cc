@@ -47,7 +47,7 @@ int RunCheck(const std::vector<std::string>& args, Context& ctx) {
                  "opening skips the events table and the files; this one reads everything.");
   cl.Flag("json", "", "one JSON object on stdout: ok, counts, problems", &json);
   cl.Flag("no-files", "", "skip the artifacts' files", &no_files);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 everything holds, 6 problems found (one line each), 7 the directory is refused\n"
             "(another user's, writable by others, a link where a file should be)\n\n"
             "examples:\n"
@@ -58,7 +58,7 @@ int RunCheck(const std::vector<std::string>& args, Context& ctx) {
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow check: " << s.message() << "\n", kExitInvalid;
   if (!rest.empty()) return ctx.err << "sogni-flow check: unexpected argument '" << rest[0] << "'\n", kExitInvalid;
-  const std::string path = StateDirPath(state_dir, ctx.environ);
+  const std::string path = StateDirPath(state_dir, ctx);
 
   {  // The directory's own checks (owner, modes, links); damage is reported below, in full.
     Result<std::unique_ptr<StateDir>> dir = OpenState("check", state_dir, StateAccess::kRead, ctx);

@@ -176,7 +176,7 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
   cl.Flag("json", "", "one JSON object per plan on stdout", &json);
   cl.Flag("offline", "", "local plans: no network; project steps show as priced at run time", &offline);
   cl.Flag("sandbox", "", "quote against the local simulator, started in-process", &backend_options.sandbox);
-  cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600); the quotes need none", &backend_options.api_key_file);
   cl.Repeated("param", "p", "NAME=VALUE", "set a param (the last one for a name wins)", &params.assignments);
   cl.Repeated("param-file", "", "FILE", "read params from a YAML or JSON mapping", &params.files);
@@ -216,7 +216,7 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
       Result<LocalSpec> spec = BuildLocalSpec(c.plan, c.analysis);
       if (!spec.ok()) q = spec.status();
       if (q.ok() && !backend) {
-        Result<std::unique_ptr<Backend>> b = OpenBackend(backend_options, ctx.environ, &ctx.err);
+        Result<std::unique_ptr<Backend>> b = OpenBackend(backend_options, ctx, &ctx.err);
         if (b.ok()) backend = std::move(*b);
         else q = b.status();
       }

@@ -25,7 +25,7 @@ int RunEvents(const std::vector<std::string>& args, Context& ctx) {
                  "--follow keeps printing events as that process stores them, until the run has ended.");
   cl.Flag("json", "", "each event as stored (JSON), one per line", &json);
   cl.Flag("follow", "f", "keep printing new events until the run ends (Ctrl-C stops)", &follow);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 shown (with --follow: the run has ended), 2 usage or unknown run, 6 the state store\n"
             "cannot be read, 7 the state directory is refused (writable by others, another user's),\n"
             "130 --follow stopped by Ctrl-C\n\n"

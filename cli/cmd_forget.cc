@@ -42,7 +42,7 @@ int RunForget(const std::vector<std::string>& args, Context& ctx) {
                  "refused unless --force: forgetting it gives up following it (its workflow goes on, and is\n"
                  "billed). A run another sogni-flow drives is always refused.");
   cl.Flag("force", "", "also forget runs whose workflow may still be live", &force);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 every run forgotten, 2 usage or unknown run, 6 a run is driven by another process,\n"
             "or may be live (without --force); the other runs given are still forgotten, 7 the state\n"
             "directory is refused (writable by others, another user's)\n\n"

@@ -18,6 +18,7 @@
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
+#include "cli/settings.h"
 #include "cli/state_access.h"
 #include "engine/run_id.h"
 #include "runner/sha256.h"
@@ -29,7 +30,8 @@ namespace {
 constexpr int kMaxListed = 2000;  // workflows read from the server at most (newest first)
 
 // A new run for the remote workflow `w`, bound to it, not final.
-RunRecord RunFor(const Value& w, const std::string& id, const std::string& account, const std::string& api_url) {
+RunRecord RunFor(const Value& w, const std::string& id, const std::string& account, const std::string& api_url,
+                 const std::string& out_root) {
   RunRecord run;
   run.id = id;
   run.plan_name = w.StringAt("title").empty() ? "recovered" : w.StringAt("title");
@@ -39,7 +41,7 @@ RunRecord RunFor(const Value& w, const std::string& id, const std::string& accou
   run.status = w.StringAt("status") == "queued" ? RunStatus::kQueued : RunStatus::kRunning;
   run.workflow_id = w.StringAt("workflowId");
   run.account = account;
-  run.out_dir = "sogni-out/" + id;
+  run.out_dir = out_root + "/" + id;
   run.api_url = api_url;
   if (const Value* steps = w.Find("steps"); steps && steps->is_array()) {
     for (const Value& s : steps->items()) {
@@ -64,8 +66,8 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
                  "unknown workflow of the account is listed: pick yours.");
   cl.Flag("all", "", "re-create a run for every workflow listed", &all);
   cl.Flag("json", "", "one JSON object per workflow on stdout", &json);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
-  cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
+  cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 listed or recovered, 2 usage or a workflow that is not listed, 3 auth,\n"
             "4 unavailable, 6 local state, 7 security (TLS, a refused URL or state directory)\n\n"
@@ -81,7 +83,7 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
 
   Result<std::unique_ptr<StateDir>> dir = OpenState("recover", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return fail(dir.status());
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ, &ctx.err);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx, &ctx.err);
   if (!backend.ok()) return fail(backend.status());
   ApiClient& client = *(*backend)->client;
   const std::string api_url = (*backend)->api_url;  // the endpoint the recovered runs belong to
@@ -126,7 +128,7 @@ int RunRecover(const std::vector<std::string>& args, Context& ctx) {
       Result<StateDir::NewRun> lease = (*dir)->LeaseNewRun();  // held while it is stored
       if (!lease.ok()) return fail(lease.status());
       const std::string run_id = lease->run_id;
-      if (Status c = (*dir)->store().CreateRun(RunFor(w, run_id, account, api_url)); !c.ok()) return fail(c);
+      if (Status c = (*dir)->store().CreateRun(RunFor(w, run_id, account, api_url, Configured(ctx, SettingKey::kOutDir).value)); !c.ok()) return fail(c);
       line.Set("run", Value::String(run_id));
       ++recovered;
       if (!json)

@@ -14,6 +14,7 @@
 #include "cli/context.h"
 #include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
+#include "cli/settings.h"
 #include "cli/state_access.h"
 #include "engine/random.h"
 #include "engine/run_id.h"
@@ -39,7 +40,7 @@ int ReseedLocal(const RunRecord& source, const std::map<std::string, std::option
   bool overridden = false;
   Result<BackendOptions> bo = BackendOptionsFor(source, backend_options, &overridden);
   if (!bo.ok()) return ctx.err << "sogni-flow reseed: " << bo.status().message() << "\n", ExitCodeFor(bo.status());
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx, &ctx.err);
   if (!backend.ok()) return ctx.err << "sogni-flow reseed: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
   if (Status b = CheckBackend(**backend); !b.ok()) return ctx.err << "sogni-flow reseed: " << b.message() << "\n", ExitCodeFor(b);
   if (source.account != AccountFingerprint((*backend)->api_key))
@@ -58,7 +59,7 @@ int ReseedLocal(const RunRecord& source, const std::map<std::string, std::option
   run.execution = Execution::kLocal;
   run.account = source.account;
   run.api_url = (*backend)->api_url;
-  run.out_dir = out_dir.empty() ? "sogni-out/" + new_id : out_dir;
+  run.out_dir = out_dir.empty() ? Configured(ctx, SettingKey::kOutDir).value + "/" + new_id : out_dir;
   run.spec = SpecToValue(*reseeded);
   for (const SpecStep& step : reseeded->steps)
     run.steps.push_back(StepRecord{.step_id = step.id, .tool = "project:" + step.type, .artifact_count = step.artifact_count});
@@ -87,9 +88,9 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
                  "its artifacts downloaded, as 'run' does. Its params note cloned_from_run.");
   cl.Repeated("step", "s", "ID[=SEED]", "reseed this step (with SEED, else a random seed)", &step_args);
   cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &json);
-  cl.Value("out", "", "DIR", "where the new run's artifacts go (default ./sogni-out/NEWRUN)", &out_dir);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
-  cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("out", "", "DIR", "where the new run's artifacts go (default OUT/NEWRUN, OUT the out_dir setting: ./sogni-out)", &out_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
+  cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 the new run completed, 1 it failed, 2 usage, unknown run or step, a run that\n"
             "is not completed/partial_failure, 3 auth, 4 unavailable (resumable), 6 local state\n\n"
@@ -160,7 +161,7 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
   bool overridden = false;
   Result<BackendOptions> bo = BackendOptionsFor(*source, backend_options, &overridden);
   if (!bo.ok()) return ctx.err << "sogni-flow reseed: " << bo.status().message() << "\n", ExitCodeFor(bo.status());
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx.environ, &ctx.err);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx, &ctx.err);
   if (!backend.ok()) return ctx.err << "sogni-flow reseed: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
   if (Status b = CheckBackend(**backend); !b.ok())
     return ctx.err << "sogni-flow reseed: " << b.message() << "\n", ExitCodeFor(b);
@@ -174,7 +175,8 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
   const std::string new_id = lease->run_id;
   RunRecord from = *source;
   from.api_url = (*backend)->api_url;
-  Result<std::string> run_id = CreateReseedRun(store, from, overrides, out_dir, new_id);
+  const std::string new_out = out_dir.empty() ? Configured(ctx, SettingKey::kOutDir).value + "/" + new_id : out_dir;
+  Result<std::string> run_id = CreateReseedRun(store, from, overrides, new_out, new_id);
   if (!run_id.ok()) return ctx.err << "sogni-flow reseed: " << run_id.status().message() << "\n", ExitCodeFor(run_id.status());
   ctx.err << "run " << *run_id << " (reseed of " << runs[0] << ")\n";
   return DriveAndReport("reseed", ctx, store, **backend, *run_id, json, StateDirHint(state_dir));

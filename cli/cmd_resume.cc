@@ -11,6 +11,7 @@
 #include "cli/context.h"
 #include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
+#include "cli/settings.h"
 #include "cli/state_access.h"
 #include "runner/approval.h"
 #include "runner/sha256.h"
@@ -60,9 +61,9 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
   cl.Flag("all", "", "every unfinished run of the state directory", &all);
   cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
   flags.Register(cl);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "use a fresh in-process simulator (it knows no earlier workflow)", &backend_options.sandbox);
-  cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: as for run; with several runs the worst run's code; 0 when --all finds nothing\n\n"
             "examples:\n"
@@ -73,7 +74,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow resume: " << s.message() << "\n", kExitInvalid;
   if (all == !runs.empty()) return ctx.err << "sogni-flow resume: give run ids or --all (see --help)\n", kExitInvalid;
-  if (Status d = flags.Finish(); !d.ok())
+  if (Status d = flags.Finish(Configured(ctx, SettingKey::kJobs)); !d.ok())
     return ctx.err << "sogni-flow resume: " << d.message() << "\n", kExitInvalid;
 
   drive.hint_args = StateDirHint(state_dir);
@@ -135,7 +136,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
       continue;
     }
     if (!backends.count(endpoint)) {
-      Result<std::unique_ptr<Backend>> b = OpenBackend(*bo, ctx.environ, &ctx.err);
+      Result<std::unique_ptr<Backend>> b = OpenBackend(*bo, ctx, &ctx.err);
       Status s = b.ok() ? CheckBackend(**b) : b.status();
       if (!s.ok()) {
         refused[endpoint] = s;

@@ -12,6 +12,7 @@
 #include "cli/context.h"
 #include "cli/drive_and_report.h"
 #include "cli/exit_codes.h"
+#include "cli/settings.h"
 #include "cli/local_dry_run.h"
 #include "cli/plan_check.h"
 #include "cli/state_access.h"
@@ -112,7 +113,9 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
     run.execution = Execution::kLocal;
     run.account = AccountFingerprint(backend.api_key);
     run.api_url = backend.api_url;
-    run.out_dir = out_dir.empty() ? "sogni-out/" + run_id : per_run_dir ? out_dir + "/" + run_id : out_dir;
+    run.out_dir = out_dir.empty() ? Configured(ctx, SettingKey::kOutDir).value + "/" + run_id
+                  : per_run_dir   ? out_dir + "/" + run_id
+                                  : out_dir;
     if (no_cache)
       for (SpecStep& step : p.local->steps) step.no_cache = true;
     run.spec = SpecToValue(*p.local);
@@ -133,7 +136,9 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
   spec.start_body = StartBody(c.plan, c.analysis, p.start);
   spec.account = AccountFingerprint(backend.api_key);
   spec.api_url = backend.api_url;
-  spec.out_dir = out_dir.empty() || !per_run_dir ? out_dir : out_dir + "/" + run_id;
+  spec.out_dir = out_dir.empty() ? Configured(ctx, SettingKey::kOutDir).value + "/" + run_id
+                 : per_run_dir   ? out_dir + "/" + run_id
+                                 : out_dir;
   for (const Step& step : c.plan.steps) spec.step_ids.push_back(step.id);
   return CreateServerRun(store, spec, run_id);
 }
@@ -211,10 +216,10 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
           "server plans: follow each workflow to its end and store its artifacts' records,\n"
           "download nothing ('sogni-flow artifacts RUN' or 'resume RUN' fetches them later);\n"
           "not for local plans, whose results feed the steps after them", &drive.no_download);
-  cl.Value("out", "", "DIR", "where artifacts go (default ./sogni-out/RUN; with several plans DIR/RUN)", &out_dir);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Value("out", "", "DIR", "where artifacts go (default OUT/RUN, OUT the out_dir setting: ./sogni-out; with several plans DIR/RUN)", &out_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);
-  cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 completed, 1 failed/partial_failure/cancelled, 2 invalid plan or usage, 3 auth,\n"
             "4 unavailable (resumable), 5 cost gate, 6 local state (or an --out it cannot write, found before\n"
@@ -230,7 +235,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow run: " << s.message() << "\n", kExitInvalid;
   if (plans.empty()) return ctx.err << "sogni-flow run: give at least one plan (see --help)\n", kExitInvalid;
-  if (Status d = flags.Finish(); !d.ok())
+  if (Status d = flags.Finish(Configured(ctx, SettingKey::kJobs)); !d.ok())
     return ctx.err << "sogni-flow run: " << d.message() << "\n", kExitInvalid;
   if (drive.detach && backend_options.sandbox)
     return ctx.err << "sogni-flow run: --detach leaves the workflows to a server that outlives this command; "
@@ -301,11 +306,11 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
 
   // Artifacts need somewhere to go: an --out that cannot be made or written into (read-only,
   // not a directory, no permission) is found before anything is paid for.
-  if (Status o = CheckWritableDirectory(out_dir.empty() ? "sogni-out" : out_dir); !o.ok())
+  if (Status o = CheckWritableDirectory(out_dir.empty() ? Configured(ctx, SettingKey::kOutDir).value : out_dir); !o.ok())
     return stop({"the artifacts could not be saved: " + o.message() + "; choose another --out"}, ExitCodeFor(o));
   // The endpoint and the key are checked (one cheap request) before anything is stored, so a
   // run is never stored that could not have been started.
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ, &ctx.err);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx, &ctx.err);
   if (!backend.ok()) return stop({backend.status().message()}, ExitCodeFor(backend.status()));
   {
     // Nothing is stored or sent yet: a Ctrl-C (or SIGTERM) here stops the check and the quotes,

@@ -195,7 +195,7 @@ int RunStatusCommand(const std::vector<std::string>& args, Context& ctx) {
                  "whether a retry may succeed). Reads the state store only: no lock, no network; works in a\n"
                  "read-only state directory.");
   cl.Flag("json", "", "one JSON object per run on stdout", &json);
-  cl.Value("state-dir", "", "DIR", "the state directory (default $SOGNI_FLOW_STATE_DIR or ./.sogni-flow)", &state_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 shown (also when there are no runs yet), 2 usage or unknown run, 6 the state store\n"
             "cannot be read, 7 the state directory is refused (writable by others, another user's)\n\n"
             "examples:\n"
@@ -209,7 +209,7 @@ int RunStatusCommand(const std::vector<std::string>& args, Context& ctx) {
   Result<std::unique_ptr<StateDir>> dir = OpenState("status", state_dir, StateAccess::kRead, ctx);
   if (!dir.ok()) {
     if (dir.status().code() == Status::Code::kNotFound && runs.empty())
-      return ctx.err << "no runs yet in " << StateDirPath(state_dir, ctx.environ) << "\n", kExitOk;
+      return ctx.err << "no runs yet in " << StateDirPath(state_dir, ctx) << "\n", kExitOk;
     return ctx.err << "sogni-flow status: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   }
   RunStore& store = (*dir)->store();

@@ -96,7 +96,7 @@ int RunTemplates(const std::vector<std::string>& args, Context& ctx) {
   cl.Value("name", "", "NAME", "fork: the new template's name", &new_name);
   cl.Value("visibility", "", "V", "list: only public or private templates", &visibility);
   cl.Flag("sandbox", "", "use a fresh in-process simulator", &backend_options.sandbox);
-  cl.Value("api-url", "", "URL", "the API (default $SOGNI_API_BASE_URL or https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 done, 2 usage, invalid plan, unknown template, or it already exists (the --out file,\n"
             "a template of that id) without --force, 3 auth, 4 unavailable, 6 the --out file cannot be written\n\n"
@@ -143,7 +143,7 @@ int RunTemplates(const std::vector<std::string>& args, Context& ctx) {
       return ctx.err << "sogni-flow templates push: " << pos[1] << " is not a 'kind: template' plan\n", kExitInvalid;
     record = TemplateRecord(c.plan, c.analysis);
   }
-  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx.environ);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx);
   if (!backend.ok()) return ctx.err << "sogni-flow templates: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
   ApiClient& api = *(*backend)->client;
   auto fail = [&](const Status& st) {

@@ -10,11 +10,16 @@
 
 namespace sflow {
 
+class Settings;
+
 struct Context {
   std::ostream& out;
   std::ostream& err;
   char** environ = nullptr;  // nullptr-terminated, as in main's envp
   bool err_is_terminal = false;  // stderr is a terminal that can redraw lines (live progress)
+  // The settings files and variables as RunCli read them (cli/settings.h); nullptr: the
+  // environment and the defaults only.
+  const Settings* settings = nullptr;
 };
 
 // A subcommand: `sogni-flow NAME ARGS...`.

@@ -18,7 +18,7 @@
 namespace sflow {
 
 void DriveFlags::Register(CommandLine& cl) {
-  cl.Value("jobs", "j", "N", "follow up to N runs at once (1 to 10000, default 1; the open-file limit is raised to fit); a local plan runs up to N projects at once (default 4)", &jobs);
+  cl.Value("jobs", "j", "N", "follow up to N runs at once (1 to 10000, default the jobs setting, else 1; the open-file limit is raised to fit); a local plan runs up to N projects at once (default 4)", &jobs);
   cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
   cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
           &options.cancel_on_interrupt);
@@ -47,15 +47,21 @@ int64_t OpenFileLimit() {
 
 }  // namespace
 
-Status DriveFlags::Finish() {
+Status DriveFlags::Finish(const Setting& configured) {
+  std::string source = "-j";
+  if (jobs.empty() && !configured.value.empty()) {
+    jobs = configured.value;
+    source = configured.origin.find(':') == std::string::npos ? configured.origin : configured.origin + ": jobs";
+  }
   if (!jobs.empty()) {
     if (jobs.size() > 5 || jobs.find_first_not_of("0123456789") != std::string::npos || std::stoi(jobs) < 1 ||
         std::stoi(jobs) > kMaxJobs)
-      return Status::InvalidPlan("-j wants a number from 1 to " + std::to_string(kMaxJobs) + ", not '" + jobs + "'");
+      return Status::InvalidPlan(source + " wants a number from 1 to " + std::to_string(kMaxJobs) + ", not '" +
+                                 CommandLine::Shown(jobs) + "'");
     options.jobs = options.step_jobs = std::stoi(jobs);
     const int64_t files = OpenFileLimit();
     if (options.jobs + kSpareFiles > files)
-      return Status::InvalidPlan("-j " + jobs + " needs about " + std::to_string(options.jobs + kSpareFiles) +
+      return Status::InvalidPlan(source + " " + jobs + " needs about " + std::to_string(options.jobs + kSpareFiles) +
                                  " open files, and this process may open " + std::to_string(files) +
                                  " (ulimit -n): use -j " + std::to_string(std::max<int64_t>(files - kSpareFiles, 1)) +
                                  " or less, or raise the limit");

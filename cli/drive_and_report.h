@@ -12,6 +12,7 @@
 #include "cli/backend.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
+#include "cli/settings.h"
 #include "engine/run_store.h"
 #include "engine/status.h"
 #include "runner/run_driver.h"
@@ -52,9 +53,11 @@ struct DriveFlags {
   DriveOptions options;
   std::string jobs, timeout;  // jobs "" = not given
   void Register(CommandLine& cl);
-  // -j 1..999 (runs at once, and a local run's projects in flight) and --timeout through ParseDuration ("" = none) into `options`; kInvalidPlan with
-  // the message to print otherwise.
-  Status Finish();
+  // -j 1..10000 (runs at once, and a local run's projects in flight) and --timeout through
+  // ParseDuration ("" = none) into `options`; kInvalidPlan with the message to print otherwise.
+  // Without -j, `configured` (the jobs setting, cli/settings.h) applies as -j would, its errors
+  // naming where it came from.
+  Status Finish(const Setting& configured);
 };
 
 // The driver of a local run over `backend` (its projects socket opened on first use), for the

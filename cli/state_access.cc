@@ -1,11 +1,12 @@
 #include "cli/state_access.h"
 
+#include "cli/settings.h"
+
 namespace sflow {
 
-std::string StateDirPath(const std::string& flag, char** environ) {
+std::string StateDirPath(const std::string& flag, const Context& ctx) {
   if (!flag.empty()) return flag;
-  std::string env = EnvValue(environ, "SOGNI_FLOW_STATE_DIR");
-  return env.empty() ? ".sogni-flow" : env;
+  return Configured(ctx, SettingKey::kStateDir).value;
 }
 
 std::string StateDirHint(const std::string& flag) {
@@ -16,7 +17,7 @@ std::string StateDirHint(const std::string& flag) {
 Result<std::unique_ptr<StateDir>> OpenState(const char* command, const std::string& flag,
                                             StateAccess access, Context& ctx) {
   StateDirOptions options;
-  options.path = StateDirPath(flag, ctx.environ);
+  options.path = StateDirPath(flag, ctx);
   options.read_only = access == StateAccess::kRead;
   Result<std::unique_ptr<StateDir>> dir = StateDir::Open(options);
   if (!dir.ok()) return dir.status();

@@ -17,14 +17,14 @@ enum class StateAccess {
   kWrite,  // everything that stores something
 };
 
-// The state directory a command uses: `flag` (--state-dir), else $SOGNI_FLOW_STATE_DIR, else
-// ./.sogni-flow.
-std::string StateDirPath(const std::string& flag, char** environ);
+// The state directory a command uses: `flag` (--state-dir), else the state_dir setting
+// ($SOGNI_FLOW_STATE_DIR, a settings file, else ./.sogni-flow; cli/settings.h).
+std::string StateDirPath(const std::string& flag, const Context& ctx);
 
 // " --state-dir 'DIR'" when the command line named a state directory, for printed commands.
 std::string StateDirHint(const std::string& flag);
 
-// Opens `flag` (--state-dir), else $SOGNI_FLOW_STATE_DIR, else ./.sogni-flow. Prints each of the
+// Opens StateDirPath(flag, ctx). Prints each of the
 // directory's notices to ctx.err as "sogni-flow COMMAND: <notice>". The caller prints an error.
 Result<std::unique_ptr<StateDir>> OpenState(const char* command, const std::string& flag,
                                             StateAccess access, Context& ctx);

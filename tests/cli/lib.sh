@@ -1,6 +1,7 @@
 # What the binary-level tests share; sourced by tests/cli/*.sh after `set -u`.
 #   test_setup BIN          bin=BIN (absolute), a fresh temp dir as the working directory, removed
-#                           (with every process started through start_sandbox) on exit
+#                           (with every process started through start_sandbox) on exit; the
+#                           user's settings file is not read (XDG_CONFIG_HOME points into it)
 #   fail MESSAGE            prints MESSAGE and the tail of every *.err and *.log here, exits 1
 #   require TOOL...         fails unless every TOOL is on PATH
 #   await_listening LOG PID [FROM]
@@ -35,6 +36,7 @@ test_cleanup() {
 test_setup() {
   bin=$(realpath "$1")
   work=$(mktemp -d)
+  export XDG_CONFIG_HOME=$work/.no-user-settings  # a developer's own defaults must not change a test
   trap test_cleanup EXIT
   trap 'exit 1' INT TERM
   cd "$work" || exit 1
