@@ -17,7 +17,7 @@ RELFLAGS   := "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 $(DEBUG_INFO) -DNDEBUG"
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 BIN        := $(BUILD)/sogni-flow
 
-.PHONY: all setup build test test-fast asan asan-build fuzz fuzz-build fuzz-soak demo bench clean soak tsan mutate
+.PHONY: all setup build package test test-fast asan asan-build fuzz fuzz-build fuzz-soak demo bench clean soak tsan mutate
 
 # The libFuzzer targets (tests/fuzz/fuzzers.cmake) and their deterministic replays.
 FUZZERS    := plan sse json envelope url param approval http_answer
@@ -34,6 +34,10 @@ $(BUILD)/CMakeCache.txt: | setup
 
 build: setup $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
+
+# The .deb of the binary, its manual page and completions: $(BUILD)/sogni-flow_VERSION_ARCH.deb.
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 # The whole suite: the normal build; the unit tests again under ASan/UBSan; each fuzzer under
 # libFuzzer for 25 s (two at a time) where clang is installed (scripts/setup installs it).
