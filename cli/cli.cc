@@ -1,7 +1,7 @@
 // The subcommand table and top-level dispatch (ninja's kTools[] in spirit).
 #include <unistd.h>
 
-#include <climits>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -92,9 +92,13 @@ bool AsksForHelp(const std::vector<std::string>& args) {
   return false;
 }
 
+// The current directory, of any length; "" when it cannot be known (removed, unreadable).
 std::string CurrentDirectory() {
-  char buf[PATH_MAX];
-  return ::getcwd(buf, sizeof buf) ? std::string(buf) : std::string();
+  char* cwd = ::getcwd(nullptr, 0);
+  if (!cwd) return "";
+  std::string dir(cwd);
+  std::free(cwd);
+  return dir;
 }
 
 }  // namespace
@@ -119,15 +123,24 @@ int RunCli(const std::vector<std::string>& args, Context& ctx) {
     std::vector<std::string> rest(args.begin() + 1, args.end());
     // The settings files are read once, here, for every command that may use them (the
     // sandbox uses none). A broken one stops the command: a setting silently skipped would send
-    // a nightly run to another state directory or endpoint.
+    // a nightly run to another state directory or endpoint. Only a request for help gets past
+    // it, as the help alone: `--out -h` is a run whose --out is "-h", and it must not run
+    // without the settings.
     std::optional<Settings> settings;
     const Settings* given = ctx.settings;
-    if (!given && name != "sandbox" && !AsksForHelp(rest)) {
+    if (!given && name != "sandbox") {
       DiagnosticList diags;
-      Result<Settings> loaded = Settings::Load(ctx.environ, CurrentDirectory(), &diags);
+      const std::string cwd = CurrentDirectory();
+      Result<Settings> loaded = cwd.empty() ? Result<Settings>(Status::InvalidPlan("no current directory"))
+                                            : Settings::Load(ctx.environ, cwd, &diags);
       if (!loaded.ok()) {
+        if (AsksForHelp(rest)) return c.run({"--help"}, ctx);
         for (const Diagnostic& d : diags.Sorted()) ctx.err << FormatDiagnostic(d) << "\n";
-        ctx.err << "sogni-flow " << name << ": fix the settings file first ('sogni-flow config --help' explains them)\n";
+        if (cwd.empty())
+          ctx.err << "sogni-flow " << name << ": the current directory cannot be read (was it removed?), so its "
+                  << "settings file cannot be looked for; change to another directory\n";
+        else
+          ctx.err << "sogni-flow " << name << ": fix the settings file first ('sogni-flow config --help' explains them)\n";
         return kExitInvalid;
       }
       settings = std::move(*loaded);

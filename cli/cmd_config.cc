@@ -15,20 +15,20 @@ namespace sflow {
 
 namespace {
 
-// A value as it may be printed: an endpoint with its user information and query hidden (a URL
-// may carry a secret), a path as the terminal can show it.
-std::string Shown(SettingKey key, const Setting& s) {
+// Why the api_url setting cannot be used (every command would refuse it), or "". The reason
+// quotes at most a scheme and a host: the value may hold a secret (user information, a query).
+std::string ApiUrlProblem(const std::string& value) {
+  Result<HttpUrl> url = ParseHttpUrl(value);
+  if (!url.ok()) return url.status().message();
+  const std::string_view rest = std::string_view(value).substr(value.find("://") + 3);
+  if (rest.find_first_of("?#") != std::string_view::npos) return "it has a query or fragment; give the API's base URL";
+  return "";
+}
+
+// A value as the command uses it: jobs left to the command says the command's own default.
+std::string Effective(SettingKey key, const Setting& s) {
   if (key == SettingKey::kJobs && s.value.empty()) return "1";  // run's and resume's own default
-  if (key == SettingKey::kApiUrl) {
-    Result<HttpUrl> url = ParseHttpUrl(s.value);
-    if (!url.ok()) return "(not a URL that can be used: " + url.status().message() + ")";
-    // As written, unless it holds user information or a query: then without them.
-    const size_t authority = s.value.find("://") + 3;
-    const std::string_view rest = std::string_view(s.value).substr(authority);
-    if (rest.find_first_of("@?#") == std::string_view::npos) return TerminalText(s.value);
-    return url->Redacted();
-  }
-  return TerminalText(s.value);
+  return s.value;
 }
 
 }  // namespace
@@ -43,12 +43,14 @@ int RunConfig(const std::vector<std::string>& args, Context& ctx) {
                  "project file (the nearest sogni-flow.yaml found upward from the current folder), the user\n"
                  "file ($XDG_CONFIG_HOME/sogni-flow/config.yaml, else ~/.config/sogni-flow/config.yaml), the\n"
                  "default. Both files are YAML mappings of those keys; a path in a file is relative to the\n"
-                 "file's folder. A project file may point api_url only at the default endpoint or at\n"
-                 "loopback: the key goes wherever api_url says. A problem in a file (file:line:col) stops\n"
-                 "every command until it is fixed. With KEY, prints only that value (for scripts).");
+                 "file's folder. A file is read only when it is yours and only you may write it, and a\n"
+                 "project file may not set api_url: the key goes wherever api_url says. A problem in a file\n"
+                 "(file:line:col) stops every command until it is fixed. With KEY, prints only that value\n"
+                 "(for scripts).");
   cl.Flag("show-origin", "", "say where each value came from: a variable, FILE:LINE:COL, or default", &show_origin);
   cl.Flag("json", "", "one JSON object per setting {key, value, origin, variable}, then one naming the files read", &json);
-  cl.Epilog("exit codes: 0 shown, 2 an unknown KEY or a settings file with problems\n\n"
+  cl.Epilog("exit codes: 0 shown, 2 an unknown KEY, a settings file with problems, or an api_url no command\n"
+            "could use (said on stderr, not printed)\n\n"
             "examples:\n"
             "  sogni-flow config --show-origin\n"
             "  sogni-flow config state_dir\n"
@@ -84,7 +86,11 @@ int RunConfig(const std::vector<std::string>& args, Context& ctx) {
       const Setting& v = settings.Get(k);
       Value o = Value::Object();
       o.Set("key", Value::String(Settings::Name(k)));
-      o.Set("value", Value::String(Shown(k, v)));
+      // The true value (JSON escapes what a terminal could not show); an unusable endpoint is
+      // not repeated (it may hold a secret), its problem is.
+      const std::string problem = k == SettingKey::kApiUrl ? ApiUrlProblem(v.value) : "";
+      o.Set("value", problem.empty() ? Value::String(Effective(k, v)) : Value::Null());
+      if (!problem.empty()) o.Set("problem", Value::String(problem));
       o.Set("origin", Value::String(v.origin));
       o.Set("variable", Value::String(Settings::Variable(k)));
       ctx.out << o.ToJson() << "\n";
@@ -95,12 +101,26 @@ int RunConfig(const std::vector<std::string>& args, Context& ctx) {
     ctx.out << files.ToJson() << "\n";
     return kExitOk;
   }
-  if (!rest.empty() && !show_origin) return ctx.out << Shown(keys[0], settings.Get(keys[0])) << "\n", kExitOk;
+  // An endpoint every command would refuse is said on stderr (exit 2), never printed as a value.
+  int code = kExitOk;
+  for (SettingKey k : keys) {
+    if (k != SettingKey::kApiUrl) continue;
+    const Setting& v = settings.Get(k);
+    if (std::string problem = ApiUrlProblem(v.value); !problem.empty()) {
+      ctx.err << "sogni-flow config: api_url (" << TerminalText(v.origin) << ") cannot be used: " << problem << "\n";
+      code = kExitInvalid;
+    }
+  }
+  if (!rest.empty() && !show_origin) {
+    if (code == kExitOk) ctx.out << TerminalText(Effective(keys[0], settings.Get(keys[0]))) << "\n";
+    return code;
+  }
   for (SettingKey k : keys) {
     const Setting& v = settings.Get(k);
     std::string name = Settings::Name(k);
     name.resize(10, ' ');
-    std::string value = Shown(k, v);
+    std::string value = k == SettingKey::kApiUrl && !ApiUrlProblem(v.value).empty() ? "(cannot be used, see above)"
+                                                                                     : TerminalText(Effective(k, v));
     if (show_origin && value.size() < 40) value.resize(40, ' ');
     ctx.out << name << value;
     if (show_origin) ctx.out << "  " << TerminalText(v.origin);
@@ -110,7 +130,7 @@ int RunConfig(const std::vector<std::string>& args, Context& ctx) {
     ctx.out << "\nproject file: " << (settings.project_file().empty() ? "none found upward from here" : TerminalText(settings.project_file()))
             << "\nuser file:    " << (settings.user_file().empty() ? "none" : TerminalText(settings.user_file())) << "\n";
   }
-  return kExitOk;
+  return code;
 }
 
 }  // namespace sflow

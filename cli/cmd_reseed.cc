@@ -42,10 +42,11 @@ int ReseedLocal(const RunRecord& source, const std::map<std::string, std::option
   if (!bo.ok()) return ctx.err << "sogni-flow reseed: " << bo.status().message() << "\n", ExitCodeFor(bo.status());
   Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx, &ctx.err);
   if (!backend.ok()) return ctx.err << "sogni-flow reseed: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
-  if (Status b = CheckBackend(**backend); !b.ok()) return ctx.err << "sogni-flow reseed: " << b.message() << "\n", ExitCodeFor(b);
+  // The key's fingerprint first: nothing goes to the run's stored endpoint for another key.
   if (source.account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow reseed: run " << source.id << " belongs to another account (key fingerprint "
                    << source.account << ")\n", kExitAuth;
+  if (Status b = CheckBackend(**backend); !b.ok()) return ctx.err << "sogni-flow reseed: " << b.message() << "\n", ExitCodeFor(b);
   Result<StateDir::NewRun> lease = dir.LeaseNewRun();
   if (!lease.ok()) return ctx.err << "sogni-flow reseed: " << lease.status().message() << "\n", ExitCodeFor(lease.status());
   const std::string new_id = lease->run_id;
@@ -163,11 +164,12 @@ int RunReseed(const std::vector<std::string>& args, Context& ctx) {
   if (!bo.ok()) return ctx.err << "sogni-flow reseed: " << bo.status().message() << "\n", ExitCodeFor(bo.status());
   Result<std::unique_ptr<Backend>> backend = OpenBackend(*bo, ctx, &ctx.err);
   if (!backend.ok()) return ctx.err << "sogni-flow reseed: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
-  if (Status b = CheckBackend(**backend); !b.ok())
-    return ctx.err << "sogni-flow reseed: " << b.message() << "\n", ExitCodeFor(b);
+  // The key's fingerprint first: nothing goes to the run's stored endpoint for another key.
   if (source->account != AccountFingerprint((*backend)->api_key))
     return ctx.err << "sogni-flow reseed: run " << runs[0] << " belongs to another account (key fingerprint "
                    << source->account << ")\n", kExitAuth;
+  if (Status b = CheckBackend(**backend); !b.ok())
+    return ctx.err << "sogni-flow reseed: " << b.message() << "\n", ExitCodeFor(b);
   // The new run is leased before it is stored: no other process can take it up first. It
   // belongs where its source does, unless --api-url named another endpoint.
   Result<StateDir::NewRun> lease = (*dir)->LeaseNewRun();

@@ -136,7 +136,14 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
       continue;
     }
     if (!backends.count(endpoint)) {
+      // The endpoint is the run's stored one, which a state directory (perhaps one a repository
+      // brought) names: the key's fingerprint is compared with the run's before anything is sent
+      // there, so a run stored for another key never gets this key sent anywhere.
       Result<std::unique_ptr<Backend>> b = OpenBackend(*bo, ctx, &ctx.err);
+      if (b.ok() && r.account != AccountFingerprint((*b)->api_key)) {
+        skip("run " + r.id + " belongs to another account (key fingerprint " + r.account + "); skipped", kExitAuth);
+        continue;
+      }
       Status s = b.ok() ? CheckBackend(**b) : b.status();
       if (!s.ok()) {
         refused[endpoint] = s;

@@ -1,10 +1,10 @@
 #include "cli/settings.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 
-#include "api/http_url.h"
 #include "cli/context.h"
 #include "engine/spell.h"
 #include "plans/yaml_reader.h"
@@ -26,9 +26,24 @@ YamlLimits FileLimits() {
   return limits;
 }
 
+// Whether anything has this name: a dangling link too, which reading then reports (a file that
+// is there but cannot be read is never taken for no file).
 bool Exists(const std::string& path) {
   struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// Why a settings file must not be trusted, or "": one another user owns or may write could set
+// where the state goes and the runs' files (git refuses such a repository for the same reason).
+std::string Untrusted(const std::string& file) {
+  struct stat st;
+  if (::stat(file.c_str(), &st) != 0) return "";  // reading it says why
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    return "it belongs to another user (uid " + std::to_string(st.st_uid) + ")";
+  // Group write is the user's own when the group is theirs (a user's private group, umask 002).
+  if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != ::getegid()))
+    return "other users may write it (chmod go-w)";
+  return "";
 }
 
 std::string Folder(const std::string& file) {
@@ -39,17 +54,6 @@ std::string Folder(const std::string& file) {
 
 std::string Where(const std::string& file, SourceLoc loc) {
   return file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column);
-}
-
-// Why a project file may not name this endpoint, or "".
-std::string ProjectEndpointRefusal(const std::string& url) {
-  std::string trimmed = url;
-  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
-  if (trimmed == kDefaultApiUrl) return "";
-  Result<HttpUrl> parsed = ParseHttpUrl(trimmed);
-  if (parsed.ok() && IsLoopbackHostName(parsed->host)) return "";
-  return "a project file may point api_url only at " + std::string(kDefaultApiUrl) +
-         " or at loopback (the API key goes where api_url says, and a project file may come from anyone)";
 }
 
 // Whether a file's text holds nothing but blank lines and comments (it sets nothing).
@@ -71,6 +75,11 @@ bool NothingSet(std::string_view text) {
 Status ReadSettings(const std::string& file, bool project, char** environ, std::array<Setting, kSettingCount>* values,
                     DiagnosticList* diags) {
   const YamlLimits limits = FileLimits();
+  if (std::string why = Untrusted(file); !why.empty()) {
+    diags->Error({}, "config", "settings file refused: " + why,
+                 "a settings file is read only when it is yours and only you may write it");
+    return Status::InvalidPlan("invalid settings file " + file);
+  }
   struct stat st;
   if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) > limits.max_bytes) {
     diags->Error({}, "config", "settings file too large: " + std::to_string(st.st_size) + " bytes (the limit is " +
@@ -132,10 +141,10 @@ Status ReadSettings(const std::string& file, bool project, char** environ, std::
       }
       if (key == SettingKey::kApiUrl) {
         if (project) {
-          if (std::string why = ProjectEndpointRefusal(s.value); !why.empty()) {
-            error(v.loc(), why, "set another endpoint in your user file, SOGNI_API_BASE_URL or --api-url");
-            continue;
-          }
+          error(v.loc(), "a project file may not set api_url: the API key goes where api_url says, and a project file "
+                         "may come from anyone",
+                "set the endpoint in your user file, SOGNI_API_BASE_URL or --api-url");
+          continue;
         }
       } else if (s.value == "~" || s.value.rfind("~/", 0) == 0) {
         if (home.empty()) {

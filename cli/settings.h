@@ -17,11 +17,14 @@
 // safe reader (no anchors, no duplicate keys, 64 KiB at most); a problem is reported at its
 // file:line:col with a hint, and stops every command but --help (a setting silently ignored would
 // send a nightly run somewhere else). A path in a file is taken relative to that file's folder
-// (`~/` is the home folder), so a project file means the same from any folder below it.
+// (`~/` is the home folder), so a project file means the same from any folder below it. A name
+// that exists but cannot be read (a dangling link, no permission) is an error, never "no file".
 //
-// A project file comes with a repository, perhaps someone else's: it may point api_url only at
-// the default endpoint or at loopback (the sandbox), never elsewhere, because the API key goes
-// wherever api_url says. Any endpoint may be set in the user file, the variable or the flag.
+// Trust: a file is read only when it belongs to the user (or root) and no one else may write it,
+// as git refuses a repository another user owns. And a project file comes with a repository,
+// perhaps a stranger's: it may not set api_url at all, because the API key goes wherever api_url
+// says (loopback is no boundary either: any local user may listen there). The endpoint is set in
+// the user file, the variable or the flag.
 #ifndef SFLOW_CLI_SETTINGS_H_
 #define SFLOW_CLI_SETTINGS_H_
 

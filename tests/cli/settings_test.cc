@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -32,8 +33,11 @@ class SettingsTest : public ::testing::Test {
   void TearDown() override { std::system(("rm -rf '" + root_ + "'").c_str()); }
 
   void Write(const std::string& path, const std::string& text) {
-    std::ofstream f(root_ + "/" + path, std::ios::binary);
-    f << text;
+    {
+      std::ofstream f(root_ + "/" + path, std::ios::binary);
+      f << text;
+    }
+    ::chmod((root_ + "/" + path).c_str(), 0644);  // whatever the umask
   }
   std::string UserFile() const { return "home/.config/sogni-flow/config.yaml"; }
 
@@ -122,7 +126,7 @@ TEST_F(SettingsTest, EmptyAndCommentOnlyFilesSetNothing) {
 
 TEST_F(SettingsTest, EveryProblemOfAFileIsReportedAtItsPosition) {
   Write("repo/sogni-flow.yaml",
-        "stat_dir: x\njobs: 0\nversion: 2\nout_dir: \"\"\nstate_dir: [a]\napi_url: https://api.sogni.ai.evil.example\n");
+        "stat_dir: x\njobs: 0\nversion: 2\nout_dir: \"\"\nstate_dir: [a]\napi_url: https://api.sogni.ai\n");
   std::string problems;
   Result<Settings> s = Load("repo/plans", &problems);
   EXPECT_FALSE(s.ok());
@@ -132,24 +136,63 @@ TEST_F(SettingsTest, EveryProblemOfAFileIsReportedAtItsPosition) {
   EXPECT_NE(problems.find(f + ":3:10: error: version must be 1"), std::string::npos) << problems;
   EXPECT_NE(problems.find(f + ":4:10: error: out_dir must be a non-empty string"), std::string::npos) << problems;
   EXPECT_NE(problems.find(f + ":5:12: error: state_dir must be a non-empty string"), std::string::npos) << problems;
-  EXPECT_NE(problems.find(f + ":6:10: error: a project file may point api_url only at"), std::string::npos) << problems;
+  EXPECT_NE(problems.find(f + ":6:10: error: a project file may not set api_url"), std::string::npos) << problems;
 }
 
-// The key goes wherever api_url says: a project file (perhaps a stranger's repository) may name
-// only the default endpoint or loopback.
-TEST_F(SettingsTest, AProjectFileMayPointTheKeyOnlyAtTheApiOrLoopback) {
-  for (const char* ok : {"https://api.sogni.ai", "https://api.sogni.ai/", "http://127.0.0.1:8080", "http://localhost:9",
-                         "https://[::1]:8443"}) {
-    Write("repo/sogni-flow.yaml", std::string("api_url: \"") + ok + "\"\n");
-    EXPECT_TRUE(Load("repo").ok()) << ok;
-  }
-  for (const char* refused : {"https://evil.example", "http://10.0.0.1", "https://api.sogni.ai.evil.example",
-                              "https://api.sogni.ai@evil.example", "http://127.0.0.2", "ftp://127.0.0.1", "not a url"}) {
-    Write("repo/sogni-flow.yaml", std::string("api_url: \"") + refused + "\"\n");
+// The key goes wherever api_url says: a project file (perhaps a stranger's repository) may not
+// name an endpoint at all, not even loopback (any local user may listen there).
+TEST_F(SettingsTest, AProjectFileMayNotPointTheKeyAnywhere) {
+  for (const char* url : {"https://api.sogni.ai", "http://127.0.0.1:8080", "https://evil.example", "not a url"}) {
+    Write("repo/sogni-flow.yaml", std::string("api_url: \"") + url + "\"\n");
     std::string problems;
-    EXPECT_FALSE(Load("repo", &problems).ok()) << refused;
-    EXPECT_NE(problems.find("hint: set another endpoint in your user file"), std::string::npos) << refused << problems;
+    EXPECT_FALSE(Load("repo", &problems).ok()) << url;
+    EXPECT_NE(problems.find("sogni-flow.yaml:1:10: error: a project file may not set api_url"), std::string::npos)
+        << url << problems;
+    EXPECT_NE(problems.find("hint: set the endpoint in your user file, SOGNI_API_BASE_URL or --api-url"), std::string::npos);
   }
+  ::unlink((root_ + "/repo/sogni-flow.yaml").c_str());
+  Write(UserFile(), "api_url: https://staging.example.com\n");  // the user's own file may
+  Result<Settings> s = Load("repo");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->Get(SettingKey::kApiUrl).value, "https://staging.example.com");
+}
+
+// A file another user may write is never read: it would decide where this user's state and files go.
+TEST_F(SettingsTest, AFileOthersMayWriteIsRefused) {
+  Write("repo/sogni-flow.yaml", "jobs: 2\n");
+  ASSERT_EQ(::chmod((root_ + "/repo/sogni-flow.yaml").c_str(), 0666), 0);
+  std::string problems;
+  EXPECT_FALSE(Load("repo", &problems).ok());
+  EXPECT_NE(problems.find("settings file refused: other users may write it (chmod go-w)"), std::string::npos) << problems;
+  ASSERT_EQ(::chmod((root_ + "/repo/sogni-flow.yaml").c_str(), 0664), 0);  // the user's own group (umask 002)
+  EXPECT_TRUE(Load("repo").ok());
+  Write(UserFile(), "jobs: 3\n");
+  ASSERT_EQ(::chown((root_ + "/" + UserFile()).c_str(), -1, ::getegid() + 1), ::geteuid() == 0 ? 0 : -1);
+  if (::geteuid() == 0) {  // group write by a group that is not the user's: refused
+    ASSERT_EQ(::chmod((root_ + "/" + UserFile()).c_str(), 0620), 0);
+    EXPECT_FALSE(Load("repo", &problems).ok());
+    EXPECT_NE(problems.find("config.yaml: error: settings file refused"), std::string::npos) << problems;
+  }
+  ASSERT_EQ(::chmod((root_ + "/" + UserFile()).c_str(), 0602), 0);  // anyone may write: refused
+  EXPECT_FALSE(Load("repo", &problems).ok());
+  EXPECT_NE(problems.find("config.yaml: error: settings file refused"), std::string::npos) << problems;
+  if (::geteuid() == 0) {  // as root: a file of another uid
+    ASSERT_EQ(::chmod((root_ + "/" + UserFile()).c_str(), 0600), 0);
+    ASSERT_EQ(::chown((root_ + "/repo/sogni-flow.yaml").c_str(), 65534, 65534), 0);
+    EXPECT_FALSE(Load("repo", &problems).ok());
+    EXPECT_NE(problems.find("settings file refused: it belongs to another user (uid 65534)"), std::string::npos) << problems;
+  }
+}
+
+// A name that is there but cannot be read is an error, never "no file" (which would quietly take
+// the settings of a folder further up, or none).
+TEST_F(SettingsTest, ADanglingLinkIsAnErrorNotAbsence) {
+  Write("repo/sogni-flow.yaml", "state_dir: outer\n");
+  ASSERT_EQ(::symlink((root_ + "/nowhere.yaml").c_str(), (root_ + "/repo/plans/sogni-flow.yaml").c_str()), 0);
+  std::string problems;
+  EXPECT_FALSE(Load("repo/plans/night", &problems).ok());
+  EXPECT_NE(problems.find(root_ + "/repo/plans/sogni-flow.yaml"), std::string::npos) << problems;
+  EXPECT_EQ(FindProjectFile(root_ + "/repo/plans/night"), root_ + "/repo/plans/sogni-flow.yaml");
 }
 
 TEST_F(SettingsTest, HostileFilesAreRefusedBeforeAnythingIsUsed) {
