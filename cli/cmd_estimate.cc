@@ -11,6 +11,7 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
+#include "plans/batch_loader.h"
 #include "engine/estimate.h"
 #include "runner/local/local_spec.h"
 #include "runner/local/spec_quote.h"
@@ -193,6 +194,11 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow estimate: " << s.message() << "\n", kExitInvalid;
   if (plans.empty()) return ctx.err << "sogni-flow estimate: no plan given\n" << cl.Help(), kExitInvalid;
+  for (const std::string& p : plans)  // (a batch's estimate and its budget ledger are not built yet)
+    if (LooksLikeBatchFile(p))
+      return ctx.err << "sogni-flow estimate: " << p << " is a batch file; estimate its plans one by one, "
+                        "or see what would run with `sogni-flow batch status " << CommandLine::ShellWord(p) << "`\n",
+             kExitInvalid;
 
   int exit = kExitOk;
   ValidateOptions options;

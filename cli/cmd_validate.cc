@@ -1,4 +1,5 @@
 // sogni-flow validate PLAN... : offline checks, exit 0 when every plan is valid, 2 otherwise.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -6,8 +7,70 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
+#include "engine/json.h"
+#include "plans/batch_loader.h"
 
 namespace sflow {
+
+namespace {
+
+// A batch file (kind: batch): its own shape, then every run's plan with that run's params. A
+// diagnostic that several runs share (the plan's own, whatever the params) is printed once, and
+// each failing run is named with its place in the batch file. Returns whether all is valid.
+bool ValidateBatch(const std::string& path, bool json, bool quiet, Context& ctx, int* warnings) {
+  DiagnosticList diags(path);
+  Result<Batch> batch = LoadBatch(path, &diags);
+  std::vector<Diagnostic> all = diags.Sorted();
+  std::set<std::string> printed;
+  size_t runs = 0, invalid_runs = 0;
+  PrintDiagnostics(diags, ctx.err);
+  if (batch.ok()) {
+    for (const BatchEntry& e : batch->entries) {
+      for (const BatchRun& r : e.runs) {
+        ++runs;
+        CheckedPlan c = CheckPlan(e.plan_path, DefaultCatalog(), ParamsOf(r), ctx.environ, ValidateOptions());
+        *warnings += c.diags.warning_count();
+        for (const Diagnostic& d : c.diags.Sorted()) {
+          if (printed.insert(FormatDiagnostic(d)).second) {
+            ctx.err << FormatDiagnostic(d) << "\n";
+            all.push_back(d);
+          }
+        }
+        if (!c.ok()) {
+          ++invalid_runs;
+          ctx.err << path << ":" << r.loc.line << ":" << r.loc.column << ": note: run '" << TerminalText(r.name)
+                  << "' of this batch is invalid (its plan " << e.plan_path << " with its params)\n";
+        }
+      }
+    }
+  }
+  const bool ok = batch.ok() && invalid_runs == 0;
+  if (json) {
+    Value o = Value::Object();
+    o.Set("event", Value::String("batch"));
+    o.Set("batch", Value::String(path));
+    o.Set("valid", Value::Bool(ok));
+    if (batch.ok()) o.Set("name", Value::String(batch->name));
+    o.Set("runs", Value::Int(static_cast<int64_t>(runs)));
+    o.Set("invalidRuns", Value::Int(static_cast<int64_t>(invalid_runs)));
+    Value list = Value::Array();
+    for (const Diagnostic& d : all) {
+      Result<Value> v = ParseJson(DiagnosticToJson(d));
+      if (v.ok()) list.Append(std::move(*v));
+    }
+    o.Set("diagnostics", list);
+    ctx.out << o.ToJson() << "\n";
+  } else if (!quiet) {
+    ctx.err << path << ": " << (ok ? "valid" : "invalid") << " batch";
+    if (batch.ok()) ctx.err << " '" << batch->name << "' (" << runs << (runs == 1 ? " run" : " runs") << " of "
+                            << batch->entries.size() << (batch->entries.size() == 1 ? " plan" : " plans")
+                            << (invalid_runs ? ", " + std::to_string(invalid_runs) + " invalid" : "") << ")";
+    ctx.err << "\n";
+  }
+  return ok;
+}
+
+}  // namespace
 
 int RunValidate(const std::vector<std::string>& args, Context& ctx) {
   bool json = false, quiet = false;
@@ -18,7 +81,9 @@ int RunValidate(const std::vector<std::string>& args, Context& ctx) {
                  "media, and for a local plan each step's project request as the official SDK builds it (a\n"
                  "model's limits). Every problem is reported as FILE:LINE:COL with a hint where one helps. Every\n"
                  "param needs a value, as for run: a default, -p, --param-file or SOGNI_FLOW_PARAM_<name>.\n"
-                 "Reads only: creates no file and opens no socket.");
+                 "A batch file (kind: batch) is checked with every run it makes: each plan with that run's\n"
+                 "params (-p and --param-file do not apply to it). Reads only: creates no file and opens no\n"
+                 "socket.");
   cl.Flag("json", "", "one JSON object per plan on stdout (with its diagnostics), then a summary", &json);
   cl.Flag("quiet", "q", "print only errors and warnings, not the per-plan summary line", &quiet);
   cl.Repeated("param", "p", "NAME=VALUE", "set a param (the last one for a name wins)", &params.assignments);
@@ -35,6 +100,11 @@ int RunValidate(const std::vector<std::string>& args, Context& ctx) {
 
   int invalid = 0, warnings = 0;
   for (const std::string& path : plans) {
+    if (LooksLikeBatchFile(path)) {
+      const bool ok = ValidateBatch(path, json, quiet, ctx, &warnings);
+      invalid += !ok;
+      continue;
+    }
     CheckedPlan c = CheckPlan(path, DefaultCatalog(), params, ctx.environ, ValidateOptions());
     PrintDiagnostics(c.diags, ctx.err);
     invalid += !c.ok();

@@ -81,4 +81,10 @@ void PrintDiagnostics(const DiagnosticList& diags, std::ostream& err) {
   for (const Diagnostic& d : diags.Sorted()) err << FormatDiagnostic(d) << "\n";
 }
 
+ParamOptions ParamsOf(const BatchRun& run) {
+  ParamOptions p;
+  for (const auto& [k, v] : run.params) p.assignments.push_back(k + "=" + v);
+  return p;
+}
+
 }  // namespace sflow

@@ -11,6 +11,7 @@
 #include "engine/plan.h"
 #include "engine/tool_catalog.h"
 #include "engine/validate.h"
+#include "plans/batch_loader.h"
 
 namespace sflow {
 
@@ -33,6 +34,9 @@ const ToolCatalog& DefaultCatalog();
 
 CheckedPlan CheckPlan(const std::string& path, const ToolCatalog& catalog, const ParamOptions& params,
                       char** environ, const ValidateOptions& options);
+
+// A batch run's params as the command line would give them (-p NAME=VALUE, in order).
+ParamOptions ParamsOf(const BatchRun& run);
 
 // Writes the diagnostics, sorted, one per line (hints on their own line).
 void PrintDiagnostics(const DiagnosticList& diags, std::ostream& err);

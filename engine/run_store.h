@@ -105,6 +105,14 @@ struct RunRecord {
   int64_t created_at = 0, updated_at = 0;
   int64_t cursor = -1;             // read only: last committed event sequence; -1 before any
   std::vector<StepRecord> steps{}; // in plan order
+  // Write only: the batch file and the entry of it this run is for (`batch run`), stored with
+  // the run in its creating transaction; "" = not a batch's. Read back with ListBatchRuns.
+  std::string batch{}, batch_entry{};
+};
+
+// One run of a batch: its entry (e.g. "product-shot[product=kettle]") and the run.
+struct BatchRunRow {
+  std::string entry{}, run_id{};
 };
 
 struct ArtifactRecord {
@@ -295,6 +303,11 @@ class RunStore {
                                                       int64_t limit) = 0;
   // How many events of the run are stored (without reading them). kNotFound if the run is absent.
   virtual Result<int64_t> CountEvents(const std::string& run_id) = 0;
+  // The runs of a batch, oldest first (so the last one of an entry is its newest).
+  virtual Result<std::vector<BatchRunRow>> ListBatchRuns(const std::string& batch) {
+    (void)batch;
+    return Status::Internal("this store keeps no batches");
+  }
 
   // The run's artifacts in the order they were first announced.
   virtual Result<std::vector<ArtifactRecord>> ListArtifacts(const std::string& run_id) = 0;

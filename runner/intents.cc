@@ -85,6 +85,8 @@ Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, s
   run.api_url = spec.api_url;
   run.out_dir = spec.out_dir;
   for (const std::string& id : spec.step_ids) run.steps.push_back(StepRecord{.step_id = id});
+  run.batch = spec.batch;
+  run.batch_entry = spec.batch_entry;
   return StoreRunWithIntent(store, std::move(run), IntentKind::kStart, spec.start_body.ToJson());
 }
 

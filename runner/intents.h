@@ -42,6 +42,7 @@ struct NewServerRun {
   std::string api_url{};     // the endpoint the run belongs to (resume talks to it)
   std::string out_dir{};     // "" = ./sogni-out/<run id>
   std::vector<std::string> step_ids{};
+  std::string batch{}, batch_entry{};  // the batch file's run this is (RunRecord::batch), or ""
 };
 
 // Stores a new run (status planned) with a fresh id and, in the same transaction, its start

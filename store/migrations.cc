@@ -248,6 +248,18 @@ PRAGMA ignore_check_constraints = OFF;
 DROP TABLE event_chunks_v7;
 )sql";
 
+// Which runs a batch file made (`sogni-flow batch run`), one row per run, written in the run's own
+// creating transaction, so that no run a batch started is ever unknown to it (a crash between
+// the two would have made the next `batch run` start that entry again, and pay twice).
+constexpr const char* kV9 = R"sql(
+CREATE TABLE batch_runs (
+  batch   TEXT NOT NULL CHECK (length(batch) BETWEEN 1 AND 128),
+  entry   TEXT NOT NULL CHECK (length(entry) BETWEEN 1 AND 4096),
+  run_id  TEXT NOT NULL UNIQUE REFERENCES runs (id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX batch_runs_by_batch ON batch_runs (batch, entry);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kV1},
     {2, "step units and arguments digest", kV2},
@@ -257,6 +269,7 @@ constexpr Migration kMigrations[] = {
     {6, "run specs in their own table", kV6},
     {7, "events in chunks", kV7},
     {8, "event chunks keyed by a small index", kV8},
+    {9, "the runs of batch files", kV9},
 };
 
 }  // namespace

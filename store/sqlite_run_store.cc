@@ -130,7 +130,31 @@ Status SqliteRunStore::InsertRun(const RunRecord& run, int64_t now) {
   for (const StepRecord& step : run.steps) {
     if (Status s = UpsertStep(run.id, step, now); !s.ok()) return s;
   }
+  if (!run.batch.empty()) {
+    Result<Stmt> b = db_->Prepare("INSERT INTO batch_runs (batch, entry, run_id) VALUES (?1, ?2, ?3)");
+    if (!b.ok()) return b.status();
+    if (Status s = b->BindAll(run.batch, run.batch_entry, run.id).Run(); !s.ok()) return s;
+  }
   return Status::OK();
+}
+
+Result<std::vector<BatchRunRow>> SqliteRunStore::ListBatchRuns(const std::string& batch) {
+  std::vector<BatchRunRow> rows;
+  Status s = Read([&]() -> Status {
+    Result<Stmt> q = db_->Prepare(
+        "SELECT b.entry, b.run_id FROM batch_runs b JOIN runs r ON r.id = b.run_id "
+        "WHERE b.batch = ?1 ORDER BY r.created_at, r.rowid");
+    if (!q.ok()) return q.status();
+    q->BindAll(batch);
+    while (true) {
+      Result<bool> row = q->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return Status::OK();
+      rows.push_back(BatchRunRow{.entry = q->Text(0), .run_id = q->Text(1)});
+    }
+  });
+  if (!s.ok()) return s;
+  return rows;
 }
 
 Status SqliteRunStore::CreateRun(const RunRecord& run) {

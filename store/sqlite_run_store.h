@@ -37,6 +37,7 @@ class SqliteRunStore : public RunStore {
   Result<RunRecord> GetRun(const std::string& run_id) override;
   Result<int64_t> CancelRequestedAt(const std::string& run_id) override;
   Result<std::vector<RunRecord>> ListRuns(const RunQuery& query) override;
+  Result<std::vector<BatchRunRow>> ListBatchRuns(const std::string& batch) override;
   Status UpdateRun(const std::string& run_id, const RunUpdate& update) override;
   Status RecordIntent(const IntentRecord& intent, const RunUpdate& run) override;
   Status MarkIntent(const std::string& intent_id, const IntentUpdate& update) override;

@@ -80,10 +80,16 @@ Value ParseYamlText(const std::string& text) {
   return v.ok() ? *v : Value();
 }
 
+// A batch file of samples/ (NAME.batch.yaml), which schemas/batch.schema.json describes.
+bool IsBatchSample(const std::string& path) {
+  return path.size() > 11 && path.compare(path.size() - 11, 11, ".batch.yaml") == 0;
+}
+
 std::vector<std::string> SamplePlans() {
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(SourceDir() + "/samples"))
-    if (e.is_regular_file() && e.path().extension() == ".yaml") out.push_back(e.path().string());
+    if (e.is_regular_file() && e.path().extension() == ".yaml" && !IsBatchSample(e.path().string()))
+      out.push_back(e.path().string());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -245,6 +251,49 @@ TEST(PlanSchemaTest, RejectsUnknownProjectParameter) {
       "  - id: hero\n"
       "    project: {type: audio, modelId: ace_step_1.5_turbo, positivePrompt: a sting, startingImage: logo}\n",
       false);
+}
+
+// schemas/batch.schema.json, the batch file format for editors: it compiles, takes every batch
+// sample, and refuses what plans/batch_loader.cc refuses of the same shapes.
+const valijson::Schema& BatchSchema() {
+  static const std::unique_ptr<valijson::Schema> schema = [] {
+    auto s = std::make_unique<valijson::Schema>();
+    Poco::Dynamic::Var doc = ParseJsonText(ReadFile(SourceDir() + "/schemas/batch.schema.json"));
+    valijson::adapters::PocoJsonAdapter adapter(doc);
+    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+    parser.populateSchema(adapter, *s);
+    return s;
+  }();
+  return *schema;
+}
+
+bool BatchSchemaAccepts(const Value& batch) {
+  Poco::Dynamic::Var doc = ToPocoVar(batch);
+  valijson::adapters::PocoJsonAdapter adapter(doc);
+  valijson::Validator validator;
+  return validator.validate(BatchSchema(), adapter, nullptr);
+}
+
+TEST(BatchSchemaTest, AcceptsEveryBatchSampleAndRefusesWhatTheLoaderRefuses) {
+  int samples = 0;
+  for (const auto& e : std::filesystem::directory_iterator(SourceDir() + "/samples")) {
+    if (!IsBatchSample(e.path().string())) continue;
+    ++samples;
+    DiagnosticList diags(e.path().string());
+    Result<Value> batch = LoadYamlFile(e.path().string(), YamlLimits(), &diags);
+    ASSERT_TRUE(batch.ok()) << FormatAll(diags);
+    EXPECT_TRUE(BatchSchemaAccepts(*batch)) << e.path().string() << " breaks schemas/batch.schema.json";
+  }
+  EXPECT_GE(samples, 1);
+  const std::string head = "version: 1\nkind: batch\nname: n\n";
+  EXPECT_TRUE(BatchSchemaAccepts(ParseYamlText(head + "entries: [{plan: p.yaml, matrix: {a: [1, x]}, rows: r.csv}]\n")));
+  for (const std::string& bad : {head + "entries: []\n", head + "entries: [{matrix: {a: [1]}}]\n",
+                                 head + "entries: [{plan: p.yaml, matrx: {}}]\n", head + "entries: [{plan: p.yaml, matrix: {a: []}}]\n",
+                                 head + "entries: [{plan: p.yaml, matrix: {\"a b\": [1]}}]\n",
+                                 std::string("version: 1\nkind: workflow\nname: n\nentries: [{plan: p.yaml}]\n"),
+                                 head + "concurrency: 0\nentries: [{plan: p.yaml}]\n"}) {
+    EXPECT_FALSE(BatchSchemaAccepts(ParseYamlText(bad))) << "the schema accepted:\n" << bad;
+  }
 }
 
 }  // namespace

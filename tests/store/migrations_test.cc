@@ -24,8 +24,8 @@ TEST(MigrationsTest, FromEmptyCreatesEveryTableAndSetsTheVersion) {
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 0);
   ASSERT_OK(Migrate(db.get()));
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
-  EXPECT_EQ(LatestSchemaVersion(), 8);
-  EXPECT_EQ(Tables(*db), "approvals artifacts cursors event_chunks intents leases projects run_specs runs settings steps");
+  EXPECT_EQ(LatestSchemaVersion(), 9);
+  EXPECT_EQ(Tables(*db), "approvals artifacts batch_runs cursors event_chunks intents leases projects run_specs runs settings steps");
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
@@ -129,7 +129,7 @@ TEST(MigrationsTest, Version7FileKeepsEveryChunkUnderASmallKey) {
       "INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) VALUES "
       "('r2', 0, 0, 1, 'b0'), ('r1', 5, 9, 2, 'b5'), ('r1', 0, 4, 3, 'b1');"));
   const std::string before = Dump(*db);
-  ASSERT_OK(Migrate(db.get()));
+  ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 8)));
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 8);
   EXPECT_EQ(Dump(*db).substr(before.find("event_chunks")), before.substr(before.find("event_chunks")))
       << "every row as it was";
@@ -158,7 +158,7 @@ TEST(MigrationsTest, Version7FileWithDamagedChunksStillUpgrades) {
                      "('r1', 0, 4, 0, 'bad count'), ('ghost', 0, 0, 1, 'no run'), ('r2', 0, 0, 1, 'b0');"
                      "PRAGMA ignore_check_constraints = OFF; PRAGMA foreign_keys = ON;"));
   ASSERT_OK(Migrate(db.get()));
-  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 8);
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM event_chunks WHERE run_id = 'ghost'"), 0);
   EXPECT_EQ(*db->QueryInt("SELECT count FROM event_chunks WHERE run_id = 'r1'"), 0) << "moved as it was";
   EXPECT_FALSE(db->Exec("INSERT INTO event_chunks (run_id, first_sequence, last_sequence, count, body) "
@@ -171,6 +171,25 @@ TEST(MigrationsTest, Version7FileWithDamagedChunksStillUpgrades) {
 }
 
 // An upgrade stopped by a full disk says how much room it needs, and leaves the file as it was.
+// Version 9 adds the batch runs' table and changes no row: a version 8 file keeps every run.
+TEST(MigrationsTest, Version8FileGainsBatchRunsAndKeepsItsRuns) {
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 8)));
+  ASSERT_OK(db->Exec(kTwoRuns));
+  const std::string before = Dump(*db);
+  ASSERT_OK(Migrate(db.get()));
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 9);
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM batch_runs"), 0);
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM runs"), 2);
+  ASSERT_OK(db->Exec("INSERT INTO batch_runs (batch, entry, run_id) VALUES ('b', 'p[x=1]', 'r1')"));
+  EXPECT_FALSE(db->Exec("INSERT INTO batch_runs (batch, entry, run_id) VALUES ('b', 'p[x=2]', 'r1')").ok())
+      << "a run belongs to one entry";
+  EXPECT_FALSE(db->Exec("INSERT INTO batch_runs (batch, entry, run_id) VALUES ('b', 'p', 'nobody')").ok())
+      << "only a stored run";
+  ASSERT_OK(db->Exec("DELETE FROM runs WHERE id = 'r1'"));
+  EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM batch_runs"), 0) << "forgetting a run forgets its batch row";
+}
+
 TEST(MigrationsTest, AnUpgradeOnAFullDiskSaysHowMuchRoomItNeeds) {
   ASSERT_OK(FaultVfs::Register());
   TempDir dir;
@@ -228,9 +247,9 @@ TEST(MigrationsTest, CheckSchemaCallsATextChangeOrAnObjectTooManyOrTooFewDamage)
       "CREATE TABLE extra (x INTEGER) STRICT;",
       "DROP INDEX runs_by_status;",
   };
-  const char* said[] = {"the definition of table runs differs from what version 8 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
-                        "an object version 8 does not create: table extra",
-                        "lacks index runs_by_status, which version 8 creates"};
+  const char* said[] = {"the definition of table runs differs from what version 9 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
+                        "an object version 9 does not create: table extra",
+                        "lacks index runs_by_status, which version 9 creates"};
   for (size_t i = 0; i < std::size(damage); ++i) {
     TempDir dir;
     const std::string path = dir.path() + "/state.db";
@@ -264,17 +283,17 @@ TEST(MigrationsTest, RefusesADatabaseFromANewerBinaryAndLeavesItAlone) {
   {
     Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
     ASSERT_OK(state.status());
-    ASSERT_OK((*state)->sqlite_store().db().Exec("PRAGMA user_version = 9"));
+    ASSERT_OK((*state)->sqlite_store().db().Exec("PRAGMA user_version = 10"));
   }
   Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
   ASSERT_FALSE(state.ok());
   EXPECT_EQ(state.status().code(), Status::Code::kIOError);
   EXPECT_EQ(state.status().message(),
             "state database " + dir +
-                "/state.db is from a newer sogni-flow (version 9); upgrade "
-                "(this sogni-flow knows up to version 8)");
+                "/state.db is from a newer sogni-flow (version 10); upgrade "
+                "(this sogni-flow knows up to version 9)");
   std::unique_ptr<Db> db = MustOpenDb(dir + "/state.db");
-  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 9);
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 10);
 }
 
 TEST(MigrationsTest, AFailingMigrationRollsBackToThePreviousVersion) {

@@ -1,0 +1,344 @@
+// sogni-flow batch run|status FILE : a batch file's runs (plans/batch_loader.h). `run` starts what
+// is not done yet and follows it; `status` says, per run of the batch, what `run` would do.
+//
+// What is done: an entry whose newest run completed with the same plan and params (the run's
+// digest) is skipped. One whose newest run has not ended (a batch run that was killed, a machine
+// that rebooted) is resumed, never started again. Every other one (no run yet, a failed,
+// cancelled or partial run, a plan or params changed since) gets a new run. A new run is stored
+// with its batch entry in one transaction, so no run a batch started is ever unknown to it.
+#include <ctime>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/retry_policy.h"
+#include "cli/backend.h"
+#include "cli/command_line.h"
+#include "cli/context.h"
+#include "cli/drive_and_report.h"
+#include "cli/exit_codes.h"
+#include "cli/plan_check.h"
+#include "cli/run_setup.h"
+#include "cli/settings.h"
+#include "cli/state_access.h"
+#include "engine/run_id.h"
+#include "plans/batch_loader.h"
+#include "runner/artifact_files.h"
+#include "runner/interrupt.h"
+#include "runner/sha256.h"
+
+namespace sflow {
+
+namespace {
+
+enum class Decision { kNew, kResume, kSkip };
+
+// One run of the batch file, and what `batch run` does with it.
+struct Planned {
+  const BatchRun* run = nullptr;
+  const BatchEntry* entry = nullptr;
+  std::string digest{};              // the plan's with these params; "" when the plan is invalid
+  std::optional<RunRecord> newest{};  // the entry's newest stored run
+  Decision decision = Decision::kNew;
+  std::string why{};                 // "no run yet", "changed since r-...", "r-... failed", ...
+};
+
+// Decides, for each run of the batch, against the state directory's record of it.
+Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* planned) {
+  Result<std::vector<BatchRunRow>> rows = store.ListBatchRuns(batch);
+  if (!rows.ok()) return rows.status();
+  std::map<std::string, std::string> newest;  // entry -> run id (rows come oldest first)
+  for (const BatchRunRow& r : *rows) newest[r.entry] = r.run_id;
+  for (Planned& p : *planned) {
+    auto it = newest.find(p.run->name);
+    if (it == newest.end()) {
+      p.decision = Decision::kNew;
+      p.why = "no run yet";
+      continue;
+    }
+    Result<RunRecord> run = store.GetRun(it->second);
+    if (!run.ok()) return run.status();
+    p.newest = std::move(*run);
+    const RunRecord& r = *p.newest;
+    if (!IsTerminal(r.status)) {
+      p.decision = Decision::kResume;
+      p.why = r.id + " is " + Name(r.status) + ": resumed";
+    } else if (r.plan_digest != p.digest) {
+      p.decision = Decision::kNew;
+      p.why = "plan or params changed since " + r.id;
+    } else if (r.status == RunStatus::kCompleted) {
+      p.decision = Decision::kSkip;
+      p.why = r.id + " completed, unchanged";
+    } else {
+      p.decision = Decision::kNew;
+      p.why = r.id + " " + Name(r.status);
+    }
+  }
+  return Status::OK();
+}
+
+const char* DecisionName(Decision d) {
+  switch (d) {
+    case Decision::kNew: return "run";
+    case Decision::kResume: return "resume";
+    case Decision::kSkip: return "skip";
+  }
+  return "";
+}
+
+int BatchStatus(const std::vector<std::string>& args, Context& ctx) {
+  bool json = false;
+  std::string state_dir;
+  CommandLine cl("batch status FILE [--state-dir DIR] [--json]",
+                 "Says, for each run of a batch file, what `sogni-flow batch run FILE` would do with it and\n"
+                 "why: run (no run yet, its newest run failed or was cancelled, or its plan or params\n"
+                 "changed since), resume (its newest run has not ended), or skip (its newest run completed\n"
+                 "with the same plan and params); and that run's status. Reads only; sends nothing.");
+  cl.Flag("json", "", "one JSON object per run of the batch {run, plan, decision, why, newestRun, status}", &json);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
+  cl.Epilog("exit codes: 0 shown, 2 the batch file or one of its plans is invalid, 6 local state\n\n"
+            "examples:\n"
+            "  sogni-flow batch status samples/nightly.batch.yaml --json\n");
+  std::vector<std::string> rest;
+  Status s = cl.Parse(args, &rest);
+  if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
+  if (!s.ok()) return ctx.err << "sogni-flow batch status: " << s.message() << "\n", kExitInvalid;
+  if (rest.size() != 1) return ctx.err << "sogni-flow batch status: give one batch file (see --help)\n", kExitInvalid;
+  DiagnosticList diags;
+  Result<Batch> batch = LoadBatch(rest[0], &diags);
+  PrintDiagnostics(diags, ctx.err);
+  if (!batch.ok()) return kExitInvalid;
+  std::vector<Planned> planned;
+  bool invalid = false;
+  for (const BatchEntry& e : batch->entries) {
+    for (const BatchRun& r : e.runs) {
+      Planned p{.run = &r, .entry = &e};
+      CheckedPlan c = CheckPlan(e.plan_path, DefaultCatalog(), ParamsOf(r), ctx.environ, ValidateOptions());
+      if (c.ok()) {
+        Result<std::string> d = PlanDigest(c.plan, c.analysis);
+        if (d.ok()) p.digest = *d;
+      }
+      if (p.digest.empty()) {
+        PrintDiagnostics(c.diags, ctx.err);
+        ctx.err << "sogni-flow batch status: run " << TerminalText(r.name) << " of " << rest[0] << " is invalid\n";
+        invalid = true;
+      }
+      planned.push_back(std::move(p));
+    }
+  }
+  if (invalid) return kExitInvalid;
+  Result<std::unique_ptr<StateDir>> dir = OpenState("batch status", state_dir, StateAccess::kRead, ctx);
+  if (!dir.ok() && dir.status().code() != Status::Code::kNotFound)
+    return ctx.err << "sogni-flow batch status: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
+  if (dir.ok()) {
+    if (Status d = Decide((*dir)->store(), batch->name, &planned); !d.ok())
+      return ctx.err << "sogni-flow batch status: " << d.message() << "\n", ExitCodeFor(d);
+  } else {
+    for (Planned& p : planned) p.why = "no run yet";
+  }
+  for (const Planned& p : planned) {
+    if (json) {
+      Value o = Value::Object();
+      o.Set("run", Value::String(p.run->name));
+      o.Set("plan", Value::String(p.entry->plan_path));
+      o.Set("decision", Value::String(DecisionName(p.decision)));
+      o.Set("why", Value::String(p.why));
+      o.Set("newestRun", p.newest ? Value::String(p.newest->id) : Value::Null());
+      o.Set("status", p.newest ? Value::String(Name(p.newest->status)) : Value::Null());
+      ctx.out << o.ToJson() << "\n";
+    } else {
+      std::string decision = DecisionName(p.decision);
+      decision.resize(7, ' ');
+      ctx.out << decision << " " << TerminalText(p.run->name) << "  (" << TerminalText(p.why) << ")\n";
+    }
+  }
+  return kExitOk;
+}
+
+int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
+  BackendOptions backend_options;
+  DriveFlags flags;
+  DriveOptions& drive = flags.options;
+  std::string state_dir, out_dir, max_tokens_text;
+  CommandLine cl("batch run FILE [-j N] [--detach] [--timeout D] [--out DIR] [--state-dir DIR]\n"
+                 "    [--sandbox | --api-url URL] [--api-key-file FILE] [--max-tokens N] [--json]",
+                 "Runs a batch file (kind: batch): every plan of it over its matrix of params, each\n"
+                 "combination one run named PLAN[NAME=VALUE,...], as `sogni-flow run` runs a plan. Only\n"
+                 "what is not done yet runs: a run whose newest run completed with the same plan and params\n"
+                 "is skipped, one whose newest run has not ended is resumed (never started twice), the\n"
+                 "others (none yet, failed, cancelled, changed) get a new run; each is said on stderr.\n"
+                 "Every plan of the batch is checked first: nothing is sent if one is invalid or lacks its\n"
+                 "approval. After a crash or a reboot, run the same command again. Runs at once: -j, else\n"
+                 "the batch's concurrency, else the jobs setting, else 1.");
+  cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
+  flags.Register(cl);
+  cl.Flag("detach", "", "start the runs, store them and exit 0 without following", &drive.detach);
+  cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) a plan quoted over N tokens", &max_tokens_text);
+  cl.Value("out", "", "DIR", "where artifacts go: DIR/RUN (default OUT/RUN, OUT the out_dir setting: ./sogni-out)", &out_dir);
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
+  cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);
+  cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
+  cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
+  cl.Epilog("exit codes: 0 every run completed (or was already), 1 a run failed, 2 the batch file or a plan\n"
+            "is invalid, 3 auth, 4 unavailable (run it again), 5 cost gate, 6 local state, 7 security,\n"
+            "8 --timeout expired, 130 interrupted (run it again)\n\n"
+            "examples:\n"
+            "  sogni-flow batch run samples/nightly.batch.yaml --sandbox\n"
+            "  SOGNI_API_KEY=... sogni-flow batch run samples/nightly.batch.yaml -j 8 --timeout 6h\n\n"
+            "a batch file:\n"
+            "  version: 1\n"
+            "  kind: batch\n"
+            "  name: nightly-products\n"
+            "  concurrency: 4\n"
+            "  entries:\n"
+            "    - plan: plans/product-shot.yaml\n"
+            "      matrix: {product: [kettle, toaster], size: [square, wide]}\n"
+            "    - plan: plans/teaser.yaml\n"
+            "      rows: products.csv\n");
+  std::vector<std::string> rest;
+  Status s = cl.Parse(args, &rest);
+  if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
+  if (!s.ok()) return ctx.err << "sogni-flow batch run: " << s.message() << "\n", kExitInvalid;
+  if (rest.size() != 1) return ctx.err << "sogni-flow batch run: give one batch file (see --help)\n", kExitInvalid;
+  if (drive.detach && backend_options.sandbox)
+    return ctx.err << "sogni-flow batch run: --detach leaves the workflows to a server that outlives this command; "
+                      "--sandbox runs the simulator inside it\n",
+           kExitInvalid;
+  std::optional<double> max_tokens;
+  if (!max_tokens_text.empty()) {
+    std::optional<double> v = ParseDecimal(max_tokens_text);
+    if (!v || *v > 1e15)
+      return ctx.err << "sogni-flow batch run: --max-tokens wants a number of tokens (0 or more); the value given is "
+                        "not one\n", kExitInvalid;
+    max_tokens = *v;
+  }
+  const std::string& file = rest[0];
+  DiagnosticList diags;
+  Result<Batch> batch = LoadBatch(file, &diags);
+  PrintDiagnostics(diags, ctx.err);
+  if (!batch.ok()) return ctx.err << "sogni-flow batch run: " << file << " is invalid\n", kExitInvalid;
+  // -j, else the batch's concurrency, else the jobs setting.
+  Setting jobs = Configured(ctx, SettingKey::kJobs);
+  if (batch->concurrency > 0) jobs = Setting{std::to_string(batch->concurrency), file + ": concurrency"};
+  if (Status d = flags.Finish(jobs); !d.ok()) return ctx.err << "sogni-flow batch run: " << d.message() << "\n", kExitInvalid;
+  drive.hint_args = StateDirHint(state_dir);
+
+  // Every run's plan, checked and gated, before anything is stored or sent.
+  std::vector<Planned> planned;
+  std::vector<PreparedPlan> prepared(batch->run_count());
+  int worst = kExitOk;
+  size_t i = 0;
+  for (const BatchEntry& e : batch->entries) {
+    for (const BatchRun& r : e.runs) {
+      Planned p{.run = &r, .entry = &e};
+      if (Status st = Prepare(e.plan_path, ParamsOf(r), ctx, &prepared[i]); !st.ok()) {
+        ctx.err << "sogni-flow batch run: run " << TerminalText(r.name) << ": " << st.message() << "\n";
+        worst = WorseExitCode(worst, ExitCodeFor(st));
+      }
+      p.digest = prepared[i].digest;
+      planned.push_back(std::move(p));
+      ++i;
+    }
+  }
+  if (worst != kExitOk) return ctx.err << "sogni-flow batch run: nothing was started\n", worst;
+
+  Result<std::unique_ptr<StateDir>> dir = OpenState("batch run", state_dir, StateAccess::kWrite, ctx);
+  if (!dir.ok()) return ctx.err << "sogni-flow batch run: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
+  RunStore& store = (*dir)->store();
+  if (Status d = Decide(store, batch->name, &planned); !d.ok())
+    return ctx.err << "sogni-flow batch run: " << d.message() << "\n", ExitCodeFor(d);
+  size_t to_start = 0, to_resume = 0, skipped = 0;
+  for (const Planned& p : planned) {
+    ctx.err << batch->name << ": " << DecisionName(p.decision) << " " << TerminalText(p.run->name) << " ("
+            << TerminalText(p.why) << ")\n";
+    (p.decision == Decision::kNew ? to_start : p.decision == Decision::kResume ? to_resume : skipped)++;
+  }
+  if (to_start == 0 && to_resume == 0) {
+    ctx.err << batch->name << ": nothing to do: all " << skipped << " runs completed, unchanged\n";
+    return kExitOk;
+  }
+  const std::string out_root = out_dir.empty() ? Configured(ctx, SettingKey::kOutDir).value : out_dir;
+  if (Status o = CheckWritableDirectory(out_root); !o.ok())
+    return ctx.err << "sogni-flow batch run: the artifacts could not be saved: " << o.message() << "\n", ExitCodeFor(o);
+  Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx, &ctx.err);
+  if (!backend.ok()) return ctx.err << "sogni-flow batch run: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
+  // A run to resume belongs to its own endpoint and key: one of another is left to `resume`, and
+  // nothing is sent for it (a state directory may come from elsewhere; see cmd_resume.cc).
+  const std::string fingerprint = AccountFingerprint((*backend)->api_key);
+  for (Planned& p : planned) {
+    if (p.decision != Decision::kResume) continue;
+    if (p.newest->account != fingerprint || p.newest->api_url != (*backend)->api_url) {
+      ctx.err << "sogni-flow batch run: run " << p.newest->id << " (" << TerminalText(p.run->name)
+              << ") belongs to another account or endpoint; resume it with: sogni-flow resume " << p.newest->id
+              << drive.hint_args << "\n";
+      worst = WorseExitCode(worst, kExitAuth);
+      p.decision = Decision::kSkip;
+      --to_resume;
+    }
+  }
+  {
+    // As in `run`: a Ctrl-C while the endpoint is checked or a local plan is quoted stops before
+    // anything is stored or sent.
+    struct Reset {
+      ~Reset() { SetRetryWaitsInterrupted(false); }
+    } reset;
+    InterruptGuard guard([] { SetRetryWaitsInterrupted(true); });
+    Status b = CheckBackend(**backend);
+    if (guard.interrupted()) return ctx.err << "sogni-flow batch run: interrupted before anything new was stored or sent\n", kExitInterrupted;
+    if (!b.ok()) return ctx.err << "sogni-flow batch run: " << b.message() << "\n", ExitCodeFor(b);
+    for (size_t k = 0; k < planned.size(); ++k) {
+      if (planned[k].decision != Decision::kNew || !prepared[k].local) continue;
+      Status q = QuoteAndGate(prepared[k], **backend, max_tokens, ctx);
+      if (guard.interrupted()) return ctx.err << "sogni-flow batch run: interrupted before anything new was stored or sent\n", kExitInterrupted;
+      if (!q.ok()) return ctx.err << "sogni-flow batch run: run " << TerminalText(planned[k].run->name) << ": " << q.message()
+                                  << "\n", ExitCodeFor(q);
+    }
+  }
+  std::vector<std::string> run_ids;
+  std::vector<std::string> resumed;
+  for (const Planned& p : planned)
+    if (p.decision == Decision::kResume) resumed.push_back(p.newest->id);
+  Result<std::vector<std::unique_ptr<RunLease>>> leases = LeaseRuns(**dir, resumed, "batch run", ctx);
+  if (!leases.ok()) return ctx.err << "sogni-flow batch run: " << leases.status().message() << "\n", ExitCodeFor(leases.status());
+  run_ids = resumed;
+  for (size_t k = 0; k < planned.size(); ++k) {
+    if (planned[k].decision != Decision::kNew) continue;
+    Result<std::string> id = CreateRun(prepared[k], **backend, **dir, &*leases, out_root, /*per_run_dir=*/true,
+                                       drive.no_cache, ctx, BatchMark{batch->name, planned[k].run->name});
+    if (!id.ok()) {
+      ctx.err << "sogni-flow batch run: run " << TerminalText(planned[k].run->name) << ": " << id.status().message() << "\n";
+      ctx.err << "sogni-flow batch run: the runs stored so far are driven; run the batch again for the others\n";
+      worst = WorseExitCode(worst, ExitCodeFor(id.status()));
+      break;
+    }
+    run_ids.push_back(*id);
+    ctx.err << "run " << *id << " (" << TerminalText(planned[k].run->name) << ")\n";
+  }
+  if (run_ids.empty()) return worst;
+  const int code = DriveAndReport("batch run", ctx, store, **backend, run_ids, drive);
+  return WorseExitCode(worst, code);
+}
+
+}  // namespace
+
+int RunBatch(const std::vector<std::string>& args, Context& ctx) {
+  const std::string action = args.empty() ? "" : args[0];
+  std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+  if (action == "run") return BatchRun_(rest, ctx);
+  if (action == "status") return BatchStatus(rest, ctx);
+  if (action == "--help" || action == "-h" || action.empty()) {
+    (action.empty() ? ctx.err : ctx.out)
+        << "usage: sogni-flow batch run|status FILE [OPTIONS]\n\n"
+           "A batch file (kind: batch) names plans, each over a matrix of params; 'batch run' runs what\n"
+           "is not done yet, 'batch status' says what that is. 'sogni-flow batch run --help' explains.\n\n"
+           "exit codes: 0 shown, 2 no action given\n\n"
+           "examples:\n"
+           "  sogni-flow batch status samples/nightly.batch.yaml\n";
+    return action.empty() ? kExitInvalid : kExitOk;
+  }
+  ctx.err << "sogni-flow batch: unknown action '" << CommandLine::Shown(action) << "' (run, status)\n";
+  return kExitInvalid;
+}
+
+}  // namespace sflow

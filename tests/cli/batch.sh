@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Batch files through the binary, against the sandbox on loopback:
+#   1. a batch of 3 server plans x a 4-combination matrix, plus a local plan over 2 CSV rows (14
+#      runs), killed with SIGKILL in the middle of `batch run`; the same command again completes it
+#      with exactly one workflow per server run and one project per local run; `check` says ok;
+#   2. a second `batch run` creates nothing and says so; `batch status` says skip for each run;
+#   3. a plan changed since: only its runs run again;
+#   4. an invalid batch (a param value its plan refuses, a missing plan) exits 2 at file:line:col
+#      and sends nothing; `validate` checks a batch with every run it makes.
+#
+#   batch.sh BIN
+set -u
+. "$(dirname "$0")/lib.sh"
+test_setup "$1"
+require jq curl sqlite3
+
+key=batch-key
+start_sandbox "$key" --step-ms 150
+export SOGNI_API_KEY=$key SOGNI_API_BASE_URL=$url
+stats() { curl -fsS "$url/_sandbox/stats"; }
+workflows() { stats | jq .workflowsCreated; }
+projects() { stats | jq .projectsCreated; }
+
+mkdir plans
+for n in shot teaser banner; do
+  cat > "plans/$n.yaml" <<EOF
+version: 1
+name: $n
+params:
+  product: {type: string}
+  size: {type: enum, values: [square, wide], default: square}
+steps:
+  - {id: still, toolName: generate_image, arguments: {prompt: "a \${params.product} $n, \${params.size}", seed: 7}}
+EOF
+done
+cat > plans/local.yaml <<'EOF'
+version: 1
+name: local-still
+execution: local
+params:
+  product: {type: string}
+steps:
+  - id: still
+    project: {type: image, modelId: flux1-schnell-fp8, positivePrompt: "a ${params.product}", numberOfMedia: 1, seed: 3}
+EOF
+printf 'product\nkettle\n"toaster, deluxe"\n' > rows.csv
+cat > nightly.batch.yaml <<'EOF'
+version: 1
+kind: batch
+name: nightly
+concurrency: 3
+entries:
+  - plan: plans/shot.yaml
+    matrix: {product: [kettle, toaster], size: [square, wide]}
+  - plan: plans/teaser.yaml
+    matrix: {product: [kettle, toaster], size: [square, wide]}
+  - plan: plans/banner.yaml
+    matrix: {product: [kettle, toaster], size: [square, wide]}
+  - plan: plans/local.yaml
+    rows: rows.csv
+EOF
+"$bin" validate nightly.batch.yaml 2> validate.err || fail "validate of the batch exited $?: $(cat validate.err)"
+grep -q "nightly.batch.yaml: valid batch 'nightly' (14 runs of 4 plans)" validate.err || fail "validate said: $(cat validate.err)"
+
+# --- 1. SIGKILL in the middle, then the same command ----------------------------------------------
+"$bin" batch run nightly.batch.yaml > run1.out 2> run1.err &
+pid=$!
+bg_pids+=("$pid")
+for _ in $(seq 1 300); do [ "$(workflows)" -ge 4 ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+started=$(workflows)
+[ "$started" -ge 1 ] && [ "$started" -lt 12 ] || fail "the kill did not land in the middle: $started workflows were started"
+"$bin" batch run nightly.batch.yaml > run2.out 2> run2.err || fail "the batch run after the kill exited $?"
+grep -q "^nightly: resume " run2.err || fail "the second batch run resumed nothing: $(grep '^nightly:' run2.err)"
+[ "$(workflows)" -eq 12 ] || fail "$(workflows) workflows for 12 server runs after a kill and a second run"
+[ "$(projects)" -eq 2 ] || fail "$(projects) projects for 2 local runs"
+[ "$(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM batch_runs WHERE batch = 'nightly'")" -eq 14 ] ||
+  fail "the state holds $(sqlite3 .sogni-flow/state.db "SELECT count(*) FROM batch_runs") batch runs, expected 14"
+"$bin" status --json | jq -s -e 'length == 14 and all(.status == "completed")' > /dev/null ||
+  fail "not every run completed: $("$bin" status --json | jq -c '[.run, .status]')"
+"$bin" check > check.out 2>&1 || fail "check after the kill: $(cat check.out)"
+
+# --- 2. nothing new the next time ------------------------------------------------------------------
+before=$(workflows)
+"$bin" batch run nightly.batch.yaml > run3.out 2> run3.err || fail "the third batch run exited $?"
+grep -q "^nightly: nothing to do: all 14 runs completed, unchanged" run3.err || fail "no 'nothing to do': $(tail -3 run3.err)"
+[ "$(workflows)" -eq "$before" ] && [ "$(projects)" -eq 2 ] || fail "a batch with every run completed started something"
+"$bin" batch status nightly.batch.yaml --json > status.json || fail "batch status exited $?"
+jq -s -e 'length == 14 and all(.decision == "skip")' status.json > /dev/null || fail "batch status: $(cat status.json)"
+
+# --- 3. a changed plan runs again, alone ----------------------------------------------------------
+sed -i 's/seed: 7/seed: 8/' plans/banner.yaml
+"$bin" batch run nightly.batch.yaml > run4.out 2> run4.err || fail "the batch run after a change exited $?"
+[ "$(workflows)" -eq $((before + 4)) ] || fail "a changed plan of 4 runs started $(( $(workflows) - before )) workflows"
+[ "$(grep -c '^nightly: run banner\[.*(plan or params changed since r-' run4.err)" -eq 4 ] || fail "the changed runs were not said: $(grep '^nightly:' run4.err)"
+[ "$(grep -c '^nightly: skip ' run4.err)" -eq 10 ] || fail "the unchanged runs were not skipped"
+
+# --- 4. invalid batches send nothing ----------------------------------------------------------------
+before=$(workflows)
+sed 's/size: \[square, wide\]}$/size: [square, tall]}/' nightly.batch.yaml > tall.batch.yaml
+"$bin" batch run tall.batch.yaml > /dev/null 2> tall.err
+rc=$?
+[ "$rc" -eq 2 ] || fail "a batch with a value its plan refuses: exit $rc, expected 2"
+grep -q "nothing was started" tall.err || fail "no 'nothing was started': $(tail -3 tall.err)"
+"$bin" validate tall.batch.yaml > /dev/null 2> tall-validate.err
+[ $? -eq 2 ] || fail "validate of the bad batch did not exit 2"
+grep -q "^tall.batch.yaml:[0-9]*:[0-9]*: note: run 'shot\[product=kettle,size=tall\]' of this batch is invalid" tall-validate.err ||
+  fail "validate does not name the run: $(cat tall-validate.err)"
+printf 'version: 1\nkind: batch\nname: gone\nentries:\n  - plan: plans/none.yaml\n' > gone.batch.yaml
+"$bin" batch run gone.batch.yaml > /dev/null 2> gone.err
+rc=$?
+[ "$rc" -eq 2 ] || fail "a batch naming a missing plan: exit $rc, expected 2"
+grep -q "^gone.batch.yaml:5:11: error: no plan file 'plans/none.yaml'" gone.err || fail "no position: $(cat gone.err)"
+[ "$(workflows)" -eq "$before" ] || fail "an invalid batch started a workflow"
+
+echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing"

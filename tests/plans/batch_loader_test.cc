@@ -1,0 +1,169 @@
+// Batch files (plans/batch_loader.h): expansion and names, rows from CSV and YAML, and every
+// hostile shape refused at its position.
+#include "plans/batch_loader.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/test_util.h"
+
+namespace sflow {
+namespace {
+
+class BatchLoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tmp_.Write("plans/shot.yaml", "version: 1\nname: shot\nsteps: [{id: a, toolName: generate_image, arguments: {prompt: p}}]\n");
+    tmp_.Write("plans/teaser.yaml", "version: 1\nname: teaser\nsteps: [{id: a, toolName: generate_image, arguments: {prompt: p}}]\n");
+  }
+  Result<Batch> Load(const std::string& text, std::string* problems = nullptr) {
+    const std::string path = tmp_.Write("b.yaml", text);
+    DiagnosticList d;
+    Result<Batch> b = LoadBatch(path, &d);
+    if (problems) {
+      problems->clear();
+      for (const Diagnostic& x : d.Sorted()) *problems += FormatDiagnostic(x) + "\n";
+    }
+    return b;
+  }
+  std::vector<std::string> Names(const Batch& b) {
+    std::vector<std::string> out;
+    for (const BatchEntry& e : b.entries)
+      for (const BatchRun& r : e.runs) out.push_back(r.name);
+    return out;
+  }
+  std::string Header() { return "version: 1\nkind: batch\nname: nightly\nentries:\n"; }
+  TempDir tmp_;
+};
+
+TEST_F(BatchLoaderTest, ExpandsTheMatrixInOrderWithTheLastKeyFastest) {
+  Result<Batch> b = Load(Header() + "  - plan: plans/shot.yaml\n    params: {style: studio}\n"
+                                    "    matrix: {product: [kettle, toaster], size: [square, wide]}\n");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->name, "nightly");
+  EXPECT_EQ(b->entries[0].plan_path, tmp_.path() + "/plans/shot.yaml");
+  EXPECT_EQ(Names(*b), (std::vector<std::string>{"shot[product=kettle,size=square]", "shot[product=kettle,size=wide]",
+                                                  "shot[product=toaster,size=square]", "shot[product=toaster,size=wide]"}));
+  const BatchRun& last = b->entries[0].runs[3];
+  EXPECT_EQ(last.params, (std::vector<std::pair<std::string, std::string>>{
+                             {"style", "studio"}, {"product", "toaster"}, {"size", "wide"}}));
+}
+
+TEST_F(BatchLoaderTest, RowsFromCsvYamlAndInlineTimesTheMatrix) {
+  tmp_.Write("rows.csv", "product,label\r\nkettle,\"Kettle, 1.7 l\"\r\n\r\ntoaster,\"say \"\"hi\"\"\"\r\n");
+  tmp_.Write("rows.yaml", "- {product: lamp, n: 2}\n- {product: fan, n: true}\n");
+  Result<Batch> b = Load(Header() + "  - plan: plans/shot.yaml\n    rows: rows.csv\n    matrix: {size: [s, w]}\n"
+                                    "  - plan: plans/teaser.yaml\n    rows: rows.yaml\n"
+                                    "  - plan: plans/teaser.yaml\n    rows: [{product: \"a=b]\"}]\n");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(Names(*b), (std::vector<std::string>{
+                           "shot[size=s,product=kettle,label=Kettle%2C 1.7 l]", "shot[size=w,product=kettle,label=Kettle%2C 1.7 l]",
+                           "shot[size=s,product=toaster,label=say \"hi\"]", "shot[size=w,product=toaster,label=say \"hi\"]",
+                           "teaser[product=lamp,n=2]", "teaser[product=fan,n=true]", "teaser[product=a%3Db%5D]"}));
+  EXPECT_EQ(b->entries[0].runs[0].params[2], (std::pair<std::string, std::string>{"label", "Kettle, 1.7 l"}));
+  EXPECT_EQ(b->run_count(), 7u);
+}
+
+TEST_F(BatchLoaderTest, AnEntryWithoutMatrixOrRowsIsOneRunNamedByItsPlan) {
+  Result<Batch> b = Load(Header() + "  - plan: plans/shot.yaml\n  - {plan: plans/teaser.yaml, params: {a: 1}}\n");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(Names(*b), (std::vector<std::string>{"shot", "teaser"}));
+}
+
+TEST_F(BatchLoaderTest, ProblemsAreReportedAtTheirPositions) {
+  std::string p;
+  EXPECT_FALSE(Load("version: 2\nkind: batch\nname: bad name\nconcurency: 3\nentries: []\n", &p).ok());
+  const std::string f = tmp_.path() + "/b.yaml";
+  EXPECT_NE(p.find(f + ":1:10: error: 'version' must be 1"), std::string::npos) << p;
+  EXPECT_NE(p.find(f + ":3:7: error: batch name \"bad name\" is not a slug"), std::string::npos) << p;
+  EXPECT_NE(p.find(f + ":4:1: error: unknown key 'concurency' in batch\n  hint: did you mean 'concurrency'?"), std::string::npos) << p;
+  EXPECT_NE(p.find(f + ":5:10: error: 'entries' must be a non-empty list"), std::string::npos) << p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/nope.yaml\n  - plan: plans/shot.yaml\n    matrx: {a: [1]}\n", &p).ok());
+  EXPECT_NE(p.find(f + ":5:11: error: no plan file"), std::string::npos) << p;
+  EXPECT_NE(p.find(f + ":7:5: error: unknown key 'matrx' in entry\n  hint: did you mean 'matrix'?"), std::string::npos) << p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    params: {a: 1}\n    matrix: {a: [2, 3], b: []}\n", &p).ok());
+  EXPECT_NE(p.find("param 'a' is set twice in this entry (first at line 6)"), std::string::npos) << p;
+  EXPECT_NE(p.find("matrix param 'b' must be a non-empty list"), std::string::npos) << p;
+}
+
+TEST_F(BatchLoaderTest, TwoRunsOfOneNameAreRefused) {
+  std::string p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n  - plan: plans/shot.yaml\n", &p).ok());
+  EXPECT_NE(p.find("run 'shot' is made twice (first at line 5)"), std::string::npos) << p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    matrix: {a: [1, \"1\"]}\n", &p).ok());
+  EXPECT_NE(p.find("run 'shot[a=1]' is made twice"), std::string::npos) << p;
+}
+
+// A matrix of ten lists of ten values would be 10^10 runs: refused by counting, before expanding.
+TEST_F(BatchLoaderTest, AMatrixTooLargeIsRefusedBeforeItIsExpanded) {
+  std::string m = "{";
+  for (int k = 0; k < 10; ++k) m += std::string(k ? ", " : "") + "k" + std::to_string(k) + ": [0,1,2,3,4,5,6,7,8,9]";
+  m += "}";
+  std::string p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    matrix: " + m + "\n", &p).ok());
+  EXPECT_NE(p.find("the batch makes more than 10000 runs"), std::string::npos) << p;
+  // Just under and just over the cap, across entries.
+  std::string hundred = "[";
+  for (int i = 0; i < 100; ++i) hundred += std::string(i ? "," : "") + std::to_string(i);
+  hundred += "]";
+  Result<Batch> ok = Load(Header() + "  - plan: plans/shot.yaml\n    matrix: {a: " + hundred + ", b: " + hundred + "}\n", &p);
+  ASSERT_TRUE(ok.ok()) << p;
+  EXPECT_EQ(ok->run_count(), 10000u);
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    matrix: {a: " + hundred + ", b: " + hundred +
+                        "}\n  - plan: plans/teaser.yaml\n",
+                    &p).ok());
+  EXPECT_NE(p.find("the batch makes more than 10000 runs"), std::string::npos) << p;
+}
+
+TEST_F(BatchLoaderTest, HostileCsvIsRefusedAtItsPosition) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a,b\n1\n", "rows.csv:2:1: error: this row has 1 fields, the header 2"},
+      {"a,a\n1,2\n", "rows.csv:1:3: error: column 'a' appears twice"},
+      {"a b\n1\n", "rows.csv:1:1: error: column 'a b' is not a param name"},
+      {"a\n\"open\n", "rows.csv:2:1: error: a quoted field is not closed"},
+      {"a\n\"x\"y\n", "rows.csv:2:4: error: characters after a closing quote"},
+      {"a\nx\"y\n", "rows.csv:2:2: error: a quote inside an unquoted field"},
+      {"a\nx\ry\n", "rows.csv:2:2: error: a carriage return not followed by a line feed"},
+      {"a\n\xff\n", "rows.csv: error: invalid UTF-8"},
+      {"", "rows.csv:1:1: error: no header line"},
+  };
+  for (const auto& [csv, expected] : cases) {
+    tmp_.Write("rows.csv", csv);
+    std::string p;
+    EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    rows: rows.csv\n", &p).ok()) << expected;
+    EXPECT_NE(p.find(expected), std::string::npos) << expected << " not in: " << p;
+  }
+  tmp_.Write("rows.csv", "a\n");
+  std::string p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    rows: rows.csv\n", &p).ok());
+  EXPECT_NE(p.find("'rows' holds no row"), std::string::npos) << p;
+}
+
+TEST_F(BatchLoaderTest, HostileRowsAndValuesAreRefused) {
+  tmp_.Write("rows.yaml", "- {a: [1]}\n- 7\n");
+  std::string p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    rows: rows.yaml\n", &p).ok());
+  EXPECT_NE(p.find("rows.yaml:1:7: error: param 'a' must be a scalar, not a list"), std::string::npos) << p;
+  EXPECT_NE(p.find("rows.yaml:2:3: error: a row must be a mapping of params, not an integer"), std::string::npos) << p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    rows: missing.csv\n", &p).ok());
+  EXPECT_NE(p.find("missing.csv"), std::string::npos) << p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    matrix: {a: [{x: 1}]}\n", &p).ok());
+  EXPECT_NE(p.find("a matrix value must be a scalar, not a mapping"), std::string::npos) << p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    matrix: {a: [&x 1]}\n", &p).ok());
+  EXPECT_NE(p.find("anchors and aliases"), std::string::npos) << p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    rows: [{a: 1}]\n    matrix: {a: [2]}\n", &p).ok());
+  EXPECT_NE(p.find("param 'a' is set by 'rows' and above it"), std::string::npos) << p;
+  const std::string control = std::string("  - plan: plans/shot.yaml\n    matrix: {a: [\"x\\u001b[2Jy\"]}\n");
+  Result<Batch> b = Load(Header() + control, &p);
+  ASSERT_TRUE(b.ok()) << p;
+  EXPECT_EQ(Names(*b)[0], "shot[a=x%1B%5B2Jy]") << "a control byte in a name is written %XX";
+}
+
+TEST_F(BatchLoaderTest, OnlyBatchFilesLookLikeOne) {
+  EXPECT_TRUE(LooksLikeBatchFile(tmp_.Write("x.yaml", Header() + "  - plan: plans/shot.yaml\n")));
+  EXPECT_FALSE(LooksLikeBatchFile(tmp_.path() + "/plans/shot.yaml"));
+  EXPECT_FALSE(LooksLikeBatchFile(tmp_.Write("y.yaml", "kind: [batch]\n")));
+  EXPECT_FALSE(LooksLikeBatchFile(tmp_.path() + "/none.yaml"));
+}
+
+}  // namespace
+}  // namespace sflow
