@@ -292,13 +292,23 @@ bool LooksLikeBatchFile(const std::string& path) {
 
 Result<Batch> LoadBatch(const std::string& path, DiagnosticList* diags) {
   DiagnosticList local(path);
+  Result<std::string> text = ReadLimitedFile(path, YamlLimits(), &local);
+  if (!text.ok()) {
+    diags->Append(local);
+    return Status::InvalidPlan(path + " is invalid");
+  }
+  return LoadBatchFromText(path, *text, diags);
+}
+
+Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, DiagnosticList* diags) {
+  DiagnosticList local(path);
   Batch batch;
   batch.path = path;
   auto fail = [&]() -> Result<Batch> {
     diags->Append(local);
     return Status::InvalidPlan(path + " is invalid");
   };
-  Result<Value> root = LoadYamlFile(path, YamlLimits(), &local);
+  Result<Value> root = ParseYaml(text, YamlLimits(), &local);
   if (!root.ok()) return fail();
   if (!root->is_object()) {
     local.Error(root->loc(), "type", "a batch file is a mapping, not " + std::string(Value::KindPhrase(root->kind())));

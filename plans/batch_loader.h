@@ -29,6 +29,7 @@
 #define SFLOW_PLANS_BATCH_LOADER_H_
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -67,6 +68,8 @@ bool LooksLikeBatchFile(const std::string& path);
 // Loads, checks and expands a batch file. Problems go into `diags` (each with its file and
 // position); kInvalidPlan when there is one.
 Result<Batch> LoadBatch(const std::string& path, DiagnosticList* diags);
+// The same for text already read (`path` names it; plans and rows files are found beside it).
+Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, DiagnosticList* diags);
 
 // Parses CSV text (RFC 4180) into rows of fields; problems go into `diags` at their line and
 // column of `file`. The first row is the header.

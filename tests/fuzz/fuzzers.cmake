@@ -5,7 +5,7 @@
 # here (one set() per line). -max_len: long enough for every structure the reader has (a 4 KiB
 # plan holds dozens of steps, 1 KiB of event stream twenty frames; larger seeds are cut to it),
 # short enough that an execution stays cheap.
-set(SFLOW_FUZZERS plan sse json envelope url param approval http_answer)
+set(SFLOW_FUZZERS plan sse json envelope url param approval http_answer batch)
 
 set(SFLOW_FUZZER_plan_LIBS sflow_schemas sflow_plans sflow_engine)
 set(SFLOW_FUZZER_plan_SEEDS "samples/*.yaml;tests/data/invalid/*.yaml")
@@ -33,6 +33,10 @@ set(SFLOW_FUZZER_param_MAX_LEN 2048)
 set(SFLOW_FUZZER_approval_SOURCES ${CMAKE_SOURCE_DIR}/runner/approval.cc ${CMAKE_SOURCE_DIR}/runner/sha256.cc)
 set(SFLOW_FUZZER_approval_LIBS sflow_engine Poco::Foundation OpenSSL::Crypto)
 set(SFLOW_FUZZER_approval_MAX_LEN 2048)
+
+set(SFLOW_FUZZER_batch_LIBS sflow_plans sflow_engine)
+set(SFLOW_FUZZER_batch_SEEDS "samples/*.yaml")
+set(SFLOW_FUZZER_batch_MAX_LEN 2048)
 
 set(SFLOW_FUZZER_http_answer_LIBS sflow_api_core sflow_engine)
 set(SFLOW_FUZZER_http_answer_MAX_LEN 1024)
