@@ -78,6 +78,17 @@ Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* p
   return Status::OK();
 }
 
+// One `batch run` of a batch at a time, in a state directory: the batch holds a lease of its own
+// (store/run_lease.h: a kernel lock released however its holder dies, and a row naming the
+// holder's pid, host, boot id and start time, so that a holder killed with SIGKILL, or one of an
+// earlier boot, is found stale and taken over, with a notice). Two cron jobs that overlap: the
+// second is refused with exit 6, naming the first, and starts nothing.
+Result<std::unique_ptr<RunLease>> LeaseBatch(StateDir& dir, const std::string& batch, Context& ctx) {
+  Result<std::unique_ptr<RunLease>> lease = dir.AcquireRunLease("batch:" + batch);  // LeaseSubject: "batch 'NAME'"
+  if (lease.ok() && !(*lease)->notice().empty()) ctx.err << "sogni-flow batch run: " << (*lease)->notice() << "\n";
+  return lease;
+}
+
 const char* DecisionName(Decision d) {
   switch (d) {
     case Decision::kNew: return "run";
@@ -161,8 +172,8 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   DriveFlags flags;
   DriveOptions& drive = flags.options;
   std::string state_dir, out_dir, max_tokens_text;
-  CommandLine cl("batch run FILE [-j N] [--detach] [--timeout D] [--out DIR] [--state-dir DIR]\n"
-                 "    [--sandbox | --api-url URL] [--api-key-file FILE] [--max-tokens N] [--json]",
+  CommandLine cl("batch run FILE [-j N] [--detach] [--timeout D] [--cancel-on-interrupt] [-q] [--out DIR]\n"
+                 "    [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE] [--max-tokens N] [--json]",
                  "Runs a batch file (kind: batch): every plan of it over its matrix of params, each\n"
                  "combination one run named PLAN[NAME=VALUE,...], as `sogni-flow run` runs a plan. Only\n"
                  "what is not done yet runs: a run whose newest run completed with the same plan and params\n"
@@ -170,7 +181,9 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
                  "others (none yet, failed, cancelled, changed) get a new run; each is said on stderr.\n"
                  "Every plan of the batch is checked first: nothing is sent if one is invalid or lacks its\n"
                  "approval. After a crash or a reboot, run the same command again. Runs at once: -j, else\n"
-                 "the batch's concurrency, else the jobs setting, else 1.");
+                 "the batch's concurrency, else the jobs setting, else 1. One `batch run` of a batch at a\n"
+                 "time per state directory: another one exits 6 naming it (pid, host, since when); one that\n"
+                 "was killed or belongs to an earlier boot is taken over, and that is said.");
   cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
   flags.Register(cl);
   cl.Flag("detach", "", "start the runs, store them and exit 0 without following", &drive.detach);
@@ -181,8 +194,9 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 every run completed (or was already), 1 a run failed, 2 the batch file or a plan\n"
-            "is invalid, 3 auth, 4 unavailable (run it again), 5 cost gate, 6 local state, 7 security,\n"
-            "8 --timeout expired, 130 interrupted (run it again)\n\n"
+            "is invalid, 3 auth, 4 unavailable (run it again), 5 cost gate, 6 local state (or another\n"
+            "batch run of this batch is running), 7 security, 8 --timeout expired, 130 interrupted (run\n"
+            "it again)\n\n"
             "examples:\n"
             "  sogni-flow batch run samples/nightly.batch.yaml --sandbox\n"
             "  SOGNI_API_KEY=... sogni-flow batch run samples/nightly.batch.yaml -j 8 --timeout 6h\n\n"
@@ -246,16 +260,20 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   Result<std::unique_ptr<StateDir>> dir = OpenState("batch run", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return ctx.err << "sogni-flow batch run: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
   RunStore& store = (*dir)->store();
+  Result<std::unique_ptr<RunLease>> batch_lease = LeaseBatch(**dir, batch->name, ctx);
+  if (!batch_lease.ok())
+    return ctx.err << "sogni-flow batch run: " << batch_lease.status().message() << "\n", ExitCodeFor(batch_lease.status());
   if (Status d = Decide(store, batch->name, &planned); !d.ok())
     return ctx.err << "sogni-flow batch run: " << d.message() << "\n", ExitCodeFor(d);
   size_t to_start = 0, to_resume = 0, skipped = 0;
   for (const Planned& p : planned) {
-    ctx.err << batch->name << ": " << DecisionName(p.decision) << " " << TerminalText(p.run->name) << " ("
-            << TerminalText(p.why) << ")\n";
+    if (!drive.quiet)
+      ctx.err << batch->name << ": " << DecisionName(p.decision) << " " << TerminalText(p.run->name) << " ("
+              << TerminalText(p.why) << ")\n";
     (p.decision == Decision::kNew ? to_start : p.decision == Decision::kResume ? to_resume : skipped)++;
   }
   if (to_start == 0 && to_resume == 0) {
-    ctx.err << batch->name << ": nothing to do: all " << skipped << " runs completed, unchanged\n";
+    if (!drive.quiet) ctx.err << batch->name << ": nothing to do: all " << skipped << " runs completed, unchanged\n";
     return kExitOk;
   }
   const std::string out_root = out_dir.empty() ? Configured(ctx, SettingKey::kOutDir).value : out_dir;
@@ -313,7 +331,7 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
       break;
     }
     run_ids.push_back(*id);
-    ctx.err << "run " << *id << " (" << TerminalText(planned[k].run->name) << ")\n";
+    if (!drive.quiet) ctx.err << "run " << *id << " (" << TerminalText(planned[k].run->name) << ")\n";
   }
   if (run_ids.empty()) return worst;
   const int code = DriveAndReport("batch run", ctx, store, **backend, run_ids, drive);

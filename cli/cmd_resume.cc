@@ -50,7 +50,7 @@ int RunResume(const std::vector<std::string>& args, Context& ctx) {
   DriveFlags flags;
   DriveOptions& drive = flags.options;
   std::string state_dir;
-  CommandLine cl("resume RUN... | --all [-j N] [--timeout D] [--cancel-on-interrupt] [--state-dir DIR]\n"
+  CommandLine cl("resume RUN... | --all [-j N] [-q] [--timeout D] [--cancel-on-interrupt] [--state-dir DIR]\n"
                  "    [--sandbox | --api-url URL] [--api-key-file FILE] [--json]",
                  "Continues runs where they stopped: a start request whose answer was never stored is sent\n"
                  "again with the SAME Idempotency-Key (the server then creates nothing twice); a started\n"

@@ -41,7 +41,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
   DriveFlags flags;
   DriveOptions& drive = flags.options;
   std::string state_dir, out_dir, max_tokens_text;
-  CommandLine cl("run PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-j N] [--detach] [--timeout D] [--out DIR]\n"
+  CommandLine cl("run PLAN... [-p NAME=VALUE]... [--param-file FILE]... [-j N] [-q] [--detach] [--timeout D] [--out DIR]\n"
                  "    [--cancel-on-interrupt] [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE]\n"
                  "    [--max-tokens N] [--no-cache] [--no-download] [--dry-run] [--json]",
                  "Runs plans: a server plan as one durable workflow, a local plan (execution: local) as a DAG\n"
@@ -207,7 +207,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
       break;
     }
     run_ids.push_back(*run_id);
-    ctx.err << "run " << *run_id << " (" << p.checked.plan.name << ")\n";
+    if (!drive.quiet) ctx.err << "run " << *run_id << " (" << p.checked.plan.name << ")\n";
   }
   int code = DriveAndReport("run", ctx, store, **backend, run_ids, drive);
   return worst != kExitOk && code == kExitOk ? worst : code;

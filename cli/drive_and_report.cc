@@ -22,6 +22,8 @@ void DriveFlags::Register(CommandLine& cl) {
   cl.Value("timeout", "", "D", "stop following after D (45s, 30m, 2h): exit 8, the workflows go on", &timeout);
   cl.Flag("cancel-on-interrupt", "", "Ctrl-C cancels the workflows remotely (default: they go on)",
           &options.cancel_on_interrupt);
+  cl.Flag("quiet", "q", "print only problems: no progress, nothing for a run that completed (cron mails\n"
+          "what a job prints)", &options.quiet);
 }
 
 namespace {
@@ -159,7 +161,9 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store,
                    const std::vector<std::string>& run_ids, const DriveOptions& options) {
   if (run_ids.empty()) return kExitOk;
   std::unique_ptr<RunProgress> reporter;
-  if (!options.json && ctx.err_is_terminal && !options.detach) {
+  if (options.quiet && !options.json) {
+    reporter = std::make_unique<StreamReporter>(nullptr, nullptr);  // no progress; problems below
+  } else if (!options.json && ctx.err_is_terminal && !options.detach) {
     struct winsize ws{};
     bool sized = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0;
     reporter = std::make_unique<LiveReporter>(&ctx.err, sized ? ws.ws_col : 0, sized ? ws.ws_row : 0);
@@ -224,7 +228,7 @@ int DriveAndReport(const char* command, Context& ctx, RunStore& store,
       summary.Set("artifactsDone", Value::Int(o.artifacts_done));
       summary.Set("artifactsFailed", Value::Int(o.artifacts_failed));
       if (!o.waiting_reason.empty()) summary.Set("waitingReason", Value::String(o.waiting_reason));
-      if (!options.json && run.ok()) {
+      if (!options.json && run.ok() && !(options.quiet && run_code == kExitOk && problems.empty())) {
         if (options.detach) {
           ctx.err << d.run_id << ": " << Name(run->status)
                   << (run->workflow_id.empty() ? std::string(", its first projects sent") : " as workflow " + run->workflow_id)

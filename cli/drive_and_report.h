@@ -29,6 +29,7 @@ struct DriveOptions {
   int step_jobs = 4;                   // -j: a local run's projects in flight at once (default 4)
   bool no_cache = false;               // --no-cache: a local run's steps never take cached results
   bool no_download = false;            // run --no-download: server runs are followed, no artifact fetched
+  bool quiet = false;                  // --quiet: stderr says only problems (cron mails what is printed)
 };
 
 // Drives stored runs through the drive pool (runner/drive_pool.h), `jobs` at a time, each by a

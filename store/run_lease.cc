@@ -5,6 +5,11 @@
 
 namespace sflow {
 
+std::string LeaseSubject(const std::string& key) {
+  if (key.rfind("batch:", 0) == 0) return "batch '" + key.substr(6) + "'";
+  return "run " + key;
+}
+
 namespace {
 
 constexpr int64_t kLeaseBase = int64_t{1} << 40;
@@ -12,7 +17,7 @@ constexpr int64_t kLeaseBase = int64_t{1} << 40;
 Status Busy(const std::string& run_id, const std::optional<ProcessIdentity>& holder) {
   std::string by = holder ? holder->Describe() : "another process (it has not written its name yet)";
   return Status::Error(Status::Code::kConflict,
-                       "run " + run_id + " is driven by " + by +
+                       LeaseSubject(run_id) + " is driven by " + by +
                            "; wait for it to finish (or stop that process), then try again");
 }
 
@@ -104,7 +109,7 @@ Result<std::unique_ptr<RunLease>> RunLeases::Acquire(const std::string& run_id) 
     if (*row && !(*row)->SameProcess(me)) {
       ProcessIdentity::Liveness alive = (*row)->Alive();
       if (alive == ProcessIdentity::Liveness::kAlive) return Busy(run_id, *row);
-      notice = "took over run " + run_id + " from " + (*row)->Describe() +
+      notice = "took over " + LeaseSubject(run_id) + " from " + (*row)->Describe() +
                (alive == ProcessIdentity::Liveness::kDead ? ", which is no longer running"
                                                           : ", which no longer holds its lock");
     }

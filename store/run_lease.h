@@ -36,6 +36,10 @@ namespace sflow {
 
 class RunLeases;
 
+// A lease's key is a run id, or "batch:NAME" for the one `batch run` of a batch (run ids hold no
+// colon). What messages call it: "run r-..." or "batch 'NAME'".
+std::string LeaseSubject(const std::string& key);
+
 // The lease of one run, held until destroyed (or Release()d).
 class RunLease {
  public:

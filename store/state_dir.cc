@@ -296,11 +296,11 @@ Status StateDir::ReapDeadDrivers(Db* db) {
   if (!check.ok()) return check.status();
   if (*check != "ok") {
     return Status::IOError("the state database " + db->path() + " failed its integrity check after " +
-                           dead->front().second.Describe() + " died while driving run " + dead->front().first +
+                           dead->front().second.Describe() + " died while driving " + LeaseSubject(dead->front().first) +
                            ": " + check->substr(0, check->find('\n')) + "; " + DamagedDatabaseHint(db->path()));
   }
   for (const auto& [run_id, who] : *dead) {
-    notices_.push_back(who.Describe() + " died while driving run " + run_id +
+    notices_.push_back(who.Describe() + " died while driving " + LeaseSubject(run_id) +
                        "; the database passed its integrity check");
   }
   return Status::OK();

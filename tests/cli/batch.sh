@@ -6,7 +6,10 @@
 #   2. a second `batch run` creates nothing and says so; `batch status` says skip for each run;
 #   3. a plan changed since: only its runs run again;
 #   4. an invalid batch (a param value its plan refuses, a missing plan) exits 2 at file:line:col
-#      and sends nothing; `validate` checks a batch with every run it makes.
+#      and sends nothing; `validate` checks a batch with every run it makes;
+#   5. cron safety: two `batch run` of one batch at once: the second exits 6 naming the first and
+#      starts nothing; the first killed with SIGKILL is found stale and taken over, with a notice;
+#      `batch run -q` of a finished batch prints nothing.
 #
 #   batch.sh BIN
 set -u
@@ -114,4 +117,24 @@ rc=$?
 grep -q "^gone.batch.yaml:5:11: error: no plan file 'plans/none.yaml'" gone.err || fail "no position: $(cat gone.err)"
 [ "$(workflows)" -eq "$before" ] || fail "an invalid batch started a workflow"
 
-echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing"
+# --- 5. one batch run of a batch at a time ---------------------------------------------------------
+sed 's/^name: nightly$/name: overlap/' nightly.batch.yaml > overlap.batch.yaml
+before=$(workflows)
+"$bin" batch run overlap.batch.yaml --state-dir lockstate > first.out 2> first.err &
+first=$!
+bg_pids+=("$first")
+for _ in $(seq 1 300); do [ "$(workflows)" -gt "$before" ] && break; sleep 0.05; done
+"$bin" batch run overlap.batch.yaml --state-dir lockstate > second.out 2> second.err
+rc=$?
+[ "$rc" -eq 6 ] || fail "a second batch run of a running batch: exit $rc, expected 6"
+grep -q "batch 'overlap' is driven by pid $first on host " second.err || fail "the refusal does not name the holder: $(cat second.err)"
+grep -q "^overlap: run \|^run r-" second.err && fail "the refused batch run said it started something: $(cat second.err)"
+kill -KILL "$first"
+wait "$first" 2>/dev/null
+"$bin" batch run overlap.batch.yaml --state-dir lockstate > third.out 2> third.err || fail "the batch run after its holder was killed exited $?"
+grep -q "pid $first on host .* died while driving batch 'overlap'" third.err || fail "the stale holder was not said: $(head -3 third.err)"
+[ "$(workflows)" -eq $((before + 12)) ] || fail "the overlapping batch runs started $(( $(workflows) - before )) workflows for 12 server runs"
+"$bin" batch run overlap.batch.yaml --state-dir lockstate -q > quiet.out 2> quiet.err || fail "batch run -q exited $?"
+[ ! -s quiet.err ] && [ ! -s quiet.out ] || fail "batch run -q of a finished batch printed: $(cat quiet.err quiet.out)"
+
+echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing; a second batch run at once exits 6, a killed holder is taken over"
