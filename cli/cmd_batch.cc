@@ -1,5 +1,6 @@
-// sogni-flow batch run|status FILE : a batch file's runs (plans/batch_loader.h). `run` starts what
-// is not done yet and follows it; `status` says, per run of the batch, what `run` would do.
+// sogni-flow batch run|status|cancel FILE : a batch file's runs (plans/batch_loader.h). `run` starts
+// what is not done yet and follows it; `status` says, per run of the batch, what `run` would do;
+// `cancel` cancels its unfinished runs.
 //
 // What is done: an entry whose newest run completed with the same plan and params (the run's
 // digest) is skipped. One whose newest run has not ended (a batch run that was killed, a machine
@@ -29,6 +30,8 @@
 #include "runner/sha256.h"
 
 namespace sflow {
+
+int RunCancel(const std::vector<std::string>& args, Context& ctx);
 
 namespace {
 
@@ -338,6 +341,59 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   return WorseExitCode(worst, code);
 }
 
+// Cancels the newest run of each run of the batch that has not ended, through `sogni-flow cancel`
+// (its intent committed before the request, local runs' projects too), one after the other.
+int BatchCancel(const std::vector<std::string>& args, Context& ctx) {
+  std::string state_dir, api_url, api_key_file;
+  CommandLine cl("batch cancel FILE [--state-dir DIR] [--api-url URL] [--api-key-file FILE]",
+                 "Cancels every run of a batch file that has not ended (its newest run), as `sogni-flow\n"
+                 "cancel RUN` cancels one: the cancel intent is committed before the request; a run that\n"
+                 "another process drives is asked to stop by the server and ends in that process. Runs that\n"
+                 "ended are left alone. A later `batch run` starts the cancelled runs again.");
+  cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
+  cl.Value("api-url", "", "URL", "the API, for runs that do not say theirs (default: each run's own)", &api_url);
+  cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &api_key_file);
+  cl.Epilog("exit codes: 0 every unfinished run was asked to cancel (or none was left), 2 the batch file is\n"
+            "invalid, 3 auth, 4 unavailable, 6 local state; else the worst of the runs' cancels\n\n"
+            "examples:\n"
+            "  sogni-flow batch cancel samples/nightly.batch.yaml\n");
+  std::vector<std::string> rest;
+  Status s = cl.Parse(args, &rest);
+  if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
+  if (!s.ok()) return ctx.err << "sogni-flow batch cancel: " << s.message() << "\n", kExitInvalid;
+  if (rest.size() != 1) return ctx.err << "sogni-flow batch cancel: give one batch file (see --help)\n", kExitInvalid;
+  DiagnosticList diags;
+  Result<Batch> batch = LoadBatch(rest[0], &diags);
+  PrintDiagnostics(diags, ctx.err);
+  if (!batch.ok()) return kExitInvalid;
+  std::vector<std::string> unfinished;
+  {
+    Result<std::unique_ptr<StateDir>> dir = OpenState("batch cancel", state_dir, StateAccess::kRead, ctx);
+    if (!dir.ok() && dir.status().code() == Status::Code::kNotFound)
+      return ctx.err << "sogni-flow batch cancel: nothing to cancel: " << dir.status().message() << "\n", kExitOk;
+    if (!dir.ok()) return ctx.err << "sogni-flow batch cancel: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
+    Result<std::vector<BatchRunRow>> rows = (*dir)->store().ListBatchRuns(batch->name);
+    if (!rows.ok()) return ctx.err << "sogni-flow batch cancel: " << rows.status().message() << "\n", ExitCodeFor(rows.status());
+    std::map<std::string, std::string> newest;
+    for (const BatchRunRow& r : *rows) newest[r.entry] = r.run_id;
+    for (const auto& [entry, id] : newest) {
+      Result<RunRecord> run = (*dir)->store().GetRun(id);
+      if (!run.ok()) return ctx.err << "sogni-flow batch cancel: " << run.status().message() << "\n", ExitCodeFor(run.status());
+      if (!IsTerminal(run->status)) unfinished.push_back(id);
+    }
+  }  // closed: each cancel below opens the state directory itself
+  if (unfinished.empty()) return ctx.err << batch->name << ": nothing to cancel: no run of it is unfinished\n", kExitOk;
+  int worst = kExitOk;
+  for (const std::string& id : unfinished) {
+    std::vector<std::string> cancel = {id};
+    if (!state_dir.empty()) cancel.insert(cancel.end(), {"--state-dir", state_dir});
+    if (!api_url.empty()) cancel.insert(cancel.end(), {"--api-url", api_url});
+    if (!api_key_file.empty()) cancel.insert(cancel.end(), {"--api-key-file", api_key_file});
+    worst = WorseExitCode(worst, RunCancel(cancel, ctx));
+  }
+  return worst;
+}
+
 }  // namespace
 
 int RunBatch(const std::vector<std::string>& args, Context& ctx) {
@@ -345,17 +401,19 @@ int RunBatch(const std::vector<std::string>& args, Context& ctx) {
   std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
   if (action == "run") return BatchRun_(rest, ctx);
   if (action == "status") return BatchStatus(rest, ctx);
+  if (action == "cancel") return BatchCancel(rest, ctx);
   if (action == "--help" || action == "-h" || action.empty()) {
     (action.empty() ? ctx.err : ctx.out)
-        << "usage: sogni-flow batch run|status FILE [OPTIONS]\n\n"
+        << "usage: sogni-flow batch run|status|cancel FILE [OPTIONS]\n\n"
            "A batch file (kind: batch) names plans, each over a matrix of params; 'batch run' runs what\n"
-           "is not done yet, 'batch status' says what that is. 'sogni-flow batch run --help' explains.\n\n"
+           "is not done yet, 'batch status' says what that is, 'batch cancel' cancels its unfinished runs.\n"
+           "'sogni-flow batch run --help' explains.\n\n"
            "exit codes: 0 shown, 2 no action given\n\n"
            "examples:\n"
            "  sogni-flow batch status samples/nightly.batch.yaml\n";
     return action.empty() ? kExitInvalid : kExitOk;
   }
-  ctx.err << "sogni-flow batch: unknown action '" << CommandLine::Shown(action) << "' (run, status)\n";
+  ctx.err << "sogni-flow batch: unknown action '" << CommandLine::Shown(action) << "' (run, status, cancel)\n";
   return kExitInvalid;
 }
 

@@ -9,7 +9,9 @@
 #      and sends nothing; `validate` checks a batch with every run it makes;
 #   5. cron safety: two `batch run` of one batch at once: the second exits 6 naming the first and
 #      starts nothing; the first killed with SIGKILL is found stale and taken over, with a notice;
-#      `batch run -q` of a finished batch prints nothing.
+#      `batch run -q` of a finished batch prints nothing;
+#   6. `batch cancel` cancels the unfinished runs of a batch another process drives; that process
+#      ends them cancelled (exit 1), and `batch status` then says they would run again.
 #
 #   batch.sh BIN
 set -u
@@ -137,4 +139,22 @@ grep -q "pid $first on host .* died while driving batch 'overlap'" third.err || 
 "$bin" batch run overlap.batch.yaml --state-dir lockstate -q > quiet.out 2> quiet.err || fail "batch run -q exited $?"
 [ ! -s quiet.err ] && [ ! -s quiet.out ] || fail "batch run -q of a finished batch printed: $(cat quiet.err quiet.out)"
 
-echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing; a second batch run at once exits 6, a killed holder is taken over"
+# --- 6. batch cancel ------------------------------------------------------------------------------
+sed 's/^name: nightly$/name: cancelled/' nightly.batch.yaml > cancelled.batch.yaml
+before=$(workflows)
+"$bin" batch run cancelled.batch.yaml -j 12 --state-dir cstate > cancel-run.out 2> cancel-run.err &
+driver=$!
+bg_pids+=("$driver")
+for _ in $(seq 1 300); do [ "$(workflows)" -ge $((before + 12)) ] && break; sleep 0.05; done
+"$bin" batch cancel cancelled.batch.yaml --state-dir cstate > cancel.out 2> cancel.err || fail "batch cancel exited $?: $(tail -3 cancel.err)"
+wait "$driver"
+rc=$?
+[ "$rc" -eq 1 ] || fail "the batch run whose runs were cancelled exited $rc, expected 1: $(tail -5 cancel-run.err)"
+cancelled=$("$bin" status --json --state-dir cstate | jq -s '[.[] | select(.status == "cancelled")] | length')
+[ "$cancelled" -ge 1 ] || fail "no run ended cancelled: $("$bin" status --json --state-dir cstate | jq -c '[.run, .status]')"
+"$bin" batch status cancelled.batch.yaml --state-dir cstate --json > cstatus.json || fail "batch status after the cancel exited $?"
+[ "$(jq -s '[.[] | select(.decision == "run" and (.why | endswith("cancelled")))] | length' cstatus.json)" -eq "$cancelled" ] ||
+  fail "batch status does not say the cancelled runs would run again: $(cat cstatus.json)"
+"$bin" batch cancel cancelled.batch.yaml --state-dir cstate > /dev/null 2> cancel2.err || fail "a second batch cancel exited $?"
+
+echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing; a second batch run at once exits 6, a killed holder is taken over; batch cancel"
