@@ -27,6 +27,7 @@
 #include "plans/batch_loader.h"
 #include "runner/artifact_files.h"
 #include "runner/interrupt.h"
+#include "runner/local/session_project_service.h"
 #include "runner/sha256.h"
 
 namespace sflow {
@@ -64,7 +65,10 @@ Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* p
     if (!run.ok()) return run.status();
     p.newest = std::move(*run);
     const RunRecord& r = *p.newest;
-    if (!IsTerminal(r.status)) {
+    if (!IsTerminal(r.status) && r.api_url == kInProcessSandbox) {
+      p.decision = Decision::kNew;  // nothing can resume it: the simulator ended with its process
+      p.why = r.id + " was left unfinished in an in-process sandbox, which is gone";
+    } else if (!IsTerminal(r.status)) {
       p.decision = Decision::kResume;
       p.why = r.id + " is " + Name(r.status) + ": resumed";
     } else if (r.plan_digest != p.digest) {
@@ -125,10 +129,11 @@ int BatchStatus(const std::vector<std::string>& args, Context& ctx) {
   if (!batch.ok()) return kExitInvalid;
   std::vector<Planned> planned;
   bool invalid = false;
+  BatchEnvironment environment(ctx.environ);
   for (const BatchEntry& e : batch->entries) {
     for (const BatchRun& r : e.runs) {
       Planned p{.run = &r, .entry = &e};
-      CheckedPlan c = CheckPlan(e.plan_path, DefaultCatalog(), ParamsOf(r), ctx.environ, ValidateOptions());
+      CheckedPlan c = CheckPlan(e.plan_path, DefaultCatalog(), ParamsOf(r), environment.get(), ValidateOptions());
       if (c.ok()) {
         Result<std::string> d = PlanDigest(c.plan, c.analysis);
         if (d.ok()) p.digest = *d;
@@ -246,11 +251,14 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   std::vector<PreparedPlan> prepared(batch->run_count());
   int worst = kExitOk;
   size_t i = 0;
+  BatchEnvironment environment(ctx.environ);
+  Context checking = ctx;  // the same streams, the batch's environment
+  checking.environ = environment.get();
   for (const BatchEntry& e : batch->entries) {
     for (const BatchRun& r : e.runs) {
       Planned p{.run = &r, .entry = &e};
-      if (Status st = Prepare(e.plan_path, ParamsOf(r), ctx, &prepared[i]); !st.ok()) {
-        ctx.err << "sogni-flow batch run: run " << TerminalText(r.name) << ": " << st.message() << "\n";
+      if (Status st = Prepare(e.plan_path, ParamsOf(r), checking, &prepared[i]); !st.ok()) {
+        ctx.err << "sogni-flow batch run: run " << TerminalText(r.name) << ": " << TerminalText(st.message()) << "\n";
         worst = WorseExitCode(worst, ExitCodeFor(st));
       }
       p.digest = prepared[i].digest;
@@ -308,24 +316,54 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
     Status b = CheckBackend(**backend);
     if (guard.interrupted()) return ctx.err << "sogni-flow batch run: interrupted before anything new was stored or sent\n", kExitInterrupted;
     if (!b.ok()) return ctx.err << "sogni-flow batch run: " << b.message() << "\n", ExitCodeFor(b);
+    // Each local run is quoted and gated alone (its plan's budget), then the batch as a whole:
+    // --max-tokens and the balance hold for every new local run together, before any is paid.
+    std::map<std::string, double> batch_tokens;  // by token type
     for (size_t k = 0; k < planned.size(); ++k) {
       if (planned[k].decision != Decision::kNew || !prepared[k].local) continue;
-      Status q = QuoteAndGate(prepared[k], **backend, max_tokens, ctx);
+      SpecQuoteTotals totals;
+      Status q = QuoteAndGate(prepared[k], **backend, max_tokens, ctx, &totals);
       if (guard.interrupted()) return ctx.err << "sogni-flow batch run: interrupted before anything new was stored or sent\n", kExitInterrupted;
       if (!q.ok()) return ctx.err << "sogni-flow batch run: run " << TerminalText(planned[k].run->name) << ": " << q.message()
                                   << "\n", ExitCodeFor(q);
+      for (const auto& [tt, n] : totals.tokens) batch_tokens[tt] += n;
+    }
+    for (const auto& [tt, tokens] : batch_tokens) {
+      char line[200];
+      if (max_tokens && tokens > *max_tokens) {
+        std::snprintf(line, sizeof line, "the batch's new local runs are quoted at %.4f %s tokens together, over --max-tokens %.4f",
+                      tokens, tt.c_str(), *max_tokens);
+        return ctx.err << "sogni-flow batch run: " << line << "; nothing was sent\n", kExitCostGate;
+      }
+      Result<double> balance = AccountBalance(*(*backend)->client, tt);
+      if (!balance.ok())
+        return ctx.err << "sogni-flow batch run: the account balance could not be read: "
+                       << (*backend)->client->Redact(balance.status().message()) << "\n", ExitCodeFor(balance.status());
+      if (*balance < tokens) {
+        std::snprintf(line, sizeof line, "the account holds %.4f %s tokens; the batch's new local runs are quoted at %.4f together",
+                      *balance, tt.c_str(), tokens);
+        return ctx.err << "sogni-flow batch run: " << line << "; nothing was sent (top up the account first)\n", kExitAuth;
+      }
     }
   }
+  // A run another process drives (resume --all, say) is left to it: said, and the others go on.
   std::vector<std::string> run_ids;
-  std::vector<std::string> resumed;
-  for (const Planned& p : planned)
-    if (p.decision == Decision::kResume) resumed.push_back(p.newest->id);
-  Result<std::vector<std::unique_ptr<RunLease>>> leases = LeaseRuns(**dir, resumed, "batch run", ctx);
-  if (!leases.ok()) return ctx.err << "sogni-flow batch run: " << leases.status().message() << "\n", ExitCodeFor(leases.status());
-  run_ids = resumed;
+  std::vector<std::unique_ptr<RunLease>> leases;
+  for (const Planned& p : planned) {
+    if (p.decision != Decision::kResume) continue;
+    Result<std::unique_ptr<RunLease>> lease = (*dir)->AcquireRunLease(p.newest->id);
+    if (!lease.ok()) {
+      ctx.err << "sogni-flow batch run: " << lease.status().message() << " (" << TerminalText(p.run->name) << " skipped)\n";
+      worst = WorseExitCode(worst, ExitCodeFor(lease.status()));
+      continue;
+    }
+    if (!(*lease)->notice().empty()) ctx.err << "sogni-flow batch run: " << (*lease)->notice() << "\n";
+    leases.push_back(std::move(*lease));
+    run_ids.push_back(p.newest->id);
+  }
   for (size_t k = 0; k < planned.size(); ++k) {
     if (planned[k].decision != Decision::kNew) continue;
-    Result<std::string> id = CreateRun(prepared[k], **backend, **dir, &*leases, out_root, /*per_run_dir=*/true,
+    Result<std::string> id = CreateRun(prepared[k], **backend, **dir, &leases, out_root, /*per_run_dir=*/true,
                                        drive.no_cache, ctx, BatchMark{batch->name, planned[k].run->name});
     if (!id.ok()) {
       ctx.err << "sogni-flow batch run: run " << TerminalText(planned[k].run->name) << ": " << id.status().message() << "\n";

@@ -194,25 +194,43 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
   if (!s.ok()) return ctx.err << "sogni-flow estimate: " << s.message() << "\n", kExitInvalid;
   if (plans.empty()) return ctx.err << "sogni-flow estimate: no plan given\n" << cl.Help(), kExitInvalid;
-  for (const std::string& p : plans)  // (a batch's estimate and its budget ledger are not built yet)
-    if (LooksLikeBatchFile(p))
-      return ctx.err << "sogni-flow estimate: " << p << " is a batch file; estimate its plans one by one, "
-                        "or see what would run with `sogni-flow batch status " << CommandLine::ShellWord(p) << "`\n",
-             kExitInvalid;
+  // What is estimated: each plan with the command line's params, and each run of a batch file
+  // (its plan with the run's params, labelled FILE#RUN; -p and --param-file do not apply to it).
+  struct Item {
+    std::string label, path;
+    ParamOptions params;
+    bool batch = false;
+  };
+  std::vector<Item> items;
+  BatchEnvironment batch_environment(ctx.environ);
+  for (const std::string& p : plans) {
+    if (!LooksLikeBatchFile(p)) {
+      items.push_back({p, p, params, false});
+      continue;
+    }
+    DiagnosticList diags;
+    Result<Batch> batch = LoadBatch(p, &diags);
+    PrintDiagnostics(diags, ctx.err);
+    if (!batch.ok()) return ctx.err << "sogni-flow estimate: " << p << " is invalid; nothing estimated\n", kExitInvalid;
+    for (const BatchEntry& e : batch->entries)
+      for (const BatchRun& r : e.runs) items.push_back({p + "#" + TerminalText(r.name), e.plan_path, ParamsOf(r), true});
+  }
 
   int exit = kExitOk;
   ValidateOptions options;
   std::unique_ptr<Backend> backend;  // opened for the first local plan quoted
   // With several plans, a closing summary: one line per plan.
   std::vector<std::vector<std::string>> summary = {{"PLAN", "EXECUTION", "STEPS", "UNITS", "QUOTES", "BUDGET", "VERDICT"}};
-  for (size_t i = 0; i < plans.size(); ++i) {
-    CheckedPlan c = CheckPlan(plans[i], DefaultCatalog(), params, ctx.environ, options);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& label = items[i].label;
+    CheckedPlan c = CheckPlan(items[i].path, DefaultCatalog(), items[i].params,
+                              items[i].batch ? batch_environment.get() : ctx.environ, options);
     PrintDiagnostics(c.diags, ctx.err);
     if (!c.ok()) {
-      ctx.err << plans[i] << ": invalid; nothing estimated\n";
-      if (json) ctx.out << PlanCheckJson(plans[i], c) << "\n";
+      ctx.err << label << ": invalid; nothing estimated\n";
+      if (json) ctx.out << PlanCheckJson(label, c) << "\n";
       exit = kExitInvalid;
-      summary.push_back({plans[i], "-", "-", "-", "-", "-", "invalid"});
+      summary.push_back({label, "-", "-", "-", "-", "-", "invalid"});
       continue;
     }
     PlanEstimate est = EstimatePlan(c.plan, c.analysis);
@@ -230,10 +248,10 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
       if (q.ok()) totals = QuoteSpec(*backend->client, c.plan.budget.token_type, &*spec);
       if (q.ok() && !totals.ok()) q = totals.status();
       if (!q.ok()) {
-        ctx.err << plans[i] << ": not quoted: " << q.message() << (q.code() == Status::Code::kUnavailable ? " (--offline estimates without the network)" : "")
+        ctx.err << label << ": not quoted: " << q.message() << (q.code() == Status::Code::kUnavailable ? " (--offline estimates without the network)" : "")
                 << "\n";
         if (exit == kExitOk || exit == kExitCostGate) exit = ExitCodeFor(q);
-        summary.push_back({plans[i], "local", std::to_string(c.plan.steps.size()), "-", "-", "-", "not quoted"});
+        summary.push_back({label, "local", std::to_string(c.plan.steps.size()), "-", "-", "-", "not quoted"});
         continue;
       }
       const bool over = OverMaxTokens(c, *totals);
@@ -249,10 +267,10 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
       std::string tokens;
       for (const auto& [tt, n] : totals->tokens) tokens += (tokens.empty() ? "" : " + ") + Tokens(n) + " " + tt;
       const std::optional<double>& max = c.plan.budget.max_tokens;
-      summary.push_back({plans[i], "local", std::to_string(c.plan.steps.size()), tokens, "quoted",
+      summary.push_back({label, "local", std::to_string(c.plan.steps.size()), tokens, "quoted",
                          max ? Num(*max) + " tokens" : "-", over ? "over budget" : "ok"});
       if (over) {
-        ctx.err << plans[i] << ": the quoted total " << tokens << " tokens is over budget.max_tokens " << Num(*max) << "\n";
+        ctx.err << label << ": the quoted total " << tokens << " tokens is over budget.max_tokens " << Num(*max) << "\n";
         if (exit == kExitOk) exit = kExitCostGate;
       }
       continue;
@@ -264,18 +282,18 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
       PrintTable(c, est, ctx.out);
     }
     const Plan& pl = c.plan;
-    summary.push_back({plans[i],
+    summary.push_back({label,
                        pl.kind == PlanKind::kTemplate ? "template" : pl.execution == Execution::kServer ? "server" : "local",
                        std::to_string(pl.steps.size()), Num(est.total_units), std::to_string(est.quotes_needed),
                        est.max_units ? Num(*est.max_units) : "-",
                        est.over_budget() ? "over budget" : pl.budget.approval_required ? "ok, needs approval" : "ok"});
     if (est.over_budget()) {
-      ctx.err << plans[i] << ": estimate " << Num(est.total_units) << " is over budget.max_units "
+      ctx.err << label << ": estimate " << Num(est.total_units) << " is over budget.max_units "
               << Num(*est.max_units) << "\n";
       if (exit == kExitOk) exit = kExitCostGate;
     }
   }
-  if (plans.size() > 1 && !json) {
+  if (items.size() > 1 && !json) {
     ctx.out << "\nsummary\n";
     PrintColumns(summary, {false, false, true, true, true, true, false}, ctx.out);
   }

@@ -24,11 +24,12 @@ bool ValidateBatch(const std::string& path, bool json, bool quiet, Context& ctx,
   std::set<std::string> printed;
   size_t runs = 0, invalid_runs = 0;
   PrintDiagnostics(diags, ctx.err);
+  BatchEnvironment environment(ctx.environ);
   if (batch.ok()) {
     for (const BatchEntry& e : batch->entries) {
       for (const BatchRun& r : e.runs) {
         ++runs;
-        CheckedPlan c = CheckPlan(e.plan_path, DefaultCatalog(), ParamsOf(r), ctx.environ, ValidateOptions());
+        CheckedPlan c = CheckPlan(e.plan_path, DefaultCatalog(), ParamsOf(r), environment.get(), ValidateOptions());
         *warnings += c.diags.warning_count();
         for (const Diagnostic& d : c.diags.Sorted()) {
           if (printed.insert(FormatDiagnostic(d)).second) {
@@ -39,7 +40,7 @@ bool ValidateBatch(const std::string& path, bool json, bool quiet, Context& ctx,
         if (!c.ok()) {
           ++invalid_runs;
           ctx.err << path << ":" << r.loc.line << ":" << r.loc.column << ": note: run '" << TerminalText(r.name)
-                  << "' of this batch is invalid (its plan " << e.plan_path << " with its params)\n";
+                  << "' of this batch is invalid (its plan " << TerminalText(e.plan_path) << " with its params)\n";
         }
       }
     }

@@ -87,4 +87,10 @@ ParamOptions ParamsOf(const BatchRun& run) {
   return p;
 }
 
+BatchEnvironment::BatchEnvironment(char** environ) {
+  for (char** e = environ; e && *e; ++e)
+    if (std::string_view(*e).rfind("SOGNI_FLOW_PARAM_", 0) != 0) vars_.push_back(*e);
+  vars_.push_back(nullptr);
+}
+
 }  // namespace sflow

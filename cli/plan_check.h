@@ -38,6 +38,18 @@ CheckedPlan CheckPlan(const std::string& path, const ToolCatalog& catalog, const
 // A batch run's params as the command line would give them (-p NAME=VALUE, in order).
 ParamOptions ParamsOf(const BatchRun& run);
 
+// The environment a batch's runs are checked in: the process's without SOGNI_FLOW_PARAM_*, since
+// a batch file says every param its runs get (a variable set in a shell must not change a run
+// the batch finished, and so start it again).
+class BatchEnvironment {
+ public:
+  explicit BatchEnvironment(char** environ);
+  char** get() { return vars_.data(); }
+
+ private:
+  std::vector<char*> vars_;
+};
+
 // Writes the diagnostics, sorted, one per line (hints on their own line).
 void PrintDiagnostics(const DiagnosticList& diags, std::ostream& err);
 

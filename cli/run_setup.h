@@ -14,6 +14,7 @@
 #include "engine/wire.h"
 #include "runner/approval.h"
 #include "runner/local/local_spec.h"
+#include "runner/local/spec_quote.h"
 #include "store/state_dir.h"
 
 namespace sflow {
@@ -51,7 +52,9 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
 // Quotes every step of a local plan (stored into its spec), then gates: the total over
 // max_tokens or the plan's budget.max_tokens (the lower one) is kCostGate (exit 5), a balance
 // below it kPermission (exit 3), both before anything is stored or paid.
-Status QuoteAndGate(PreparedPlan& p, Backend& backend, std::optional<double> max_tokens, Context& ctx);
+// `totals_out` (may be null) gets the quoted totals.
+Status QuoteAndGate(PreparedPlan& p, Backend& backend, std::optional<double> max_tokens, Context& ctx,
+                    SpecQuoteTotals* totals_out = nullptr);
 
 }  // namespace sflow
 

@@ -303,7 +303,8 @@ class RunStore {
                                                       int64_t limit) = 0;
   // How many events of the run are stored (without reading them). kNotFound if the run is absent.
   virtual Result<int64_t> CountEvents(const std::string& run_id) = 0;
-  // The runs of a batch, oldest first (so the last one of an entry is its newest).
+  // The runs of a batch in the order they were stored (so the last one of an entry is its newest,
+  // whatever the clock said when it was made).
   virtual Result<std::vector<BatchRunRow>> ListBatchRuns(const std::string& batch) {
     (void)batch;
     return Status::Internal("this store keeps no batches");

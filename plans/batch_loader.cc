@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <climits>
+#include <cstdlib>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -38,6 +41,26 @@ std::string Beside(const std::string& batch_file, const std::string& path) {
   if (!path.empty() && path.front() == '/') return path;
   const std::string folder = BatchFolder(batch_file);
   return folder == "." ? path : folder + "/" + path;
+}
+
+// Why `path` (a plan or a rows file the batch names) may not be read, or "": it must exist inside
+// the batch file's folder, links resolved, as a plan's media must stay inside the plan's. A batch
+// file may come from anyone (a pull request a CI job validates): it must not make sogni-flow read
+// this machine's other files into params, prompts, names or messages.
+std::string OutsideFolder(const std::string& batch_file, const std::string& path) {
+  char* folder = ::realpath(BatchFolder(batch_file).c_str(), nullptr);
+  char* target = ::realpath(path.c_str(), nullptr);
+  std::string why;
+  if (!folder || !target) {
+    why = "it cannot be found";
+  } else {
+    const std::string f(folder), t(target);
+    if (!(t.size() > f.size() && t.compare(0, f.size(), f) == 0 && (f == "/" || t[f.size()] == '/')))
+      why = "it is outside the batch file's folder";
+  }
+  std::free(folder);
+  std::free(target);
+  return why;
 }
 
 std::string FileStem(const std::string& path) {
@@ -120,6 +143,11 @@ bool ReadRows(const std::string& batch_file, const Value& rows, DiagnosticList* 
     return false;
   }
   const std::string file = Beside(batch_file, rows.as_string());
+  if (std::string why = OutsideFolder(batch_file, file); !why.empty()) {
+    diags->Error(rows.loc(), "file", "rows file " + Quoted(rows.as_string()) + " refused: " + why,
+                 "a batch file names plans and rows files in its own folder or below it");
+    return false;
+  }
   DiagnosticList local(file);
   bool ok = true;
   const bool csv = file.size() > 4 && file.compare(file.size() - 4, 4, ".csv") == 0;
@@ -384,6 +412,10 @@ Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, 
       local.Error(plan->loc(), "file", "no plan file " + Quoted(entry.plan_path),
                   "a plan's path is relative to the batch file's folder");
       ok = false;
+    } else if (std::string why = OutsideFolder(path, entry.plan_path); !why.empty()) {
+      local.Error(plan->loc(), "file", "plan " + Quoted(plan->as_string()) + " refused: " + why,
+                  "a batch file names plans and rows files in its own folder or below it");
+      ok = false;
     }
     std::map<std::string, SourceLoc> set_here;  // a param set twice in one entry is an error
     auto claim = [&](const std::string& key, SourceLoc loc) {
@@ -474,26 +506,29 @@ Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, 
       return fail();
     }
     total += row_count * combinations;
-    const std::string stem = FileStem(entry.plan_path);
+    const std::string stem = NameValue(FileStem(entry.plan_path));
     for (size_t r = 0; r < row_count; ++r) {
       std::vector<size_t> pick(matrix.size(), 0);
       for (size_t c = 0; c < combinations; ++c) {
         BatchRun run;
         run.params = fixed;
-        std::string varying;
-        for (size_t k = 0; k < matrix.size(); ++k) {
-          run.params.emplace_back(matrix[k].first, matrix[k].second[pick[k]]);
-          varying += (varying.empty() ? "" : ",") + matrix[k].first + "=" + NameValue(matrix[k].second[pick[k]]);
-        }
+        for (size_t k = 0; k < matrix.size(); ++k) run.params.emplace_back(matrix[k].first, matrix[k].second[pick[k]]);
         if (!rows.empty())
-          for (const auto& [k, v] : rows[r]) {
-            run.params.emplace_back(k, v);
-            varying += (varying.empty() ? "" : ",") + k + "=" + NameValue(v);
-          }
-        run.name = varying.empty() ? stem : stem + "[" + varying + "]";
+          for (const auto& [k, v] : rows[r]) run.params.emplace_back(k, v);
+        // The name is the run's identity: its plan and every param it gets, by name, so that the
+        // same work has one name however the file says it (matrix, rows or params, in any order).
+        std::vector<std::pair<std::string, std::string>> sorted = run.params;
+        std::sort(sorted.begin(), sorted.end());
+        std::string all;
+        for (const auto& [k, v] : sorted) {
+          all += (all.empty() ? "" : ",") + k + "=" + NameValue(v);
+          if (all.size() > 4096) break;  // (too long already: refused below)
+        }
+        run.name = all.empty() ? stem : stem + "[" + all + "]";
         run.loc = rows_value && rows_value->is_array() ? rows_value->items()[r].loc() : entry.loc;
         if (run.name.size() > 4096) {
-          local.Error(run.loc, "bad-value", "a run name longer than 4096 bytes", "shorten the param values");
+          local.Error(run.loc, "bad-value", "a run's name (its plan and params, written out) is longer than 4096 bytes",
+                      "shorten the param values");
           return fail();
         }
         if (auto [it, inserted] = names.emplace(run.name, run.loc); !inserted) {

@@ -143,7 +143,7 @@ Result<std::vector<BatchRunRow>> SqliteRunStore::ListBatchRuns(const std::string
   Status s = Read([&]() -> Status {
     Result<Stmt> q = db_->Prepare(
         "SELECT b.entry, b.run_id FROM batch_runs b JOIN runs r ON r.id = b.run_id "
-        "WHERE b.batch = ?1 ORDER BY r.created_at, r.rowid");
+        "WHERE b.batch = ?1 ORDER BY b.rowid");  // the order they were stored: no clock decides it
     if (!q.ok()) return q.status();
     q->BindAll(batch);
     while (true) {

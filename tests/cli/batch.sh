@@ -11,7 +11,10 @@
 #      starts nothing; the first killed with SIGKILL is found stale and taken over, with a notice;
 #      `batch run -q` of a finished batch prints nothing;
 #   6. `batch cancel` cancels the unfinished runs of a batch another process drives; that process
-#      ends them cancelled (exit 1), and `batch status` then says they would run again.
+#      ends them cancelled (exit 1), and `batch status` then says they would run again;
+#   7. what an outside attack found: two batch runs started at once pay once; SOGNI_FLOW_PARAM_*
+#      does not change a finished batch; --max-tokens and the balance hold for the batch's local
+#      runs together; a run left in a killed in-process sandbox is started again, not stuck.
 #
 #   batch.sh BIN
 set -u
@@ -93,6 +96,8 @@ grep -q "^nightly: nothing to do: all 14 runs completed, unchanged" run3.err || 
 [ "$(workflows)" -eq "$before" ] && [ "$(projects)" -eq 2 ] || fail "a batch with every run completed started something"
 "$bin" batch status nightly.batch.yaml --json > status.json || fail "batch status exited $?"
 jq -s -e 'length == 14 and all(.decision == "skip")' status.json > /dev/null || fail "batch status: $(cat status.json)"
+SOGNI_FLOW_PARAM_size=wide "$bin" batch status nightly.batch.yaml --json > env-status.json || fail "batch status with a param variable exited $?"
+jq -s -e 'all(.decision == "skip")' env-status.json > /dev/null || fail "SOGNI_FLOW_PARAM_size changed a finished batch: $(jq -c 'select(.decision != "skip")' env-status.json | head -2)"
 
 # --- 3. a changed plan runs again, alone ----------------------------------------------------------
 sed -i 's/seed: 7/seed: 8/' plans/banner.yaml
@@ -156,5 +161,38 @@ cancelled=$("$bin" status --json --state-dir cstate | jq -s '[.[] | select(.stat
 [ "$(jq -s '[.[] | select(.decision == "run" and (.why | endswith("cancelled")))] | length' cstatus.json)" -eq "$cancelled" ] ||
   fail "batch status does not say the cancelled runs would run again: $(cat cstatus.json)"
 "$bin" batch cancel cancelled.batch.yaml --state-dir cstate > /dev/null 2> cancel2.err || fail "a second batch cancel exited $?"
+
+# --- 7. what an outside attack found ---------------------------------------------------------------
+sed 's/^name: nightly$/name: together/' nightly.batch.yaml > together.batch.yaml
+before=$(workflows)
+"$bin" batch run together.batch.yaml --state-dir tstate > t1.out 2> t1.err &
+t1=$!
+"$bin" batch run together.batch.yaml --state-dir tstate > t2.out 2> t2.err &
+t2=$!
+bg_pids+=("$t1" "$t2")
+wait "$t1"; r1=$?
+wait "$t2"; r2=$?
+[ $((r1 == 6 || r2 == 6 || (r1 == 0 && r2 == 0))) -eq 1 ] || fail "two batch runs at once exited $r1 and $r2"
+[ "$(workflows)" -eq $((before + 12)) ] || fail "two batch runs at once started $(( $(workflows) - before )) workflows for 12 runs"
+printf 'version: 1\nkind: batch\nname: quoted\nentries:\n  - plan: plans/local.yaml\n    matrix: {product: [cup, saucer]}\n' > quoted.batch.yaml
+"$bin" batch run quoted.batch.yaml --state-dir qstate --max-tokens 0 > /dev/null 2> q0.err
+one=$(sed -n 's/.*: quoted \([0-9.]*\) spark tokens.*/\1/p' q0.err | head -1)
+[ -n "$one" ] || fail "no quote to gate with: $(cat q0.err)"
+ceiling=$(awk -v q="$one" 'BEGIN { printf "%.4f", q * 1.5 }')
+before=$(projects)
+"$bin" batch run quoted.batch.yaml --state-dir qstate --max-tokens "$ceiling" > /dev/null 2> q1.err
+rc=$?
+[ "$rc" -eq 5 ] || fail "two local runs quoted over --max-tokens together: exit $rc, expected 5: $(tail -2 q1.err)"
+grep -q "quoted at .* spark tokens together, over --max-tokens" q1.err || fail "the batch total was not said: $(tail -2 q1.err)"
+[ "$(projects)" -eq "$before" ] || fail "a batch refused by its total sent projects"
+printf 'version: 1\nkind: batch\nname: inproc\nentries:\n  - plan: plans/shot.yaml\n    matrix: {product: [a, b, c, d]}\n' > inproc.batch.yaml
+"$bin" batch run inproc.batch.yaml --sandbox --state-dir istate > i1.out 2> i1.err &
+i1=$!
+bg_pids+=("$i1")
+for _ in $(seq 1 200); do grep -q "^run r-" i1.err 2>/dev/null && break; sleep 0.02; done
+kill -KILL "$i1"; wait "$i1" 2>/dev/null
+"$bin" batch run inproc.batch.yaml --sandbox --state-dir istate > i2.out 2> i2.err || fail "a batch left in a killed in-process sandbox could not finish: exit $?: $(tail -3 i2.err)"
+"$bin" batch status inproc.batch.yaml --state-dir istate --json | jq -s -e 'all(.decision == "skip")' > /dev/null ||
+  fail "after a second --sandbox batch run, not every run completed"
 
 echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing; a second batch run at once exits 6, a killed holder is taken over; batch cancel"

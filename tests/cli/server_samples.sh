@@ -17,6 +17,7 @@ export SOGNI_API_BASE_URL=$url
 plans=0 artifacts_total=0
 for plan in samples/*.yaml; do
   grep -qE '^execution: local' "$plan" && continue  # the default is server
+  grep -qE '^kind: batch' "$plan" && continue  # a batch file: tests/cli/batch.sh runs batches
   grep -qE '^kind: template' "$plan" && continue
   name=$(basename "$plan" .yaml)
   args=()

@@ -3,6 +3,7 @@
 #include "plans/batch_loader.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "tests/support/test_util.h"
 
@@ -41,8 +42,9 @@ TEST_F(BatchLoaderTest, ExpandsTheMatrixInOrderWithTheLastKeyFastest) {
   ASSERT_TRUE(b.ok()) << b.status().message();
   EXPECT_EQ(b->name, "nightly");
   EXPECT_EQ(b->entries[0].plan_path, tmp_.path() + "/plans/shot.yaml");
-  EXPECT_EQ(Names(*b), (std::vector<std::string>{"shot[product=kettle,size=square]", "shot[product=kettle,size=wide]",
-                                                  "shot[product=toaster,size=square]", "shot[product=toaster,size=wide]"}));
+  EXPECT_EQ(Names(*b), (std::vector<std::string>{
+                           "shot[product=kettle,size=square,style=studio]", "shot[product=kettle,size=wide,style=studio]",
+                           "shot[product=toaster,size=square,style=studio]", "shot[product=toaster,size=wide,style=studio]"}));
   const BatchRun& last = b->entries[0].runs[3];
   EXPECT_EQ(last.params, (std::vector<std::pair<std::string, std::string>>{
                              {"style", "studio"}, {"product", "toaster"}, {"size", "wide"}}));
@@ -56,9 +58,9 @@ TEST_F(BatchLoaderTest, RowsFromCsvYamlAndInlineTimesTheMatrix) {
                                     "  - plan: plans/teaser.yaml\n    rows: [{product: \"a=b]\"}]\n");
   ASSERT_TRUE(b.ok()) << b.status().message();
   EXPECT_EQ(Names(*b), (std::vector<std::string>{
-                           "shot[size=s,product=kettle,label=Kettle%2C 1.7 l]", "shot[size=w,product=kettle,label=Kettle%2C 1.7 l]",
-                           "shot[size=s,product=toaster,label=say \"hi\"]", "shot[size=w,product=toaster,label=say \"hi\"]",
-                           "teaser[product=lamp,n=2]", "teaser[product=fan,n=true]", "teaser[product=a%3Db%5D]"}));
+                           "shot[label=Kettle%2C 1.7 l,product=kettle,size=s]", "shot[label=Kettle%2C 1.7 l,product=kettle,size=w]",
+                           "shot[label=say \"hi\",product=toaster,size=s]", "shot[label=say \"hi\",product=toaster,size=w]",
+                           "teaser[n=2,product=lamp]", "teaser[n=true,product=fan]", "teaser[product=a%3Db%5D]"}));
   EXPECT_EQ(b->entries[0].runs[0].params[2], (std::pair<std::string, std::string>{"label", "Kettle, 1.7 l"}));
   EXPECT_EQ(b->run_count(), 7u);
 }
@@ -66,7 +68,58 @@ TEST_F(BatchLoaderTest, RowsFromCsvYamlAndInlineTimesTheMatrix) {
 TEST_F(BatchLoaderTest, AnEntryWithoutMatrixOrRowsIsOneRunNamedByItsPlan) {
   Result<Batch> b = Load(Header() + "  - plan: plans/shot.yaml\n  - {plan: plans/teaser.yaml, params: {a: 1}}\n");
   ASSERT_TRUE(b.ok()) << b.status().message();
-  EXPECT_EQ(Names(*b), (std::vector<std::string>{"shot", "teaser"}));
+  EXPECT_EQ(Names(*b), (std::vector<std::string>{"shot", "teaser[a=1]"}));
+}
+
+// A run is its plan and every param it gets: the same work has one name however the file says it
+// (the matrix or rows, params, the order of keys or columns), and two runs that differ only in
+// their fixed params have two names.
+TEST_F(BatchLoaderTest, ARunsNameIsItsPlanAndEveryParamWhereverWritten) {
+  tmp_.Write("ab.csv", "product,size\nkettle,wide\n");
+  tmp_.Write("ba.csv", "size,product\nwide,kettle\n");
+  Result<Batch> a = Load(Header() + "  - {plan: plans/shot.yaml, rows: ab.csv}\n");
+  Result<Batch> b = Load(Header() + "  - {plan: plans/shot.yaml, rows: ba.csv}\n");
+  Result<Batch> c = Load(Header() + "  - {plan: plans/shot.yaml, params: {size: wide}, matrix: {product: [kettle]}}\n");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(Names(*a), Names(*b));
+  EXPECT_EQ(Names(*a), Names(*c));
+  std::string p;
+  EXPECT_FALSE(Load(Header() + "  - {plan: plans/shot.yaml, rows: [{product: kettle, x: \"1\"}, {x: 1, product: kettle}]}\n", &p).ok());
+  EXPECT_NE(p.find("run 'shot[product=kettle,x=1]' is made twice"), std::string::npos) << p;
+  EXPECT_FALSE(Load(Header() + "  - {plan: plans/shot.yaml, rows: [{x: 1}]}\n  - {plan: plans/shot.yaml, params: {x: 1}}\n", &p).ok());
+  EXPECT_NE(p.find("is made twice"), std::string::npos) << p;
+  Result<Batch> d = Load(Header() + "  - {plan: plans/shot.yaml, params: {x: 1}}\n  - {plan: plans/shot.yaml, params: {x: 2}}\n", &p);
+  ASSERT_TRUE(d.ok()) << p;
+  EXPECT_EQ(Names(*d), (std::vector<std::string>{"shot[x=1]", "shot[x=2]"}));
+}
+
+// Fixed params are in every run's name, so the name's cap bounds them too: a 900 KB value times
+// 10,000 runs is refused at the first run, not expanded into 9 GB.
+TEST_F(BatchLoaderTest, AHugeFixedParamIsRefusedNotCopiedIntoEveryRun) {
+  std::string hundred = "[";
+  for (int i = 0; i < 100; ++i) hundred += std::string(i ? "," : "") + std::to_string(i);
+  hundred += "]";
+  std::string p;
+  EXPECT_FALSE(Load(Header() + "  - plan: plans/shot.yaml\n    params: {x: \"" + std::string(900000, 'q') + "\"}\n" +
+                        "    matrix: {a: " + hundred + ", b: " + hundred + "}\n", &p).ok());
+  EXPECT_NE(p.find("longer than 4096 bytes"), std::string::npos) << p.substr(0, 300);
+}
+
+// A batch file may come from anyone: the plans and rows files it names must be in its folder.
+TEST_F(BatchLoaderTest, PlansAndRowsOutsideTheBatchFolderAreRefused) {
+  TempDir outside;
+  const std::string secret = outside.Write("keys.csv", "sk_live_SECRET\nhunter2\n");
+  const std::string far_plan = outside.Write("p.yaml", "version: 1\nname: p\nsteps: [{id: a, toolName: generate_image, arguments: {prompt: p}}]\n");
+  std::string p;
+  EXPECT_FALSE(Load(Header() + "  - {plan: plans/shot.yaml, rows: " + secret + "}\n", &p).ok());
+  EXPECT_NE(p.find("refused: it is outside the batch file's folder"), std::string::npos) << p;
+  EXPECT_EQ(p.find("SECRET"), std::string::npos) << "the file was read: " << p;
+  EXPECT_FALSE(Load(Header() + "  - {plan: " + far_plan + "}\n", &p).ok());
+  EXPECT_NE(p.find("refused: it is outside the batch file's folder"), std::string::npos) << p;
+  ASSERT_EQ(::symlink(secret.c_str(), (tmp_.path() + "/link.csv").c_str()), 0);
+  EXPECT_FALSE(Load(Header() + "  - {plan: plans/shot.yaml, rows: link.csv}\n", &p).ok()) << "a link out of the folder";
+  EXPECT_NE(p.find("refused: it is outside the batch file's folder"), std::string::npos) << p;
+  EXPECT_FALSE(Load(Header() + "  - {plan: plans/../../" + far_plan.substr(far_plan.rfind('/', far_plan.rfind('/') - 1) + 1) + "}\n", &p).ok());
 }
 
 TEST_F(BatchLoaderTest, ProblemsAreReportedAtTheirPositions) {
