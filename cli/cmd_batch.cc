@@ -451,6 +451,8 @@ int RunBatch(const std::vector<std::string>& args, Context& ctx) {
            "  sogni-flow batch status samples/nightly.batch.yaml\n";
     return action.empty() ? kExitInvalid : kExitOk;
   }
+  if (!action.empty() && action[0] == '-')  // an option before the action: never echoed (it may hold a key)
+    return ctx.err << "sogni-flow batch: give the action first: batch run|status|cancel FILE [OPTIONS]\n", kExitInvalid;
   ctx.err << "sogni-flow batch: unknown action '" << CommandLine::Shown(action) << "' (run, status, cancel)\n";
   return kExitInvalid;
 }

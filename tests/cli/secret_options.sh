@@ -38,6 +38,7 @@ PLAN
 timeout 60 "$bin" run plan.yaml --out out > seed.out 2> seed.err || fail "the run the checks need did not complete"
 run=$(sed -n 's/^run \(r-[^ ]*\) .*/\1/p' seed.err)
 [ -n "$run" ] || fail "no run id in: $(cat seed.err)"
+printf 'version: 1\nkind: batch\nname: secret-options\nentries:\n  - plan: plan.yaml\n' > b.batch.yaml
 # A run stored unfinished (detached), for cancel to have something to do.
 timeout 60 "$bin" run plan.yaml --detach > detached.out 2> detached.err || fail "run --detach failed"
 detached=$(sed -n 's/^run \(r-[^ ]*\) .*/\1/p' detached.err)
@@ -51,6 +52,7 @@ base_args() {
     cancel) echo "$detached" ;;
     status|events|reseed|artifacts) echo "$run" ;;
     templates) echo "list" ;;
+    batch) echo "run b.batch.yaml" ;;  # its actions take the options; run has every one
     *) echo "" ;;
   esac
 }
@@ -89,7 +91,8 @@ mapfile -t commands < <("$bin" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]\+\
 secret_options=0
 for cmd in "${commands[@]}"; do
   read -r -a base <<< "$(base_args "$cmd")"
-  mapfile -t options < <("$bin" "$cmd" --help | sed -n 's/^  \(-[a-zA-Z], \|    \)--\([a-z0-9-]\+\).*/\2/p')
+  help_of=("$cmd"); [ "$cmd" = batch ] && help_of=(batch run)
+  mapfile -t options < <("$bin" "${help_of[@]}" --help | sed -n 's/^  \(-[a-zA-Z], \|    \)--\([a-z0-9-]\+\).*/\2/p')
   [ "${#options[@]}" -ge 1 ] || fail "$cmd --help lists no options"
   names=(api-key token secret api-token)
   for o in "${options[@]}"; do
