@@ -96,8 +96,6 @@ grep -q "^nightly: nothing to do: all 14 runs completed, unchanged" run3.err || 
 [ "$(workflows)" -eq "$before" ] && [ "$(projects)" -eq 2 ] || fail "a batch with every run completed started something"
 "$bin" batch status nightly.batch.yaml --json > status.json || fail "batch status exited $?"
 jq -s -e 'length == 14 and all(.decision == "skip")' status.json > /dev/null || fail "batch status: $(cat status.json)"
-SOGNI_FLOW_PARAM_size=wide "$bin" batch status nightly.batch.yaml --json > env-status.json || fail "batch status with a param variable exited $?"
-jq -s -e 'all(.decision == "skip")' env-status.json > /dev/null || fail "SOGNI_FLOW_PARAM_size changed a finished batch: $(jq -c 'select(.decision != "skip")' env-status.json | head -2)"
 
 # --- 3. a changed plan runs again, alone ----------------------------------------------------------
 sed -i 's/seed: 7/seed: 8/' plans/banner.yaml
@@ -194,5 +192,10 @@ kill -KILL "$i1"; wait "$i1" 2>/dev/null
 "$bin" batch run inproc.batch.yaml --sandbox --state-dir istate > i2.out 2> i2.err || fail "a batch left in a killed in-process sandbox could not finish: exit $?: $(tail -3 i2.err)"
 "$bin" batch status inproc.batch.yaml --state-dir istate --json | jq -s -e 'all(.decision == "skip")' > /dev/null ||
   fail "after a second --sandbox batch run, not every run completed"
+# Its plan's size param keeps its default in the batch: a variable left in a shell must not change it.
+SOGNI_FLOW_PARAM_size=wide "$bin" batch status inproc.batch.yaml --state-dir istate --json > env-status.json ||
+  fail "batch status with a param variable exited $?"
+jq -s -e 'length == 4 and all(.decision == "skip")' env-status.json > /dev/null ||
+  fail "SOGNI_FLOW_PARAM_size changed a finished batch: $(jq -c 'select(.decision != "skip")' env-status.json | head -2)"
 
 echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing; a second batch run at once exits 6, a killed holder is taken over; batch cancel"
