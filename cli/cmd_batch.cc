@@ -49,14 +49,43 @@ struct Planned {
 };
 
 // Decides, for each run of the batch, against the state directory's record of it.
+// Two runs of one batch file that are the same work (one plan, the same params once typed: a
+// default written out, 1 and "01") would be paid twice: refused, naming both. Runs of an invalid
+// plan (no digest) are left to the plan's own errors.
+Status SameWorkTwice(const std::vector<Planned>& planned) {
+  std::map<std::string, const Planned*> by_digest;
+  for (const Planned& p : planned) {
+    if (p.digest.empty()) continue;
+    auto [it, inserted] = by_digest.emplace(p.digest, &p);
+    if (!inserted)
+      return Status::InvalidPlan("runs '" + TerminalText(it->second->run->name) + "' and '" + TerminalText(p.run->name) +
+                                 "' are the same work (one plan with the same params once typed: a default written "
+                                 "out, or a number spelled two ways); keep one of them");
+  }
+  return Status::OK();
+}
+
 Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* planned) {
   Result<std::vector<BatchRunRow>> rows = store.ListBatchRuns(batch);
   if (!rows.ok()) return rows.status();
   std::map<std::string, std::string> newest;  // entry -> run id (rows come oldest first)
   for (const BatchRunRow& r : *rows) newest[r.entry] = r.run_id;
+  // The batch's completed runs by digest: the same work under another name (the batch file
+  // rewritten, its params spelled otherwise) is done, not run again.
+  std::map<std::string, std::string> completed;  // digest -> run id
+  for (const auto& [entry, id] : newest) {
+    Result<RunRecord> run = store.GetRun(id);
+    if (!run.ok()) return run.status();
+    if (run->status == RunStatus::kCompleted) completed[run->plan_digest] = id;
+  }
   for (Planned& p : *planned) {
     auto it = newest.find(p.run->name);
     if (it == newest.end()) {
+      if (auto done = completed.find(p.digest); done != completed.end()) {
+        p.decision = Decision::kSkip;
+        p.why = done->second + " completed the same work (the same plan and params, written otherwise)";
+        continue;
+      }
       p.decision = Decision::kNew;
       p.why = "no run yet";
       continue;
@@ -65,6 +94,13 @@ Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* p
     if (!run.ok()) return run.status();
     p.newest = std::move(*run);
     const RunRecord& r = *p.newest;
+    // One batch name, two batch files (a copied file, a state_dir shared by two projects): their
+    // runs would take each other's for changed and run again every night. Refused, with why.
+    if (!r.plan_path.empty() && r.plan_path.front() == '/' && r.plan_path != p.entry->plan_path)
+      return Status::InvalidPlan("batch '" + batch + "' of this state directory ran " + TerminalText(p.run->name) + " of " +
+                                 TerminalText(r.plan_path) + " (run " + r.id + "), and this batch file's run of that name is of " +
+                                 TerminalText(p.entry->plan_path) + ": two batch files share the name '" + batch +
+                                 "'; give one of them another name");
     if (!IsTerminal(r.status) && r.api_url == kInProcessSandbox) {
       p.decision = Decision::kNew;  // nothing can resume it: the simulator ended with its process
       p.why = r.id + " was left unfinished in an in-process sandbox, which is gone";
@@ -147,6 +183,8 @@ int BatchStatus(const std::vector<std::string>& args, Context& ctx) {
     }
   }
   if (invalid) return kExitInvalid;
+  if (Status twice = SameWorkTwice(planned); !twice.ok())
+    return ctx.err << "sogni-flow batch status: " << twice.message() << "\n", kExitInvalid;
   Result<std::unique_ptr<StateDir>> dir = OpenState("batch status", state_dir, StateAccess::kRead, ctx);
   if (!dir.ok() && dir.status().code() != Status::Code::kNotFound)
     return ctx.err << "sogni-flow batch status: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
@@ -267,6 +305,8 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
     }
   }
   if (worst != kExitOk) return ctx.err << "sogni-flow batch run: nothing was started\n", worst;
+  if (Status twice = SameWorkTwice(planned); !twice.ok())
+    return ctx.err << "sogni-flow batch run: " << twice.message() << "; nothing was started\n", kExitInvalid;
 
   Result<std::unique_ptr<StateDir>> dir = OpenState("batch run", state_dir, StateAccess::kWrite, ctx);
   if (!dir.ok()) return ctx.err << "sogni-flow batch run: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
@@ -322,7 +362,7 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
     for (size_t k = 0; k < planned.size(); ++k) {
       if (planned[k].decision != Decision::kNew || !prepared[k].local) continue;
       SpecQuoteTotals totals;
-      Status q = QuoteAndGate(prepared[k], **backend, max_tokens, ctx, &totals);
+      Status q = QuoteAndGate(prepared[k], **backend, max_tokens, ctx, &totals, drive.quiet);
       if (guard.interrupted()) return ctx.err << "sogni-flow batch run: interrupted before anything new was stored or sent\n", kExitInterrupted;
       if (!q.ok()) return ctx.err << "sogni-flow batch run: run " << TerminalText(planned[k].run->name) << ": " << q.message()
                                   << "\n", ExitCodeFor(q);

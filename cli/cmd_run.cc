@@ -187,7 +187,7 @@ int RunRun(const std::vector<std::string>& args, Context& ctx) {
     if (!b.ok()) return stop({b.message()}, ExitCodeFor(b));
     for (PreparedPlan& p : prepared) {
       if (!p.local) continue;
-      Status q = QuoteAndGate(p, **backend, max_tokens, ctx);
+      Status q = QuoteAndGate(p, **backend, max_tokens, ctx, nullptr, drive.quiet);
       if (guard.interrupted()) return interrupted();
       if (!q.ok()) return stop({p.path + ": " + q.message()}, ExitCodeFor(q));
     }

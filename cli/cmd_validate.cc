@@ -1,4 +1,5 @@
 // sogni-flow validate PLAN... : offline checks, exit 0 when every plan is valid, 2 otherwise.
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "cli/plan_check.h"
 #include "engine/json.h"
+#include "runner/approval.h"
 #include "plans/batch_loader.h"
 
 namespace sflow {
@@ -25,6 +27,7 @@ bool ValidateBatch(const std::string& path, bool json, bool quiet, Context& ctx,
   size_t runs = 0, invalid_runs = 0;
   PrintDiagnostics(diags, ctx.err);
   BatchEnvironment environment(ctx.environ);
+  std::map<std::string, std::string> by_digest;  // the same work twice (a default written out): invalid
   if (batch.ok()) {
     for (const BatchEntry& e : batch->entries) {
       for (const BatchRun& r : e.runs) {
@@ -35,6 +38,18 @@ bool ValidateBatch(const std::string& path, bool json, bool quiet, Context& ctx,
           if (printed.insert(FormatDiagnostic(d)).second) {
             ctx.err << FormatDiagnostic(d) << "\n";
             all.push_back(d);
+          }
+        }
+        if (c.ok()) {
+          Result<std::string> digest = PlanDigest(c.plan, c.analysis);
+          if (digest.ok()) {
+            auto [it, inserted] = by_digest.emplace(*digest, r.name);
+            if (!inserted) {
+              ++invalid_runs;
+              ctx.err << path << ":" << r.loc.line << ":" << r.loc.column << ": error: run '" << TerminalText(r.name)
+                      << "' is the same work as run '" << TerminalText(it->second)
+                      << "' (one plan with the same params once typed: a default written out, or a number spelled two ways)\n";
+            }
           }
         }
         if (!c.ok()) {

@@ -122,8 +122,8 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
 // --max-tokens or the plan's budget.max_tokens (the lower one) is kCostGate (exit 5), a balance
 // below it kPermission (exit 3), both before anything is stored or paid.
 Status QuoteAndGate(PreparedPlan& p, Backend& backend, std::optional<double> max_tokens, Context& ctx,
-                    SpecQuoteTotals* totals_out) {
-  ctx.err << TerminalText(p.path) << ": quoting " << p.local->steps.size() << " project step" << (p.local->steps.size() == 1 ? "" : "s")
+                    SpecQuoteTotals* totals_out, bool quiet) {
+  if (!quiet) ctx.err << TerminalText(p.path) << ": quoting " << p.local->steps.size() << " project step" << (p.local->steps.size() == 1 ? "" : "s")
           << "\n";
   Result<SpecQuoteTotals> totals = QuoteSpec(*backend.client, p.checked.plan.budget.token_type, &*p.local);
   if (!totals.ok()) return totals.status();
@@ -134,7 +134,7 @@ Status QuoteAndGate(PreparedPlan& p, Backend& backend, std::optional<double> max
   char line[200];
   for (const auto& [tt, tokens] : totals->tokens) {
     std::snprintf(line, sizeof line, "%.4f %s tokens (about %.4f USD)", tokens, tt.c_str(), totals->usd);
-    ctx.err << TerminalText(p.path) << ": quoted " << line << "\n";
+    if (!quiet) ctx.err << TerminalText(p.path) << ": quoted " << line << "\n";
     if (ceiling && tokens > *ceiling) {
       std::snprintf(line, sizeof line, "the quoted total %.4f %s tokens is over %s %.4f", tokens, tt.c_str(),
                     ceiling_name.c_str(), *ceiling);

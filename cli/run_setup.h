@@ -52,9 +52,10 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
 // Quotes every step of a local plan (stored into its spec), then gates: the total over
 // max_tokens or the plan's budget.max_tokens (the lower one) is kCostGate (exit 5), a balance
 // below it kPermission (exit 3), both before anything is stored or paid.
-// `totals_out` (may be null) gets the quoted totals.
+// `totals_out` (may be null) gets the quoted totals; `quiet` (-q) leaves out the two lines that say
+// the plan is being quoted and at what (a refusal is still said, by the caller).
 Status QuoteAndGate(PreparedPlan& p, Backend& backend, std::optional<double> max_tokens, Context& ctx,
-                    SpecQuoteTotals* totals_out = nullptr);
+                    SpecQuoteTotals* totals_out = nullptr, bool quiet = false);
 
 }  // namespace sflow
 

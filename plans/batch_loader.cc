@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 
+#include "engine/params.h"
 #include "engine/spell.h"
 #include "plans/yaml_reader.h"
 
@@ -314,7 +315,20 @@ Result<std::vector<std::vector<std::pair<std::string, SourceLoc>>>> ParseCsv(con
 
 bool LooksLikeBatchFile(const std::string& path) {
   DiagnosticList ignored(path);
-  Result<Value> v = LoadYamlFile(path, YamlLimits(), &ignored);
+  Result<std::string> text = ReadLimitedFile(path, YamlLimits(), &ignored);
+  if (!text.ok()) return false;
+  // A plan is not parsed twice (validate of a 1 MiB plan would pay for it): only a file with a
+  // line that starts `kind:` and names batch is parsed here, to be sure.
+  bool candidate = false;
+  for (size_t pos = 0; pos < text->size() && !candidate;) {
+    size_t end = text->find('\n', pos);
+    if (end == std::string::npos) end = text->size();
+    std::string_view line(text->data() + pos, end - pos);
+    candidate = line.rfind("kind:", 0) == 0 && line.find("batch") != std::string_view::npos;
+    pos = end + 1;
+  }
+  if (!candidate) return false;
+  Result<Value> v = ParseYaml(*text, YamlLimits(), &ignored);
   return v.ok() && v->is_object() && v->StringAt("kind") == "batch";
 }
 
@@ -416,6 +430,9 @@ Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, 
       local.Error(plan->loc(), "file", "plan " + Quoted(plan->as_string()) + " refused: " + why,
                   "a batch file names plans and rows files in its own folder or below it");
       ok = false;
+    } else if (char* real = ::realpath(entry.plan_path.c_str(), nullptr)) {
+      entry.plan_path = real;  // stored with its runs: which file a batch's run was of, from any folder
+      std::free(real);
     }
     std::map<std::string, SourceLoc> set_here;  // a param set twice in one entry is an error
     auto claim = [&](const std::string& key, SourceLoc loc) {
@@ -521,7 +538,9 @@ Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, 
         std::sort(sorted.begin(), sorted.end());
         std::string all;
         for (const auto& [k, v] : sorted) {
-          all += (all.empty() ? "" : ",") + k + "=" + NameValue(v);
+          // A param whose name says it is secret is never shown (names are printed, stored and
+          // land in CI logs): its value is left out, so two runs that differ only there clash.
+          all += (all.empty() ? "" : ",") + k + "=" + (NameSaysSecret(k) ? std::string("(secret)") : NameValue(v));
           if (all.size() > 4096) break;  // (too long already: refused below)
         }
         run.name = all.empty() ? stem : stem + "[" + all + "]";

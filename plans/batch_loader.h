@@ -15,10 +15,10 @@
 //
 // An entry makes one run per row times each combination of its matrix (one run when it has
 // neither). A run's params are given to its plan as `-p NAME=VALUE` would give them (typed by the
-// plan's params, checked by validate). A run is named by its plan file's stem and the params that
-// vary, in the order written: `product-shot[product=kettle,size=square]`; in a value, the
-// characters `%,=[]` and controls are written %XX. Names are unique within a batch: `batch run`
-// finds an entry's earlier runs by it.
+// plan's params, checked by validate). A run is named by its plan file's stem and every param it
+// gets, sorted by name: `product-shot[product=kettle,size=square]`; in a value, the characters
+// `%,=[]` and controls are written %XX, and a param whose name says secret shows `(secret)`.
+// Names are unique within a batch: `batch run` finds an entry's earlier runs by it.
 //
 // Hostile input: the batch file and a rows file are read by the plans' safe YAML reader (1 MiB,
 // no anchors, no duplicate keys); a CSV file is capped at 1 MiB, checked as UTF-8, and parsed as
@@ -48,7 +48,7 @@ struct BatchRun {
 };
 
 struct BatchEntry {
-  std::string plan_path;  // as the process can open it (relative to the batch file's folder)
+  std::string plan_path;  // absolute, links resolved (found relative to the batch file's folder)
   SourceLoc loc;          // the entry's `plan:` value
   std::vector<BatchRun> runs;
 };

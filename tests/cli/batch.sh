@@ -122,6 +122,25 @@ rc=$?
 grep -q "^gone.batch.yaml:5:11: error: no plan file 'plans/none.yaml'" gone.err || fail "no position: $(cat gone.err)"
 [ "$(workflows)" -eq "$before" ] || fail "an invalid batch started a workflow"
 
+printf 'version: 1\nkind: batch\nname: spelled\nentries:\n  - {plan: plans/shot.yaml, rows: [{product: kettle}, {product: kettle, size: square}]}\n' > spelled.batch.yaml
+before=$(workflows)
+"$bin" batch run spelled.batch.yaml > /dev/null 2> spelled.err
+rc=$?
+[ "$rc" -eq 2 ] || fail "one work written two ways (a default spelled out): batch run exited $rc, expected 2"
+grep -q "are the same work" spelled.err || fail "the same work twice was not said: $(tail -2 spelled.err)"
+"$bin" validate spelled.batch.yaml > /dev/null 2> spelled-validate.err
+[ $? -eq 2 ] && grep -q "is the same work as run" spelled-validate.err || fail "validate did not refuse the same work twice: $(cat spelled-validate.err)"
+[ "$(workflows)" -eq "$before" ] || fail "the same work twice started workflows"
+mkdir -p elsewhere/plans
+cp plans/shot.yaml elsewhere/plans/shot.yaml
+sed -i 's/seed: 7/seed: 9/' elsewhere/plans/shot.yaml
+printf 'version: 1\nkind: batch\nname: nightly\nentries:\n  - plan: plans/shot.yaml\n    matrix: {product: [kettle, toaster], size: [square, wide]}\n' > elsewhere/nightly.batch.yaml
+"$bin" batch run elsewhere/nightly.batch.yaml > /dev/null 2> shared-name.err
+rc=$?
+[ "$rc" -eq 2 ] || fail "a second batch file of the name 'nightly' in this state directory: exit $rc, expected 2"
+grep -q "two batch files share the name 'nightly'" shared-name.err || fail "the shared name was not said: $(tail -2 shared-name.err)"
+[ "$(workflows)" -eq "$before" ] || fail "a batch file sharing another's name started workflows"
+
 # --- 5. one batch run of a batch at a time ---------------------------------------------------------
 sed 's/^name: nightly$/name: overlap/' nightly.batch.yaml > overlap.batch.yaml
 before=$(workflows)
@@ -183,6 +202,8 @@ rc=$?
 [ "$rc" -eq 5 ] || fail "two local runs quoted over --max-tokens together: exit $rc, expected 5: $(tail -2 q1.err)"
 grep -q "quoted at .* spark tokens together, over --max-tokens" q1.err || fail "the batch total was not said: $(tail -2 q1.err)"
 [ "$(projects)" -eq "$before" ] || fail "a batch refused by its total sent projects"
+"$bin" batch run quoted.batch.yaml --state-dir q2state -q > q2.out 2> q2.err || fail "batch run -q of local runs exited $?: $(cat q2.err)"
+[ ! -s q2.err ] || fail "batch run -q of local runs printed: $(head -3 q2.err)"
 printf 'version: 1\nkind: batch\nname: inproc\nentries:\n  - plan: plans/shot.yaml\n    matrix: {product: [a, b, c, d]}\n' > inproc.batch.yaml
 "$bin" batch run inproc.batch.yaml --sandbox --state-dir istate > i1.out 2> i1.err &
 i1=$!

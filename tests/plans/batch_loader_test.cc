@@ -211,10 +211,20 @@ TEST_F(BatchLoaderTest, HostileRowsAndValuesAreRefused) {
   EXPECT_EQ(Names(*b)[0], "shot[a=x%1B%5B2Jy]") << "a control byte in a name is written %XX";
 }
 
+// Names are printed, stored and land in CI logs: a param whose name says secret never shows.
+TEST_F(BatchLoaderTest, ASecretParamsValueIsNotInTheName) {
+  Result<Batch> b = Load(Header() + "  - {plan: plans/shot.yaml, params: {api_token: hunter2supersecret}, matrix: {p: [a]}}\n");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(Names(*b)[0], "shot[api_token=(secret),p=a]");
+  EXPECT_EQ(b->entries[0].runs[0].params[0].second, "hunter2supersecret") << "the plan still gets it";
+}
+
 TEST_F(BatchLoaderTest, OnlyBatchFilesLookLikeOne) {
   EXPECT_TRUE(LooksLikeBatchFile(tmp_.Write("x.yaml", Header() + "  - plan: plans/shot.yaml\n")));
   EXPECT_FALSE(LooksLikeBatchFile(tmp_.path() + "/plans/shot.yaml"));
   EXPECT_FALSE(LooksLikeBatchFile(tmp_.Write("y.yaml", "kind: [batch]\n")));
+  EXPECT_FALSE(LooksLikeBatchFile(tmp_.Write("z.yaml", "version: 1\nname: batch\nkind: workflow  # not a batch\nsteps: []\n")));
+  EXPECT_TRUE(LooksLikeBatchFile(tmp_.Write("w.yaml", "kind: \"batch\"\nversion: 1\n")));
   EXPECT_FALSE(LooksLikeBatchFile(tmp_.path() + "/none.yaml"));
 }
 
