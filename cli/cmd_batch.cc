@@ -65,22 +65,32 @@ Status SameWorkTwice(const std::vector<Planned>& planned) {
   return Status::OK();
 }
 
-Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* planned) {
+// The newest stored run of each run name of a batch (its rows come in the order they were stored).
+Result<std::map<std::string, RunRecord>> NewestRuns(RunStore& store, const std::string& batch) {
   Result<std::vector<BatchRunRow>> rows = store.ListBatchRuns(batch);
   if (!rows.ok()) return rows.status();
-  std::map<std::string, std::string> newest;  // entry -> run id (rows come oldest first)
+  std::map<std::string, std::string> newest;  // entry -> run id
   for (const BatchRunRow& r : *rows) newest[r.entry] = r.run_id;
-  // The batch's completed runs by digest: the same work under another name (the batch file
-  // rewritten, its params spelled otherwise) is done, not run again.
-  std::map<std::string, std::string> completed;  // digest -> run id
+  std::map<std::string, RunRecord> runs;
   for (const auto& [entry, id] : newest) {
     Result<RunRecord> run = store.GetRun(id);
     if (!run.ok()) return run.status();
-    if (run->status == RunStatus::kCompleted) completed[run->plan_digest] = id;
+    runs.emplace(entry, std::move(*run));
   }
+  return runs;
+}
+
+Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* planned) {
+  Result<std::map<std::string, RunRecord>> newest = NewestRuns(store, batch);
+  if (!newest.ok()) return newest.status();
+  // The batch's completed runs by digest: the same work under another name (the batch file
+  // rewritten, its params spelled otherwise) is done, not run again.
+  std::map<std::string, std::string> completed;  // digest -> run id
+  for (const auto& [entry, run] : *newest)
+    if (run.status == RunStatus::kCompleted) completed[run.plan_digest] = run.id;
   for (Planned& p : *planned) {
-    auto it = newest.find(p.run->name);
-    if (it == newest.end()) {
+    auto it = newest->find(p.run->name);
+    if (it == newest->end()) {
       if (auto done = completed.find(p.digest); done != completed.end()) {
         p.decision = Decision::kSkip;
         p.why = done->second + " completed the same work (the same plan and params, written otherwise)";
@@ -90,9 +100,7 @@ Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* p
       p.why = "no run yet";
       continue;
     }
-    Result<RunRecord> run = store.GetRun(it->second);
-    if (!run.ok()) return run.status();
-    p.newest = std::move(*run);
+    p.newest = it->second;
     const RunRecord& r = *p.newest;
     // One batch name, two batch files (a copied file, a state_dir shared by two projects): their
     // runs would take each other's for changed and run again every night. Refused, with why.
@@ -450,15 +458,10 @@ int BatchCancel(const std::vector<std::string>& args, Context& ctx) {
     if (!dir.ok() && dir.status().code() == Status::Code::kNotFound)
       return ctx.err << "sogni-flow batch cancel: nothing to cancel: " << dir.status().message() << "\n", kExitOk;
     if (!dir.ok()) return ctx.err << "sogni-flow batch cancel: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
-    Result<std::vector<BatchRunRow>> rows = (*dir)->store().ListBatchRuns(batch->name);
-    if (!rows.ok()) return ctx.err << "sogni-flow batch cancel: " << rows.status().message() << "\n", ExitCodeFor(rows.status());
-    std::map<std::string, std::string> newest;
-    for (const BatchRunRow& r : *rows) newest[r.entry] = r.run_id;
-    for (const auto& [entry, id] : newest) {
-      Result<RunRecord> run = (*dir)->store().GetRun(id);
-      if (!run.ok()) return ctx.err << "sogni-flow batch cancel: " << run.status().message() << "\n", ExitCodeFor(run.status());
-      if (!IsTerminal(run->status)) unfinished.push_back(id);
-    }
+    Result<std::map<std::string, RunRecord>> newest = NewestRuns((*dir)->store(), batch->name);
+    if (!newest.ok()) return ctx.err << "sogni-flow batch cancel: " << newest.status().message() << "\n", ExitCodeFor(newest.status());
+    for (const auto& [entry, run] : *newest)
+      if (!IsTerminal(run.status)) unfinished.push_back(run.id);
   }  // closed: each cancel below opens the state directory itself
   if (unfinished.empty()) return ctx.err << batch->name << ": nothing to cancel: no run of it is unfinished\n", kExitOk;
   int worst = kExitOk;

@@ -28,7 +28,6 @@ void DriveFlags::Register(CommandLine& cl) {
 
 namespace {
 
-constexpr int kMaxJobs = 10000;
 // Descriptors a run of the pool may hold besides its event stream (the store, the keep-alive
 // REST connection, a download, the loop's own): what -j N needs is N plus these.
 constexpr int kSpareFiles = 64;

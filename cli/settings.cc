@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
 #include "cli/context.h"
@@ -14,7 +15,6 @@ namespace sflow {
 namespace {
 
 constexpr SettingKey kKeys[] = {SettingKey::kStateDir, SettingKey::kOutDir, SettingKey::kApiUrl, SettingKey::kJobs};
-constexpr int kMaxJobs = 10000;  // as -j
 constexpr size_t kMaxValueBytes = 4096;
 
 // A settings file is small: a few keys. The cap keeps a hostile one (a 1 GiB file named
@@ -47,9 +47,8 @@ std::string Untrusted(const std::string& file) {
 }
 
 std::string Folder(const std::string& file) {
-  size_t slash = file.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : file.substr(0, slash);
+  std::string folder = std::filesystem::path(file).parent_path().string();
+  return folder.empty() ? "." : folder;
 }
 
 std::string Where(const std::string& file, SourceLoc loc) {

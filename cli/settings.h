@@ -48,6 +48,7 @@ struct Setting {
 };
 
 inline constexpr const char* kDefaultApiUrl = "https://api.sogni.ai";
+inline constexpr int kMaxJobs = 10000;  // -j and the jobs setting: runs followed at once, at most
 inline constexpr const char* kProjectFileName = "sogni-flow.yaml";
 
 class Settings {

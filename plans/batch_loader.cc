@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <optional>
 
@@ -33,9 +34,8 @@ bool BatchSlug(std::string_view s) {
 }
 
 std::string BatchFolder(const std::string& file) {
-  size_t slash = file.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : file.substr(0, slash);
+  std::string folder = std::filesystem::path(file).parent_path().string();
+  return folder.empty() ? "." : folder;
 }
 
 std::string Beside(const std::string& batch_file, const std::string& path) {
@@ -64,12 +64,7 @@ std::string OutsideFolder(const std::string& batch_file, const std::string& path
   return why;
 }
 
-std::string FileStem(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  size_t dot = base.rfind('.');
-  return dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);
-}
+std::string FileStem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
 
 // A value as it appears in a run's name: `%,=[]` and control bytes as %XX (so that the name can
 // be read back unambiguously and printed safely).
@@ -103,7 +98,7 @@ using Row = std::vector<std::pair<std::string, std::string>>;
 // Reads an entry's rows: an inline list of mappings, or a file (CSV by its .csv ending, else a
 // YAML list of mappings). Problems go into `diags` (with their file).
 bool ReadRows(const std::string& batch_file, const Value& rows, DiagnosticList* diags, std::vector<Row>* out) {
-  auto row_of = [&](const Value& m, const std::string& file, DiagnosticList* d) -> std::optional<Row> {
+  auto row_of = [&](const Value& m, DiagnosticList* d) -> std::optional<Row> {
     if (!m.is_object()) {
       d->Error(m.loc(), "type", "a row must be a mapping of params, not " + std::string(Value::KindPhrase(m.kind())));
       return std::nullopt;
@@ -125,14 +120,13 @@ bool ReadRows(const std::string& batch_file, const Value& rows, DiagnosticList* 
       }
       row.emplace_back(mem.key, *text);
     }
-    (void)file;
     if (!ok) return std::nullopt;
     return row;
   };
   if (rows.is_array()) {
     bool ok = true;
     for (const Value& m : rows.items()) {
-      std::optional<Row> r = row_of(m, batch_file, diags);
+      std::optional<Row> r = row_of(m, diags);
       if (r) out->push_back(std::move(*r));
       else ok = false;
     }
@@ -157,7 +151,7 @@ bool ReadRows(const std::string& batch_file, const Value& rows, DiagnosticList* 
     if (!text.ok()) {
       ok = false;
     } else {
-      auto table = ParseCsv(file, *text, &local);
+      auto table = ParseCsv(*text, &local);
       if (!table.ok()) {
         ok = false;
       } else if (!table->empty()) {
@@ -178,7 +172,7 @@ bool ReadRows(const std::string& batch_file, const Value& rows, DiagnosticList* 
       ok = false;
     } else {
       for (const Value& m : v->items()) {
-        std::optional<Row> r = row_of(m, file, &local);
+        std::optional<Row> r = row_of(m, &local);
         if (r) out->push_back(std::move(*r));
         else ok = false;
       }
@@ -197,9 +191,7 @@ size_t Batch::run_count() const {
   return n;
 }
 
-Result<std::vector<std::vector<std::pair<std::string, SourceLoc>>>> ParseCsv(const std::string& file, std::string_view text,
-                                                                             DiagnosticList* diags) {
-  (void)file;
+Result<std::vector<std::vector<std::pair<std::string, SourceLoc>>>> ParseCsv(std::string_view text, DiagnosticList* diags) {
   std::vector<std::vector<std::pair<std::string, SourceLoc>>> rows;
   if (size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos) {
     diags->Error({}, "encoding", "invalid UTF-8 or a NUL byte at byte " + std::to_string(bad));

@@ -71,10 +71,9 @@ Result<Batch> LoadBatch(const std::string& path, DiagnosticList* diags);
 // The same for text already read (`path` names it; plans and rows files are found beside it).
 Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, DiagnosticList* diags);
 
-// Parses CSV text (RFC 4180) into rows of fields; problems go into `diags` at their line and
-// column of `file`. The first row is the header.
-Result<std::vector<std::vector<std::pair<std::string, SourceLoc>>>> ParseCsv(const std::string& file, std::string_view text,
-                                                                             DiagnosticList* diags);
+// Parses CSV text (RFC 4180) into rows of fields; problems go into `diags` (which names the file)
+// at their line and column. The first row is the header.
+Result<std::vector<std::vector<std::pair<std::string, SourceLoc>>>> ParseCsv(std::string_view text, DiagnosticList* diags);
 
 }  // namespace sflow
 
