@@ -49,14 +49,19 @@ struct Planned {
 };
 
 // Decides, for each run of the batch, against the state directory's record of it.
+// A run's work: its plan file and its digest (the start request and the typed params). Two plan
+// files that happen to send the same request are two works: without seeds they make different
+// results.
+std::string WorkOf(const std::string& plan_path, const std::string& digest) { return plan_path + '\n' + digest; }
+
 // Two runs of one batch file that are the same work (one plan, the same params once typed: a
 // default written out, 1 and "01") would be paid twice: refused, naming both. Runs of an invalid
 // plan (no digest) are left to the plan's own errors.
 Status SameWorkTwice(const std::vector<Planned>& planned) {
-  std::map<std::string, const Planned*> by_digest;
+  std::map<std::string, const Planned*> by_work;
   for (const Planned& p : planned) {
     if (p.digest.empty()) continue;
-    auto [it, inserted] = by_digest.emplace(p.digest, &p);
+    auto [it, inserted] = by_work.emplace(WorkOf(p.entry->plan_path, p.digest), &p);
     if (!inserted)
       return Status::InvalidPlan("runs '" + TerminalText(it->second->run->name) + "' and '" + TerminalText(p.run->name) +
                                  "' are the same work (one plan with the same params once typed: a default written "
@@ -85,13 +90,13 @@ Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* p
   if (!newest.ok()) return newest.status();
   // The batch's completed runs by digest: the same work under another name (the batch file
   // rewritten, its params spelled otherwise) is done, not run again.
-  std::map<std::string, std::string> completed;  // digest -> run id
+  std::map<std::string, std::string> completed;  // work -> run id
   for (const auto& [entry, run] : *newest)
-    if (run.status == RunStatus::kCompleted) completed[run.plan_digest] = run.id;
+    if (run.status == RunStatus::kCompleted) completed[WorkOf(run.plan_path, run.plan_digest)] = run.id;
   for (Planned& p : *planned) {
     auto it = newest->find(p.run->name);
     if (it == newest->end()) {
-      if (auto done = completed.find(p.digest); done != completed.end()) {
+      if (auto done = completed.find(WorkOf(p.entry->plan_path, p.digest)); done != completed.end()) {
         p.decision = Decision::kSkip;
         p.why = done->second + " completed the same work (the same plan and params, written otherwise)";
         continue;

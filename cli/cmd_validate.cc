@@ -43,7 +43,7 @@ bool ValidateBatch(const std::string& path, bool json, bool quiet, Context& ctx,
         if (c.ok()) {
           Result<std::string> digest = PlanDigest(c.plan, c.analysis);
           if (digest.ok()) {
-            auto [it, inserted] = by_digest.emplace(*digest, r.name);
+            auto [it, inserted] = by_digest.emplace(e.plan_path + '\n' + *digest, r.name);  // one plan file's work
             if (!inserted) {
               ++invalid_runs;
               ctx.err << path << ":" << r.loc.line << ":" << r.loc.column << ": error: run '" << TerminalText(r.name)

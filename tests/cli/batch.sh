@@ -14,7 +14,10 @@
 #      ends them cancelled (exit 1), and `batch status` then says they would run again;
 #   7. what an outside attack found: two batch runs started at once pay once; SOGNI_FLOW_PARAM_*
 #      does not change a finished batch; --max-tokens and the balance hold for the batch's local
-#      runs together; a run left in a killed in-process sandbox is started again, not stuck.
+#      runs together; a run left in a killed in-process sandbox is started again, not stuck;
+#   8. two plan files that send the same request are two works (not "the same work"); and a batch
+#      against a sandbox answering 503 with Retry-After, slowly, with duplicated and reordered event
+#      and socket frames, killed after 2 s, then run twice at once, still pays once per run.
 #
 #   batch.sh BIN
 set -u
@@ -219,4 +222,43 @@ SOGNI_FLOW_PARAM_size=wide "$bin" batch status inproc.batch.yaml --state-dir ist
 jq -s -e 'length == 4 and all(.decision == "skip")' env-status.json > /dev/null ||
   fail "SOGNI_FLOW_PARAM_size changed a finished batch: $(jq -c 'select(.decision != "skip")' env-status.json | head -2)"
 
-echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing; a second batch run at once exits 6, a killed holder is taken over; batch cancel"
+# --- 8. two identical plans; a faulty server -----------------------------------------------------
+mkdir -p twins/plans
+for n in left right; do
+  printf 'version: 1\nname: twin\nparams:\n  product: {type: string}\nsteps:\n  - {id: still, toolName: generate_image, arguments: {prompt: "a ${params.product}"}}\n' > "twins/plans/$n.yaml"
+done
+printf 'version: 1\nkind: batch\nname: twins\nentries:\n  - {plan: plans/left.yaml, matrix: {product: [a]}}\n  - {plan: plans/right.yaml, matrix: {product: [a]}}\n' > twins/t.batch.yaml
+"$bin" batch status twins/t.batch.yaml --state-dir twinstate --json > twins.json 2> twins.err ||
+  fail "two plan files sending one request were taken for the same work: $(cat twins.err)"
+[ "$(jq -s length twins.json)" -eq 2 ] || fail "batch status of the twins: $(cat twins.json)"
+faulty_log=faulty.log
+"$bin" sandbox --port 0 --api-key "$key" --step-ms 30 \
+  --faults http_5xx=0.3,retry_after=1,sse_duplicate=0.2,sse_reorder=0.2,slow_ms=40,socket_duplicate=0.2,socket_reorder=0.2 \
+  > "$faulty_log" 2>&1 &
+faulty_pid=$!
+bg_pids+=("$faulty_pid")
+furl=$(await_listening "$faulty_log" "$faulty_pid")
+[ -n "$furl" ] || fail "the faulty sandbox did not start"
+printf 'version: 1\nkind: batch\nname: faulty\nconcurrency: 4\nentries:\n  - {plan: plans/shot.yaml, matrix: {product: [a, b, c]}}\n  - {plan: plans/teaser.yaml, matrix: {product: [a, b, c]}}\n  - {plan: plans/local.yaml, matrix: {product: [x, y]}}\n' > faulty.batch.yaml
+SOGNI_API_BASE_URL=$furl "$bin" batch run faulty.batch.yaml --state-dir fstate > f1.out 2> f1.err &
+f1=$!
+bg_pids+=("$f1")
+sleep 2
+kill -KILL "$f1" 2>/dev/null; wait "$f1" 2>/dev/null
+SOGNI_API_BASE_URL=$furl "$bin" batch run faulty.batch.yaml --state-dir fstate > f2.out 2> f2.err &
+f2=$!
+bg_pids+=("$f2")
+sleep 0.3
+SOGNI_API_BASE_URL=$furl "$bin" batch run faulty.batch.yaml --state-dir fstate > f3.out 2> f3.err
+r3=$?
+wait "$f2"; r2=$?
+[ "$r2" -eq 0 ] || fail "the batch run after the kill, against a faulty server, exited $r2: $(tail -3 f2.err)"
+[ "$r3" -eq 6 ] || [ "$r3" -eq 0 ] || fail "the batch run beside it exited $r3: $(tail -3 f3.err)"
+fstats=$(curl -fsS "$furl/_sandbox/stats")
+[ "$(jq .workflowsCreated <<< "$fstats")" -eq 6 ] && [ "$(jq .projectsCreated <<< "$fstats")" -eq 2 ] ||
+  fail "against a faulty server: $(jq -c '{workflowsCreated, projectsCreated}' <<< "$fstats") for 6 server runs and 2 local"
+"$bin" status --json --state-dir fstate | jq -s -e 'length == 8 and all(.status == "completed")' > /dev/null ||
+  fail "against a faulty server not every run completed"
+"$bin" check --state-dir fstate > fcheck.out 2>&1 || fail "check after the faulty batch: $(cat fcheck.out)"
+
+echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing; a second batch run at once exits 6, a killed holder is taken over; batch cancel; a faulty server pays once"
