@@ -15,6 +15,7 @@
 
 #include "api/retry_policy.h"
 #include "cli/backend.h"
+#include "cli/columns.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/drive_and_report.h"
@@ -23,6 +24,7 @@
 #include "cli/run_setup.h"
 #include "cli/settings.h"
 #include "cli/state_access.h"
+#include "engine/ledger.h"
 #include "engine/run_id.h"
 #include "plans/batch_loader.h"
 #include "runner/artifact_files.h"
@@ -145,6 +147,46 @@ Result<std::unique_ptr<RunLease>> LeaseBatch(StateDir& dir, const std::string& b
   return lease;
 }
 
+// --max-units / --max-usd VALUE: "N" (the batch's runs in all), "N/day" or "N/month" (every run of
+// the state directory today, this month); N a number from 0 to 1e15.
+Result<LedgerCeiling> ParseCeilingFlag(const std::string& flag, const std::string& value) {
+  const size_t slash = value.find('/');
+  const std::string number = value.substr(0, slash), scope = slash == std::string::npos ? "" : value.substr(slash + 1);
+  std::optional<double> n = ParseDecimal(number);
+  LedgerCeiling c{.origin = "--" + flag + " " + CommandLine::Shown(value)};  // the value is a number: nothing secret
+  if (scope.empty() || scope == "batch") c.scope = LedgerScope::kBatch;
+  else if (scope == "day") c.scope = LedgerScope::kDay;
+  else if (scope == "month") c.scope = LedgerScope::kMonth;
+  if (!n || *n > 1e15 || (!scope.empty() && scope != "batch" && scope != "day" && scope != "month"))
+    return Status::InvalidPlan("--" + flag + " wants N, N/day or N/month (N a number from 0 to 1e15), like 5000/day; got '" +
+                               CommandLine::Shown(value) + "'");
+  (flag == "max-units" ? c.max_units : c.max_usd) = *n;
+  return c;
+}
+
+// The ceilings a batch run fits its new runs under: the batch file's budget, each one replaced by
+// a flag of the same scope and measure. One ceiling per measure, so that a flag replaces only its own.
+Result<std::vector<LedgerCeiling>> Ceilings(const Batch& batch, const std::vector<std::string>& max_units,
+                                            const std::vector<std::string>& max_usd) {
+  std::vector<LedgerCeiling> out;
+  auto put = [&](const LedgerCeiling& c) {
+    const bool units = c.max_units.has_value();
+    std::erase_if(out, [&](const LedgerCeiling& o) { return o.scope == c.scope && o.max_units.has_value() == units; });
+    out.push_back(c);
+  };
+  for (const LedgerCeiling& c : batch.ceilings) {
+    if (c.max_units) put(LedgerCeiling{.scope = c.scope, .max_units = c.max_units, .origin = c.origin});
+    if (c.max_usd) put(LedgerCeiling{.scope = c.scope, .max_usd = c.max_usd, .origin = c.origin});
+  }
+  for (const auto& [flag, values] : {std::pair{"max-units", &max_units}, std::pair{"max-usd", &max_usd}})
+    for (const std::string& v : *values) {
+      Result<LedgerCeiling> c = ParseCeilingFlag(flag, v);
+      if (!c.ok()) return c.status();
+      put(*c);
+    }
+  return out;
+}
+
 const char* DecisionName(Decision d) {
   switch (d) {
     case Decision::kNew: return "run";
@@ -231,8 +273,10 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   DriveFlags flags;
   DriveOptions& drive = flags.options;
   std::string state_dir, out_dir, max_tokens_text;
+  std::vector<std::string> max_units_args, max_usd_args;
   CommandLine cl("batch run FILE [-j N] [--detach] [--timeout D] [--cancel-on-interrupt] [-q] [--out DIR]\n"
-                 "    [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE] [--max-tokens N] [--json]",
+                 "    [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE] [--max-tokens N]\n"
+                 "    [--max-units N[/day|/month]]... [--max-usd N[/day|/month]]... [--json]",
                  "Runs a batch file (kind: batch): every plan of it over its matrix of params, each\n"
                  "combination one run named PLAN[NAME=VALUE,...], as `sogni-flow run` runs a plan. Only\n"
                  "what is not done yet runs: a run whose newest run completed with the same plan and params\n"
@@ -242,28 +286,39 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
                  "approval. After a crash or a reboot, run the same command again. Runs at once: -j, else\n"
                  "the batch's concurrency, else the jobs setting, else 1. One `batch run` of a batch at a\n"
                  "time per state directory: another one exits 6 naming it (pid, host, since when); one that\n"
-                 "was killed or belongs to an earlier boot is taken over, and that is said.");
+                 "was killed or belongs to an earlier boot is taken over, and that is said. A new run whose\n"
+                 "estimate (a local run: its quote) would take spending over a ceiling of the ledger (the\n"
+                 "batch file's budget, --max-units, --max-usd; see `sogni-flow ledger`) is not started: the\n"
+                 "others go on, and the batch ends with exit 5 and a table of the runs left out.");
   cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
   flags.Register(cl);
   cl.Flag("detach", "", "start the runs, store them and exit 0 without following", &drive.detach);
   cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) a plan quoted over N tokens", &max_tokens_text);
+  cl.Repeated("max-units", "", "N[/day|/month]",
+              "start no run that would take spending over N capacity units: the batch's runs in all, or\n"
+              "with /day or /month every run of the state directory today or this month (local time);\n"
+              "replaces the batch file's budget of that scope", &max_units_args);
+  cl.Repeated("max-usd", "", "N[/day|/month]", "the same in US dollars (what local runs are quoted)", &max_usd_args);
   cl.Value("out", "", "DIR", "where artifacts go: DIR/RUN (default OUT/RUN, OUT the out_dir setting: ./sogni-out)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);
   cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
   cl.Epilog("exit codes: 0 every run completed (or was already), 1 a run failed, 2 the batch file or a plan\n"
-            "is invalid, 3 auth, 4 unavailable (run it again), 5 cost gate, 6 local state (or another\n"
+            "is invalid, 3 auth, 4 unavailable (run it again), 5 cost gate (a run over a ceiling was not\n"
+            "started, or nothing was: a plan over its budget), 6 local state (or another\n"
             "batch run of this batch is running), 7 security, 8 --timeout expired, 130 interrupted (run\n"
             "it again)\n\n"
             "examples:\n"
             "  sogni-flow batch run samples/nightly.batch.yaml --sandbox\n"
-            "  SOGNI_API_KEY=... sogni-flow batch run samples/nightly.batch.yaml -j 8 --timeout 6h\n\n"
+            "  SOGNI_API_KEY=... sogni-flow batch run samples/nightly.batch.yaml -j 8 --timeout 6h\n"
+            "  sogni-flow batch run samples/nightly.batch.yaml --sandbox --max-units 500/day --max-usd 2/month\n\n"
             "a batch file:\n"
             "  version: 1\n"
             "  kind: batch\n"
             "  name: nightly-products\n"
             "  concurrency: 4\n"
+            "  budget: {day: {max_units: 5000}, month: {max_units: 60000, max_usd: 200}}\n"
             "  entries:\n"
             "    - plan: plans/product-shot.yaml\n"
             "      matrix: {product: [kettle, toaster], size: [square, wide]}\n"
@@ -296,6 +351,8 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   if (batch->concurrency > 0) jobs = Setting{std::to_string(batch->concurrency), file + ": concurrency"};
   if (Status d = flags.Finish(jobs); !d.ok()) return ctx.err << "sogni-flow batch run: " << d.message() << "\n", kExitInvalid;
   drive.hint_args = StateDirHint(state_dir);
+  Result<std::vector<LedgerCeiling>> ceilings = Ceilings(*batch, max_units_args, max_usd_args);
+  if (!ceilings.ok()) return ctx.err << "sogni-flow batch run: " << ceilings.status().message() << "\n", kExitInvalid;
 
   // Every run's plan, checked and gated, before anything is stored or sent.
   std::vector<Planned> planned;
@@ -414,10 +471,24 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
     leases.push_back(std::move(*lease));
     run_ids.push_back(p.newest->id);
   }
+  // New runs in the batch file's order; one that would cross a ceiling of the ledger is left out
+  // (the store checks it in the transaction that would store it) and the others go on.
+  struct LeftOut {
+    const Planned* planned;
+    LedgerAmount cost;
+    std::string why;
+  };
+  std::vector<LeftOut> left_out;
   for (size_t k = 0; k < planned.size(); ++k) {
     if (planned[k].decision != Decision::kNew) continue;
     Result<std::string> id = CreateRun(prepared[k], **backend, **dir, &leases, out_root, /*per_run_dir=*/true,
-                                       drive.no_cache, ctx, BatchMark{batch->name, planned[k].run->name});
+                                       drive.no_cache, ctx, BatchMark{batch->name, planned[k].run->name, *ceilings});
+    if (!id.ok() && id.status().code() == Status::Code::kCostGate) {
+      left_out.push_back(LeftOut{&planned[k], CostOf(prepared[k]).Total(), id.status().message()});
+      if (!drive.quiet)
+        ctx.err << batch->name << ": not started " << TerminalText(planned[k].run->name) << ": " << id.status().message() << "\n";
+      continue;
+    }
     if (!id.ok()) {
       ctx.err << "sogni-flow batch run: run " << TerminalText(planned[k].run->name) << ": " << id.status().message() << "\n";
       ctx.err << "sogni-flow batch run: the runs stored so far are driven; run the batch again for the others\n";
@@ -427,9 +498,19 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
     run_ids.push_back(*id);
     if (!drive.quiet) ctx.err << "run " << *id << " (" << TerminalText(planned[k].run->name) << ")\n";
   }
-  if (run_ids.empty()) return worst;
-  const int code = DriveAndReport("batch run", ctx, store, **backend, run_ids, drive);
-  return WorseExitCode(worst, code);
+  if (!run_ids.empty()) worst = WorseExitCode(worst, DriveAndReport("batch run", ctx, store, **backend, run_ids, drive));
+  if (!left_out.empty()) {
+    // Said last, and with -q too: it is what the batch did not do.
+    ctx.err << batch->name << ": " << left_out.size() << " run" << (left_out.size() == 1 ? " was" : "s were")
+            << " not started: each would cross a ceiling of the ledger (see sogni-flow ledger" << drive.hint_args << ")\n";
+    std::vector<std::vector<std::string>> table = {{"RUN", "UNITS", "USD", "WHY"}};
+    for (const LeftOut& l : left_out)
+      table.push_back({TerminalText(l.planned->run->name), LedgerFigure(l.cost.units), "$" + LedgerFigure(l.cost.usd),
+                       TerminalText(l.why)});
+    PrintColumns(table, {false, true, true, false}, ctx.err);
+    worst = WorseExitCode(worst, kExitCostGate);
+  }
+  return worst;
 }
 
 // Cancels the newest run of each run of the batch that has not ended, through `sogni-flow cancel`

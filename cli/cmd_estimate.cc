@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/backend.h"
+#include "cli/columns.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
@@ -21,24 +22,6 @@ namespace sflow {
 namespace {
 
 std::string Num(double d) { return Value::Double(d).ToJson(); }
-
-// Prints rows as left-aligned columns (right-aligned where right[i]), two spaces apart.
-void PrintColumns(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right,
-                  std::ostream& out) {
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      std::string pad(width[i] - r[i].size(), ' ');
-      bool last = i + 1 == r.size();
-      line += right[i] ? pad + r[i] : r[i] + (last ? "" : pad);
-      if (!last) line += "  ";
-    }
-    out << line << "\n";
-  }
-}
 
 void PrintTable(const CheckedPlan& c, const PlanEstimate& est, std::ostream& out) {
   const Plan& plan = c.plan;

@@ -56,11 +56,24 @@ Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx
 // The run's lease is taken before the run is stored, so that no other process (resume --all) can
 // take it up before this one drives it; it joins `leases`.
 // --no-cache is stored with a local run's spec (each step's noCache), so that `resume` keeps it.
+LedgerEstimate CostOf(const PreparedPlan& p) {
+  LedgerEstimate cost;
+  if (p.local) {  // every step of a local run is a direct project, tool steps too: priced by its quote
+    for (const SpecStep& step : p.local->steps) cost.steps[step.id].usd = step.quote_usd > 0 ? step.quote_usd : 0;
+    return cost;
+  }
+  for (const StepEstimate& e : EstimatePlan(p.checked.plan, p.checked.analysis).steps) cost.steps[e.step_id].units = e.units;
+  return cost;
+}
+
 Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, std::vector<std::unique_ptr<RunLease>>* leases,
                               const std::string& out_dir, bool per_run_dir, bool no_cache, Context& ctx,
                               const BatchMark& batch) {
   RunStore& store = dir.store();
   const CheckedPlan& c = p.checked;
+  const LedgerEstimate cost = CostOf(p);
+  // Before anything is uploaded or leased; the store checks again as it stores the run.
+  if (Status fits = store.FitsCeilings(batch.batch, cost.Total(), batch.ceilings); !fits.ok()) return fits;
   if (!p.approval.digest.empty()) {  // kept in the state store: which approval let this run start
     ApprovalRecord record;
     record.plan_digest = p.approval.digest;
@@ -92,6 +105,8 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
     run.spec = SpecToValue(*p.local);
     run.batch = batch.batch;
     run.batch_entry = batch.entry;
+    run.cost = cost;
+    run.ceilings = batch.ceilings;
     for (const SpecStep& step : p.local->steps)
       run.steps.push_back(StepRecord{.step_id = step.id, .tool = "project:" + step.type, .artifact_count = step.artifact_count});
     if (Status s = store.CreateRun(run); !s.ok()) return s;
@@ -115,6 +130,8 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
   for (const Step& step : c.plan.steps) spec.step_ids.push_back(step.id);
   spec.batch = batch.batch;
   spec.batch_entry = batch.entry;
+  spec.cost = cost;
+  spec.ceilings = batch.ceilings;
   return CreateServerRun(store, spec, run_id);
 }
 

@@ -36,9 +36,17 @@ Status Prepare(const std::string& path, const ParamOptions& params, Context& ctx
                bool dry_run = false);
 
 // The batch file's run a new run is (stored with it, in its creating transaction); empty: none.
+// And the ledger's ceilings it must fit under (engine/ledger.h): a run that would cross one is
+// not stored, and CreateRun is kCostGate naming it, before anything is uploaded.
 struct BatchMark {
-  std::string batch, entry;
+  std::string batch{}, entry{};
+  std::vector<LedgerCeiling> ceilings{};
 };
+
+// What a prepared plan is expected to cost, per step: a server step's units (the offline
+// estimate); a local step's quote in dollars (after QuoteAndGate; nothing before), and no units:
+// every step of a local run is a direct project, priced in tokens.
+LedgerEstimate CostOf(const PreparedPlan& p);
 
 // Uploads the plan's local media, then stores the run and its start intent (nothing is sent).
 // out_dir "" = the out_dir setting's folder/RUN; else with per_run_dir DIR/RUN, without DIR.

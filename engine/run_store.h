@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/ledger.h"
 #include "engine/plan.h"
 #include "engine/status.h"
 #include "engine/value.h"
@@ -108,6 +109,35 @@ struct RunRecord {
   // Write only: the batch file and the entry of it this run is for (`batch run`), stored with
   // the run in its creating transaction; "" = not a batch's. Read back with ListBatchRuns.
   std::string batch{}, batch_entry{};
+  // Write only: what the run is expected to cost (its ledger row, engine/ledger.h, stored in its
+  // creating transaction), and the ceilings it must fit under: a new run whose estimate would
+  // take a ceiling's scope over it is kCostGate, and nothing of it is stored.
+  LedgerEstimate cost{};
+  std::vector<LedgerCeiling> ceilings{};
+};
+
+// A run's row of the ledger. The row outlives the run (what was spent stays spent when a run is
+// forgotten): plan_name and status are then empty.
+struct LedgerRow {
+  std::string run_id{}, batch{};
+  std::string entry{};             // the batch file's run it is ("" = none, or forgotten)
+  std::string day{};               // YYYY-MM-DD, local time, when the run was stored
+  int64_t created_at = 0;
+  std::string plan_name{}, status{};
+  LedgerEstimate estimate{};
+  std::optional<LedgerAmount> actual{};  // once the run has ended
+  LedgerAmount Counted() const { return actual ? *actual : estimate.Total(); }
+};
+struct LedgerQuery {
+  std::string from_day{}, to_day{};  // inclusive, YYYY-MM-DD; "" = unbounded
+  std::string batch{};               // "" = any
+  std::string run_id{};              // "" = any
+};
+// What a scope counts now (engine/ledger.h).
+struct LedgerSpent {
+  std::string key{};                 // the batch, day or month it is
+  int64_t runs = 0, open = 0;        // open: counted at their estimate (not ended yet)
+  LedgerAmount amount{};
 };
 
 // One run of a batch: its entry (e.g. "product-shot[product=kettle]") and the run.
@@ -308,6 +338,27 @@ class RunStore {
   virtual Result<std::vector<BatchRunRow>> ListBatchRuns(const std::string& batch) {
     (void)batch;
     return Status::Internal("this store keeps no batches");
+  }
+
+  // --- The ledger (engine/ledger.h). The defaults: a store that keeps none.
+  // Its rows, in the order they were stored.
+  virtual Result<std::vector<LedgerRow>> ListLedger(const LedgerQuery& query) {
+    (void)query;
+    return Status::Internal("this store keeps no ledger");
+  }
+  // What a scope counts now: kBatch that batch's runs; kDay and kMonth the store's today and
+  // this month (local time).
+  virtual Result<LedgerSpent> Spent(LedgerScope scope, const std::string& batch) {
+    (void)scope, (void)batch;
+    return Status::Internal("this store keeps no ledger");
+  }
+  // Whether a new run of `batch` ("" = none: batch ceilings do not apply) estimated at `cost`
+  // fits under every ceiling now: kCostGate naming the first it would cross. It only reads:
+  // CreateRun checks again, in the transaction that stores the run.
+  virtual Status FitsCeilings(const std::string& batch, const LedgerAmount& cost,
+                              const std::vector<LedgerCeiling>& ceilings) {
+    (void)batch, (void)cost, (void)ceilings;
+    return Status::OK();
   }
 
   // The run's artifacts in the order they were first announced.

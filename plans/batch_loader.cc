@@ -334,6 +334,54 @@ Result<Batch> LoadBatch(const std::string& path, DiagnosticList* diags) {
   return LoadBatchFromText(path, *text, diags);
 }
 
+namespace {
+
+// budget: {batch|day|month: {max_units: N, max_usd: N}}: the ledger's ceilings (engine/ledger.h).
+void ReadBudget(const Value& budget, const std::string& path, DiagnosticList* diags, std::vector<LedgerCeiling>* out) {
+  if (!budget.is_object()) {
+    diags->Error(budget.loc(), "type", "'budget' must be a mapping of batch, day and month",
+                 "e.g. budget: {day: {max_units: 5000}, month: {max_units: 60000}}");
+    return;
+  }
+  static const std::vector<std::string> kScopes = {"batch", "day", "month"};
+  static const std::vector<std::string> kMeasures = {"max_units", "max_usd"};
+  for (const Value::Member& scope : budget.members()) {
+    auto which = std::find(kScopes.begin(), kScopes.end(), scope.key);
+    if (which == kScopes.end()) {
+      std::string hint = DidYouMean(scope.key, kScopes);
+      diags->Error(scope.key_loc, "unknown-key", "unknown key " + Quoted(scope.key) + " in budget",
+                   hint.empty() ? "budget has batch (all its runs), day and month (every run of the state directory)"
+                                : hint);
+      continue;
+    }
+    if (!scope.value.is_object() || scope.value.members().empty()) {
+      diags->Error(scope.value.loc(), "type", "budget." + scope.key + " must be a mapping with max_units and/or max_usd");
+      continue;
+    }
+    LedgerCeiling c{.scope = which == kScopes.begin()       ? LedgerScope::kBatch
+                             : which == kScopes.begin() + 1 ? LedgerScope::kDay
+                                                            : LedgerScope::kMonth,
+                    .origin = "budget." + scope.key + " of " + path};
+    for (const Value::Member& m : scope.value.members()) {
+      if (std::find(kMeasures.begin(), kMeasures.end(), m.key) == kMeasures.end()) {
+        std::string hint = DidYouMean(m.key, kMeasures);
+        diags->Error(m.key_loc, "unknown-key", "unknown key " + Quoted(m.key) + " in budget." + scope.key,
+                     hint.empty() ? "max_units (capacity units) or max_usd (US dollars)" : hint);
+        continue;
+      }
+      if (!m.value.is_number() || !(m.value.as_number() >= 0) || m.value.as_number() > 1e15) {
+        diags->Error(m.value.loc(), "bad-value",
+                     "budget." + scope.key + "." + m.key + " must be a number from 0 to 1e15, not " + m.value.Brief());
+        continue;
+      }
+      (m.key == "max_units" ? c.max_units : c.max_usd) = m.value.as_number();
+    }
+    if (c.max_units || c.max_usd) out->push_back(std::move(c));
+  }
+}
+
+}  // namespace
+
 Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, DiagnosticList* diags) {
   DiagnosticList local(path);
   Batch batch;
@@ -348,12 +396,13 @@ Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, 
     local.Error(root->loc(), "type", "a batch file is a mapping, not " + std::string(Value::KindPhrase(root->kind())));
     return fail();
   }
-  static const std::vector<std::string> kTop = {"version", "kind", "name", "description", "concurrency", "entries"};
+  static const std::vector<std::string> kTop = {"version", "kind", "name", "description", "concurrency", "budget",
+                                                "entries"};
   for (const Value::Member& m : root->members()) {
     if (std::find(kTop.begin(), kTop.end(), m.key) == kTop.end()) {
       std::string hint = DidYouMean(m.key, kTop);
       local.Error(m.key_loc, "unknown-key", "unknown key " + Quoted(m.key) + " in batch",
-                  hint.empty() ? "a batch has version, kind, name, description, concurrency and entries" : hint);
+                  hint.empty() ? "a batch has version, kind, name, description, concurrency, budget and entries" : hint);
     }
   }
   const Value* version = root->Find("version");
@@ -379,6 +428,7 @@ Result<Batch> LoadBatchFromText(const std::string& path, std::string_view text, 
     else
       batch.concurrency = static_cast<int>(c->as_int());
   }
+  if (const Value* b = root->Find("budget")) ReadBudget(*b, path, &local, &batch.ceilings);
   const Value* entries = root->Find("entries");
   if (!entries) {
     local.Error(root->loc(), "missing-key", "missing 'entries' in batch", "a list of {plan, params, matrix, rows}");

@@ -4,6 +4,10 @@
 //   kind: batch
 //   name: nightly-products        # a slug: the state directory keeps the batch's runs under it
 //   concurrency: 4                # runs at once (optional; else -j, the jobs setting, 1)
+//   budget:                       # the ledger's ceilings (optional; engine/ledger.h)
+//     batch: {max_units: 20000}   #   the batch's runs, all of them
+//     day: {max_units: 5000, max_usd: 10}  # every run of the state directory today (local time)
+//     month: {max_usd: 200}       #   and this month
 //   entries:
 //     - plan: plans/product-shot.yaml   # relative to the batch file
 //       params: {style: studio}         # the same for every run of the entry (optional)
@@ -34,6 +38,7 @@
 #include <vector>
 
 #include "engine/diagnostics.h"
+#include "engine/ledger.h"
 #include "engine/status.h"
 #include "engine/value.h"
 
@@ -57,6 +62,7 @@ struct Batch {
   std::string path;  // the batch file
   std::string name;
   int concurrency = 0;  // 0 = not given
+  std::vector<LedgerCeiling> ceilings;  // budget: what `batch run` does not start a run past
   std::vector<BatchEntry> entries;
   size_t run_count() const;
 };

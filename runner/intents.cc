@@ -87,6 +87,8 @@ Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& spec, s
   for (const std::string& id : spec.step_ids) run.steps.push_back(StepRecord{.step_id = id});
   run.batch = spec.batch;
   run.batch_entry = spec.batch_entry;
+  run.cost = spec.cost;
+  run.ceilings = spec.ceilings;
   return StoreRunWithIntent(store, std::move(run), IntentKind::kStart, spec.start_body.ToJson());
 }
 
@@ -107,6 +109,8 @@ Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
   run.api_url = source.api_url;
   run.out_dir = out_dir;
   for (const StepRecord& s : source.steps) run.steps.push_back(StepRecord{.step_id = s.step_id, .tool = s.tool});
+  if (Result<std::vector<LedgerRow>> was = store.ListLedger({.run_id = source.id}); was.ok() && !was->empty())
+    run.cost = was->front().estimate;  // a store that keeps no ledger, or a run from before it: none
   Value body = Value::Object();
   if (!seed_overrides.empty()) {
     Value seeds = Value::Object();

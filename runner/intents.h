@@ -43,6 +43,8 @@ struct NewServerRun {
   std::string out_dir{};     // "" = ./sogni-out/<run id>
   std::vector<std::string> step_ids{};
   std::string batch{}, batch_entry{};  // the batch file's run this is (RunRecord::batch), or ""
+  LedgerEstimate cost{};               // what it is expected to cost (RunRecord::cost)
+  std::vector<LedgerCeiling> ceilings{};  // it is not stored when it would cross one (kCostGate)
 };
 
 // Stores a new run (status planned) with a fresh id and, in the same transaction, its start
@@ -52,7 +54,8 @@ Result<std::string> CreateServerRun(RunStore& store, const NewServerRun& run, st
 
 // A reseed of the completed or partial_failure run `source` as a NEW local run: stored (status
 // planned, the source's plan, digest, account, endpoint and steps; params gain
-// "cloned_from_run" and "cloned_from_workflow") with its reseed intent {"seed_overrides": ...,
+// "cloned_from_run" and "cloned_from_workflow"; in the ledger, the source's estimate, as the
+// server may run every step again) with its reseed intent {"seed_overrides": ...,
 // "app_source": "sogni-flow"} (status submitting). Nothing is sent; ServerRunner::Drive posts it.
 Result<std::string> CreateReseedRun(RunStore& store, const RunRecord& source,
                                     const std::map<std::string, int64_t>& seed_overrides,

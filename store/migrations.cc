@@ -260,6 +260,48 @@ CREATE TABLE batch_runs (
 CREATE INDEX batch_runs_by_batch ON batch_runs (batch, entry);
 )sql";
 
+// The ledger (engine/ledger.h): what each run is expected to cost, stored with the run in its
+// creating transaction, and what it was charged once it ended. No foreign key: what was spent
+// stays spent when a run is forgotten. `day` is the local date the run was stored on.
+// Runs stored before have no estimate (0); those that ended count what they reported: the units
+// of a server run's steps, the charges of a local run's projects at each one's quote rate. A damaged amount or
+// time must not stop the upgrade: each is bounded into what the CHECKs accept.
+constexpr const char* kV10 = R"sql(
+CREATE TABLE ledger (
+  run_id        TEXT PRIMARY KEY NOT NULL,
+  batch         TEXT NOT NULL DEFAULT '',          -- the batch file's name, '' = none
+  day           TEXT NOT NULL CHECK (length(day) = 10
+                  AND day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+  units         REAL NOT NULL CHECK (units >= 0),  -- the estimate: capacity units
+  usd           REAL NOT NULL CHECK (usd >= 0),    -- the estimate: US dollars
+  steps         TEXT NOT NULL CHECK (json_valid(steps)),  -- the estimate per step {"ID": {"units", "usd"}}
+  units_actual  REAL CHECK (units_actual IS NULL OR units_actual >= 0),  -- once the run ended
+  usd_actual    REAL CHECK (usd_actual IS NULL OR usd_actual >= 0),
+  created_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX ledger_by_day ON ledger (day);
+CREATE INDEX ledger_by_batch ON ledger (batch, day);
+INSERT INTO ledger (run_id, batch, day, units, usd, steps, units_actual, usd_actual, created_at)
+  SELECT r.id,
+         COALESCE((SELECT b.batch FROM batch_runs b WHERE b.run_id = r.id), ''),
+         CASE WHEN r.created_at BETWEEN 0 AND 253402214400000
+              THEN COALESCE(date(r.created_at / 1000, 'unixepoch', 'localtime'), '1970-01-01')
+              ELSE '1970-01-01' END,
+         0, 0, '{}',
+         CASE WHEN r.status NOT IN ('completed', 'partial_failure', 'failed', 'cancelled') THEN NULL
+              WHEN r.execution = 'local' THEN 0  -- a local step's units are the tokens it was charged
+              ELSE
+           (SELECT max(0, TOTAL(CASE WHEN s.units > 0 AND s.units < 1e300 THEN s.units ELSE 0 END))
+            FROM steps s WHERE s.run_id = r.id) END,
+         CASE WHEN r.status IN ('completed', 'partial_failure', 'failed', 'cancelled') THEN
+           (SELECT max(0, TOTAL(CASE WHEN p.quote > 0 AND p.charge > 0 AND p.quote_usd > 0
+                                      AND p.charge * p.quote_usd / p.quote < 1e300
+                                     THEN p.charge * p.quote_usd / p.quote ELSE 0 END))
+            FROM projects p WHERE p.run_id = r.id) END,
+         r.created_at
+  FROM runs r;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kV1},
     {2, "step units and arguments digest", kV2},
@@ -270,6 +312,7 @@ constexpr Migration kMigrations[] = {
     {7, "events in chunks", kV7},
     {8, "event chunks keyed by a small index", kV8},
     {9, "the runs of batch files", kV9},
+    {10, "the ledger of what runs cost", kV10},
 };
 
 }  // namespace

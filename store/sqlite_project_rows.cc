@@ -68,7 +68,8 @@ Status SqliteRunStore::MarkProject(const std::string& project_id, const ProjectU
   return Write([&](int64_t now) -> Status {
     Result<std::string> run_id = ApplyProjectMark("", m, now);
     if (!run_id.ok()) return run_id.status();
-    return ApplyRunUpdate(*run_id, u.run, now);
+    if (Status s = ApplyRunUpdate(*run_id, u.run, now); !s.ok()) return s;
+    return m.charge ? SettleIfEnded(*run_id) : Status::OK();  // a charge known after the run ended
   });
 }
 

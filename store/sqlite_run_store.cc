@@ -99,6 +99,7 @@ Status SqliteRunStore::CheckNewRun(const RunRecord& run) {
   }
   RunUpdate steps_only;
   steps_only.steps = run.steps;
+  if (Status s = CheckLedgerEntry(run); !s.ok()) return s;
   return CheckRunUpdate(steps_only);
 }
 
@@ -108,6 +109,9 @@ Status SqliteRunStore::InsertRun(const RunRecord& run, int64_t now) {
     return Status::Error(Status::Code::kConflict, "run " + run.id + " already exists");
   }
   if (exists.code() != Status::Code::kNotFound) return exists;
+  // First the ceilings (kCostGate: nothing is stored), under the write lock: two processes cannot
+  // both fit a run under the last of a ceiling.
+  if (Status s = InsertLedgerRow(run, now); !s.ok()) return s;
   Result<Stmt> ins = db_->Prepare(
       "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, "
       "waiting_reason, workflow_id, account, out_dir, error, created_at, updated_at, api_url) "
@@ -321,6 +325,8 @@ Status SqliteRunStore::ApplyRunUpdate(const std::string& run_id, const RunUpdate
     if (Status s = ApplyArtifactMark(run_id, a, now); !s.ok()) return s;
   for (const ProjectMark& m : u.projects)
     if (Result<std::string> r = ApplyProjectMark(run_id, m, now); !r.ok()) return r.status();
+  // An ended run counts what it was charged (engine/ledger.h), as soon as that is known.
+  if (ended || (u.status && IsTerminal(*u.status))) return SettleLedger(run_id);
   return Status::OK();
 }
 

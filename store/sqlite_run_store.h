@@ -61,6 +61,11 @@ class SqliteRunStore : public RunStore {
   Result<std::vector<ProjectRecord>> ListProjects(const std::string& run_id) override;
   Result<std::optional<ProjectRecord>> FindCompletedProject(const std::string& cache_key) override;
   Result<std::string> Setting(const std::string& name, const std::string& value_if_absent) override;
+  // The ledger: store/sqlite_ledger_rows.cc.
+  Result<std::vector<LedgerRow>> ListLedger(const LedgerQuery& query) override;
+  Result<LedgerSpent> Spent(LedgerScope scope, const std::string& batch) override;
+  Status FitsCeilings(const std::string& batch, const LedgerAmount& cost,
+                      const std::vector<LedgerCeiling>& ceilings) override;
 
   // Removes the run and everything stored for it (steps, events, cursor, intents, artifact rows)
   // in one transaction; approvals (kept by plan digest) and downloaded files stay. kNotFound if
@@ -109,6 +114,15 @@ class SqliteRunStore : public RunStore {
   Status ApplyArtifactMark(const std::string& run_id, const ArtifactRecord& a, int64_t now);
   Result<std::string> ApplyProjectMark(const std::string& run_id, const ProjectMark& m, int64_t now);
   Status UpsertStep(const std::string& run_id, const StepRecord& step, int64_t now);
+  // The ledger inside a transaction: a new run's row after its ceilings are checked (kCostGate),
+  // what a scope counts at `now`, and an ended run's row settled on what it was charged.
+  Status CheckLedgerEntry(const RunRecord& run);
+  Status InsertLedgerRow(const RunRecord& run, int64_t now);
+  Result<LedgerSpent> SpentNow(LedgerScope scope, const std::string& batch, int64_t now);
+  Status CheckCeilingsNow(const std::string& batch, const LedgerAmount& cost, const std::vector<LedgerCeiling>& ceilings,
+                          int64_t now);
+  Status SettleLedger(const std::string& run_id);
+  Status SettleIfEnded(const std::string& run_id);
   Status LoadSteps(const std::string& run_id, std::vector<StepRecord>* steps);
 
   std::unique_ptr<Db> db_;

@@ -24,8 +24,9 @@ TEST(MigrationsTest, FromEmptyCreatesEveryTableAndSetsTheVersion) {
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 0);
   ASSERT_OK(Migrate(db.get()));
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
-  EXPECT_EQ(LatestSchemaVersion(), 9);
-  EXPECT_EQ(Tables(*db), "approvals artifacts batch_runs cursors event_chunks intents leases projects run_specs runs settings steps");
+  EXPECT_EQ(LatestSchemaVersion(), 10);
+  EXPECT_EQ(Tables(*db),
+            "approvals artifacts batch_runs cursors event_chunks intents leases ledger projects run_specs runs settings steps");
   EXPECT_EQ(*db->IntegrityCheck(), "ok");
 }
 
@@ -178,7 +179,7 @@ TEST(MigrationsTest, Version8FileGainsBatchRunsAndKeepsItsRuns) {
   ASSERT_OK(db->Exec(kTwoRuns));
   const std::string before = Dump(*db);
   ASSERT_OK(Migrate(db.get()));
-  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 9);
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), LatestSchemaVersion());
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM batch_runs"), 0);
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM runs"), 2);
   ASSERT_OK(db->Exec("INSERT INTO batch_runs (batch, entry, run_id) VALUES ('b', 'p[x=1]', 'r1')"));
@@ -247,9 +248,9 @@ TEST(MigrationsTest, CheckSchemaCallsATextChangeOrAnObjectTooManyOrTooFewDamage)
       "CREATE TABLE extra (x INTEGER) STRICT;",
       "DROP INDEX runs_by_status;",
   };
-  const char* said[] = {"the definition of table runs differs from what version 9 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
-                        "an object version 9 does not create: table extra",
-                        "lacks index runs_by_status, which version 9 creates"};
+  const char* said[] = {"the definition of table runs differs from what version 10 creates: found '  plXn_name      TEXT NOT NULL,' where '  plan_name      TEXT NOT NULL,' belongs",
+                        "an object version 10 does not create: table extra",
+                        "lacks index runs_by_status, which version 10 creates"};
   for (size_t i = 0; i < std::size(damage); ++i) {
     TempDir dir;
     const std::string path = dir.path() + "/state.db";
@@ -283,17 +284,17 @@ TEST(MigrationsTest, RefusesADatabaseFromANewerBinaryAndLeavesItAlone) {
   {
     Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
     ASSERT_OK(state.status());
-    ASSERT_OK((*state)->sqlite_store().db().Exec("PRAGMA user_version = 10"));
+    ASSERT_OK((*state)->sqlite_store().db().Exec("PRAGMA user_version = 11"));
   }
   Result<std::unique_ptr<StateDir>> state = StateDir::Open({.path = dir});
   ASSERT_FALSE(state.ok());
   EXPECT_EQ(state.status().code(), Status::Code::kIOError);
   EXPECT_EQ(state.status().message(),
             "state database " + dir +
-                "/state.db is from a newer sogni-flow (version 10); upgrade "
-                "(this sogni-flow knows up to version 9)");
+                "/state.db is from a newer sogni-flow (version 11); upgrade "
+                "(this sogni-flow knows up to version 10)");
   std::unique_ptr<Db> db = MustOpenDb(dir + "/state.db");
-  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 10);
+  EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 11);
 }
 
 TEST(MigrationsTest, AFailingMigrationRollsBackToThePreviousVersion) {
@@ -310,6 +311,47 @@ TEST(MigrationsTest, AFailingMigrationRollsBackToThePreviousVersion) {
   EXPECT_NE(s.message().find("no such table: no_such_table"), std::string::npos);
   EXPECT_EQ(*db->QueryInt("PRAGMA user_version"), 1);
   EXPECT_EQ(Tables(*db), "t1");
+}
+
+// Version 10 adds the ledger with a row for every stored run: no estimate was kept (0), and an
+// ended run counts what it reported (a server run its steps' units; a local run its projects'
+// charges at their quote's rate, never its steps' units, which are tokens). Damaged amounts and
+// times do not stop the upgrade.
+TEST(MigrationsTest, Version9FileGainsALedgerOfItsRuns) {
+  std::unique_ptr<Db> db = MustOpenDb(":memory:");
+  ASSERT_OK(Migrate(db.get(), StoreMigrations().subspan(0, 9)));
+  ASSERT_OK(db->Exec(
+      "INSERT INTO runs (id, plan_path, plan_name, plan_digest, params, execution, status, created_at, updated_at) VALUES "
+      "('s1', 'p', 'n', 'd', '{}', 'server', 'completed', 1764979200000, 1), "
+      "('s2', 'p', 'n', 'd', '{}', 'server', 'running', 1764979200000, 1), "
+      "('l1', 'p', 'n', 'd', '{}', 'local', 'failed', -5, 1), "
+      "('l2', 'p', 'n', 'd', '{}', 'local', 'completed', 9223372036854775807, 1);"
+      "INSERT INTO steps (run_id, step_id, position, status, updated_at, units) VALUES "
+      "('s1', 'a', 0, 'completed', 1, 3), ('s1', 'b', 1, 'completed', 1, 4), ('s2', 'a', 0, 'completed', 1, 5), "
+      "('l1', 'hero', 0, 'failed', 1, 2);"
+      "INSERT INTO projects (project_id, run_id, step_id, app_id, request, state, quote, quote_usd, charge, created_at, "
+      "updated_at) VALUES ('P1', 'l1', 'hero', 'app', '{}', 'failed', 4, 0.04, 2, 1, 1), "
+      "('P2', 'l1', 'hero', 'app', '{}', 'completed', 0, 0, 7, 1, 1);"
+      "INSERT INTO batch_runs (batch, entry, run_id) VALUES ('nightly', 'p[x=1]', 's1');"));
+  ASSERT_OK(Migrate(db.get()));
+  Result<std::unique_ptr<SqliteRunStore>> store = SqliteRunStore::Open(std::move(db));
+  ASSERT_OK(store.status());
+  Result<std::vector<LedgerRow>> rows = (*store)->ListLedger({});
+  ASSERT_OK(rows.status());
+  ASSERT_EQ(rows->size(), 4u);
+  std::map<std::string, LedgerRow> by_id;
+  for (const LedgerRow& r : *rows) by_id[r.run_id] = r;
+  EXPECT_EQ(by_id["s1"].batch, "nightly");
+  EXPECT_EQ(by_id["s1"].day, LedgerDay(1764979200000));
+  ASSERT_TRUE(by_id["s1"].actual.has_value());
+  EXPECT_EQ(by_id["s1"].actual->units, 7);
+  EXPECT_FALSE(by_id["s2"].actual.has_value()) << "a run that has not ended counts its estimate (none)";
+  EXPECT_EQ(by_id["s2"].Counted().units, 0);
+  EXPECT_EQ(by_id["l1"].day, "1970-01-01");
+  ASSERT_TRUE(by_id["l1"].actual.has_value());
+  EXPECT_EQ(by_id["l1"].actual->units, 0);
+  EXPECT_DOUBLE_EQ(by_id["l1"].actual->usd, 0.02);
+  EXPECT_EQ(by_id["l2"].day, "1970-01-01");
 }
 
 TEST(MigrationsTest, AppliesOnlyTheMissingOnesInOrder) {
