@@ -154,10 +154,10 @@ Result<LedgerCeiling> ParseCeilingFlag(const std::string& flag, const std::strin
   const std::string number = value.substr(0, slash), scope = slash == std::string::npos ? "" : value.substr(slash + 1);
   std::optional<double> n = ParseDecimal(number);
   LedgerCeiling c{.origin = "--" + flag + " " + CommandLine::Shown(value)};  // the value is a number: nothing secret
-  if (scope.empty() || scope == "batch") c.scope = LedgerScope::kBatch;
+  if (slash == std::string::npos || scope == "batch") c.scope = LedgerScope::kBatch;
   else if (scope == "day") c.scope = LedgerScope::kDay;
   else if (scope == "month") c.scope = LedgerScope::kMonth;
-  if (!n || *n > 1e15 || (!scope.empty() && scope != "batch" && scope != "day" && scope != "month"))
+  if (!n || *n > 1e15 || (slash != std::string::npos && scope != "batch" && scope != "day" && scope != "month"))
     return Status::InvalidPlan("--" + flag + " wants N, N/day or N/month (N a number from 0 to 1e15), like 5000/day; got '" +
                                CommandLine::Shown(value) + "'");
   (flag == "max-units" ? c.max_units : c.max_usd) = *n;

@@ -178,6 +178,13 @@ Result<StoreCheck> CheckStore(const std::string& db_path) {
             }
           });
   CheckLocalRuns(db, &out);
+  // The ledger (engine/ledger.h): every run has its row, and each row's estimate reads back.
+  EachRow(db, "SELECT r.id FROM runs r WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.run_id = r.id)", &out,
+          [&](Stmt& q) { out.problems.push_back("run '" + Printable(q.Text(0)) + "' has no row in the ledger"); });
+  EachRow(db, "SELECT run_id, steps FROM ledger ORDER BY rowid", &out, [&](Stmt& q) {
+    Result<LedgerEstimate> e = LedgerEstimate::FromJson(q.Text(1));
+    if (!e.ok()) out.problems.push_back("the ledger row of run '" + Printable(q.Text(0)) + "' holds " + e.status().message());
+  });
   std::map<std::string, int64_t> last;  // run -> highest stored sequence
   std::vector<EventRecord> events;  // one chunk's, reused
   EachRow(db, "SELECT " + std::string(kChunkColumns) + ", run_id FROM event_chunks", &out, [&](Stmt& q) {

@@ -37,9 +37,14 @@ usage_message='^sogni-flow( [a-z]+)?: (unknown option|unknown command|unknown ac
 # --- A. Every command's --help --------------------------------------------------------------------
 mapfile -t commands < <("$bin" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]\+\) .*/\1/p')
 [ "${#commands[@]}" -ge 12 ] || { echo "FAIL: only ${#commands[@]} commands in sogni-flow --help"; exit 1; }
+# A command with actions has a help of each ("batch run --help"), checked as a command of its own.
+mapfile -t actions < <("$bin" batch --help | sed -n 's/^usage: sogni-flow batch \([a-z|]*\) .*/\1/p' | tr '|' '\n' | sed 's/^/batch /')
+[ "${#actions[@]}" -ge 3 ] || { echo "FAIL: only ${#actions[@]} actions in sogni-flow batch --help"; exit 1; }
+helped=("${commands[@]}" "${actions[@]}")
 declare -A accepts  # "CMD OPTION" -> 1
-for cmd in "${commands[@]}"; do
-  "$bin" "$cmd" --help > "$work/help.$cmd" || problem "$cmd --help exited non-zero"
+for cmd in "${helped[@]}"; do
+  # shellcheck disable=SC2086  # "batch run" is two words
+  "$bin" $cmd --help > "$work/help.$cmd" || problem "$cmd --help exited non-zero"
   while IFS= read -r o; do
     for name in $o; do accepts["$cmd $name"]=1; done
   done < <(sed -n '/^options:$/,/^$/p' "$work/help.$cmd" |
@@ -51,16 +56,22 @@ options_of() {
   sed -e 's/[|#].*//' <<< "$1" | tr ' \t' '\n\n' | sed -e 's/^[[(`]*//' -e 's/[])`,.;:]*$//' -e 's/=.*//' |
     grep -E '^--?[A-Za-z][A-Za-z0-9-]*$' || true
 }
-# The command a line runs: the word after `sogni-flow`, past `$ ` and VAR=value words.
+# The command a line runs: the word after `sogni-flow`, past `$ ` and VAR=value words; with its
+# action when it has one ("batch run").
 command_of() {
-  local w seen=0
+  local w seen=0 cmd=""
   for w in $1; do
-    if [ "$seen" = 1 ]; then echo "$w"; return; fi
+    if [ -n "$cmd" ]; then
+      [ -f "$work/help.$cmd $w" ] && { echo "$cmd $w"; return; }
+      echo "$cmd"; return
+    fi
+    if [ "$seen" = 1 ]; then cmd=$w; continue; fi
     [ "$w" = sogni-flow ] && seen=1
   done
+  [ -n "$cmd" ] && echo "$cmd"
 }
 
-for cmd in "${commands[@]}"; do
+for cmd in "${helped[@]}"; do
   usage=$(sed -n '1,/^$/p' "$work/help.$cmd")
   for o in $(options_of "$(tr '|' ' ' <<< "$usage")"); do
     [ -n "${accepts["$cmd $o"]:-}" ] || problem "$cmd --help: usage names $o, which $cmd does not accept"
@@ -90,7 +101,7 @@ table=$(sed -n '/^## 4\. Exit codes/,/^## /p' "$src/docs/diagnostics.md" | grep 
 [ -n "$table" ] || problem "docs/diagnostics.md: no exit-code table in section 4"
 codes_checked=0
 bt='`'
-for cmd in "${commands[@]}"; do
+for cmd in "${helped[@]}"; do
   para=$(sed -n '/^exit codes\?:/,/^$/p' "$work/help.$cmd" | tr '\n' ' ')
   [ -n "$para" ] || { problem "$cmd --help lists no exit codes"; continue; }
   for code in $(grep -oE '(^exit codes?: |, |[.;] |\(|^ *)(0|1|2|3|4|5|6|7|8|130) ' <<< "$para" | grep -oE '[0-9]+ $' | sort -un); do
@@ -152,7 +163,7 @@ extract() {
 }
 : > "$work/lines"
 for doc in "${docs[@]}"; do extract "$doc" >> "$work/lines"; done
-for cmd in "${commands[@]}"; do
+for cmd in "${helped[@]}"; do
   sed -n '/^examples\?:$/,$p' "$work/help.$cmd" | sed -n 's/^  \(\([A-Z_]*=[^ ]* \)*sogni-flow .*\)/\1/p' |
     while IFS= read -r line; do
       want=""

@@ -287,11 +287,18 @@ TEST(BatchSchemaTest, AcceptsEveryBatchSampleAndRefusesWhatTheLoaderRefuses) {
   EXPECT_GE(samples, 1);
   const std::string head = "version: 1\nkind: batch\nname: n\n";
   EXPECT_TRUE(BatchSchemaAccepts(ParseYamlText(head + "entries: [{plan: p.yaml, matrix: {a: [1, x]}, rows: r.csv}]\n")));
+  EXPECT_TRUE(BatchSchemaAccepts(ParseYamlText(
+      head + "budget: {batch: {max_units: 0}, day: {max_units: 5000, max_usd: 2.5}, month: {max_usd: 60}}\nentries: [{plan: p.yaml}]\n")));
   for (const std::string& bad : {head + "entries: []\n", head + "entries: [{matrix: {a: [1]}}]\n",
                                  head + "entries: [{plan: p.yaml, matrx: {}}]\n", head + "entries: [{plan: p.yaml, matrix: {a: []}}]\n",
                                  head + "entries: [{plan: p.yaml, matrix: {\"a b\": [1]}}]\n",
                                  std::string("version: 1\nkind: workflow\nname: n\nentries: [{plan: p.yaml}]\n"),
-                                 head + "concurrency: 0\nentries: [{plan: p.yaml}]\n"}) {
+                                 head + "concurrency: 0\nentries: [{plan: p.yaml}]\n",
+                                 head + "budget: {week: {max_units: 1}}\nentries: [{plan: p.yaml}]\n",
+                                 head + "budget: {day: {}}\nentries: [{plan: p.yaml}]\n",
+                                 head + "budget: {day: {max_units: -1}}\nentries: [{plan: p.yaml}]\n",
+                                 head + "budget: {day: {max_unit: 1}}\nentries: [{plan: p.yaml}]\n",
+                                 head + "budget: {month: {max_usd: \"5\"}}\nentries: [{plan: p.yaml}]\n"}) {
     EXPECT_FALSE(BatchSchemaAccepts(ParseYamlText(bad))) << "the schema accepted:\n" << bad;
   }
 }

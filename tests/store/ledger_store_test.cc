@@ -86,7 +86,9 @@ TEST_F(LedgerStoreTest, EachScopeCountsItsOwnRuns) {
   ASSERT_NE(month_of_now, LedgerMonth(LedgerDay(kTestNow)));
   EXPECT_EQ(Units(LedgerScope::kMonth), 0);
   ASSERT_OK(Create("m1", 89, "", {month}));  // 90
-  now_ += 1000;
+  now_ += kDayMs;  // the next day of the same month
+  ASSERT_EQ(LedgerMonth(LedgerDay(now_)), month_of_now);
+  EXPECT_EQ(Units(LedgerScope::kDay), 0);
   EXPECT_EQ(Create("m2", 10, "", {month}).code(), Status::Code::kCostGate);  // 90 + 11 > 100
   ASSERT_OK(Create("m3", 9, "", {month}));                                    // 90 + 10: within
 }
