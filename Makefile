@@ -20,7 +20,7 @@ BIN        := $(BUILD)/sogni-flow
 .PHONY: all setup build package test test-fast asan asan-build fuzz fuzz-build fuzz-soak demo bench clean soak tsan mutate
 
 # The libFuzzer targets (tests/fuzz/fuzzers.cmake) and their deterministic replays.
-FUZZERS    := plan sse json envelope url param approval http_answer batch
+FUZZERS    := plan sse json envelope url param approval http_answer batch report
 FUZZ_TARGETS  := $(addsuffix _fuzzer,$(FUZZERS))
 SMOKE_TARGETS := $(addsuffix _fuzz_smoke,$(FUZZERS))
 

@@ -48,6 +48,7 @@ int RunForget(const std::vector<std::string>& args, Context& ctx);
 int RunConfig(const std::vector<std::string>& args, Context& ctx);
 int RunBatch(const std::vector<std::string>& args, Context& ctx);
 int RunLedger(const std::vector<std::string>& args, Context& ctx);
+int RunReport(const std::vector<std::string>& args, Context& ctx);
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
@@ -60,6 +61,7 @@ const std::vector<CommandSpec>& Commands() {
       {"cancel", "cancel a run's workflow on the server; --wait follows it to the end", RunCancel},
       {"batch", "a batch file's plans over their param matrix: run what is not done yet, or say what that is", RunBatch},
       {"ledger", "what runs cost, per day, per batch and per month: estimates, then actual charges", RunLedger},
+      {"report", "an HTML page of a run or a batch: contact sheet, steps, costs, provenance, the matrix", RunReport},
       {"reseed", "re-run a finished run as a new run with new seeds for chosen steps", RunReseed},
       {"artifacts", "a run's artifacts; downloads the ones still missing", RunArtifacts},
       {"templates", "saved templates on the API: list, show, push, pull, fork, delete", RunTemplates},

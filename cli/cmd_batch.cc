@@ -35,6 +35,7 @@
 namespace sflow {
 
 int RunCancel(const std::vector<std::string>& args, Context& ctx);
+int RunReport(const std::vector<std::string>& args, Context& ctx);
 
 namespace {
 
@@ -569,11 +570,13 @@ int RunBatch(const std::vector<std::string>& args, Context& ctx) {
   if (action == "run") return BatchRun_(rest, ctx);
   if (action == "status") return BatchStatus(rest, ctx);
   if (action == "cancel") return BatchCancel(rest, ctx);
+  if (action == "report") return RunReport(rest, ctx);  // the batch file names its batch
   if (action == "--help" || action == "-h" || action.empty()) {
     (action.empty() ? ctx.err : ctx.out)
-        << "usage: sogni-flow batch run|status|cancel FILE [OPTIONS]\n\n"
+        << "usage: sogni-flow batch run|status|cancel|report FILE [OPTIONS]\n\n"
            "A batch file (kind: batch) names plans, each over a matrix of params; 'batch run' runs what\n"
-           "is not done yet, 'batch status' says what that is, 'batch cancel' cancels its unfinished runs.\n"
+           "is not done yet, 'batch status' says what that is, 'batch cancel' cancels its unfinished runs,\n"
+           "'batch report' writes an HTML page of its runs (as 'sogni-flow report FILE').\n"
            "'sogni-flow batch run --help' explains.\n\n"
            "exit codes: 0 shown, 2 no action given\n\n"
            "examples:\n"
@@ -581,8 +584,8 @@ int RunBatch(const std::vector<std::string>& args, Context& ctx) {
     return action.empty() ? kExitInvalid : kExitOk;
   }
   if (!action.empty() && action[0] == '-')  // an option before the action: never echoed (it may hold a key)
-    return ctx.err << "sogni-flow batch: give the action first: batch run|status|cancel FILE [OPTIONS]\n", kExitInvalid;
-  ctx.err << "sogni-flow batch: unknown action '" << CommandLine::Shown(action) << "' (run, status, cancel)\n";
+    return ctx.err << "sogni-flow batch: give the action first: batch run|status|cancel|report FILE [OPTIONS]\n", kExitInvalid;
+  ctx.err << "sogni-flow batch: unknown action '" << CommandLine::Shown(action) << "' (run, status, cancel, report)\n";
   return kExitInvalid;
 }
 

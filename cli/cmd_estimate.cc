@@ -227,7 +227,7 @@ int RunEstimate(const std::vector<std::string>& args, Context& ctx) {
         if (b.ok()) backend = std::move(*b);
         else q = b.status();
       }
-      Result<SpecQuoteTotals> totals = Status::OK();
+      Result<SpecQuoteTotals> totals = Status::Internal("not quoted");  // set below when q is ok
       if (q.ok()) totals = QuoteSpec(*backend->client, c.plan.budget.token_type, &*spec);
       if (q.ok() && !totals.ok()) q = totals.status();
       if (!q.ok()) {

@@ -78,7 +78,11 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design, like StatusOr
-  Result(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
+  // An OK status holds no value: it is made an error here, in every build (an assert alone let a
+  // release build go on with a Result that said ok and had nothing in it).
+  Result(Status status) : status_(std::move(status)) {  // NOLINT
+    if (status_.ok()) [[unlikely]] status_ = Status::Internal("a result was made from an OK status, without a value");
+  }
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }

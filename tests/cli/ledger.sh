@@ -142,7 +142,8 @@ steps:
   - id: still
     project: {type: image, modelId: flux1-schnell-fp8, positivePrompt: "a ${params.product}", numberOfMedia: 1, seed: 3}
 EOF
-quote=$("$bin" estimate plans/local.yaml -p product=a --json | jq .totalUsd)
+"$bin" estimate plans/local.yaml -p product=a --json > quote.json 2> quote.err || fail "estimate of the local plan exited $?: $(cat quote.err)"
+quote=$(jq -e '.totalUsd | numbers' quote.json) || fail "the local plan's quote has no totalUsd: $(cat quote.json)"
 ceiling=$(jq -n "$quote * 1.5")
 printf 'version: 1\nkind: batch\nname: local\nentries:\n  - {plan: plans/local.yaml, matrix: {product: [a, b, c]}}\n' > local.batch.yaml
 before=$(projects)

@@ -5,7 +5,7 @@
 # here (one set() per line). -max_len: long enough for every structure the reader has (a 4 KiB
 # plan holds dozens of steps, 1 KiB of event stream twenty frames; larger seeds are cut to it),
 # short enough that an execution stays cheap.
-set(SFLOW_FUZZERS plan sse json envelope url param approval http_answer batch)
+set(SFLOW_FUZZERS plan sse json envelope url param approval http_answer batch report)
 
 set(SFLOW_FUZZER_plan_LIBS sflow_schemas sflow_plans sflow_engine)
 set(SFLOW_FUZZER_plan_SEEDS "samples/*.yaml;tests/data/invalid/*.yaml")
@@ -40,3 +40,7 @@ set(SFLOW_FUZZER_batch_MAX_LEN 2048)
 
 set(SFLOW_FUZZER_http_answer_LIBS sflow_api_core sflow_engine)
 set(SFLOW_FUZZER_http_answer_MAX_LEN 1024)
+
+set(SFLOW_FUZZER_report_SOURCES ${CMAKE_SOURCE_DIR}/cli/report_media.cc ${CMAKE_SOURCE_DIR}/cli/html_report.cc)
+set(SFLOW_FUZZER_report_LIBS sflow_api_core sflow_engine)
+set(SFLOW_FUZZER_report_MAX_LEN 4096)
