@@ -1,5 +1,5 @@
-// sogni-flow batch run|status|cancel FILE : a batch file's runs (plans/batch_loader.h). `run` starts
-// what is not done yet and follows it; `status` says, per run of the batch, what `run` would do;
+// sogni-flow batch run|resume|status|cancel FILE : a batch file's runs (plans/batch_loader.h).
+// `run` starts what is not done yet and follows it; `resume` only finishes what a run started; `status` says, per run of the batch, what `run` would do;
 // `cancel` cancels its unfinished runs.
 //
 // What is done: an entry whose newest run completed with the same plan and params (the run's
@@ -142,9 +142,9 @@ Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* p
 // holder's pid, host, boot id and start time, so that a holder killed with SIGKILL, or one of an
 // earlier boot, is found stale and taken over, with a notice). Two cron jobs that overlap: the
 // second is refused with exit 6, naming the first, and starts nothing.
-Result<std::unique_ptr<RunLease>> LeaseBatch(StateDir& dir, const std::string& batch, Context& ctx) {
+Result<std::unique_ptr<RunLease>> LeaseBatch(StateDir& dir, const std::string& batch, const std::string& me, Context& ctx) {
   Result<std::unique_ptr<RunLease>> lease = dir.AcquireRunLease("batch:" + batch);  // LeaseSubject: "batch 'NAME'"
-  if (lease.ok() && !(*lease)->notice().empty()) ctx.err << "sogni-flow batch run: " << (*lease)->notice() << "\n";
+  if (lease.ok() && !(*lease)->notice().empty()) ctx.err << me << (*lease)->notice() << "\n";
   return lease;
 }
 
@@ -269,13 +269,23 @@ int BatchStatus(const std::vector<std::string>& args, Context& ctx) {
   return kExitOk;
 }
 
-int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
+// `batch run`, or with resume_only `batch resume`: the same, but no new run is started (what a
+// killed batch run left unfinished is finished, and nothing else is paid for).
+int BatchRun_(const std::vector<std::string>& args, Context& ctx, bool resume_only) {
+  const std::string me = resume_only ? "sogni-flow batch resume: " : "sogni-flow batch run: ";
   BackendOptions backend_options;
   DriveFlags flags;
   DriveOptions& drive = flags.options;
   std::string state_dir, out_dir, max_tokens_text;
   std::vector<std::string> max_units_args, max_usd_args;
-  CommandLine cl("batch run FILE [-j N] [--detach] [--timeout D] [--cancel-on-interrupt] [-q] [--out DIR]\n"
+  CommandLine resume_cl("batch resume FILE [-j N] [--timeout D] [--cancel-on-interrupt] [-q] [--state-dir DIR]\n"
+                        "    [--api-url URL] [--api-key-file FILE] [--json]",
+                        "Finishes what `sogni-flow batch run FILE` started and did not end (a batch run killed,\n"
+                        "a reboot): each run of the batch whose newest run has not ended is resumed, as `resume`\n"
+                        "resumes a run. Nothing new is started and nothing is quoted: runs with no run yet, or\n"
+                        "whose newest run failed or changed, are left to `batch run`, and said. One `batch run` or\n"
+                        "`batch resume` of a batch at a time per state directory (another exits 6).");
+  CommandLine run_cl("batch run FILE [-j N] [--detach] [--timeout D] [--cancel-on-interrupt] [-q] [--out DIR]\n"
                  "    [--state-dir DIR] [--sandbox | --api-url URL] [--api-key-file FILE] [--max-tokens N]\n"
                  "    [--max-units N[/day|/month]]... [--max-usd N[/day|/month]]... [--json]",
                  "Runs a batch file (kind: batch): every plan of it over its matrix of params, each\n"
@@ -291,21 +301,30 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
                  "estimate (a local run: its quote) would take spending over a ceiling of the ledger (the\n"
                  "batch file's budget, --max-units, --max-usd; see `sogni-flow ledger`) is not started: the\n"
                  "others go on, and the batch ends with exit 5 and a table of the runs left out.");
+  CommandLine& cl = resume_only ? resume_cl : run_cl;
   cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
   flags.Register(cl);
-  cl.Flag("detach", "", "start the runs, store them and exit 0 without following", &drive.detach);
-  cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) a plan quoted over N tokens", &max_tokens_text);
-  cl.Repeated("max-units", "", "N[/day|/month]",
+  if (!resume_only) cl.Flag("detach", "", "start the runs, store them and exit 0 without following", &drive.detach);
+  if (!resume_only) cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) a plan quoted over N tokens", &max_tokens_text);
+  if (!resume_only)
+    cl.Repeated("max-units", "", "N[/day|/month]",
               "start no run that would take spending over N capacity units: the batch's runs in all, or\n"
               "with /day or /month every run of the state directory today or this month (local time);\n"
               "replaces the batch file's budget of that scope", &max_units_args);
-  cl.Repeated("max-usd", "", "N[/day|/month]", "the same in US dollars (what local runs are quoted)", &max_usd_args);
-  cl.Value("out", "", "DIR", "where artifacts go: DIR/RUN (default OUT/RUN, OUT the out_dir setting: ./sogni-out)", &out_dir);
+  if (!resume_only)
+    cl.Repeated("max-usd", "", "N[/day|/month]", "the same in US dollars (what local runs are quoted)", &max_usd_args);
+  if (!resume_only)
+    cl.Value("out", "", "DIR", "where artifacts go: DIR/RUN (default OUT/RUN, OUT the out_dir setting: ./sogni-out)", &out_dir);
   cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
-  cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);
+  if (!resume_only) cl.Flag("sandbox", "", "run against the local simulator, started in-process", &backend_options.sandbox);
   cl.Value("api-url", "", "URL", "the API (default: the api_url setting, see config; https://api.sogni.ai)", &backend_options.api_url);
   cl.Value("api-key-file", "", "FILE", "read the API key from FILE (mode 0600)", &backend_options.api_key_file);
-  cl.Epilog("exit codes: 0 every run completed (or was already), 1 a run failed, 2 the batch file or a plan\n"
+  resume_cl.Epilog("exit codes: 0 every unfinished run completed (or none was left), 1 a run failed, 2 the batch\n"
+                   "file or a plan is invalid, 3 auth, 4 unavailable (run it again), 6 local state (or another\n"
+                   "batch run of this batch is running), 7 security, 8 --timeout expired, 130 interrupted\n\n"
+                   "examples:\n"
+                   "  SOGNI_API_KEY=... sogni-flow batch resume samples/nightly.batch.yaml -q\n");
+  run_cl.Epilog("exit codes: 0 every run completed (or was already), 1 a run failed, 2 the batch file or a plan\n"
             "is invalid, 3 auth, 4 unavailable (run it again), 5 cost gate (a run over a ceiling was not\n"
             "started, or nothing was: a plan over its budget), 6 local state (or another\n"
             "batch run of this batch is running), 7 security, 8 --timeout expired, 130 interrupted (run\n"
@@ -328,7 +347,7 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   std::vector<std::string> rest;
   Status s = cl.Parse(args, &rest);
   if (cl.help_requested()) return ctx.out << cl.Help(), kExitOk;
-  if (!s.ok()) return ctx.err << "sogni-flow batch run: " << s.message() << "\n", kExitInvalid;
+  if (!s.ok()) return ctx.err << me << s.message() << "\n", kExitInvalid;
   if (rest.size() != 1) return ctx.err << "sogni-flow batch run: give one batch file (see --help)\n", kExitInvalid;
   if (drive.detach && backend_options.sandbox)
     return ctx.err << "sogni-flow batch run: --detach leaves the workflows to a server that outlives this command; "
@@ -346,14 +365,14 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   DiagnosticList diags;
   Result<Batch> batch = LoadBatch(file, &diags);
   PrintDiagnostics(diags, ctx.err);
-  if (!batch.ok()) return ctx.err << "sogni-flow batch run: " << file << " is invalid\n", kExitInvalid;
+  if (!batch.ok()) return ctx.err << me << file << " is invalid\n", kExitInvalid;
   // -j, else the batch's concurrency, else the jobs setting.
   Setting jobs = Configured(ctx, SettingKey::kJobs);
   if (batch->concurrency > 0) jobs = Setting{std::to_string(batch->concurrency), file + ": concurrency"};
-  if (Status d = flags.Finish(jobs); !d.ok()) return ctx.err << "sogni-flow batch run: " << d.message() << "\n", kExitInvalid;
+  if (Status d = flags.Finish(jobs); !d.ok()) return ctx.err << me << d.message() << "\n", kExitInvalid;
   drive.hint_args = StateDirHint(state_dir);
   Result<std::vector<LedgerCeiling>> ceilings = Ceilings(*batch, max_units_args, max_usd_args);
-  if (!ceilings.ok()) return ctx.err << "sogni-flow batch run: " << ceilings.status().message() << "\n", kExitInvalid;
+  if (!ceilings.ok()) return ctx.err << me << ceilings.status().message() << "\n", kExitInvalid;
 
   // Every run's plan, checked and gated, before anything is stored or sent.
   std::vector<Planned> planned;
@@ -377,32 +396,42 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
   }
   if (worst != kExitOk) return ctx.err << "sogni-flow batch run: nothing was started\n", worst;
   if (Status twice = SameWorkTwice(planned); !twice.ok())
-    return ctx.err << "sogni-flow batch run: " << twice.message() << "; nothing was started\n", kExitInvalid;
+    return ctx.err << me << twice.message() << "; nothing was started\n", kExitInvalid;
 
   Result<std::unique_ptr<StateDir>> dir = OpenState("batch run", state_dir, StateAccess::kWrite, ctx);
-  if (!dir.ok()) return ctx.err << "sogni-flow batch run: " << dir.status().message() << "\n", ExitCodeFor(dir.status());
+  if (!dir.ok()) return ctx.err << me << dir.status().message() << "\n", ExitCodeFor(dir.status());
   RunStore& store = (*dir)->store();
-  Result<std::unique_ptr<RunLease>> batch_lease = LeaseBatch(**dir, batch->name, ctx);
+  Result<std::unique_ptr<RunLease>> batch_lease = LeaseBatch(**dir, batch->name, me, ctx);
   if (!batch_lease.ok())
-    return ctx.err << "sogni-flow batch run: " << batch_lease.status().message() << "\n", ExitCodeFor(batch_lease.status());
+    return ctx.err << me << batch_lease.status().message() << "\n", ExitCodeFor(batch_lease.status());
   if (Status d = Decide(store, batch->name, &planned); !d.ok())
-    return ctx.err << "sogni-flow batch run: " << d.message() << "\n", ExitCodeFor(d);
+    return ctx.err << me << d.message() << "\n", ExitCodeFor(d);
   size_t to_start = 0, to_resume = 0, skipped = 0;
-  for (const Planned& p : planned) {
+  size_t left = 0;  // batch resume: runs it leaves to batch run
+  for (Planned& p : planned) {
+    if (resume_only && p.decision == Decision::kNew) {
+      p.decision = Decision::kSkip;
+      p.why += "; left to batch run: batch resume starts nothing new";
+      ++left;
+      if (!drive.quiet) ctx.err << batch->name << ": leave " << TerminalText(p.run->name) << " (" << TerminalText(p.why) << ")\n";
+      continue;
+    }
     if (!drive.quiet)
       ctx.err << batch->name << ": " << DecisionName(p.decision) << " " << TerminalText(p.run->name) << " ("
               << TerminalText(p.why) << ")\n";
     (p.decision == Decision::kNew ? to_start : p.decision == Decision::kResume ? to_resume : skipped)++;
   }
   if (to_start == 0 && to_resume == 0) {
-    if (!drive.quiet) ctx.err << batch->name << ": nothing to do: all " << skipped << " runs completed, unchanged\n";
+    if (!drive.quiet && left == 0) ctx.err << batch->name << ": nothing to do: all " << skipped << " runs completed, unchanged\n";
+    if (!drive.quiet && left > 0)
+      ctx.err << batch->name << ": nothing to resume: no run of it is unfinished (" << left << " left to batch run)\n";
     return kExitOk;
   }
   const std::string out_root = out_dir.empty() ? Configured(ctx, SettingKey::kOutDir).value : out_dir;
-  if (Status o = CheckWritableDirectory(out_root); !o.ok())
+  if (Status o = resume_only ? Status::OK() : CheckWritableDirectory(out_root); !o.ok())
     return ctx.err << "sogni-flow batch run: the artifacts could not be saved: " << o.message() << "\n", ExitCodeFor(o);
   Result<std::unique_ptr<Backend>> backend = OpenBackend(backend_options, ctx, &ctx.err);
-  if (!backend.ok()) return ctx.err << "sogni-flow batch run: " << backend.status().message() << "\n", ExitCodeFor(backend.status());
+  if (!backend.ok()) return ctx.err << me << backend.status().message() << "\n", ExitCodeFor(backend.status());
   // A run to resume belongs to its own endpoint and key: one of another is left to `resume`, and
   // nothing is sent for it (a state directory may come from elsewhere; see cmd_resume.cc).
   const std::string fingerprint = AccountFingerprint((*backend)->api_key);
@@ -426,7 +455,7 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
     InterruptGuard guard([] { SetRetryWaitsInterrupted(true); });
     Status b = CheckBackend(**backend);
     if (guard.interrupted()) return ctx.err << "sogni-flow batch run: interrupted before anything new was stored or sent\n", kExitInterrupted;
-    if (!b.ok()) return ctx.err << "sogni-flow batch run: " << b.message() << "\n", ExitCodeFor(b);
+    if (!b.ok()) return ctx.err << me << b.message() << "\n", ExitCodeFor(b);
     // Each local run is quoted and gated alone (its plan's budget), then the batch as a whole:
     // --max-tokens and the balance hold for every new local run together, before any is paid.
     std::map<std::string, double> batch_tokens;  // by token type
@@ -444,7 +473,7 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
       if (max_tokens && tokens > *max_tokens) {
         std::snprintf(line, sizeof line, "the batch's new local runs are quoted at %.4f %s tokens together, over --max-tokens %.4f",
                       tokens, tt.c_str(), *max_tokens);
-        return ctx.err << "sogni-flow batch run: " << line << "; nothing was sent\n", kExitCostGate;
+        return ctx.err << me << line << "; nothing was sent\n", kExitCostGate;
       }
       Result<double> balance = AccountBalance(*(*backend)->client, tt);
       if (!balance.ok())
@@ -453,7 +482,7 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
       if (*balance < tokens) {
         std::snprintf(line, sizeof line, "the account holds %.4f %s tokens; the batch's new local runs are quoted at %.4f together",
                       *balance, tt.c_str(), tokens);
-        return ctx.err << "sogni-flow batch run: " << line << "; nothing was sent (top up the account first)\n", kExitAuth;
+        return ctx.err << me << line << "; nothing was sent (top up the account first)\n", kExitAuth;
       }
     }
   }
@@ -464,11 +493,11 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx) {
     if (p.decision != Decision::kResume) continue;
     Result<std::unique_ptr<RunLease>> lease = (*dir)->AcquireRunLease(p.newest->id);
     if (!lease.ok()) {
-      ctx.err << "sogni-flow batch run: " << lease.status().message() << " (" << TerminalText(p.run->name) << " skipped)\n";
+      ctx.err << me << lease.status().message() << " (" << TerminalText(p.run->name) << " skipped)\n";
       worst = WorseExitCode(worst, ExitCodeFor(lease.status()));
       continue;
     }
-    if (!(*lease)->notice().empty()) ctx.err << "sogni-flow batch run: " << (*lease)->notice() << "\n";
+    if (!(*lease)->notice().empty()) ctx.err << me << (*lease)->notice() << "\n";
     leases.push_back(std::move(*lease));
     run_ids.push_back(p.newest->id);
   }
@@ -567,16 +596,18 @@ int BatchCancel(const std::vector<std::string>& args, Context& ctx) {
 int RunBatch(const std::vector<std::string>& args, Context& ctx) {
   const std::string action = args.empty() ? "" : args[0];
   std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
-  if (action == "run") return BatchRun_(rest, ctx);
+  if (action == "run") return BatchRun_(rest, ctx, /*resume_only=*/false);
+  if (action == "resume") return BatchRun_(rest, ctx, /*resume_only=*/true);
   if (action == "status") return BatchStatus(rest, ctx);
   if (action == "cancel") return BatchCancel(rest, ctx);
   if (action == "report") return RunReport(rest, ctx);  // the batch file names its batch
   if (action == "--help" || action == "-h" || action.empty()) {
     (action.empty() ? ctx.err : ctx.out)
-        << "usage: sogni-flow batch run|status|cancel|report FILE [OPTIONS]\n\n"
+        << "usage: sogni-flow batch run|resume|status|cancel|report FILE [OPTIONS]\n\n"
            "A batch file (kind: batch) names plans, each over a matrix of params; 'batch run' runs what\n"
-           "is not done yet, 'batch status' says what that is, 'batch cancel' cancels its unfinished runs,\n"
-           "'batch report' writes an HTML page of its runs (as 'sogni-flow report FILE').\n"
+           "is not done yet, 'batch resume' only finishes what a batch run started, 'batch status' says\n"
+           "what 'batch run' would do, 'batch cancel' cancels its unfinished runs, 'batch report' writes\n"
+           "an HTML page of its runs (as 'sogni-flow report FILE').\n"
            "'sogni-flow batch run --help' explains.\n\n"
            "exit codes: 0 shown, 2 no action given\n\n"
            "examples:\n"
@@ -584,8 +615,8 @@ int RunBatch(const std::vector<std::string>& args, Context& ctx) {
     return action.empty() ? kExitInvalid : kExitOk;
   }
   if (!action.empty() && action[0] == '-')  // an option before the action: never echoed (it may hold a key)
-    return ctx.err << "sogni-flow batch: give the action first: batch run|status|cancel|report FILE [OPTIONS]\n", kExitInvalid;
-  ctx.err << "sogni-flow batch: unknown action '" << CommandLine::Shown(action) << "' (run, status, cancel, report)\n";
+    return ctx.err << "sogni-flow batch: give the action first: batch run|resume|status|cancel|report FILE [OPTIONS]\n", kExitInvalid;
+  ctx.err << "sogni-flow batch: unknown action '" << CommandLine::Shown(action) << "' (run, resume, status, cancel, report)\n";
   return kExitInvalid;
 }
 

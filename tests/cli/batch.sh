@@ -17,7 +17,9 @@
 #      runs together; a run left in a killed in-process sandbox is started again, not stuck;
 #   8. two plan files that send the same request are two works (not "the same work"); and a batch
 #      against a sandbox answering 503 with Retry-After, slowly, with duplicated and reordered event
-#      and socket frames, killed after 2 s, then run twice at once, still pays once per run.
+#      and socket frames, killed after 2 s, then run twice at once, still pays once per run;
+#   9. `batch resume` after a SIGKILL finishes the runs that were started, stores and pays for no
+#      new one, and says which it left to `batch run`.
 #
 #   batch.sh BIN
 set -u
@@ -260,5 +262,32 @@ fstats=$(curl -fsS "$furl/_sandbox/stats")
 "$bin" status --json --state-dir fstate | jq -s -e 'length == 8 and all(.status == "completed")' > /dev/null ||
   fail "against a faulty server not every run completed"
 "$bin" check --state-dir fstate > fcheck.out 2>&1 || fail "check after the faulty batch: $(cat fcheck.out)"
+
+# --- 9. batch resume finishes what was started, and starts nothing ------------------------------------
+# A batch run killed while it follows its 14 runs (all stored, some not sent yet), and a run added
+# to the batch file since: batch resume pays once for each stored run, and leaves the new one.
+export SOGNI_FLOW_STATE_DIR="$work/resume-state"
+w0=$(workflows); p0=$(projects)
+"$bin" batch run nightly.batch.yaml -j 1 > r1.out 2> r1.err &
+pid=$!
+bg_pids+=("$pid")
+for _ in $(seq 1 300); do [ "$(workflows)" -ge $((w0 + 2)) ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+[ "$(workflows)" -lt $((w0 + 12)) ] || fail "the kill before batch resume did not land in the middle"
+cp nightly.batch.yaml grown.batch.yaml
+printf '  - {plan: plans/shot.yaml, params: {product: lamp}}\n' >> grown.batch.yaml
+"$bin" batch resume grown.batch.yaml > resume.out 2> resume.err || fail "batch resume exited $?: $(tail -3 resume.err)"
+[ "$(workflows)" -eq $((w0 + 12)) ] && [ "$(projects)" -eq $((p0 + 2)) ] ||
+  fail "batch resume made $(( $(workflows) - w0 )) workflows and $(( $(projects) - p0 )) projects for 12 and 2 stored runs"
+grep -q "^nightly: resume " resume.err || fail "batch resume resumed nothing: $(grep '^nightly:' resume.err | head -3)"
+grep -q "^nightly: leave shot\[product=lamp\] (no run yet; left to batch run" resume.err || fail "batch resume did not say what it left: $(grep '^nightly: leave' resume.err)"
+[ "$(sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "SELECT count(*) FROM batch_runs")" -eq 14 ] || fail "batch resume stored a new run"
+"$bin" status --json | jq -s -e 'length == 14 and all(.status == "completed")' > /dev/null || fail "batch resume left a run unfinished"
+"$bin" batch resume grown.batch.yaml -q > resume2.out 2> resume2.err || fail "a second batch resume exited $?"
+[ ! -s resume2.err ] || fail "batch resume -q with nothing to resume printed: $(cat resume2.err)"
+"$bin" batch run grown.batch.yaml -q > rest.out 2> rest.err || fail "batch run after batch resume exited $?: $(cat rest.err)"
+[ "$(workflows)" -eq $((w0 + 13)) ] || fail "batch run after batch resume did not start the one left"
+unset SOGNI_FLOW_STATE_DIR
 
 echo "PASS batch: 14 runs survive a SIGKILL with one workflow or project each; a second run creates nothing; a changed plan runs alone; invalid batches send nothing; a second batch run at once exits 6, a killed holder is taken over; batch cancel; a faulty server pays once"
