@@ -21,8 +21,11 @@ for path in "$src"/samples/*.yaml; do
   esac
 done
 grep -q "local-hero-shots.yaml  *local .* quoted" demo.out || fail "the local plan was not quoted"
-[ "$(grep -c ": completed (" demo.err)" -ge 2 ] || fail "the two runs did not both complete: $(grep completed demo.err)"
+[ "$(grep -c ": completed (" demo.err)" -ge 6 ] || fail "the two runs and the batch's four did not all complete: $(grep completed demo.err)"
+grep -q "^total  *6  *0 " demo.out || fail "the demo's ledger does not count its 6 runs: $(grep -A8 'sogni-flow ledger' demo.out)"
+page=$(sed -n 's|^  open file://\(.*\) in a browser$|\1|p' demo.out)
+[ -n "$page" ] && grep -q "<td class=\"cell\">" "$page" || fail "the demo's report is missing or has no grid: $page"
 files=$(sed -n 's/^  \(\/[^ ]*\)  ([0-9]* bytes)$/\1/p' demo.out)
 [ "$(echo "$files" | grep -c .)" -ge 7 ] || fail "the demo lists fewer than 7 result files"
 while read -r f; do [ -s "$f" ] || fail "the demo lists $f, which is missing or empty"; done <<< "$files"
-echo "ok: make demo validates and estimates every sample, runs a server and a local plan, lists $(echo "$files" | grep -c .) files"
+echo "ok: make demo validates and estimates every sample, runs a server and a local plan and the sample batch, shows the ledger, writes the report, lists $(echo "$files" | grep -c .) files"
