@@ -123,11 +123,12 @@ grep -q $'\u202e' pages/hostile.html && fail "a bidi control reached the page"
 screenshot "$work/pages/hostile.html" hostile
 
 # --- 3. changed files, refused outputs, unknown names ------------------------------------------------
-cp "sogni-out/$run/keyframe/0.png" keyframe.png
-printf 'x' >> "sogni-out/$run/keyframe/0.png"
+# The image: one byte changed in place (same size, another sha256); the video: one byte longer.
+printf 'X' | dd of="sogni-out/$run/keyframe/0.png" bs=1 seek=100 conv=notrunc status=none
+printf 'x' >> "sogni-out/$run/clip/0.mp4"
 "$bin" report "$run" -o changed.html > /dev/null 2> changed.err || fail "report of a changed file exited $?"
-grep -q "1 not found or changed since their download" changed.err || fail "a changed file was not said: $(cat changed.err)"
-grep -q "changed since its download" changed.html || fail "the page shows a changed file as the run's"
+grep -q "2 not found or changed since their download" changed.err || fail "the changed files were not said: $(cat changed.err)"
+[ "$(grep -o "changed since its download" changed.html | wc -l)" -eq 2 ] || fail "the page shows a changed file as the run's"
 echo "keep me" > notes.txt
 "$bin" report "$run" -o notes.txt > /dev/null 2> notes.err
 [ $? -eq 2 ] && [ "$(cat notes.txt)" = "keep me" ] || fail "-o onto a file that is not a report replaced it: $(cat notes.err)"
