@@ -204,7 +204,9 @@ int BatchStatus(const std::vector<std::string>& args, Context& ctx) {
                  "Says, for each run of a batch file, what `sogni-flow batch run FILE` would do with it and\n"
                  "why: run (no run yet, its newest run failed or was cancelled, or its plan or params\n"
                  "changed since), resume (its newest run has not ended), or skip (its newest run completed\n"
-                 "with the same plan and params); and that run's status. Reads only; sends nothing.");
+                 "with the same plan and params); and that run's status. Then each ceiling of the batch\n"
+                 "file's budget with what its scope has spent so far (see sogni-flow ledger). Reads only;\n"
+                 "sends nothing.");
   cl.Flag("json", "", "one JSON object per run of the batch {run, plan, decision, why, newestRun, status}", &json);
   cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
   cl.Epilog("exit codes: 0 shown, 2 the batch file or one of its plans is invalid, 6 local state\n\n"
@@ -266,6 +268,20 @@ int BatchStatus(const std::vector<std::string>& args, Context& ctx) {
       ctx.out << decision << " " << TerminalText(p.run->name) << "  (" << TerminalText(p.why) << ")\n";
     }
   }
+  // The batch file's ceilings, and what their scopes have spent so far (text only: --json is one
+  // object per run).
+  if (!json && dir.ok())
+    for (const LedgerCeiling& c : batch->ceilings) {
+      Result<LedgerSpent> spent = (*dir)->store().Spent(c.scope, batch->name);
+      if (!spent.ok()) continue;
+      const std::string scope = c.scope == LedgerScope::kBatch ? "the batch" : std::string("the ") + Name(c.scope) + " " + spent->key;
+      if (c.max_units)
+        ctx.out << TerminalText(c.origin) << ": " << LedgerFigure(spent->amount.units) << " of " << LedgerFigure(*c.max_units)
+                << " units spent by " << scope << "\n";
+      if (c.max_usd)
+        ctx.out << TerminalText(c.origin) << ": $" << LedgerFigure(spent->amount.usd) << " of $" << LedgerFigure(*c.max_usd)
+                << " spent by " << scope << "\n";
+    }
   return kExitOk;
 }
 

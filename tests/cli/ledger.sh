@@ -79,6 +79,8 @@ grep -q "^teaser\[product=toaster,size=wide\] *2 *\$0 *it would take" run2.err |
   and ([.runs[] | select(.charged == null)] | length == 0)' > /dev/null ||
   fail "ledger: $("$bin" ledger --all --json)"
 "$bin" check > check.out 2>&1 || fail "check after the ceiling: $(cat check.out)"
+"$bin" batch status nightly.batch.yaml > bstatus.out || fail "batch status exited $?"
+grep -q "^budget.batch of nightly.batch.yaml: 10 of 10 units spent by the batch$" bstatus.out || fail "batch status: $(tail -3 bstatus.out)"
 # Again: nothing new fits, nothing is started, and it still says so with -q.
 "$bin" batch run nightly.batch.yaml -q > run3.out 2> run3.err
 [ $? -eq 5 ] || fail "the batch run again did not exit 5"
