@@ -270,9 +270,14 @@ int BatchStatus(const std::vector<std::string>& args, Context& ctx) {
   }
   // The batch file's ceilings, and what their scopes have spent so far (text only: --json is one
   // object per run).
+  // Of the runs against the configured endpoint, with SOGNI_API_KEY's account when it is set.
+  const std::string key = EnvValue(ctx.environ, "SOGNI_API_KEY");
+  const LedgerPayer payer{key.empty() ? "" : AccountFingerprint(key), Configured(ctx, SettingKey::kApiUrl).value};
+  if (!json && dir.ok() && !batch->ceilings.empty())
+    ctx.out << "the ledger, of the runs against " << TerminalText(payer.api_url) << (key.empty() ? " (every key)" : "") << ":\n";
   if (!json && dir.ok())
     for (const LedgerCeiling& c : batch->ceilings) {
-      Result<LedgerSpent> spent = (*dir)->store().Spent(c.scope, batch->name);
+      Result<LedgerSpent> spent = (*dir)->store().Spent(c.scope, batch->name, payer);
       if (!spent.ok()) continue;
       const std::string scope = c.scope == LedgerScope::kBatch ? "the batch" : std::string("the ") + Name(c.scope) + " " + spent->key;
       if (c.max_units)

@@ -75,13 +75,15 @@ int RunLedger(const std::vector<std::string>& args, Context& ctx) {
                  "for its steps, its projects' charges at their quote's rate). OPEN counts the runs still at\n"
                  "their estimate. Days are local time. `batch run` refuses to start a run that would take a\n"
                  "batch, a day or a month over its ceiling (budget: in the batch file, --max-units,\n"
-                 "--max-usd). Runs that were forgotten stay in the ledger. Reads only; sends nothing.");
+                 "--max-usd), counting only the runs of the same key at the same endpoint (ENDPOINT, KEY:\n"
+                 "a fingerprint, never the key): the sandbox's runs never spend a real account's budget.\n"
+                 "Runs that were forgotten stay in the ledger. Reads only; sends nothing.");
   cl.Value("month", "", "YYYY-MM", "the month to show (default: this month, local time)", &month);
   cl.Flag("all", "", "every day the ledger holds", &all);
   cl.Value("batch", "", "NAME", "only the runs of this batch (its name: in the batch file)", &batch);
   cl.Flag("runs", "", "also list each run: its estimate, and what it was charged once it ended", &runs);
   cl.Value("state-dir", "", "DIR", "the state directory (default: the state_dir setting, see config; ./.sogni-flow)", &state_dir);
-  cl.Flag("json", "", "one JSON object {month, batch, total, days[], batches[], runs[]}", &json);
+  cl.Flag("json", "", "one JSON object {month, batch, total, days[], batches[], payers[], runs[]}", &json);
   cl.Epilog("exit codes: 0 shown, 2 a bad option, 6 local state\n\n"
             "examples:\n"
             "  sogni-flow ledger\n"
@@ -112,10 +114,12 @@ int RunLedger(const std::vector<std::string>& args, Context& ctx) {
   }
   Sum total;
   std::map<std::string, Sum> days, batches;
+  std::map<std::pair<std::string, std::string>, Sum> payers;  // (endpoint, key fingerprint)
   for (const LedgerRow& r : rows) {
     total.Add(r);
     days[r.day].Add(r);
     batches[r.batch].Add(r);
+    payers[{r.payer.api_url, r.payer.account}].Add(r);
   }
 
   if (json) {
@@ -136,6 +140,8 @@ int RunLedger(const std::vector<std::string>& args, Context& ctx) {
       one.Set("run", Value::String(r.run_id));
       one.Set("batch", r.batch.empty() ? Value::Null() : Value::String(r.batch));
       one.Set("day", Value::String(r.day));
+      one.Set("apiUrl", Value::String(r.payer.api_url));
+      one.Set("account", Value::String(r.payer.account));
       one.Set("entry", r.entry.empty() ? Value::Null() : Value::String(r.entry));
       one.Set("plan", r.plan_name.empty() ? Value::Null() : Value::String(r.plan_name));
       one.Set("status", r.status.empty() ? Value::Null() : Value::String(r.status));  // null: forgotten
@@ -144,8 +150,15 @@ int RunLedger(const std::vector<std::string>& args, Context& ctx) {
       one.Set("counted", AmountJson(r.Counted()));
       list.Append(std::move(one));
     }
+    Value pay = Value::Array();
+    for (const auto& [who, sum] : payers) {
+      Value one = SumJson("apiUrl", who.first, sum);
+      one.Set("account", Value::String(who.second));
+      pay.Append(std::move(one));
+    }
     o.Set("days", std::move(d));
     o.Set("batches", std::move(b));
+    o.Set("payers", std::move(pay));
     o.Set("runs", std::move(list));
     ctx.out << o.ToJson() << "\n";
     return kExitOk;
@@ -168,6 +181,14 @@ int RunLedger(const std::vector<std::string>& args, Context& ctx) {
   for (const auto& [name, sum] : batches) table.push_back(SumCells(name.empty() ? "(none)" : TerminalText(name), sum));
   ctx.out << "\n";
   PrintColumns(table, right, ctx.out);
+  table = {{"ENDPOINT", "KEY", "RUNS", "OPEN", "UNITS", "USD"}};
+  for (const auto& [who, sum] : payers) {
+    std::vector<std::string> cells = SumCells(TerminalText(who.first), sum);
+    cells.insert(cells.begin() + 1, TerminalText(who.second));
+    table.push_back(std::move(cells));
+  }
+  ctx.out << "\n";
+  PrintColumns(table, {false, false, true, true, true, true}, ctx.out);
   if (runs) {
     table = {{"RUN", "DAY", "BATCH RUN OR PLAN", "STATUS", "EST. UNITS", "EST. USD", "UNITS", "USD"}};
     for (const LedgerRow& r : rows) {

@@ -73,7 +73,8 @@ Result<std::string> CreateRun(PreparedPlan& p, Backend& backend, StateDir& dir, 
   const CheckedPlan& c = p.checked;
   const LedgerEstimate cost = CostOf(p);
   // Before anything is uploaded or leased; the store checks again as it stores the run.
-  if (Status fits = store.FitsCeilings(batch.batch, cost.Total(), batch.ceilings); !fits.ok()) return fits;
+  const LedgerPayer payer = LedgerPayer::Of(AccountFingerprint(backend.api_key), backend.api_url);
+  if (Status fits = store.FitsCeilings(batch.batch, payer, cost.Total(), batch.ceilings); !fits.ok()) return fits;
   if (!p.approval.digest.empty()) {  // kept in the state store: which approval let this run start
     ApprovalRecord record;
     record.plan_digest = p.approval.digest;

@@ -47,7 +47,19 @@ struct LedgerEstimate {
   static Result<LedgerEstimate> FromJson(const std::string& json);
 };
 
-// Which runs a ceiling counts. A day and a month are the state directory's (every run stored in
+// Who pays for a run: its API key's fingerprint at its endpoint. A ceiling counts only the runs of
+// the payer of the run it gates: runs against the sandbox never spend a real account's budget,
+// nor one account's runs another's. Empty fields match any.
+struct LedgerPayer {
+  std::string account{}, api_url{};
+  // The payer of a run with this account and api_url, as its ledger row names it: an empty one
+  // (a run stored by a test, or before endpoints were kept) is "-", so that it matches only its like.
+  static LedgerPayer Of(const std::string& account, const std::string& api_url) {
+    return {account.empty() ? "-" : account, api_url.empty() ? "-" : api_url};
+  }
+};
+
+// Which runs a ceiling counts (of its payer). A day and a month are the state directory's (every run stored in
 // it that day or month, local time); a batch is that batch's runs, whenever they were stored.
 enum class LedgerScope { kBatch, kDay, kMonth };
 const char* Name(LedgerScope scope);  // "batch", "day", "month"

@@ -111,7 +111,8 @@ struct RunRecord {
   std::string batch{}, batch_entry{};
   // Write only: what the run is expected to cost (its ledger row, engine/ledger.h, stored in its
   // creating transaction), and the ceilings it must fit under: a new run whose estimate would
-  // take a ceiling's scope over it is kCostGate, and nothing of it is stored.
+  // take a ceiling's scope (the runs of its account at its api_url) over it is kCostGate, and
+  // nothing of it is stored.
   LedgerEstimate cost{};
   std::vector<LedgerCeiling> ceilings{};
 };
@@ -120,6 +121,7 @@ struct RunRecord {
 // forgotten): plan_name and status are then empty.
 struct LedgerRow {
   std::string run_id{}, batch{};
+  LedgerPayer payer{};             // the run's key fingerprint and endpoint
   std::string entry{};             // the batch file's run it is ("" = none, or forgotten)
   std::string day{};               // YYYY-MM-DD, local time, when the run was stored
   int64_t created_at = 0;
@@ -346,18 +348,19 @@ class RunStore {
     (void)query;
     return Status::Internal("this store keeps no ledger");
   }
-  // What a scope counts now: kBatch that batch's runs; kDay and kMonth the store's today and
-  // this month (local time).
-  virtual Result<LedgerSpent> Spent(LedgerScope scope, const std::string& batch) {
-    (void)scope, (void)batch;
+  // What a scope counts now, of `payer`'s runs: kBatch that batch's runs; kDay and kMonth the
+  // store's today and this month (local time).
+  virtual Result<LedgerSpent> Spent(LedgerScope scope, const std::string& batch, const LedgerPayer& payer) {
+    (void)scope, (void)batch, (void)payer;
     return Status::Internal("this store keeps no ledger");
   }
-  // Whether a new run of `batch` ("" = none: batch ceilings do not apply) estimated at `cost`
-  // fits under every ceiling now: kCostGate naming the first it would cross. It only reads:
-  // CreateRun checks again, in the transaction that stores the run.
-  virtual Status FitsCeilings(const std::string& batch, const LedgerAmount& cost,
+  // Whether a new run of `batch` ("" = none: batch ceilings do not apply) paid by `payer` and
+  // estimated at `cost` fits under every ceiling now: kCostGate naming the first it would cross.
+  // It only reads: CreateRun checks again (the run's account and api_url are its payer), in the
+  // transaction that stores the run.
+  virtual Status FitsCeilings(const std::string& batch, const LedgerPayer& payer, const LedgerAmount& cost,
                               const std::vector<LedgerCeiling>& ceilings) {
-    (void)batch, (void)cost, (void)ceilings;
+    (void)batch, (void)payer, (void)cost, (void)ceilings;
     return Status::OK();
   }
 

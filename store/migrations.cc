@@ -277,11 +277,15 @@ CREATE TABLE ledger (
   steps         TEXT NOT NULL CHECK (json_valid(steps)),  -- the estimate per step {"ID": {"units", "usd"}}
   units_actual  REAL CHECK (units_actual IS NULL OR units_actual >= 0),  -- once the run ended
   usd_actual    REAL CHECK (usd_actual IS NULL OR usd_actual >= 0),
-  created_at    INTEGER NOT NULL
+  created_at    INTEGER NOT NULL,
+  -- who pays: the run's key fingerprint and endpoint ('-' when the run has none); a ceiling
+  -- counts only the runs of one payer
+  account       TEXT NOT NULL,
+  api_url       TEXT NOT NULL
 ) STRICT;
 CREATE INDEX ledger_by_day ON ledger (day);
 CREATE INDEX ledger_by_batch ON ledger (batch, day);
-INSERT INTO ledger (run_id, batch, day, units, usd, steps, units_actual, usd_actual, created_at)
+INSERT INTO ledger (run_id, batch, day, units, usd, steps, units_actual, usd_actual, created_at, account, api_url)
   SELECT r.id,
          COALESCE((SELECT b.batch FROM batch_runs b WHERE b.run_id = r.id), ''),
          CASE WHEN r.created_at BETWEEN 0 AND 253402214400000
@@ -298,7 +302,9 @@ INSERT INTO ledger (run_id, batch, day, units, usd, steps, units_actual, usd_act
                                       AND p.charge * p.quote_usd / p.quote < 1e300
                                      THEN p.charge * p.quote_usd / p.quote ELSE 0 END))
             FROM projects p WHERE p.run_id = r.id) END,
-         r.created_at
+         r.created_at,
+         CASE WHEN r.account = '' THEN '-' ELSE r.account END,
+         CASE WHEN r.api_url = '' THEN '-' ELSE r.api_url END
   FROM runs r;
 )sql";
 

@@ -27,11 +27,12 @@ Status SqliteRunStore::CheckLedgerEntry(const RunRecord& run) {
   return Status::OK();
 }
 
-Result<LedgerSpent> SqliteRunStore::SpentNow(LedgerScope scope, const std::string& batch, int64_t now) {
+Result<LedgerSpent> SqliteRunStore::SpentNow(LedgerScope scope, const std::string& batch, const LedgerPayer& payer,
+                                             int64_t now) {
   LedgerSpent spent;
   std::string sql =
       "SELECT COUNT(*), SUM(units_actual IS NULL), TOTAL(COALESCE(units_actual, units)), TOTAL(COALESCE(usd_actual, usd)) "
-      "FROM ledger WHERE ";
+      "FROM ledger WHERE (?3 = '' OR account = ?3) AND (?4 = '' OR api_url = ?4) AND ";
   std::string a, b;
   switch (scope) {
     case LedgerScope::kBatch:
@@ -50,7 +51,7 @@ Result<LedgerSpent> SqliteRunStore::SpentNow(LedgerScope scope, const std::strin
   }
   Result<Stmt> q = db_->Prepare(sql);
   if (!q.ok()) return q.status();
-  Result<bool> row = q->BindAll(a, b).Step();
+  Result<bool> row = q->BindAll(a, b, payer.account, payer.api_url).Step();
   if (!row.ok()) return row.status();
   spent.runs = q->Int(0);
   spent.open = q->IsNull(1) ? 0 : q->Int(1);
@@ -58,11 +59,11 @@ Result<LedgerSpent> SqliteRunStore::SpentNow(LedgerScope scope, const std::strin
   return spent;
 }
 
-Status SqliteRunStore::CheckCeilingsNow(const std::string& batch, const LedgerAmount& cost,
+Status SqliteRunStore::CheckCeilingsNow(const std::string& batch, const LedgerPayer& payer, const LedgerAmount& cost,
                                         const std::vector<LedgerCeiling>& ceilings, int64_t now) {
   for (const LedgerCeiling& c : ceilings) {
     if (c.scope == LedgerScope::kBatch && batch.empty()) continue;  // a run of no batch
-    Result<LedgerSpent> spent = SpentNow(c.scope, batch, now);
+    Result<LedgerSpent> spent = SpentNow(c.scope, batch, payer, now);
     if (!spent.ok()) return spent.status();
     if (Status s = CheckCeiling(c, spent->key, spent->amount, cost); !s.ok()) return s;
   }
@@ -71,11 +72,15 @@ Status SqliteRunStore::CheckCeilingsNow(const std::string& batch, const LedgerAm
 
 Status SqliteRunStore::InsertLedgerRow(const RunRecord& run, int64_t now) {
   const LedgerAmount total = run.cost.Total();
-  if (Status s = CheckCeilingsNow(run.batch, total, run.ceilings, now); !s.ok()) return s;
+  const LedgerPayer payer = LedgerPayer::Of(run.account, run.api_url);
+  if (Status s = CheckCeilingsNow(run.batch, payer, total, run.ceilings, now); !s.ok()) return s;
   Result<Stmt> ins = db_->Prepare(
-      "INSERT INTO ledger (run_id, batch, day, units, usd, steps, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      "INSERT INTO ledger (run_id, batch, day, units, usd, steps, created_at, account, api_url) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!ins.ok()) return ins.status();
-  return ins->BindAll(run.id, run.batch, LedgerDay(now), total.units, total.usd, run.cost.ToJson(), now).Run();
+  return ins->BindAll(run.id, run.batch, LedgerDay(now), total.units, total.usd, run.cost.ToJson(), now, payer.account,
+                      payer.api_url)
+      .Run();
 }
 
 Status SqliteRunStore::SettleLedger(const std::string& run_id) {
@@ -127,7 +132,7 @@ Result<std::vector<LedgerRow>> SqliteRunStore::ListLedger(const LedgerQuery& que
   Status s = Read([&]() -> Status {
     Result<Stmt> q = db_->Prepare(
         "SELECT l.run_id, l.batch, l.day, l.created_at, COALESCE(r.plan_name, ''), COALESCE(r.status, ''), l.steps, "
-        "l.units_actual, l.usd_actual, COALESCE(b.entry, '') FROM ledger l LEFT JOIN runs r ON r.id = l.run_id "
+        "l.units_actual, l.usd_actual, COALESCE(b.entry, ''), l.account, l.api_url FROM ledger l LEFT JOIN runs r ON r.id = l.run_id "
         "LEFT JOIN batch_runs b ON b.run_id = l.run_id "
         "WHERE (?1 = '' OR l.day >= ?1) AND (?2 = '' OR l.day <= ?2) AND (?3 = '' OR l.batch = ?3) "
         "AND (?4 = '' OR l.run_id = ?4) ORDER BY l.created_at, l.rowid");
@@ -140,6 +145,7 @@ Result<std::vector<LedgerRow>> SqliteRunStore::ListLedger(const LedgerQuery& que
       LedgerRow row{.run_id = q->Text(0), .batch = q->Text(1), .day = q->Text(2), .created_at = q->Int(3),
                     .plan_name = q->Text(4), .status = q->Text(5)};
       row.entry = q->Text(9);
+      row.payer = LedgerPayer{q->Text(10), q->Text(11)};
       Result<LedgerEstimate> estimate = LedgerEstimate::FromJson(q->Text(6));
       if (!estimate.ok())
         return Status::IOError("the state database is damaged: the ledger row of run " + Printable(row.run_id) + " holds " +
@@ -154,10 +160,10 @@ Result<std::vector<LedgerRow>> SqliteRunStore::ListLedger(const LedgerQuery& que
   return rows;
 }
 
-Result<LedgerSpent> SqliteRunStore::Spent(LedgerScope scope, const std::string& batch) {
+Result<LedgerSpent> SqliteRunStore::Spent(LedgerScope scope, const std::string& batch, const LedgerPayer& payer) {
   LedgerSpent spent;
   Status s = Read([&]() -> Status {
-    Result<LedgerSpent> r = SpentNow(scope, batch, now_ms_());
+    Result<LedgerSpent> r = SpentNow(scope, batch, payer, now_ms_());
     if (!r.ok()) return r.status();
     spent = std::move(*r);
     return Status::OK();
@@ -166,10 +172,10 @@ Result<LedgerSpent> SqliteRunStore::Spent(LedgerScope scope, const std::string& 
   return spent;
 }
 
-Status SqliteRunStore::FitsCeilings(const std::string& batch, const LedgerAmount& cost,
+Status SqliteRunStore::FitsCeilings(const std::string& batch, const LedgerPayer& payer, const LedgerAmount& cost,
                                     const std::vector<LedgerCeiling>& ceilings) {
   if (ceilings.empty()) return Status::OK();
-  return Read([&]() -> Status { return CheckCeilingsNow(batch, cost, ceilings, now_ms_()); });
+  return Read([&]() -> Status { return CheckCeilingsNow(batch, payer, cost, ceilings, now_ms_()); });
 }
 
 }  // namespace sflow

@@ -63,8 +63,8 @@ class SqliteRunStore : public RunStore {
   Result<std::string> Setting(const std::string& name, const std::string& value_if_absent) override;
   // The ledger: store/sqlite_ledger_rows.cc.
   Result<std::vector<LedgerRow>> ListLedger(const LedgerQuery& query) override;
-  Result<LedgerSpent> Spent(LedgerScope scope, const std::string& batch) override;
-  Status FitsCeilings(const std::string& batch, const LedgerAmount& cost,
+  Result<LedgerSpent> Spent(LedgerScope scope, const std::string& batch, const LedgerPayer& payer) override;
+  Status FitsCeilings(const std::string& batch, const LedgerPayer& payer, const LedgerAmount& cost,
                       const std::vector<LedgerCeiling>& ceilings) override;
 
   // Removes the run and everything stored for it (steps, events, cursor, intents, artifact rows)
@@ -118,9 +118,9 @@ class SqliteRunStore : public RunStore {
   // what a scope counts at `now`, and an ended run's row settled on what it was charged.
   Status CheckLedgerEntry(const RunRecord& run);
   Status InsertLedgerRow(const RunRecord& run, int64_t now);
-  Result<LedgerSpent> SpentNow(LedgerScope scope, const std::string& batch, int64_t now);
-  Status CheckCeilingsNow(const std::string& batch, const LedgerAmount& cost, const std::vector<LedgerCeiling>& ceilings,
-                          int64_t now);
+  Result<LedgerSpent> SpentNow(LedgerScope scope, const std::string& batch, const LedgerPayer& payer, int64_t now);
+  Status CheckCeilingsNow(const std::string& batch, const LedgerPayer& payer, const LedgerAmount& cost,
+                          const std::vector<LedgerCeiling>& ceilings, int64_t now);
   Status SettleLedger(const std::string& run_id);
   Status SettleIfEnded(const std::string& run_id);
   Status LoadSteps(const std::string& run_id, std::vector<StepRecord>* steps);

@@ -96,6 +96,9 @@ grep -q "nightly: teaser\[product=kettle,size=square\] *completed *2 *\$0 *2 *\$
 
 # --- 2. a day counts every run of the state directory ----------------------------------------------
 export SOGNI_FLOW_STATE_DIR="$work/day-state"
+# Runs against the in-process sandbox first: they spend the sandbox's day, never the account's.
+"$bin" batch run nightly.batch.yaml --sandbox --max-units 3/day > sandbox-day.out 2> sandbox-day.err
+[ $? -eq 5 ] || fail "a batch over the in-process sandbox's day ceiling did not exit 5: $(tail -3 sandbox-day.err)"
 "$bin" run plans/shot.yaml -p product=lamp > day-run.out 2> day-run.err || fail "run exited $?: $(tail -3 day-run.err)"
 before=$(workflows)
 "$bin" batch run nightly.batch.yaml --max-units 3/day > day.out 2> day.err
@@ -103,8 +106,10 @@ before=$(workflows)
 [ $(( $(workflows) - before )) -eq 2 ] || fail "$(( $(workflows) - before )) runs under a day ceiling of 3 after a run of 1, expected 2"
 grep -q "it would take the day $(date +%F) to 4 units (3 units so far, 1 units this run); the ceiling is 3 units (--max-units 3/day)" day.err ||
   fail "the day ceiling is not said: $(grep 'would take' day.err | head -2)"
-"$bin" ledger --json | jq -e '.total.units == 3 and (.batches | map(.batch) | sort_by(. // "") == [null, "nightly"])' > /dev/null ||
-  fail "ledger of the day: $("$bin" ledger --json)"
+"$bin" ledger --json | jq -e --arg url "$url" '.total.units == 6 and (.batches | map(.batch) | sort_by(. // "") == [null, "nightly"])
+  and ([.payers[] | select(.apiUrl == $url)][0].units == 3) and ([.payers[] | select(.apiUrl == "sandbox:in-process")][0].units == 3)
+  and (.payers | length == 2)' > /dev/null ||
+  fail "ledger of the day: $("$bin" ledger --json | jq -c '{total, payers}')"
 
 # --- 3. two batches under one day ceiling at the same instant -------------------------------------
 export SOGNI_FLOW_STATE_DIR="$work/race-state"

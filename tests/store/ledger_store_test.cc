@@ -32,7 +32,7 @@ class LedgerStoreTest : public testing::Test {
     return rows.ok() ? *rows : std::vector<LedgerRow>{};
   }
   double Units(LedgerScope scope, const std::string& batch = "") {
-    Result<LedgerSpent> s = store_->Spent(scope, batch);
+    Result<LedgerSpent> s = store_->Spent(scope, batch, {});
     EXPECT_OK(s.status());
     return s.ok() ? s->amount.units : -1;
   }
@@ -60,8 +60,10 @@ TEST_F(LedgerStoreTest, ANewRunIsInTheLedgerAtItsEstimate) {
 TEST_F(LedgerStoreTest, ARunOverACeilingIsNotStoredAtAll) {
   const LedgerCeiling day{.scope = LedgerScope::kDay, .max_units = 40, .origin = "budget.day of b.yaml"};
   ASSERT_OK(Create("r1", 30, "", {day}));  // 31
-  ASSERT_OK(store_->FitsCeilings("", {9, 0}, {day}));
-  EXPECT_EQ(store_->FitsCeilings("", {10, 0}, {day}).code(), Status::Code::kCostGate);
+  const LedgerPayer payer = LedgerPayer::Of("0123456789abcdef", "");  // SampleRun's
+  ASSERT_OK(store_->FitsCeilings("", payer, {9, 0}, {day}));
+  EXPECT_EQ(store_->FitsCeilings("", payer, {10, 0}, {day}).code(), Status::Code::kCostGate);
+  ASSERT_OK(store_->FitsCeilings("", LedgerPayer::Of("fedcba9876543210", ""), {10, 0}, {day}));  // another account's
   Status over = Create("r2", 9, "", {day});  // 31 + 10 > 40
   EXPECT_EQ(over.code(), Status::Code::kCostGate);
   EXPECT_NE(over.message().find("the ceiling is 40 units (budget.day of b.yaml)"), std::string::npos) << over.message();
@@ -91,6 +93,27 @@ TEST_F(LedgerStoreTest, EachScopeCountsItsOwnRuns) {
   EXPECT_EQ(Units(LedgerScope::kDay), 0);
   EXPECT_EQ(Create("m2", 10, "", {month}).code(), Status::Code::kCostGate);  // 90 + 11 > 100
   ASSERT_OK(Create("m3", 9, "", {month}));                                    // 90 + 10: within
+}
+
+TEST_F(LedgerStoreTest, ACeilingCountsOnlyTheRunsOfItsPayer) {
+  const LedgerCeiling day{.scope = LedgerScope::kDay, .max_units = 10, .origin = "d"};
+  ASSERT_OK(Create("real", 8, "", {day}));  // 9, against SampleRun's endpoint and account
+  RunRecord sandbox = SampleRun("sandbox");
+  sandbox.api_url = "sandbox:in-process";
+  sandbox.cost.steps["clip"] = {8, 0};
+  sandbox.ceilings = {day};
+  ASSERT_OK(store_->CreateRun(sandbox));  // the sandbox's runs never spend a real account's budget
+  RunRecord other = SampleRun("other");
+  other.account = "fedcba9876543210";
+  other.cost.steps["clip"] = {8, 0};
+  other.ceilings = {day};
+  ASSERT_OK(store_->CreateRun(other));  // nor another account's
+  EXPECT_EQ(Create("real2", 1, "", {day}).code(), Status::Code::kCostGate);  // 9 + 2 > 10
+  std::vector<LedgerRow> rows = Rows({.run_id = "sandbox"});
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].payer.api_url, "sandbox:in-process");
+  EXPECT_EQ(rows[0].payer.account, "0123456789abcdef");
+  EXPECT_EQ(Units(LedgerScope::kDay), 9 + 8 + 8) << "Spent without a payer counts every run";
 }
 
 TEST_F(LedgerStoreTest, AnEndedRunCountsWhatItWasCharged) {

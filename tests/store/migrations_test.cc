@@ -342,6 +342,8 @@ TEST(MigrationsTest, Version9FileGainsALedgerOfItsRuns) {
   std::map<std::string, LedgerRow> by_id;
   for (const LedgerRow& r : *rows) by_id[r.run_id] = r;
   EXPECT_EQ(by_id["s1"].batch, "nightly");
+  EXPECT_EQ(by_id["s1"].payer.api_url, "-") << "a run stored before its endpoint was kept pays as '-'";
+  EXPECT_EQ(by_id["s1"].payer.account, "-");
   EXPECT_EQ(by_id["s1"].day, LedgerDay(1764979200000));
   ASSERT_TRUE(by_id["s1"].actual.has_value());
   EXPECT_EQ(by_id["s1"].actual->units, 7);
