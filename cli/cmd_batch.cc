@@ -323,14 +323,15 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx, bool resume_on
                  "batch file's budget, --max-units, --max-usd; see `sogni-flow ledger`) is not started: the\n"
                  "others go on, and the batch ends with exit 5 and a table of the runs left out.");
   CommandLine& cl = resume_only ? resume_cl : run_cl;
-  cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary", &drive.json);
+  cl.Flag("json", "", "one JSON object per workflow event on stdout, then a summary; then one per run left out\n"
+          "{event: not_started} and {event: batch_summary, exitCode}", &drive.json);
   flags.Register(cl);
   if (!resume_only) cl.Flag("detach", "", "start the runs, store them and exit 0 without following", &drive.detach);
   if (!resume_only) cl.Value("max-tokens", "", "N", "local plans: refuse (exit 5) a plan quoted over N tokens", &max_tokens_text);
   if (!resume_only)
     cl.Repeated("max-units", "", "N[/day|/month]",
               "start no run that would take spending over N capacity units: the batch's runs in all, or\n"
-              "with /day or /month every run of the state directory today or this month (local time);\n"
+              "with /day or /month every run of the state directory today or this month (UTC);\n"
               "replaces the batch file's budget of that scope", &max_units_args);
   if (!resume_only)
     cl.Repeated("max-usd", "", "N[/day|/month]", "the same in US dollars (what local runs are quoted)", &max_usd_args);
@@ -346,8 +347,8 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx, bool resume_on
                    "examples:\n"
                    "  SOGNI_API_KEY=... sogni-flow batch resume samples/nightly.batch.yaml -q\n");
   run_cl.Epilog("exit codes: 0 every run completed (or was already), 1 a run failed, 2 the batch file or a plan\n"
-            "is invalid, 3 auth, 4 unavailable (run it again), 5 cost gate (a run over a ceiling was not\n"
-            "started, or nothing was: a plan over its budget), 6 local state (or another\n"
+            "is invalid, 3 auth, 4 unavailable (run it again), 5 cost gate (nothing was started: a plan\n"
+            "over its budget; or runs over a ceiling were left out and all else went well), 6 local state (or another\n"
             "batch run of this batch is running), 7 security, 8 --timeout expired, 130 interrupted (run\n"
             "it again)\n\n"
             "examples:\n"
@@ -549,7 +550,23 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx, bool resume_on
     run_ids.push_back(*id);
     if (!drive.quiet) ctx.err << "run " << *id << " (" << TerminalText(planned[k].run->name) << ")\n";
   }
-  if (!run_ids.empty()) worst = WorseExitCode(worst, DriveAndReport("batch run", ctx, store, **backend, run_ids, drive));
+  if (!run_ids.empty()) worst = WorseExitCode(worst, DriveAndReport(resume_only ? "batch resume" : "batch run", ctx, store, **backend, run_ids, drive));
+  // A ceiling bounds what is started, at its estimate; a charge above its estimate can still take
+  // a scope past it. Said (with -q too), never hidden: the next batch run counts the charges.
+  const LedgerPayer payer = LedgerPayer::Of(fingerprint, (*backend)->api_url);
+  for (const LedgerCeiling& c : *ceilings) {
+    Result<LedgerSpent> spent = store.Spent(c.scope, batch->name, payer);
+    if (!spent.ok()) continue;
+    const std::string scope = c.scope == LedgerScope::kBatch ? "batch '" + batch->name + "'" : std::string("the ") + Name(c.scope) + " " + spent->key;
+    if (c.max_units && spent->amount.units > *c.max_units * (1 + 1e-9))
+      ctx.err << batch->name << ": warning: " << TerminalText(scope) << " now counts " << LedgerFigure(spent->amount.units)
+              << " units, past its ceiling of " << LedgerFigure(*c.max_units) << " (" << TerminalText(c.origin)
+              << "): charges came above their estimates\n";
+    if (c.max_usd && spent->amount.usd > *c.max_usd * (1 + 1e-9))
+      ctx.err << batch->name << ": warning: " << TerminalText(scope) << " now counts $" << LedgerFigure(spent->amount.usd)
+              << ", past its ceiling of $" << LedgerFigure(*c.max_usd) << " (" << TerminalText(c.origin)
+              << "): charges came above their quotes\n";
+  }
   if (!left_out.empty()) {
     // Said last, and with -q too: it is what the batch did not do.
     ctx.err << batch->name << ": " << left_out.size() << " run" << (left_out.size() == 1 ? " was" : "s were")
@@ -559,7 +576,27 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx, bool resume_on
       table.push_back({TerminalText(l.planned->run->name), LedgerFigure(l.cost.units), "$" + LedgerFigure(l.cost.usd),
                        TerminalText(l.why)});
     PrintColumns(table, {false, true, true, false}, ctx.err);
-    worst = WorseExitCode(worst, kExitCostGate);
+    // Exit 5 when everything else went well: a failure (1), an outage (4), a timeout (8) or an
+    // interrupt (130) says more about what to do next (run again now) than runs waiting for budget.
+    if (worst == kExitOk) worst = kExitCostGate;
+  }
+  if (drive.json && (!left_out.empty() || !run_ids.empty())) {
+    for (const LeftOut& l : left_out) {
+      Value o = Value::Object();
+      o.Set("event", Value::String("not_started"));
+      o.Set("run", Value::String(l.planned->run->name));
+      o.Set("units", Value::Double(l.cost.units));
+      o.Set("usd", Value::Double(l.cost.usd));
+      o.Set("why", Value::String(l.why));
+      ctx.out << o.ToJson() << "\n";
+    }
+    Value o = Value::Object();
+    o.Set("event", Value::String("batch_summary"));
+    o.Set("batch", Value::String(batch->name));
+    o.Set("started", Value::Int(static_cast<int64_t>(run_ids.size())));
+    o.Set("notStarted", Value::Int(static_cast<int64_t>(left_out.size())));
+    o.Set("exitCode", Value::Int(worst));
+    ctx.out << o.ToJson() << "\n";
   }
   return worst;
 }

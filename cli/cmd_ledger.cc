@@ -73,12 +73,12 @@ int RunLedger(const std::vector<std::string>& args, Context& ctx) {
                  "(local projects, quoted by the network). Every run is in it from the moment it is stored:\n"
                  "at its estimate until it ends, then at what it was charged (the units the server reported\n"
                  "for its steps, its projects' charges at their quote's rate). OPEN counts the runs still at\n"
-                 "their estimate. Days are local time. `batch run` refuses to start a run that would take a\n"
+                 "their estimate. Days and months are UTC. `batch run` refuses to start a run that would take a\n"
                  "batch, a day or a month over its ceiling (budget: in the batch file, --max-units,\n"
                  "--max-usd), counting only the runs of the same key at the same endpoint (ENDPOINT, KEY:\n"
                  "a fingerprint, never the key): the sandbox's runs never spend a real account's budget.\n"
                  "Runs that were forgotten stay in the ledger. Reads only; sends nothing.");
-  cl.Value("month", "", "YYYY-MM", "the month to show (default: this month, local time)", &month);
+  cl.Value("month", "", "YYYY-MM", "the month to show (default: this month, UTC)", &month);
   cl.Flag("all", "", "every day the ledger holds", &all);
   cl.Value("batch", "", "NAME", "only the runs of this batch (its name: in the batch file)", &batch);
   cl.Flag("runs", "", "also list each run: its estimate, and what it was charged once it ended", &runs);
@@ -167,7 +167,7 @@ int RunLedger(const std::vector<std::string>& args, Context& ctx) {
   const std::string period = all ? "all time" : month;
   ctx.out << "ledger of " << TerminalText(StateDirPath(state_dir, ctx)) << ", " << period
           << (batch.empty() ? "" : ", batch " + TerminalText(batch))
-          << " (days in local time; a run counts its estimate until it ends, then what it was charged)\n\n";
+          << " (days in UTC; a run counts its estimate until it ends, then what it was charged)\n\n";
   if (rows.empty()) {
     ctx.out << "no run was stored " << (all ? "yet" : "in " + month) << "\n";
     return kExitOk;

@@ -102,7 +102,7 @@ LedgerAmount ActualCost(const LedgerEstimate& estimate, const std::vector<Settle
 std::string LedgerDay(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
-  if (!localtime_r(&t, &tm)) gmtime_r(&t, &tm);
+  if (!gmtime_r(&t, &tm)) return "1970-01-01";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
   return buf;
@@ -114,7 +114,9 @@ Status CheckCeiling(const LedgerCeiling& ceiling, const std::string& scope_key, 
                             : ceiling.scope == LedgerScope::kDay ? "the day " + scope_key
                                                                  : "the month " + scope_key;
   auto over = [&](double max, double have, double add, bool dollars) -> Status {
-    if (have + add <= max) return Status::OK();
+    // Sums of binary fractions ($0.002468 three times is above $0.007404 in doubles): a relative
+    // margin of 1e-9, far below any figure shown, keeps "reaching the ceiling exactly" allowed.
+    if (have + add <= max + 1e-9 * std::max(1.0, std::fabs(max))) return Status::OK();
     auto amount = [&](double v) { return dollars ? "$" + LedgerFigure(v) : LedgerFigure(v) + " units"; };
     return Status::Error(Status::Code::kCostGate, "it would take " + scope + " to " + amount(have + add) + " (" +
                                                       amount(have) + " so far, " + amount(add) + " this run); the ceiling is " +

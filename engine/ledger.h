@@ -60,7 +60,7 @@ struct LedgerPayer {
 };
 
 // Which runs a ceiling counts (of its payer). A day and a month are the state directory's (every run stored in
-// it that day or month, local time); a batch is that batch's runs, whenever they were stored.
+// it that day or month, UTC); a batch is that batch's runs, whenever they were stored.
 enum class LedgerScope { kBatch, kDay, kMonth };
 const char* Name(LedgerScope scope);  // "batch", "day", "month"
 
@@ -94,7 +94,9 @@ struct SettledProject {
 LedgerAmount ActualCost(const LedgerEstimate& estimate, const std::vector<SettledStep>& steps,
                         const std::vector<SettledProject>& projects);
 
-// The day (YYYY-MM-DD) of `ms` since the epoch in the local time zone (TZ), and its month (YYYY-MM).
+// The day (YYYY-MM-DD) of `ms` since the epoch, UTC, and its month (YYYY-MM). UTC, not the local
+// zone: every process files a run under the same day whatever its TZ says (two processes in two
+// zones would otherwise each get a day of their own, and each a full day's ceiling).
 std::string LedgerDay(int64_t ms);
 inline std::string LedgerMonth(const std::string& day) { return day.substr(0, 7); }
 

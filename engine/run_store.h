@@ -123,7 +123,7 @@ struct LedgerRow {
   std::string run_id{}, batch{};
   LedgerPayer payer{};             // the run's key fingerprint and endpoint
   std::string entry{};             // the batch file's run it is ("" = none, or forgotten)
-  std::string day{};               // YYYY-MM-DD, local time, when the run was stored
+  std::string day{};               // YYYY-MM-DD, UTC, when the run was stored
   int64_t created_at = 0;
   std::string plan_name{}, status{};
   LedgerEstimate estimate{};
@@ -349,7 +349,7 @@ class RunStore {
     return Status::Internal("this store keeps no ledger");
   }
   // What a scope counts now, of `payer`'s runs: kBatch that batch's runs; kDay and kMonth the
-  // store's today and this month (local time).
+  // store's today and this month (UTC).
   virtual Result<LedgerSpent> Spent(LedgerScope scope, const std::string& batch, const LedgerPayer& payer) {
     (void)scope, (void)batch, (void)payer;
     return Status::Internal("this store keeps no ledger");

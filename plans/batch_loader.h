@@ -6,7 +6,7 @@
 //   concurrency: 4                # runs at once (optional; else -j, the jobs setting, 1)
 //   budget:                       # the ledger's ceilings (optional; engine/ledger.h)
 //     batch: {max_units: 20000}   #   the batch's runs, all of them
-//     day: {max_units: 5000, max_usd: 10}  # every run of the state directory today (local time)
+//     day: {max_units: 5000, max_usd: 10}  # every run of the state directory today (UTC)
 //     month: {max_usd: 200}       #   and this month
 //   entries:
 //     - plan: plans/product-shot.yaml   # relative to the batch file

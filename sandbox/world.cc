@@ -157,7 +157,10 @@ Value World::WorkflowRecord(const WorkflowRun& w) const {
     estimate.Set("unit", Value::String(s.cost_unit));
     estimate.Set("quantity", Value::Double(s.cost_quantity));
     cost.Set("estimate", estimate);
-    cost.Set("capacityUnits", Value::Double(s.units));
+    // What the step was billed, once it has ended (PROTO leaves `actual` untyped: a number here):
+    // its units when it completed, nothing (0) when it failed or was cancelled; absent before.
+    if (s.status == "completed") cost.Set("actual", Value::Double(s.units));
+    else if (s.status == "failed" || s.status == "cancelled") cost.Set("actual", Value::Double(0));
     st.Set("cost", cost);
     st.Set("seed", Value::Int(static_cast<int64_t>(s.seed)));
     if (!s.error.is_null()) st.Set("error", s.error);

@@ -262,7 +262,7 @@ CREATE INDEX batch_runs_by_batch ON batch_runs (batch, entry);
 
 // The ledger (engine/ledger.h): what each run is expected to cost, stored with the run in its
 // creating transaction, and what it was charged once it ended. No foreign key: what was spent
-// stays spent when a run is forgotten. `day` is the local date the run was stored on.
+// stays spent when a run is forgotten. `day` is the date (UTC) the run was stored on.
 // Runs stored before have no estimate (0); those that ended count what they reported: the units
 // of a server run's steps, the charges of a local run's projects at each one's quote rate. A damaged amount or
 // time must not stop the upgrade: each is bounded into what the CHECKs accept.
@@ -289,7 +289,7 @@ INSERT INTO ledger (run_id, batch, day, units, usd, steps, units_actual, usd_act
   SELECT r.id,
          COALESCE((SELECT b.batch FROM batch_runs b WHERE b.run_id = r.id), ''),
          CASE WHEN r.created_at BETWEEN 0 AND 253402214400000
-              THEN COALESCE(date(r.created_at / 1000, 'unixepoch', 'localtime'), '1970-01-01')
+              THEN COALESCE(date(r.created_at / 1000, 'unixepoch'), '1970-01-01')
               ELSE '1970-01-01' END,
          0, 0, '{}',
          CASE WHEN r.status NOT IN ('completed', 'partial_failure', 'failed', 'cancelled') THEN NULL

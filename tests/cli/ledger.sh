@@ -94,6 +94,36 @@ grep -q "^nightly: 5 runs were not started" run3.err || fail "-q hid what was le
 grep -q "^total *12 *0 *16 *\$0$" ledger.txt || fail "ledger: $(cat ledger.txt)"
 grep -q "nightly: teaser\[product=kettle,size=square\] *completed *2 *\$0 *2 *\$0$" ledger.txt || fail "ledger --runs: $(cat ledger.txt)"
 
+# Runs left out do not hide what else happened: a --timeout that stops following is exit 8 (run
+# again now), not 5; with --json the runs left out and the batch's own exit code end the stream.
+export SOGNI_FLOW_STATE_DIR="$work/timeout-state"
+slow_url=$url; slow_pid=$sandbox_pid
+start_sandbox "$key" --step-ms 3000
+SOGNI_API_BASE_URL=$url "$bin" batch run nightly.batch.yaml --max-units 2 --timeout 1s --json > slow.json 2> slow.err
+rc=$?
+kill "$sandbox_pid" 2>/dev/null; wait "$sandbox_pid" 2>/dev/null
+url=$slow_url; sandbox_pid=$slow_pid
+[ "$rc" -eq 8 ] || fail "a batch that timed out with runs left out exited $rc, expected 8: $(tail -4 slow.err)"
+grep -q "runs were not started: each would cross a ceiling" slow.err || fail "the runs left out were not said after a timeout"
+tail -1 slow.json | jq -e '.event == "batch_summary" and .exitCode == 8 and .notStarted == 10 and .started == 2' > /dev/null ||
+  fail "the JSON stream does not end with the batch's summary: $(tail -1 slow.json)"
+[ "$(jq -s '[.[] | select(.event == "not_started")] | length' slow.json)" -eq 10 ] || fail "the JSON stream lacks the runs left out"
+
+# A server that charges above the estimates (--price-percent 150): the ceiling bounds what is
+# started at its estimates; the charges that take the day past it are said, and counted next time.
+export SOGNI_FLOW_STATE_DIR="$work/price-state"
+start_sandbox "$key" --step-ms 20 --price-percent 150
+SOGNI_API_BASE_URL=$url "$bin" batch run nightly.batch.yaml --max-units 4/day -q > dear.out 2> dear.err
+rc=$?
+SOGNI_API_BASE_URL=$url "$bin" batch run nightly.batch.yaml --max-units 4/day -q > dear2.out 2> dear2.err
+rc2=$?
+kill "$sandbox_pid" 2>/dev/null; wait "$sandbox_pid" 2>/dev/null
+url=$slow_url; sandbox_pid=$slow_pid
+[ "$rc" -eq 5 ] || fail "a batch over a day ceiling at a dearer server exited $rc: $(tail -4 dear.err)"
+grep -q "^nightly: warning: the day $(date -u +%F) now counts 6 units, past its ceiling of 4 (--max-units 4/day): charges came above their estimates$" dear.err ||
+  fail "the charges past the ceiling were not said: $(grep -v '^[a-z-]*\[' dear.err | head -5)"
+[ "$rc2" -eq 5 ] && grep -q "(6 units so far, 1 units this run)" dear2.err || fail "the next batch run did not count the charges: $(tail -3 dear2.err)"
+
 # --- 2. a day counts every run of the state directory ----------------------------------------------
 export SOGNI_FLOW_STATE_DIR="$work/day-state"
 # Runs against the in-process sandbox first: they spend the sandbox's day, never the account's.
@@ -211,10 +241,17 @@ sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "UPDATE ledger SET steps = '{}' WHERE r
 "$bin" forget "$id" > forget.out 2>&1 || fail "forget exited $?: $(cat forget.out)"
 "$bin" ledger --json | jq -e --arg id "$id" '.total.units == 1 and .runs[0].run == $id and .runs[0].status == null' > /dev/null ||
   fail "a forgotten run is no longer spent: $("$bin" ledger --json)"
+# Two processes in zones 26 hours apart file their runs under one UTC day: one day ceiling holds both.
 export SOGNI_FLOW_STATE_DIR="$work/tz-state"
-TZ=Etc/GMT-14 "$bin" run plans/shot.yaml -p product=clock > tz.out 2> tz.err || fail "run under TZ exited $?"
-day=$(TZ=Etc/GMT-14 "$bin" ledger --all --json | jq -r '.runs[0].day')
-[ "$day" = "$(TZ=Etc/GMT-14 date +%F)" ] || fail "the ledger's day $day is not the local day $(TZ=Etc/GMT-14 date +%F)"
+printf 'version: 1\nkind: batch\nname: tz-a\nbudget: {day: {max_units: 3}}\nentries:\n  - {plan: plans/shot.yaml, matrix: {product: [a1, a2]}}\n' > tz-a.batch.yaml
+printf 'version: 1\nkind: batch\nname: tz-b\nbudget: {day: {max_units: 3}}\nentries:\n  - {plan: plans/shot.yaml, matrix: {product: [b1, b2]}}\n' > tz-b.batch.yaml
+before=$(workflows)
+TZ=Etc/GMT+12 "$bin" batch run tz-a.batch.yaml > tz-a.out 2> tz-a.err || fail "the batch in UTC-12 exited $?: $(tail -3 tz-a.err)"
+TZ=Etc/GMT-14 "$bin" batch run tz-b.batch.yaml > tz-b.out 2> tz-b.err
+[ $? -eq 5 ] || fail "the batch in UTC+14 was not held by the day the batch in UTC-12 spent: $(tail -3 tz-b.err)"
+[ $(( $(workflows) - before )) -eq 3 ] || fail "two zones spent $(( $(workflows) - before )) units under one day ceiling of 3"
+"$bin" ledger --all --json | jq -e --arg d "$(date -u +%F)" '[.runs[].day] | unique == [$d]' > /dev/null ||
+  fail "the ledger's days are not the UTC day $(date -u +%F): $("$bin" ledger --all --json | jq -c '[.runs[].day]')"
 for bad in "--month 2026-13" "--month 26-12" "--month x" "--all --month 2026-12" "extra"; do
   # shellcheck disable=SC2086
   "$bin" ledger $bad > /dev/null 2> usage.err

@@ -61,6 +61,9 @@ TEST(LedgerTest, ACeilingIsCrossedOnlyAboveIt) {
                          "100 units (budget.day of b.yaml)");
   LedgerCeiling usd{.scope = LedgerScope::kBatch, .max_usd = 0.01, .origin = "--max-usd 0.01"};
   EXPECT_TRUE(CheckCeiling(usd, "nightly", {1e9, 0.004}, {1e9, 0.006}).ok());  // units do not count for dollars
+  // Three quotes of $0.002468 reach a ceiling of $0.007404 exactly, whatever the binary sums say.
+  EXPECT_TRUE(CheckCeiling(LedgerCeiling{.scope = LedgerScope::kDay, .max_usd = 0.007404, .origin = "x"}, "d",
+                           {0, 0.002468 + 0.002468}, {0, 0.002468}).ok());
   EXPECT_EQ(CheckCeiling(usd, "nightly", {0, 0.004}, {0, 0.0061}).message(),
             "it would take batch 'nightly' to $0.0101 ($0.004 so far, $0.0061 this run); the ceiling is $0.01 (--max-usd 0.01)");
   LedgerCeiling zero{.scope = LedgerScope::kMonth, .max_units = 0, .origin = "x"};
@@ -80,16 +83,16 @@ TEST(LedgerTest, TheEstimateRoundTripsAndDamageIsRefused) {
   }
 }
 
-TEST(LedgerTest, DaysAreLocalTime) {
+TEST(LedgerTest, DaysAreUtcWhateverTheZone) {
   const char* was = std::getenv("TZ");
   const std::string saved = was ? was : "";
-  setenv("TZ", "UTC", 1);
-  tzset();
-  EXPECT_EQ(LedgerDay(1764979200000), "2025-12-06");  // 2025-12-06T00:00:00Z
-  EXPECT_EQ(LedgerMonth(LedgerDay(1764979200000)), "2025-12");
-  setenv("TZ", "Etc/GMT+1", 1);  // one hour behind UTC
-  tzset();
-  EXPECT_EQ(LedgerDay(1764979200000), "2025-12-05");
+  for (const char* zone : {"UTC", "Etc/GMT+12", "Etc/GMT-14", "ABC+24"}) {
+    setenv("TZ", zone, 1);
+    tzset();
+    EXPECT_EQ(LedgerDay(1764979200000), "2025-12-06") << zone;  // 2025-12-06T00:00:00Z
+    EXPECT_EQ(LedgerDay(1764979200000 - 1), "2025-12-05") << zone;
+    EXPECT_EQ(LedgerMonth(LedgerDay(1764979200000)), "2025-12") << zone;
+  }
   if (was) setenv("TZ", saved.c_str(), 1);
   else unsetenv("TZ");
   tzset();

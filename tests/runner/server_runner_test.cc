@@ -154,7 +154,7 @@ class ServerRunnerTest : public RunTestBase {
     Value ran_with = *step->Find("arguments");
     ran_with.Set("seed", *step->Find("seed"));
     EXPECT_EQ(field("argumentsDigest").as_string(), Sha256Hex(ran_with.ToJson(true)));
-    EXPECT_EQ(field("units").as_number(), step->Find("cost")->Find("capacityUnits")->as_number());
+    EXPECT_EQ(field("units").as_number(), step->Find("cost")->Find("actual")->as_number());
   }
 
   void ExpectNoCanaryAnywhere() {
