@@ -174,7 +174,7 @@ int RunLedger(const std::vector<std::string>& args, Context& ctx) {
   }
   const std::vector<bool> right = {false, true, true, true, true};
   std::vector<std::vector<std::string>> table = {{"DAY", "RUNS", "OPEN", "UNITS", "USD"}};
-  for (const auto& [day, sum] : days) table.push_back(SumCells(day, sum));
+  for (const auto& [day, sum] : days) table.push_back(SumCells(TerminalText(day), sum));
   table.push_back(SumCells("total", total));
   PrintColumns(table, right, ctx.out);
   table = {{"BATCH", "RUNS", "OPEN", "UNITS", "USD"}};
@@ -194,7 +194,7 @@ int RunLedger(const std::vector<std::string>& args, Context& ctx) {
     for (const LedgerRow& r : rows) {
       const LedgerAmount e = r.estimate.Total();
       const std::string what = !r.entry.empty() ? r.batch + ": " + r.entry : !r.plan_name.empty() ? r.plan_name : "-";
-      table.push_back({TerminalText(r.run_id), r.day, TerminalText(what), r.status.empty() ? "(forgotten)" : r.status,
+      table.push_back({TerminalText(r.run_id), TerminalText(r.day), TerminalText(what), r.status.empty() ? "(forgotten)" : r.status,
                        LedgerFigure(e.units), Dollars(e.usd), r.actual ? LedgerFigure(r.actual->units) : "-",
                        r.actual ? Dollars(r.actual->usd) : "-"});
     }

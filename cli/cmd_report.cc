@@ -2,6 +2,7 @@
 // from the state directory and the downloaded files. Reads only, but for the page it writes;
 // sends nothing.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,9 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,8 +39,9 @@ namespace sflow {
 namespace {
 
 constexpr const char* kMarker = "<!-- sogni-flow report -->";
-constexpr int64_t kInlineMax = 2 << 20;   // images up to 2 MiB go inside the page
-constexpr int64_t kPosterScanMax = 64 << 20;  // a video is read for its first frame up to 64 MiB
+constexpr int64_t kInlineMax = 2 << 20;        // images up to 2 MiB go inside the page,
+constexpr int64_t kInlineTotal = 32 << 20;     // and up to 32 MiB of them in all (then linked)
+constexpr int64_t kPosterScanMax = 64 << 20;   // a video is kept for its first frame up to 64 MiB
 
 bool IsRunId(const std::string& s) {
   return s.size() == 22 && s.rfind("r-", 0) == 0 && s[10] == '-' && s[17] == '-';
@@ -78,19 +78,54 @@ std::map<std::string, std::pair<int64_t, int64_t>> StepTimes(RunStore& store, co
   return times;
 }
 
-// A regular file's bytes, up to `max` (nullopt: absent, not a regular file, larger).
-std::optional<std::string> ReadSmall(const std::string& path, int64_t max) {
+// A downloaded file read whole, once: its size and sha256, and its bytes when they are at most
+// `keep` long (else `bytes` is empty).
+struct FileRead {
+  int64_t size = 0;
+  std::string sha256, bytes;
+};
+
+// Reads the regular file at `path` without ever blocking on what is not one: it is opened
+// O_NONBLOCK (a fifo or a device put there since the last look opens at once) and refused by
+// fstat unless regular. nullopt: absent, not a regular file, or unreadable.
+std::optional<FileRead> ReadArtifact(const std::string& path, int64_t keep) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > max) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (!in.good() && !in.eof()) return std::nullopt;
-  return s.str();
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return ::close(fd), std::nullopt;
+  FileRead out;
+  Sha256 hash;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ::close(fd), std::nullopt;
+    if (n == 0) break;
+    hash.Update(std::string_view(buf, static_cast<size_t>(n)));
+    out.size += n;
+    if (out.size <= keep) out.bytes.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (out.size > keep) out.bytes.clear();
+  out.sha256 = hash.HexDigest();
+  return out;
+}
+
+// The first bytes of a regular file (for the marker of an earlier report); "" otherwise.
+std::string HeadOf(const std::string& path, size_t n) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "";
+  struct stat st;
+  std::string head(n, '\0');
+  ssize_t got = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ::read(fd, head.data(), n) : -1;
+  ::close(fd);
+  head.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return head;
 }
 
 struct Gathered {
   int artifacts = 0, inlined = 0, missing = 0;
+  int64_t inline_left = kInlineTotal;  // bytes of images the page may still hold
 };
 
 // Everything the page shows of one run. Files are found from the current directory, as the run
@@ -159,26 +194,25 @@ Result<ReportRun> GatherRun(RunStore& store, const RunRecord& run, const std::st
       ra.provenance = ProvenanceJson(run, a, step);
       std::error_code ec;
       const std::filesystem::path abs = std::filesystem::weakly_canonical(std::filesystem::absolute(a.local_path, ec), ec);
-      struct stat st;
-      if (ec || ::stat(abs.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      // Every file is read whole and checked against what was downloaded (size and sha256): one
+      // changed since is never shown as what the run made, inside the page or linked beside it.
+      const bool inline_it = a.kind == MediaKind::kImage && inline_images && g->inline_left > 0;
+      const int64_t keep = inline_it ? std::min(kInlineMax, g->inline_left) : a.kind == MediaKind::kVideo ? kPosterScanMax : 0;
+      std::optional<FileRead> file = ec ? std::nullopt : ReadArtifact(abs.string(), keep);
+      if (!file) {
         ++g->missing;
-      } else if (st.st_size != a.size) {
-        ra.state = "changed since its download";  // not shown as what the run made
+      } else if (file->size != a.size || file->sha256 != a.sha256) {
+        ra.state = "changed since its download";
         ++g->missing;
       } else {
         ra.href = RelativeUrl(report_dir, abs.string());
-        if (a.kind == MediaKind::kImage && inline_images) {
-          if (std::optional<std::string> bytes = ReadSmall(abs, kInlineMax)) {
-            const std::string mime = ImageMime(*bytes);
-            if (Sha256Hex(*bytes) != a.sha256) {
-              ra.state = "changed since its download", ra.href.clear(), ++g->missing;
-            } else if (!mime.empty()) {
-              ra.href = DataUri(mime, *bytes), ++g->inlined;
-            }
-          }
-        } else if (a.kind == MediaKind::kVideo) {
-          if (std::optional<std::string> bytes = ReadSmall(abs, kPosterScanMax))
-            if (std::optional<std::string> frame = Mp4JpegFrame(*bytes)) ra.poster = DataUri("image/jpeg", *frame);
+        const std::string mime = inline_it ? ImageMime(file->bytes) : "";
+        if (!file->bytes.empty() && !mime.empty()) {
+          ra.href = DataUri(mime, file->bytes);
+          g->inline_left -= file->size;
+          ++g->inlined;
+        } else if (a.kind == MediaKind::kVideo && !file->bytes.empty()) {
+          if (std::optional<std::string> frame = Mp4JpegFrame(file->bytes)) ra.poster = DataUri("image/jpeg", *frame);
         }
       }
     }
@@ -187,18 +221,44 @@ Result<ReportRun> GatherRun(RunStore& store, const RunRecord& run, const std::st
   return r;
 }
 
+// The temporaries of earlier writes of `path` whose process is gone (killed while it wrote):
+// PATH.tmp-PID, a regular file, PID not alive.
+void RemoveStaleTemporaries(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string prefix = p.filename().string() + ".tmp-";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(p.parent_path().empty() ? "." : p.parent_path(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size() || name.size() > prefix.size() + 10) continue;
+    const std::string pid = name.substr(prefix.size());
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    struct stat st;
+    if (::lstat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::getuid()) continue;
+    if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) ::unlink(e.path().c_str());
+  }
+}
+
 // Writes `html` to `path` whole or not at all (a temporary file, fsync, rename). A file there that
 // is not a report of sogni-flow is kept unless `force`.
 Status WritePage(const std::string& path, const std::string& html, bool force) {
   struct stat st;
+  mode_t mode = 0644;
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode)) return Status::Error(Status::Code::kSecurity, path + " exists and is not a regular file");
-    std::optional<std::string> head = ReadSmall(path, 1 << 26);
-    if (!force && (!head || head->find(kMarker) == std::string::npos))
+    // A report begins with its doctype line and the marker, as this writes it; a file that only
+    // mentions the marker somewhere is not one.
+    if (!force && HeadOf(path, 64).rfind(std::string("<!DOCTYPE html>\n") + kMarker + "\n", 0) != 0)
       return Status::Error(Status::Code::kInvalidPlan, path + " exists and is not a report of sogni-flow; give another -o, or --force");
+    mode = st.st_mode & 0777;  // a report made private stays private
   }
+  RemoveStaleTemporaries(path);
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0 && ::fchmod(fd, mode) != 0) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
+  }
   if (fd < 0) return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < html.size()) {

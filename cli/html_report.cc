@@ -342,7 +342,7 @@ std::string RenderBatchReport(const ReportPage& page, const std::string& batch, 
   std::string summary;
   for (const auto& [status, n] : by_status) summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + status;
   std::string h = Head(page) + "<header class=\"page\"><h1>" + HtmlText(page.title) + "</h1><p>" + std::to_string(runs.size()) +
-                  " runs: " + HtmlText(summary.empty() ? "none yet" : summary) + " &middot; charged " + HtmlText(Amount(charged)) +
+                  " runs (the newest of each run of the batch file): " + HtmlText(summary.empty() ? "none yet" : summary) + " &middot; charged " + HtmlText(Amount(charged)) +
                   (estimate.units > 0 || estimate.usd > 0 ? ", still estimated " + HtmlText(Amount(estimate)) : "") +
                   "</p></header>\n<main>\n<section class=\"run\" id=\"matrix\">\n<h2>The matrix of " + HtmlText(batch) +
                   "</h2>\n";

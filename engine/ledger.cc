@@ -50,7 +50,7 @@ Result<LedgerEstimate> LedgerEstimate::FromJson(const std::string& json) {
     const Value* units = m.value.is_object() ? m.value.Find("units") : nullptr;
     const Value* usd = m.value.is_object() ? m.value.Find("usd") : nullptr;
     if (!units || !usd || !units->is_number() || !usd->is_number() || !(units->as_number() >= 0) ||
-        !(usd->as_number() >= 0) || !std::isfinite(units->as_number()) || !std::isfinite(usd->as_number()))
+        !(usd->as_number() >= 0) || !(units->as_number() < 1e300) || !(usd->as_number() < 1e300))
       return Status::Internal("a ledger estimate whose step '" + m.key + "' is not {units, usd}, two numbers of 0 or more");
     e.steps[m.key] = LedgerAmount{units->as_number(), usd->as_number()};
   }

@@ -24,7 +24,11 @@ std::string ProvenanceJson(const RunRecord& run, const ArtifactRecord& a, const 
   v.Set("tool", step && !step->tool.empty() ? Value::String(step->tool) : Value::Null());
   v.Set("seed", step && step->seed ? Value::Int(*step->seed) : Value::Null());
   v.Set("argumentsDigest", step && !step->arguments_digest.empty() ? Value::String(step->arguments_digest) : Value::Null());
-  v.Set("units", step && step->units ? Value::Double(*step->units) : Value::Null());
+  // A server step's capacity units; a local step's record holds the tokens its project was charged
+  // there (runner/local), which are not units.
+  const bool local = run.execution == Execution::kLocal;
+  v.Set("units", !local && step && step->units ? Value::Double(*step->units) : Value::Null());
+  if (local) v.Set("chargedTokens", step && step->units ? Value::Double(*step->units) : Value::Null());
   v.Set("artifactId", Value::String(a.remote_id));
   v.Set("index", Value::Int(a.index));
   v.Set("mediaKind", Value::String(MediaKindName(a.kind)));

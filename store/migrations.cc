@@ -272,11 +272,11 @@ CREATE TABLE ledger (
   batch         TEXT NOT NULL DEFAULT '',          -- the batch file's name, '' = none
   day           TEXT NOT NULL CHECK (length(day) = 10
                   AND day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
-  units         REAL NOT NULL CHECK (units >= 0),  -- the estimate: capacity units
-  usd           REAL NOT NULL CHECK (usd >= 0),    -- the estimate: US dollars
+  units         REAL NOT NULL CHECK (units >= 0 AND units < 1e300),  -- the estimate: capacity units
+  usd           REAL NOT NULL CHECK (usd >= 0 AND usd < 1e300),      -- the estimate: US dollars
   steps         TEXT NOT NULL CHECK (json_valid(steps)),  -- the estimate per step {"ID": {"units", "usd"}}
-  units_actual  REAL CHECK (units_actual IS NULL OR units_actual >= 0),  -- once the run ended
-  usd_actual    REAL CHECK (usd_actual IS NULL OR usd_actual >= 0),
+  units_actual  REAL CHECK (units_actual IS NULL OR (units_actual >= 0 AND units_actual < 1e300)),  -- once ended
+  usd_actual    REAL CHECK (usd_actual IS NULL OR (usd_actual >= 0 AND usd_actual < 1e300)),
   created_at    INTEGER NOT NULL,
   -- who pays: the run's key fingerprint and endpoint ('-' when the run has none); a ceiling
   -- counts only the runs of one payer

@@ -1,6 +1,7 @@
 // The ledger half of SqliteRunStore (engine/ledger.h, engine/run_store.h): each run's row, written
 // with the run in its creating transaction after its ceilings are checked in that same
 // transaction, and settled (what it was charged) whenever an ended run's steps or projects change.
+#include <algorithm>
 #include <cmath>
 
 #include "store/run_rows.h"
@@ -11,6 +12,7 @@ namespace sflow {
 namespace {
 
 bool Finite(double v) { return std::isfinite(v) && v >= 0; }
+bool Amount(double v) { return v >= 0 && v < 1e300; }  // what the ledger's CHECKs take (NaN fails)
 
 // The days of `month` (YYYY-MM) as a range of YYYY-MM-DD keys.
 std::pair<std::string, std::string> MonthRange(const std::string& month) { return {month + "-00", month + "-99"}; }
@@ -19,8 +21,10 @@ std::pair<std::string, std::string> MonthRange(const std::string& month) { retur
 
 Status SqliteRunStore::CheckLedgerEntry(const RunRecord& run) {
   for (const auto& [step, amount] : run.cost.steps)
-    if (!Finite(amount.units) || !Finite(amount.usd))
-      return InvalidCall("run " + run.id + ": the estimate of step '" + step + "' is not a finite amount of 0 or more");
+    if (!Amount(amount.units) || !Amount(amount.usd))
+      return InvalidCall("run " + run.id + ": the estimate of step '" + step + "' is not an amount from 0 to 1e300");
+  if (const LedgerAmount total = run.cost.Total(); !Amount(total.units) || !Amount(total.usd))
+    return InvalidCall("run " + run.id + ": its estimate is not an amount from 0 to 1e300");
   for (const LedgerCeiling& c : run.ceilings)
     if ((c.max_units && !Finite(*c.max_units)) || (c.max_usd && !Finite(*c.max_usd)))
       return InvalidCall("run " + run.id + ": a ceiling (" + c.origin + ") that is not a finite amount of 0 or more");
@@ -31,7 +35,10 @@ Result<LedgerSpent> SqliteRunStore::SpentNow(LedgerScope scope, const std::strin
                                              int64_t now) {
   LedgerSpent spent;
   std::string sql =
-      "SELECT COUNT(*), SUM(units_actual IS NULL), TOTAL(COALESCE(units_actual, units)), TOTAL(COALESCE(usd_actual, usd)) "
+      // Each row's amount bounded to [0, 1e300]: a damaged row (CHECKs turned off, a hand edit) can
+      // never lower what a scope has spent, and one past any ceiling blocks it rather than wrap.
+      "SELECT COUNT(*), SUM(units_actual IS NULL), TOTAL(min(max(COALESCE(units_actual, units), 0), 1e300)), "
+      "TOTAL(min(max(COALESCE(usd_actual, usd), 0), 1e300)) "
       "FROM ledger WHERE (?3 = '' OR account = ?3) AND (?4 = '' OR api_url = ?4) AND ";
   std::string a, b;
   switch (scope) {
@@ -110,8 +117,9 @@ Status SqliteRunStore::SettleLedger(const std::string& run_id) {
     projects.push_back(SettledProject{p->Text(0), p->OptDouble(1), p->OptDouble(2), p->OptDouble(3)});
   }
   LedgerAmount actual = ActualCost(estimate.ok() ? *estimate : LedgerEstimate{}, settled, projects);
-  if (!Finite(actual.units)) actual.units = 0;  // damaged amounts must not break the CHECKs
-  if (!Finite(actual.usd)) actual.usd = 0;
+  // Damaged amounts must not break the CHECKs (the run's end would never be stored): bounded.
+  actual.units = Finite(actual.units) ? std::min(actual.units, 1e299) : 0;
+  actual.usd = Finite(actual.usd) ? std::min(actual.usd, 1e299) : 0;
   Result<Stmt> up = db_->Prepare("UPDATE ledger SET units_actual = ?2, usd_actual = ?3 WHERE run_id = ?1");
   if (!up.ok()) return up.status();
   return up->BindAll(run_id, actual.units, actual.usd).Run();
@@ -132,7 +140,7 @@ Result<std::vector<LedgerRow>> SqliteRunStore::ListLedger(const LedgerQuery& que
   Status s = Read([&]() -> Status {
     Result<Stmt> q = db_->Prepare(
         "SELECT l.run_id, l.batch, l.day, l.created_at, COALESCE(r.plan_name, ''), COALESCE(r.status, ''), l.steps, "
-        "l.units_actual, l.usd_actual, COALESCE(b.entry, ''), l.account, l.api_url FROM ledger l LEFT JOIN runs r ON r.id = l.run_id "
+        "l.units_actual, l.usd_actual, COALESCE(b.entry, ''), l.account, l.api_url, l.units, l.usd FROM ledger l LEFT JOIN runs r ON r.id = l.run_id "
         "LEFT JOIN batch_runs b ON b.run_id = l.run_id "
         "WHERE (?1 = '' OR l.day >= ?1) AND (?2 = '' OR l.day <= ?2) AND (?3 = '' OR l.batch = ?3) "
         "AND (?4 = '' OR l.run_id = ?4) ORDER BY l.created_at, l.rowid");
@@ -153,6 +161,13 @@ Result<std::vector<LedgerRow>> SqliteRunStore::ListLedger(const LedgerQuery& que
       row.estimate = std::move(*estimate);
       std::optional<double> units = q->OptDouble(7), usd = q->OptDouble(8);
       if (units || usd) row.actual = LedgerAmount{units.value_or(0), usd.value_or(0)};
+      const bool day_ok = row.day.size() == 10 && row.day.find_first_not_of("0123456789-") == std::string::npos;
+      const bool amounts_ok = (!row.actual || (Amount(row.actual->units) && Amount(row.actual->usd))) &&
+                              Amount(q->Double(12)) && Amount(q->Double(13));
+      if (!day_ok || !amounts_ok)
+        return Status::IOError("the state database is damaged: the ledger row of run " + Printable(row.run_id) + " holds " +
+                               (day_ok ? "an amount that is negative or not finite" : "a day that is not YYYY-MM-DD") + "; " +
+                               DamagedDatabaseHint(db_->path()));
       rows.push_back(std::move(row));
     }
   });

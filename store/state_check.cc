@@ -185,6 +185,16 @@ Result<StoreCheck> CheckStore(const std::string& db_path) {
     Result<LedgerEstimate> e = LedgerEstimate::FromJson(q.Text(1));
     if (!e.ok()) out.problems.push_back("the ledger row of run '" + Printable(q.Text(0)) + "' holds " + e.status().message());
   });
+  // What the CHECKs say, for rows written with them off: amounts in [0, 1e300), a YYYY-MM-DD day.
+  EachRow(db,
+          "SELECT run_id FROM ledger WHERE NOT (units >= 0 AND units < 1e300 AND usd >= 0 AND usd < 1e300 "
+          "AND (units_actual IS NULL OR (units_actual >= 0 AND units_actual < 1e300)) "
+          "AND (usd_actual IS NULL OR (usd_actual >= 0 AND usd_actual < 1e300)) "
+          "AND length(day) = 10 AND day GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]') ORDER BY rowid",
+          &out, [&](Stmt& q) {
+            out.problems.push_back("the ledger row of run '" + Printable(q.Text(0)) +
+                                   "' holds an amount that is negative or not finite, or a malformed day");
+          });
   std::map<std::string, int64_t> last;  // run -> highest stored sequence
   std::vector<EventRecord> events;  // one chunk's, reused
   EachRow(db, "SELECT " + std::string(kChunkColumns) + ", run_id FROM event_chunks", &out, [&](Stmt& q) {

@@ -238,6 +238,21 @@ grep -q "is damaged: the ledger row of run $id holds" damaged.err || fail "ledge
 [ "$(sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "SELECT units_actual FROM ledger WHERE run_id = '$id'")" = 1.0 ] ||
   fail "the damaged row was not settled on what the run reported"
 sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "UPDATE ledger SET steps = '{}' WHERE run_id = '$id'"
+# Amounts the CHECKs refuse: an infinite one is refused at the write; a negative one or a day of
+# escape codes, written with the CHECKs off, is damage that every command names and none spends past.
+sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "UPDATE ledger SET units_actual = 1e308 * 10 WHERE run_id = '$id'" 2> /dev/null &&
+  fail "an infinite amount passed the ledger's CHECK"
+sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "PRAGMA ignore_check_constraints = 1; UPDATE ledger SET units_actual = -50, day = char(27) || '[2J' || '1234567' WHERE run_id = '$id'"
+"$bin" ledger --all > neg.out 2> neg.err
+[ $? -eq 6 ] && grep -q "is damaged" neg.err || fail "ledger of a negative amount: $(cat neg.err)"
+grep -q $'\e' neg.out neg.err && fail "an escape code of a damaged row reached the terminal"
+"$bin" check > check-neg.out 2>&1
+[ $? -ne 0 ] && grep -q "the ledger row of run '$id' holds an amount that is negative or not finite, or a malformed day" check-neg.out ||
+  fail "check did not name the damaged ledger row: $(cat check-neg.out)"
+before=$(workflows)
+"$bin" batch run nightly.batch.yaml > neg-run.out 2> neg-run.err
+[ $? -eq 6 ] && [ "$(workflows)" -eq "$before" ] || fail "a batch ran over a damaged ledger: $(tail -3 neg-run.err)"
+sqlite3 "$SOGNI_FLOW_STATE_DIR/state.db" "UPDATE ledger SET units_actual = 1, day = '$(date -u +%F)' WHERE run_id = '$id'"
 "$bin" forget "$id" > forget.out 2>&1 || fail "forget exited $?: $(cat forget.out)"
 "$bin" ledger --json | jq -e --arg id "$id" '.total.units == 1 and .runs[0].run == $id and .runs[0].status == null' > /dev/null ||
   fail "a forgotten run is no longer spent: $("$bin" ledger --json)"

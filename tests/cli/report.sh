@@ -129,6 +129,16 @@ printf 'x' >> "sogni-out/$run/clip/0.mp4"
 "$bin" report "$run" -o changed.html > /dev/null 2> changed.err || fail "report of a changed file exited $?"
 grep -q "2 not found or changed since their download" changed.err || fail "the changed files were not said: $(cat changed.err)"
 [ "$(grep -o "changed since its download" changed.html | wc -l)" -eq 2 ] || fail "the page shows a changed file as the run's"
+"$bin" report "$run" --no-inline -o changed-linked.html > /dev/null 2> changed-linked.err || fail "report --no-inline exited $?"
+grep -q "2 not found or changed since their download" changed-linked.err || fail "a changed file linked beside the page was not caught"
+printf 'notes\n<!-- sogni-flow report -->\n' > mentions.md
+"$bin" report "$run" -o mentions.md > /dev/null 2>&1
+[ $? -eq 2 ] && [ "$(head -1 mentions.md)" = notes ] || fail "a file that only mentions the marker was replaced"
+chmod 600 changed.html
+: > changed.html.tmp-999999  # left by a writer killed with SIGKILL (no such pid)
+"$bin" report "$run" -o changed.html > /dev/null 2>&1 || fail "the report could not be written again"
+[ "$(stat -c %a changed.html)" = 600 ] || fail "a private report came back $(stat -c %a changed.html)"
+[ ! -e changed.html.tmp-999999 ] || fail "the temporary file of a killed writer was left"
 echo "keep me" > notes.txt
 "$bin" report "$run" -o notes.txt > /dev/null 2> notes.err
 [ $? -eq 2 ] && [ "$(cat notes.txt)" = "keep me" ] || fail "-o onto a file that is not a report replaced it: $(cat notes.err)"

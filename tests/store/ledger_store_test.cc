@@ -184,6 +184,15 @@ TEST_F(LedgerStoreTest, ADamagedRowIsDamageToReadButNeverStopsARunsEnd) {
   EXPECT_EQ(*store_->db().QueryInt("SELECT CAST(units_actual AS INTEGER) FROM ledger"), 1);
 }
 
+TEST_F(LedgerStoreTest, ADamagedAmountNeverLowersWhatWasSpent) {
+  ASSERT_OK(Create("r1", 4));  // 5
+  ASSERT_OK(Create("r2", 4));  // 5
+  ASSERT_OK(store_->db().Exec("PRAGMA ignore_check_constraints = 1; UPDATE ledger SET units = -100 WHERE run_id = 'r2'; "
+                              "PRAGMA ignore_check_constraints = 0"));
+  EXPECT_EQ(Units(LedgerScope::kDay), 5);
+  EXPECT_EQ(store_->ListLedger({}).status().code(), Status::Code::kIOError) << "and reading it names the damage";
+}
+
 TEST_F(LedgerStoreTest, MalformedAmountsAreRefusedBeforeAnythingIsStored) {
   RunRecord r = SampleRun("r1");
   r.cost.steps["keyframe"] = {-1, 0};
