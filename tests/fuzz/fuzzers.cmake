@@ -19,7 +19,7 @@ set(SFLOW_FUZZER_json_LIBS sflow_engine)
 set(SFLOW_FUZZER_json_MAX_LEN 2048)
 
 set(SFLOW_FUZZER_envelope_SOURCES ${CMAKE_SOURCE_DIR}/api/api_envelope.cc ${CMAKE_SOURCE_DIR}/api/http_transport.cc)
-set(SFLOW_FUZZER_envelope_LIBS sflow_engine)
+set(SFLOW_FUZZER_envelope_LIBS sflow_engine OpenSSL::Crypto)
 set(SFLOW_FUZZER_envelope_MAX_LEN 2048)
 
 set(SFLOW_FUZZER_url_SOURCES ${CMAKE_SOURCE_DIR}/api/http_url.cc)
