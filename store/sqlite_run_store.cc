@@ -325,8 +325,11 @@ Status SqliteRunStore::ApplyRunUpdate(const std::string& run_id, const RunUpdate
     if (Status s = ApplyArtifactMark(run_id, a, now); !s.ok()) return s;
   for (const ProjectMark& m : u.projects)
     if (Result<std::string> r = ApplyProjectMark(run_id, m, now); !r.ok()) return r.status();
-  // An ended run counts what it was charged (engine/ledger.h), as soon as that is known.
-  if (ended || (u.status && IsTerminal(*u.status))) return SettleLedger(run_id);
+  // An ended run counts what it was charged (engine/ledger.h), as soon as that is known: when it
+  // ends, and when its steps or projects change after (a final read's units, a late charge);
+  // not for each file saved after its end.
+  const bool ends_now = !ended && u.status && IsTerminal(*u.status);
+  if (ends_now || (ended && (!u.steps.empty() || !u.projects.empty()))) return SettleLedger(run_id);
   return Status::OK();
 }
 
