@@ -15,6 +15,7 @@
 
 #include "api/retry_policy.h"
 #include "cli/backend.h"
+#include "cli/batch_runs.h"
 #include "cli/columns.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
@@ -73,19 +74,11 @@ Status SameWorkTwice(const std::vector<Planned>& planned) {
   return Status::OK();
 }
 
-// The newest stored run of each run name of a batch (its rows come in the order they were stored).
+// The newest stored run of each run name of a batch, by name (cli/batch_runs.h).
 Result<std::map<std::string, RunRecord>> NewestRuns(RunStore& store, const std::string& batch) {
-  Result<std::vector<BatchRunRow>> rows = store.ListBatchRuns(batch);
-  if (!rows.ok()) return rows.status();
-  std::map<std::string, std::string> newest;  // entry -> run id
-  for (const BatchRunRow& r : *rows) newest[r.entry] = r.run_id;
-  std::map<std::string, RunRecord> runs;
-  for (const auto& [entry, id] : newest) {
-    Result<RunRecord> run = store.GetRun(id);
-    if (!run.ok()) return run.status();
-    runs.emplace(entry, std::move(*run));
-  }
-  return runs;
+  Result<std::vector<std::pair<std::string, RunRecord>>> newest = NewestBatchRuns(store, batch);
+  if (!newest.ok()) return newest.status();
+  return std::map<std::string, RunRecord>(std::make_move_iterator(newest->begin()), std::make_move_iterator(newest->end()));
 }
 
 Status Decide(RunStore& store, const std::string& batch, std::vector<Planned>* planned) {
@@ -557,12 +550,12 @@ int BatchRun_(const std::vector<std::string>& args, Context& ctx, bool resume_on
   for (const LedgerCeiling& c : *ceilings) {
     Result<LedgerSpent> spent = store.Spent(c.scope, batch->name, payer);
     if (!spent.ok()) continue;
-    const std::string scope = c.scope == LedgerScope::kBatch ? "batch '" + batch->name + "'" : std::string("the ") + Name(c.scope) + " " + spent->key;
-    if (c.max_units && spent->amount.units > *c.max_units * (1 + 1e-9))
+    const std::string scope = LedgerScopeText(c.scope, spent->key);
+    if (c.max_units && !WithinCeiling(spent->amount.units, *c.max_units))
       ctx.err << batch->name << ": warning: " << TerminalText(scope) << " now counts " << LedgerFigure(spent->amount.units)
               << " units, past its ceiling of " << LedgerFigure(*c.max_units) << " (" << TerminalText(c.origin)
               << "): charges came above their estimates\n";
-    if (c.max_usd && spent->amount.usd > *c.max_usd * (1 + 1e-9))
+    if (c.max_usd && !WithinCeiling(spent->amount.usd, *c.max_usd))
       ctx.err << batch->name << ": warning: " << TerminalText(scope) << " now counts $" << LedgerFigure(spent->amount.usd)
               << ", past its ceiling of $" << LedgerFigure(*c.max_usd) << " (" << TerminalText(c.origin)
               << "): charges came above their quotes\n";

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/batch_runs.h"
 #include "cli/command_line.h"
 #include "cli/context.h"
 #include "cli/exit_codes.h"
@@ -85,14 +86,21 @@ struct FileRead {
   std::string sha256, bytes;
 };
 
-// Reads the regular file at `path` without ever blocking on what is not one: it is opened
-// O_NONBLOCK (a fifo or a device put there since the last look opens at once) and refused by
-// fstat unless regular. nullopt: absent, not a regular file, or unreadable.
-std::optional<FileRead> ReadArtifact(const std::string& path, int64_t keep) {
+// A descriptor of the regular file at `path`, -1 for anything else. Never blocks on what is not
+// one: it is opened O_NONBLOCK (a fifo or a device put there since the last look opens at once)
+// and refused by fstat unless regular.
+int OpenRegular(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
   struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return ::close(fd), std::nullopt;
+  if (fd >= 0 && (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) ::close(fd), fd = -1;
+  return fd;
+}
+
+// Reads the regular file at `path` whole (OpenRegular). nullopt: absent, not a regular file, or
+// unreadable.
+std::optional<FileRead> ReadArtifact(const std::string& path, int64_t keep) {
+  int fd = OpenRegular(path);
+  if (fd < 0) return std::nullopt;
   FileRead out;
   Sha256 hash;
   char buf[1 << 16];
@@ -113,11 +121,10 @@ std::optional<FileRead> ReadArtifact(const std::string& path, int64_t keep) {
 
 // The first bytes of a regular file (for the marker of an earlier report); "" otherwise.
 std::string HeadOf(const std::string& path, size_t n) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  int fd = OpenRegular(path);
   if (fd < 0) return "";
-  struct stat st;
   std::string head(n, '\0');
-  ssize_t got = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ::read(fd, head.data(), n) : -1;
+  ssize_t got = ::read(fd, head.data(), n);
   ::close(fd);
   head.resize(got > 0 ? static_cast<size_t>(got) : 0);
   return head;
@@ -340,22 +347,12 @@ int RunReport(const std::vector<std::string>& args, Context& ctx) {
     if (!run.ok()) return ctx.err << "sogni-flow report: " << run.status().message() << "\n", ExitCodeFor(run.status());
     runs.push_back(std::move(*run));
   } else {
-    Result<std::vector<BatchRunRow>> rows = store.ListBatchRuns(batch_name);
-    if (!rows.ok()) return ctx.err << "sogni-flow report: " << rows.status().message() << "\n", ExitCodeFor(rows.status());
-    if (rows->empty())
+    Result<std::vector<std::pair<std::string, RunRecord>>> newest = NewestBatchRuns(store, batch_name);
+    if (!newest.ok()) return ctx.err << "sogni-flow report: " << newest.status().message() << "\n", ExitCodeFor(newest.status());
+    if (newest->empty())
       return ctx.err << "sogni-flow report: no run id and no batch named '" << TerminalText(batch_name)
                      << "' in the state directory (a run id looks like r-20251123-154800-a1b2)\n", kExitInvalid;
-    std::vector<std::string> order;  // entries, as first stored; each one's newest run
-    std::map<std::string, std::string> newest;
-    for (const BatchRunRow& r : *rows) {
-      if (!newest.count(r.entry)) order.push_back(r.entry);
-      newest[r.entry] = r.run_id;
-    }
-    for (const std::string& e : order) {
-      Result<RunRecord> run = store.GetRun(newest[e]);
-      if (!run.ok()) return ctx.err << "sogni-flow report: " << run.status().message() << "\n", ExitCodeFor(run.status());
-      runs.push_back(std::move(*run));
-    }
+    for (auto& [entry, run] : *newest) runs.push_back(std::move(run));
   }
 
   if (out.empty()) {

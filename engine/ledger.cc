@@ -108,15 +108,22 @@ std::string LedgerDay(int64_t ms) {
   return buf;
 }
 
+std::string LedgerScopeText(LedgerScope scope, const std::string& key) {
+  switch (scope) {
+    case LedgerScope::kBatch: return "batch '" + key + "'";
+    case LedgerScope::kDay: return "the day " + key;
+    case LedgerScope::kMonth: return "the month " + key;
+  }
+  return key;
+}
+
+bool WithinCeiling(double total, double max) { return total <= max + 1e-9 * std::max(1.0, std::fabs(max)); }
+
 Status CheckCeiling(const LedgerCeiling& ceiling, const std::string& scope_key, const LedgerAmount& spent,
                     const LedgerAmount& cost) {
-  const std::string scope = ceiling.scope == LedgerScope::kBatch ? "batch '" + scope_key + "'"
-                            : ceiling.scope == LedgerScope::kDay ? "the day " + scope_key
-                                                                 : "the month " + scope_key;
+  const std::string scope = LedgerScopeText(ceiling.scope, scope_key);
   auto over = [&](double max, double have, double add, bool dollars) -> Status {
-    // Sums of binary fractions ($0.002468 three times is above $0.007404 in doubles): a relative
-    // margin of 1e-9, far below any figure shown, keeps "reaching the ceiling exactly" allowed.
-    if (have + add <= max + 1e-9 * std::max(1.0, std::fabs(max))) return Status::OK();
+    if (WithinCeiling(have + add, max)) return Status::OK();
     auto amount = [&](double v) { return dollars ? "$" + LedgerFigure(v) : LedgerFigure(v) + " units"; };
     return Status::Error(Status::Code::kCostGate, "it would take " + scope + " to " + amount(have + add) + " (" +
                                                       amount(have) + " so far, " + amount(add) + " this run); the ceiling is " +

@@ -103,6 +103,14 @@ inline std::string LedgerMonth(const std::string& day) { return day.substr(0, 7)
 // "38", "12.5", "0.0086": at most 4 decimals, no trailing zeros.
 std::string LedgerFigure(double v);
 
+// "batch 'NAME'", "the day 2026-12-06", "the month 2026-12": a scope and its key as messages name it.
+std::string LedgerScopeText(LedgerScope scope, const std::string& key);
+
+// Whether `total` stays within the ceiling `max` (reaching it is within). Sums of binary
+// fractions ($0.002468 three times is above $0.007404 in doubles) get a relative margin of 1e-9,
+// far below any figure shown.
+bool WithinCeiling(double total, double max);
+
 // Whether `cost` added to `spent` (what the ceiling's scope counts now) stays within `ceiling`
 // (equal is within). A refusal says which measure, by how much, and where the ceiling was set.
 Status CheckCeiling(const LedgerCeiling& ceiling, const std::string& scope_key, const LedgerAmount& spent,
