@@ -5,7 +5,9 @@
 #      fits (7 runs, 10 units), exits 5 and lists the 5 others; again, it starts nothing; a flag
 #      that raises the ceiling starts the rest; `ledger` agrees with the sandbox's workflows;
 #   2. a day ceiling counts the runs of `sogni-flow run` too;
-#   3. two batches under one day ceiling, started at the same instant, never cross it together;
+#   3. two batches under one day ceiling, started at the same instant, never cross it together,
+#      also against a faulty server (503 with Retry-After, slow, duplicated and reordered frames)
+#      after a SIGKILL; a --timeout or a dearer server keep their own exit code and say so;
 #   4. local runs are gated in dollars at their quote, and count what they were charged;
 #   5. hostile ceilings (flags and budget keys) exit 2 at file:line:col and send nothing;
 #   6. a damaged ledger row is named by `ledger` and `check` and never stops a run's end; a
@@ -123,6 +125,36 @@ url=$slow_url; sandbox_pid=$slow_pid
 grep -q "^nightly: warning: the day $(date -u +%F) now counts 6 units, past its ceiling of 4 (--max-units 4/day): charges came above their estimates$" dear.err ||
   fail "the charges past the ceiling were not said: $(grep -v '^[a-z-]*\[' dear.err | head -5)"
 [ "$rc2" -eq 5 ] && grep -q "(6 units so far, 1 units this run)" dear2.err || fail "the next batch run did not count the charges: $(tail -3 dear2.err)"
+
+# A faulty server (503 with Retry-After, slow answers, duplicated and reordered frames), a SIGKILL
+# after a second, then two batch runs of two batches under one day ceiling at once: the day's
+# workflows never pass the ceiling, and the ledger says what the server made.
+export SOGNI_FLOW_STATE_DIR="$work/faulty-state"
+start_sandbox "$key" --step-ms 30 \
+  --faults http_5xx=0.3,retry_after=1,sse_duplicate=0.2,sse_reorder=0.2,slow_ms=40
+for b in fa fb; do
+  printf 'version: 1\nkind: batch\nname: %s\nconcurrency: 4\nbudget: {day: {max_units: 9}}\nentries:\n  - {plan: plans/shot.yaml, matrix: {product: [%s1, %s2, %s3, %s4, %s5, %s6]}}\n' \
+    "$b" "$b" "$b" "$b" "$b" "$b" "$b" > "$b.batch.yaml"
+done
+SOGNI_API_BASE_URL=$url "$bin" batch run fa.batch.yaml > fk.out 2> fk.err &
+pid=$!
+bg_pids+=("$pid")
+sleep 1
+kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+SOGNI_API_BASE_URL=$url "$bin" batch run fa.batch.yaml > fa.out 2> fa.err &
+pa=$!
+SOGNI_API_BASE_URL=$url "$bin" batch run fb.batch.yaml > fb.out 2> fb.err &
+pb=$!
+bg_pids+=("$pa" "$pb")
+wait "$pa"; ra=$?
+wait "$pb"; rb=$?
+made=$(curl -fsS "$url/_sandbox/stats" | jq .workflowsCreated)
+kill "$sandbox_pid" 2>/dev/null; wait "$sandbox_pid" 2>/dev/null
+url=$slow_url; sandbox_pid=$slow_pid
+[ "$made" -eq 9 ] || fail "two batches under a day ceiling of 9, against a faulty server and after a SIGKILL, made $made workflows"
+[ "$ra" -eq 5 ] || [ "$rb" -eq 5 ] || fail "neither batch said what it left out (exits $ra, $rb): $(tail -3 fa.err) $(tail -3 fb.err)"
+"$bin" ledger --json | jq -e '.total.units == 9 and .total.open == 0' > /dev/null ||
+  fail "the ledger after a faulty server: $("$bin" ledger --json | jq -c .total)"
 
 # --- 2. a day counts every run of the state directory ----------------------------------------------
 export SOGNI_FLOW_STATE_DIR="$work/day-state"
